@@ -1,0 +1,103 @@
+#include "addon_util.h"
+
+#include "sys.h"
+
+namespace mqb {
+
+std::vector<std::pair<const char*, RegisterFn>>& addon_areas() {
+  static std::vector<std::pair<const char*, RegisterFn>> areas;
+  return areas;
+}
+
+AddonArea::AddonArea(const char* name, RegisterFn fn) { addon_areas().emplace_back(name, fn); }
+
+static Napi::Value get_opt(const Napi::Object& o, const char* key) {
+  if (!o.Has(key)) return Napi::Value();
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return Napi::Value();
+  return v;
+}
+
+double opt_number(const Napi::Object& o, const char* key, double def) {
+  Napi::Value v = get_opt(o, key);
+  if (v.IsEmpty()) return def;
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("option ") + key + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+std::string opt_string(const Napi::Object& o, const char* key, const std::string& def) {
+  Napi::Value v = get_opt(o, key);
+  if (v.IsEmpty()) return def;
+  if (!v.IsString()) throw Napi::TypeError::New(o.Env(), std::string("option ") + key + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+bool opt_bool(const Napi::Object& o, const char* key, bool def) {
+  Napi::Value v = get_opt(o, key);
+  if (v.IsEmpty()) return def;
+  if (!v.IsBoolean()) throw Napi::TypeError::New(o.Env(), std::string("option ") + key + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+std::vector<int> opt_int_array(const Napi::Object& o, const char* key) {
+  std::vector<int> out;
+  Napi::Value v = get_opt(o, key);
+  if (v.IsEmpty()) return out;
+  if (!v.IsArray()) throw Napi::TypeError::New(o.Env(), std::string("option ") + key + " must be an array");
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).As<Napi::Number>().Int32Value());
+  return out;
+}
+
+Napi::Error make_js_error(Napi::Env env, const std::string& message, const std::string& code) {
+  Napi::Error err = Napi::Error::New(env, message);
+  if (!code.empty()) err.Value().Set("code", Napi::String::New(env, code));
+  return err;
+}
+
+void throw_js(Napi::Env env, const std::exception& e) {
+  if (auto* ne = dynamic_cast<const Napi::Error*>(&e)) throw *ne;
+  std::string code;
+  if (auto* se = dynamic_cast<const SysError*>(&e)) code = se->code();
+  throw make_js_error(env, e.what(), code);
+}
+
+namespace {
+class JoinWorker : public Napi::AsyncWorker {
+ public:
+  JoinWorker(Napi::Env env, std::shared_ptr<Engine> engine, std::function<Napi::Value(Napi::Env)> result)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), engine_(std::move(engine)),
+        result_(std::move(result)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override { engine_->join(); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (engine_->failed()) {
+      deferred_.Reject(make_js_error(env, engine_->error_message(), engine_->error_code()).Value());
+      return;
+    }
+    try {
+      deferred_.Resolve(result_(env));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    } catch (const std::exception& e) {
+      deferred_.Reject(make_js_error(env, e.what(), "").Value());
+    }
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Engine> engine_;
+  std::function<Napi::Value(Napi::Env)> result_;
+};
+}  // namespace
+
+Napi::Promise join_async(Napi::Env env, std::shared_ptr<Engine> engine,
+                         std::function<Napi::Value(Napi::Env)> result) {
+  auto* w = new JoinWorker(env, std::move(engine), std::move(result));
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+}  // namespace mqb

@@ -1,0 +1,49 @@
+// The life cycle every data-path engine shares (senders, receivers, relay, session client and
+// server): start threads, run until stopped or done, join. Workers report a fatal error through
+// fail(); the first one wins and stops the whole engine, so a crashed worker never leaves the
+// others running. No N-API type here: addon_*.cc wrap engines for JavaScript.
+#pragma once
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mqb {
+
+class Engine {
+ public:
+  virtual ~Engine();
+  void start();
+  void stop() { stop_.store(true, std::memory_order_relaxed); }
+  void join();
+  bool stopping() const { return stop_.load(std::memory_order_relaxed); }
+  bool finished() const { return finished_.load(); }
+  bool failed() const;
+  std::string error_message() const;
+  std::string error_code() const;  // errno name ("EPERM") or "" when not a system error
+
+ protected:
+  // Starts the workers; called once by start(). Each worker should wrap its body in run_guarded.
+  virtual void launch(std::vector<std::thread>& threads) = 0;
+  template <class F>
+  void run_guarded(F&& body) {
+    try {
+      body();
+    } catch (const std::exception& e) {
+      fail(e);
+    }
+  }
+  void fail(const std::exception& e);
+  std::atomic<bool> stop_{false};
+
+ private:
+  std::vector<std::thread> threads_;
+  std::atomic<bool> finished_{false};
+  mutable std::mutex err_mu_;
+  std::string err_msg_, err_code_;
+  bool failed_ = false;
+};
+
+}  // namespace mqb

@@ -1,0 +1,31 @@
+// System-call error handling shared by every engine: an engine throws SysError with the
+// call and its errno text; the N-API layer turns it into a JS Error with `.code` = errno name,
+// so that TypeScript can map EPERM/ENODEV/... to a message a person can act on.
+#pragma once
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace mqb {
+
+const char* errno_name(int err);
+
+class SysError : public std::runtime_error {
+ public:
+  SysError(const std::string& what, int err)
+      : std::runtime_error(what + ": " + std::strerror(err)), err_(err) {}
+  int err() const { return err_; }
+  const char* code() const { return errno_name(err_); }
+
+ private:
+  int err_;
+};
+
+// Throws SysError(what, errno) when rc < 0; returns rc otherwise.
+inline long check(long rc, const std::string& what) {
+  if (rc < 0) throw SysError(what, errno);
+  return rc;
+}
+
+}  // namespace mqb

@@ -1,0 +1,28 @@
+// oclif custom flags over the shared parsers, so every command spells and checks them alike.
+import {Flags} from '@oclif/core'
+import {onlineCpus} from '../host.js'
+import {parseBytes, parseCpuListFlag, parseDurationMs, parseQueueList} from './parse.js'
+
+export const queueListFlag = Flags.custom<number[]>({
+  parse: async (input) => parseQueueList(input),
+  helpValue: '1..8|1,2,4,8|1..16:2',
+})
+
+export const cpuListFlag = Flags.custom<number[]>({
+  parse: async (input) => parseCpuListFlag(input, onlineCpus()),
+  helpValue: '0-3,6',
+})
+
+export const durationFlag = Flags.custom<number>({
+  parse: async (input) => parseDurationMs(input),
+  helpValue: '10s|500ms|2m',
+})
+
+export const bytesFlag = (what: string, min: number, max: number) =>
+  Flags.custom<number>({
+    parse: async (input) => parseBytes(input, {min, max, what}),
+    helpValue: 'BYTES',
+  })
+
+/** --netns, shared by every command that can run inside a namespace. */
+export const netnsFlag = Flags.string({description: 'run inside this network namespace (/run/netns/NAME)', helpValue: 'NAME'})

@@ -1,0 +1,270 @@
+// The results file, version 1: the contract between runs (gen, rr, stream, scale) and everything
+// that reads them (report, tune --from, resume). It keeps raw figures: per-queue, per-session and
+// per-iteration counts, and every session's latency histogram encoded with hdr-histogram-js
+// (encodeIntoCompressedBase64). Derived figures (speed-up, efficiency, verdicts, percentiles of
+// merged histograms) are recomputed from these by src/results/stats.ts; docs/results.md documents
+// the fields and results.schema.json (next to this file's package root, under docs/) validates them.
+
+export const RESULTS_SCHEMA = 'mqbench/results'
+export const RESULTS_VERSION = 1
+
+/** Latency figures in microseconds, summarised from a histogram. */
+export interface LatencySummaryUs {
+  count: number
+  min: number
+  mean: number
+  p50: number
+  p90: number
+  p99: number
+  p999: number
+  max: number
+}
+
+/** CPU time consumed over a measurement window, as percent of all online CPUs (0-100). */
+export interface CpuUtilisation {
+  userPct: number
+  sysPct: number
+  softirqPct: number
+  irqPct: number
+  /** user+sys+softirq+irq (+nice, steal excluded) */
+  totalPct: number
+  /** number of CPUs the percentages are relative to */
+  cpus: number
+}
+
+/** One CPU's time over a window, from /proc/stat deltas, in milliseconds. */
+export interface PerCpuTime {
+  cpu: number
+  userMs: number
+  niceMs: number
+  sysMs: number
+  idleMs: number
+  iowaitMs: number
+  irqMs: number
+  softirqMs: number
+  stealMs: number
+}
+
+// ---- request/response (netperf TCP_RR, UDP_RR, TCP_CRR) -------------------------------------
+
+export type RrType = 'tcp_rr' | 'udp_rr' | 'tcp_crr'
+
+export interface RrSession {
+  id: number
+  /** native client thread that ran the session, and the CPU it was pinned to (-1: unpinned) */
+  thread: number
+  cpu: number
+  transactions: number
+  /** transactions completed within the common measurement window */
+  windowMs: number
+  transactionsPerSecond: number
+  errors: number
+  /** true when the session completed no transaction in some interval of 1 s or more */
+  stalled: boolean
+  latency: LatencySummaryUs
+  /** HdrHistogram of per-transaction latency in nanoseconds, encodeIntoCompressedBase64 */
+  latencyHistogram: string
+}
+
+export interface RrResult {
+  workload: 'rr'
+  type: RrType
+  requestSize: number
+  responseSize: number
+  burst: number
+  server: {host: string; port: number}
+  windowMs: number
+  /** always the sum of sessions[].transactionsPerSecond over the same window */
+  transactionsPerSecond: number
+  sessions: RrSession[]
+  latency: LatencySummaryUs
+  localCpu: CpuUtilisation
+  remoteCpu?: CpuUtilisation
+  /** microseconds of CPU time (all CPUs) per transaction */
+  serviceDemandUsPerTx: {local: number; remote?: number}
+  fairness: {jainIndex: number; slowestTps: number; fastestTps: number}
+}
+
+// ---- bulk transfer (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM) -----------------------------
+
+export type StreamType = 'tcp_stream' | 'tcp_maerts' | 'udp_stream'
+
+export interface StreamSession {
+  id: number
+  thread: number
+  cpu: number
+  direction: 'send' | 'receive'
+  bytes: number
+  windowMs: number
+  gbps: number
+  /** TCP_INFO tcpi_total_retrans of the session's socket */
+  retransmits?: number
+  /** UDP: datagrams sent minus datagrams the receiver counted */
+  lostDatagrams?: number
+  datagrams?: number
+}
+
+export interface StreamResult {
+  workload: 'stream'
+  type: StreamType
+  bidir: boolean
+  messageSize: number
+  server: {host: string; port: number}
+  windowMs: number
+  /** always the sum of sessions[].gbps */
+  gbps: number
+  sessions: StreamSession[]
+  localCpu: CpuUtilisation
+  remoteCpu?: CpuUtilisation
+  /** microseconds of CPU time per KB (1024 bytes) moved */
+  serviceDemandUsPerKB: {local: number; remote?: number}
+}
+
+// ---- packet generation (pktgen-style) ---------------------------------------------------------
+
+export interface GenQueue {
+  queue: number
+  cpu: number
+  packets: number
+  bytes: number
+  errors: number
+  pps: number
+  mbps: number
+}
+
+export interface GenRxQueue {
+  /** receive queue (tap fd index, or the AF_PACKET receiver's view of the queue the frame was sent on) */
+  queue: number
+  packets: number
+  bytes: number
+  /** frames missing by sequence number, summed over the queue's flows */
+  lost: number
+  reordered: number
+  duplicates: number
+}
+
+export interface GenResult {
+  workload: 'gen'
+  backend: 'packet' | 'tap'
+  dev: string
+  frameSize: number
+  flowsPerQueue: number
+  durationMs: number
+  packets: number
+  bytes: number
+  pps: number
+  mbps: number
+  queues: GenQueue[]
+  rx?: {dev: string; packets: number; lost: number; reordered: number; duplicates: number; queues: GenRxQueue[]}
+}
+
+export type WorkloadResult = RrResult | StreamResult | GenResult
+
+// ---- per-queue observation ----------------------------------------------------------------------
+
+/** Traffic one queue carried during an iteration, from the best source the testbed has. */
+export interface QueueTraffic {
+  queue: number
+  source: 'relay' | 'ethtool' | 'sysfs' | 'interrupts'
+  txPackets: number
+  txBytes: number
+  rxPackets: number
+  rxBytes: number
+  drops: number
+}
+
+export interface InterruptDelta {
+  irq: string
+  name: string
+  /** queue index parsed from the name (virtio0-input.3 -> 3), if any */
+  queue?: number
+  direction?: 'rx' | 'tx' | 'combined'
+  perCpu: number[]
+  total: number
+}
+
+export interface SoftnetDelta {
+  cpu: number
+  processed: number
+  dropped: number
+  timeSqueeze: number
+  receivedRps: number
+  flowLimit: number
+}
+
+// ---- the run -------------------------------------------------------------------------------------
+
+export type QueueVerdict = 'ok' | 'imbalanced' | 'unused'
+
+export interface Iteration {
+  index: number
+  startedAt: string
+  durationMs: number
+  result: WorkloadResult
+  cpu: PerCpuTime[]
+  queues: QueueTraffic[]
+  interrupts: InterruptDelta[]
+  softnet: SoftnetDelta[]
+}
+
+export interface ConfigInForce {
+  /** ethtool channels as read back after the change (tap: live queue count) */
+  channels: {rx?: number; tx?: number; combined?: number; maxCombined?: number; maxRx?: number; maxTx?: number}
+  /** counts of rx-* and tx-* in /sys/class/net/IF/queues */
+  sysfsQueues: {rx: number; tx: number}
+  rpsCpus: string[]
+  xpsCpus: string[]
+  irqAffinity: Record<string, string>
+  offloads: Record<string, boolean>
+}
+
+export interface Step {
+  queueCount: number
+  startedAt: string
+  finishedAt: string
+  config: ConfigInForce
+  iterations: Iteration[]
+}
+
+export type RunStatus = 'running' | 'complete' | 'interrupted' | 'failed'
+
+export interface HostInfo {
+  hostname: string
+  kernel: string
+  cpuModel: string
+  onlineCpus: number
+  numaNodes: number
+  nodeVersion: string
+  mqbenchVersion: string
+}
+
+export interface RunConfig {
+  testbed: {kind: 'tap' | 'veth' | 'dev'; name: string; dev?: string; server?: string}
+  workload: 'rr' | 'crr' | 'udp_rr' | 'stream' | 'gen'
+  queues: number[]
+  sessions: number
+  durationMs: number
+  warmupMs: number
+  iterations: number
+  /** workload-specific settings (request/response sizes, message size, frame size, rate) */
+  params: Record<string, number | string | boolean>
+}
+
+export interface ResultsFile {
+  schema: typeof RESULTS_SCHEMA
+  version: typeof RESULTS_VERSION
+  run: {
+    id: string
+    startedAt: string
+    finishedAt?: string
+    status: RunStatus
+    error?: string
+    /** the argv after `mqbench`, as given */
+    argv: string[]
+    /** a shell command that reproduces the run */
+    command: string
+  }
+  host: HostInfo
+  config: RunConfig
+  steps: Step[]
+}
