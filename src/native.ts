@@ -72,3 +72,207 @@ export const ifctl = {
   setChannels: (dev: string, ch: {rx?: number; tx?: number; combined?: number}, netns = '') =>
     nativeFn<(d: string, c: typeof ch, n: string) => void>('setChannels')(dev, ch, netns),
 }
+
+// ---- relay: the multiqueue tap relay (native/addon_relay.cc) ----
+
+export interface RelayDirectionCounters {
+  frames: number
+  /** frame bytes, virtio_net_hdr excluded */
+  bytes: number
+  /** frames the other tap refused (write error) */
+  drops: number
+}
+
+export interface RelayStatus {
+  /** index = queue pair; aToB: read from tap A, written to tap B */
+  queues: Array<{queue: number; aToB: RelayDirectionCounters; bToA: RelayDirectionCounters}>
+  running: boolean
+  failed: boolean
+  error?: string
+  /** errno name of the failure, '' when not a system error */
+  code?: string
+}
+
+/** Opaque handle of a running relay. */
+export type RelayHandle = {readonly __relay: unique symbol}
+
+export const relay = {
+  /** Starts one worker per queue pair (fdsA[i] <-> fdsB[i]); the fds stay the caller's to close. */
+  start: (opts: {fdsA: number[]; fdsB: number[]; cpus?: number[]; vnetHdrLen: number}) =>
+    nativeFn<(o: typeof opts) => RelayHandle>('relayStart')(opts),
+  status: (h: RelayHandle) => nativeFn<(h: RelayHandle) => RelayStatus>('relayStatus')(h),
+  /** Stops and joins the workers (within ~100 ms); idempotent. */
+  stop: (h: RelayHandle) => nativeFn<(h: RelayHandle) => void>('relayStop')(h),
+}
+
+// ---- gen: packet generator and receiver (native/addon_gen.cc) ----
+
+export interface NativeGenQueueOptions {
+  cpu: number
+  /** 0: unlimited */
+  ratePps: number
+  /** 0: bounded by durationMs only */
+  count: number
+  srcPort: number
+  tapFd?: number
+}
+
+export interface NativeGenOptions {
+  tap: boolean
+  dev?: string
+  netns?: string
+  qdiscBypass?: boolean
+  ipv6: boolean
+  srcMac: number[]
+  dstMac: number[]
+  srcIp: number[]
+  dstIp: number[]
+  dstPort: number
+  frameSize: number
+  flowsPerQueue: number
+  burst: number
+  durationMs: number
+  queues: NativeGenQueueOptions[]
+  /** keep the first N frames each queue sends, for writePcap() */
+  capturePerQueue?: number
+}
+
+export interface NativeGenQueueStats {
+  queue: number
+  packets: number
+  bytes: number
+  /** send attempts the device or socket pushed back (retried; not lost) */
+  refused: number
+  /** CLOCK_MONOTONIC of the thread's first and last send; endNs is 0 while it runs */
+  startNs: number
+  endNs: number
+}
+
+export interface NativeRxQueueStats {
+  packets: number
+  bytes: number
+  lost: number
+  reordered: number
+  duplicates: number
+}
+
+export interface NativeRxThreadStats {
+  foreign: number
+  socketDrops: number
+  /** indexed by the queue id in the frames' payload header */
+  queues: NativeRxQueueStats[]
+}
+
+export interface NativeHandle<S> {
+  stats(): S
+  stop(): void
+  /** settles once, when every thread has ended; call it once */
+  wait(): Promise<S>
+}
+
+export interface NativeGenHandle extends NativeHandle<NativeGenQueueStats[]> {
+  /** writes the captured frames (capturePerQueue) to a pcap file; only after wait() has settled */
+  writePcap(path: string): void
+}
+
+export interface NativeRxHandle extends NativeHandle<NativeRxThreadStats[]> {
+  /** every receive socket is open: frames sent from now on are counted */
+  ready(): boolean
+  /** the error a receive thread failed with, or null */
+  error(): (Error & {code?: string}) | null
+}
+
+export const gen = {
+  startGen: (opts: NativeGenOptions) => nativeFn<(o: NativeGenOptions) => NativeGenHandle>('startGen')(opts),
+  /** AF_PACKET receiver on dev (one socket per receive queue in a PACKET_FANOUT_QM group), or readers of tap queue fds. */
+  startRx: (opts: {dev?: string; netns?: string; sockets?: number; tapFds?: number[]; queues: number; flowsPerQueue: number; cpus?: number[]}) =>
+    nativeFn<(o: typeof opts) => NativeRxHandle>('startRx')(opts),
+  /** Opens and closes an AF_PACKET socket on dev: throws (EPERM, ENODEV) when a sender could not start. */
+  probePacket: (dev: string, netns = '') => nativeFn<(d: string, n: string) => void>('probePacket')(dev, netns),
+}
+
+// ---- sessions: rr / stream client and server engines (native/addon_sessions.cc) ----
+
+export type SessionWorkload = 'tcp_rr' | 'udp_rr' | 'tcp_crr' | 'tcp_stream' | 'udp_stream'
+
+export interface SessionEngineOptions {
+  side: 'client' | 'server'
+  workload: SessionWorkload
+  /** client: the server's data address; server: the address to bind */
+  host: string
+  port: number
+  netns?: string
+  /** server: the only source address data may come from (the control connection's peer) */
+  peer?: string
+  sessions: number
+  threads: number
+  cpus?: number[]
+  requestSize?: number
+  responseSize?: number
+  burst?: number
+  messageSize?: number
+  /** per session: 1 when this side sends (stream) */
+  sends?: number[]
+  /** 32-bit token carried by every data connection's hello */
+  cookie: number
+}
+
+export interface SessionPoll {
+  nowNs: number
+  connected: number
+  failed: boolean
+  error: string
+  /** per session: transactions (rr) or bytes (stream) so far */
+  ops: Float64Array
+  errors: Float64Array
+}
+
+export interface NativeSessionResult {
+  thread: number
+  cpu: number
+  ops: number
+  /** ops within the thread's measurement window, and that window's length */
+  windowOps: number
+  windowNs: number
+  errors: number
+  datagrams: number
+  /** the longest time without progress inside the window */
+  maxGapNs: number
+  retransmits: number
+  connected: boolean
+  dead: boolean
+  histValuesNs?: Float64Array
+  histCounts?: Float64Array
+}
+
+export const sessions = {
+  /** A listening control socket in a namespace; wrap it with net.Server.listen({fd}). */
+  listen: (o: {netns?: string; host: string; port: number; backlog?: number}) =>
+    nativeFn<(o: object) => {fd: number; port: number}>('sessionsListen')(o),
+  /** A connected control socket from inside a namespace; wrap it with new net.Socket({fd}). */
+  connect: (o: {netns?: string; host: string; port: number; timeoutMs: number}) =>
+    nativeFn<(o: object) => Promise<number>>('sessionsConnect')(o),
+  start: (o: SessionEngineOptions) => nativeFn<(o: object) => {id: number; port: number}>('sessionsStart')(o),
+  /** Opens the measurement window (each thread snapshots its sessions when it sees this). */
+  measure: (id: number) => nativeFn<(id: number) => void>('sessionsMeasure')(id),
+  stop: (id: number) => nativeFn<(id: number) => void>('sessionsStop')(id),
+  poll: (id: number) => nativeFn<(id: number) => SessionPoll>('sessionsPoll')(id),
+  /** Resolves when the engine's threads have ended (call stop first); rejects with its error. */
+  join: (id: number) => nativeFn<(id: number) => Promise<{sessions: NativeSessionResult[]}>>('sessionsJoin')(id),
+}
+
+export interface FrameHeaderFields {
+  queue: number
+  flow: number
+  seq: number
+  timeNs: bigint
+}
+
+/** Frame building as the senders do it, exposed for tests, pcap files and inspection. */
+export const frames = {
+  /** One stamped frame (without FCS): the frame options of startGen (queues may be []) plus queue, flow, srcPort, seq and timeNs. */
+  build: (opts: Omit<NativeGenOptions, 'queues' | 'tap' | 'flowsPerQueue' | 'burst' | 'durationMs'> & {queues?: []; queue: number; flow: number; srcPort: number; seq: number; timeNs: bigint}) =>
+    nativeFn<(o: unknown) => Buffer>('buildFrame')({queues: [], ...opts}),
+  /** The payload header of a received frame, or null when it is not an mqbench frame. */
+  parse: (frame: Buffer) => nativeFn<(f: Buffer) => FrameHeaderFields | null>('parseFrame')(frame),
+}

@@ -26,3 +26,9 @@ export const bytesFlag = (what: string, min: number, max: number) =>
 
 /** --netns, shared by every command that can run inside a namespace. */
 export const netnsFlag = Flags.string({description: 'run inside this network namespace (/run/netns/NAME)', helpValue: 'NAME'})
+
+/** --testbed tap|veth|dev:IF (src/testbed/index.ts). */
+export const testbedKindFlag = Flags.custom<{kind: 'tap' | 'veth' | 'dev'; dev?: string}>({
+  parse: async (input) => (await import('../testbed/index.js')).parseTestbedKind(input),
+  helpValue: 'tap|veth|dev:IF',
+})

@@ -155,7 +155,34 @@ export interface GenResult {
   pps: number
   mbps: number
   queues: GenQueue[]
-  rx?: {dev: string; packets: number; lost: number; reordered: number; duplicates: number; queues: GenRxQueue[]}
+  rx?: {
+    dev: string
+    packets: number
+    lost: number
+    reordered: number
+    duplicates: number
+    queues: GenRxQueue[]
+    /** frames the receive socket(s) dropped because the receiver fell behind (PACKET_STATISTICS) */
+    socketDrops?: number
+    /** frames seen that were not mqbench's (ARP, ND, ...) */
+    foreign?: number
+  }
+  /** true when Ctrl-C/SIGTERM ended the run early */
+  interrupted?: boolean
+  /** requested total rate; absent: as fast as possible */
+  ratePps?: number
+  qdiscBypass?: boolean
+  /** which TX queue each sender thread's frames took, and the evidence */
+  placement?: GenPlacement
+}
+
+export interface GenPlacement {
+  /** the TX queue the kernel is expected to pick for thread i (tap: fd i; packet+bypass: cpu % TX queues) */
+  expectedTxQueue: number[]
+  /** matrix[rxQueue][senderQueue]: frames the receiver got on each receive queue, by the sender queue in their header */
+  matrix?: number[][]
+  /** every received frame arrived on the receive queue numbered like its sender's queue */
+  verified?: boolean
 }
 
 export type WorkloadResult = RrResult | StreamResult | GenResult
@@ -205,6 +232,18 @@ export interface Iteration {
   queues: QueueTraffic[]
   interrupts: InterruptDelta[]
   softnet: SoftnetDelta[]
+  /**
+   * Drops each testbed device counted over the iteration (/sys/class/net/DEV/statistics). A tap
+   * whose reader (the relay) falls behind drops in tun_net_xmit: only its tx_dropped shows it.
+   */
+  deviceDrops?: DeviceDrops[]
+}
+
+export interface DeviceDrops {
+  dev: string
+  netns: string
+  txDropped: number
+  rxDropped: number
 }
 
 export interface ConfigInForce {

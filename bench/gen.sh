@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# mqbench gen vs netsniff-ng's trafgen on the same veth pair: same 60-byte frames (64 with FCS,
+# built by mqbench's own frame builder so that both send identical bytes), one sender on CPU 0
+# (trafgen -P 1 pins its worker to CPU 0), qdisc bypassed by both, alternating runs. Each tool's
+# rate is read from the sender veth's own tx_packets over the same steady window (after 1 s of
+# start-up), so neither tool's self-report is trusted. Creates and removes its own namespaces.
+#
+#   sudo bench/gen.sh            RUNS=3 SECS=5 by default; run it under the shared lock:
+#   flock /tmp/mqbench-net.lock bench/gen.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-3}
+SECS=${SECS:-5}
+command -v trafgen >/dev/null || { echo "bench/gen.sh: trafgen is missing (apt-get install netsniff-ng)" >&2; exit 1; }
+[ -f dist/native.js ] || { echo "bench/gen.sh: run npm run build first" >&2; exit 1; }
+
+tag=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+NA=mqb-b$tag-a NB=mqb-b$tag-b A=mqb${tag}a B=mqb${tag}b
+octet=$((16#${tag:0:2}))
+IPA=198.18.$octet.1 IPB=198.18.$octet.2
+CONF=$(mktemp /tmp/mqb-trafgen-XXXXXX.cfg)
+cleanup() {
+  ip netns del "$NA" 2>/dev/null || true
+  ip netns del "$NB" 2>/dev/null || true
+  rm -f "$CONF"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ip netns add "$NA"
+ip netns add "$NB"
+ip link add "$A" type veth peer name "$B"
+ip link set "$A" netns "$NA"
+ip link set "$B" netns "$NB"
+for x in "$NA $A $IPA" "$NB $B $IPB"; do
+  set -- $x
+  ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
+  ip -n "$1" addr add "$3/30" dev "$2"
+  ip -n "$1" link set "$2" up
+done
+MACA=$(ip -n "$NA" -j link show "$A" | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0))[0].address)')
+MACB=$(ip -n "$NB" -j link show "$B" | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0))[0].address)')
+
+node --input-type=module -e "
+import {frames} from './dist/native.js'
+const mac = (s) => s.split(':').map((h) => parseInt(h, 16))
+const f = frames.build({ipv6: false, srcMac: mac('$MACA'), dstMac: mac('$MACB'), srcIp: '$IPA'.split('.').map(Number), dstIp: '$IPB'.split('.').map(Number), dstPort: 9, frameSize: 60, queue: 0, flow: 0, srcPort: 1024, seq: 0, timeNs: 0n})
+console.log('{ ' + [...f].map((b) => '0x' + b.toString(16).padStart(2, '0')).join(', ') + ' }')
+" >"$CONF"
+
+tx_packets() { ip netns exec "$NA" cat "/sys/class/net/$A/statistics/tx_packets"; }
+
+# Starts a sender in the background, measures tx_packets from 1 s after its start for SECS s.
+# timeout puts the sender in its own process group and signals the whole group (trafgen forks a
+# worker), SIGKILL 3 s later if need be, so no sender outlives its window even if this script
+# is interrupted; SIGINT would not do: a background job ignores it.
+measure() {
+  timeout -s TERM -k 3 "$((SECS + 2))" "$@" >/dev/null 2>&1 &
+  local pid=$!
+  sleep 1
+  local c1 t1 c2 t2
+  c1=$(tx_packets); t1=$(date +%s.%N)
+  sleep "$SECS"
+  c2=$(tx_packets); t2=$(date +%s.%N)
+  wait "$pid" 2>/dev/null || true
+  echo "$c1 $c2 $t1 $t2" | awk '{printf "%.0f\n", ($2 - $1) / ($4 - $3)}'
+}
+
+mq=() tg=()
+for i in $(seq 1 "$RUNS"); do
+  tg+=("$(measure ip netns exec "$NA" trafgen -o "$A" -i "$CONF" -P 1 --no-sock-mem -Q -C)")
+  mq+=("$(measure node bin/run.js gen --netns "$NA" --dev "$A" --queues 1 --cpus 0 --size 60 --dst-mac "$MACB" --src-ip "$IPA" --dst-ip "$IPB" --duration "$((SECS + 2))s")")
+  echo "run $i: trafgen ${tg[-1]} pps, mqbench gen ${mq[-1]} pps"
+done
+
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+mt=$(median "${tg[@]}") mm=$(median "${mq[@]}")
+echo "trafgen:     median $mt pps (runs: ${tg[*]})"
+echo "mqbench gen: median $mm pps (runs: ${mq[*]})"
+awk -v a="$mm" -v b="$mt" 'BEGIN {printf "ratio mqbench/trafgen: %.2f (60-byte frames + FCS, 1 queue, CPU 0, veth, qdisc bypass)\n", a / b}'

@@ -1,0 +1,220 @@
+// N-API surface of the generator and the receiver: options in, a handle out whose stats() reads
+// the per-thread counters without locks while the threads run, stop() asks them to end, and
+// wait() settles when they have (rejecting with `.code` when a thread failed).
+#include <cstring>
+#include <memory>
+
+#include "addon_util.h"
+#include "frames.h"
+#include "gen.h"
+#include "pcap.h"
+#include "rx_counter.h"
+#include "tx_packet.h"
+
+namespace mqb {
+namespace {
+
+void read_bytes(const Napi::Object& o, const char* key, uint8_t* out, size_t n) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsArray() || v.As<Napi::Array>().Length() != n)
+    throw Napi::TypeError::New(o.Env(), std::string("option ") + key + " must be an array of " + std::to_string(n) + " bytes");
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < n; i++) out[i] = static_cast<uint8_t>(a.Get(i).As<Napi::Number>().Uint32Value());
+}
+
+GenConfig gen_config(const Napi::Object& o) {
+  GenConfig c;
+  c.tap = opt_bool(o, "tap", false);
+  c.dev = opt_string(o, "dev", "");
+  c.netns = opt_string(o, "netns", "");
+  c.qdisc_bypass = opt_bool(o, "qdiscBypass", true);
+  c.spec.ipv6 = opt_bool(o, "ipv6", false);
+  read_bytes(o, "srcMac", c.spec.src_mac, 6);
+  read_bytes(o, "dstMac", c.spec.dst_mac, 6);
+  read_bytes(o, "srcIp", c.spec.src_ip, c.spec.ipv6 ? 16 : 4);
+  read_bytes(o, "dstIp", c.spec.dst_ip, c.spec.ipv6 ? 16 : 4);
+  c.spec.dst_port = static_cast<uint16_t>(opt_number(o, "dstPort", 9));
+  c.spec.frame_size = static_cast<uint32_t>(opt_number(o, "frameSize", 60));
+  c.flows_per_queue = static_cast<unsigned>(opt_number(o, "flowsPerQueue", 1));
+  c.burst = static_cast<unsigned>(opt_number(o, "burst", 32));
+  c.duration_ns = static_cast<uint64_t>(opt_number(o, "durationMs", 0) * 1e6);
+  c.capture_per_queue = static_cast<unsigned>(opt_number(o, "capturePerQueue", 0));
+  Napi::Value qv = o.Get("queues");
+  if (!qv.IsArray()) throw Napi::TypeError::New(o.Env(), "option queues must be an array");
+  Napi::Array qa = qv.As<Napi::Array>();
+  for (uint32_t i = 0; i < qa.Length(); i++) {
+    Napi::Object q = qa.Get(i).As<Napi::Object>();
+    GenQueueConfig qc;
+    qc.cpu = static_cast<int>(opt_number(q, "cpu", -1));
+    qc.rate_pps = opt_number(q, "ratePps", 0);
+    qc.count = static_cast<uint64_t>(opt_number(q, "count", 0));
+    qc.src_port = static_cast<uint16_t>(opt_number(q, "srcPort", 9));
+    qc.tap_fd = static_cast<int>(opt_number(q, "tapFd", -1));
+    c.queues.push_back(qc);
+  }
+  return c;
+}
+
+Napi::Value gen_stats(Napi::Env env, const GenEngine& e) {
+  Napi::Array qs = Napi::Array::New(env, e.config().queues.size());
+  for (size_t q = 0; q < e.config().queues.size(); q++) {
+    const GenQueueStats& s = e.stats(q);
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("queue", static_cast<double>(q));
+    r.Set("packets", static_cast<double>(s.packets.get()));
+    r.Set("bytes", static_cast<double>(s.bytes.get()));
+    r.Set("refused", static_cast<double>(s.refused.get()));
+    r.Set("startNs", static_cast<double>(s.start_ns.get()));
+    r.Set("endNs", static_cast<double>(s.end_ns.get()));
+    qs.Set(static_cast<uint32_t>(q), r);
+  }
+  return qs;
+}
+
+Napi::Value rx_stats(Napi::Env env, const RxEngine& e) {
+  Napi::Array ts = Napi::Array::New(env, e.threads());
+  for (size_t j = 0; j < e.threads(); j++) {
+    const RxThreadStats& s = e.stats(j);
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("foreign", static_cast<double>(s.foreign.get()));
+    t.Set("socketDrops", static_cast<double>(s.socket_drops.get()));
+    Napi::Array qs = Napi::Array::New(env, e.config().queues);
+    for (uint32_t q = 0; q < e.config().queues; q++) {
+      const RxQueueStats& c = s.by_queue[q];
+      Napi::Object r = Napi::Object::New(env);
+      r.Set("packets", static_cast<double>(c.packets.get()));
+      r.Set("bytes", static_cast<double>(c.bytes.get()));
+      r.Set("lost", static_cast<double>(c.lost.get()));
+      r.Set("reordered", static_cast<double>(c.reordered.get()));
+      r.Set("duplicates", static_cast<double>(c.duplicates.get()));
+      qs.Set(q, r);
+    }
+    t.Set("queues", qs);
+    ts.Set(static_cast<uint32_t>(j), t);
+  }
+  return ts;
+}
+
+// Wraps a started engine in {stats(), stop(), wait()}; the closures keep it alive.
+template <class E>
+Napi::Object handle(Napi::Env env, std::shared_ptr<E> e, Napi::Value (*stats)(Napi::Env, const E&)) {
+  Napi::Object h = Napi::Object::New(env);
+  h.Set("stats", Napi::Function::New(env, [e, stats](const Napi::CallbackInfo& info) { return stats(info.Env(), *e); }));
+  h.Set("stop", Napi::Function::New(env, [e](const Napi::CallbackInfo& info) {
+          e->stop();
+          return info.Env().Undefined();
+        }));
+  h.Set("wait", Napi::Function::New(env, [e, stats](const Napi::CallbackInfo& info) -> Napi::Value {
+          return join_async(info.Env(), e, [e, stats](Napi::Env env) { return stats(env, *e); });
+        }));
+  return h;
+}
+
+Napi::Value StartGen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    auto e = std::make_shared<GenEngine>(gen_config(info[0].As<Napi::Object>()));
+    e->start();
+    Napi::Object h = handle<GenEngine>(env, e, gen_stats);
+    h.Set("writePcap", Napi::Function::New(env, [e](const Napi::CallbackInfo& i) -> Napi::Value {
+            if (!e->finished()) throw Napi::Error::New(i.Env(), "writePcap() needs the generator to have ended (await wait() first)");
+            try {
+              write_pcap(i[0].As<Napi::String>().Utf8Value(), e->captured());
+            } catch (const std::exception& ex) {
+              throw_js(i.Env(), ex);
+            }
+            return i.Env().Undefined();
+          }));
+    return h;
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& ex) {
+    throw_js(env, ex);
+  }
+}
+
+Napi::Value StartRx(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    Napi::Object o = info[0].As<Napi::Object>();
+    RxConfig c;
+    c.dev = opt_string(o, "dev", "");
+    c.netns = opt_string(o, "netns", "");
+    c.sockets = static_cast<int>(opt_number(o, "sockets", 1));
+    c.tap_fds = opt_int_array(o, "tapFds");
+    c.queues = static_cast<unsigned>(opt_number(o, "queues", 1));
+    c.flows_per_queue = static_cast<unsigned>(opt_number(o, "flowsPerQueue", 1));
+    c.cpus = opt_int_array(o, "cpus");
+    auto e = std::make_shared<RxEngine>(std::move(c));
+    e->start();
+    Napi::Object h = handle<RxEngine>(env, e, rx_stats);
+    h.Set("ready", Napi::Function::New(env, [e](const Napi::CallbackInfo& i) { return Napi::Boolean::New(i.Env(), e->ready()); }));
+    h.Set("error", Napi::Function::New(env, [e](const Napi::CallbackInfo& i) -> Napi::Value {
+            if (!e->failed()) return i.Env().Null();
+            return make_js_error(i.Env(), e->error_message(), e->error_code()).Value();
+          }));
+    return h;
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& ex) {
+    throw_js(env, ex);
+  }
+}
+
+Napi::Value ProbePacket(const Napi::CallbackInfo& info) {
+  try {
+    probe_packet_tx(info[0].As<Napi::String>().Utf8Value(), info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "");
+  } catch (const std::exception& e) {
+    throw_js(info.Env(), e);
+  }
+  return info.Env().Undefined();
+}
+
+// One stamped frame as the senders send it, for tests, pcap files and inspection.
+Napi::Value BuildFrame(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    Napi::Object o = info[0].As<Napi::Object>();
+    GenConfig c = gen_config(o);
+    c.spec.src_port = static_cast<uint16_t>(opt_number(o, "srcPort", 9));
+    FrameTemplate t;
+    build_template(t, c.spec, static_cast<uint8_t>(opt_number(o, "queue", 0)), static_cast<uint16_t>(opt_number(o, "flow", 0)));
+    Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, t.len);
+    std::memcpy(out.Data(), t.bytes, t.hdr_len);
+    std::memcpy(out.Data() + t.hdr_len, zero_tail(), t.len - t.hdr_len);
+    bool lossless = false;
+    uint64_t time_ns = o.Has("timeNs") ? o.Get("timeNs").As<Napi::BigInt>().Uint64Value(&lossless) : 0;
+    stamp_frame(out.Data(), t, static_cast<uint32_t>(opt_number(o, "seq", 0)), time_ns);
+    return out;
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw_js(env, e);
+  }
+}
+
+Napi::Value ParseFrame(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Buffer<uint8_t> b = info[0].As<Napi::Buffer<uint8_t>>();
+  PayloadHeader h;
+  if (!parse_frame(b.Data(), b.Length(), h)) return env.Null();
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("queue", h.queue);
+  r.Set("flow", h.flow);
+  r.Set("seq", static_cast<double>(h.seq));
+  r.Set("timeNs", Napi::BigInt::New(env, h.time_ns));
+  return r;
+}
+
+void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("buildFrame", Napi::Function::New(env, BuildFrame));
+  exports.Set("parseFrame", Napi::Function::New(env, ParseFrame));
+  exports.Set("startGen", Napi::Function::New(env, StartGen));
+  exports.Set("startRx", Napi::Function::New(env, StartRx));
+  exports.Set("probePacket", Napi::Function::New(env, ProbePacket));
+}
+
+AddonArea area("gen", Register);
+
+}  // namespace
+}  // namespace mqb

@@ -1,0 +1,201 @@
+// N-API surface for sessions (rr, stream, server): start engines, poll per-session counters,
+// hand out each session's histogram as bucket arrays, and await the end via join_async.
+#include <map>
+
+#include "addon_util.h"
+#include "server.h"
+#include "sys.h"
+#include "thread_env.h"
+
+namespace mqb {
+namespace {
+
+std::map<int, std::shared_ptr<SessionEngine>>& engines() {
+  static std::map<int, std::shared_ptr<SessionEngine>> m;
+  return m;
+}
+int next_id = 1;
+
+std::shared_ptr<SessionEngine> engine_arg(const Napi::CallbackInfo& info) {
+  int id = info[0].As<Napi::Number>().Int32Value();
+  auto it = engines().find(id);
+  if (it == engines().end()) throw Napi::Error::New(info.Env(), "no session engine " + std::to_string(id));
+  return it->second;
+}
+
+template <class F>
+Napi::Value guarded(const Napi::CallbackInfo& info, F&& f) {
+  try {
+    return f();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw_js(info.Env(), e);
+  }
+}
+
+Napi::Value Listen(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Object o = info[0].As<Napi::Object>();
+    ListenResult r = listen_tcp(opt_string(o, "netns", ""), opt_string(o, "host", "127.0.0.1"),
+                                static_cast<int>(opt_number(o, "port", 0)), static_cast<int>(opt_number(o, "backlog", 128)));
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("fd", r.fd);
+    out.Set("port", r.port);
+    return out;
+  });
+}
+
+Napi::Value Connect(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Object o = info[0].As<Napi::Object>();
+    auto job = std::make_shared<ConnectJob>(opt_string(o, "netns", ""), opt_string(o, "host", "127.0.0.1"),
+                                            static_cast<int>(opt_number(o, "port", 0)),
+                                            static_cast<int>(opt_number(o, "timeoutMs", 3000)));
+    job->start();
+    return join_async(info.Env(), job, [job](Napi::Env env) { return Napi::Number::New(env, job->take_fd()); });
+  });
+}
+
+SessionConfig config_from(const Napi::Object& o) {
+  SessionConfig c;
+  c.netns = opt_string(o, "netns", "");
+  c.side = opt_string(o, "side", "client") == "server" ? Side::server : Side::client;
+  c.workload = opt_string(o, "workload", "tcp_rr");
+  std::string host = opt_string(o, "host", "127.0.0.1");
+  if (!parse_address(host, static_cast<int>(opt_number(o, "port", 0)), c.addr, c.addr_len))
+    throw std::invalid_argument("not an IP address: " + host);
+  std::string peer = opt_string(o, "peer", "");
+  socklen_t plen;
+  if (!peer.empty() && !parse_address(peer, 0, c.peer, plen)) throw std::invalid_argument("not an IP address: " + peer);
+  c.sessions = static_cast<int>(opt_number(o, "sessions", 1));
+  c.threads = static_cast<int>(opt_number(o, "threads", 1));
+  c.cpus = opt_int_array(o, "cpus");
+  c.request_size = static_cast<uint32_t>(opt_number(o, "requestSize", 1));
+  c.response_size = static_cast<uint32_t>(opt_number(o, "responseSize", 1));
+  c.burst = static_cast<uint32_t>(opt_number(o, "burst", 1));
+  c.message_size = static_cast<uint32_t>(opt_number(o, "messageSize", 16384));
+  c.cookie = static_cast<uint32_t>(opt_number(o, "cookie", 0));
+  for (int s : opt_int_array(o, "sends")) c.sends.push_back(s ? 1 : 0);
+  return c;
+}
+
+Napi::Value Start(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    SessionConfig cfg = config_from(info[0].As<Napi::Object>());
+    std::shared_ptr<SessionEngine> e;
+    if (cfg.side == Side::server) {
+      e = start_server_engine(std::move(cfg));
+    } else {
+      e = std::make_shared<SessionEngine>(std::move(cfg));
+      e->start();
+    }
+    int id = next_id++;
+    engines()[id] = e;
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("id", id);
+    out.Set("port", e->port());
+    return out;
+  });
+}
+
+Napi::Value Measure(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine_arg(info)->set_measuring();
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Stop(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    engine_arg(info)->stop();
+    return info.Env().Undefined();
+  });
+}
+
+// Counters of every session, read without locks while the engine runs.
+Napi::Value Poll(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    auto e = engine_arg(info);
+    Napi::Env env = info.Env();
+    int n = e->session_count();
+    Napi::Float64Array ops = Napi::Float64Array::New(env, n), errors = Napi::Float64Array::New(env, n);
+    for (int i = 0; i < n; i++) {
+      ops[i] = static_cast<double>(e->stats(i).ops.get());
+      errors[i] = static_cast<double>(e->stats(i).errors.get());
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("nowNs", static_cast<double>(now_ns()));
+    out.Set("connected", static_cast<double>(e->connected_count()));
+    out.Set("failed", e->failed());
+    out.Set("error", e->error_message());
+    out.Set("ops", ops);
+    out.Set("errors", errors);
+    return out;
+  });
+}
+
+Napi::Value Result(Napi::Env env, SessionEngine& e) {
+  Napi::Array sessions = Napi::Array::New(env);
+  std::vector<const Worker*> owner(e.session_count(), nullptr);
+  for (auto& w : e.workers())
+    for (int s : w->sessions) owner[s] = w.get();
+  for (int i = 0; i < e.session_count(); i++) {
+    SessionStats& st = e.stats(i);
+    const Worker* w = owner[i];
+    Napi::Object s = Napi::Object::New(env);
+    s.Set("thread", w ? w->index : -1);
+    s.Set("cpu", w ? w->cpu : -1);
+    s.Set("ops", static_cast<double>(st.ops.get()));
+    bool windowed = w && w->window_end_ns > w->window_start_ns;
+    s.Set("windowOps", windowed ? static_cast<double>(st.window_end_ops - st.window_start_ops) : 0.0);
+    s.Set("windowNs", windowed ? static_cast<double>(w->window_end_ns - w->window_start_ns) : 0.0);
+    s.Set("errors", static_cast<double>(st.errors.get()));
+    s.Set("datagrams", static_cast<double>(st.datagrams.get()));
+    s.Set("maxGapNs", static_cast<double>(st.max_gap_ns));
+    s.Set("retransmits", static_cast<double>(st.retransmits));
+    s.Set("connected", st.connected.get() != 0);
+    s.Set("dead", st.dead);
+    if (st.hist) {
+      size_t k = 0;
+      st.hist->for_each([&](uint64_t, uint32_t) { k++; });
+      Napi::Float64Array values = Napi::Float64Array::New(env, k), counts = Napi::Float64Array::New(env, k);
+      size_t j = 0;
+      st.hist->for_each([&](uint64_t v, uint32_t c) {
+        values[j] = static_cast<double>(v);
+        counts[j++] = c;
+      });
+      s.Set("histValuesNs", values);
+      s.Set("histCounts", counts);
+    }
+    sessions.Set(i, s);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("sessions", sessions);
+  return out;
+}
+
+// Resolves with every session's final figures once the engine's threads have ended; the engine
+// is dropped from the registry either way.
+Napi::Value Join(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    auto e = engine_arg(info);
+    engines().erase(info[0].As<Napi::Number>().Int32Value());
+    return join_async(info.Env(), e, [e](Napi::Env env) { return Result(env, *e); });
+  });
+}
+
+void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("sessionsListen", Napi::Function::New(env, Listen));
+  exports.Set("sessionsConnect", Napi::Function::New(env, Connect));
+  exports.Set("sessionsStart", Napi::Function::New(env, Start));
+  exports.Set("sessionsMeasure", Napi::Function::New(env, Measure));
+  exports.Set("sessionsStop", Napi::Function::New(env, Stop));
+  exports.Set("sessionsPoll", Napi::Function::New(env, Poll));
+  exports.Set("sessionsJoin", Napi::Function::New(env, Join));
+}
+
+AddonArea area("sessions", Register);
+
+}  // namespace
+}  // namespace mqb

@@ -1,0 +1,288 @@
+#include "rr.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "sys.h"
+#include "thread_env.h"
+
+namespace mqb {
+namespace {
+
+enum State { kConnecting = 0, kRunning = 1 };
+
+// EINTR too: a thread in solo mode blocks in recv()/send(), where a signal meant for node's
+// main thread may land.
+inline bool again() { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR; }
+
+// Writes the pending hello and request/response bytes; arms EPOLLOUT only while the socket
+// buffer is full. Returns false when the connection failed (and was handled).
+bool flush(SessionEngine& e, Worker& w, Conn& c, bool client) {
+  while (client && c.hello_off < sizeof(c.hello)) {
+    ssize_t n = send(c.fd, reinterpret_cast<char*>(&c.hello) + c.hello_off, sizeof(c.hello) - c.hello_off, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (again()) return e.set_want_out(w, c, true), true;
+      return false;
+    }
+    c.hello_off += static_cast<uint32_t>(n);
+  }
+  while (c.out_bytes > 0) {
+    size_t len = std::min<uint64_t>(c.out_bytes, w.buf.size());
+    ssize_t n = send(c.fd, w.buf.data(), len, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (again()) return e.set_want_out(w, c, true), true;
+      return false;
+    }
+    c.out_bytes -= static_cast<uint64_t>(n);
+  }
+  e.set_want_out(w, c, false);
+  return true;
+}
+
+void queue_request(const SessionConfig& cfg, Conn& c, uint64_t now) {
+  c.sent_ns[(c.head + c.inflight) % cfg.burst] = now;
+  c.inflight++;
+  c.out_bytes += cfg.request_size;
+}
+
+// Completes every whole response in c.in_bytes and queues the next requests.
+void complete_responses(SessionEngine& e, Worker& w, Conn& c, uint64_t now) {
+  const SessionConfig& cfg = e.config();
+  while (c.in_bytes >= cfg.response_size && c.inflight > 0) {
+    c.in_bytes -= cfg.response_size;
+    uint64_t started = c.sent_ns[c.head];
+    c.head = (c.head + 1) % cfg.burst;
+    c.inflight--;
+    e.progress(w, c.session, 1, now, started);
+    queue_request(cfg, c, now);
+  }
+}
+
+int connect_error(int fd) {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  return err;
+}
+
+void tcp_connect(SessionEngine& e, Worker& w, Conn& c) {
+  const SessionConfig& cfg = e.config();
+  c.fd = make_socket(cfg.addr.ss_family, SOCK_STREAM);
+  set_nodelay(c.fd);
+  c.state = kConnecting;
+  c.in_bytes = c.out_bytes = 0;
+  c.started_ns = now_ns();
+  if (connect(c.fd, reinterpret_cast<const sockaddr*>(&cfg.addr), cfg.addr_len) < 0 && errno != EINPROGRESS)
+    throw SysError("cannot connect a data session", errno);
+  c.want_out = true;
+  e.watch(w, c, EPOLLIN | EPOLLOUT, true);
+}
+
+// A connect that fails before the session ever ran is a setup error for the whole test (the
+// data port is unreachable); later it only ends that session.
+bool finish_connect(SessionEngine& e, Worker& w, Conn& c) {
+  int err = connect_error(c.fd);
+  if (err == 0) {
+    c.state = kRunning;
+    e.stats(c.session).connected.set(1);
+    return true;
+  }
+  if (!e.stats(c.session).connected.get()) throw SysError("cannot connect a data session", err);
+  e.session_failed(w, c);
+  return false;
+}
+
+// ---- TCP_RR --------------------------------------------------------------------------------
+
+void tcp_rr_client_open(SessionEngine& e, Worker& w, Conn& c) {
+  c.hello = {e.config().cookie, static_cast<uint32_t>(c.session)};
+  c.hello_off = sizeof(c.hello);  // nothing to send until connected
+  tcp_connect(e, w, c);
+}
+
+void tcp_rr_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
+  if (c.fd < 0) return;
+  if (c.state == kConnecting) {
+    if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+    if (!finish_connect(e, w, c)) return;
+    c.hello_off = 0;
+    uint64_t now = now_ns();
+    for (uint32_t i = 0; i < e.config().burst; i++) queue_request(e.config(), c, now);
+    if (!flush(e, w, c, true)) e.session_failed(w, c);
+    return;
+  }
+  if (ev & EPOLLIN) {
+    ssize_t n = recv(c.fd, w.buf.data(), w.buf.size(), 0);
+    if (n == 0 || (n < 0 && !again())) return e.session_failed(w, c);
+    if (n > 0) {
+      c.in_bytes += static_cast<uint64_t>(n);
+      complete_responses(e, w, c, now_ns());
+    }
+  } else if (ev & (EPOLLERR | EPOLLHUP)) {
+    return e.session_failed(w, c);
+  }
+  if (c.out_bytes > 0 || (ev & EPOLLOUT))
+    if (!flush(e, w, c, true)) e.session_failed(w, c);
+}
+
+// The server side of TCP_RR and TCP_CRR: answer every whole request with a response.
+void tcp_rr_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev, bool hello) {
+  const SessionConfig& cfg = e.config();
+  if (ev & EPOLLIN) {
+    if (hello && c.hello_off < sizeof(c.hello)) {
+      ssize_t n = recv(c.fd, reinterpret_cast<char*>(&c.hello) + c.hello_off, sizeof(c.hello) - c.hello_off, 0);
+      if (n == 0 || (n < 0 && !again())) return e.release_conn(w, c);
+      if (n < 0) return;
+      c.hello_off += static_cast<uint32_t>(n);
+      if (c.hello_off < sizeof(c.hello)) return;
+      if (c.hello.cookie != cfg.cookie || c.hello.session >= static_cast<uint32_t>(cfg.sessions)) return e.release_conn(w, c);
+      c.session = static_cast<int>(c.hello.session);
+      e.stats(c.session).connected.set(1);
+      return;  // level-triggered: the request bytes behind the hello come in the next turn
+    }
+    ssize_t n = recv(c.fd, w.buf.data(), w.buf.size(), 0);
+    if (n == 0 || (n < 0 && !again())) return e.release_conn(w, c);
+    if (n > 0) {
+      c.in_bytes += static_cast<uint64_t>(n);
+      uint64_t k = c.in_bytes / cfg.request_size;
+      c.in_bytes -= k * cfg.request_size;
+      c.out_bytes += k * cfg.response_size;
+      if (k) e.progress(w, hello ? c.session : w.index, k, 0, 0);
+    }
+  } else if (ev & (EPOLLERR | EPOLLHUP)) {
+    return e.release_conn(w, c);
+  }
+  if (c.out_bytes > 0 || (ev & EPOLLOUT))
+    if (!flush(e, w, c, false)) e.release_conn(w, c);
+}
+
+void tcp_rr_server(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) { tcp_rr_server_event(e, w, c, ev, true); }
+void tcp_crr_server(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) { tcp_rr_server_event(e, w, c, ev, false); }
+
+// ---- TCP_CRR: one connection per transaction -------------------------------------------------
+
+void tcp_crr_client_open(SessionEngine& e, Worker& w, Conn& c) {
+  c.hello_off = sizeof(c.hello);  // no hello: the connection is the transaction
+  tcp_connect(e, w, c);
+}
+
+void tcp_crr_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
+  if (c.fd < 0) return;
+  if (c.state == kConnecting) {
+    if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+    if (!finish_connect(e, w, c)) return;
+    c.out_bytes = e.config().request_size;
+    if (!flush(e, w, c, true)) e.session_failed(w, c);
+    return;
+  }
+  if (ev & EPOLLIN) {
+    ssize_t n = recv(c.fd, w.buf.data(), w.buf.size(), 0);
+    if (n == 0 || (n < 0 && !again())) return e.session_failed(w, c);
+    if (n > 0) c.in_bytes += static_cast<uint64_t>(n);
+    if (c.in_bytes >= e.config().response_size) {
+      e.progress(w, c.session, 1, now_ns(), c.started_ns);
+      e.close_conn(w, c, true);
+      tcp_connect(e, w, c);
+      return;
+    }
+  } else if (ev & (EPOLLERR | EPOLLHUP)) {
+    return e.session_failed(w, c);
+  }
+  if (c.out_bytes > 0 || (ev & EPOLLOUT))
+    if (!flush(e, w, c, true)) e.session_failed(w, c);
+}
+
+// ---- UDP_RR ------------------------------------------------------------------------------------
+
+// A datagram lost on the way leaves its transaction in flight for ever; after this long without
+// a response the session counts an error and starts its burst again.
+constexpr uint64_t kUdpTimeoutNs = 200ull * 1000 * 1000;
+
+void udp_send_requests(SessionEngine& e, Worker& w, Conn& c, uint64_t now) {
+  const SessionConfig& cfg = e.config();
+  while (c.out_bytes >= cfg.request_size) {
+    ssize_t n = send(c.fd, w.buf.data(), cfg.request_size, MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != ENOBUFS) return e.session_failed(w, c);
+    c.out_bytes -= cfg.request_size;  // a request the kernel refused is a lost datagram: the tick resends
+  }
+  c.idle_since_ns = now;
+}
+
+void udp_rr_client_open(SessionEngine& e, Worker& w, Conn& c) {
+  const SessionConfig& cfg = e.config();
+  c.fd = make_socket(cfg.addr.ss_family, SOCK_DGRAM);
+  check(connect(c.fd, reinterpret_cast<const sockaddr*>(&cfg.addr), cfg.addr_len), "cannot connect a UDP data session");
+  e.watch(w, c, EPOLLIN, true);
+  e.stats(c.session).connected.set(1);
+  uint64_t now = now_ns();
+  for (uint32_t i = 0; i < cfg.burst; i++) queue_request(cfg, c, now);
+  udp_send_requests(e, w, c, now);
+}
+
+void udp_rr_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
+  if (c.fd < 0) return;
+  uint64_t now = now_ns();
+  for (int i = 0; i < 64; i++) {
+    ssize_t n = recv(c.fd, w.buf.data(), w.buf.size(), 0);
+    if (n < 0) {
+      if (errno == EAGAIN) break;
+      return e.session_failed(w, c);  // ECONNREFUSED: the server's port is gone
+    }
+    c.in_bytes = e.config().response_size;  // one datagram is one whole response
+    complete_responses(e, w, c, now);
+  }
+  udp_send_requests(e, w, c, now);
+}
+
+void udp_rr_client_tick(SessionEngine& e, Worker& w, Conn& c, uint64_t now) {
+  if (c.fd < 0 || now - c.idle_since_ns < kUdpTimeoutNs) return;
+  e.stats(c.session).errors.add(1);
+  c.head = c.inflight = 0;
+  c.out_bytes = 0;
+  for (uint32_t i = 0; i < e.config().burst; i++) queue_request(e.config(), c, now);
+  udp_send_requests(e, w, c, now);
+}
+
+void udp_rr_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
+  const SessionConfig& cfg = e.config();
+  uint64_t answered = 0;
+  for (int i = 0; i < 64; i++) {
+    sockaddr_storage from{};
+    socklen_t len = sizeof(from);
+    ssize_t n = recvfrom(c.fd, w.buf.data(), w.buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+    if (n < 0) break;
+    // Only the test's own client is ever answered, so the server cannot be made to send to
+    // an address someone else names (a spoofed source).
+    if (!e.peer_allowed(reinterpret_cast<sockaddr*>(&from))) continue;
+    if (sendto(c.fd, w.buf.data(), cfg.response_size, MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&from), len) >= 0) answered++;
+  }
+  if (answered) e.progress(w, w.index, answered, 0, 0);
+}
+
+// UDP_RR's client drains up to 64 responses per event before sending, which a blocking socket
+// would turn into a wait: it stays on epoll.
+const Workload kTcpRrClient{"tcp_rr", tcp_rr_client_open, tcp_rr_client_event, nullptr, true};
+const Workload kTcpRrServer{"tcp_rr", nullptr, tcp_rr_server, nullptr, true};
+const Workload kTcpCrrClient{"tcp_crr", tcp_crr_client_open, tcp_crr_client_event, nullptr, false};
+const Workload kTcpCrrServer{"tcp_crr", nullptr, tcp_crr_server, nullptr, false};
+const Workload kUdpRrClient{"udp_rr", udp_rr_client_open, udp_rr_client_event, udp_rr_client_tick, false};
+const Workload kUdpRrServer{"udp_rr", nullptr, udp_rr_server_event, nullptr, false};
+
+const Workload* const kTable[][2] = {
+    {&kTcpRrClient, &kTcpRrServer},
+    {&kTcpCrrClient, &kTcpCrrServer},
+    {&kUdpRrClient, &kUdpRrServer},
+};
+
+}  // namespace
+
+const Workload* rr_workload(const std::string& name, Side side) {
+  for (auto& row : kTable)
+    if (name == row[0]->name) return row[side == Side::client ? 0 : 1];
+  return nullptr;
+}
+
+}  // namespace mqb

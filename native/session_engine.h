@@ -1,0 +1,170 @@
+// The session engine shared by the client (mqbench rr/stream) and the server (one engine per
+// test): flows x threads over epoll, as in neper, so that 1,000 sessions need no 1,000 threads.
+// A workload is a table of functions (open, event, tick, close) chosen once by name; the loop
+// below never branches on the workload type. The workloads live in rr.cc and stream.cc, the
+// server's listening side in server.cc.
+//
+// Counting: every session has one stats slot, written only by its thread. A measurement window
+// is opened with set_measuring() and closed by stop(); each thread snapshots its sessions'
+// counters at the moment it sees either, so per-session figures and their sum cover exactly
+// the same per-thread window. Latency is recorded only inside the window.
+#pragma once
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine.h"
+#include "histogram.h"
+#include "stats.h"
+
+namespace mqb {
+
+enum class Side { client, server };
+
+struct SessionConfig {
+  std::string netns;
+  Side side = Side::client;
+  std::string workload;  // tcp_rr udp_rr tcp_crr tcp_stream udp_stream
+  sockaddr_storage addr{};  // client: the server's data address; server: the bind address
+  socklen_t addr_len = 0;
+  sockaddr_storage peer{};  // server: the only address data may come from (the control peer)
+  int sessions = 1;
+  int threads = 1;
+  std::vector<int> cpus;  // thread i runs on cpus[i % size]; empty: unpinned
+  uint32_t request_size = 1, response_size = 1, burst = 1, message_size = 16384;
+  std::vector<uint8_t> sends;  // per session: 1 when this side sends (stream)
+  uint32_t cookie = 0;
+};
+
+// The 8 bytes a client writes first on every TCP data connection (not on TCP_CRR's, where a
+// connection is one transaction): the test's cookie and the session index, so the server can
+// refuse strangers and account per session. UDP_STREAM datagrams start with the same header.
+struct SessionHello {
+  uint32_t cookie;
+  uint32_t session;
+};
+
+struct alignas(64) SessionStats {
+  Counter ops;        // transactions (rr) or bytes (stream)
+  Counter datagrams;  // UDP datagrams sent or received
+  Counter errors;
+  Counter connected;  // 1 once the session's connection is up (client)
+  // Written by the owning thread, read after join.
+  uint64_t window_start_ops = 0, window_end_ops = 0;
+  uint64_t max_gap_ns = 0, last_progress_ns = 0;
+  uint64_t retransmits = 0;
+  bool dead = false;
+  std::unique_ptr<LatencyHistogram> hist;
+};
+
+class SessionEngine;
+struct Worker;
+
+// One connection (or UDP socket) on one thread. The engine's epoll data points at it.
+struct Conn {
+  int fd = -1;
+  int session = -1;  // -1 until known (server: after the hello)
+  int state = 0;     // workload-specific
+  bool listener = false;
+  bool want_out = false;
+  uint64_t in_bytes = 0;   // bytes received towards the current response/request
+  uint64_t out_bytes = 0;  // bytes still to write
+  uint32_t hello_off = 0;  // hello bytes written (client) or read (server)
+  SessionHello hello{};
+  uint64_t started_ns = 0;  // TCP_CRR: when the current connection began
+  uint64_t idle_since_ns = 0;
+  // In-flight transaction start times, a ring of `burst` slots allocated at setup.
+  std::vector<uint64_t> sent_ns;
+  uint32_t head = 0, inflight = 0;
+  Conn* next_free = nullptr;
+};
+
+struct Workload {
+  const char* name;
+  // client: open session `s`'s connection on worker w. server: nullptr (accept makes connections).
+  void (*open)(SessionEngine& e, Worker& w, Conn& c);
+  void (*event)(SessionEngine& e, Worker& w, Conn& c, uint32_t events);
+  // Called every loop turn (at most every few ms) for each client session: UDP timeouts.
+  void (*tick)(SessionEngine& e, Worker& w, Conn& c, uint64_t now);
+  // event() does one receive and then its sends, so it also works on a blocking socket: a thread
+  // left with a single connection may then skip epoll (see SessionEngine::solo_conn).
+  bool solo_ok;
+};
+
+const Workload* find_workload(const std::string& name, Side side);
+
+struct Worker {
+  int index = 0;
+  int cpu = -1;
+  int epfd = -1;
+  std::vector<Conn*> conns;          // client: one per session; server: listeners
+  std::vector<Conn*> active;         // server: accepted connections still open
+  std::vector<std::unique_ptr<Conn>> owned;
+  Conn* free_list = nullptr;         // server: pooled connections
+  std::vector<int> sessions;         // session indexes this worker owns (client)
+  std::vector<char> buf;             // receive / send scratch, allocated at setup
+  bool window_open = false;
+  uint64_t window_start_ns = 0, window_end_ns = 0;
+};
+
+class SessionEngine : public Engine {
+ public:
+  explicit SessionEngine(SessionConfig cfg);
+  ~SessionEngine() override;
+
+  const SessionConfig& config() const { return cfg_; }
+  const Workload& workload() const { return *wl_; }
+  SessionStats& stats(int session) { return *stats_[session]; }
+  int session_count() const { return static_cast<int>(stats_.size()); }
+  // The server's data port (known after listen(), before start()).
+  int port() const { return port_; }
+
+  // Server: creates the per-thread listening sockets (SO_REUSEPORT) in the config's namespace.
+  // Called on the calling thread, which must be in that namespace.
+  void listen_sockets();
+
+  void set_measuring() { measuring_.store(true, std::memory_order_relaxed); }
+  uint64_t connected_count() const;
+  const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+
+  // Helpers for workloads.
+  void watch(Worker& w, Conn& c, uint32_t events, bool add);
+  void set_want_out(Worker& w, Conn& c, bool want);
+  void close_conn(Worker& w, Conn& c, bool reset);
+  Conn* pooled_conn(Worker& w);
+  void release_conn(Worker& w, Conn& c);
+  // A session finished a unit of work (a transaction, or `n` bytes); records latency when the
+  // window is open.
+  void progress(Worker& w, int session, uint64_t n, uint64_t now, uint64_t started_ns);
+  void session_failed(Worker& w, Conn& c);
+  bool peer_allowed(const sockaddr* sa) const;
+  bool window_open(const Worker& w) const { return w.window_open; }
+
+ protected:
+  void launch(std::vector<std::thread>& threads) override;
+
+ private:
+  void run_worker(Worker& w);
+  Conn* solo_conn(Worker& w);
+  void open_window(Worker& w, uint64_t now);
+  void close_window(Worker& w, uint64_t now);
+
+  SessionConfig cfg_;
+  const Workload* wl_;
+  std::vector<std::unique_ptr<SessionStats>> stats_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<bool> measuring_{false};
+  int port_ = 0;
+};
+
+// Shared socket helpers (session_engine.cc).
+int make_socket(int family, int type);
+void set_nodelay(int fd);
+bool parse_address(const std::string& host, int port, sockaddr_storage& out, socklen_t& len);
+
+}  // namespace mqb

@@ -1,0 +1,164 @@
+// `mqbench check` as one library call: collect the plan's evidence on a live interface (set N
+// channels, read them back, run RR load at N queues and at 1 with snapshots around each, put the
+// original channel count back) and evaluate the checks. The original channels are registered
+// with the cleanup registry the moment they change, so Ctrl-C, an error or a crash restores them.
+import {cleanup} from '../cli/cleanup.js'
+import {ExitCode, MqbError} from '../errors.js'
+import type {Channels} from '../native.js'
+import {readDeviceConfigWith} from '../observe/config.js'
+import {observeIO, type ObserveIO} from '../observe/io.js'
+import {observeDelta, takeSnapshotWith} from '../observe/snapshot.js'
+import {sysfsQueueCounts} from '../observe/sysfs.js'
+import {onlineCpus} from '../host.js'
+import {PartialRunError, runRr, DEFAULT_PORT} from '../sessions/index.js'
+import {channelMode, describeChannels, evaluateChecks, type CheckEvidence, type CheckResult, type LoadRun} from './checks.js'
+
+export interface CheckOptions {
+  dev: string
+  server: string
+  port?: number
+  netns?: string
+  token?: string
+  allowRemote?: boolean
+  /** N: the queue count under test (default 2, as the Fedora plan) */
+  queues?: number
+  sessions?: number
+  durationMs?: number
+}
+
+export interface CheckReport {
+  dev: string
+  netns: string
+  queues: number
+  sessions: number
+  durationMs: number
+  checks: CheckResult[]
+  failed: number
+  transactionsPerSecond: {atN?: number; atOne?: number}
+}
+
+export interface CheckHooks {
+  signal?: AbortSignal
+  /** one line per phase, for a person watching */
+  onPhase?: (line: string) => void
+  /** replaces the I/O (tests) */
+  io?: ObserveIO
+}
+
+function setFor(ch: Channels, n: number): {combined?: number; rx?: number; tx?: number} {
+  return channelMode(ch) === 'combined' ? {combined: n} : {rx: n, tx: n}
+}
+
+function restoreFor(ch: Channels): {combined?: number; rx?: number; tx?: number} {
+  return channelMode(ch) === 'combined' ? {combined: ch.combined} : {rx: ch.rx, tx: ch.tx}
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err))
+
+export async function runCheck(opts: CheckOptions, hooks: CheckHooks = {}): Promise<CheckReport> {
+  const io = hooks.io ?? observeIO({netns: opts.netns})
+  const dev = opts.dev
+  const queues = opts.queues ?? 2
+  const sessions = opts.sessions ?? 20
+  const durationMs = opts.durationMs ?? 5000
+  const phase = hooks.onPhase ?? (() => {})
+  io.deviceFiles(dev) // an unknown interface or namespace stops here, before anything changes
+  const e: CheckEvidence = {dev, queues, onlineCpus: onlineCpus()}
+  try {
+    e.original = io.channels(dev)
+  } catch (err) {
+    e.originalError = message(err)
+  }
+  if (!e.original && !e.originalError) e.originalError = 'Operation not supported (the driver has no channels)'
+
+  let restoreNeeded = false
+  const original = e.original
+  const putBack = () => {
+    if (!restoreNeeded || !original) return
+    io.setChannels(dev, restoreFor(original))
+    restoreNeeded = false
+  }
+  const unregister = cleanup.add(`channels of ${dev}${opts.netns ? ` in ${opts.netns}` : ''}`, putBack)
+
+  const load = async (queueCount: number): Promise<LoadRun> => {
+    phase(`running ${sessions} TCP_RR sessions for ${durationMs / 1000} s at ${queueCount} queue(s)`)
+    const before = takeSnapshotWith(io, dev)
+    const rr = await runRr(
+      {server: opts.server, port: opts.port ?? DEFAULT_PORT, netns: opts.netns, token: opts.token, allowRemote: opts.allowRemote, type: 'tcp_rr', sessions, requestSize: 1, responseSize: 1, durationMs},
+      {signal: hooks.signal},
+    )
+    const after = takeSnapshotWith(io, dev)
+    return {queueCount, transactionsPerSecond: rr.transactionsPerSecond, before, after, interrupts: observeDelta(before, after).interrupts}
+  }
+  const partial = (err: unknown): string => {
+    if (err instanceof PartialRunError) return err.message
+    throw err
+  }
+
+  try {
+    if (original) {
+      const max = channelMode(original) === 'combined' ? original.maxCombined : Math.min(original.maxRx, original.maxTx)
+      if (max >= queues) {
+        phase(`setting ${queues} channels on ${dev} (was ${describeChannels(original)})`)
+        restoreNeeded = true
+        try {
+          io.setChannels(dev, setFor(original, queues))
+        } catch (err) {
+          e.setError = message(err)
+        }
+        e.afterSet = io.channels(dev)
+      }
+    }
+    const counts = sysfsQueueCounts(io.deviceFiles(dev))
+    if (e.afterSet) e.sysfsAfterSet = counts
+    if (counts.rx === queues && counts.tx === queues) {
+      e.config = readDeviceConfigWith(io, dev)
+      try {
+        e.loadN = await load(queues)
+      } catch (err) {
+        e.loadNError = partial(err)
+      }
+    } else {
+      e.loadNError = `${dev} has ${counts.rx} rx and ${counts.tx} tx queues, not ${queues}: the load at ${queues} queues did not run`
+    }
+    if (original && e.afterSet && !e.setError && !hooks.signal?.aborted) {
+      try {
+        io.setChannels(dev, setFor(original, 1))
+      } catch (err) {
+        e.load1Error = `setting 1 channel failed: ${message(err)}`
+      }
+      if (!e.load1Error) {
+        try {
+          e.load1 = await load(1)
+        } catch (err) {
+          e.load1Error = partial(err)
+        }
+      }
+    }
+  } finally {
+    if (restoreNeeded) {
+      phase(`restoring ${describeChannels(original!)}`)
+      try {
+        putBack()
+        e.restored = io.channels(dev)
+      } catch (err) {
+        e.restoreError = message(err)
+      }
+    } else if (original) {
+      e.restored = io.channels(dev)
+    }
+    unregister()
+  }
+  if (hooks.signal?.aborted) throw new MqbError('check interrupted; the original channel count was restored', ExitCode.interrupted)
+  const checks = evaluateChecks(e)
+  return {
+    dev,
+    netns: opts.netns ?? '',
+    queues,
+    sessions,
+    durationMs,
+    checks,
+    failed: checks.filter((c) => c.status === 'FAIL').length,
+    transactionsPerSecond: {atN: e.loadN?.transactionsPerSecond, atOne: e.load1?.transactionsPerSecond},
+  }
+}

@@ -1,0 +1,45 @@
+import {Args, Flags} from '@oclif/core'
+import {MqbCommand} from '../cli/base.js'
+import {loadResults} from '../results/load.js'
+import {writeReport, type ReportOutput} from '../report/index.js'
+
+export default class Report extends MqbCommand {
+  static description = 'Write a self-contained HTML scaling report (charts, tables, summary) from one or more results files; with several files or --baseline, compare the runs.'
+
+  static examples = [
+    '<%= config.bin %> report results/mqb-tap-rr.json',
+    '<%= config.bin %> report after.json --baseline before.json --out tuning.html',
+    '<%= config.bin %> report tap.json veth.json --csv steps.csv --png charts/',
+  ]
+
+  static strict = false
+  static enableJsonFlag = true
+
+  static args = {
+    results: Args.string({description: 'results file(s) written by `mqbench scale`', required: true}),
+  }
+
+  static flags = {
+    out: Flags.string({char: 'o', description: 'HTML file to write', default: 'report.html', helpValue: 'FILE'}),
+    baseline: Flags.string({description: 'results file to compare the others with, drawn first (without it, the first file given is the reference)', helpValue: 'RESULTS.json'}),
+    csv: Flags.string({description: 'also write the per-step figures as CSV', helpValue: 'FILE'}),
+    png: Flags.string({description: 'also write each chart as a PNG into this directory (needs chromium)', helpValue: 'DIR'}),
+  }
+
+  async run(): Promise<ReportOutput> {
+    const {argv, flags} = await this.parse(Report)
+    // Every input is read and checked before anything is written.
+    const files = (argv as string[]).map((p) => loadResults(p))
+    const baseline = flags.baseline === undefined ? undefined : loadResults(flags.baseline)
+    const out = await writeReport(files, {out: flags.out, baseline, csv: flags.csv, png: flags.png})
+    if (!this.jsonEnabled()) this.show(out)
+    return out
+  }
+
+  private show(out: ReportOutput): void {
+    for (const s of out.summary) this.log(s)
+    this.log(`wrote ${out.out} (${Math.round(out.bytes / 1024)} KB, ${out.charts.length} charts)`)
+    if (out.csv) this.log(`wrote ${out.csv}`)
+    if (out.png) this.log(`wrote ${out.png.length} PNGs to ${out.png.length ? out.png[0].replace(/\/[^/]*$/, '/') : ''}`)
+  }
+}

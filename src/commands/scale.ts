@@ -1,0 +1,91 @@
+import {Flags} from '@oclif/core'
+import {MqbCommand} from '../cli/base.js'
+import {bytesFlag, cpuListFlag, durationFlag, queueListFlag, testbedKindFlag} from '../cli/flags.js'
+import {ExitCode, MqbError} from '../errors.js'
+import {writeReport} from '../report/index.js'
+import {scalingSummary, type ScalingSummary} from '../results/stats.js'
+import type {RunStatus} from '../results/schema.js'
+import type {WorkloadName} from '../scale/plan.js'
+import {runScale} from '../scale/run.js'
+
+export interface ScaleOutput {
+  resultsFile: string
+  reportFile?: string
+  status: RunStatus
+  summary: ScalingSummary
+}
+
+export default class Scale extends MqbCommand {
+  static description = `Run one workload at each queue count and show how throughput, latency and CPU cost change, with per-queue counters as proof that every queue carried traffic.
+
+The testbed (tap: two namespaces joined by the mqbench relay, one worker per queue pair; veth; or dev:IF with a remote \`mqbench server\`) is created for the run and removed at its end, whatever ends it. Every finished step is written to the results file at once: a run stopped by Ctrl-C or killed keeps its finished steps, and --resume FILE completes it.`
+
+  static enableJsonFlag = true
+
+  static examples = [
+    '<%= config.bin %> scale --queues 1..8',
+    '<%= config.bin %> scale --queues 1,2,4 --testbed veth --workload stream --duration 5s',
+    '<%= config.bin %> scale --queues 1..4 --testbed dev:eth1 --server 192.0.2.7:7979 --token s3cret',
+    '<%= config.bin %> scale --resume mqbench-results/scale-tap-rr-20261124T232501Z.json',
+  ]
+
+  static flags = {
+    queues: queueListFlag({description: 'queue counts to run, ascending', exclusive: ['resume']}),
+    testbed: testbedKindFlag({description: 'tap, veth or dev:IF', default: {kind: 'tap'}}),
+    workload: Flags.option({options: ['rr', 'crr', 'udp_rr', 'stream', 'gen'] as const, default: 'rr', description: 'rr: TCP_RR; crr: TCP_CRR; udp_rr: UDP_RR; stream: TCP_STREAM; gen: UDP frames'})(),
+    sessions: Flags.integer({description: 'concurrent sessions (connections)', default: 20, min: 1, max: 10_000}),
+    duration: durationFlag({description: 'measured time per iteration', default: 10_000}),
+    iterations: Flags.integer({description: 'measured iterations per queue count, each with fresh connections', default: 3, min: 1, max: 100}),
+    warmup: durationFlag({description: 'unmeasured run before the iterations of each queue count', default: 2000}),
+    out: Flags.string({description: 'directory for the results file and report', default: './mqbench-results'}),
+    resume: Flags.string({description: 'finish the run recorded in this results file', helpValue: 'FILE'}),
+    report: Flags.boolean({description: 'write the HTML report next to the results file', default: true, allowNo: true}),
+    server: Flags.string({description: 'dev testbed: the remote `mqbench server` as HOST:PORT'}),
+    token: Flags.string({description: 'dev testbed: the remote server token', env: 'MQBENCH_TOKEN'}),
+    'request-size': bytesFlag('request size', 1, 65_507)({description: 'rr workloads: request bytes'}),
+    'response-size': bytesFlag('response size', 1, 65_507)({description: 'rr workloads: response bytes'}),
+    'message-size': bytesFlag('message size', 1, 1 << 20)({description: 'stream: bytes per send'}),
+    'frame-size': bytesFlag('frame size', 60, 9000)({description: 'gen: frame bytes'}),
+    'relay-cpus': cpuListFlag({description: 'tap testbed: pin the relay workers to these CPUs (cycled)'}),
+  }
+
+  async run(): Promise<ScaleOutput> {
+    const {flags} = await this.parse(Scale)
+    if (!flags.resume && !flags.queues) throw new MqbError('give the queue counts to run with --queues (e.g. 1..8), or --resume FILE', ExitCode.badInput)
+    const params: Record<string, number> = {}
+    for (const [flag, key] of [['request-size', 'requestSize'], ['response-size', 'responseSize'], ['message-size', 'messageSize'], ['frame-size', 'frameSize']] as const) {
+      if (flags[flag] !== undefined) params[key] = flags[flag]!
+    }
+    const {resultsFile, results} = await runScale({
+      flags: flags.queues && {
+        queues: flags.queues, testbed: flags.testbed, workload: flags.workload as WorkloadName, sessions: flags.sessions,
+        durationMs: flags.duration, warmupMs: flags.warmup, iterations: flags.iterations, server: flags.server, params,
+      },
+      outDir: flags.out,
+      resume: flags.resume,
+      token: flags.token,
+      relayCpus: flags['relay-cpus'],
+      argv: process.argv.slice(2),
+      progress: !this.jsonEnabled(),
+    })
+    const summary = scalingSummary(results)
+    let reportFile: string | undefined
+    if (flags.report) reportFile = (await writeReport([results], {out: resultsFile.replace(/\.json$/, '') + '.html'})).out
+    const out: ScaleOutput = {resultsFile, reportFile, status: results.run.status, summary}
+    if (!this.jsonEnabled()) this.show(out)
+    return out
+  }
+
+  private show({resultsFile, reportFile, summary}: ScaleOutput): void {
+    const {metric} = summary
+    this.log(`queues  ${metric.label.padEnd(16)} speed-up  efficiency  queues used`)
+    for (const s of summary.steps) {
+      const value = s.metric.mean >= 100 ? Math.round(s.metric.mean).toLocaleString('en-US') : s.metric.mean.toFixed(2)
+      const shares = s.queues.shares.map((x) => `${Math.round(100 * x)}%`).join('/')
+      this.log(`${String(s.queueCount).padStart(6)}  ${`${value} ${metric.unit}`.padEnd(16)} ${s.speedup.value.toFixed(2).padStart(8)}  ${s.efficiency.value.toFixed(2).padStart(10)}  ${s.queues.verdict} (${shares})`)
+    }
+    this.log(`best: ${summary.best} queues; smallest within 5% of it: ${summary.smallestWithin5pct}`)
+    this.log(`results: ${resultsFile}`)
+    if (reportFile) this.log(`report:  ${reportFile}`)
+  }
+}

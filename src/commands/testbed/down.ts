@@ -1,0 +1,27 @@
+import {Args, Flags} from '@oclif/core'
+import {MqbCommand} from '../../cli/base.js'
+import {badInput} from '../../errors.js'
+import {removeAll, removeTestbed} from '../../testbed/registry.js'
+
+export default class TestbedDown extends MqbCommand {
+  static description = `Remove a testbed: stop the process holding it, delete its namespaces and links, restore a real device's channels, IRQ affinity and RPS/XPS.
+
+--all removes every testbed and every stale mqb- namespace or link, including those a killed run left behind. Do not use it while another mqbench run is in progress: it removes that run's objects too.`
+
+  static enableJsonFlag = true
+
+  static examples = ['<%= config.bin %> testbed down tb1', '<%= config.bin %> testbed down --all']
+
+  static args = {name: Args.string({description: 'testbed name'})}
+
+  static flags = {all: Flags.boolean({description: 'remove every testbed and every stale mqb- object'})}
+
+  async run(): Promise<{removed: string[]}> {
+    const {args, flags} = await this.parse(TestbedDown)
+    if (!flags.all && !args.name) throw badInput('name the testbed to remove, or give --all', 'mqbench testbed list')
+    if (flags.all && args.name) throw badInput('give either a testbed name or --all, not both')
+    const removed = flags.all ? removeAll() : removeTestbed(args.name!)
+    if (!this.jsonEnabled()) this.log(removed.length ? `removed ${removed.join(', ')}` : 'nothing to remove')
+    return {removed}
+  }
+}

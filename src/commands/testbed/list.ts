@@ -1,0 +1,29 @@
+import {MqbCommand} from '../../cli/base.js'
+import {listTestbeds, type TestbedListing} from '../../testbed/registry.js'
+
+export default class TestbedList extends MqbCommand {
+  static description = 'List testbeds, the process holding each, and mqb- objects no live testbed accounts for (remove those with `mqbench testbed down --all`).'
+
+  static enableJsonFlag = true
+
+  static examples = ['<%= config.bin %> testbed list', '<%= config.bin %> testbed list --json']
+
+  async run(): Promise<TestbedListing> {
+    await this.parse(TestbedList)
+    const listing = listTestbeds()
+    if (!this.jsonEnabled()) this.show(listing)
+    return listing
+  }
+
+  private show({testbeds, stale}: TestbedListing): void {
+    if (testbeds.length === 0 && stale.length === 0) {
+      this.log('no testbeds')
+      return
+    }
+    for (const t of testbeds) {
+      const state = t.alive ? `held by process ${t.pid}` : `stale: process ${t.pid} is gone`
+      this.log(`${t.name.padEnd(10)} ${t.kind.padEnd(5)} queues<=${String(t.maxQueues).padEnd(4)} ${t.devA} ${t.ipA} <-> ${t.devB} ${t.ipB}  (${state})`)
+    }
+    if (stale.length) this.log(`stale mqb- objects: ${stale.join(', ')} (remove with \`mqbench testbed down --all\`)`)
+  }
+}

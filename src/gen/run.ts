@@ -1,0 +1,252 @@
+// runGen: checks the device, starts the receiver (if any) and then one native sender thread per
+// queue, reports progress once a second, stops on the abort signal, and returns the per-queue
+// result with the kernel's own counters before and after. TypeScript never touches a frame.
+import {writeFileSync} from 'node:fs'
+import {cleanup} from '../cli/cleanup.js'
+import {ExitCode, MqbError, badInput, errnoCode, fromNative} from '../errors.js'
+import {onlineCpus} from '../host.js'
+import {gen, ifctl, type NativeRxHandle} from '../native.js'
+import type {GenResult} from '../results/schema.js'
+import {linkExists} from '../testbed/netns.js'
+import {runOk} from '../util/exec.js'
+import {mtuFor} from './frame.js'
+import {type CounterSnapshot, type DeviceFacts, type KernelCounters, deviceFacts, kernelDelta, snapshotCounters} from './kernel.js'
+import {buildPlan, bypassTxQueue, type GenPlan} from './plan.js'
+import {summarise} from './result.js'
+
+export interface GenOptions {
+  backend: 'packet' | 'tap'
+  dev: string
+  netns?: string
+  tapFds?: number[]
+  queues: number
+  cpus?: number[]
+  frameSize: number
+  flowsPerQueue: number
+  ipVersion?: 4 | 6
+  srcMac?: string
+  dstMac?: string
+  srcIp?: string
+  dstIp?: string
+  srcPort?: number
+  dstPort?: number
+  ratePps?: number
+  count?: number
+  durationMs: number
+  burst?: number
+  qdiscBypass?: boolean
+  rx?: {dev: string; netns?: string}
+  /** pcap file for the first frames of each queue */
+  pcap?: string
+  /** frames per queue written to pcap (default 16) */
+  pcapFramesPerQueue?: number
+}
+
+export interface GenProgress {
+  elapsedMs: number
+  queues: Array<{queue: number; packets: number; bytes: number}>
+}
+
+export interface GenKernel {
+  tx: KernelCounters
+  rx?: KernelCounters
+}
+
+const RX_READY_TIMEOUT_MS = 3000
+// Frames still in flight when the last sender ends (backlogs, NAPI) reach the receiver within
+// a few milliseconds; this is ample on a loaded 2-vCPU VM.
+const RX_DRAIN_MS = 300
+// A locally administered address for frames injected into a tap "from the wire".
+const TAP_PEER_MAC = '02:6d:71:62:00:01'
+
+const PCAP_FRAMES_PER_QUEUE = 16
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+function checkDevice(opts: GenOptions): DeviceFacts {
+  const facts = deviceFacts(opts.dev, opts.netns ?? '')
+  if (!facts.up) throw new MqbError(`interface ${opts.dev} is down; bring it up with \`ip ${opts.netns ? `-n ${opts.netns} ` : ''}link set ${opts.dev} up\``, ExitCode.noDevice)
+  if (opts.frameSize > facts.mtu + 14) throw badInput(`frame size ${opts.frameSize} needs an MTU of at least ${mtuFor(opts.frameSize)} on ${opts.dev}, which has ${facts.mtu}; raise it with \`ip link set ${opts.dev} mtu ${mtuFor(opts.frameSize)}\``)
+  if (opts.backend === 'packet' && opts.queues > facts.txQueues) {
+    const how = facts.kind === 'veth'
+      ? `raise it with \`ethtool -L ${opts.dev} tx ${opts.queues}\` (a veth allows up to the numtxqueues it was created with)`
+      : `raise it with \`ethtool -L ${opts.dev} combined ${opts.queues}\` (or tx) where the driver allows; \`ethtool -l ${opts.dev}\` shows the maximum`
+    throw new MqbError(`--queues ${opts.queues} is above the ${facts.txQueues} TX queue${facts.txQueues === 1 ? '' : 's'} of ${opts.dev}; ${how}`, ExitCode.unsupported)
+  }
+  return facts
+}
+
+/** Opens the tap's queue fds unless the caller passed them; the returned undo closes what was opened. */
+function tapFds(opts: GenOptions): {fds: number[]; close: () => void} {
+  if (opts.tapFds) {
+    if (opts.tapFds.length < opts.queues) throw badInput(`--queues ${opts.queues} needs ${opts.queues} tap queue fds, ${opts.tapFds.length} given`)
+    return {fds: opts.tapFds.slice(0, opts.queues), close: () => {}}
+  }
+  const existed = linkExists(opts.dev, opts.netns ?? '')
+  let h
+  try {
+    h = ifctl.tapOpen({name: opts.dev, queues: opts.queues, netns: opts.netns})
+  } catch (err) {
+    throw fromNative(err, {capability: 'CAP_NET_ADMIN', dev: opts.dev})
+  }
+  const fds = h.fds
+  // Closing the last fd of a tap mqbench created removes it; an existing tap only loses these queues.
+  const close = cleanup.add(`tap ${opts.dev} queue fds`, () => fds.forEach((fd) => ifctl.closeFd(fd)))
+  // tun refuses writes while the tap is down; a tap mqbench created is brought up here.
+  if (!existed) runOk('ip', [...(opts.netns ? ['-n', opts.netns] : []), 'link', 'set', opts.dev, 'up'])
+  return {fds, close}
+}
+
+function senderError(err: unknown, dev: string): Error {
+  const code = errnoCode(err)
+  if (code === 'EMSGSIZE') return badInput(`${(err as Error).message}: the frame is larger than ${dev}'s MTU allows`)
+  return fromNative(err, {capability: 'CAP_NET_RAW', dev})
+}
+
+export async function runGen(
+  opts: GenOptions,
+  hooks: {signal?: AbortSignal; onProgress?: (p: GenProgress) => void} = {},
+): Promise<GenResult & {kernel?: GenKernel}> {
+  if (!(opts.durationMs > 0)) throw badInput('a generator run needs a duration above 0 (it always stops by itself)')
+  const netns = opts.netns ?? ''
+  // Fail on an unwritable pcap path now, not after the run.
+  if (opts.pcap) {
+    try {
+      writeFileSync(opts.pcap, '')
+    } catch (err) {
+      throw badInput(`cannot write pcap file ${opts.pcap}: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`)
+    }
+  }
+  const qdiscBypass = opts.backend === 'packet' ? opts.qdiscBypass ?? true : undefined
+  let facts: DeviceFacts | undefined
+  let tap: {fds: number[]; close: () => void} | undefined
+  if (opts.backend === 'packet') {
+    facts = checkDevice(opts)
+    try {
+      gen.probePacket(opts.dev, netns)
+    } catch (err) {
+      throw senderError(err, opts.dev)
+    }
+  } else {
+    tap = tapFds(opts)
+  }
+  try {
+    if (!facts) facts = checkDevice(opts)
+    const rxFacts = opts.rx ? deviceFacts(opts.rx.dev, opts.rx.netns ?? '') : undefined
+    if (rxFacts && !rxFacts.up) throw new MqbError(`receive interface ${rxFacts.name} is down; bring it up with \`ip link set ${rxFacts.name} up\``, ExitCode.noDevice)
+    const plan = buildPlan(
+      {...opts, srcMac: opts.srcMac ?? (opts.backend === 'tap' ? TAP_PEER_MAC : undefined), dstMac: opts.dstMac ?? rxFacts?.mac ?? (opts.backend === 'tap' ? facts.mac : undefined)},
+      {onlineCpus: onlineCpus(), devMac: facts.mac},
+    )
+    const expectedTxQueue = plan.queues.map((q) =>
+      opts.backend === 'tap' ? q.queue : qdiscBypass ? bypassTxQueue(q.cpu, facts!.txQueues) : q.queue,
+    )
+    return await execute(opts, plan, {netns, qdiscBypass, tapFds: tap?.fds, expectedTxQueue}, hooks)
+  } finally {
+    tap?.close()
+  }
+}
+
+async function execute(
+  opts: GenOptions,
+  plan: GenPlan,
+  ctx: {netns: string; qdiscBypass?: boolean; tapFds?: number[]; expectedTxQueue: number[]},
+  hooks: {signal?: AbortSignal; onProgress?: (p: GenProgress) => void},
+): Promise<GenResult & {kernel?: GenKernel}> {
+  const before: {tx: CounterSnapshot; rx?: CounterSnapshot} = {tx: snapshotCounters(opts.dev, ctx.netns)}
+  let rx: NativeRxHandle | undefined
+  let rxKind: string | undefined
+  if (opts.rx) {
+    before.rx = snapshotCounters(opts.rx.dev, opts.rx.netns ?? '')
+    const rxFacts = deviceFacts(opts.rx.dev, opts.rx.netns ?? '')
+    rxKind = rxFacts.kind
+    try {
+      rx = gen.startRx({dev: opts.rx.dev, netns: opts.rx.netns ?? '', sockets: Math.max(1, Math.min(rxFacts.rxQueues, 256)), queues: opts.queues, flowsPerQueue: opts.flowsPerQueue})
+    } catch (err) {
+      throw fromNative(err, {capability: 'CAP_NET_RAW', dev: opts.rx.dev})
+    }
+    await waitReady(rx, opts.rx.dev)
+  }
+  const f = plan.frame
+  let handle
+  try {
+    handle = gen.startGen({
+      tap: opts.backend === 'tap', dev: opts.dev, netns: ctx.netns, qdiscBypass: ctx.qdiscBypass, ipv6: f.ipVersion === 6,
+      srcMac: f.srcMac, dstMac: f.dstMac, srcIp: f.srcIp, dstIp: f.dstIp, dstPort: f.dstPort, frameSize: f.frameSize,
+      flowsPerQueue: plan.flowsPerQueue, burst: plan.burst, durationMs: opts.durationMs,
+      queues: plan.queues.map((q, i) => ({cpu: q.cpu, ratePps: q.ratePps, count: q.count, srcPort: q.srcPort, tapFd: ctx.tapFds?.[i]})),
+      capturePerQueue: opts.pcap ? opts.pcapFramesPerQueue ?? PCAP_FRAMES_PER_QUEUE : 0,
+    })
+  } catch (err) {
+    await stopRx(rx)
+    throw senderError(err, opts.dev)
+  }
+  let interrupted = false
+  const onAbort = () => {
+    interrupted = true
+    handle.stop()
+  }
+  if (hooks.signal?.aborted) onAbort()
+  hooks.signal?.addEventListener('abort', onAbort, {once: true})
+  const t0 = Date.now()
+  const timer = hooks.onProgress
+    ? setInterval(() => hooks.onProgress!({elapsedMs: Date.now() - t0, queues: handle.stats().map(({queue, packets, bytes}) => ({queue, packets, bytes}))}), 1000)
+    : undefined
+  let tx
+  try {
+    tx = await handle.wait()
+  } catch (err) {
+    await stopRx(rx)
+    throw senderError(err, opts.dev)
+  } finally {
+    if (timer) clearInterval(timer)
+    hooks.signal?.removeEventListener('abort', onAbort)
+  }
+  if (opts.pcap) {
+    try {
+      handle.writePcap(opts.pcap)
+    } catch (err) {
+      await stopRx(rx)
+      throw new MqbError(`${(err as Error).message}`, errnoCode(err) === 'EACCES' || errnoCode(err) === 'ENOENT' ? ExitCode.badInput : ExitCode.failure)
+    }
+  }
+  let rxThreads
+  if (rx) {
+    await sleep(RX_DRAIN_MS)
+    rx.stop()
+    try {
+      rxThreads = await rx.wait()
+    } catch (err) {
+      throw fromNative(err, {capability: 'CAP_NET_RAW', dev: opts.rx!.dev})
+    }
+  }
+  const kernel: GenKernel = {tx: kernelDelta(opts.dev, ctx.netns, before.tx, snapshotCounters(opts.dev, ctx.netns))}
+  if (opts.rx && before.rx) kernel.rx = kernelDelta(opts.rx.dev, opts.rx.netns ?? '', before.rx, snapshotCounters(opts.rx.dev, opts.rx.netns ?? ''))
+  const result = summarise({
+    backend: opts.backend, dev: opts.dev, plan, tx, rx: rxThreads && opts.rx ? {dev: opts.rx.dev, threads: rxThreads, queueMappingOffset: rxKind === 'veth' ? 0 : 1} : undefined,
+    expectedTxQueue: ctx.expectedTxQueue, ratePps: opts.ratePps, qdiscBypass: ctx.qdiscBypass, interrupted,
+  })
+  return {...result, kernel}
+}
+
+async function waitReady(rx: NativeRxHandle, dev: string): Promise<void> {
+  const deadline = Date.now() + RX_READY_TIMEOUT_MS
+  while (!rx.ready()) {
+    if (Date.now() > deadline) {
+      await stopRx(rx)
+      throw new MqbError(`the receiver on ${dev} did not start within ${RX_READY_TIMEOUT_MS} ms`, ExitCode.failure)
+    }
+    await sleep(5)
+  }
+  const err = rx.error()
+  if (err) {
+    await stopRx(rx)
+    throw fromNative(err, {capability: 'CAP_NET_RAW', dev})
+  }
+}
+
+async function stopRx(rx: NativeRxHandle | undefined): Promise<void> {
+  if (!rx) return
+  rx.stop()
+  await rx.wait().catch(() => undefined)
+}

@@ -1,0 +1,53 @@
+// `writeReport`: results in, one self-contained HTML file out (atomically), plus optional CSV
+// and PNGs. The scale command calls it at the end of a sweep; `mqbench report` calls it on files.
+import {statSync} from 'node:fs'
+import {writeFileAtomic} from '../results/journal.js'
+import {stepsCsv} from '../results/csv.js'
+import type {ResultsFile} from '../results/schema.js'
+import {renderHtml} from './html.js'
+import {buildReportModel} from './model.js'
+
+export interface ReportOptions {
+  out: string
+  baseline?: ResultsFile
+  /** directory for one PNG per chart */
+  png?: string
+  /** file for the per-step figures */
+  csv?: string
+  confidence?: number
+}
+
+export interface ReportOutput {
+  out: string
+  bytes: number
+  title: string
+  runs: string[]
+  /** the summary sentences, per run and per comparison, as they appear at the top of the page */
+  summary: string[]
+  charts: string[]
+  csv?: string
+  png?: string[]
+}
+
+export async function writeReport(files: ResultsFile[], opts: ReportOptions): Promise<ReportOutput> {
+  const model = buildReportModel(files, {baseline: opts.baseline, confidence: opts.confidence})
+  const html = renderHtml(model)
+  writeFileAtomic(opts.out, html)
+  const result: ReportOutput = {
+    out: opts.out,
+    bytes: statSync(opts.out).size,
+    title: model.title,
+    runs: model.runs.map((r) => r.label),
+    summary: [...model.runs.flatMap((r) => r.sentences.map((s) => `${r.label}: ${s}`)), ...model.comparisons.map((c) => c.sentence)],
+    charts: model.charts.map((c) => c.id),
+  }
+  if (opts.csv) {
+    writeFileAtomic(opts.csv, stepsCsv(model.runs.map((r) => ({label: r.label, summary: r.summary}))))
+    result.csv = opts.csv
+  }
+  if (opts.png) {
+    const {exportPngs} = await import('./png.js')
+    result.png = await exportPngs(opts.out, opts.png)
+  }
+  return result
+}

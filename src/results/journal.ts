@@ -1,0 +1,111 @@
+// The run's results file, kept on disk as a journal: after every step the whole file is written
+// to a temporary file in the same directory, fsynced, and renamed over the old one, so a reader
+// (or a crash at any instant) sees either the previous complete file or the new one, never half
+// a file. A sweep killed during step 5 leaves a valid file with steps 1-4 and status "running";
+// `ResultsJournal.open` picks it up for --resume. Results files are small (tens to hundreds of
+// KB), so rewriting the whole file per step costs less than any append format would save.
+import {closeSync, existsSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
+import {ExitCode, MqbError} from '../errors.js'
+import {loadResults, validateResults} from './load.js'
+import type {ResultsFile, RunStatus, Step} from './schema.js'
+
+/** Writes `data` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const dir = dirname(path)
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`)
+  let fd: number | undefined
+  try {
+    fd = openSync(tmp, 'w', 0o644)
+    if (typeof data === 'string') writeSync(fd, data)
+    else writeSync(fd, data)
+    fsyncSync(fd)
+    closeSync(fd)
+    fd = undefined
+    renameSync(tmp, path)
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd)
+    try {
+      unlinkSync(tmp)
+    } catch {
+      // the temp file was never created, or already renamed
+    }
+    const code = (err as {code?: string}).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new MqbError(`cannot write ${path}: no such directory ${dir}`, ExitCode.badInput)
+    if (code === 'EACCES' || code === 'EROFS') throw new MqbError(`cannot write ${path}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'}`, ExitCode.badInput)
+    throw new MqbError(`cannot write ${path}: ${(err as Error).message}`, ExitCode.failure)
+  }
+  // The rename is durable only once the directory entry is; not every filesystem lets us fsync a directory.
+  try {
+    const dfd = openSync(dir, 'r')
+    try {
+      fsyncSync(dfd)
+    } finally {
+      closeSync(dfd)
+    }
+  } catch {
+    // best effort
+  }
+}
+
+export class ResultsJournal {
+  private constructor(
+    readonly path: string,
+    private readonly file: ResultsFile,
+  ) {}
+
+  /** Starts a new results file; refuses to overwrite an existing one (use open() to resume it). */
+  static create(path: string, init: Omit<ResultsFile, 'steps'>): ResultsJournal {
+    if (existsSync(path)) {
+      throw new MqbError(`${path} exists already`, ExitCode.busy, [`resume that run with --resume ${path}, or choose another --out`])
+    }
+    const file: ResultsFile = {...init, run: {...init.run}, steps: []}
+    validateResults(file, {allowNoSteps: true, what: path})
+    const journal = new ResultsJournal(path, file)
+    journal.flush()
+    return journal
+  }
+
+  /** Opens an existing journal to resume it: the file must be valid; it may hold no step yet. */
+  static open(path: string): ResultsJournal {
+    const file = loadResults(path, {allowNoSteps: true})
+    if (file.run.status === 'complete') {
+      throw new MqbError(`${path}: the run is complete already; nothing to resume`, ExitCode.badInput)
+    }
+    return new ResultsJournal(path, file)
+  }
+
+  /** The file as written so far (do not mutate; use appendStep/finish). */
+  get results(): ResultsFile {
+    return this.file
+  }
+
+  /** Queue counts of the run's plan that have no recorded step yet, in plan order. */
+  remainingQueues(): number[] {
+    const done = new Set(this.file.steps.map((s) => s.queueCount))
+    return this.file.config.queues.filter((q) => !done.has(q))
+  }
+
+  /** Records a finished step durably before the sweep moves on. */
+  appendStep(step: Step): void {
+    if (this.file.steps.some((s) => s.queueCount === step.queueCount)) {
+      throw new Error(`results journal: a step with ${step.queueCount} queue(s) is recorded already`)
+    }
+    this.file.steps.push(step)
+    this.file.run.status = 'running'
+    this.flush()
+  }
+
+  /** Marks the run finished (complete, interrupted, failed), with the error that ended it, if any. */
+  finish(status: RunStatus, error?: string): void {
+    this.file.run.status = status
+    this.file.run.finishedAt = new Date().toISOString()
+    if (error !== undefined) this.file.run.error = error
+    else delete this.file.run.error
+    this.flush()
+  }
+
+  private flush(): void {
+    writeFileAtomic(this.path, JSON.stringify(this.file, null, 1) + '\n')
+  }
+}

@@ -1,0 +1,85 @@
+// Reading a results file: every way a file can be unusable ends as one line that names the file
+// and what is wrong with it (ExitCode.badResults), never a stack trace or a page of ajv output.
+// The JSON Schema in docs/results.schema.json is the single validator; it allows unknown
+// properties so that additive v1 fields written by a newer mqbench still load here.
+import {readFileSync} from 'node:fs'
+import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
+import {ExitCode, MqbError} from '../errors.js'
+import {RESULTS_SCHEMA, RESULTS_VERSION, type ResultsFile} from './schema.js'
+
+/** docs/ sits two levels above both src/results/ (tests, tsx) and dist/results/ (the CLI). */
+export const RESULTS_SCHEMA_PATH = new URL('../../docs/results.schema.json', import.meta.url)
+
+let validator: ValidateFunction | undefined
+
+function compiled(): ValidateFunction {
+  if (validator) return validator
+  const ajv = new Ajv({allErrors: false, strict: true, allowUnionTypes: true})
+  // ajv-formats is not a dependency; ISO 8601 timestamps are all the schema's formats need.
+  ajv.addFormat('date-time', {type: 'string', validate: (s: string) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(s) && !Number.isNaN(Date.parse(s))})
+  validator = ajv.compile(JSON.parse(readFileSync(RESULTS_SCHEMA_PATH, 'utf8')))
+  return validator
+}
+
+const bad = (what: string, message: string) => new MqbError(`${what}: ${message}`, ExitCode.badResults)
+
+function describeError(e: ErrorObject): string {
+  const where = e.instancePath === '' ? 'the top level' : e.instancePath.replace(/^\//, '').replaceAll('/', '.')
+  if (e.keyword === 'required') return `${where} lacks the field "${(e.params as {missingProperty: string}).missingProperty}"`
+  if (e.keyword === 'enum') return `${where} must be one of ${(e.params as {allowedValues: unknown[]}).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
+  return `${where} ${e.message ?? 'is invalid'}`
+}
+
+export interface ValidateOptions {
+  /** a journal being resumed may hold no step yet (killed during the first); a report needs one */
+  allowNoSteps?: boolean
+  /** names the input in messages (a path); defaults to "results" */
+  what?: string
+}
+
+/** Checks that `obj` is a results file this mqbench can read, and returns it typed. */
+export function validateResults(obj: unknown, opts: ValidateOptions = {}): ResultsFile {
+  const what = opts.what ?? 'results'
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj) || (obj as {schema?: unknown}).schema !== RESULTS_SCHEMA) {
+    throw bad(what, `not an mqbench results file (no "schema": "${RESULTS_SCHEMA}" field)`)
+  }
+  const version = (obj as {version?: unknown}).version
+  if (version !== RESULTS_VERSION) {
+    const newer = typeof version === 'number' && version > RESULTS_VERSION
+    throw bad(what, `results schema version ${JSON.stringify(version)} is not known to this mqbench (it reads version ${RESULTS_VERSION})${newer ? '; upgrade mqbench to read it' : ''}`)
+  }
+  const validate = compiled()
+  if (!validate(obj)) {
+    const first = validate.errors?.[0]
+    throw bad(what, `not a valid version ${RESULTS_VERSION} results file: ${first ? describeError(first) : 'schema check failed'}`)
+  }
+  const results = obj as unknown as ResultsFile
+  if (!opts.allowNoSteps && results.steps.length === 0) {
+    throw bad(what, `the run recorded no steps (status "${results.run.status}"${results.run.error ? `: ${results.run.error}` : ''}); nothing to report`)
+  }
+  for (const step of results.steps) {
+    if (step.iterations.length === 0 && !opts.allowNoSteps) throw bad(what, `step with ${step.queueCount} queue(s) has no iterations`)
+  }
+  return results
+}
+
+/** Reads and validates a results file; every failure is one MqbError line naming the file. */
+export function loadResults(path: string, opts: Omit<ValidateOptions, 'what'> = {}): ResultsFile {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    const code = (err as {code?: string}).code
+    if (code === 'ENOENT') throw bad(path, 'no such file')
+    if (code === 'EISDIR') throw bad(path, 'is a directory, not a results file')
+    if (code === 'EACCES') throw bad(path, 'permission denied')
+    throw bad(path, (err as Error).message)
+  }
+  let obj: unknown
+  try {
+    obj = JSON.parse(text)
+  } catch (err) {
+    throw bad(path, `not JSON (${(err as Error).message}); is this an mqbench results file?`)
+  }
+  return validateResults(obj, {...opts, what: path})
+}

@@ -1,0 +1,89 @@
+// Sweep progress for a person: on a TTY one line redrawn in place (step k of n, iteration,
+// ETA, last figure); otherwise one plain line per event, so logs and CI output stay readable.
+// Written to stderr, so that --json output on stdout is only the result object.
+import {metricValue} from '../results/stats.js'
+import type {Iteration, RunConfig, Step} from '../results/schema.js'
+import type {QueueReadback} from '../testbed/types.js'
+import {remainingMs, type PlannedStep} from './plan.js'
+
+const UNITS: Record<Iteration['result']['workload'], string> = {rr: 'tx/s', stream: 'Gbit/s', gen: 'pps'}
+
+export function formatFigure(it: Iteration): string {
+  const v = metricValue(it.result)
+  const text = v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2)
+  return `${text} ${UNITS[it.result.workload]}`
+}
+
+export function formatEta(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000))
+  const h = Math.floor(s / 3600)
+  const m = Math.floor((s % 3600) / 60)
+  const ss = String(s % 60).padStart(2, '0')
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`
+}
+
+export interface ProgressState {
+  stepPosition: number
+  totalSteps: number
+  queueCount: number
+  iteration: number
+  iterations: number
+  etaMs: number
+  last?: string
+}
+
+export function formatProgress(p: ProgressState): string {
+  const parts = [`step ${p.stepPosition}/${p.totalSteps} (${p.queueCount} ${p.queueCount === 1 ? 'queue' : 'queues'})`, `iteration ${p.iteration}/${p.iterations}`, `ETA ${formatEta(p.etaMs)}`]
+  if (p.last) parts.push(`last ${p.last}`)
+  return parts.join(' · ')
+}
+
+export class SweepProgress {
+  private position = 0
+  private state?: ProgressState
+
+  constructor(
+    private readonly config: RunConfig,
+    private readonly totalSteps: number,
+    private readonly out: NodeJS.WritableStream & {isTTY?: boolean} = process.stderr,
+  ) {}
+
+  /** A step recorded by an earlier run (--resume). */
+  skip(): void {
+    this.position++
+  }
+
+  stepStarted(step: PlannedStep, readback: QueueReadback): void {
+    this.position++
+    this.state = {stepPosition: this.position, totalSteps: this.totalSteps, queueCount: step.queueCount, iteration: 0, iterations: this.config.iterations, etaMs: this.eta(0)}
+    if (!this.out.isTTY) this.out.write(`step ${this.position}/${this.totalSteps}: ${step.queueCount} queue(s) set (channels ${JSON.stringify(readback.channels)}, sysfs rx ${readback.sysfsQueues.rx} tx ${readback.sysfsQueues.tx})\n`)
+    else this.draw()
+  }
+
+  iterationDone(step: PlannedStep, it: Iteration): void {
+    if (!this.state) return
+    this.state.iteration = it.index + 1
+    this.state.last = formatFigure(it)
+    this.state.etaMs = this.eta(this.state.iteration)
+    if (this.out.isTTY) this.draw()
+    else this.out.write(`  ${step.queueCount} queue(s), iteration ${it.index + 1}/${this.config.iterations}: ${this.state.last}\n`)
+  }
+
+  stepDone(_step: PlannedStep, _recorded: Step): void {
+    if (this.out.isTTY) this.draw()
+  }
+
+  /** Ends the redrawn line so that what follows starts on its own. */
+  finish(): void {
+    if (this.out.isTTY && this.state) this.out.write('\n')
+  }
+
+  private eta(iterationsDoneInStep: number): number {
+    const stepsAfter = this.totalSteps - this.position
+    return remainingMs(this.config, stepsAfter, this.config.iterations - iterationsDoneInStep)
+  }
+
+  private draw(): void {
+    if (this.state) this.out.write(`\r\x1b[K${formatProgress(this.state)}`)
+  }
+}

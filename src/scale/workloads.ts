@@ -1,0 +1,101 @@
+// The workloads a sweep can run, as a table: each prepares once per testbed (a session server
+// in the far namespace, or the remote one of a dev testbed) and then runs one measured window
+// with fresh connections per call, because tun keeps a flow on the queue it last used.
+import {randomBytes} from 'node:crypto'
+import {ExitCode, MqbError} from '../errors.js'
+import {runGen} from '../gen/run.js'
+import type {RunConfig, WorkloadResult} from '../results/schema.js'
+import {runRr, runStream, startServer} from '../sessions/index.js'
+import {linkInfo} from '../testbed/netns.js'
+import type {Testbed} from '../testbed/types.js'
+import type {WorkloadName} from './plan.js'
+
+export interface WorkloadWindow {
+  queueCount: number
+  durationMs: number
+  signal: AbortSignal
+}
+
+export interface PreparedWorkload {
+  run(w: WorkloadWindow): Promise<WorkloadResult>
+  close(): Promise<void>
+}
+
+export interface Workload {
+  describe: string
+  prepare(tb: Testbed, config: RunConfig, opts: {token?: string}): Promise<PreparedWorkload>
+}
+
+interface Endpoint {
+  server: string
+  /** a dev testbed's server is another host, named by the person with --server */
+  allowRemote: boolean
+  port: number
+  token?: string
+  close(): Promise<void>
+}
+
+/** The far end: the testbed's remote server, or one started in its B namespace for this run. */
+async function serverFor(tb: Testbed, token?: string): Promise<Endpoint> {
+  if (tb.remote) {
+    if (!tb.remote.port) throw new MqbError(`give the remote server's port: --server ${tb.remote.host}:PORT`, ExitCode.badInput)
+    return {server: tb.remote.host, allowRemote: true, port: tb.remote.port, token: tb.remote.token ?? token, close: async () => {}}
+  }
+  const own = token ?? randomBytes(12).toString('hex')
+  const s = await startServer({bind: tb.ipB, port: 0, netns: tb.nsB, token: own})
+  return {server: tb.ipB, allowRemote: false, port: s.port, token: own, close: () => s.close()}
+}
+
+const num = (config: RunConfig, key: string) => Number(config.params[key])
+
+const rrWorkload = (describe: string): Workload => ({
+  describe,
+  async prepare(tb, config, opts) {
+    const ep = await serverFor(tb, opts.token)
+    const type = String(config.params.type) as 'tcp_rr' | 'udp_rr' | 'tcp_crr'
+    return {
+      run: (w) =>
+        runRr(
+          {server: ep.server, allowRemote: ep.allowRemote, port: ep.port, netns: tb.nsA, token: ep.token, type, sessions: config.sessions, requestSize: num(config, 'requestSize'), responseSize: num(config, 'responseSize'), durationMs: w.durationMs},
+          {signal: w.signal},
+        ),
+      close: () => ep.close(),
+    }
+  },
+})
+
+export const WORKLOADS: Record<WorkloadName, Workload> = {
+  rr: rrWorkload('TCP request/response (netperf TCP_RR), one transaction in flight per session'),
+  crr: rrWorkload('TCP connect/request/response/close (netperf TCP_CRR)'),
+  udp_rr: rrWorkload('UDP request/response (netperf UDP_RR)'),
+  stream: {
+    describe: 'bulk TCP from A to B (netperf TCP_STREAM)',
+    async prepare(tb, config, opts) {
+      const ep = await serverFor(tb, opts.token)
+      const type = String(config.params.type) as 'tcp_stream' | 'tcp_maerts' | 'udp_stream'
+      return {
+        run: (w) =>
+          runStream({server: ep.server, allowRemote: ep.allowRemote, port: ep.port, netns: tb.nsA, token: ep.token, type, sessions: config.sessions, messageSize: num(config, 'messageSize'), durationMs: w.durationMs}, {signal: w.signal}),
+        close: () => ep.close(),
+      }
+    },
+  },
+  gen: {
+    describe: 'pktgen-style UDP frames from A, flowsPerQueue flows per active queue, counted at B',
+    async prepare(tb, config) {
+      if (!tb.nsB) throw new MqbError('the gen workload needs a local receiver: use the tap or veth testbed', ExitCode.unsupported)
+      const dstMac = linkInfo(tb.devB, tb.nsB).mac
+      return {
+        run: (w) =>
+          runGen(
+            {
+              backend: 'packet', dev: tb.devA, netns: tb.nsA, queues: w.queueCount, frameSize: num(config, 'frameSize'), flowsPerQueue: num(config, 'flowsPerQueue'),
+              dstMac, srcIp: tb.ipA, dstIp: tb.ipB, durationMs: w.durationMs, rx: {dev: tb.devB, netns: tb.nsB},
+            },
+            {signal: w.signal},
+          ),
+        close: async () => {},
+      }
+    },
+  },
+}

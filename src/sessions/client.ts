@@ -1,0 +1,252 @@
+// The client side of one test, shared by rr and stream: control connection, native engine,
+// measurement window, interim figures, and the server's figures at the end. It returns raw
+// per-session figures; rr.ts and stream.ts turn them into results.
+import {Socket} from 'node:net'
+import {performance} from 'node:perf_hooks'
+import {ExitCode, MqbError, errnoCode, fromNative} from '../errors.js'
+import {sessions as nativeSessions, type NativeSessionResult, type SessionPoll, type SessionWorkload} from '../native.js'
+import {cpuWindow} from '../observe/cpu.js'
+import type {CpuUtilisation} from '../results/schema.js'
+import {LineReader, PROTOCOL_VERSION, encodeMessage, parseServerMessage, type ClientMessage, type ResultMessage, type ServerMessage} from './protocol.js'
+import {resolveTarget} from './target.js'
+
+export const CONNECT_TIMEOUT_MS = 3000
+const REPLY_TIMEOUT_MS = 5000
+const RESULT_TIMEOUT_MS = 10_000
+
+export interface SessionPlan {
+  server: string
+  port: number
+  netns?: string
+  token?: string
+  allowRemote?: boolean
+  workload: SessionWorkload
+  sessions: number
+  threads: number
+  cpus?: number[]
+  requestSize: number
+  responseSize: number
+  burst: number
+  messageSize: number
+  /** per session: 1 when the client sends (stream) */
+  clientSends: number[]
+  durationMs: number
+  intervalMs?: number
+}
+
+export interface SessionHooks {
+  signal?: AbortSignal
+  /** ops (transactions or bytes) per second over the last interval */
+  onInterval?: (elapsedMs: number, opsPerSecond: number) => void
+}
+
+export interface SessionRun {
+  host: string
+  sessions: NativeSessionResult[]
+  /** the measurement window as the client saw it (CPU times cover the same span) */
+  elapsedMs: number
+  local: {utilisation: CpuUtilisation; busyMs: number}
+  remote?: ResultMessage
+  /** why the run stopped early when the server went away; undefined when it ran to the end */
+  partial?: string
+  interrupted: boolean
+}
+
+/** A run that ended early with what it had measured: commands print and save `result`, then exit `partial`. */
+export class PartialRunError<R> extends MqbError {
+  constructor(message: string, readonly result: R) {
+    super(message, ExitCode.partial)
+  }
+}
+
+class Control {
+  private queue: ServerMessage[] = []
+  private waiter?: (m: ServerMessage | Error) => void
+  closedReason?: string
+
+  constructor(readonly sock: Socket, readonly where: string) {
+    const reader = new LineReader(
+      (line) => {
+        try {
+          this.deliver(parseServerMessage(line))
+        } catch (err) {
+          this.close(`the server sent a bad message (${(err as Error).message})`)
+        }
+      },
+      () => this.close('the server sent an oversized message'),
+    )
+    sock.on('data', (c) => reader.push(c))
+    sock.on('error', (err) => this.close(`control connection error: ${err.message}`))
+    sock.on('close', () => this.close('the server closed the control connection'))
+  }
+
+  private deliver(m: ServerMessage): void {
+    if (this.waiter) {
+      const w = this.waiter
+      this.waiter = undefined
+      w(m)
+    } else this.queue.push(m)
+  }
+
+  close(reason: string): void {
+    if (this.closedReason) return
+    this.closedReason = reason
+    this.sock.destroy()
+    if (this.waiter) {
+      const w = this.waiter
+      this.waiter = undefined
+      w(new Error(reason))
+    }
+  }
+
+  send(m: ClientMessage): void {
+    if (!this.closedReason) this.sock.write(encodeMessage(m))
+  }
+
+  /** The next message; an `error` message from the server becomes an MqbError. */
+  async next(timeoutMs: number): Promise<ServerMessage> {
+    let m: ServerMessage | Error | undefined = this.queue.shift()
+    if (!m) {
+      if (this.closedReason) m = new Error(this.closedReason)
+      else {
+        m = await new Promise<ServerMessage | Error>((resolve) => {
+          const t = setTimeout(() => {
+            this.waiter = undefined
+            resolve(new Error(`no answer from the server within ${timeoutMs} ms`))
+          }, timeoutMs)
+          this.waiter = (x) => {
+            clearTimeout(t)
+            resolve(x)
+          }
+        })
+      }
+    }
+    if (m instanceof Error) throw new MqbError(`mqbench server at ${this.where}: ${m.message}`, ExitCode.unreachable)
+    if (m.type === 'error') throw new MqbError(`mqbench server at ${this.where} refused the test: ${m.reason}`, m.reason.includes('version') ? ExitCode.unsupported : ExitCode.unreachable)
+    return m
+  }
+}
+
+async function openControl(host: string, port: number, netns: string | undefined): Promise<Control> {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`
+  let fd: number
+  try {
+    fd = await nativeSessions.connect({netns, host, port, timeoutMs: CONNECT_TIMEOUT_MS})
+  } catch (err) {
+    const code = errnoCode(err)
+    if (code && ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'].includes(code)) {
+      throw new MqbError(`${(err as Error).message}`, ExitCode.unreachable, [`is \`mqbench server\` running there${netns ? ` (reachable from namespace ${netns})` : ''}? start it with \`mqbench server --port ${port}\``])
+    }
+    throw fromNative(err)
+  }
+  return new Control(new Socket({fd, readable: true, writable: true}), where)
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function waitConnected(id: number, sessions: number, where: string): Promise<void> {
+  const deadline = Date.now() + 5000 + sessions * 10
+  for (;;) {
+    const p = nativeSessions.poll(id)
+    if (p.failed) return // join() rejects with the engine's error
+    if (p.connected >= sessions) return
+    if (Date.now() > deadline) throw new MqbError(`only ${p.connected} of ${sessions} data sessions connected to ${where} in time`, ExitCode.unreachable)
+    await sleep(20)
+  }
+}
+
+const opsTotal = (p: SessionPoll) => p.ops.reduce((s, x) => s + x, 0)
+
+export async function runSessions(plan: SessionPlan, hooks: SessionHooks = {}): Promise<SessionRun> {
+  const host = await resolveTarget(plan.server, {netns: plan.netns, allowRemote: plan.allowRemote, what: 'server'})
+  const ctl = await openControl(host, plan.port, plan.netns)
+  try {
+    ctl.send({type: 'hello', version: PROTOCOL_VERSION, token: plan.token, caps: [plan.workload]})
+    const welcome = await ctl.next(REPLY_TIMEOUT_MS)
+    if (welcome.type !== 'welcome') throw new MqbError(`mqbench server at ${ctl.where} answered hello with ${welcome.type}`, ExitCode.unreachable)
+    if (!welcome.caps.includes(plan.workload)) throw new MqbError(`mqbench server at ${ctl.where} cannot run ${plan.workload}`, ExitCode.unsupported)
+    if (plan.sessions > welcome.limits.maxSessions) throw new MqbError(`${plan.sessions} sessions exceed the server's limit of ${welcome.limits.maxSessions} (its --max-sessions)`, ExitCode.badInput)
+    if (plan.durationMs > welcome.limits.maxDurationMs) throw new MqbError(`a ${plan.durationMs} ms test exceeds the server's limit of ${welcome.limits.maxDurationMs} ms (its --max-duration)`, ExitCode.badInput)
+    ctl.send({
+      type: 'test', workload: plan.workload, sessions: plan.sessions, threads: plan.threads, durationMs: plan.durationMs,
+      requestSize: plan.requestSize, responseSize: plan.responseSize, messageSize: plan.messageSize,
+      serverSends: plan.clientSends.map((x) => (x ? 0 : 1)),
+    })
+    const ready = await ctl.next(REPLY_TIMEOUT_MS)
+    if (ready.type !== 'ready') throw new MqbError(`mqbench server at ${ctl.where} answered the test with ${ready.type}`, ExitCode.unreachable)
+    return await measure(plan, hooks, ctl, host, ready.port, ready.cookie)
+  } finally {
+    ctl.sock.destroy()
+  }
+}
+
+async function measure(plan: SessionPlan, hooks: SessionHooks, ctl: Control, host: string, dataPort: number, cookie: number): Promise<SessionRun> {
+  const {id} = nativeSessions.start({
+    side: 'client', workload: plan.workload, host, port: dataPort, netns: plan.netns, sessions: plan.sessions, threads: plan.threads,
+    cpus: plan.cpus, requestSize: plan.requestSize, responseSize: plan.responseSize, burst: plan.burst, messageSize: plan.messageSize,
+    sends: plan.clientSends, cookie,
+  })
+  let joined = false
+  const join = async () => {
+    nativeSessions.stop(id)
+    joined = true
+    try {
+      return await nativeSessions.join(id)
+    } catch (err) {
+      throw errnoCode(err) === 'ECONNREFUSED' ? new MqbError(`${(err as Error).message} (data port ${host}:${dataPort})`, ExitCode.unreachable) : fromNative(err)
+    }
+  }
+  try {
+    await waitConnected(id, plan.sessions, ctl.where)
+    if (nativeSessions.poll(id).failed) await join()
+    const cpu = cpuWindow()
+    const t0 = performance.now()
+    nativeSessions.measure(id)
+    let partial: string | undefined
+    let interrupted = false
+    const step = Math.min(plan.intervalMs ?? 250, 250)
+    let lastOps = opsTotal(nativeSessions.poll(id))
+    let lastReport = t0
+    for (;;) {
+      const left = plan.durationMs - (performance.now() - t0)
+      if (left <= 0) break
+      await sleep(Math.min(step, left))
+      if (hooks.signal?.aborted) {
+        interrupted = true
+        break
+      }
+      if (ctl.closedReason) {
+        partial = ctl.closedReason
+        break
+      }
+      const p = nativeSessions.poll(id)
+      if (p.failed) break
+      const now = performance.now()
+      if (plan.intervalMs && hooks.onInterval && now - lastReport >= plan.intervalMs - 1) {
+        const ops = opsTotal(p)
+        hooks.onInterval(now - t0, ((ops - lastOps) * 1000) / (now - lastReport))
+        lastOps = ops
+        lastReport = now
+      }
+    }
+    const result = await join()
+    const elapsedMs = performance.now() - t0
+    const local = cpu.end()
+    let remote: ResultMessage | undefined
+    if (!partial && !ctl.closedReason) {
+      ctl.send({type: 'done'})
+      try {
+        const m = await ctl.next(RESULT_TIMEOUT_MS)
+        if (m.type === 'result') remote = m
+      } catch (err) {
+        partial = (err as Error).message
+      }
+    }
+    return {host, sessions: result.sessions, elapsedMs, local: {utilisation: local.utilisation, busyMs: local.busyMs}, remote, partial, interrupted}
+  } finally {
+    if (!joined) {
+      nativeSessions.stop(id)
+      await nativeSessions.join(id).catch(() => {})
+    }
+  }
+}

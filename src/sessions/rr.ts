@@ -1,0 +1,118 @@
+// Request/response tests (TCP_RR, UDP_RR, TCP_CRR): plan checks, one run, and the RrResult.
+import {badInput} from '../errors.js'
+import {onlineCpus} from '../host.js'
+import type {NativeSessionResult} from '../native.js'
+import {emptyHistogram, encodeHistogram, histogramFromBuckets, summarizeHistogram} from '../results/histogram.js'
+import type {RrResult, RrSession, RrType} from '../results/schema.js'
+import {PartialRunError, runSessions, type SessionRun} from './client.js'
+import {STALL_NS, fairness, serviceDemandUs} from './fairness.js'
+import {LIMITS} from './protocol.js'
+
+export interface RrOptions {
+  server: string
+  port: number
+  netns?: string
+  token?: string
+  /** allow a server address that is not on this machine (see target.ts) */
+  allowRemote?: boolean
+  type: RrType
+  sessions: number
+  threads?: number
+  requestSize: number
+  responseSize: number
+  burst?: number
+  durationMs: number
+  cpus?: number[]
+  intervalMs?: number
+}
+
+export interface RrHooks {
+  signal?: AbortSignal
+  onInterval?: (interim: {elapsedMs: number; transactionsPerSecond: number}) => void
+}
+
+export function checkRrOptions(o: RrOptions): void {
+  const maxSize = o.type === 'udp_rr' ? LIMITS.maxUdpPayloadBytes : LIMITS.maxMessageBytes
+  if (!Number.isInteger(o.sessions) || o.sessions < 1 || o.sessions > 100_000) throw badInput(`--sessions ${o.sessions}: expected 1..100000`)
+  if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 1 || o.threads > LIMITS.maxThreads)) throw badInput(`--threads ${o.threads}: expected 1..${LIMITS.maxThreads}`)
+  for (const [flag, v] of [['--request-size', o.requestSize], ['--response-size', o.responseSize]] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > maxSize) throw badInput(`${flag} ${v}: expected 1..${maxSize} bytes for ${o.type}`)
+  }
+  const burst = o.burst ?? 1
+  if (!Number.isInteger(burst) || burst < 1 || burst > LIMITS.maxBurst) throw badInput(`--burst ${burst}: expected 1..${LIMITS.maxBurst}`)
+  if (o.type === 'tcp_crr' && burst > 1) throw badInput('--burst applies to tcp_rr and udp_rr: a tcp_crr connection carries one transaction')
+  if (!(o.durationMs > 0)) throw badInput(`--duration must be positive`)
+}
+
+export function defaultThreads(sessions: number, cpus?: number[]): number {
+  return Math.max(1, Math.min(sessions, cpus?.length || onlineCpus().length))
+}
+
+function rrSession(id: number, s: NativeSessionResult): {session: RrSession; hist: ReturnType<typeof emptyHistogram>} {
+  const hist = s.histValuesNs && s.histCounts ? histogramFromBuckets({valuesNs: s.histValuesNs, counts: s.histCounts}) : emptyHistogram()
+  const windowMs = s.windowNs / 1e6
+  return {
+    hist,
+    session: {
+      id,
+      thread: s.thread,
+      cpu: s.cpu,
+      transactions: s.windowOps,
+      windowMs,
+      transactionsPerSecond: windowMs > 0 ? (s.windowOps * 1000) / windowMs : 0,
+      errors: s.errors,
+      stalled: s.dead || s.maxGapNs >= STALL_NS || s.windowOps === 0,
+      latency: summarizeHistogram(hist),
+      latencyHistogram: encodeHistogram(hist),
+    },
+  }
+}
+
+/** Turns one run's raw figures into the result; pure, so tests can feed it figures. */
+export function rrResult(o: RrOptions, run: Pick<SessionRun, 'host' | 'sessions' | 'elapsedMs' | 'local' | 'remote'>): RrResult {
+  const all = run.sessions.map((s, i) => rrSession(i, s))
+  const sessions = all.map((x) => x.session)
+  const merged = emptyHistogram()
+  for (const x of all) merged.add(x.hist)
+  // The total is the sum of the sessions' own rates over their (common) window, never a
+  // separately counted figure.
+  const tps = sessions.reduce((s, x) => s + x.transactionsPerSecond, 0)
+  const remoteOps = run.remote?.sessions.reduce((s, x) => s + x.ops, 0) ?? 0
+  return {
+    workload: 'rr',
+    type: o.type,
+    requestSize: o.requestSize,
+    responseSize: o.responseSize,
+    burst: o.burst ?? 1,
+    server: {host: run.host, port: o.port},
+    windowMs: Math.max(0, ...sessions.map((s) => s.windowMs)),
+    transactionsPerSecond: tps,
+    sessions,
+    latency: summarizeHistogram(merged),
+    localCpu: run.local.utilisation,
+    remoteCpu: run.remote?.cpu,
+    serviceDemandUsPerTx: {
+      local: serviceDemandUs(run.local.busyMs, run.elapsedMs, tps),
+      // The server counts what it answered over its own span, as its CPU figures do.
+      remote: run.remote && remoteOps > 0 ? (run.remote.busyMs * 1000) / remoteOps : undefined,
+    },
+    fairness: fairness(sessions.map((s) => s.transactionsPerSecond)),
+  }
+}
+
+export async function runRr(opts: RrOptions, hooks: RrHooks = {}): Promise<RrResult> {
+  checkRrOptions(opts)
+  const threads = opts.threads ?? defaultThreads(opts.sessions, opts.cpus)
+  const run = await runSessions(
+    {
+      server: opts.server, port: opts.port, netns: opts.netns, token: opts.token, allowRemote: opts.allowRemote,
+      workload: opts.type, sessions: opts.sessions, threads, cpus: opts.cpus,
+      requestSize: opts.requestSize, responseSize: opts.responseSize, burst: opts.burst ?? 1, messageSize: 1,
+      clientSends: new Array(opts.sessions).fill(1), durationMs: opts.durationMs, intervalMs: opts.intervalMs,
+    },
+    {signal: hooks.signal, onInterval: hooks.onInterval && ((elapsedMs, rate) => hooks.onInterval!({elapsedMs, transactionsPerSecond: rate}))},
+  )
+  const result = rrResult(opts, run)
+  if (run.partial) throw new PartialRunError(`the test stopped early: ${run.partial}; kept ${(result.windowMs / 1000).toFixed(1)} s of results`, result)
+  return result
+}

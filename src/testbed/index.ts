@@ -1,0 +1,52 @@
+// Testbeds by kind: one table from a kind to its constructor, the `--testbed` spelling
+// (tap | veth | dev:IF), and creation that registers the testbed for `list` and `down`.
+import {cleanup} from '../cli/cleanup.js'
+import {ExitCode, MqbError, badInput} from '../errors.js'
+import {checkTestbedName} from './common.js'
+import {createDevTestbed, type DevState} from './dev.js'
+import {pidAlive, readRecords, removeRecord, writeRecord} from './registry.js'
+import {createTapTestbed} from './tap.js'
+import type {Testbed, TestbedKind, TestbedOptions, TestbedSpec} from './types.js'
+import {createVethTestbed} from './veth.js'
+
+export type {QueueReadback, Testbed, TestbedKind, TestbedOptions, TestbedSpec} from './types.js'
+
+type Create = (spec: TestbedSpec, opts: TestbedOptions & {onSaved?: (s: DevState) => void}) => Testbed
+
+export const TESTBED_KINDS: Record<TestbedKind, {create: Create; describe: string}> = {
+  tap: {create: createTapTestbed, describe: 'two namespaces, multiqueue taps (vnet_hdr + offloads) joined by the mqbench relay, one worker per queue pair'},
+  veth: {create: createVethTestbed, describe: 'two namespaces joined by a multiqueue veth pair (count set with ETHTOOL_SCHANNELS)'},
+  dev: {create: createDevTestbed, describe: 'a real interface here and `mqbench server` on another host (--server, --token)'},
+}
+
+/** `tap`, `veth` or `dev:IF`. */
+export function parseTestbedKind(text: string): {kind: TestbedKind; dev?: string} {
+  const m = /^(tap|veth)$|^dev:([\w.@-]{1,15})$/.exec(text.trim())
+  if (!m) throw badInput(`testbed '${text}' is not one of tap, veth or dev:IF (e.g. dev:eth1)`)
+  return m[1] ? {kind: m[1] as TestbedKind} : {kind: 'dev', dev: m[2]}
+}
+
+/**
+ * Creates a testbed and records it (name, objects, this process's pid) so that `testbed list`
+ * shows it and `testbed down` can remove it, also after a SIGKILL. Everything is registered in
+ * the cleanup registry as it is created; close() removes it all and the record.
+ */
+export function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Testbed {
+  checkTestbedName(spec.name)
+  if (!Number.isInteger(opts.maxQueues) || opts.maxQueues < 1) throw badInput(`a testbed needs at least 1 queue, not ${opts.maxQueues}`)
+  const existing = readRecords().find((r) => r.name === spec.name)
+  if (existing && pidAlive(existing.pid))
+    throw new MqbError(`testbed ${spec.name} exists already (process ${existing.pid}); pick another name or run \`mqbench testbed down ${spec.name}\``, ExitCode.busy)
+  let devState: DevState | undefined
+  const tb = TESTBED_KINDS[spec.kind].create(spec, {...opts, onSaved: (s) => (devState = s)})
+  const {kind, name, nsA, nsB, devA, devB, ipA, ipB, maxQueues} = tb
+  writeRecord({name, kind, pid: process.pid, createdAt: new Date().toISOString(), nsA, nsB, devA, devB, ipA, ipB, maxQueues, devState})
+  const unrecord = cleanup.add(`record of testbed ${name}`, () => removeRecord(name))
+  const close = tb.close.bind(tb)
+  return Object.assign(tb, {
+    close() {
+      close()
+      unrecord()
+    },
+  })
+}

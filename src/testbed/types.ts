@@ -1,0 +1,59 @@
+// What every testbed kind (tap + relay, veth, a real device) offers the sweep: two endpoints
+// joined by a multiqueue link whose live queue count mqbench sets and reads back.
+import type {ConfigInForce, QueueTraffic} from '../results/schema.js'
+
+export type TestbedKind = 'tap' | 'veth' | 'dev'
+
+export interface TestbedSpec {
+  kind: TestbedKind
+  /** [a-z0-9]{1,9}: namespaces and devices are mqb-<name>-a / mqb-<name>-b */
+  name: string
+  /** dev: the host's interface */
+  dev?: string
+  /** dev: the remote `mqbench server` as host[:port] */
+  server?: string
+  token?: string
+}
+
+export interface TestbedOptions {
+  /** queues the link is created with: the largest count a sweep may ask for */
+  maxQueues: number
+  /** tap: CPUs the relay workers are pinned to (cycled); none = unpinned */
+  relayCpus?: number[]
+}
+
+/** What the kernel reports after a queue-count change. */
+export interface QueueReadback {
+  queueCount: number
+  channels: ConfigInForce['channels']
+  sysfsQueues: {rx: number; tx: number}
+}
+
+export interface Testbed {
+  readonly kind: TestbedKind
+  readonly name: string
+  /** the client side's namespace ('' = this host's own) */
+  readonly nsA: string
+  /** the server side's namespace ('' when the server is another host) */
+  readonly nsB: string
+  readonly devA: string
+  readonly devB: string
+  /** addresses without prefix length; ipB is where the server listens */
+  readonly ipA: string
+  readonly ipB: string
+  readonly maxQueues: number
+  /** a remote `mqbench server` (dev testbeds): sessions connect there instead of starting one */
+  readonly remote?: {host: string; port?: number; token?: string}
+  /**
+   * Sets the live queue count on both ends and reads it back (channels and
+   * /sys/class/net/IF/queues); throws an MqbError when the kernel did not take it.
+   */
+  setQueueCount(n: number): QueueReadback
+  queueCount(): number
+  /** cumulative per-queue counters of the relay since the last queue-count change (tap only) */
+  relayQueueTraffic?(): QueueTraffic[]
+  /** throws an MqbError (ExitCode.partial) when a part of the testbed (the relay) has failed */
+  checkHealthy(): void
+  /** removes everything the testbed created and restores what it changed; idempotent */
+  close(): void
+}

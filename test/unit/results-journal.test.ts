@@ -1,0 +1,99 @@
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+import {ExitCode, MqbError} from '../../src/errors.js'
+import {ResultsJournal} from '../../src/results/journal.js'
+import {loadResults} from '../../src/results/load.js'
+import type {ResultsFile} from '../../src/results/schema.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'mqb-journal-'))
+afterAll(() => rmSync(dir, {recursive: true, force: true}))
+const full = JSON.parse(readFileSync(new URL('../fixtures/results/tap-rr.json', import.meta.url), 'utf8')) as ResultsFile
+const init = (): Omit<ResultsFile, 'steps'> => {
+  const {steps: _steps, ...rest} = structuredClone(full)
+  return {...rest, run: {...rest.run, status: 'running', finishedAt: undefined}}
+}
+
+describe('ResultsJournal', () => {
+  it('writes a valid file after create and after every step, leaving no temp file', () => {
+    const path = join(dir, 'run.json')
+    const j = ResultsJournal.create(path, init())
+    expect(loadResults(path, {allowNoSteps: true}).steps).toHaveLength(0)
+    for (const [k, step] of full.steps.entries()) {
+      j.appendStep(step)
+      const onDisk = loadResults(path)
+      expect(onDisk.steps.map((s) => s.queueCount)).toEqual(full.steps.slice(0, k + 1).map((s) => s.queueCount))
+      expect(onDisk.run.status).toBe('running')
+    }
+    j.finish('complete')
+    const done = loadResults(path)
+    expect(done.run.status).toBe('complete')
+    expect(done.run.finishedAt).toBeDefined()
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([])
+  })
+
+  it('resumes a run killed after step 2 with the remaining queue counts', () => {
+    const path = join(dir, 'killed.json')
+    const j = ResultsJournal.create(path, init())
+    j.appendStep(full.steps[0])
+    j.appendStep(full.steps[1])
+    // the process dies here: nothing else is written
+    const resumed = ResultsJournal.open(path)
+    expect(resumed.results.steps).toHaveLength(2)
+    expect(resumed.remainingQueues()).toEqual([3, 4])
+    resumed.appendStep(full.steps[2])
+    resumed.appendStep(full.steps[3])
+    resumed.finish('complete')
+    expect(loadResults(path).steps).toHaveLength(4)
+  })
+
+  it('resumes a journal that holds no step yet', () => {
+    const path = join(dir, 'nostep.json')
+    ResultsJournal.create(path, init())
+    expect(ResultsJournal.open(path).remainingQueues()).toEqual([1, 2, 3, 4])
+  })
+
+  it('refuses to overwrite an existing file, and to resume a complete run', () => {
+    const path = join(dir, 'twice.json')
+    const j = ResultsJournal.create(path, init())
+    let err: unknown
+    try {
+      ResultsJournal.create(path, init())
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(MqbError)
+    expect((err as MqbError).exitCode).toBe(ExitCode.busy)
+    j.appendStep(full.steps[0])
+    j.finish('complete')
+    expect(() => ResultsJournal.open(path)).toThrow(/complete already/)
+  })
+
+  it('refuses a second step with the same queue count', () => {
+    const j = ResultsJournal.create(join(dir, 'dup.json'), init())
+    j.appendStep(full.steps[0])
+    expect(() => j.appendStep(full.steps[0])).toThrow(/recorded already/)
+  })
+
+  it('records why a run failed', () => {
+    const path = join(dir, 'failed.json')
+    const j = ResultsJournal.create(path, init())
+    j.appendStep(full.steps[0])
+    j.finish('failed', 'server died at step 2')
+    const r = loadResults(path)
+    expect(r.run.status).toBe('failed')
+    expect(r.run.error).toBe('server died at step 2')
+  })
+
+  it('says a missing directory is bad input', () => {
+    let err: unknown
+    try {
+      ResultsJournal.create(join(dir, 'no/such/dir/run.json'), init())
+    } catch (e) {
+      err = e
+    }
+    expect((err as MqbError).exitCode).toBe(ExitCode.badInput)
+    expect((err as MqbError).message).toMatch(/no such directory .*no\/such\/dir$/)
+  })
+})
