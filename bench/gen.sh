@@ -5,12 +5,20 @@
 # rate is read from the sender veth's own tx_packets over the same steady window (after 1 s of
 # start-up), so neither tool's self-report is trusted. Creates and removes its own namespaces.
 #
-#   sudo bench/gen.sh            RUNS=3 SECS=5 by default; run it under the shared lock:
+# SINK=drop (default) addresses the frames to a MAC the peer does not own, so the peer drops them
+# at once (PACKET_OTHERHOST) and the figure is the generators' own cost; SINK=stack addresses
+# them to the peer, whose UDP stack then receives each one (and answers port-unreachable, rate
+# limited) on the sending CPU, since veth runs the receiver's input path there: that cost is the
+# same for both tools and dilutes the difference. MQB_ARGS adds flags to mqbench (e.g. --tx-ring).
+#
+#   sudo bench/gen.sh            RUNS=3 SECS=5 SINK=drop by default; run it under the shared lock:
 #   flock /tmp/mqbench-net.lock bench/gen.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 SECS=${SECS:-5}
+SINK=${SINK:-drop}
+MQB_ARGS=${MQB_ARGS:-}
 command -v trafgen >/dev/null || { echo "bench/gen.sh: trafgen is missing (apt-get install netsniff-ng)" >&2; exit 1; }
 [ -f dist/native.js ] || { echo "bench/gen.sh: run npm run build first" >&2; exit 1; }
 
@@ -41,10 +49,16 @@ done
 MACA=$(ip -n "$NA" -j link show "$A" | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0))[0].address)')
 MACB=$(ip -n "$NB" -j link show "$B" | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0))[0].address)')
 
+case "$SINK" in
+  drop) DSTMAC=02:6d:71:62:ff:fe ;;
+  stack) DSTMAC=$MACB ;;
+  *) echo "bench/gen.sh: SINK must be drop or stack" >&2; exit 2 ;;
+esac
+
 node --input-type=module -e "
 import {frames} from './dist/native.js'
 const mac = (s) => s.split(':').map((h) => parseInt(h, 16))
-const f = frames.build({ipv6: false, srcMac: mac('$MACA'), dstMac: mac('$MACB'), srcIp: '$IPA'.split('.').map(Number), dstIp: '$IPB'.split('.').map(Number), dstPort: 9, frameSize: 60, queue: 0, flow: 0, srcPort: 1024, seq: 0, timeNs: 0n})
+const f = frames.build({ipv6: false, srcMac: mac('$MACA'), dstMac: mac('$DSTMAC'), srcIp: '$IPA'.split('.').map(Number), dstIp: '$IPB'.split('.').map(Number), dstPort: 9, frameSize: 60, queue: 0, flow: 0, srcPort: 1024, seq: 0, timeNs: 0n})
 console.log('{ ' + [...f].map((b) => '0x' + b.toString(16).padStart(2, '0')).join(', ') + ' }')
 " >"$CONF"
 
@@ -69,7 +83,7 @@ measure() {
 mq=() tg=()
 for i in $(seq 1 "$RUNS"); do
   tg+=("$(measure ip netns exec "$NA" trafgen -o "$A" -i "$CONF" -P 1 --no-sock-mem -Q -C)")
-  mq+=("$(measure node bin/run.js gen --netns "$NA" --dev "$A" --queues 1 --cpus 0 --size 60 --dst-mac "$MACB" --src-ip "$IPA" --dst-ip "$IPB" --duration "$((SECS + 2))s")")
+  mq+=("$(measure node bin/run.js gen --netns "$NA" --dev "$A" --queues 1 --cpus 0 --size 60 --dst-mac "$DSTMAC" $MQB_ARGS --src-ip "$IPA" --dst-ip "$IPB" --duration "$((SECS + 2))s")")
   echo "run $i: trafgen ${tg[-1]} pps, mqbench gen ${mq[-1]} pps"
 done
 
@@ -77,4 +91,4 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? 
 mt=$(median "${tg[@]}") mm=$(median "${mq[@]}")
 echo "trafgen:     median $mt pps (runs: ${tg[*]})"
 echo "mqbench gen: median $mm pps (runs: ${mq[*]})"
-awk -v a="$mm" -v b="$mt" 'BEGIN {printf "ratio mqbench/trafgen: %.2f (60-byte frames + FCS, 1 queue, CPU 0, veth, qdisc bypass)\n", a / b}'
+awk -v a="$mm" -v b="$mt" 'BEGIN {printf "ratio mqbench/trafgen: %.2f (60-byte frames + FCS, 1 queue, CPU 0, veth, qdisc bypass, SINK='"$SINK"' '"$MQB_ARGS"')\n", a / b}'

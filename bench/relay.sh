@@ -38,16 +38,16 @@ one() { # kind queues
   $MQB testbed down "$name" >/dev/null
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-range() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "%.2f-%.2f", lo, hi}'; }
+median() { grep -v '^ *$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+range() { grep -v '^ *$' | sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "%.2f-%.2f", lo, hi}'; }
 
 declare -A G R
 CONFIGS=("tap 1" "tap 2" "veth 2")
 for ((i = 1; i <= REPS; i++)); do
   for cfg in "${CONFIGS[@]}"; do
     read -r gbps retr < <(one $cfg)
-    G[$cfg]+="$gbps "$'\n'
-    R[$cfg]+="$retr "$'\n'
+    G[$cfg]+="$gbps"$'\n'
+    R[$cfg]+="$retr"$'\n'
     printf 'rep %d  %-7s %6.2f Gbit/s  %6d retransmits\n' "$i" "$cfg" "$gbps" "$retr"
   done
 done

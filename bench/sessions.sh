@@ -16,7 +16,7 @@ NSA=mqb-bench$TAG-a NSB=mqb-bench$TAG-b DEVA=mqb${TAG}a DEVB=mqb${TAG}b
 OCT=$((16#${TAG:0:2}))
 IPA=198.18.$OCT.1 IPB=198.18.$OCT.2
 TOKEN=bench-$TAG
-MQB_PORT=12866 SP_PORT=11111 SP_MULTI_PORT=11200 IP3_PORT=5201
+MQB_PORT=12866 MQB_PINNED_PORT=12867 SP_PORT=11111 SP_MULTI_PORT=11200 IP3_PORT=5201
 NCPU=$(nproc)
 PIDS=()
 
@@ -39,10 +39,15 @@ ip -n "$NSA" addr add "$IPA/30" dev "$DEVA"; ip -n "$NSB" addr add "$IPB/30" dev
 ip -n "$NSA" link set "$DEVA" up; ip -n "$NSB" link set "$DEVB" up
 
 MQBENCH_TOKEN=$TOKEN $MQB server --netns "$NSB" --bind "$IPB" --port $MQB_PORT >/dev/null 2>&1 & PIDS+=($!)
+# Single-session round trips depend mostly on where the two ends run (FACTS.md: ~12 us on one
+# vCPU, ~55 us across two), so for that pair both tools run pinned alike: servers on the last CPU,
+# clients on CPU 0.
+SRV_CPU=$((NCPU - 1))
+MQBENCH_TOKEN=$TOKEN taskset -c $SRV_CPU $MQB server --netns "$NSB" --bind "$IPB" --port $MQB_PINNED_PORT >/dev/null 2>&1 & PIDS+=($!)
 # The peer at its best for each case: for one client sockperf's default blocking server; for many,
 # its epoll server with one thread per CPU, each on its own port (sockperf needs a socket per
 # thread), clients spread over the ports.
-ip netns exec "$NSB" sockperf server --tcp -i "$IPB" -p $SP_PORT >/dev/null 2>&1 & PIDS+=($!)
+ip netns exec "$NSB" taskset -c $SRV_CPU sockperf server --tcp -i "$IPB" -p $SP_PORT >/dev/null 2>&1 & PIDS+=($!)
 FEED=$(mktemp)
 for i in $(seq 0 $((NCPU - 1))); do echo "T:$IPB:$((SP_MULTI_PORT + i))"; done >"$FEED"
 ip netns exec "$NSB" sockperf server -f "$FEED" -F epoll --threads-num "$NCPU" >/dev/null 2>&1 & PIDS+=($!)
@@ -51,19 +56,22 @@ sleep 2
 
 export MQBENCH_TOKEN=$TOKEN
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-mqb_rr() { # sessions -> "tps p50 p99"
-  $MQB rr --netns "$NSA" --server "$IPB" --port $MQB_PORT --sessions "$1" --request-size 64 --response-size 64 --duration "${DUR}s" --json |
+mqb_rr() { # sessions [extra flags] -> "tps p50 p99"; one session runs pinned (see above)
+  local n=$1; shift
+  local pin=() port=$MQB_PORT
+  if [ "$n" -eq 1 ]; then pin=(taskset -c 0); port=$MQB_PINNED_PORT; fi
+  "${pin[@]}" $MQB rr --netns "$NSA" --server "$IPB" --port $port --sessions "$n" "$@" --request-size 64 --response-size 64 --duration "${DUR}s" --json |
     jq -r '"\(.transactionsPerSecond) \(.latency.p50) \(.latency.p99)"'
 }
 sockperf_one() { # port -> "tps p50 p99" of one client (valid-duration messages / runtime; full round trip)
-  ip netns exec "$NSA" sockperf ping-pong --tcp --full-rtt -i "$IPB" -p "$1" -m 64 -t "$DUR" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' | awk '
+  ip netns exec "$NSA" ${PIN:-} sockperf ping-pong --tcp --full-rtt -i "$IPB" -p "$1" -m 64 -t "$DUR" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' | awk '
     /\[Valid Duration\]/ { for (i = 1; i <= NF; i++) { if ($i ~ /^RunTime=/) { sub("RunTime=", "", $i); rt = $i } if ($i ~ /^ReceivedMessages=/) { sub("ReceivedMessages=", "", $i); n = $i } } }
     /percentile 50.000/ { p50 = $NF } /percentile 99.000/ { p99 = $NF }
     END { printf "%f %s %s\n", n / rt, p50, p99 }'
 }
 sockperf_n() { # clients -> "tps p50 p99": summed rate, median of the clients' percentiles
   local dir; dir=$(mktemp -d)
-  if [ "$1" -eq 1 ]; then sockperf_one $SP_PORT >"$dir/1"
+  if [ "$1" -eq 1 ]; then PIN="taskset -c 0" sockperf_one $SP_PORT >"$dir/1"
   else for i in $(seq 1 "$1"); do sockperf_one $((SP_MULTI_PORT + i % NCPU)) >"$dir/$i" & done; wait; fi
   printf '%s %s %s\n' "$(cat "$dir"/* | awk '{ t += $1 } END { printf "%f", t }')" \
     "$(cat "$dir"/* | awk '{ print $2 }' | median)" "$(cat "$dir"/* | awk '{ print $3 }' | median)"
@@ -87,11 +95,15 @@ pair() { # label unit mqb-command peer-command; columns after the first are late
       "$(printf '%s\n' "${a[@]}" | awk '{print $2}' | median)" "$(printf '%s\n' "${b[@]}" | awk '{print $2}' | median)" \
       "$(printf '%s\n' "${a[@]}" | awk '{print $3}' | median)" "$(printf '%s\n' "${b[@]}" | awk '{print $3}' | median)")
   fi
-  printf '%-34s mqbench %12.2f  peer %12.2f %-8s ratio %5.2fx%s\n' "$label" "$ma" "$mb" "$unit" "$(echo "$ma $mb" | awk '{print $1 / $2}')" "$lat"
+  printf '%-48s mqbench %12.2f  peer %12.2f %-8s ratio %5.2fx%s\n' "$label" "$ma" "$mb" "$unit" "$(echo "$ma $mb" | awk '{print $1 / $2}')" "$lat"
 }
 
-echo "mqbench sessions vs peers: veth pair (2 queues) between $NSA and $NSB, ${DUR}s runs, median of $REPS alternating runs, $(nproc) CPUs, unpinned"
-pair "rr tcp 1 session vs sockperf" "trans/s" "mqb_rr 1" "sockperf_n 1"
+echo "mqbench sessions vs peers: veth pair (2 queues) between $NSA and $NSB, ${DUR}s runs, median of $REPS alternating runs, $NCPU CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+pair "rr tcp 1 session (pinned 0/$SRV_CPU) vs sockperf" "trans/s" "mqb_rr 1" "sockperf_n 1"
 pair "rr tcp 20 sessions vs 20 sockperf" "trans/s" "mqb_rr 20" "sockperf_n 20"
+# 20 sockperf clients are 20 processes; on a shared machine the scheduler gives them 20 shares of
+# the CPU against mqbench's one thread per CPU. The same run with one thread per session shows
+# how much of a gap is that share rather than the data path.
+pair "rr tcp 20 sessions --threads 20 vs 20 sockperf" "trans/s" "mqb_rr 20 --threads 20" "sockperf_n 20"
 for n in 1 2 20; do pair "stream tcp $n vs iperf3 -P $n" "Gbit/s" "mqb_stream $n" "iperf_stream $n"; done
 echo "(latency columns: mqbench/peer, full round trip; peer 20-client percentiles are the median client's)"

@@ -28,6 +28,7 @@ GenConfig gen_config(const Napi::Object& o) {
   c.dev = opt_string(o, "dev", "");
   c.netns = opt_string(o, "netns", "");
   c.qdisc_bypass = opt_bool(o, "qdiscBypass", true);
+  c.tx_ring = opt_bool(o, "txRing", false);
   c.spec.ipv6 = opt_bool(o, "ipv6", false);
   read_bytes(o, "srcMac", c.spec.src_mac, 6);
   read_bytes(o, "dstMac", c.spec.dst_mac, 6);

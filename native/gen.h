@@ -26,6 +26,7 @@ struct GenConfig {
   bool tap = false;            // false: AF_PACKET on dev
   std::string dev, netns;      // packet backend: the threads enter netns and bind to dev
   bool qdisc_bypass = true;
+  bool tx_ring = false;        // PACKET_TX_RING instead of sendmmsg
   FrameSpec spec;
   unsigned flows_per_queue = 1;
   unsigned burst = 32;

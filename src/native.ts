@@ -122,6 +122,8 @@ export interface NativeGenOptions {
   dev?: string
   netns?: string
   qdiscBypass?: boolean
+  /** PACKET_TX_RING instead of sendmmsg (packet backend) */
+  txRing?: boolean
   ipv6: boolean
   srcMac: number[]
   dstMac: number[]

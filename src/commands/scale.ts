@@ -31,12 +31,12 @@ The testbed (tap: two namespaces joined by the mqbench relay, one worker per que
 
   static flags = {
     queues: queueListFlag({description: 'queue counts to run, ascending', exclusive: ['resume']}),
-    testbed: testbedKindFlag({description: 'tap, veth or dev:IF', default: {kind: 'tap'}}),
+    testbed: testbedKindFlag({description: 'tap, veth or dev:IF', default: {kind: 'tap'}, defaultHelp: async () => 'tap'}),
     workload: Flags.option({options: ['rr', 'crr', 'udp_rr', 'stream', 'gen'] as const, default: 'rr', description: 'rr: TCP_RR; crr: TCP_CRR; udp_rr: UDP_RR; stream: TCP_STREAM; gen: UDP frames'})(),
     sessions: Flags.integer({description: 'concurrent sessions (connections)', default: 20, min: 1, max: 10_000}),
-    duration: durationFlag({description: 'measured time per iteration', default: 10_000}),
+    duration: durationFlag({description: 'measured time per iteration', default: 10_000, defaultHelp: async () => '10s'}),
     iterations: Flags.integer({description: 'measured iterations per queue count, each with fresh connections', default: 3, min: 1, max: 100}),
-    warmup: durationFlag({description: 'unmeasured run before the iterations of each queue count', default: 2000}),
+    warmup: durationFlag({description: 'unmeasured run before the iterations of each queue count', default: 2000, defaultHelp: async () => '2s'}),
     out: Flags.string({description: 'directory for the results file and report', default: './mqbench-results'}),
     resume: Flags.string({description: 'finish the run recorded in this results file', helpValue: 'FILE'}),
     report: Flags.boolean({description: 'write the HTML report next to the results file', default: true, allowNo: true}),

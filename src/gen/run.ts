@@ -35,6 +35,8 @@ export interface GenOptions {
   durationMs: number
   burst?: number
   qdiscBypass?: boolean
+  /** packet backend: batch through a PACKET_TX_RING instead of sendmmsg */
+  txRing?: boolean
   rx?: {dev: string; netns?: string}
   /** pcap file for the first frames of each queue */
   pcap?: string
@@ -171,7 +173,7 @@ async function execute(
   let handle
   try {
     handle = gen.startGen({
-      tap: opts.backend === 'tap', dev: opts.dev, netns: ctx.netns, qdiscBypass: ctx.qdiscBypass, ipv6: f.ipVersion === 6,
+      tap: opts.backend === 'tap', dev: opts.dev, netns: ctx.netns, qdiscBypass: ctx.qdiscBypass, txRing: opts.txRing ?? false, ipv6: f.ipVersion === 6,
       srcMac: f.srcMac, dstMac: f.dstMac, srcIp: f.srcIp, dstIp: f.dstIp, dstPort: f.dstPort, frameSize: f.frameSize,
       flowsPerQueue: plan.flowsPerQueue, burst: plan.burst, durationMs: opts.durationMs,
       queues: plan.queues.map((q, i) => ({cpu: q.cpu, ratePps: q.ratePps, count: q.count, srcPort: q.srcPort, tapFd: ctx.tapFds?.[i]})),

@@ -2,10 +2,13 @@
 // send, each on its own TX queue, the receiver at the peer counts what was sent, and the kernel's
 // counters agree with mqbench's. Rates are kept low so that a busy 2-vCPU machine neither drops
 // nor falls behind: the checks are about behaviour, not speed.
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {afterEach, beforeEach, expect, it} from 'vitest'
 import {ExitCode, MqbError} from '../../src/errors.js'
 import {runGen} from '../../src/gen/run.js'
-import {runOk} from '../../src/util/exec.js'
+import {commandExists, runOk} from '../../src/util/exec.js'
 import {describeNet} from '../helpers/privileges.js'
 import {createNetPair, leftovers, type NetPair} from '../helpers/netpair.js'
 
@@ -84,6 +87,17 @@ describeNet('gen on a 2-queue veth pair', () => {
     expect(r.rx!.reordered).toBe(0)
   })
 
+  it('sends through a PACKET_TX_RING too, and counts only the frames that left the ring', async () => {
+    const r = await runGen({...base(), txRing: true, count: 3001, durationMs: 5000})
+    expect(r.packets).toBe(3001)
+    expect(r.rx!.packets).toBe(3001)
+    expect(r.kernel!.tx.statistics.tx_packets - r.packets).toBeLessThanOrEqual(OTHER_TRAFFIC)
+    const fast = await runGen({...base(), txRing: true, durationMs: 1000})
+    expect(fast.kernel!.tx.statistics.tx_packets - fast.packets).toBeGreaterThanOrEqual(0)
+    expect(fast.kernel!.tx.statistics.tx_packets - fast.packets).toBeLessThanOrEqual(OTHER_TRAFFIC)
+    expect(fast.placement!.verified).toBe(true)
+  })
+
   it('stops every thread when aborted and returns what was sent', async () => {
     const ac = new AbortController()
     setTimeout(() => ac.abort(), 500)
@@ -92,6 +106,23 @@ describeNet('gen on a 2-queue veth pair', () => {
     expect(r.durationMs).toBeLessThan(3000)
     for (const q of r.queues) expect(q.packets).toBeGreaterThan(0)
     expect(r.rx!.packets).toBe(r.packets)
+  })
+
+  it.skipIf(!commandExists('tshark'))('writes the first frames of each queue to a pcap file that tshark reads (skipped without tshark)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mqb-gen-pcap-'))
+    try {
+      const pcap = join(dir, 'gen.pcap')
+      const r = await runGen({...base(), count: 200, durationMs: 3000, pcap, pcapFramesPerQueue: 4})
+      expect(r.packets).toBe(200)
+      const out = runOk('tshark', ['-r', pcap, '-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-e', 'eth.dst', '-e', 'udp.srcport', '-e', 'udp.checksum.status', '-e', 'frame.len'])
+      const rows = out.trim().split('\n').map((l) => l.split('\t'))
+      expect(rows).toHaveLength(8)
+      for (const [dst, , status, len] of rows) expect([dst, status, len]).toEqual([pair.macB, '1', '60'])
+      // flows 0-3 of queue 0 send from ports 1024-1027, queue 1's from 1028-1031
+      expect(new Set(rows.map((row) => Number(row[1])))).toEqual(new Set([1024, 1025, 1026, 1027, 1028, 1029, 1030, 1031]))
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 
   it('refuses more queues than the device has, and a device that is down, with distinct exit codes', async () => {

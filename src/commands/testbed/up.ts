@@ -13,7 +13,7 @@ export default class TestbedUp extends MqbCommand {
   static description = `Create a testbed and hold it until Ctrl-C, SIGTERM or \`mqbench testbed down NAME\`.
 
 A tap testbed needs a live relay, so this command stays in the foreground (the relay runs in it);
---detach runs it in the background instead, logging to ${'`'}/run/mqbench/testbeds/NAME.log${'`'}.
+--detach runs it in the background instead, logging to /run/mqbench/testbeds/NAME.log.
 Either way the testbed is removed when the holding process ends.`
 
   static enableJsonFlag = true
@@ -28,7 +28,7 @@ Either way the testbed is removed when the holding process ends.`
   static args = {name: Args.string({description: 'testbed name: 1-9 lower-case letters or digits', default: 'tb'})}
 
   static flags = {
-    kind: testbedKindFlag({description: 'tap, veth or dev:IF', default: {kind: 'tap'}}),
+    kind: testbedKindFlag({description: 'tap, veth or dev:IF', default: {kind: 'tap'}, defaultHelp: async () => 'tap'}),
     'max-queues': Flags.integer({description: 'queues the link is created with (tap, veth: default 8; dev: what the driver allows)', min: 1, max: 256}),
     queues: Flags.integer({description: 'live queue count to start with (default: --max-queues)', min: 1, max: 256}),
     'relay-cpus': cpuListFlag({description: 'tap: CPUs to pin the relay workers to (cycled)'}),
