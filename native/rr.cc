@@ -140,7 +140,7 @@ void tcp_rr_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev, bool
       if (c.hello_off < sizeof(c.hello)) return;
       if (c.hello.cookie != cfg.cookie || c.hello.session >= static_cast<uint32_t>(cfg.sessions)) return e.release_conn(w, c);
       c.session = static_cast<int>(c.hello.session);
-      e.stats(c.session).connected.set(1);
+      e.settle(w, c);
       return;  // level-triggered: the request bytes behind the hello come in the next turn
     }
     ssize_t n = recv(c.fd, w.buf.data(), w.buf.size(), 0);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -93,6 +94,7 @@ SessionEngine::~SessionEngine() {
     for (auto& c : w->owned)
       if (c->fd >= 0) close(c->fd);
     if (w->epfd >= 0) close(w->epfd);
+    if (w->wakefd >= 0) close(w->wakefd);
   }
 }
 
@@ -124,7 +126,51 @@ void SessionEngine::listen_sockets() {
     w.conns.push_back(c.get());
     watch(w, *c, EPOLLIN, true);
     w.owned.push_back(std::move(c));
+    w.wakefd = static_cast<int>(check(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd"));
+    w.wake_conn.fd = w.wakefd;
+    w.wake_conn.wake = true;
+    watch(w, w.wake_conn, EPOLLIN, true);
+    w.handoff.reserve(cfg_.sessions);
+    w.handoff_scratch.reserve(cfg_.sessions);
   }
+}
+
+// REUSEPORT spreads connections over the workers by a hash of their ports, which can leave one
+// worker with three times the sessions of another (and their clients with a third of the rate).
+// Moving each session to worker session % threads, once, after its hello, makes the split exact.
+void SessionEngine::settle(Worker& w, Conn& c) {
+  Worker& owner = *workers_[static_cast<size_t>(c.session) % workers_.size()];
+  if (&owner != &w) {
+    check(epoll_ctl(w.epfd, EPOLL_CTL_DEL, c.fd, nullptr), "epoll_ctl");
+    auto it = std::find(w.active.begin(), w.active.end(), &c);
+    if (it != w.active.end()) {
+      *it = w.active.back();
+      w.active.pop_back();
+    }
+    {
+      std::lock_guard<std::mutex> lock(owner.handoff_mu);
+      owner.handoff.push_back(&c);
+    }
+    uint64_t one = 1;
+    if (write(owner.wakefd, &one, sizeof(one)) < 0) throw SysError("eventfd write", errno);
+  }
+  // Released after the hand-off, so a worker that sees every session connected also sees every
+  // hand-off meant for it (solo_conn relies on that).
+  stats_[c.session]->connected.v.store(1, std::memory_order_release);
+}
+
+void SessionEngine::adopt_handoffs(Worker& w) {
+  uint64_t n;
+  if (read(w.wakefd, &n, sizeof(n)) < 0 && errno != EAGAIN) throw SysError("eventfd read", errno);
+  {
+    std::lock_guard<std::mutex> lock(w.handoff_mu);
+    w.handoff.swap(w.handoff_scratch);
+  }
+  for (Conn* c : w.handoff_scratch) {
+    watch(w, *c, EPOLLIN | (c->want_out ? static_cast<uint32_t>(EPOLLOUT) : 0u), true);
+    w.active.push_back(c);
+  }
+  w.handoff_scratch.clear();
 }
 
 uint64_t SessionEngine::connected_count() const {
@@ -270,6 +316,11 @@ Conn* SessionEngine::solo_conn(Worker& w) {
   } else {
     if (w.active.size() != 1 || w.active[0]->session < 0) return nullptr;
     if (connected_count() < static_cast<uint64_t>(cfg_.sessions)) return nullptr;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    {
+      std::lock_guard<std::mutex> lock(w.handoff_mu);
+      if (!w.handoff.empty()) return nullptr;
+    }
     c = w.active[0];
   }
   if (c->out_bytes > 0) return nullptr;
@@ -308,7 +359,8 @@ void SessionEngine::run_worker(Worker& w) {
       }
       for (int i = 0; i < n; i++) {
         Conn* c = static_cast<Conn*>(evs[i].data.ptr);
-        if (c->listener && tcp_server) accept_all(*this, w, *c);
+        if (c->wake) adopt_handoffs(w);
+        else if (c->listener && tcp_server) accept_all(*this, w, *c);
         else wl_->event(*this, w, *c, evs[i].events);
       }
       if (wl_->tick) {

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,7 @@ struct Conn {
   int session = -1;  // -1 until known (server: after the hello)
   int state = 0;     // workload-specific
   bool listener = false;
+  bool wake = false;  // the worker's hand-off eventfd
   bool want_out = false;
   uint64_t in_bytes = 0;   // bytes received towards the current response/request
   uint64_t out_bytes = 0;  // bytes still to write
@@ -108,6 +110,11 @@ struct Worker {
   Conn* free_list = nullptr;         // server: pooled connections
   std::vector<int> sessions;         // session indexes this worker owns (client)
   std::vector<char> buf;             // receive / send scratch, allocated at setup
+  // Server: connections other workers accepted for this worker's sessions (see settle()).
+  int wakefd = -1;
+  Conn wake_conn;
+  std::mutex handoff_mu;
+  std::vector<Conn*> handoff, handoff_scratch;
   bool window_open = false;
   uint64_t window_start_ns = 0, window_end_ns = 0;
 };
@@ -142,6 +149,10 @@ class SessionEngine : public Engine {
   // window is open.
   void progress(Worker& w, int session, uint64_t n, uint64_t now, uint64_t started_ns);
   void session_failed(Worker& w, Conn& c);
+  // Server: a connection's hello named its session. Hands the connection to the session's worker
+  // (session % threads) unless `w` is that worker, and marks the session connected. The caller
+  // must not touch `c` afterwards.
+  void settle(Worker& w, Conn& c);
   bool peer_allowed(const sockaddr* sa) const;
   bool window_open(const Worker& w) const { return w.window_open; }
 
@@ -151,6 +162,7 @@ class SessionEngine : public Engine {
  private:
   void run_worker(Worker& w);
   Conn* solo_conn(Worker& w);
+  void adopt_handoffs(Worker& w);
   void open_window(Worker& w, uint64_t now);
   void close_window(Worker& w, uint64_t now);
 

@@ -98,8 +98,8 @@ void tcp_stream_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) 
     if (c.hello_off < sizeof(c.hello)) return;
     if (c.hello.cookie != cfg.cookie || c.hello.session >= static_cast<uint32_t>(cfg.sessions)) return e.release_conn(w, c);
     c.session = static_cast<int>(c.hello.session);
-    e.stats(c.session).connected.set(1);
     e.set_want_out(w, c, sends(e, c));
+    e.settle(w, c);
     return;
   }
   if (!tcp_move(e, w, c, ev)) {

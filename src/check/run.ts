@@ -2,15 +2,18 @@
 // channels, read them back, run RR load at N queues and at 1 with snapshots around each, put the
 // original channel count back) and evaluate the checks. The original channels are registered
 // with the cleanup registry the moment they change, so Ctrl-C, an error or a crash restores them.
+import {lookup} from 'node:dns/promises'
+import {isIP} from 'node:net'
 import {cleanup} from '../cli/cleanup.js'
 import {ExitCode, MqbError} from '../errors.js'
 import type {Channels} from '../native.js'
 import {readDeviceConfigWith} from '../observe/config.js'
-import {observeIO, type ObserveIO} from '../observe/io.js'
+import {observeIO} from '../observe/io.js'
 import {observeDelta, takeSnapshotWith} from '../observe/snapshot.js'
 import {sysfsQueueCounts} from '../observe/sysfs.js'
 import {onlineCpus} from '../host.js'
 import {PartialRunError, runRr, DEFAULT_PORT} from '../sessions/index.js'
+import {run} from '../util/exec.js'
 import {channelMode, describeChannels, evaluateChecks, type CheckEvidence, type CheckResult, type LoadRun} from './checks.js'
 
 export interface CheckOptions {
@@ -41,8 +44,6 @@ export interface CheckHooks {
   signal?: AbortSignal
   /** one line per phase, for a person watching */
   onPhase?: (line: string) => void
-  /** replaces the I/O (tests) */
-  io?: ObserveIO
 }
 
 function setFor(ch: Channels, n: number): {combined?: number; rx?: number; tx?: number} {
@@ -55,14 +56,37 @@ function restoreFor(ch: Channels): {combined?: number; rx?: number; tx?: number}
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
+/** The interface the kernel routes `host` through, from `ip -j route get` in the namespace. */
+export async function routeDevice(host: string, netns?: string): Promise<{ip: string; dev?: string}> {
+  let ip = host
+  if (!isIP(host)) {
+    try {
+      ip = (await lookup(host)).address
+    } catch {
+      throw new MqbError(`cannot resolve --server ${host}; give an IP address`, ExitCode.unreachable)
+    }
+  }
+  const r = run('ip', [...(netns ? ['-n', netns] : []), '-j', 'route', 'get', ip])
+  if (r.status !== 0) throw new MqbError(`no route to --server ${ip}${netns ? ` in ${netns}` : ''}: ${r.stderr.trim()}`, ExitCode.unreachable)
+  try {
+    return {ip, dev: (JSON.parse(r.stdout) as Array<{dev?: string}>)[0]?.dev}
+  } catch {
+    return {ip}
+  }
+}
+
 export async function runCheck(opts: CheckOptions, hooks: CheckHooks = {}): Promise<CheckReport> {
-  const io = hooks.io ?? observeIO({netns: opts.netns})
+  const io = observeIO({netns: opts.netns})
   const dev = opts.dev
   const queues = opts.queues ?? 2
   const sessions = opts.sessions ?? 20
   const durationMs = opts.durationMs ?? 5000
   const phase = hooks.onPhase ?? (() => {})
   io.deviceFiles(dev) // an unknown interface or namespace stops here, before anything changes
+  // A load that does not cross the interface would make every per-queue check meaningless.
+  const route = await routeDevice(opts.server, opts.netns)
+  if (route.dev && route.dev !== dev)
+    throw new MqbError(`--server ${opts.server} is reached through ${route.dev}, not ${dev}: the load would not cross ${dev}`, ExitCode.badInput, [`pick a server whose route goes through ${dev} (\`ip route get ${route.ip}\`)`])
   const e: CheckEvidence = {dev, queues, onlineCpus: onlineCpus()}
   try {
     e.original = io.channels(dev)

@@ -83,12 +83,13 @@ export function summarise(s: SummaryInput): GenResult {
 }
 
 /**
- * True when frames arrived, and each sender queue's frames arrived only on the receive queue its
+ * undefined when nothing can be proven: a single receive queue, or a driver that picks the TX
+ * queue itself (expected -1). Otherwise true when frames arrived, and each sender queue's frames arrived only on the receive queue its
  * expected TX queue maps to (veth and tap keep the queue index from sender to receiver).
  * With a single receive socket there is nothing to tell apart, so nothing is proven.
  */
 export function placementVerified(matrix: number[][], expectedTxQueue: number[]): boolean | undefined {
-  if (matrix.length < 2) return undefined
+  if (matrix.length < 2 || expectedTxQueue.some((q) => q < 0)) return undefined
   let total = 0
   for (let rxq = 0; rxq < matrix.length; rxq++) {
     for (let q = 0; q < matrix[rxq].length; q++) {

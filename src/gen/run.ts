@@ -37,7 +37,8 @@ export interface GenOptions {
   qdiscBypass?: boolean
   /** packet backend: batch through a PACKET_TX_RING instead of sendmmsg */
   txRing?: boolean
-  rx?: {dev: string; netns?: string}
+  /** receiver on the far end: AF_PACKET on dev, or (tapFds) readers of the tap queue fds mqbench sends out of */
+  rx?: {dev: string; netns?: string; tapFds?: number[]}
   /** pcap file for the first frames of each queue */
   pcap?: string
   /** frames per queue written to pcap (default 16) */
@@ -140,8 +141,10 @@ export async function runGen(
       {...opts, srcMac: opts.srcMac ?? (opts.backend === 'tap' ? TAP_PEER_MAC : undefined), dstMac: opts.dstMac ?? rxFacts?.mac ?? (opts.backend === 'tap' ? facts.mac : undefined)},
       {onlineCpus: onlineCpus(), devMac: facts.mac},
     )
+    // tun has its own ndo_select_queue (flow hash), which packet_pick_tx_queue defers to: there
+    // the kernel, not the sending CPU, picks the queue (-1).
     const expectedTxQueue = plan.queues.map((q) =>
-      opts.backend === 'tap' ? q.queue : qdiscBypass ? bypassTxQueue(q.cpu, facts!.txQueues) : q.queue,
+      opts.backend === 'tap' ? q.queue : facts!.kind === 'tun' ? -1 : qdiscBypass ? bypassTxQueue(q.cpu, facts!.txQueues) : q.queue,
     )
     return await execute(opts, plan, {netns, qdiscBypass, tapFds: tap?.fds, expectedTxQueue}, hooks)
   } finally {
@@ -163,7 +166,9 @@ async function execute(
     const rxFacts = deviceFacts(opts.rx.dev, opts.rx.netns ?? '')
     rxKind = rxFacts.kind
     try {
-      rx = gen.startRx({dev: opts.rx.dev, netns: opts.rx.netns ?? '', sockets: Math.max(1, Math.min(rxFacts.rxQueues, 256)), queues: opts.queues, flowsPerQueue: opts.flowsPerQueue})
+      rx = opts.rx.tapFds
+        ? gen.startRx({tapFds: opts.rx.tapFds, queues: opts.queues, flowsPerQueue: opts.flowsPerQueue})
+        : gen.startRx({dev: opts.rx.dev, netns: opts.rx.netns ?? '', sockets: Math.max(1, Math.min(rxFacts.rxQueues, 256)), queues: opts.queues, flowsPerQueue: opts.flowsPerQueue})
     } catch (err) {
       throw fromNative(err, {capability: 'CAP_NET_RAW', dev: opts.rx.dev})
     }
@@ -225,7 +230,7 @@ async function execute(
   const kernel: GenKernel = {tx: kernelDelta(opts.dev, ctx.netns, before.tx, snapshotCounters(opts.dev, ctx.netns))}
   if (opts.rx && before.rx) kernel.rx = kernelDelta(opts.rx.dev, opts.rx.netns ?? '', before.rx, snapshotCounters(opts.rx.dev, opts.rx.netns ?? ''))
   const result = summarise({
-    backend: opts.backend, dev: opts.dev, plan, tx, rx: rxThreads && opts.rx ? {dev: opts.rx.dev, threads: rxThreads, queueMappingOffset: rxKind === 'veth' ? 0 : 1} : undefined,
+    backend: opts.backend, dev: opts.dev, plan, tx, rx: rxThreads && opts.rx ? {dev: opts.rx.dev, threads: rxThreads, queueMappingOffset: rxKind === 'veth' || opts.rx.tapFds ? 0 : 1} : undefined,
     expectedTxQueue: ctx.expectedTxQueue, ratePps: opts.ratePps, qdiscBypass: ctx.qdiscBypass, interrupted,
   })
   return {...result, kernel}

@@ -177,7 +177,7 @@ export interface GenResult {
 }
 
 export interface GenPlacement {
-  /** the TX queue the kernel is expected to pick for thread i (tap: fd i; packet+bypass: cpu % TX queues) */
+  /** the TX queue the kernel is expected to pick for thread i (tap: fd i; packet+bypass: cpu % TX queues; -1: the driver picks, e.g. tun's flow hash) */
   expectedTxQueue: number[]
   /** matrix[rxQueue][senderQueue]: frames the receiver got on each receive queue, by the sender queue in their header */
   matrix?: number[][]

@@ -78,15 +78,23 @@ export function mqbObjects(): {netns: string[]; links: string[]} {
 
 export interface TestbedListing {
   testbeds: Array<TestbedRecord & {alive: boolean}>
-  /** mqb- objects that no testbed with a live owner accounts for */
+  /** mqb- objects that no testbed with a live owner accounts for and no process runs in */
   stale: string[]
+  /** mqb- namespaces outside any testbed with processes inside (a test or benchmark running now) */
+  inUse: string[]
+}
+
+/** Whether any process runs inside the namespace (`ip netns pids`). */
+function netnsHasProcesses(ns: string): boolean {
+  return run('ip', ['netns', 'pids', ns]).stdout.trim() !== ''
 }
 
 export function listTestbeds(): TestbedListing {
   const testbeds = readRecords().map((r) => ({...r, alive: pidAlive(r.pid)}))
   const owned = new Set(testbeds.filter((t) => t.alive).flatMap((t) => [t.nsA, t.nsB, t.devA, t.devB]))
   const {netns, links} = mqbObjects()
-  return {testbeds, stale: [...netns, ...links].filter((n) => !owned.has(n))}
+  const inUse = netns.filter((n) => !owned.has(n) && netnsHasProcesses(n))
+  return {testbeds, stale: [...netns, ...links].filter((n) => !owned.has(n) && !inUse.includes(n)), inUse}
 }
 
 const sleepMs = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
@@ -134,19 +142,25 @@ export function removeTestbed(name: string): string[] {
   }
   if (!rec && removed.length === 0) throw new MqbError(`no testbed named ${name}; see \`mqbench testbed list\``, ExitCode.noDevice)
   removeRecord(name)
+  rmSync(join(stateDir(), `${name}.log`), {force: true})
   return removed
 }
 
-/** Removes every testbed and every mqb- object, including those a SIGKILL left behind. */
-export function removeAll(): string[] {
+/**
+ * Removes every testbed and every mqb- object, including those a SIGKILL left behind. A
+ * namespace outside any testbed that a process still runs in (a test or benchmark of its own) is
+ * left alone unless `force`.
+ */
+export function removeAll(opts: {force?: boolean} = {}): {removed: string[]; skipped: string[]} {
   const removed = readRecords().flatMap((r) => removeTestbed(r.name))
   const {netns, links} = mqbObjects()
-  for (const ns of netns) {
+  const skipped = opts.force ? [] : netns.filter(netnsHasProcesses)
+  for (const ns of netns.filter((n) => !skipped.includes(n))) {
     deleteNetns(ns)
     removed.push(ns)
   }
   for (const l of links) {
     if (run('ip', ['link', 'del', l]).status === 0) removed.push(l)
   }
-  return removed
+  return {removed, skipped}
 }

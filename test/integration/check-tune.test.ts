@@ -110,6 +110,12 @@ describeNet('check on a veth pair', () => {
     expect(c.evidence).toMatch(/^rx0 packets \+[1-9]\d*, rx1 packets \+[1-9]\d*$/)
   })
 
+  it('a server that is not reached through the interface is refused before anything changes', async () => {
+    const before = ifctl.getChannels(p.devA, p.nsA)
+    await expect(runCheck({dev: p.devA, netns: p.nsA, server: '127.0.0.1', port: server!.port, queues: 2, sessions: 1, durationMs: 500})).rejects.toThrow(`--server 127.0.0.1 is reached through lo, not ${p.devA}`)
+    expect(ifctl.getChannels(p.devA, p.nsA)).toEqual(before)
+  })
+
   it('an unreachable server is an error after the channels are put back', async () => {
     const before = ifctl.getChannels(p.devA, p.nsA)
     await expect(runCheck({dev: p.devA, netns: p.nsA, server: p.ipB, port: 9, token: 'x', queues: 2, sessions: 1, durationMs: 500})).rejects.toMatchObject({exitCode: ExitCode.unreachable})
@@ -136,6 +142,10 @@ describeNet('observation of a veth in a namespace', () => {
     expect(c.xpsCpus).toHaveLength(3)
     expect(c.offloads['generic-receive-offload']).toBe(false)
     expect(c.irqAffinity).toEqual({})
+    const full = readDeviceConfig(p.devA, {netns: p.nsA})
+    expect(full.virtioName).toBeUndefined() // a virtual device has no `device` link
+    expect(full.numaNode).toBeUndefined()
+    expect(full.driver?.driver).toBe('veth')
     expect(() => readSysfsQueueCounts(p.devB, {netns: p.nsA})).toThrow(`no interface ${p.devB} in network namespace ${p.nsA}`)
   })
 

@@ -60,4 +60,25 @@ describeNet('gen into a 2-queue tap', () => {
       h.fds.forEach((fd) => ifctl.closeFd(fd))
     }
   })
+
+  it('counts what the kernel sends out of the tap by reading its queue fds; tun, not the CPU, picks the queue', async () => {
+    const h = ifctl.tapOpen({name: tap, queues: 2, netns: ns})
+    try {
+      runOk('ip', ['-n', ns, 'link', 'set', tap, 'up'])
+      // AF_PACKET on the tap transmits through tun_net_xmit to the fd tun's flow hash picks.
+      const r = await runGen({backend: 'packet', dev: tap, netns: ns, queues: 2, frameSize: 60, flowsPerQueue: 8, count: 2000, durationMs: 3000, rx: {dev: tap, netns: ns, tapFds: h.fds}})
+      expect(r.packets).toBe(2000)
+      expect(r.rx!.packets).toBe(2000)
+      expect(r.rx!.lost).toBe(0)
+      expect(r.placement!.expectedTxQueue).toEqual([-1, -1])
+      expect(r.placement!.verified).toBeUndefined()
+      // 16 flows hashed over 2 queues: both fds get frames, and each flow stays on one fd, so
+      // every fd's total is a multiple of a flow's 125 frames
+      const perFd = r.placement!.matrix!.map((row) => row.reduce((a, b) => a + b, 0))
+      expect(perFd.every((n) => n > 0 && n % 125 === 0)).toBe(true)
+      expect(r.kernel!.tx.statistics.tx_packets - 2000).toBeLessThanOrEqual(OTHER_TRAFFIC)
+    } finally {
+      h.fds.forEach((fd) => ifctl.closeFd(fd))
+    }
+  })
 })

@@ -15,8 +15,8 @@ export default class TestbedList extends MqbCommand {
     return listing
   }
 
-  private show({testbeds, stale}: TestbedListing): void {
-    if (testbeds.length === 0 && stale.length === 0) {
+  private show({testbeds, stale, inUse}: TestbedListing): void {
+    if (testbeds.length === 0 && stale.length === 0 && inUse.length === 0) {
       this.log('no testbeds')
       return
     }
@@ -24,6 +24,7 @@ export default class TestbedList extends MqbCommand {
       const state = t.alive ? `held by process ${t.pid}` : `stale: process ${t.pid} is gone`
       this.log(`${t.name.padEnd(10)} ${t.kind.padEnd(5)} queues<=${String(t.maxQueues).padEnd(4)} ${t.devA} ${t.ipA} <-> ${t.devB} ${t.ipB}  (${state})`)
     }
+    if (inUse.length) this.log(`mqb- namespaces in use by running processes (not testbeds): ${inUse.join(', ')}`)
     if (stale.length) this.log(`stale mqb- objects: ${stale.join(', ')} (remove with \`mqbench testbed down --all\`)`)
   }
 }
