@@ -37,7 +37,7 @@ export interface GenOptions {
   qdiscBypass?: boolean
   /** packet backend: batch through a PACKET_TX_RING instead of sendmmsg */
   txRing?: boolean
-  /** receiver on the far end: AF_PACKET on dev, or (tapFds) readers of the tap queue fds mqbench sends out of */
+  /** receiver on the far end: AF_PACKET on dev, or (tapFds) readers of the tap queue fds mqbench sends out of (made non-blocking) */
   rx?: {dev: string; netns?: string; tapFds?: number[]}
   /** pcap file for the first frames of each queue */
   pcap?: string
@@ -90,6 +90,7 @@ function tapFds(opts: GenOptions): {fds: number[]; close: () => void} {
   try {
     h = ifctl.tapOpen({name: opts.dev, queues: opts.queues, netns: opts.netns})
   } catch (err) {
+    if (errnoCode(err) === 'EINVAL') throw new MqbError(`${(err as Error).message.replace(/: Invalid argument$/, '')}`, ExitCode.unsupported)
     throw fromNative(err, {capability: 'CAP_NET_ADMIN', dev: opts.dev})
   }
   const fds = h.fds
@@ -136,7 +137,8 @@ export async function runGen(
   try {
     if (!facts) facts = checkDevice(opts)
     const rxFacts = opts.rx ? deviceFacts(opts.rx.dev, opts.rx.netns ?? '') : undefined
-    if (rxFacts && !rxFacts.up) throw new MqbError(`receive interface ${rxFacts.name} is down; bring it up with \`ip link set ${rxFacts.name} up\``, ExitCode.noDevice)
+    if (rxFacts && !rxFacts.up)
+      throw new MqbError(`receive interface ${rxFacts.name} is down; bring it up with \`ip ${rxFacts.netns ? `-n ${rxFacts.netns} ` : ''}link set ${rxFacts.name} up\``, ExitCode.noDevice)
     const plan = buildPlan(
       {...opts, srcMac: opts.srcMac ?? (opts.backend === 'tap' ? TAP_PEER_MAC : undefined), dstMac: opts.dstMac ?? rxFacts?.mac ?? (opts.backend === 'tap' ? facts.mac : undefined)},
       {onlineCpus: onlineCpus(), devMac: facts.mac},
@@ -146,7 +148,7 @@ export async function runGen(
     const expectedTxQueue = plan.queues.map((q) =>
       opts.backend === 'tap' ? q.queue : facts!.kind === 'tun' ? -1 : qdiscBypass ? bypassTxQueue(q.cpu, facts!.txQueues) : q.queue,
     )
-    return await execute(opts, plan, {netns, qdiscBypass, tapFds: tap?.fds, expectedTxQueue}, hooks)
+    return await execute(opts, plan, {netns, qdiscBypass, tapFds: tap?.fds, expectedTxQueue, rxFacts}, hooks)
   } finally {
     tap?.close()
   }
@@ -155,16 +157,15 @@ export async function runGen(
 async function execute(
   opts: GenOptions,
   plan: GenPlan,
-  ctx: {netns: string; qdiscBypass?: boolean; tapFds?: number[]; expectedTxQueue: number[]},
+  ctx: {netns: string; qdiscBypass?: boolean; tapFds?: number[]; expectedTxQueue: number[]; rxFacts?: DeviceFacts},
   hooks: {signal?: AbortSignal; onProgress?: (p: GenProgress) => void},
 ): Promise<GenResult & {kernel?: GenKernel}> {
   const before: {tx: CounterSnapshot; rx?: CounterSnapshot} = {tx: snapshotCounters(opts.dev, ctx.netns)}
   let rx: NativeRxHandle | undefined
-  let rxKind: string | undefined
-  if (opts.rx) {
+  const rxKind = ctx.rxFacts?.kind
+  if (opts.rx && ctx.rxFacts) {
+    const rxFacts = ctx.rxFacts
     before.rx = snapshotCounters(opts.rx.dev, opts.rx.netns ?? '')
-    const rxFacts = deviceFacts(opts.rx.dev, opts.rx.netns ?? '')
-    rxKind = rxFacts.kind
     try {
       rx = opts.rx.tapFds
         ? gen.startRx({tapFds: opts.rx.tapFds, queues: opts.queues, flowsPerQueue: opts.flowsPerQueue})
