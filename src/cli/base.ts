@@ -1,8 +1,14 @@
 // The edge where errors become messages: every mqbench command extends MqbCommand, so an
 // MqbError prints as one line with its exit code, and anything else as one line that says how
-// to get the trace. Signal handling lives in src/cli/signals.ts.
+// to get the trace. Signal and crash handling lives in src/cli/cleanup.ts.
 import {Command} from '@oclif/core'
 import {ExitCode, MqbError, fromNative} from '../errors.js'
+
+// oclif silences logToStderr under --json, but the one-line reason must still reach the person
+// (stdout stays the JSON document, or nothing).
+function say(line: string): void {
+  process.stderr.write(`${line}\n`)
+}
 
 export abstract class MqbCommand extends Command {
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
@@ -12,12 +18,12 @@ export abstract class MqbCommand extends Command {
     if (e instanceof MqbError) {
       // oclif prefixes a custom flag's parse error with "Parsing --flag \n\t"; keep it one line.
       const message = e.message.replace(/^Parsing (--[\w-]+)\s*\n\s*/, '$1: ').replace(/\s*See more help with --help\s*$/, '')
-      this.logToStderr(`mqbench: ${message}`)
-      for (const s of e.suggestions) this.logToStderr(`  hint: ${s}`)
+      say(`mqbench: ${message}`)
+      for (const s of e.suggestions) say(`  hint: ${s}`)
       return this.exit(e.exitCode)
     }
-    if (process.env.DEBUG) this.logToStderr(e.stack ?? String(e))
-    this.logToStderr(`mqbench: unexpected error: ${e.message} (run with DEBUG=1 for the stack trace; please report it)`)
+    if (process.env.DEBUG) say(e.stack ?? String(e))
+    say(`mqbench: unexpected error: ${e.message} (run with DEBUG=1 for the stack trace; please report it)`)
     return this.exit(ExitCode.failure)
   }
 }

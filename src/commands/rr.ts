@@ -64,9 +64,8 @@ Sessions that stop making progress for a second or more are reported as stalled.
     } catch (err) {
       if (err instanceof PartialRunError && !this.jsonEnabled()) this.render(err.result as RrResult, flags.percentiles)
       if (err instanceof PartialRunError && this.jsonEnabled()) {
-        // --json keeps stdout for the (partial) result; the reason still goes to stderr.
+        // --json keeps stdout for the (partial) result; MqbCommand.catch prints the reason to stderr.
         this.logJson(err.result)
-        process.stderr.write(`mqbench: ${err.message}\n`)
       }
       throw err
     } finally {

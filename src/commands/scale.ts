@@ -25,7 +25,7 @@ The testbed (tap: two namespaces joined by the mqbench relay, one worker per que
   static examples = [
     '<%= config.bin %> scale --queues 1..8',
     '<%= config.bin %> scale --queues 1,2,4 --testbed veth --workload stream --duration 5s',
-    '<%= config.bin %> scale --queues 1..4 --testbed dev:eth1 --server 192.0.2.7:7979 --token s3cret',
+    '<%= config.bin %> scale --queues 1..4 --testbed dev:eth1 --server 192.0.2.7:7979 --token s3cret --allow-remote',
     '<%= config.bin %> scale --resume mqbench-results/scale-tap-rr-20261124T232501Z.json',
   ]
 
@@ -42,6 +42,7 @@ The testbed (tap: two namespaces joined by the mqbench relay, one worker per que
     report: Flags.boolean({description: 'write the HTML report next to the results file', default: true, allowNo: true}),
     server: Flags.string({description: 'dev testbed: the remote `mqbench server` as HOST:PORT'}),
     token: Flags.string({description: 'dev testbed: the remote server token', env: 'MQBENCH_TOKEN'}),
+    'allow-remote': Flags.boolean({description: 'dev testbed: allow a --server that is not on this machine (load then leaves the host)', default: false}),
     'request-size': bytesFlag('request size', 1, 65_507)({description: 'rr workloads: request bytes'}),
     'response-size': bytesFlag('response size', 1, 65_507)({description: 'rr workloads: response bytes'}),
     'message-size': bytesFlag('message size', 1, 1 << 20)({description: 'stream: bytes per send'}),
@@ -64,6 +65,7 @@ The testbed (tap: two namespaces joined by the mqbench relay, one worker per que
       outDir: flags.out,
       resume: flags.resume,
       token: flags.token,
+      allowRemote: flags['allow-remote'],
       relayCpus: flags['relay-cpus'],
       argv: process.argv.slice(2),
       progress: !this.jsonEnabled(),

@@ -57,9 +57,8 @@ sent and those the server never counted. --bidir runs N sessions each way.`
     } catch (err) {
       if (err instanceof PartialRunError && !this.jsonEnabled()) this.render(err.result as StreamResult)
       if (err instanceof PartialRunError && this.jsonEnabled()) {
-        // --json keeps stdout for the (partial) result; the reason still goes to stderr.
+        // --json keeps stdout for the (partial) result; MqbCommand.catch prints the reason to stderr.
         this.logJson(err.result)
-        process.stderr.write(`mqbench: ${err.message}\n`)
       }
       throw err
     } finally {

@@ -23,6 +23,8 @@ export interface ScaleRunOptions {
   /** or a results file to finish */
   resume?: string
   token?: string
+  /** dev testbed: the person allows a server that is not on this machine (--allow-remote) */
+  allowRemote?: boolean
   relayCpus?: number[]
   /** the argv after `mqbench`, recorded in the results file */
   argv: string[]
@@ -79,7 +81,7 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
       {kind: config.testbed.kind, dev: config.testbed.dev, server: config.testbed.server, token: opts.token, name: opts.resume ? randomTestbedName('r') : config.testbed.name},
       {maxQueues: plan.maxQueues, relayCpus: opts.relayCpus},
     )
-    workload = await WORKLOADS[config.workload].prepare(testbed, config, {token: opts.token})
+    workload = await WORKLOADS[config.workload].prepare(testbed, config, {token: opts.token, allowRemote: opts.allowRemote})
     const progress = opts.progress ? new SweepProgress(config, config.queues.length) : undefined
     // Steps already in the journal count as done for the progress line.
     for (let i = 0; i < config.queues.length - plan.steps.length; i++) progress?.skip()

@@ -23,12 +23,12 @@ export interface PreparedWorkload {
 
 export interface Workload {
   describe: string
-  prepare(tb: Testbed, config: RunConfig, opts: {token?: string}): Promise<PreparedWorkload>
+  prepare(tb: Testbed, config: RunConfig, opts: {token?: string; allowRemote?: boolean}): Promise<PreparedWorkload>
 }
 
 interface Endpoint {
   server: string
-  /** a dev testbed's server is another host, named by the person with --server */
+  /** a dev testbed's server is another host: allowed only when the person said --allow-remote */
   allowRemote: boolean
   port: number
   token?: string
@@ -36,10 +36,10 @@ interface Endpoint {
 }
 
 /** The far end: the testbed's remote server, or one started in its B namespace for this run. */
-async function serverFor(tb: Testbed, token?: string): Promise<Endpoint> {
+async function serverFor(tb: Testbed, token?: string, allowRemote = false): Promise<Endpoint> {
   if (tb.remote) {
     if (!tb.remote.port) throw new MqbError(`give the remote server's port: --server ${tb.remote.host}:PORT`, ExitCode.badInput)
-    return {server: tb.remote.host, allowRemote: true, port: tb.remote.port, token: tb.remote.token ?? token, close: async () => {}}
+    return {server: tb.remote.host, allowRemote, port: tb.remote.port, token: tb.remote.token ?? token, close: async () => {}}
   }
   const own = token ?? randomBytes(12).toString('hex')
   const s = await startServer({bind: tb.ipB, port: 0, netns: tb.nsB, token: own})
@@ -51,7 +51,7 @@ const num = (config: RunConfig, key: string) => Number(config.params[key])
 const rrWorkload = (describe: string): Workload => ({
   describe,
   async prepare(tb, config, opts) {
-    const ep = await serverFor(tb, opts.token)
+    const ep = await serverFor(tb, opts.token, opts.allowRemote)
     const type = String(config.params.type) as 'tcp_rr' | 'udp_rr' | 'tcp_crr'
     return {
       run: (w) =>
@@ -71,7 +71,7 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
   stream: {
     describe: 'bulk TCP from A to B (netperf TCP_STREAM)',
     async prepare(tb, config, opts) {
-      const ep = await serverFor(tb, opts.token)
+      const ep = await serverFor(tb, opts.token, opts.allowRemote)
       const type = String(config.params.type) as 'tcp_stream' | 'tcp_maerts' | 'udp_stream'
       return {
         run: (w) =>
