@@ -86,7 +86,7 @@ The testbed (tap: two namespaces joined by the mqbench relay, one worker per que
       const shares = s.queues.shares.map((x) => `${Math.round(100 * x)}%`).join('/')
       this.log(`${String(s.queueCount).padStart(6)}  ${`${value} ${metric.unit}`.padEnd(16)} ${s.speedup.value.toFixed(2).padStart(8)}  ${s.efficiency.value.toFixed(2).padStart(10)}  ${s.queues.verdict} (${shares})`)
     }
-    this.log(`best: ${summary.best} queues; smallest within 5% of it: ${summary.smallestWithin5pct}`)
+    this.log(`best: ${summary.best} queue${summary.best === 1 ? "" : "s"}; smallest within 5% of it: ${summary.smallestWithin5pct}`)
     this.log(`results: ${resultsFile}`)
     if (reportFile) this.log(`report:  ${reportFile}`)
   }

@@ -8,6 +8,7 @@ import {dirname, join} from 'node:path'
 import type {ChartSpec} from './charts.js'
 import {escapeHtml as e, fmt, signedPct} from './format.js'
 import type {ReportModel, RunReport} from './model.js'
+import {KEY_OFFLOADS} from '../observe/ethtool.js'
 
 /** dashboards/ sits two levels above both src/report/ and dist/report/. */
 const DASHBOARDS = new URL('../../dashboards/', import.meta.url)
@@ -58,8 +59,10 @@ function runMeta(r: RunReport): string {
     ['queue counts', `${x.config.queues.join(', ')} (measured: ${x.steps.map((s) => s.queueCount).join(', ')})`],
     ['run', `${x.run.id}, ${x.run.status}, ${x.run.startedAt}${x.run.finishedAt ? ` to ${x.run.finishedAt}` : ''}`],
   ]
+  // The key offloads only: `ethtool -k` lists ~60 features, all kept in the results file.
   const offloads = x.steps[0]?.config.offloads ?? {}
-  if (Object.keys(offloads).length) rows.push(['offloads (first step)', Object.entries(offloads).map(([k, v]) => `${k} ${v ? 'on' : 'off'}`).join(', ')])
+  const key = KEY_OFFLOADS.filter((k) => k in offloads)
+  if (key.length) rows.push(['offloads (first step)', key.map((k) => `${k} ${offloads[k] ? 'on' : 'off'}`).join(', ')])
   return `<div class="run-meta"><h3><span class="swatch" data-color="${r.color}"></span>${e(r.label)}</h3><dl>${rows.map(([k, v]) => `<dt>${e(k)}</dt><dd>${e(v)}</dd>`).join('')}</dl><p>Reproduce with:</p><pre><code>${e(x.run.command)}</code></pre></div>`
 }
 

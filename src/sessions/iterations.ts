@@ -3,6 +3,7 @@
 // percent of the mean at confidence LEVEL, and say so when MAX was reached without it. netperf's
 // width is the whole interval (mean +- width/2), and so is this one's.
 import {badInput} from '../errors.js'
+import {studentTQuantile} from '../results/estimate.js'
 
 export interface IterationPolicy {
   min: number
@@ -31,66 +32,6 @@ export function parseConfidence(text: string): {level: number; widthPct: number}
     throw badInput(`--confidence ${text}: expected LEVEL,WIDTH in percent, e.g. 99,5 (level 50..99.9, width 0..100)`)
   }
   return {level, widthPct: width}
-}
-
-// ---- Student's t quantile, from the regularised incomplete beta function ----------------------
-
-function logGamma(x: number): number {
-  const c = [76.18009172947146, -86.50532032941677, 24.01409824083091, -1.231739572450155, 0.1208650973866179e-2, -0.5395239384953e-5]
-  let y = x
-  const tmp = x + 5.5 - (x + 0.5) * Math.log(x + 5.5)
-  let ser = 1.000000000190015
-  for (const k of c) ser += k / ++y
-  return -tmp + Math.log((2.5066282746310005 * ser) / x)
-}
-
-function betaContinuedFraction(a: number, b: number, x: number): number {
-  let c = 1
-  let d = 1 - ((a + b) * x) / (a + 1)
-  if (Math.abs(d) < 1e-300) d = 1e-300
-  d = 1 / d
-  let h = d
-  for (let m = 1; m <= 300; m++) {
-    const m2 = 2 * m
-    let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2))
-    d = 1 + aa * d
-    c = 1 + aa / c
-    d = 1 / (Math.abs(d) < 1e-300 ? 1e-300 : d)
-    h *= d * (Math.abs(c) < 1e-300 ? 1e300 : c)
-    aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1))
-    d = 1 + aa * d
-    c = 1 + aa / c
-    d = 1 / (Math.abs(d) < 1e-300 ? 1e-300 : d)
-    const del = d * (Math.abs(c) < 1e-300 ? 1e300 : c)
-    h *= del
-    if (Math.abs(del - 1) < 1e-12) break
-  }
-  return h
-}
-
-function incompleteBeta(a: number, b: number, x: number): number {
-  if (x <= 0) return 0
-  if (x >= 1) return 1
-  const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x))
-  return x < (a + 1) / (a + b + 2) ? (front * betaContinuedFraction(a, b, x)) / a : 1 - (front * betaContinuedFraction(b, a, 1 - x)) / b
-}
-
-/** P(T <= t) for Student's t with `df` degrees of freedom. */
-export function studentTCdf(t: number, df: number): number {
-  const tail = 0.5 * incompleteBeta(df / 2, 0.5, df / (df + t * t))
-  return t >= 0 ? 1 - tail : tail
-}
-
-/** The t value with P(T <= t) = p (bisection: a few dozen CDF evaluations, run once per iteration). */
-export function studentTQuantile(p: number, df: number): number {
-  let lo = 0
-  let hi = 1e4
-  for (let i = 0; i < 200 && hi - lo > 1e-10; i++) {
-    const mid = (lo + hi) / 2
-    if (studentTCdf(mid, df) < p) lo = mid
-    else hi = mid
-  }
-  return (lo + hi) / 2
 }
 
 export interface ConfidenceInterval {

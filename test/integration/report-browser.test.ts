@@ -74,6 +74,17 @@ describe('report in headless Chromium', () => {
     await page.close()
   })
 
+  it('draws the report of a real tap run (test/fixtures/results/real-tap-rr.json, made by `mqbench scale`)', async () => {
+    const out = join(dir, 'real.html')
+    const res = await writeReport([load('real-tap-rr.json')], {out})
+    expect(res.charts).toContain('latency')
+    const {page, requests, problems, url} = await open(out)
+    for (const d of await drawnPixels(page)) expect(d.n, `${d.id} has drawn series`).toBeGreaterThan(1000)
+    expect(requests).toEqual([url])
+    expect(problems).toEqual([])
+    await page.close()
+  })
+
   it('counts no series on a chart whose data is hidden (the pixel check can fail)', async () => {
     const out = join(dir, 'hidden.html')
     await writeReport([load('tap-rr.json')], {out})

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {confidenceInterval, iterate, needsAnotherIteration, parseConfidence, parseIterations, studentTQuantile} from '../../src/sessions/iterations.js'
+import {confidenceInterval, iterate, needsAnotherIteration, parseConfidence, parseIterations} from '../../src/sessions/iterations.js'
+import {studentTQuantile} from '../../src/results/estimate.js'
 
 describe('iterations and confidence (netperf -i / -I)', () => {
   it('parses MIN,MAX in either order and LEVEL,WIDTH', () => {
