@@ -10,15 +10,25 @@ function say(line: string): void {
   process.stderr.write(`${line}\n`)
 }
 
+// oclif prefixes a flag's parse error with "Parsing --flag \n\t" and ends it with a help pointer.
+function oneLine(message: string): string {
+  return message.replace(/^Parsing (--[\w-]+)\s*\n\s*/, '$1: ').replace(/\s*See more help with --help\s*$/, '')
+}
+
 export abstract class MqbCommand extends Command {
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own parse errors (unknown flag, bad option) and this.error() already carry an exit code.
-    if (err.oclif?.exit !== undefined && !(err instanceof MqbError)) return super.catch(err)
+    if (err.oclif?.exit !== undefined && !(err instanceof MqbError)) {
+      // A flag value oclif itself rejected (an integer out of range): one line, exit 2.
+      if (/^Parsing --[\w-]+/.test(err.message)) {
+        say(`mqbench: ${oneLine(err.message)}`)
+        return this.exit(err.oclif.exit)
+      }
+      return super.catch(err)
+    }
     const e = fromNative(err)
     if (e instanceof MqbError) {
-      // oclif prefixes a custom flag's parse error with "Parsing --flag \n\t"; keep it one line.
-      const message = e.message.replace(/^Parsing (--[\w-]+)\s*\n\s*/, '$1: ').replace(/\s*See more help with --help\s*$/, '')
-      say(`mqbench: ${message}`)
+      say(`mqbench: ${oneLine(e.message)}`)
       for (const s of e.suggestions) say(`  hint: ${s}`)
       return this.exit(e.exitCode)
     }

@@ -3,7 +3,7 @@
 // the journal says interrupted), or an error (the journal says failed). The testbed is removed
 // in every case. The command only parses flags and renders what this returns.
 import {randomUUID} from 'node:crypto'
-import {mkdirSync} from 'node:fs'
+import {mkdirSync, rmSync} from 'node:fs'
 import {onInterrupt} from '../cli/cleanup.js'
 import {ExitCode, MqbError} from '../errors.js'
 import {hostInfo} from '../host.js'
@@ -100,6 +100,12 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
       journal.finish('interrupted')
       const done = journal.results.steps.length
       throw new MqbError(`interrupted: ${done} of ${config.queues.length} steps kept in ${journal.path}; finish with \`mqbench scale --resume ${journal.path}\``, ExitCode.interrupted)
+    }
+    if (!testbed && !opts.resume) {
+      // The testbed could not even be made (no such device, no privilege): nothing was measured,
+      // so leave no results file behind, only the error.
+      rmSync(journal.path, {force: true})
+      throw err
     }
     journal.finish('failed', (err as Error).message)
     throw err
