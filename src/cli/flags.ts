@@ -1,7 +1,7 @@
 // oclif custom flags over the shared parsers, so every command spells and checks them alike.
 import {Flags} from '@oclif/core'
 import {onlineCpus} from '../host.js'
-import {parseBytes, parseCpuListFlag, parseDurationMs, parseQueueList} from './parse.js'
+import {formatDurationMs, parseBytes, parseCpuListFlag, parseDurationMs, parseQueueList} from './parse.js'
 
 export const queueListFlag = Flags.custom<number[]>({
   parse: async (input) => parseQueueList(input),
@@ -16,6 +16,8 @@ export const cpuListFlag = Flags.custom<number[]>({
 export const durationFlag = Flags.custom<number>({
   parse: async (input) => parseDurationMs(input),
   helpValue: '10s|500ms|2m',
+  // Defaults are held in milliseconds; help shows them as a person writes them.
+  defaultHelp: async ({options}) => (typeof options.default === 'number' ? formatDurationMs(options.default) : undefined),
 })
 
 export const bytesFlag = (what: string, min: number, max: number) =>

@@ -12,6 +12,10 @@ export const iterationsFlag = Flags.custom<{min: number; max: number}>({
 export const confidenceFlag = Flags.custom<{level: number; widthPct: number}>({
   parse: async (input) => parseConfidence(input),
   helpValue: 'LEVEL,WIDTH',
+  defaultHelp: async ({options}) => {
+    const d = options.default
+    return d && typeof d === 'object' ? `${d.level},${d.widthPct}` : undefined
+  },
 })
 
 export const sessionClientFlags = {
