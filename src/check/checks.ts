@@ -139,7 +139,9 @@ const ethtoolPerQueue: Check = (e) => {
   const now = new Map(run.after.ethtoolQueues.map((q) => [q.queue, q]))
   const parts: string[] = []
   const idle: string[] = []
+  const absent: number[] = []
   for (let q = 0; q < e.queues; q++) {
+    if (dirs.every((dir) => !counterOf(now.get(q), dir))) absent.push(q)
     for (const dir of dirs) {
       const a = counterOf(now.get(q), dir)
       if (!a) continue
@@ -155,6 +157,10 @@ const ethtoolPerQueue: Check = (e) => {
   // queues were unused.
   if (drv === 'veth' && idle.length === parts.length)
     return result('ethtool-per-queue', t, 'N/A', `veth did not take its per-queue NAPI path (it needs GRO on here and TSO off at the peer): the receive ran on the sending CPU, uncounted (${parts.join(', ')})`)
+  // virtio_net lists only its current queue pairs in ethtool -S: a queue the driver does not
+  // count was not shown to rise, whatever the others did.
+  if (absent.length)
+    return result('ethtool-per-queue', t, 'FAIL', `${absent.map((q) => `queue ${q} has no counter in ethtool -S`).join('; ')}${idle.length ? `; ${idle.join(', ')} stayed at zero` : ''} (${parts.join(', ')})`)
   return result('ethtool-per-queue', t, idle.length ? 'FAIL' : 'PASS', idle.length ? `${idle.join(', ')} stayed at zero (${parts.join(', ')})` : parts.join(', '))
 }
 
