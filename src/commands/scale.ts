@@ -5,7 +5,7 @@ import {ExitCode, MqbError} from '../errors.js'
 import {writeReport} from '../report/index.js'
 import {scalingSummary, type ScalingSummary} from '../results/stats.js'
 import type {RunStatus} from '../results/schema.js'
-import type {WorkloadName} from '../scale/plan.js'
+import type {SweepOrder, WorkloadName} from '../scale/plan.js'
 import {runScale} from '../scale/run.js'
 
 export interface ScaleOutput {
@@ -18,7 +18,9 @@ export interface ScaleOutput {
 export default class Scale extends MqbCommand {
   static description = `Run one workload at each queue count and show how throughput, latency and CPU cost change, with per-queue counters as proof that every queue carried traffic.
 
-The testbed (tap: two namespaces joined by the mqbench relay, one worker per queue pair; veth; or dev:IF with a remote \`mqbench server\`) is created for the run and removed at its end, whatever ends it. Every finished step is written to the results file at once: a run stopped by Ctrl-C or killed keeps its finished steps, and --resume FILE completes it.`
+The testbed (tap: two namespaces joined by the mqbench relay, one worker per queue pair; veth; or dev:IF with a remote \`mqbench server\`) is created for the run and removed at its end, whatever ends it. Every finished step is written to the results file at once: a run stopped by Ctrl-C or killed keeps its finished steps, and --resume FILE completes it.
+
+Figures on a VM drift by 15-30% from one run to the next; --order alternate measures in rounds (each round one iteration of every queue count, each set, read back and warmed up again) so that drift does not pose as a scaling effect. Every finished iteration is then kept.`
 
   static enableJsonFlag = true
 
@@ -26,6 +28,7 @@ The testbed (tap: two namespaces joined by the mqbench relay, one worker per que
     '<%= config.bin %> scale --queues 1..8',
     '<%= config.bin %> scale --queues 1,2,4 --testbed veth --workload stream --duration 5s',
     '<%= config.bin %> scale --queues 1..4 --testbed dev:eth1 --server 192.0.2.7:7979 --token s3cret --allow-remote',
+    '<%= config.bin %> scale --queues 1,2,4 --order alternate --iterations 5',
     '<%= config.bin %> scale --resume mqbench-results/scale-tap-rr-20261124T232501Z.json',
   ]
 
@@ -36,7 +39,8 @@ The testbed (tap: two namespaces joined by the mqbench relay, one worker per que
     sessions: Flags.integer({description: 'concurrent sessions (connections)', default: 20, min: 1, max: 10_000}),
     duration: durationFlag({description: 'measured time per iteration', default: 10_000, defaultHelp: async () => '10s'}),
     iterations: Flags.integer({description: 'measured iterations per queue count, each with fresh connections', default: 3, min: 1, max: 100}),
-    warmup: durationFlag({description: 'unmeasured run before the iterations of each queue count', default: 2000, defaultHelp: async () => '2s'}),
+    order: Flags.option({options: ['steps', 'alternate'] as const, default: 'steps', exclusive: ['resume'], description: 'steps: all iterations of one queue count, then the next; alternate: rounds, one iteration of every queue count per round (a resumed run keeps its recorded order)'})(),
+    warmup: durationFlag({description: 'unmeasured run before the iterations of each queue count (alternate: before each iteration)', default: 2000, defaultHelp: async () => '2s'}),
     out: Flags.string({description: 'directory for the results file and report', default: './mqbench-results'}),
     resume: Flags.string({description: 'finish the run recorded in this results file', helpValue: 'FILE'}),
     report: Flags.boolean({description: 'write the HTML report next to the results file', default: true, allowNo: true}),
@@ -60,7 +64,7 @@ The testbed (tap: two namespaces joined by the mqbench relay, one worker per que
     const {resultsFile, results} = await runScale({
       flags: flags.queues && {
         queues: flags.queues, testbed: flags.testbed, workload: flags.workload as WorkloadName, sessions: flags.sessions,
-        durationMs: flags.duration, warmupMs: flags.warmup, iterations: flags.iterations, server: flags.server, params,
+        durationMs: flags.duration, warmupMs: flags.warmup, iterations: flags.iterations, order: flags.order as SweepOrder, server: flags.server, params,
       },
       outDir: flags.out,
       resume: flags.resume,

@@ -75,7 +75,7 @@ export class ResultsJournal {
     return new ResultsJournal(path, file)
   }
 
-  /** The file as written so far (do not mutate; use appendStep/finish). */
+  /** The file as written so far (do not mutate; use appendStep/upsertStep/finish). */
   get results(): ResultsFile {
     return this.file
   }
@@ -94,6 +94,44 @@ export class ResultsJournal {
     this.file.steps.push(step)
     this.file.run.status = 'running'
     this.flush()
+  }
+
+  /**
+   * (queue count, iteration) pairs of the plan with no recorded iteration, by queue count in plan
+   * order, then iteration index. An alternating sweep records steps iteration by iteration, so a
+   * run killed mid-round leaves steps with some iterations and not others.
+   */
+  missingIterations(): Array<{queueCount: number; iteration: number}> {
+    const {queues, iterations} = this.file.config
+    return queues.flatMap((queueCount) => {
+      const have = new Set(this.file.steps.find((s) => s.queueCount === queueCount)?.iterations.map((it) => it.index))
+      return Array.from({length: iterations}, (_, iteration) => iteration).filter((i) => !have.has(i)).map((iteration) => ({queueCount, iteration}))
+    })
+  }
+
+  /**
+   * Records a step that grows iteration by iteration (alternating sweep): replaces the step with
+   * the same queue count, or inserts it so that steps stay in plan order. Durable before it
+   * returns; if the write fails, the journal (in memory and on disk) keeps the previous steps.
+   */
+  upsertStep(step: Step): void {
+    const {queues} = this.file.config
+    if (!queues.includes(step.queueCount)) throw new Error(`results journal: ${step.queueCount} queue(s) is not in the run's plan (${queues.join(', ')})`)
+    const indexes = step.iterations.map((it) => it.index)
+    if (new Set(indexes).size !== indexes.length) throw new Error(`results journal: the step with ${step.queueCount} queue(s) holds an iteration index twice (${indexes.join(', ')})`)
+    const before = this.file.steps
+    const statusBefore = this.file.run.status
+    const steps = [...before.filter((s) => s.queueCount !== step.queueCount), step]
+    steps.sort((a, b) => queues.indexOf(a.queueCount) - queues.indexOf(b.queueCount))
+    this.file.steps = steps
+    this.file.run.status = 'running'
+    try {
+      this.flush()
+    } catch (err) {
+      this.file.steps = before
+      this.file.run.status = statusBefore
+      throw err
+    }
   }
 
   /** Marks the run finished (complete, interrupted, failed), with the error that ended it, if any. */

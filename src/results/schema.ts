@@ -285,6 +285,11 @@ export interface RunConfig {
   durationMs: number
   warmupMs: number
   iterations: number
+  /**
+   * steps (also when absent: files written before the field): all iterations of a queue count,
+   * then the next; alternate: rounds, each measuring one iteration of every queue count
+   */
+  order?: 'steps' | 'alternate'
   /** workload-specific settings (request/response sizes, message size, frame size, rate) */
   params: Record<string, number | string | boolean>
 }

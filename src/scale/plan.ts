@@ -6,6 +6,8 @@ import {badInput} from '../errors.js'
 import type {RunConfig} from '../results/schema.js'
 
 export type WorkloadName = RunConfig['workload']
+/** steps: every iteration of one queue count, then the next; alternate: rounds over all counts */
+export type SweepOrder = NonNullable<RunConfig['order']>
 export type TestbedChoice = {kind: RunConfig['testbed']['kind']; dev?: string}
 
 /** The largest queue count each kind can be created with (tun: MAX_TAP_QUEUES; veth: a sane bound). */
@@ -19,6 +21,8 @@ export interface ScaleFlags {
   durationMs: number
   warmupMs: number
   iterations: number
+  /** default steps */
+  order?: SweepOrder
   server?: string
   /** workload parameters given on the command line; the rest take the workload's defaults */
   params?: Record<string, number | string | boolean>
@@ -30,9 +34,27 @@ export interface PlannedStep {
   queueCount: number
 }
 
+/** One measured iteration of an alternating sweep: set the count, read it back, warm up, measure. */
+export interface PlannedVisit {
+  /** 1-based; round r measures iteration r-1 of every queue count */
+  round: number
+  queueCount: number
+  /** 0-based index of the iteration within its queue count's step */
+  iteration: number
+}
+
+/** A (queue count, iteration) pair the results file does not hold yet. */
+export interface MissingIteration {
+  queueCount: number
+  iteration: number
+}
+
 export interface ScalePlan {
   config: RunConfig
+  /** steps order: the steps to run; alternate: the queue counts that still miss an iteration */
   steps: PlannedStep[]
+  /** alternate order only: the visits to make, in order */
+  visits?: PlannedVisit[]
   /** queues the testbed must be created with */
   maxQueues: number
 }
@@ -66,15 +88,37 @@ export function planScale(flags: ScaleFlags, opts: {testbedName: string; maxQueu
     durationMs: flags.durationMs,
     warmupMs: flags.warmupMs,
     iterations: flags.iterations,
+    order: flags.order ?? 'steps',
     params: {...defaults, ...flags.params},
   }
-  return {config, steps: stepsOf(config.queues), maxQueues: Math.max(...config.queues)}
+  const steps = stepsOf(config.queues)
+  if (config.order !== 'alternate') return {config, steps, maxQueues: Math.max(...config.queues)}
+  const all = config.queues.flatMap((queueCount) => Array.from({length: config.iterations}, (_, iteration) => ({queueCount, iteration})))
+  return {config, steps, visits: alternateVisits(config.queues, all), maxQueues: Math.max(...config.queues)}
+}
+
+/**
+ * The visits of an alternating sweep, in round order: round r visits every queue count (in the
+ * order of `queues`) that misses iteration r-1. Slow drift of the machine (measured here at
+ * 15-30% from one run to the next) then spreads over all counts instead of posing as scaling.
+ */
+export function alternateVisits(queues: number[], missing: MissingIteration[]): PlannedVisit[] {
+  return [...missing]
+    .sort((a, b) => a.iteration - b.iteration || queues.indexOf(a.queueCount) - queues.indexOf(b.queueCount))
+    .map(({queueCount, iteration}) => ({round: iteration + 1, queueCount, iteration}))
 }
 
 /** The plan of a run being resumed: its recorded configuration, minus the steps already done. */
 export function resumePlan(config: RunConfig, doneQueueCounts: number[]): ScalePlan {
   const done = new Set(doneQueueCounts)
   return {config, steps: stepsOf(config.queues).filter((s) => !done.has(s.queueCount)), maxQueues: Math.max(...config.queues)}
+}
+
+/** The plan of an alternating run being resumed: the pairs it misses, in the recorded round order. */
+export function resumeAlternatePlan(config: RunConfig, missing: MissingIteration[]): ScalePlan {
+  const visits = alternateVisits(config.queues, missing)
+  const counts = new Set(visits.map((v) => v.queueCount))
+  return {config, steps: stepsOf(config.queues).filter((s) => counts.has(s.queueCount)), visits, maxQueues: Math.max(...config.queues)}
 }
 
 function stepsOf(queues: number[]): PlannedStep[] {
@@ -90,6 +134,11 @@ export const ITERATION_OVERHEAD_MS = 500
 export function remainingMs(config: Pick<RunConfig, 'durationMs' | 'warmupMs' | 'iterations'>, steps: number, iterationsLeftInStep = 0): number {
   const iteration = config.durationMs + ITERATION_OVERHEAD_MS
   return steps * (STEP_OVERHEAD_MS + config.warmupMs + config.iterations * iteration) + iterationsLeftInStep * iteration
+}
+
+/** Time left for `visits` visits of an alternating sweep: each sets the count, warms up, measures once. */
+export function remainingVisitsMs(config: Pick<RunConfig, 'durationMs' | 'warmupMs'>, visits: number): number {
+  return visits * (STEP_OVERHEAD_MS + config.warmupMs + config.durationMs + ITERATION_OVERHEAD_MS)
 }
 
 /** ./mqbench-results/scale-tap-rr-20261124T232501Z.json */

@@ -1,10 +1,11 @@
 // Sweep progress for a person: on a TTY one line redrawn in place (step k of n, iteration,
 // ETA, last figure); otherwise one plain line per event, so logs and CI output stay readable.
-// Written to stderr, so that --json output on stdout is only the result object.
+// Written to stderr, so that --json output on stdout is only the result object. An alternating
+// sweep (--order alternate) reports rounds instead: round k of n, the queue count, the visit.
 import {metricValue} from '../results/stats.js'
 import type {Iteration, RunConfig, Step} from '../results/schema.js'
 import type {QueueReadback} from '../testbed/types.js'
-import {remainingMs, type PlannedStep} from './plan.js'
+import {remainingMs, remainingVisitsMs, type PlannedStep, type PlannedVisit} from './plan.js'
 
 const UNITS: Record<Iteration['result']['workload'], string> = {rr: 'tx/s', stream: 'Gbit/s', gen: 'pps'}
 
@@ -85,5 +86,63 @@ export class SweepProgress {
 
   private draw(): void {
     if (this.state) this.out.write(`\r\x1b[K${formatProgress(this.state)}`)
+  }
+}
+
+export interface RoundState {
+  round: number
+  rounds: number
+  queueCount: number
+  /** 1-based position of the visit in the whole sweep */
+  visit: number
+  visits: number
+  etaMs: number
+  last?: string
+}
+
+export function formatRound(p: RoundState): string {
+  const parts = [`round ${p.round}/${p.rounds} (${p.queueCount} ${p.queueCount === 1 ? 'queue' : 'queues'})`, `iteration ${p.visit}/${p.visits}`, `ETA ${formatEta(p.etaMs)}`]
+  if (p.last) parts.push(`last ${p.last}`)
+  return parts.join(' · ')
+}
+
+export class RoundProgress {
+  private state?: RoundState
+  private readonly visits: number
+
+  /** `done`: iterations an earlier run recorded (--resume), counted as made. */
+  constructor(
+    private readonly config: RunConfig,
+    private done = 0,
+    private readonly out: NodeJS.WritableStream & {isTTY?: boolean} = process.stderr,
+  ) {
+    this.visits = config.queues.length * config.iterations
+  }
+
+  visitStarted(visit: PlannedVisit, readback: QueueReadback): void {
+    this.state = {round: visit.round, rounds: this.config.iterations, queueCount: visit.queueCount, visit: this.done + 1, visits: this.visits, etaMs: this.eta(), last: this.state?.last}
+    if (!this.out.isTTY) this.out.write(`round ${visit.round}/${this.config.iterations}: ${visit.queueCount} queue(s) set (channels ${JSON.stringify(readback.channels)}, sysfs rx ${readback.sysfsQueues.rx} tx ${readback.sysfsQueues.tx})\n`)
+    else this.draw()
+  }
+
+  iterationDone(visit: PlannedVisit, it: Iteration): void {
+    this.done++
+    if (!this.state) return
+    this.state.last = formatFigure(it)
+    this.state.etaMs = this.eta()
+    if (this.out.isTTY) this.draw()
+    else this.out.write(`  ${visit.queueCount} queue(s), round ${visit.round}/${this.config.iterations}: ${this.state.last}\n`)
+  }
+
+  finish(): void {
+    if (this.out.isTTY && this.state) this.out.write('\n')
+  }
+
+  private eta(): number {
+    return remainingVisitsMs(this.config, this.visits - this.done)
+  }
+
+  private draw(): void {
+    if (this.state) this.out.write(`\r\x1b[K${formatRound(this.state)}`)
   }
 }

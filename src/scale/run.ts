@@ -1,6 +1,6 @@
 // One `mqbench scale` run from start to end: plan (or resume), testbed, journal, workload,
-// sweep, and whatever ends it: completion, Ctrl-C/SIGTERM (the step in progress is abandoned,
-// the journal says interrupted), or an error (the journal says failed). The testbed is removed
+// sweep (in steps or alternating rounds), and whatever ends it: completion, Ctrl-C/SIGTERM (the
+// step or, alternating, the iteration in progress is abandoned; the journal says interrupted), or an error (the journal says failed). The testbed is removed
 // in every case. The command only parses flags and renders what this returns.
 import {randomUUID} from 'node:crypto'
 import {mkdirSync, rmSync} from 'node:fs'
@@ -11,9 +11,10 @@ import {ResultsJournal} from '../results/journal.js'
 import {RESULTS_SCHEMA, RESULTS_VERSION, type ResultsFile} from '../results/schema.js'
 import {randomTestbedName} from '../testbed/common.js'
 import {createTestbed} from '../testbed/index.js'
-import {planScale, resultsPath, resumePlan, shellCommand, type ScaleFlags, type ScalePlan} from './plan.js'
-import {SweepProgress} from './progress.js'
-import {runSweep, SweepInterrupted, type Probes} from './sweep.js'
+import {runAlternating} from './alternate.js'
+import {planScale, resultsPath, resumeAlternatePlan, resumePlan, shellCommand, type ScaleFlags, type ScalePlan} from './plan.js'
+import {RoundProgress, SweepProgress} from './progress.js'
+import {runSweep, SweepInterrupted, type Probes, type SweepDeps} from './sweep.js'
 import {WORKLOADS} from './workloads.js'
 
 export interface ScaleRunOptions {
@@ -41,7 +42,10 @@ export interface ScaleRunResult {
 function openJournal(opts: ScaleRunOptions): {journal: ResultsJournal; plan: ScalePlan} {
   if (opts.resume) {
     const journal = ResultsJournal.open(opts.resume)
-    return {journal, plan: resumePlan(journal.results.config, journal.results.steps.map((s) => s.queueCount))}
+    const {config} = journal.results
+    // The recorded order decides: an alternating run resumes round by round where it stopped.
+    const plan = config.order === 'alternate' ? resumeAlternatePlan(config, journal.missingIterations()) : resumePlan(config, journal.results.steps.map((s) => s.queueCount))
+    return {journal, plan}
   }
   if (!opts.flags) throw new MqbError('give --queues for a new run, or --resume FILE', ExitCode.badInput)
   const plan = planScale(opts.flags, {testbedName: randomTestbedName()})
@@ -82,24 +86,13 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
       {maxQueues: plan.maxQueues, relayCpus: opts.relayCpus},
     )
     workload = await WORKLOADS[config.workload].prepare(testbed, config, {token: opts.token, allowRemote: opts.allowRemote})
-    const progress = opts.progress ? new SweepProgress(config, config.queues.length) : undefined
-    // Steps already in the journal count as done for the progress line.
-    for (let i = 0; i < config.queues.length - plan.steps.length; i++) progress?.skip()
-    try {
-      await runSweep(plan, {
-        testbed, workload, journal, signal: aborter.signal, probes: opts.probes,
-        events: progress && {stepStarted: (s, r) => progress.stepStarted(s, r), iterationDone: (s, it) => progress.iterationDone(s, it), stepDone: (s, r) => progress.stepDone(s, r)},
-      })
-    } finally {
-      progress?.finish()
-    }
+    await sweep(plan, {testbed, workload, journal, signal: aborter.signal, probes: opts.probes}, opts.progress)
     journal.finish('complete')
     return finished()
   } catch (err) {
     if (err instanceof SweepInterrupted || aborter.signal.aborted) {
       journal.finish('interrupted')
-      const done = journal.results.steps.length
-      throw new MqbError(`interrupted: ${done} of ${config.queues.length} steps kept in ${journal.path}; finish with \`mqbench scale --resume ${journal.path}\``, ExitCode.interrupted)
+      throw new MqbError(`interrupted: ${keptText(journal)} kept in ${journal.path}; finish with \`mqbench scale --resume ${journal.path}\``, ExitCode.interrupted)
     }
     if (!testbed && !opts.resume) {
       // The testbed could not even be made (no such device, no privilege): nothing was measured,
@@ -114,4 +107,34 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
     await workload?.close().catch(() => {})
     testbed?.close()
   }
+}
+
+/** Runs the plan in the recorded order, with progress lines unless `progress` is false. */
+async function sweep(plan: ScalePlan, deps: Omit<SweepDeps, 'events'>, progress: boolean): Promise<void> {
+  const {config} = plan
+  if (plan.visits) {
+    const p = progress ? new RoundProgress(config, config.queues.length * config.iterations - plan.visits.length) : undefined
+    try {
+      await runAlternating(plan, {...deps, events: p && {visitStarted: (v, r) => p.visitStarted(v, r), iterationDone: (v, it) => p.iterationDone(v, it)}})
+    } finally {
+      p?.finish()
+    }
+    return
+  }
+  const p = progress ? new SweepProgress(config, config.queues.length) : undefined
+  // Steps already in the journal count as done for the progress line.
+  for (let i = 0; i < config.queues.length - plan.steps.length; i++) p?.skip()
+  try {
+    await runSweep(plan, {...deps, events: p && {stepStarted: (s, r) => p.stepStarted(s, r), iterationDone: (s, it) => p.iterationDone(s, it), stepDone: (s, r) => p.stepDone(s, r)}})
+  } finally {
+    p?.finish()
+  }
+}
+
+/** What an interrupted run keeps: whole steps, or with --order alternate single iterations. */
+function keptText(journal: ResultsJournal): string {
+  const {config, steps} = journal.results
+  if (config.order !== 'alternate') return `${steps.length} of ${config.queues.length} steps`
+  const done = steps.reduce((n, s) => n + s.iterations.length, 0)
+  return `${done} of ${config.queues.length * config.iterations} iterations`
 }

@@ -2,7 +2,8 @@
 // --iterations times with fresh connections, taking kernel snapshots (per-queue counters,
 // interrupts, softnet, per-CPU time) around each window. A finished step goes to the journal
 // at once, so a crash loses at most the step in progress. Derived figures are left to
-// src/results/stats.ts, which recomputes them from what is recorded here.
+// src/results/stats.ts, which recomputes them from what is recorded here. This is the default
+// `--order steps`; src/scale/alternate.ts runs `--order alternate` with the same measurement.
 import {cpuDelta, readProcStat, type RawCpuTimes} from '../observe/cpu.js'
 import {observeDelta, readConfigInForce, takeSnapshot, type DeviceSnapshot} from '../observe/index.js'
 import type {ResultsJournal} from '../results/journal.js'
@@ -50,7 +51,7 @@ export class SweepInterrupted extends Error {
   }
 }
 
-function throwIfAborted(signal: AbortSignal): void {
+export function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new SweepInterrupted()
 }
 
@@ -79,7 +80,8 @@ export function mergeEnds(a: QueueTraffic[], b: QueueTraffic[]): QueueTraffic[] 
 
 const dropped = (before: DeviceSnapshot, after: DeviceSnapshot, key: string) => Math.max(0, (after.statistics?.[key] ?? 0) - (before.statistics?.[key] ?? 0))
 
-async function measure(index: number, step: PlannedStep, plan: ScalePlan, deps: SweepDeps, probes: Probes): Promise<Iteration> {
+/** One measured window at the queue count in force, with kernel snapshots around it. */
+export async function measure(index: number, step: Pick<PlannedStep, 'queueCount'>, plan: ScalePlan, deps: Pick<SweepDeps, 'testbed' | 'workload' | 'signal'>, probes: Probes): Promise<Iteration> {
   const tb = deps.testbed
   // Both ends are local except on a dev testbed, whose far end is another host.
   const ends: Array<[string, string]> = tb.kind === 'dev' ? [[tb.devA, tb.nsA]] : [[tb.devA, tb.nsA], [tb.devB, tb.nsB]]
@@ -105,7 +107,7 @@ async function measure(index: number, step: PlannedStep, plan: ScalePlan, deps: 
   return {index, startedAt, durationMs, result, cpu, queues, interrupts: deltas[0].interrupts, softnet: deltas[0].softnet, deviceDrops}
 }
 
-function configInForce(tb: Testbed, readback: QueueReadback, probes: Probes): ConfigInForce {
+export function configInForce(tb: Testbed, readback: QueueReadback, probes: Probes): ConfigInForce {
   const cfg = probes.config(tb.devA, tb.nsA)
   // The read-back is what the change was verified against; keep it even where the generic
   // reader sees the device differently (a tap reports no rx/tx channels, only combined).

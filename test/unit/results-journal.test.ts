@@ -1,11 +1,11 @@
-import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {ExitCode, MqbError} from '../../src/errors.js'
 import {ResultsJournal} from '../../src/results/journal.js'
 import {loadResults} from '../../src/results/load.js'
-import type {ResultsFile} from '../../src/results/schema.js'
+import type {ResultsFile, Step} from '../../src/results/schema.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'mqb-journal-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
@@ -95,5 +95,63 @@ describe('ResultsJournal', () => {
     }
     expect((err as MqbError).exitCode).toBe(ExitCode.badInput)
     expect((err as MqbError).message).toMatch(/no such directory .*no\/such\/dir$/)
+  })
+
+  // An alternating sweep grows each step by one iteration per round.
+  const partOf = (q: number, indexes: number[]): Step => {
+    const step = full.steps.find((s) => s.queueCount === q)!
+    return {...step, iterations: step.iterations.filter((it) => indexes.includes(it.index))}
+  }
+
+  it('upserts steps iteration by iteration, kept in plan order on disk', () => {
+    const path = join(dir, 'alt.json')
+    const j = ResultsJournal.create(path, {...init(), config: {...init().config, order: 'alternate'}})
+    expect(j.missingIterations()).toHaveLength(12)
+    j.upsertStep(partOf(3, [0]))
+    j.upsertStep(partOf(1, [0]))
+    j.upsertStep(partOf(2, [0]))
+    let onDisk = loadResults(path)
+    expect(onDisk.steps.map((s) => s.queueCount)).toEqual([1, 2, 3])
+    expect(onDisk.config.order).toBe('alternate')
+    j.upsertStep(partOf(1, [0, 1]))
+    onDisk = loadResults(path)
+    expect(onDisk.steps.map((s) => [s.queueCount, s.iterations.map((it) => it.index)])).toEqual([[1, [0, 1]], [2, [0]], [3, [0]]])
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([])
+    // the process dies here: a resume sees exactly the pairs not written
+    const resumed = ResultsJournal.open(path)
+    expect(resumed.missingIterations()).toEqual([
+      {queueCount: 1, iteration: 2},
+      {queueCount: 2, iteration: 1}, {queueCount: 2, iteration: 2},
+      {queueCount: 3, iteration: 1}, {queueCount: 3, iteration: 2},
+      {queueCount: 4, iteration: 0}, {queueCount: 4, iteration: 1}, {queueCount: 4, iteration: 2},
+    ])
+  })
+
+  it('keeps the previous steps in memory and on disk when an upsert cannot be written', () => {
+    const path = join(dir, 'altfail.json')
+    const j = ResultsJournal.create(path, init())
+    j.upsertStep(partOf(1, [0]))
+    const before = readFileSync(path, 'utf8')
+    // a directory where the temporary file goes makes the write fail before the rename
+    const tmp = join(dir, `.altfail.json.${process.pid}.tmp`)
+    mkdirSync(tmp)
+    try {
+      expect(() => j.upsertStep(partOf(2, [0]))).toThrow(MqbError)
+      expect(() => j.upsertStep(partOf(1, [0, 1]))).toThrow(MqbError)
+    } finally {
+      rmdirSync(tmp)
+    }
+    expect(readFileSync(path, 'utf8')).toBe(before)
+    expect(j.results.steps.map((s) => [s.queueCount, s.iterations.length])).toEqual([[1, 1]])
+    j.upsertStep(partOf(2, [0]))
+    expect(loadResults(path).steps.map((s) => s.queueCount)).toEqual([1, 2])
+  })
+
+  it('refuses an upsert outside the plan or with an iteration twice', () => {
+    const j = ResultsJournal.create(join(dir, 'altbad.json'), init())
+    expect(() => j.upsertStep({...full.steps[0], queueCount: 9})).toThrow(/9 queue\(s\) is not in the run's plan \(1, 2, 3, 4\)/)
+    const step = full.steps[0]
+    expect(() => j.upsertStep({...step, iterations: [step.iterations[0], step.iterations[0]]})).toThrow(/iteration index twice/)
+    expect(j.results.steps).toEqual([])
   })
 })

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {parseQueueList} from '../../src/cli/parse.js'
 import {MqbError} from '../../src/errors.js'
-import {ITERATION_OVERHEAD_MS, STEP_OVERHEAD_MS, WORKLOAD_DEFAULTS, planScale, remainingMs, resultsPath, resumePlan, shellCommand, type ScaleFlags} from '../../src/scale/plan.js'
+import {ITERATION_OVERHEAD_MS, STEP_OVERHEAD_MS, WORKLOAD_DEFAULTS, alternateVisits, planScale, remainingMs, remainingVisitsMs, resultsPath, resumeAlternatePlan, resumePlan, shellCommand, type ScaleFlags} from '../../src/scale/plan.js'
 
 const flags = (over: Partial<ScaleFlags> = {}): ScaleFlags => ({
   queues: [1, 2, 4, 8], testbed: {kind: 'tap'}, workload: 'rr', sessions: 20, durationMs: 10_000, warmupMs: 2000, iterations: 3, ...over,
@@ -57,6 +57,54 @@ describe('resumePlan', () => {
     expect(p.steps).toEqual([{index: 3, queueCount: 4}, {index: 4, queueCount: 8}])
     expect(p.maxQueues).toBe(8)
     expect(resumePlan(config, [1, 2, 4, 8]).steps).toEqual([])
+  })
+})
+
+describe('--order alternate', () => {
+  it('records the order; steps stay the default and plan no visits', () => {
+    const steps = planScale(flags(), {testbedName: 'x'})
+    expect(steps.config.order).toBe('steps')
+    expect(steps.visits).toBeUndefined()
+    expect(planScale(flags({order: 'steps'}), {testbedName: 'x'}).visits).toBeUndefined()
+  })
+
+  it('plans rounds: every queue count once per round, in queue order', () => {
+    const p = planScale(flags({queues: [1, 2, 4], iterations: 3, order: 'alternate'}), {testbedName: 'x'})
+    expect(p.config.order).toBe('alternate')
+    expect(p.visits!.map((v) => [v.round, v.queueCount, v.iteration])).toEqual([
+      [1, 1, 0], [1, 2, 0], [1, 4, 0],
+      [2, 1, 1], [2, 2, 1], [2, 4, 1],
+      [3, 1, 2], [3, 2, 2], [3, 4, 2],
+    ])
+    // the steps (one per queue count) and the testbed size are those of a steps run
+    expect(p.steps.map((s) => s.queueCount)).toEqual([1, 2, 4])
+    expect(p.maxQueues).toBe(4)
+  })
+
+  it('orders missing pairs by round, then by the recorded queue order (not numerically)', () => {
+    const missing = [{queueCount: 8, iteration: 1}, {queueCount: 2, iteration: 0}, {queueCount: 8, iteration: 0}, {queueCount: 2, iteration: 1}]
+    expect(alternateVisits([8, 2], missing).map((v) => `${v.round}:${v.queueCount}`)).toEqual(['1:8', '1:2', '2:8', '2:2'])
+  })
+
+  it('resumes a run killed mid-round 2 with the pairs it misses, in round order', () => {
+    const {config} = planScale(flags({queues: [1, 2, 4], iterations: 3, order: 'alternate'}), {testbedName: 'x'})
+    // round 1 complete, round 2 done for 1 queue only: what ResultsJournal.missingIterations() says
+    const missing = [1, 2, 4].flatMap((q) => [0, 1, 2].map((i) => ({queueCount: q, iteration: i}))).filter((m) => m.iteration > 1 || (m.iteration === 1 && m.queueCount !== 1))
+    const p = resumeAlternatePlan(config, missing)
+    expect(p.visits!.map((v) => [v.round, v.queueCount])).toEqual([[2, 2], [2, 4], [3, 1], [3, 2], [3, 4]])
+    expect(p.steps.map((s) => s.queueCount)).toEqual([1, 2, 4])
+    expect(p.maxQueues).toBe(4)
+    const nothing = resumeAlternatePlan(config, [])
+    expect(nothing.visits).toEqual([])
+    expect(nothing.steps).toEqual([])
+    // only 4 queues left to measure: the testbed is still made for the largest planned count
+    expect(resumeAlternatePlan(config, [{queueCount: 2, iteration: 2}]).steps).toEqual([{index: 2, queueCount: 2}])
+  })
+
+  it('estimates the time left per visit (each one warms up again)', () => {
+    const c = {durationMs: 1000, warmupMs: 300}
+    expect(remainingVisitsMs(c, 3)).toBe(3 * (STEP_OVERHEAD_MS + 300 + 1000 + ITERATION_OVERHEAD_MS))
+    expect(remainingVisitsMs(c, 0)).toBe(0)
   })
 })
 

@@ -1,9 +1,9 @@
 import {PassThrough} from 'node:stream'
 import {describe, expect, it} from 'vitest'
-import {formatEta, formatProgress, SweepProgress} from '../../src/scale/progress.js'
+import {formatEta, formatProgress, formatRound, RoundProgress, SweepProgress} from '../../src/scale/progress.js'
 import type {Iteration, RunConfig} from '../../src/results/schema.js'
 
-const config = {durationMs: 1000, warmupMs: 0, iterations: 2} as RunConfig
+const config = {durationMs: 1000, warmupMs: 0, iterations: 2, queues: [1, 2]} as RunConfig
 const iteration = (index: number, gbps: number) => ({index, result: {workload: 'stream', gbps}} as unknown as Iteration)
 const readback = {queueCount: 1, channels: {combined: 1}, sysfsQueues: {rx: 1, tx: 1}}
 
@@ -34,5 +34,29 @@ describe('progress', () => {
     const text = out.read().toString()
     expect(text.split('\r\x1b[K').filter(Boolean)).toHaveLength(2)
     expect(text).toMatch(/last 1,500 Gbit\/s\n$/)
+  })
+
+  it('says round k of n with the queue count when alternating, counting iterations a resume skips', () => {
+    expect(formatRound({round: 2, rounds: 3, queueCount: 4, visit: 5, visits: 9, etaMs: 2000, last: '3 tx/s'})).toBe('round 2/3 (4 queues) · iteration 5/9 · ETA 0:02 · last 3 tx/s')
+    const out = new PassThrough()
+    const p = new RoundProgress(config, 1, out)
+    p.visitStarted({round: 1, queueCount: 2, iteration: 0}, {...readback, queueCount: 2})
+    p.iterationDone({round: 1, queueCount: 2, iteration: 0}, iteration(0, 2.5))
+    p.visitStarted({round: 2, queueCount: 1, iteration: 1}, readback)
+    const lines = out.read().toString().split('\n')
+    expect(lines[0]).toMatch(/^round 1\/2: 2 queue\(s\) set/)
+    expect(lines[1]).toBe('  2 queue(s), round 1/2: 2.50 Gbit/s')
+    expect(lines[2]).toMatch(/^round 2\/2: 1 queue\(s\) set/)
+  })
+
+  it('redraws the round line on a TTY with the ETA of the visits left', () => {
+    const out = Object.assign(new PassThrough(), {isTTY: true})
+    const p = new RoundProgress(config, 0, out)
+    p.visitStarted({round: 1, queueCount: 1, iteration: 0}, readback)
+    p.iterationDone({round: 1, queueCount: 1, iteration: 0}, iteration(0, 1))
+    p.finish()
+    const frames = out.read().toString().split('\r\x1b[K').filter(Boolean)
+    expect(frames[0]).toMatch(/^round 1\/2 \(1 queue\) · iteration 1\/4 · ETA /)
+    expect(frames[1]).toMatch(/last 1\.00 Gbit\/s\n$/)
   })
 })

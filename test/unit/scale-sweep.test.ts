@@ -1,7 +1,11 @@
-import {describe, expect, it} from 'vitest'
-import type {ResultsJournal} from '../../src/results/journal.js'
-import type {QueueTraffic, Step, WorkloadResult} from '../../src/results/schema.js'
-import {planScale} from '../../src/scale/plan.js'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+import {ResultsJournal} from '../../src/results/journal.js'
+import type {QueueTraffic, ResultsFile, Step, WorkloadResult} from '../../src/results/schema.js'
+import {addIteration, runAlternating} from '../../src/scale/alternate.js'
+import {planScale, resumeAlternatePlan, type ScalePlan} from '../../src/scale/plan.js'
 import {mergeEnds, runSweep, SweepInterrupted, type Probes} from '../../src/scale/sweep.js'
 import type {PreparedWorkload} from '../../src/scale/workloads.js'
 import type {Testbed} from '../../src/testbed/types.js'
@@ -44,15 +48,17 @@ function fakeJournal(steps: Step[] = []): ResultsJournal {
   return {results, appendStep: (s: Step) => steps.push(s)} as unknown as ResultsJournal
 }
 
-function workloadOn(tb: Testbed & {windows: number}, onRun?: (queueCount: number, call: number) => void): PreparedWorkload & {calls: Array<[number, number]>} {
+function workloadOn(tb: Testbed & {windows: number}, onRun?: (queueCount: number, call: number) => void, opts: {pauseMs?: number; result?: WorkloadResult} = {}): PreparedWorkload & {calls: Array<[number, number]>} {
   const calls: Array<[number, number]> = []
   return {
     calls,
     async run(w) {
       calls.push([w.queueCount, w.durationMs])
       onRun?.(w.queueCount, calls.length)
+      // distinct millisecond timestamps, so that tests can order iterations by startedAt
+      if (opts.pauseMs) await new Promise((r) => setTimeout(r, opts.pauseMs))
       tb.windows++
-      return {workload: 'stream', gbps: w.queueCount} as unknown as WorkloadResult
+      return opts.result ?? ({workload: 'stream', gbps: w.queueCount} as unknown as WorkloadResult)
     },
     close: async () => {},
   }
@@ -109,6 +115,107 @@ describe('runSweep', () => {
       throw new Error('relay failed')
     }
     await expect(runSweep(plan, {testbed: tb, workload: workloadOn(tb), journal: fakeJournal(), signal: new AbortController().signal, probes})).rejects.toThrow('relay failed')
+  })
+})
+
+const dir = mkdtempSync(join(tmpdir(), 'mqb-alt-'))
+afterAll(() => rmSync(dir, {recursive: true, force: true}))
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/results/tap-rr.json', import.meta.url), 'utf8')) as ResultsFile
+const alternate = planScale({queues: [1, 2, 4], testbed: {kind: 'tap'}, workload: 'stream', sessions: 2, durationMs: 100, warmupMs: 50, iterations: 2, order: 'alternate'}, {testbedName: 'f'})
+// a file that ResultsJournal.open must validate needs a real workload result
+const validResult = fixture.steps[0].iterations[0].result
+let journals = 0
+function realJournal(p: ScalePlan): ResultsJournal {
+  return ResultsJournal.create(join(dir, `alt-${++journals}.json`), {schema: fixture.schema, version: fixture.version, run: {...fixture.run, status: 'running'}, host: fixture.host, config: p.config})
+}
+const onDisk = (j: ResultsJournal) => (JSON.parse(readFileSync(j.path, 'utf8')) as ResultsFile).steps.map((s) => [s.queueCount, s.iterations.map((it) => it.index)])
+
+describe('runAlternating (--order alternate)', () => {
+  it('visits every queue count once per round, warming up each time, and writes every iteration at once', async () => {
+    const tb = fakeTestbed()
+    const wl = workloadOn(tb, undefined, {pauseMs: 2})
+    const journal = realJournal(alternate)
+    const seen: unknown[] = []
+    const steps = await runAlternating(alternate, {
+      testbed: tb, workload: wl, journal, signal: new AbortController().signal, probes,
+      events: {iterationDone: () => seen.push(onDisk(journal))},
+    })
+    expect(tb.set).toEqual([1, 2, 4, 1, 2, 4])
+    expect(wl.calls).toEqual([[1, 50], [1, 100], [2, 50], [2, 100], [4, 50], [4, 100], [1, 50], [1, 100], [2, 50], [2, 100], [4, 50], [4, 100]])
+    // the file on disk after each visit: steps in queue order, growing one iteration at a time
+    expect(seen).toEqual([
+      [[1, [0]]],
+      [[1, [0]], [2, [0]]],
+      [[1, [0]], [2, [0]], [4, [0]]],
+      [[1, [0, 1]], [2, [0]], [4, [0]]],
+      [[1, [0, 1]], [2, [0, 1]], [4, [0]]],
+      [[1, [0, 1]], [2, [0, 1]], [4, [0, 1]]],
+    ])
+    expect(steps.map((s) => s.queueCount)).toEqual([1, 2, 4])
+    // iteration start times interleave 1,2,4,1,2,4; each step spans its first to its last iteration
+    const starts = [0, 1].flatMap((i) => steps.map((s) => s.iterations[i].startedAt))
+    expect([...starts].sort()).toEqual(starts)
+    expect(new Set(starts).size).toBe(6)
+    for (const s of steps) {
+      expect(s.startedAt <= s.iterations[0].startedAt).toBe(true)
+      expect(s.finishedAt > s.iterations[1].startedAt).toBe(true)
+    }
+    expect(steps[0].finishedAt > steps[2].iterations[0].startedAt).toBe(true)
+    // relay deltas over the measured window, not totals since the count was set (the warm-up moved traffic too)
+    expect(steps[1].iterations[1].queues).toEqual([qt(0, 10, 5), qt(1, 10, 5)])
+    expect(steps[2].config.sysfsQueues).toEqual({rx: 4, tx: 4})
+  })
+
+  it('on abort abandons the iteration in progress and keeps every finished one', async () => {
+    const tb = fakeTestbed()
+    const ac = new AbortController()
+    // calls: warm-up and iteration per visit; call 8 is the measured iteration of 1 queue, round 2
+    const wl = workloadOn(tb, (_q, call) => call === 8 && ac.abort())
+    const journal = realJournal(alternate)
+    await expect(runAlternating(alternate, {testbed: tb, workload: wl, journal, signal: ac.signal, probes})).rejects.toBeInstanceOf(SweepInterrupted)
+    expect(onDisk(journal)).toEqual([[1, [0]], [2, [0]], [4, [0]]])
+    expect(journal.missingIterations()).toHaveLength(3)
+  })
+
+  it('resumes a run killed mid-round with the missing pairs only, leaving recorded iterations as they were', async () => {
+    const tb = fakeTestbed()
+    const journal = realJournal(alternate)
+    let calls = 0
+    // "killed" after the 4th visit: a throw from the workload ends the sweep like a dead process
+    await expect(runAlternating(alternate, {testbed: tb, workload: workloadOn(tb, () => {
+      if (++calls === 9) throw new Error('killed')
+    }, {result: validResult}), journal, signal: new AbortController().signal, probes})).rejects.toThrow('killed')
+    const reopened = ResultsJournal.open(journal.path)
+    const recorded = structuredClone(reopened.results.steps)
+    expect(recorded.map((s) => [s.queueCount, s.iterations.map((it) => it.index)])).toEqual([[1, [0, 1]], [2, [0]], [4, [0]]])
+    const plan = resumeAlternatePlan(reopened.results.config, reopened.missingIterations())
+    const tb2 = fakeTestbed()
+    await runAlternating(plan, {testbed: tb2, workload: workloadOn(tb2, undefined, {result: validResult}), journal: reopened, signal: new AbortController().signal, probes})
+    expect(tb2.set).toEqual([2, 4])
+    expect(onDisk(reopened)).toEqual([[1, [0, 1]], [2, [0, 1]], [4, [0, 1]]])
+    expect(reopened.results.steps[0]).toEqual(recorded[0])
+    expect(reopened.results.steps[1].iterations[0]).toEqual(recorded[1].iterations[0])
+    expect(reopened.results.steps[1].startedAt).toBe(recorded[1].startedAt)
+  })
+
+  it('refuses a plan in steps order', async () => {
+    const tb = fakeTestbed()
+    await expect(runAlternating(plan, {testbed: tb, workload: workloadOn(tb), journal: fakeJournal(), signal: new AbortController().signal, probes})).rejects.toThrow(/not an alternate-order plan/)
+  })
+})
+
+describe('addIteration', () => {
+  const it0 = {index: 0, startedAt: '2026-01-01T00:00:01.000Z'} as Step['iterations'][number]
+  const it1 = {index: 1, startedAt: '2026-01-01T00:00:05.000Z'} as Step['iterations'][number]
+  const config = {} as Step['config']
+  it('starts a step on its first visit and keeps iterations in index order', () => {
+    const first = addIteration(undefined, {startedAt: '2026-01-01T00:00:04.000Z', config}, it1, '2026-01-01T00:00:06.000Z', 2)
+    expect(first).toEqual({queueCount: 2, startedAt: '2026-01-01T00:00:04.000Z', finishedAt: '2026-01-01T00:00:06.000Z', config, iterations: [it1]})
+    // a resume may fill an earlier index later: the span widens to cover both
+    const both = addIteration(first, {startedAt: '2026-01-01T00:00:00.500Z', config: {channels: {}} as Step['config']}, it0, '2026-01-01T00:00:02.000Z', 2)
+    expect(both.iterations.map((i) => i.index)).toEqual([0, 1])
+    expect([both.startedAt, both.finishedAt]).toEqual(['2026-01-01T00:00:00.500Z', '2026-01-01T00:00:06.000Z'])
+    expect(both.config).toBe(config)
   })
 })
 
