@@ -10,19 +10,26 @@ function say(line: string): void {
   process.stderr.write(`${line}\n`)
 }
 
-// oclif prefixes a flag's parse error with "Parsing --flag \n\t" and ends it with a help pointer.
+// oclif prefixes a flag's parse error with "Parsing --flag \n\t", lists several errors on lines of
+// their own, and ends with a help pointer.
 function oneLine(message: string): string {
-  return message.replace(/^Parsing (--[\w-]+)\s*\n\s*/, '$1: ').replace(/\s*See more help with --help\s*$/, '')
+  return message
+    .replace(/^Parsing (--[\w-]+)\s*\n\s*/, '$1: ')
+    .replace(/\s*See more help with --help\s*$/, '')
+    .replace(/^The following errors? occurred:\s*/, '')
+    .split(/\s*\n\s*/)
+    .join('; ')
 }
 
 export abstract class MqbCommand extends Command {
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own parse errors (unknown flag, bad option) and this.error() already carry an exit code.
     if (err.oclif?.exit !== undefined && !(err instanceof MqbError)) {
-      // A flag value oclif itself rejected (an integer out of range): one line, exit 2.
-      if (/^Parsing --[\w-]+/.test(err.message)) {
-        say(`mqbench: ${oneLine(err.message)}`)
-        return this.exit(err.oclif.exit)
+      // oclif's own parse errors (unknown flag, a value out of range, flags that exclude each
+      // other) exit 2: one line and where to read more, not a page of help.
+      if (err.oclif.exit === ExitCode.usage && (err as {code?: string}).code !== 'EEXIT') {
+        say(`mqbench: ${oneLine(err.message)} (see \`mqbench ${this.id?.replaceAll(':', ' ') ?? ''} --help\`)`)
+        return this.exit(ExitCode.usage)
       }
       return super.catch(err)
     }
