@@ -11,29 +11,16 @@ import {linkExists} from '../testbed/netns.js'
 import {runOk} from '../util/exec.js'
 import {mtuFor} from './frame.js'
 import {type CounterSnapshot, type DeviceFacts, type KernelCounters, deviceFacts, kernelDelta, snapshotCounters} from './kernel.js'
-import {buildPlan, bypassTxQueue, type GenPlan} from './plan.js'
+import {buildPlan, bypassTxQueue, type GenPlan, type PlanInput} from './plan.js'
 import {summarise} from './result.js'
 
-export interface GenOptions {
+/** The plan's inputs (queues, CPUs, frame, flows, addresses, rate, count, burst) plus where and how long to send. */
+export interface GenOptions extends PlanInput {
   backend: 'packet' | 'tap'
   dev: string
   netns?: string
   tapFds?: number[]
-  queues: number
-  cpus?: number[]
-  frameSize: number
-  flowsPerQueue: number
-  ipVersion?: 4 | 6
-  srcMac?: string
-  dstMac?: string
-  srcIp?: string
-  dstIp?: string
-  srcPort?: number
-  dstPort?: number
-  ratePps?: number
-  count?: number
   durationMs: number
-  burst?: number
   qdiscBypass?: boolean
   /** packet backend: batch through a PACKET_TX_RING instead of sendmmsg */
   txRing?: boolean

@@ -6,7 +6,7 @@
 import type {Iteration, Step} from '../results/schema.js'
 import type {QueueReadback} from '../testbed/types.js'
 import type {PlannedVisit, ScalePlan} from './plan.js'
-import {configInForce, kernelProbes, measure, throwIfAborted, type SweepDeps} from './sweep.js'
+import {enterQueueCount, kernelProbes, measure, type SweepDeps} from './sweep.js'
 
 export interface AlternateEvents {
   visitStarted?(visit: PlannedVisit, readback: QueueReadback): void
@@ -34,15 +34,7 @@ export async function runAlternating(plan: ScalePlan, deps: AlternateDeps): Prom
   const probes = deps.probes ?? kernelProbes
   const touched = new Set<number>()
   for (const visit of plan.visits) {
-    throwIfAborted(deps.signal)
-    const startedAt = new Date().toISOString()
-    const readback = deps.testbed.setQueueCount(visit.queueCount)
-    const config = configInForce(deps.testbed, readback, probes)
-    deps.events?.visitStarted?.(visit, readback)
-    if (plan.config.warmupMs > 0) {
-      await deps.workload.run({queueCount: visit.queueCount, durationMs: plan.config.warmupMs, signal: deps.signal})
-      throwIfAborted(deps.signal)
-    }
+    const {startedAt, config} = await enterQueueCount(visit.queueCount, plan, deps, probes, (readback) => deps.events?.visitStarted?.(visit, readback))
     const it = await measure(visit.iteration, visit, plan, deps, probes)
     const previous = deps.journal.results.steps.find((s) => s.queueCount === visit.queueCount)
     const step = addIteration(previous, {startedAt, config}, it, new Date().toISOString(), visit.queueCount)

@@ -51,7 +51,7 @@ export class SweepInterrupted extends Error {
   }
 }
 
-export function throwIfAborted(signal: AbortSignal): void {
+function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new SweepInterrupted()
 }
 
@@ -107,11 +107,34 @@ export async function measure(index: number, step: Pick<PlannedStep, 'queueCount
   return {index, startedAt, durationMs, result, cpu, queues, interrupts: deltas[0].interrupts, softnet: deltas[0].softnet, deviceDrops}
 }
 
-export function configInForce(tb: Testbed, readback: QueueReadback, probes: Probes): ConfigInForce {
+function configInForce(tb: Testbed, readback: QueueReadback, probes: Probes): ConfigInForce {
   const cfg = probes.config(tb.devA, tb.nsA)
   // The read-back is what the change was verified against; keep it even where the generic
   // reader sees the device differently (a tap reports no rx/tx channels, only combined).
   return {...cfg, channels: {...cfg.channels, ...readback.channels}, sysfsQueues: readback.sysfsQueues}
+}
+
+/**
+ * Sets the queue count and reads it back (the change must have taken effect), records the
+ * configuration in force, then warms up: what both sweep orders do before they measure.
+ */
+export async function enterQueueCount(
+  queueCount: number,
+  plan: ScalePlan,
+  deps: Pick<SweepDeps, 'testbed' | 'workload' | 'signal'>,
+  probes: Probes,
+  started: (readback: QueueReadback) => void,
+): Promise<{startedAt: string; config: ConfigInForce}> {
+  throwIfAborted(deps.signal)
+  const startedAt = new Date().toISOString()
+  const readback = deps.testbed.setQueueCount(queueCount)
+  const config = configInForce(deps.testbed, readback, probes)
+  started(readback)
+  if (plan.config.warmupMs > 0) {
+    await deps.workload.run({queueCount, durationMs: plan.config.warmupMs, signal: deps.signal})
+    throwIfAborted(deps.signal)
+  }
+  return {startedAt, config}
 }
 
 /** Runs the plan's steps that the journal does not hold yet; returns the steps recorded now. */
@@ -120,15 +143,7 @@ export async function runSweep(plan: ScalePlan, deps: SweepDeps): Promise<Step[]
   const done = new Set(deps.journal.results.steps.map((s) => s.queueCount))
   const recorded: Step[] = []
   for (const step of plan.steps.filter((s) => !done.has(s.queueCount))) {
-    throwIfAborted(deps.signal)
-    const startedAt = new Date().toISOString()
-    const readback = deps.testbed.setQueueCount(step.queueCount)
-    const config = configInForce(deps.testbed, readback, probes)
-    deps.events?.stepStarted?.(step, readback)
-    if (plan.config.warmupMs > 0) {
-      await deps.workload.run({queueCount: step.queueCount, durationMs: plan.config.warmupMs, signal: deps.signal})
-      throwIfAborted(deps.signal)
-    }
+    const {startedAt, config} = await enterQueueCount(step.queueCount, plan, deps, probes, (readback) => deps.events?.stepStarted?.(step, readback))
     const iterations: Iteration[] = []
     for (let i = 0; i < plan.config.iterations; i++) {
       const it = await measure(i, step, plan, deps, probes)
