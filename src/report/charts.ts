@@ -70,7 +70,7 @@ function throughputCharts(runs: RunView[]): ChartSpec[] {
       const base = r.summary.steps[0]
       datasets.push({label: r.label, color: r.color, errorBars: true, data: r.summary.steps.map((s) => ({x: s.queueCount, y: s.metric.mean, low: s.metric.ci?.low, high: s.metric.ci?.high}))})
       datasets.push({label: `${r.label}: ideal linear`, color: r.color, dashed: true, data: r.summary.steps.map((s) => ({x: s.queueCount, y: (base.metric.mean * s.queueCount) / base.queueCount}))})
-      for (const s of r.summary.steps) rows.push([r.label, String(s.queueCount), fmt(s.metric.mean), ci(s.metric.ci), fmt(s.metric.min), fmt(s.metric.max), String(s.iterations), fixed(s.speedup.value), ci(s.speedup.ci, (v) => fixed(v))])
+      for (const s of r.summary.steps) rows.push([r.label, String(s.queueCount), fmt(s.metric.mean), ci(s.metric.ci), fmt(s.metric.median), fmt(s.metric.min), fmt(s.metric.max), String(s.iterations), fixed(s.speedup.value), ci(s.speedup.ci, (v) => fixed(v))])
     }
     return {
       id: `throughput-${g}`,
@@ -81,7 +81,7 @@ function throughputCharts(runs: RunView[]): ChartSpec[] {
       xScale: 'linear',
       yMin: 0,
       datasets,
-      table: {columns: ['run', 'queues', `mean ${m.unit}`, `${Math.round(group[0].summary.confidence * 100)}% CI`, 'min', 'max', 'iterations', 'speed-up', 'speed-up CI'], rows},
+      table: {columns: ['run', 'queues', `mean ${m.unit}`, `${Math.round(group[0].summary.confidence * 100)}% CI`, 'median', 'min', 'max', 'iterations', 'speed-up', 'speed-up CI'], rows},
       note: 'Bars: confidence interval of the mean over iterations. Dashed: the smallest queue count scaled linearly.',
     }
   })
