@@ -101,7 +101,9 @@ describeNet('tap relay', () => {
       }
       expect(s.failed).toBe(true)
       expect(s.running).toBe(false)
-      expect(s.error).toMatch(/^relay queue 1: /)
+      // poll() reports POLLNVAL, or read() EBADF when the close lands between the two: either way the
+      // reason names the queue.
+      expect(s.error).toMatch(/^relay queue 1\b/)
     } finally {
       relay.stop(h)
       for (const fd of [...a.fds, b.fds[0]]) ifctl.closeFd(fd)
