@@ -1,6 +1,7 @@
 // runGen: checks the device, starts the receiver (if any) and then one native sender thread per
 // queue, reports progress once a second, stops on the abort signal, and returns the per-queue
 // result with the kernel's own counters before and after. TypeScript never touches a frame.
+import {setTimeout as sleep} from 'node:timers/promises'
 import {writeFileSync} from 'node:fs'
 import {cleanup} from '../cli/cleanup.js'
 import {ExitCode, MqbError, badInput, errnoCode, fromNative} from '../errors.js'
@@ -51,7 +52,6 @@ const TAP_PEER_MAC = '02:6d:71:62:00:01'
 
 const PCAP_FRAMES_PER_QUEUE = 16
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 function checkDevice(opts: GenOptions): DeviceFacts {
   const facts = deviceFacts(opts.dev, opts.netns ?? '')

@@ -1,6 +1,7 @@
 // The client side of one test, shared by rr and stream: control connection, native engine,
 // measurement window, interim figures, and the server's figures at the end. It returns raw
 // per-session figures; rr.ts and stream.ts turn them into results.
+import {setTimeout as sleep} from 'node:timers/promises'
 import {Socket} from 'node:net'
 import {performance} from 'node:perf_hooks'
 import {ExitCode, MqbError, errnoCode, fromNative} from '../errors.js'
@@ -142,7 +143,6 @@ async function openControl(host: string, port: number, netns: string | undefined
   return new Control(new Socket({fd, readable: true, writable: true}), where)
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function waitConnected(id: number, sessions: number, where: string): Promise<void> {
   const deadline = Date.now() + 5000 + sessions * 10
