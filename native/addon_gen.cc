@@ -17,7 +17,8 @@ namespace {
 void read_bytes(const Napi::Object& o, const char* key, uint8_t* out, size_t n) {
   Napi::Value v = o.Get(key);
   if (!v.IsArray() || v.As<Napi::Array>().Length() != n)
-    throw Napi::TypeError::New(o.Env(), std::string("option ") + key + " must be an array of " + std::to_string(n) + " bytes");
+    throw Napi::TypeError::New(
+        o.Env(), std::string("option ") + key + " must be an array of " + std::to_string(n) + " bytes");
   Napi::Array a = v.As<Napi::Array>();
   for (uint32_t i = 0; i < n; i++) out[i] = static_cast<uint8_t>(a.Get(i).As<Napi::Number>().Uint32Value());
 }
@@ -100,7 +101,8 @@ Napi::Value rx_stats(Napi::Env env, const RxEngine& e) {
 template <class E>
 Napi::Object handle(Napi::Env env, std::shared_ptr<E> e, Napi::Value (*stats)(Napi::Env, const E&)) {
   Napi::Object h = Napi::Object::New(env);
-  h.Set("stats", Napi::Function::New(env, [e, stats](const Napi::CallbackInfo& info) { return stats(info.Env(), *e); }));
+  h.Set("stats", Napi::Function::New(
+                     env, [e, stats](const Napi::CallbackInfo& info) { return stats(info.Env(), *e); }));
   h.Set("stop", Napi::Function::New(env, [e](const Napi::CallbackInfo& info) {
           e->stop();
           return info.Env().Undefined();
@@ -118,7 +120,9 @@ Napi::Value StartGen(const Napi::CallbackInfo& info) {
     e->start();
     Napi::Object h = handle<GenEngine>(env, e, gen_stats);
     h.Set("writePcap", Napi::Function::New(env, [e](const Napi::CallbackInfo& i) -> Napi::Value {
-            if (!e->finished()) throw Napi::Error::New(i.Env(), "writePcap() needs the generator to have ended (await wait() first)");
+            if (!e->finished())
+              throw Napi::Error::New(i.Env(),
+                                     "writePcap() needs the generator to have ended (await wait() first)");
             try {
               write_pcap(i[0].As<Napi::String>().Utf8Value(), e->captured());
             } catch (const std::exception& ex) {
@@ -149,7 +153,9 @@ Napi::Value StartRx(const Napi::CallbackInfo& info) {
     auto e = std::make_shared<RxEngine>(std::move(c));
     e->start();
     Napi::Object h = handle<RxEngine>(env, e, rx_stats);
-    h.Set("ready", Napi::Function::New(env, [e](const Napi::CallbackInfo& i) { return Napi::Boolean::New(i.Env(), e->ready()); }));
+    h.Set("ready", Napi::Function::New(env, [e](const Napi::CallbackInfo& i) {
+            return Napi::Boolean::New(i.Env(), e->ready());
+          }));
     h.Set("error", Napi::Function::New(env, [e](const Napi::CallbackInfo& i) -> Napi::Value {
             if (!e->failed()) return i.Env().Null();
             return make_js_error(i.Env(), e->error_message(), e->error_code()).Value();
@@ -164,7 +170,8 @@ Napi::Value StartRx(const Napi::CallbackInfo& info) {
 
 Napi::Value ProbePacket(const Napi::CallbackInfo& info) {
   try {
-    probe_packet_tx(info[0].As<Napi::String>().Utf8Value(), info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "");
+    probe_packet_tx(info[0].As<Napi::String>().Utf8Value(),
+                    info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "");
   } catch (const std::exception& e) {
     throw_js(info.Env(), e);
   }
@@ -179,7 +186,8 @@ Napi::Value BuildFrame(const Napi::CallbackInfo& info) {
     GenConfig c = gen_config(o);
     c.spec.src_port = static_cast<uint16_t>(opt_number(o, "srcPort", 9));
     FrameTemplate t;
-    build_template(t, c.spec, static_cast<uint8_t>(opt_number(o, "queue", 0)), static_cast<uint16_t>(opt_number(o, "flow", 0)));
+    build_template(t, c.spec, static_cast<uint8_t>(opt_number(o, "queue", 0)),
+                   static_cast<uint16_t>(opt_number(o, "flow", 0)));
     Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, t.len);
     std::memcpy(out.Data(), t.bytes, t.hdr_len);
     std::memcpy(out.Data() + t.hdr_len, zero_tail(), t.len - t.hdr_len);

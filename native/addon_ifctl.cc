@@ -53,8 +53,14 @@ Napi::Value GetChannels(const Napi::CallbackInfo& info) {
     std::string netns = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
     Channels c = ethtool_get_channels(info[0].As<Napi::String>().Utf8Value(), netns);
     Napi::Object r = Napi::Object::New(env);
-    r.Set("maxRx", c.max_rx); r.Set("maxTx", c.max_tx); r.Set("maxOther", c.max_other); r.Set("maxCombined", c.max_combined);
-    r.Set("rx", c.rx); r.Set("tx", c.tx); r.Set("other", c.other); r.Set("combined", c.combined);
+    r.Set("maxRx", c.max_rx);
+    r.Set("maxTx", c.max_tx);
+    r.Set("maxOther", c.max_other);
+    r.Set("maxCombined", c.max_combined);
+    r.Set("rx", c.rx);
+    r.Set("tx", c.tx);
+    r.Set("other", c.other);
+    r.Set("combined", c.combined);
     return r;
   } catch (const std::exception& e) {
     throw_js(env, e);
@@ -67,7 +73,8 @@ Napi::Value SetChannels(const Napi::CallbackInfo& info) {
     Napi::Object o = info[1].As<Napi::Object>();
     std::string netns = info.Length() > 2 && info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
     ethtool_set_channels(info[0].As<Napi::String>().Utf8Value(), static_cast<long>(opt_number(o, "rx", -1)),
-                         static_cast<long>(opt_number(o, "tx", -1)), static_cast<long>(opt_number(o, "combined", -1)), netns);
+                         static_cast<long>(opt_number(o, "tx", -1)),
+                         static_cast<long>(opt_number(o, "combined", -1)), netns);
   } catch (const std::exception& e) {
     throw_js(env, e);
   }

@@ -14,7 +14,8 @@ struct RelayBox {
 };
 
 RelayBox* unbox(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "expected a relay handle");
+  if (info.Length() < 1 || !info[0].IsExternal())
+    throw Napi::TypeError::New(info.Env(), "expected a relay handle");
   return info[0].As<Napi::External<RelayBox>>().Data();
 }
 
@@ -28,7 +29,8 @@ void stop_box(RelayBox* box) {
 Napi::Value RelayStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
-    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "relayStart expects an options object");
+    if (info.Length() < 1 || !info[0].IsObject())
+      throw Napi::TypeError::New(env, "relayStart expects an options object");
     Napi::Object o = info[0].As<Napi::Object>();
     RelayOptions opts;
     opts.fds_a = opt_int_array(o, "fdsA");

@@ -38,7 +38,8 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Napi::Object o = info[0].As<Napi::Object>();
     ListenResult r = listen_tcp(opt_string(o, "netns", ""), opt_string(o, "host", "127.0.0.1"),
-                                static_cast<int>(opt_number(o, "port", 0)), static_cast<int>(opt_number(o, "backlog", 128)));
+                                static_cast<int>(opt_number(o, "port", 0)),
+                                static_cast<int>(opt_number(o, "backlog", 128)));
     Napi::Object out = Napi::Object::New(info.Env());
     out.Set("fd", r.fd);
     out.Set("port", r.port);
@@ -53,7 +54,8 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
                                             static_cast<int>(opt_number(o, "port", 0)),
                                             static_cast<int>(opt_number(o, "timeoutMs", 3000)));
     job->start();
-    return join_async(info.Env(), job, [job](Napi::Env env) { return Napi::Number::New(env, job->take_fd()); });
+    return join_async(info.Env(), job,
+                      [job](Napi::Env env) { return Napi::Number::New(env, job->take_fd()); });
   });
 }
 
@@ -67,7 +69,8 @@ SessionConfig config_from(const Napi::Object& o) {
     throw std::invalid_argument("not an IP address: " + host);
   std::string peer = opt_string(o, "peer", "");
   socklen_t plen;
-  if (!peer.empty() && !parse_address(peer, 0, c.peer, plen)) throw std::invalid_argument("not an IP address: " + peer);
+  if (!peer.empty() && !parse_address(peer, 0, c.peer, plen))
+    throw std::invalid_argument("not an IP address: " + peer);
   c.sessions = static_cast<int>(opt_number(o, "sessions", 1));
   c.threads = static_cast<int>(opt_number(o, "threads", 1));
   c.cpus = opt_int_array(o, "cpus");

@@ -9,7 +9,9 @@ std::vector<std::pair<const char*, RegisterFn>>& addon_areas() {
   return areas;
 }
 
-AddonArea::AddonArea(const char* name, RegisterFn fn) { addon_areas().emplace_back(name, fn); }
+AddonArea::AddonArea(const char* name, RegisterFn fn) {
+  addon_areas().emplace_back(name, fn);
+}
 
 static Napi::Value get_opt(const Napi::Object& o, const char* key) {
   if (!o.Has(key)) return Napi::Value();
@@ -35,7 +37,8 @@ std::string opt_string(const Napi::Object& o, const char* key, const std::string
 bool opt_bool(const Napi::Object& o, const char* key, bool def) {
   Napi::Value v = get_opt(o, key);
   if (v.IsEmpty()) return def;
-  if (!v.IsBoolean()) throw Napi::TypeError::New(o.Env(), std::string("option ") + key + " must be a boolean");
+  if (!v.IsBoolean())
+    throw Napi::TypeError::New(o.Env(), std::string("option ") + key + " must be a boolean");
   return v.As<Napi::Boolean>().Value();
 }
 
@@ -66,7 +69,9 @@ namespace {
 class JoinWorker : public Napi::AsyncWorker {
  public:
   JoinWorker(Napi::Env env, std::shared_ptr<Engine> engine, std::function<Napi::Value(Napi::Env)> result)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), engine_(std::move(engine)),
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        engine_(std::move(engine)),
         result_(std::move(result)) {}
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override { engine_->join(); }

@@ -10,7 +10,9 @@ Engine::~Engine() {
     if (t.joinable()) t.join();
 }
 
-void Engine::start() { launch(threads_); }
+void Engine::start() {
+  launch(threads_);
+}
 
 void Engine::join() {
   for (auto& t : threads_)

@@ -57,8 +57,14 @@ Channels ethtool_get_channels(const std::string& dev, const std::string& netns) 
     std::memset(&ch, 0, sizeof(ch));
     ch.cmd = ETHTOOL_GCHANNELS;
     channels_ioctl(dev, &ch, "ETHTOOL_GCHANNELS");
-    c.max_rx = ch.max_rx; c.max_tx = ch.max_tx; c.max_other = ch.max_other; c.max_combined = ch.max_combined;
-    c.rx = ch.rx_count; c.tx = ch.tx_count; c.other = ch.other_count; c.combined = ch.combined_count;
+    c.max_rx = ch.max_rx;
+    c.max_tx = ch.max_tx;
+    c.max_other = ch.max_other;
+    c.max_combined = ch.max_combined;
+    c.rx = ch.rx_count;
+    c.tx = ch.tx_count;
+    c.other = ch.other_count;
+    c.combined = ch.combined_count;
   });
   return c;
 }

@@ -14,6 +14,7 @@ struct Channels {
 
 Channels ethtool_get_channels(const std::string& dev, const std::string& netns = "");
 // Fields < 0 are left as they are.
-void ethtool_set_channels(const std::string& dev, long rx, long tx, long combined, const std::string& netns = "");
+void ethtool_set_channels(const std::string& dev, long rx, long tx, long combined,
+                          const std::string& netns = "");
 
 }  // namespace mqb

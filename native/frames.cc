@@ -6,11 +6,24 @@
 
 namespace mqb {
 
-static void put16(uint8_t* p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
-static void put32(uint8_t* p, uint32_t v) { put16(p, v >> 16); put16(p + 2, v & 0xffff); }
-static void put64(uint8_t* p, uint64_t v) { put32(p, v >> 32); put32(p + 4, v & 0xffffffffu); }
-static uint16_t get16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-static uint32_t get32(const uint8_t* p) { return static_cast<uint32_t>(get16(p)) << 16 | get16(p + 2); }
+static void put16(uint8_t* p, uint16_t v) {
+  p[0] = v >> 8;
+  p[1] = v & 0xff;
+}
+static void put32(uint8_t* p, uint32_t v) {
+  put16(p, v >> 16);
+  put16(p + 2, v & 0xffff);
+}
+static void put64(uint8_t* p, uint64_t v) {
+  put32(p, v >> 32);
+  put32(p + 4, v & 0xffffffffu);
+}
+static uint16_t get16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+static uint32_t get32(const uint8_t* p) {
+  return static_cast<uint32_t>(get16(p)) << 16 | get16(p + 2);
+}
 
 uint32_t csum_add(uint32_t sum, const uint8_t* data, size_t len) {
   uint64_t s = sum;
@@ -29,8 +42,9 @@ uint16_t csum_fold(uint32_t sum) {
 void build_template(FrameTemplate& t, const FrameSpec& s, uint8_t queue, uint16_t flow) {
   const size_t min = min_frame_size(s.ipv6);
   if (s.frame_size < min || s.frame_size > kMaxFrame)
-    throw std::invalid_argument("frame size " + std::to_string(s.frame_size) + " is out of range (" + std::to_string(min) + " to " +
-                                std::to_string(kMaxFrame) + " bytes for " + (s.ipv6 ? "IPv6" : "IPv4") + ")");
+    throw std::invalid_argument("frame size " + std::to_string(s.frame_size) + " is out of range (" +
+                                std::to_string(min) + " to " + std::to_string(kMaxFrame) + " bytes for " +
+                                (s.ipv6 ? "IPv6" : "IPv4") + ")");
   uint8_t* f = t.bytes;
   std::memset(f, 0, sizeof(t.bytes));
   t.len = s.frame_size;

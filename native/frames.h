@@ -27,8 +27,12 @@ struct FrameSpec {
 };
 
 // Bytes in front of the payload header (Ethernet + IP + UDP).
-inline size_t l2_to_payload(bool ipv6) { return kEthLen + (ipv6 ? kIpv6Len : kIpv4Len) + kUdpLen; }
-inline size_t min_frame_size(bool ipv6) { return l2_to_payload(ipv6) + kPayloadHeaderLen; }
+inline size_t l2_to_payload(bool ipv6) {
+  return kEthLen + (ipv6 ? kIpv6Len : kIpv4Len) + kUdpLen;
+}
+inline size_t min_frame_size(bool ipv6) {
+  return l2_to_payload(ipv6) + kPayloadHeaderLen;
+}
 
 // One flow's frame, ready to be stamped. Only the headers are kept: the rest of the payload is
 // zero, and senders send it from one shared zero buffer (a second iovec), so a 9000-byte frame

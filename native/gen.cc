@@ -40,7 +40,8 @@ GenEngine::GenEngine(GenConfig cfg)
     : cfg_(std::move(cfg)), stats_(new GenQueueStats[cfg_.queues.size()]), captures_(cfg_.queues.size()) {
   if (cfg_.queues.empty()) throw std::invalid_argument("the generator needs at least one queue");
   if (cfg_.queues.size() > 256) throw std::invalid_argument("the generator handles at most 256 queues");
-  if (cfg_.flows_per_queue < 1 || cfg_.flows_per_queue > 65535) throw std::invalid_argument("flows per queue must be 1-65535");
+  if (cfg_.flows_per_queue < 1 || cfg_.flows_per_queue > 65535)
+    throw std::invalid_argument("flows per queue must be 1-65535");
   if (cfg_.burst < 1 || cfg_.burst > 1024) throw std::invalid_argument("burst must be 1-1024 frames");
   if (cfg_.duration_ns == 0) throw std::invalid_argument("the generator needs a duration");
   FrameTemplate probe;
@@ -54,7 +55,8 @@ std::vector<CapturedFrame> GenEngine::captured() const {
 }
 
 void GenEngine::launch(std::vector<std::thread>& threads) {
-  for (size_t q = 0; q < cfg_.queues.size(); q++) threads.emplace_back([this, q] { run_guarded([&] { run_queue(q); }); });
+  for (size_t q = 0; q < cfg_.queues.size(); q++)
+    threads.emplace_back([this, q] { run_guarded([&] { run_queue(q); }); });
 }
 
 void GenEngine::run_queue(size_t q) {
@@ -114,8 +116,10 @@ void GenEngine::run_queue(size_t q) {
         if (due == 0 || full_at - now <= kMaxBatchDelayNs) {
           const uint64_t wake = due == 0 ? t0 + static_cast<uint64_t>(sent * 1e9 / rate) : full_at;
           const uint64_t wait = std::min(wake > now ? wake - now : 0, t_end - now);
-          if (wait > kSpinBelowNs) sleep_ns(wait - kSpinBelowNs / 2);
-          else if (wait > 0) sched_yield();
+          if (wait > kSpinBelowNs)
+            sleep_ns(wait - kSpinBelowNs / 2);
+          else if (wait > 0)
+            sched_yield();
           continue;
         }
         n = due;

@@ -15,18 +15,18 @@
 namespace mqb {
 
 struct GenQueueConfig {
-  int cpu = -1;          // -1: unpinned
-  double rate_pps = 0;   // 0: as fast as the device takes them
-  uint64_t count = 0;    // 0: bounded by the duration only
-  uint16_t src_port = 9; // flow f of this queue uses src_port + f
-  int tap_fd = -1;       // tap backend: this queue's fd
+  int cpu = -1;           // -1: unpinned
+  double rate_pps = 0;    // 0: as fast as the device takes them
+  uint64_t count = 0;     // 0: bounded by the duration only
+  uint16_t src_port = 9;  // flow f of this queue uses src_port + f
+  int tap_fd = -1;        // tap backend: this queue's fd
 };
 
 struct GenConfig {
-  bool tap = false;            // false: AF_PACKET on dev
-  std::string dev, netns;      // packet backend: the threads enter netns and bind to dev
+  bool tap = false;        // false: AF_PACKET on dev
+  std::string dev, netns;  // packet backend: the threads enter netns and bind to dev
   bool qdisc_bypass = true;
-  bool tx_ring = false;        // PACKET_TX_RING instead of sendmmsg
+  bool tx_ring = false;  // PACKET_TX_RING instead of sendmmsg
   FrameSpec spec;
   unsigned flows_per_queue = 1;
   unsigned burst = 32;
@@ -37,7 +37,7 @@ struct GenConfig {
 
 struct GenQueueStats {
   Counter packets, bytes;
-  Counter refused;     // send attempts the device or socket pushed back (retried, not lost)
+  Counter refused;  // send attempts the device or socket pushed back (retried, not lost)
   Counter start_ns, end_ns;
 };
 

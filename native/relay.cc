@@ -83,7 +83,8 @@ struct Pump {
 Relay::Relay(RelayOptions opts) : opts_(std::move(opts)) {
   if (opts_.fds_a.empty() || opts_.fds_a.size() != opts_.fds_b.size())
     throw std::invalid_argument("relay needs the same number (at least 1) of queue fds on both taps");
-  if (opts_.vnet_hdr_len < 0 || opts_.vnet_hdr_len > 64) throw std::invalid_argument("relay vnet header length must be 0-64");
+  if (opts_.vnet_hdr_len < 0 || opts_.vnet_hdr_len > 64)
+    throw std::invalid_argument("relay vnet header length must be 0-64");
   for (size_t i = 0; i < opts_.fds_a.size(); i++) queues_.push_back(std::make_unique<RelayQueue>());
 }
 
@@ -92,7 +93,8 @@ void Relay::launch(std::vector<std::thread>& threads) {
     set_nonblocking(opts_.fds_a[q]);
     set_nonblocking(opts_.fds_b[q]);
   }
-  for (size_t q = 0; q < opts_.fds_a.size(); q++) threads.emplace_back([this, q] { run_guarded([&] { serve(q); }); });
+  for (size_t q = 0; q < opts_.fds_a.size(); q++)
+    threads.emplace_back([this, q] { run_guarded([&] { serve(q); }); });
 }
 
 void Relay::serve(size_t q) {
@@ -102,7 +104,8 @@ void Relay::serve(size_t q) {
   std::vector<unsigned char> mem(2 * (64 + kFrameBuf));
   unsigned char* base = mem.data();
   Pump ab{opts_.fds_a[q], opts_.fds_b[q], &queues_[q]->a_to_b, base, base + 64, hdr_len};
-  Pump ba{opts_.fds_b[q], opts_.fds_a[q], &queues_[q]->b_to_a, base + 64 + kFrameBuf, base + 128 + kFrameBuf, hdr_len};
+  Pump ba{opts_.fds_b[q],        opts_.fds_a[q],         &queues_[q]->b_to_a,
+          base + 64 + kFrameBuf, base + 128 + kFrameBuf, hdr_len};
   struct pollfd pfd[2] = {{opts_.fds_a[q], POLLIN, 0}, {opts_.fds_b[q], POLLIN, 0}};
   while (!stopping()) {
     int moved = ab.run(q, "A->B") + ba.run(q, "B->A");
@@ -111,7 +114,8 @@ void Relay::serve(size_t q) {
     if (rc < 0 && errno != EINTR) throw SysError("relay queue " + std::to_string(q) + ": poll", errno);
     for (auto& p : pfd)
       if (p.revents & (POLLERR | POLLNVAL))
-        throw std::runtime_error("relay queue " + std::to_string(q) + ": tap queue fd " + std::to_string(p.fd) +
+        throw std::runtime_error("relay queue " + std::to_string(q) + ": tap queue fd " +
+                                 std::to_string(p.fd) +
                                  " reports an error (closed, or its tap deleted, while the relay served it)");
   }
 }

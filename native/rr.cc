@@ -16,13 +16,16 @@ enum State { kConnecting = 0, kRunning = 1 };
 
 // EINTR too: a thread in solo mode blocks in recv()/send(), where a signal meant for node's
 // main thread may land.
-inline bool again() { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR; }
+inline bool again() {
+  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+}
 
 // Writes the pending hello and request/response bytes; arms EPOLLOUT only while the socket
 // buffer is full. Returns false when the connection failed (and was handled).
 bool flush(SessionEngine& e, Worker& w, Conn& c, bool client) {
   while (client && c.hello_off < sizeof(c.hello)) {
-    ssize_t n = send(c.fd, reinterpret_cast<char*>(&c.hello) + c.hello_off, sizeof(c.hello) - c.hello_off, MSG_NOSIGNAL);
+    ssize_t n = send(c.fd, reinterpret_cast<char*>(&c.hello) + c.hello_off, sizeof(c.hello) - c.hello_off,
+                     MSG_NOSIGNAL);
     if (n < 0) {
       if (again()) return e.set_want_out(w, c, true), true;
       return false;
@@ -133,12 +136,14 @@ void tcp_rr_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev, bool
   const SessionConfig& cfg = e.config();
   if (ev & EPOLLIN) {
     if (hello && c.hello_off < sizeof(c.hello)) {
-      ssize_t n = recv(c.fd, reinterpret_cast<char*>(&c.hello) + c.hello_off, sizeof(c.hello) - c.hello_off, 0);
+      ssize_t n =
+          recv(c.fd, reinterpret_cast<char*>(&c.hello) + c.hello_off, sizeof(c.hello) - c.hello_off, 0);
       if (n == 0 || (n < 0 && !again())) return e.release_conn(w, c);
       if (n < 0) return;
       c.hello_off += static_cast<uint32_t>(n);
       if (c.hello_off < sizeof(c.hello)) return;
-      if (c.hello.cookie != cfg.cookie || c.hello.session >= static_cast<uint32_t>(cfg.sessions)) return e.release_conn(w, c);
+      if (c.hello.cookie != cfg.cookie || c.hello.session >= static_cast<uint32_t>(cfg.sessions))
+        return e.release_conn(w, c);
       c.session = static_cast<int>(c.hello.session);
       e.settle(w, c);
       return;  // level-triggered: the request bytes behind the hello come in the next turn
@@ -159,8 +164,12 @@ void tcp_rr_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev, bool
     if (!flush(e, w, c, false)) e.release_conn(w, c);
 }
 
-void tcp_rr_server(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) { tcp_rr_server_event(e, w, c, ev, true); }
-void tcp_crr_server(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) { tcp_rr_server_event(e, w, c, ev, false); }
+void tcp_rr_server(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
+  tcp_rr_server_event(e, w, c, ev, true);
+}
+void tcp_crr_server(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
+  tcp_rr_server_event(e, w, c, ev, false);
+}
 
 // ---- TCP_CRR: one connection per transaction -------------------------------------------------
 
@@ -214,7 +223,8 @@ void udp_send_requests(SessionEngine& e, Worker& w, Conn& c, uint64_t now) {
 void udp_rr_client_open(SessionEngine& e, Worker& w, Conn& c) {
   const SessionConfig& cfg = e.config();
   c.fd = make_socket(cfg.addr.ss_family, SOCK_DGRAM);
-  check(connect(c.fd, reinterpret_cast<const sockaddr*>(&cfg.addr), cfg.addr_len), "cannot connect a UDP data session");
+  check(connect(c.fd, reinterpret_cast<const sockaddr*>(&cfg.addr), cfg.addr_len),
+        "cannot connect a UDP data session");
   e.watch(w, c, EPOLLIN, true);
   e.stats(c.session).connected.set(1);
   uint64_t now = now_ns();
@@ -257,7 +267,9 @@ void udp_rr_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
     // Only the test's own client is ever answered, so the server cannot be made to send to
     // an address someone else names (a spoofed source).
     if (!e.peer_allowed(reinterpret_cast<sockaddr*>(&from))) continue;
-    if (sendto(c.fd, w.buf.data(), cfg.response_size, MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&from), len) >= 0) answered++;
+    if (sendto(c.fd, w.buf.data(), cfg.response_size, MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&from),
+               len) >= 0)
+      answered++;
   }
   if (answered) e.progress(w, w.index, answered, 0, 0);
 }

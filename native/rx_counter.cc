@@ -28,14 +28,19 @@ constexpr int kPollMs = 50;
 
 struct FdGuard {
   int fd;
-  ~FdGuard() { if (fd >= 0) close(fd); }
+  ~FdGuard() {
+    if (fd >= 0) close(fd);
+  }
 };
 
 // Counting state of one thread; lives on its stack, published through the Counters.
 class Tally {
  public:
   Tally(const RxConfig& c, RxThreadStats& st)
-      : queues_(c.queues), flows_(c.flows_per_queue), st_(st), tracks_(size_t(c.queues) * c.flows_per_queue),
+      : queues_(c.queues),
+        flows_(c.flows_per_queue),
+        st_(st),
+        tracks_(size_t(c.queues) * c.flows_per_queue),
         lost_(c.queues, 0) {}
   void frame(const uint8_t* f, size_t caplen, size_t len) {
     PayloadHeader h;
@@ -45,7 +50,8 @@ class Tally {
     }
     RxQueueStats& q = st_.by_queue[h.queue];
     bool reordered, duplicate;
-    int64_t dl = tracks_[size_t(h.queue) * flows_ + h.flow].on_frame(h.seq, reordered, duplicate, lost_[h.queue]);
+    int64_t dl =
+        tracks_[size_t(h.queue) * flows_ + h.flow].on_frame(h.seq, reordered, duplicate, lost_[h.queue]);
     lost_[h.queue] += dl;
     q.packets.add(1);
     q.bytes.add(len);
@@ -64,14 +70,16 @@ class Tally {
 void add_socket_drops(int fd, RxThreadStats& st) {
   struct tpacket_stats s;
   socklen_t len = sizeof(s);
-  if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &s, &len) == 0) st.socket_drops.add(s.tp_drops);  // read resets them
+  if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &s, &len) == 0)
+    st.socket_drops.add(s.tp_drops);  // read resets them
 }
 
 }  // namespace
 
 RxEngine::RxEngine(RxConfig cfg) : cfg_(std::move(cfg)) {
   if (cfg_.queues < 1 || cfg_.queues > 256) throw std::invalid_argument("the receiver handles 1-256 queues");
-  if (cfg_.flows_per_queue < 1 || cfg_.flows_per_queue > 65535) throw std::invalid_argument("flows per queue must be 1-65535");
+  if (cfg_.flows_per_queue < 1 || cfg_.flows_per_queue > 65535)
+    throw std::invalid_argument("flows per queue must be 1-65535");
   const size_t n = cfg_.tap_fds.empty() ? static_cast<size_t>(cfg_.sockets) : cfg_.tap_fds.size();
   if (n < 1 || n > 256) throw std::invalid_argument("the receiver needs 1-256 sockets");
   for (size_t j = 0; j < n; j++) {
@@ -88,8 +96,10 @@ void RxEngine::launch(std::vector<std::thread>& threads) {
   for (size_t j = 0; j < stats_.size(); j++) {
     threads.emplace_back([this, j, fanout_id] {
       run_guarded([&] {
-        if (cfg_.tap_fds.empty()) run_packet(j, fanout_id);
-        else run_tap(j);
+        if (cfg_.tap_fds.empty())
+          run_packet(j, fanout_id);
+        else
+          run_tap(j);
       });
       // A failed thread must not leave the others waiting for it to become ready.
       if (stopping()) ready_.store(static_cast<int>(stats_.size()));
@@ -100,7 +110,8 @@ void RxEngine::launch(std::vector<std::thread>& threads) {
 void RxEngine::run_packet(size_t j, int fanout_id) {
   if (!cfg_.cpus.empty()) pin_current_thread(cfg_.cpus[j % cfg_.cpus.size()]);
   enter_netns(cfg_.netns);
-  FdGuard fd{static_cast<int>(check(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)), "cannot open an AF_PACKET socket"))};
+  FdGuard fd{static_cast<int>(check(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)),
+                                    "cannot open an AF_PACKET socket"))};
   unsigned idx = if_nametoindex(cfg_.dev.c_str());
   if (idx == 0) throw SysError("no interface " + cfg_.dev, ENODEV);
   struct sockaddr_ll sll;
@@ -108,7 +119,8 @@ void RxEngine::run_packet(size_t j, int fanout_id) {
   sll.sll_family = AF_PACKET;
   sll.sll_protocol = htons(ETH_P_ALL);
   sll.sll_ifindex = static_cast<int>(idx);
-  check(bind(fd.fd, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)), "cannot bind an AF_PACKET socket to " + cfg_.dev);
+  check(bind(fd.fd, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)),
+        "cannot bind an AF_PACKET socket to " + cfg_.dev);
   int one = 1;
   setsockopt(fd.fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
   int rcvbuf = 16 << 20;
@@ -143,10 +155,12 @@ void RxEngine::run_packet(size_t j, int fanout_id) {
   while (true) {
     int r = recvmmsg(fd.fd, msgs, kBatch, MSG_DONTWAIT | MSG_TRUNC, nullptr);
     if (r > 0) {
-      for (int k = 0; k < r; k++) tally.frame(bufs[k], std::min<size_t>(msgs[k].msg_len, kSnap), msgs[k].msg_len);
+      for (int k = 0; k < r; k++)
+        tally.frame(bufs[k], std::min<size_t>(msgs[k].msg_len, kSnap), msgs[k].msg_len);
       continue;
     }
-    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) throw SysError("recvmmsg on " + cfg_.dev, errno);
+    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      throw SysError("recvmmsg on " + cfg_.dev, errno);
     // Drained: only now may a stop end the thread, so frames in flight at stop() still count.
     add_socket_drops(fd.fd, st);
     if (stopping()) break;
@@ -171,7 +185,8 @@ void RxEngine::run_tap(size_t j) {
       tally.frame(buf.data(), static_cast<size_t>(r), static_cast<size_t>(r));
       continue;
     }
-    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) throw SysError("read from tap queue fd", errno);
+    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      throw SysError("read from tap queue fd", errno);
     if (stopping()) break;
     poll(&pfd, 1, kPollMs);
   }

@@ -22,7 +22,7 @@ struct RxConfig {
   std::vector<int> tap_fds;  // tap receiver: one thread per fd instead
   unsigned queues = 1;       // sender queues (header queue ids 0..queues-1)
   unsigned flows_per_queue = 1;
-  std::vector<int> cpus;     // thread j pinned to cpus[j % size]; empty: unpinned
+  std::vector<int> cpus;  // thread j pinned to cpus[j % size]; empty: unpinned
 };
 
 // Per receive thread, per header queue.

@@ -23,7 +23,8 @@ const Workload* find_workload(const std::string& name, Side side) {
 
 void with_netns(const std::string& netns, const std::function<void()>& fn) {
   if (netns.empty()) return fn();
-  int home = static_cast<int>(check(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), "open own network namespace"));
+  int home = static_cast<int>(
+      check(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), "open own network namespace"));
   struct Back {
     int fd;
     ~Back() {
@@ -89,7 +90,10 @@ void ConnectJob::launch(std::vector<std::thread>& threads) {
         if (errno != EINPROGRESS) throw SysError("cannot connect to mqbench server at " + where, errno);
         pollfd p{fd, POLLOUT, 0};
         int rc = poll(&p, 1, timeout_ms_);
-        if (rc == 0) throw SysError("no answer from mqbench server at " + where + " within " + std::to_string(timeout_ms_) + " ms", ETIMEDOUT);
+        if (rc == 0)
+          throw SysError(
+              "no answer from mqbench server at " + where + " within " + std::to_string(timeout_ms_) + " ms",
+              ETIMEDOUT);
         int err = 0;
         socklen_t elen = sizeof(err);
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);

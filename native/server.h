@@ -33,7 +33,11 @@ class ConnectJob : public Engine {
   ConnectJob(std::string netns, std::string host, int port, int timeout_ms)
       : netns_(std::move(netns)), host_(std::move(host)), port_(port), timeout_ms_(timeout_ms) {}
   ~ConnectJob() override;
-  int take_fd() { int fd = fd_; fd_ = -1; return fd; }
+  int take_fd() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
 
  protected:
   void launch(std::vector<std::thread>& threads) override;

@@ -44,15 +44,19 @@ bool parse_address(const std::string& host, int port, sockaddr_storage& out, soc
   return false;
 }
 
-static bool is_udp(const std::string& workload) { return workload.rfind("udp_", 0) == 0; }
+static bool is_udp(const std::string& workload) {
+  return workload.rfind("udp_", 0) == 0;
+}
 
 SessionEngine::SessionEngine(SessionConfig cfg) : cfg_(std::move(cfg)) {
   wl_ = find_workload(cfg_.workload, cfg_.side);
   if (!wl_) throw std::invalid_argument("unknown workload " + cfg_.workload);
   if (cfg_.sessions < 1) throw std::invalid_argument("sessions must be at least 1");
-  if (cfg_.request_size < 1 || cfg_.response_size < 1) throw std::invalid_argument("request and response sizes must be at least 1 byte");
+  if (cfg_.request_size < 1 || cfg_.response_size < 1)
+    throw std::invalid_argument("request and response sizes must be at least 1 byte");
   if (cfg_.workload == "udp_stream" && cfg_.message_size < sizeof(SessionHello))
-    throw std::invalid_argument("udp_stream messages must be at least 8 bytes (they carry the session header)");
+    throw std::invalid_argument(
+        "udp_stream messages must be at least 8 bytes (they carry the session header)");
   if (cfg_.threads < 1) cfg_.threads = 1;
   if (cfg_.burst < 1) cfg_.burst = 1;
   cfg_.sends.resize(cfg_.sessions, 0);
@@ -65,7 +69,8 @@ SessionEngine::SessionEngine(SessionConfig cfg) : cfg_(std::move(cfg)) {
     stats_.push_back(std::make_unique<SessionStats>());
     if (latency) stats_.back()->hist = std::make_unique<LatencyHistogram>();
   }
-  size_t buf = std::max<size_t>({size_t{cfg_.request_size}, size_t{cfg_.response_size}, size_t{cfg_.message_size}, size_t{65536}});
+  size_t buf = std::max<size_t>(
+      {size_t{cfg_.request_size}, size_t{cfg_.response_size}, size_t{cfg_.message_size}, size_t{65536}});
   for (int t = 0; t < cfg_.threads; t++) {
     auto w = std::make_unique<Worker>();
     w->index = t;
@@ -113,8 +118,10 @@ void SessionEngine::listen_sockets() {
     // flows) over the workers without an accept thread handing them out.
     check(setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)), "setsockopt SO_REUSEPORT");
     sockaddr_storage a = cfg_.addr;
-    if (family == AF_INET) reinterpret_cast<sockaddr_in*>(&a)->sin_port = htons(static_cast<uint16_t>(port_));
-    else reinterpret_cast<sockaddr_in6*>(&a)->sin6_port = htons(static_cast<uint16_t>(port_));
+    if (family == AF_INET)
+      reinterpret_cast<sockaddr_in*>(&a)->sin_port = htons(static_cast<uint16_t>(port_));
+    else
+      reinterpret_cast<sockaddr_in6*>(&a)->sin6_port = htons(static_cast<uint16_t>(port_));
     check(bind(fd, reinterpret_cast<sockaddr*>(&a), cfg_.addr_len), "bind data socket");
     if (!udp) check(::listen(fd, 4096), "listen");
     if (port_ == 0) {
@@ -359,9 +366,12 @@ void SessionEngine::run_worker(Worker& w) {
       }
       for (int i = 0; i < n; i++) {
         Conn* c = static_cast<Conn*>(evs[i].data.ptr);
-        if (c->wake) adopt_handoffs(w);
-        else if (c->listener && tcp_server) accept_all(*this, w, *c);
-        else wl_->event(*this, w, *c, evs[i].events);
+        if (c->wake)
+          adopt_handoffs(w);
+        else if (c->listener && tcp_server)
+          accept_all(*this, w, *c);
+        else
+          wl_->event(*this, w, *c, evs[i].events);
       }
       if (wl_->tick) {
         uint64_t now = now_ns();
@@ -376,7 +386,8 @@ void SessionEngine::run_worker(Worker& w) {
       if (c->fd < 0 || c->listener || c->session < 0) continue;
       tcp_info ti{};
       socklen_t len = sizeof(ti);
-      if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) stats_[c->session]->retransmits = ti.tcpi_total_retrans;
+      if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
+        stats_[c->session]->retransmits = ti.tcpi_total_retrans;
     }
   });
 }

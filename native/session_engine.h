@@ -30,7 +30,7 @@ enum class Side { client, server };
 struct SessionConfig {
   std::string netns;
   Side side = Side::client;
-  std::string workload;  // tcp_rr udp_rr tcp_crr tcp_stream udp_stream
+  std::string workload;     // tcp_rr udp_rr tcp_crr tcp_stream udp_stream
   sockaddr_storage addr{};  // client: the server's data address; server: the bind address
   socklen_t addr_len = 0;
   sockaddr_storage peer{};  // server: the only address data may come from (the control peer)
@@ -104,12 +104,12 @@ struct Worker {
   int index = 0;
   int cpu = -1;
   int epfd = -1;
-  std::vector<Conn*> conns;          // client: one per session; server: listeners
-  std::vector<Conn*> active;         // server: accepted connections still open
+  std::vector<Conn*> conns;   // client: one per session; server: listeners
+  std::vector<Conn*> active;  // server: accepted connections still open
   std::vector<std::unique_ptr<Conn>> owned;
-  Conn* free_list = nullptr;         // server: pooled connections
-  std::vector<int> sessions;         // session indexes this worker owns (client)
-  std::vector<char> buf;             // receive / send scratch, allocated at setup
+  Conn* free_list = nullptr;  // server: pooled connections
+  std::vector<int> sessions;  // session indexes this worker owns (client)
+  std::vector<char> buf;      // receive / send scratch, allocated at setup
   // Server: connections other workers accepted for this worker's sessions (see settle()).
   int wakefd = -1;
   Conn wake_conn;

@@ -20,7 +20,9 @@ enum State { kConnecting = 0, kRunning = 1 };
 constexpr int kOpsPerEvent = 16;
 constexpr unsigned kUdpBatch = 32;
 
-bool sends(const SessionEngine& e, const Conn& c) { return e.config().sends[c.session] != 0; }
+bool sends(const SessionEngine& e, const Conn& c) {
+  return e.config().sends[c.session] != 0;
+}
 
 // Moves data on a running TCP session in its direction. Returns false when the peer went away.
 bool tcp_move(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
@@ -77,7 +79,8 @@ void tcp_stream_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) 
     e.stats(c.session).connected.set(1);
   }
   if (c.hello_off < sizeof(c.hello)) {
-    ssize_t n = send(c.fd, reinterpret_cast<char*>(&c.hello) + c.hello_off, sizeof(c.hello) - c.hello_off, MSG_NOSIGNAL);
+    ssize_t n = send(c.fd, reinterpret_cast<char*>(&c.hello) + c.hello_off, sizeof(c.hello) - c.hello_off,
+                     MSG_NOSIGNAL);
     if (n < 0 && errno != EAGAIN) return e.session_failed(w, c);
     if (n > 0) c.hello_off += static_cast<uint32_t>(n);
     if (c.hello_off < sizeof(c.hello)) return;
@@ -96,7 +99,8 @@ void tcp_stream_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) 
     if (n < 0) return;
     c.hello_off += static_cast<uint32_t>(n);
     if (c.hello_off < sizeof(c.hello)) return;
-    if (c.hello.cookie != cfg.cookie || c.hello.session >= static_cast<uint32_t>(cfg.sessions)) return e.release_conn(w, c);
+    if (c.hello.cookie != cfg.cookie || c.hello.session >= static_cast<uint32_t>(cfg.sessions))
+      return e.release_conn(w, c);
     c.session = static_cast<int>(c.hello.session);
     e.set_want_out(w, c, sends(e, c));
     e.settle(w, c);
@@ -105,7 +109,8 @@ void tcp_stream_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) 
   if (!tcp_move(e, w, c, ev)) {
     tcp_info ti{};
     socklen_t len = sizeof(ti);
-    if (getsockopt(c.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) e.stats(c.session).retransmits = ti.tcpi_total_retrans;
+    if (getsockopt(c.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
+      e.stats(c.session).retransmits = ti.tcpi_total_retrans;
     e.release_conn(w, c);
   }
 }
@@ -116,7 +121,8 @@ void udp_stream_client_open(SessionEngine& e, Worker& w, Conn& c) {
   const SessionConfig& cfg = e.config();
   c.fd = make_socket(cfg.addr.ss_family, SOCK_DGRAM);
   c.hello = {cfg.cookie, static_cast<uint32_t>(c.session)};
-  check(connect(c.fd, reinterpret_cast<const sockaddr*>(&cfg.addr), cfg.addr_len), "cannot connect a UDP data session");
+  check(connect(c.fd, reinterpret_cast<const sockaddr*>(&cfg.addr), cfg.addr_len),
+        "cannot connect a UDP data session");
   e.stats(c.session).connected.set(1);
   c.want_out = true;
   e.watch(w, c, EPOLLOUT, true);
@@ -171,9 +177,11 @@ void udp_stream_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) 
   }
 }
 
-const Workload kTcpStreamClient{"tcp_stream", tcp_stream_client_open, tcp_stream_client_event, nullptr, false};
+const Workload kTcpStreamClient{"tcp_stream", tcp_stream_client_open, tcp_stream_client_event, nullptr,
+                                false};
 const Workload kTcpStreamServer{"tcp_stream", nullptr, tcp_stream_server_event, nullptr, false};
-const Workload kUdpStreamClient{"udp_stream", udp_stream_client_open, udp_stream_client_event, nullptr, false};
+const Workload kUdpStreamClient{"udp_stream", udp_stream_client_open, udp_stream_client_event, nullptr,
+                                false};
 const Workload kUdpStreamServer{"udp_stream", nullptr, udp_stream_server_event, nullptr, false};
 
 const Workload* const kTable[][2] = {

@@ -16,7 +16,8 @@
 namespace mqb {
 
 static TapHandle open_here(const TapOpenOptions& o) {
-  if (o.name.empty() || o.name.size() >= IFNAMSIZ) throw std::runtime_error("tap name must be 1-15 characters: '" + o.name + "'");
+  if (o.name.empty() || o.name.size() >= IFNAMSIZ)
+    throw std::runtime_error("tap name must be 1-15 characters: '" + o.name + "'");
   if (o.queues < 1 || o.queues > 256) throw std::runtime_error("tap queue count must be 1-256");
   TapHandle h;
   try {
@@ -31,9 +32,10 @@ static TapHandle open_here(const TapOpenOptions& o) {
       if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         int err = errno;
         // EINVAL here most often means the tap exists without IFF_MULTI_QUEUE or with other flags.
-        throw SysError("cannot attach queue " + std::to_string(q) + " of tap " + o.name +
-                           (err == EINVAL ? " (does it exist as a single-queue tap or with other flags?)" : ""),
-                       err);
+        throw SysError(
+            "cannot attach queue " + std::to_string(q) + " of tap " + o.name +
+                (err == EINVAL ? " (does it exist as a single-queue tap or with other flags?)" : ""),
+            err);
       }
       h.name = ifr.ifr_name;
       if (o.vnet_hdr) {

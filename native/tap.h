@@ -8,17 +8,17 @@
 namespace mqb {
 
 struct TapOpenOptions {
-  std::string name;        // interface name; created if absent
-  int queues = 1;          // fds to open, one per queue
-  bool vnet_hdr = false;   // IFF_VNET_HDR: every frame carries a struct virtio_net_hdr
-  unsigned offloads = 0;   // TUNSETOFFLOAD flags (TUN_F_CSUM | TUN_F_TSO4 | ...), needs vnet_hdr
-  std::string netns;       // namespace in which to open (and create) the tap; "" = current
+  std::string name;       // interface name; created if absent
+  int queues = 1;         // fds to open, one per queue
+  bool vnet_hdr = false;  // IFF_VNET_HDR: every frame carries a struct virtio_net_hdr
+  unsigned offloads = 0;  // TUNSETOFFLOAD flags (TUN_F_CSUM | TUN_F_TSO4 | ...), needs vnet_hdr
+  std::string netns;      // namespace in which to open (and create) the tap; "" = current
 };
 
 struct TapHandle {
-  std::string name;        // the name the kernel gave (same as requested)
-  std::vector<int> fds;    // fds[i] serves queue i
-  int vnet_hdr_len = 0;    // bytes of virtio_net_hdr in front of each frame (0 without vnet_hdr)
+  std::string name;      // the name the kernel gave (same as requested)
+  std::vector<int> fds;  // fds[i] serves queue i
+  int vnet_hdr_len = 0;  // bytes of virtio_net_hdr in front of each frame (0 without vnet_hdr)
 };
 
 TapHandle tap_open(const TapOpenOptions& opts);

@@ -24,7 +24,8 @@ class PacketTx : public TxQueue {
   PacketTx(const std::string& dev, bool qdisc_bypass) : dev_(dev) {
     // Protocol 0: the socket sends but never receives, so the kernel does not copy every frame
     // on the wire to it. The kernel reads skb->protocol from the Ethernet header it is given.
-    fd_ = static_cast<int>(check(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), "cannot open an AF_PACKET socket"));
+    fd_ = static_cast<int>(
+        check(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), "cannot open an AF_PACKET socket"));
     try {
       unsigned idx = if_nametoindex(dev.c_str());
       if (idx == 0) throw SysError("no interface " + dev, ENODEV);
@@ -32,10 +33,12 @@ class PacketTx : public TxQueue {
       std::memset(&sll, 0, sizeof(sll));
       sll.sll_family = AF_PACKET;
       sll.sll_ifindex = static_cast<int>(idx);
-      check(bind(fd_, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)), "cannot bind an AF_PACKET socket to " + dev);
+      check(bind(fd_, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)),
+            "cannot bind an AF_PACKET socket to " + dev);
       if (qdisc_bypass) {
         int one = 1;
-        check(setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)), "PACKET_QDISC_BYPASS on " + dev);
+        check(setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)),
+              "PACKET_QDISC_BYPASS on " + dev);
       }
       int sndbuf = 4 << 20;
       setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));  // best effort: capped by wmem_max
@@ -97,7 +100,8 @@ class PacketRingTx : public PacketTx {
       for (size_t i = 0; i < m.msg_iovlen; i++) {
         // The shared zero tail is already zero in the slot: the ring starts zeroed, and every
         // frame of a run has the same header length, so those bytes are never written.
-        if (m.msg_iov[i].iov_base != zero_tail()) std::memcpy(data + len, m.msg_iov[i].iov_base, m.msg_iov[i].iov_len);
+        if (m.msg_iov[i].iov_base != zero_tail())
+          std::memcpy(data + len, m.msg_iov[i].iov_base, m.msg_iov[i].iov_len);
         len += m.msg_iov[i].iov_len;
       }
       h->tp_len = static_cast<uint32_t>(len);
@@ -135,7 +139,8 @@ class PacketRingTx : public PacketTx {
     while (in_flight_ > 0) {
       auto* h = slot(tail_);
       const unsigned st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
-      if (st == TP_STATUS_WRONG_FORMAT) throw SysError("the kernel refused a frame in the TX ring of " + dev_ + " (wrong format)", EINVAL);
+      if (st == TP_STATUS_WRONG_FORMAT)
+        throw SysError("the kernel refused a frame in the TX ring of " + dev_ + " (wrong format)", EINVAL);
       if (st != TP_STATUS_AVAILABLE) break;
       if (++tail_ == nr_) tail_ = 0;
       in_flight_--;
@@ -154,7 +159,8 @@ class PacketRingTx : public PacketTx {
 
 }  // namespace
 
-std::unique_ptr<TxQueue> open_packet_tx(const std::string& dev, bool qdisc_bypass, bool tx_ring, unsigned max_frame) {
+std::unique_ptr<TxQueue> open_packet_tx(const std::string& dev, bool qdisc_bypass, bool tx_ring,
+                                        unsigned max_frame) {
   if (tx_ring) return std::make_unique<PacketRingTx>(dev, qdisc_bypass, max_frame);
   return std::make_unique<PacketTx>(dev, qdisc_bypass);
 }

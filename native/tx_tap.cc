@@ -16,7 +16,8 @@ class TapTx : public TxQueue {
       if (writev(fd_, m.msg_iov, static_cast<int>(m.msg_iovlen)) < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return i;
         // EIO: the tap is down (tun refuses writes while !IFF_UP).
-        if (errno == EIO) throw SysError("write to tap queue fd " + std::to_string(fd_) + " (is the tap up?)", ENETDOWN);
+        if (errno == EIO)
+          throw SysError("write to tap queue fd " + std::to_string(fd_) + " (is the tap up?)", ENETDOWN);
         throw SysError("write to tap queue fd " + std::to_string(fd_), errno);
       }
     }
@@ -29,6 +30,8 @@ class TapTx : public TxQueue {
 
 }  // namespace
 
-std::unique_ptr<TxQueue> open_tap_tx(int fd) { return std::make_unique<TapTx>(fd); }
+std::unique_ptr<TxQueue> open_tap_tx(int fd) {
+  return std::make_unique<TapTx>(fd);
+}
 
 }  // namespace mqb

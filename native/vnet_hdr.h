@@ -6,8 +6,8 @@
 namespace mqb {
 
 struct VnetHdr {
-  uint8_t flags;        // VIRTIO_NET_HDR_F_NEEDS_CSUM = 1, DATA_VALID = 2
-  uint8_t gso_type;     // NONE 0, TCPV4 1, UDP 3, TCPV6 4, ECN 0x80
+  uint8_t flags;     // VIRTIO_NET_HDR_F_NEEDS_CSUM = 1, DATA_VALID = 2
+  uint8_t gso_type;  // NONE 0, TCPV4 1, UDP 3, TCPV6 4, ECN 0x80
   uint16_t hdr_len;
   uint16_t gso_size;
   uint16_t csum_start;

@@ -10,6 +10,7 @@ const out = `${root}oclif.manifest.json`
 rmSync(out, {force: true})
 const config = await Config.load({root, ignoreManifest: true})
 const plugin = config.getPluginsList().find((p) => p.root === config.root)
-if (!plugin || Object.keys(plugin.manifest.commands).length === 0) throw new Error('no commands found: run tsc first')
+if (!plugin || Object.keys(plugin.manifest.commands).length === 0)
+  throw new Error('no commands found: run tsc first')
 writeFileSync(out, JSON.stringify(plugin.manifest, null, 2) + '\n')
 console.log(`oclif.manifest.json: ${Object.keys(plugin.manifest.commands).length} commands`)

@@ -45,20 +45,32 @@ export function errnoCode(err: unknown): string | undefined {
  * `capability` names the capability the failing call needs (CAP_NET_RAW for packet sockets,
  * CAP_NET_ADMIN for taps, namespaces and ethtool writes).
  */
-export function fromNative(err: unknown, context: {capability?: 'CAP_NET_RAW' | 'CAP_NET_ADMIN'; dev?: string} = {}): Error {
+export function fromNative(
+  err: unknown,
+  context: {capability?: 'CAP_NET_RAW' | 'CAP_NET_ADMIN'; dev?: string} = {},
+): Error {
   if (err instanceof MqbError) return err
   const message = err instanceof Error ? err.message : String(err)
   switch (errnoCode(err)) {
     case 'EPERM':
     case 'EACCES': {
       const cap = context.capability ?? 'CAP_NET_ADMIN'
-      return new MqbError(`${message}: mqbench needs ${cap} for this (run as root, or grant it: sudo setcap cap_net_raw,cap_net_admin+ep "$(readlink -f "$(which node)")")`, ExitCode.privilege)
+      return new MqbError(
+        `${message}: mqbench needs ${cap} for this (run as root, or grant it: sudo setcap cap_net_raw,cap_net_admin+ep "$(readlink -f "$(which node)")")`,
+        ExitCode.privilege,
+      )
     }
     case 'ENODEV':
     case 'ENXIO':
-      return new MqbError(`${message}${context.dev ? ` (interface ${context.dev})` : ''}: no such interface; list them with \`ip -br link\``, ExitCode.noDevice)
+      return new MqbError(
+        `${message}${context.dev ? ` (interface ${context.dev})` : ''}: no such interface; list them with \`ip -br link\``,
+        ExitCode.noDevice,
+      )
     case 'ENETDOWN':
-      return new MqbError(`${message}: the interface is down; bring it up with \`ip link set ${context.dev ?? 'IF'} up\``, ExitCode.noDevice)
+      return new MqbError(
+        `${message}: the interface is down; bring it up with \`ip link set ${context.dev ?? 'IF'} up\``,
+        ExitCode.noDevice,
+      )
     case 'ECONNREFUSED':
     case 'ETIMEDOUT':
     case 'EHOSTUNREACH':

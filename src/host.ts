@@ -32,7 +32,8 @@ export function parseCpuList(text: string): number[] {
 export function hostInfo(root = '/'): HostInfo {
   let cpuModel = 'unknown'
   try {
-    cpuModel = /model name\s*:\s*(.+)/.exec(readFileSync(`${root}proc/cpuinfo`, 'utf8'))?.[1]?.trim() ?? cpuModel
+    cpuModel =
+      /model name\s*:\s*(.+)/.exec(readFileSync(`${root}proc/cpuinfo`, 'utf8'))?.[1]?.trim() ?? cpuModel
   } catch {}
   let numaNodes = 1
   try {

@@ -21,7 +21,9 @@ let cached: NativeAddon | undefined
 
 export function native(): NativeAddon {
   if (cached) return cached
-  const candidates = ['build/Release/mqbench.node', 'build/Debug/mqbench.node'].map((p) => join(packageRoot, p))
+  const candidates = ['build/Release/mqbench.node', 'build/Debug/mqbench.node'].map((p) =>
+    join(packageRoot, p),
+  )
   const found = candidates.find((p) => existsSync(p))
   if (!found) {
     throw new MqbError(
@@ -36,7 +38,11 @@ export function native(): NativeAddon {
 /** A native function by name, typed by the caller; a clear error if this build lacks it. */
 export function nativeFn<F>(name: string): F {
   const fn = native()[name]
-  if (typeof fn !== 'function') throw new MqbError(`this build of the native addon has no ${name}(); rebuild it with \`npm run build:native\``, ExitCode.failure)
+  if (typeof fn !== 'function')
+    throw new MqbError(
+      `this build of the native addon has no ${name}(); rebuild it with \`npm run build:native\``,
+      ExitCode.failure,
+    )
   return fn as F
 }
 
@@ -64,10 +70,12 @@ export const ifctl = {
   tapOpen: (opts: {name: string; queues: number; vnetHdr?: boolean; offloads?: boolean; netns?: string}) =>
     nativeFn<(o: typeof opts) => TapHandle>('tapOpen')(opts),
   /** TUNSETQUEUE attach/detach: the live queue count of a multiqueue tap, as qemu changes it. */
-  tapSetQueueAttached: (fd: number, attached: boolean) => nativeFn<(fd: number, a: boolean) => void>('tapSetQueueAttached')(fd, attached),
+  tapSetQueueAttached: (fd: number, attached: boolean) =>
+    nativeFn<(fd: number, a: boolean) => void>('tapSetQueueAttached')(fd, attached),
   closeFd: (fd: number) => nativeFn<(fd: number) => void>('closeFd')(fd),
   /** ETHTOOL_GCHANNELS; throws with .code EOPNOTSUPP where the driver has no channels. */
-  getChannels: (dev: string, netns = '') => nativeFn<(d: string, n: string) => Channels>('getChannels')(dev, netns),
+  getChannels: (dev: string, netns = '') =>
+    nativeFn<(d: string, n: string) => Channels>('getChannels')(dev, netns),
   /** ETHTOOL_SCHANNELS; fields left out keep their value. */
   setChannels: (dev: string, ch: {rx?: number; tx?: number; combined?: number}, netns = '') =>
     nativeFn<(d: string, c: typeof ch, n: string) => void>('setChannels')(dev, ch, netns),
@@ -187,10 +195,18 @@ export interface NativeRxHandle extends NativeHandle<NativeRxThreadStats[]> {
 export const gen = {
   startGen: (opts: NativeGenOptions) => nativeFn<(o: NativeGenOptions) => NativeGenHandle>('startGen')(opts),
   /** AF_PACKET receiver on dev (one socket per receive queue in a PACKET_FANOUT_QM group), or readers of tap queue fds. */
-  startRx: (opts: {dev?: string; netns?: string; sockets?: number; tapFds?: number[]; queues: number; flowsPerQueue: number; cpus?: number[]}) =>
-    nativeFn<(o: typeof opts) => NativeRxHandle>('startRx')(opts),
+  startRx: (opts: {
+    dev?: string
+    netns?: string
+    sockets?: number
+    tapFds?: number[]
+    queues: number
+    flowsPerQueue: number
+    cpus?: number[]
+  }) => nativeFn<(o: typeof opts) => NativeRxHandle>('startRx')(opts),
   /** Opens and closes an AF_PACKET socket on dev: throws (EPERM, ENODEV) when a sender could not start. */
-  probePacket: (dev: string, netns = '') => nativeFn<(d: string, n: string) => void>('probePacket')(dev, netns),
+  probePacket: (dev: string, netns = '') =>
+    nativeFn<(d: string, n: string) => void>('probePacket')(dev, netns),
 }
 
 // ---- sessions: rr / stream client and server engines (native/addon_sessions.cc) ----
@@ -260,7 +276,8 @@ export const sessions = {
   stop: (id: number) => nativeFn<(id: number) => void>('sessionsStop')(id),
   poll: (id: number) => nativeFn<(id: number) => SessionPoll>('sessionsPoll')(id),
   /** Resolves when the engine's threads have ended (call stop first); rejects with its error. */
-  join: (id: number) => nativeFn<(id: number) => Promise<{sessions: NativeSessionResult[]}>>('sessionsJoin')(id),
+  join: (id: number) =>
+    nativeFn<(id: number) => Promise<{sessions: NativeSessionResult[]}>>('sessionsJoin')(id),
 }
 
 export interface FrameHeaderFields {
@@ -273,8 +290,16 @@ export interface FrameHeaderFields {
 /** Frame building as the senders do it, exposed for tests, pcap files and inspection. */
 export const frames = {
   /** One stamped frame (without FCS): the frame options of startGen (queues may be []) plus queue, flow, srcPort, seq and timeNs. */
-  build: (opts: Omit<NativeGenOptions, 'queues' | 'tap' | 'flowsPerQueue' | 'burst' | 'durationMs'> & {queues?: []; queue: number; flow: number; srcPort: number; seq: number; timeNs: bigint}) =>
-    nativeFn<(o: unknown) => Buffer>('buildFrame')({queues: [], ...opts}),
+  build: (
+    opts: Omit<NativeGenOptions, 'queues' | 'tap' | 'flowsPerQueue' | 'burst' | 'durationMs'> & {
+      queues?: []
+      queue: number
+      flow: number
+      srcPort: number
+      seq: number
+      timeNs: bigint
+    },
+  ) => nativeFn<(o: unknown) => Buffer>('buildFrame')({queues: [], ...opts}),
   /** The payload header of a received frame, or null when it is not an mqbench frame. */
   parse: (frame: Buffer) => nativeFn<(f: Buffer) => FrameHeaderFields | null>('parseFrame')(frame),
 }

@@ -14,7 +14,14 @@ import {sysfsQueueCounts} from '../observe/sysfs.js'
 import {onlineCpus} from '../host.js'
 import {PartialRunError, runRr, DEFAULT_PORT} from '../sessions/index.js'
 import {run} from '../util/exec.js'
-import {channelMode, describeChannels, evaluateChecks, type CheckEvidence, type CheckResult, type LoadRun} from './checks.js'
+import {
+  channelMode,
+  describeChannels,
+  evaluateChecks,
+  type CheckEvidence,
+  type CheckResult,
+  type LoadRun,
+} from './checks.js'
 
 export interface CheckOptions {
   dev: string
@@ -67,7 +74,11 @@ export async function routeDevice(host: string, netns?: string): Promise<{ip: st
     }
   }
   const r = run('ip', [...(netns ? ['-n', netns] : []), '-j', 'route', 'get', ip])
-  if (r.status !== 0) throw new MqbError(`no route to --server ${ip}${netns ? ` in ${netns}` : ''}: ${r.stderr.trim()}`, ExitCode.unreachable)
+  if (r.status !== 0)
+    throw new MqbError(
+      `no route to --server ${ip}${netns ? ` in ${netns}` : ''}: ${r.stderr.trim()}`,
+      ExitCode.unreachable,
+    )
   try {
     return {ip, dev: (JSON.parse(r.stdout) as Array<{dev?: string}>)[0]?.dev}
   } catch {
@@ -86,14 +97,19 @@ export async function runCheck(opts: CheckOptions, hooks: CheckHooks = {}): Prom
   // A load that does not cross the interface would make every per-queue check meaningless.
   const route = await routeDevice(opts.server, opts.netns)
   if (route.dev && route.dev !== dev)
-    throw new MqbError(`--server ${opts.server} is reached through ${route.dev}, not ${dev}: the load would not cross ${dev}`, ExitCode.badInput, [`pick a server whose route goes through ${dev} (\`ip route get ${route.ip}\`)`])
+    throw new MqbError(
+      `--server ${opts.server} is reached through ${route.dev}, not ${dev}: the load would not cross ${dev}`,
+      ExitCode.badInput,
+      [`pick a server whose route goes through ${dev} (\`ip route get ${route.ip}\`)`],
+    )
   const e: CheckEvidence = {dev, queues, onlineCpus: onlineCpus()}
   try {
     e.original = io.channels(dev)
   } catch (err) {
     e.originalError = message(err)
   }
-  if (!e.original && !e.originalError) e.originalError = 'Operation not supported (the driver has no channels)'
+  if (!e.original && !e.originalError)
+    e.originalError = 'Operation not supported (the driver has no channels)'
 
   let restoreNeeded = false
   const original = e.original
@@ -108,11 +124,28 @@ export async function runCheck(opts: CheckOptions, hooks: CheckHooks = {}): Prom
     phase(`running ${sessions} TCP_RR sessions for ${durationMs / 1000} s at ${queueCount} queue(s)`)
     const before = takeSnapshotWith(io, dev)
     const rr = await runRr(
-      {server: opts.server, port: opts.port ?? DEFAULT_PORT, netns: opts.netns, token: opts.token, allowRemote: opts.allowRemote, type: 'tcp_rr', sessions, requestSize: 1, responseSize: 1, durationMs},
+      {
+        server: opts.server,
+        port: opts.port ?? DEFAULT_PORT,
+        netns: opts.netns,
+        token: opts.token,
+        allowRemote: opts.allowRemote,
+        type: 'tcp_rr',
+        sessions,
+        requestSize: 1,
+        responseSize: 1,
+        durationMs,
+      },
       {signal: hooks.signal},
     )
     const after = takeSnapshotWith(io, dev)
-    return {queueCount, transactionsPerSecond: rr.transactionsPerSecond, before, after, interrupts: observeDelta(before, after).interrupts}
+    return {
+      queueCount,
+      transactionsPerSecond: rr.transactionsPerSecond,
+      before,
+      after,
+      interrupts: observeDelta(before, after).interrupts,
+    }
   }
   const partial = (err: unknown): string => {
     if (err instanceof PartialRunError) return err.message
@@ -121,7 +154,8 @@ export async function runCheck(opts: CheckOptions, hooks: CheckHooks = {}): Prom
 
   try {
     if (original) {
-      const max = channelMode(original) === 'combined' ? original.maxCombined : Math.min(original.maxRx, original.maxTx)
+      const max =
+        channelMode(original) === 'combined' ? original.maxCombined : Math.min(original.maxRx, original.maxTx)
       if (max >= queues) {
         phase(`setting ${queues} channels on ${dev} (was ${describeChannels(original)})`)
         restoreNeeded = true
@@ -173,7 +207,8 @@ export async function runCheck(opts: CheckOptions, hooks: CheckHooks = {}): Prom
     }
     unregister()
   }
-  if (hooks.signal?.aborted) throw new MqbError('check interrupted; the original channel count was restored', ExitCode.interrupted)
+  if (hooks.signal?.aborted)
+    throw new MqbError('check interrupted; the original channel count was restored', ExitCode.interrupted)
   const checks = evaluateChecks(e)
   return {
     dev,

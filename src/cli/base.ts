@@ -28,7 +28,9 @@ export abstract class MqbCommand extends Command {
       // oclif's own parse errors (unknown flag, a value out of range, flags that exclude each
       // other) exit 2: one line and where to read more, not a page of help.
       if (err.oclif.exit === ExitCode.usage && (err as {code?: string}).code !== 'EEXIT') {
-        say(`mqbench: ${oneLine(err.message)} (see \`mqbench ${this.id?.replaceAll(':', ' ') ?? ''} --help\`)`)
+        say(
+          `mqbench: ${oneLine(err.message)} (see \`mqbench ${this.id?.replaceAll(':', ' ') ?? ''} --help\`)`,
+        )
         return this.exit(ExitCode.usage)
       }
       return super.catch(err)

@@ -17,7 +17,8 @@ export const durationFlag = Flags.custom<number>({
   parse: async (input) => parseDurationMs(input),
   helpValue: '10s|500ms|2m',
   // Defaults are held in milliseconds; help shows them as a person writes them.
-  defaultHelp: async ({options}) => (typeof options.default === 'number' ? formatDurationMs(options.default) : undefined),
+  defaultHelp: async ({options}) =>
+    typeof options.default === 'number' ? formatDurationMs(options.default) : undefined,
 })
 
 export const bytesFlag = (what: string, min: number, max: number) =>
@@ -27,7 +28,10 @@ export const bytesFlag = (what: string, min: number, max: number) =>
   })
 
 /** --netns, shared by every command that can run inside a namespace. */
-export const netnsFlag = Flags.string({description: 'run inside this network namespace (/run/netns/NAME)', helpValue: 'NAME'})
+export const netnsFlag = Flags.string({
+  description: 'run inside this network namespace (/run/netns/NAME)',
+  helpValue: 'NAME',
+})
 
 /** --testbed tap|veth|dev:IF (src/testbed/index.ts). */
 export const testbedKindFlag = Flags.custom<{kind: 'tap' | 'veth' | 'dev'; dev?: string}>({

@@ -29,8 +29,10 @@ export function parseQueueList(text: string, max = MAX_QUEUES): number[] {
     }
   }
   for (let i = 1; i < out.length; i++) {
-    if (out[i] === out[i - 1] || out.indexOf(out[i]) !== i) throw badInput(`queue count ${out[i]} appears twice in '${spec}'`)
-    if (out[i] < out[i - 1]) throw badInput(`queue list '${spec}' must be ascending (${out[i - 1]} comes before ${out[i]})`)
+    if (out[i] === out[i - 1] || out.indexOf(out[i]) !== i)
+      throw badInput(`queue count ${out[i]} appears twice in '${spec}'`)
+    if (out[i] < out[i - 1])
+      throw badInput(`queue list '${spec}' must be ascending (${out[i - 1]} comes before ${out[i]})`)
   }
   return out
 }
@@ -41,7 +43,8 @@ export function parseCpuListFlag(text: string, online?: number[]): number[] {
   const out: number[] = []
   for (const part of spec.split(',')) {
     const m = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(part)
-    if (!m) throw badInput(`'${part.trim()}' in CPU list '${spec}' is not a CPU or range; use a list like 0-3,6`)
+    if (!m)
+      throw badInput(`'${part.trim()}' in CPU list '${spec}' is not a CPU or range; use a list like 0-3,6`)
     const from = Number(m[1])
     const to = m[2] === undefined ? from : Number(m[2])
     if (to < from) throw badInput(`CPU range ${from}-${to} runs backwards`)
@@ -50,7 +53,8 @@ export function parseCpuListFlag(text: string, online?: number[]): number[] {
   if (new Set(out).size !== out.length) throw badInput(`CPU list '${spec}' names a CPU twice`)
   if (online) {
     const off = out.filter((c) => !online.includes(c))
-    if (off.length) throw badInput(`CPU ${off.join(',')} is not online; online CPUs: ${compactCpuList(online)}`)
+    if (off.length)
+      throw badInput(`CPU ${off.join(',')} is not online; online CPUs: ${compactCpuList(online)}`)
   }
   return out
 }
@@ -58,7 +62,7 @@ export function parseCpuListFlag(text: string, online?: number[]): number[] {
 export function compactCpuList(cpus: number[]): string {
   const s = [...cpus].sort((a, b) => a - b)
   const parts: string[] = []
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     let j = i
     while (j + 1 < s.length && s[j + 1] === s[j] + 1) j++
     parts.push(i === j ? `${s[i]}` : `${s[i]}-${s[j]}`)
@@ -74,7 +78,8 @@ export function parseDurationMs(text: string, {min = 1, max = 24 * 3_600_000} = 
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$/.exec(text)
   if (!m) throw badInput(`'${text}' is not a duration; use e.g. 10s, 500ms or 2m`)
   const ms = Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? 's'])
-  if (ms < min || ms > max) throw badInput(`duration ${text} is out of range (${formatDurationMs(min)} to ${formatDurationMs(max)})`)
+  if (ms < min || ms > max)
+    throw badInput(`duration ${text} is out of range (${formatDurationMs(min)} to ${formatDurationMs(max)})`)
   return ms
 }
 
@@ -85,13 +90,26 @@ export function formatDurationMs(ms: number): string {
   return `${ms}ms`
 }
 
-const SIZE_UNITS: Record<string, number> = {'': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2}
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+}
 
 /** Bytes: `64`, `1500`, `16k`, `1M` (binary multiples, as netperf). */
-export function parseBytes(text: string, {min = 0, max = Number.MAX_SAFE_INTEGER, what = 'size'} = {}): number {
+export function parseBytes(
+  text: string,
+  {min = 0, max = Number.MAX_SAFE_INTEGER, what = 'size'} = {},
+): number {
   const m = /^\s*(\d+)\s*([a-zA-Z]*)\s*$/.exec(text)
   const unit = SIZE_UNITS[(m?.[2] ?? 'x').toLowerCase()]
-  if (!m || unit === undefined) throw badInput(`${what} '${text}' is not a byte count; use e.g. 64, 1500 or 16k`)
+  if (!m || unit === undefined)
+    throw badInput(`${what} '${text}' is not a byte count; use e.g. 64, 1500 or 16k`)
   const n = Number(m[1]) * unit
   if (n < min || n > max) throw badInput(`${what} ${text} is out of range (${min} to ${max} bytes)`)
   return n

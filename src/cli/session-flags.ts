@@ -19,16 +19,44 @@ export const confidenceFlag = Flags.custom<{level: number; widthPct: number}>({
 })
 
 export const sessionClientFlags = {
-  server: Flags.string({default: '127.0.0.1', description: 'address of the mqbench server (must be on this machine or in one of its namespaces unless --allow-remote)', helpValue: 'HOST'}),
+  server: Flags.string({
+    default: '127.0.0.1',
+    description:
+      'address of the mqbench server (must be on this machine or in one of its namespaces unless --allow-remote)',
+    helpValue: 'HOST',
+  }),
   port: Flags.integer({default: DEFAULT_PORT, min: 1, max: 65535, description: "the server's control port"}),
   netns: netnsFlag,
-  token: Flags.string({env: 'MQBENCH_TOKEN', description: "the server's token (needed when it listens on a non-loopback address)", helpValue: 'TOKEN'}),
-  'allow-remote': Flags.boolean({default: false, description: 'allow a server address that is not on this machine'}),
-  sessions: Flags.integer({default: 1, min: 1, max: 100_000, description: 'concurrent sessions (connections)'}),
-  threads: Flags.integer({min: 1, max: 1024, description: 'native client threads the sessions are spread over with epoll (default: one per CPU, at most one per session)'}),
+  token: Flags.string({
+    env: 'MQBENCH_TOKEN',
+    description: "the server's token (needed when it listens on a non-loopback address)",
+    helpValue: 'TOKEN',
+  }),
+  'allow-remote': Flags.boolean({
+    default: false,
+    description: 'allow a server address that is not on this machine',
+  }),
+  sessions: Flags.integer({
+    default: 1,
+    min: 1,
+    max: 100_000,
+    description: 'concurrent sessions (connections)',
+  }),
+  threads: Flags.integer({
+    min: 1,
+    max: 1024,
+    description:
+      'native client threads the sessions are spread over with epoll (default: one per CPU, at most one per session)',
+  }),
   duration: durationFlag({default: 10_000, description: 'length of the measurement window'}),
   cpus: cpuListFlag({description: 'pin client thread i to the (i mod n)-th CPU of this list'}),
   interval: durationFlag({description: 'print interim results this often while the test runs'}),
-  iterations: iterationsFlag({description: 'repeat at least MIN and at most MAX times, until --confidence is met (netperf -i)'}),
-  confidence: confidenceFlag({default: {level: 99, widthPct: 5}, description: 'stop repeating once the LEVEL% confidence interval of the mean is at most WIDTH% of the mean (netperf -I)'}),
+  iterations: iterationsFlag({
+    description: 'repeat at least MIN and at most MAX times, until --confidence is met (netperf -i)',
+  }),
+  confidence: confidenceFlag({
+    default: {level: 99, widthPct: 5},
+    description:
+      'stop repeating once the LEVEL% confidence interval of the mean is at most WIDTH% of the mean (netperf -I)',
+  }),
 }

@@ -25,9 +25,13 @@ N/A with the reason. Exits ${ExitCode.checkFailed} when a check failed.`
 
   static flags = {
     dev: Flags.string({description: 'the interface to check', helpValue: 'IF', required: true}),
-    server: Flags.string({description: 'address of a running `mqbench server` reached through IF', helpValue: 'HOST', required: true}),
-    port: Flags.integer({description: 'the server\'s port (default 12866)', min: 1, max: 65535}),
-    token: Flags.string({description: 'the server\'s token', env: 'MQBENCH_TOKEN'}),
+    server: Flags.string({
+      description: 'address of a running `mqbench server` reached through IF',
+      helpValue: 'HOST',
+      required: true,
+    }),
+    port: Flags.integer({description: "the server's port (default 12866)", min: 1, max: 65535}),
+    token: Flags.string({description: "the server's token", env: 'MQBENCH_TOKEN'}),
     'allow-remote': Flags.boolean({description: 'allow a server address that is not on this machine'}),
     queues: Flags.integer({description: 'N: the queue count to test', default: 2, min: 2, max: 256}),
     sessions: Flags.integer({description: 'concurrent TCP_RR sessions', default: 20, min: 1, max: 10_000}),
@@ -41,8 +45,21 @@ N/A with the reason. Exits ${ExitCode.checkFailed} when a check failed.`
     const off = onInterrupt(() => abort.abort())
     try {
       const report = await runCheck(
-        {dev: flags.dev, server: flags.server, port: flags.port, netns: flags.netns, token: flags.token, allowRemote: flags['allow-remote'], queues: flags.queues, sessions: flags.sessions, durationMs: flags.duration},
-        {signal: abort.signal, onPhase: this.jsonEnabled() ? undefined : (line) => this.logToStderr(`.. ${line}`)},
+        {
+          dev: flags.dev,
+          server: flags.server,
+          port: flags.port,
+          netns: flags.netns,
+          token: flags.token,
+          allowRemote: flags['allow-remote'],
+          queues: flags.queues,
+          sessions: flags.sessions,
+          durationMs: flags.duration,
+        },
+        {
+          signal: abort.signal,
+          onPhase: this.jsonEnabled() ? undefined : (line) => this.logToStderr(`.. ${line}`),
+        },
       )
       if (!this.jsonEnabled()) this.show(report)
       if (report.failed > 0) process.exitCode = ExitCode.checkFailed

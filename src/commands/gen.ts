@@ -9,7 +9,10 @@ import {formatPps, parseRate, rateToPps, type Rate} from '../gen/rate.js'
 import {MAX_FRAME_SIZE} from '../gen/frame.js'
 import type {GenResult} from '../results/schema.js'
 
-const rateFlag = Flags.custom<Rate>({parse: async (input) => parseRate(input), helpValue: '100kpps|1M|500Mbit|10Gbit'})
+const rateFlag = Flags.custom<Rate>({
+  parse: async (input) => parseRate(input),
+  helpValue: '100kpps|1M|500Mbit|10Gbit',
+})
 
 export default class Gen extends MqbCommand {
   static description = `Send pktgen-style UDP frames, one pinned sender thread per queue, and count them at a receiver.
@@ -25,38 +28,117 @@ receiver on a multiqueue device proves it by counting, per receive queue, which 
 arrived there (docs/gen.md).`
 
   static examples = [
-    {description: 'Two queues of 64-byte frames (60 + FCS) for 10 s on a veth, counted at its peer', command: '<%= config.bin %> gen --dev veth0 --queues 2 --rx-dev veth1 --rx-netns ns1'},
-    {description: '1 Mpps in total over 4 queues, 16 flows per queue, from CPUs 0-3', command: '<%= config.bin %> gen --dev eth1 --queues 4 --cpus 0-3 --flows 16 --rate 1Mpps --duration 30s --dst-mac 02:00:00:00:00:02'},
-    {description: 'Write 1500-byte frames into a 2-queue tap (created if absent) at 500 Mbit/s', command: '<%= config.bin %> gen --backend tap --dev mqb-tap0 --queues 2 --size 1500 --rate 500Mbit'},
-    {description: 'Exactly 1,000,000 frames through the qdisc, as JSON', command: '<%= config.bin %> gen --dev veth0 --count 1000000 --qdisc --json'},
+    {
+      description: 'Two queues of 64-byte frames (60 + FCS) for 10 s on a veth, counted at its peer',
+      command: '<%= config.bin %> gen --dev veth0 --queues 2 --rx-dev veth1 --rx-netns ns1',
+    },
+    {
+      description: '1 Mpps in total over 4 queues, 16 flows per queue, from CPUs 0-3',
+      command:
+        '<%= config.bin %> gen --dev eth1 --queues 4 --cpus 0-3 --flows 16 --rate 1Mpps --duration 30s --dst-mac 02:00:00:00:00:02',
+    },
+    {
+      description: 'Write 1500-byte frames into a 2-queue tap (created if absent) at 500 Mbit/s',
+      command: '<%= config.bin %> gen --backend tap --dev mqb-tap0 --queues 2 --size 1500 --rate 500Mbit',
+    },
+    {
+      description: 'Exactly 1,000,000 frames through the qdisc, as JSON',
+      command: '<%= config.bin %> gen --dev veth0 --count 1000000 --qdisc --json',
+    },
   ]
 
   static enableJsonFlag = true
 
   static flags = {
-    backend: Flags.option({options: ['packet', 'tap'] as const, default: 'packet' as const, description: 'packet: AF_PACKET raw socket on --dev; tap: write to the queue fds of a multiqueue tap (attached, or created if absent)'})(),
-    dev: Flags.string({required: true, description: 'interface to send on (packet) or tap name (tap)', helpValue: 'IF'}),
+    backend: Flags.option({
+      options: ['packet', 'tap'] as const,
+      default: 'packet' as const,
+      description:
+        'packet: AF_PACKET raw socket on --dev; tap: write to the queue fds of a multiqueue tap (attached, or created if absent)',
+    })(),
+    dev: Flags.string({
+      required: true,
+      description: 'interface to send on (packet) or tap name (tap)',
+      helpValue: 'IF',
+    }),
     netns: netnsFlag,
-    queues: Flags.integer({default: 1, min: 1, max: 256, description: 'sender threads; thread i writes to TX queue i'}),
-    cpus: cpuListFlag({description: 'CPUs for the sender threads, thread i on the (i mod n)-th (default: the online CPUs)'}),
-    size: bytesFlag('frame size', 60, MAX_FRAME_SIZE)({default: 60, description: `frame size in bytes without FCS (60..${MAX_FRAME_SIZE}; IPv6 needs 80 or more)`}),
-    flows: Flags.integer({default: 1, min: 1, max: 65535, description: 'distinct UDP 5-tuples per queue (source ports), for RSS or tun flow hashing'}),
-    rate: rateFlag({description: 'total rate over all queues, in pps (100kpps, 1M) or bit/s (500Mbit, 10Gbit); default: as fast as possible'}),
-    count: Flags.integer({min: 1, description: 'total frames to send (split over queues); the run still ends at --duration'}),
-    duration: durationFlag({default: 10_000, defaultHelp: async () => '10s', description: 'how long to send (the run always ends by then)'}),
-    burst: Flags.integer({default: 32, min: 1, max: 1024, description: 'frames per batch (one sendmmsg per batch on AF_PACKET)'}),
-    qdisc: Flags.boolean({default: false, description: 'send through the qdisc instead of PACKET_QDISC_BYPASS (packet backend)'}),
-    'tx-ring': Flags.boolean({default: false, description: 'batch through a PACKET_TX_RING instead of sendmmsg (packet backend; sendmmsg measured faster here, docs/gen.md)'}),
+    queues: Flags.integer({
+      default: 1,
+      min: 1,
+      max: 256,
+      description: 'sender threads; thread i writes to TX queue i',
+    }),
+    cpus: cpuListFlag({
+      description: 'CPUs for the sender threads, thread i on the (i mod n)-th (default: the online CPUs)',
+    }),
+    size: bytesFlag(
+      'frame size',
+      60,
+      MAX_FRAME_SIZE,
+    )({
+      default: 60,
+      description: `frame size in bytes without FCS (60..${MAX_FRAME_SIZE}; IPv6 needs 80 or more)`,
+    }),
+    flows: Flags.integer({
+      default: 1,
+      min: 1,
+      max: 65535,
+      description: 'distinct UDP 5-tuples per queue (source ports), for RSS or tun flow hashing',
+    }),
+    rate: rateFlag({
+      description:
+        'total rate over all queues, in pps (100kpps, 1M) or bit/s (500Mbit, 10Gbit); default: as fast as possible',
+    }),
+    count: Flags.integer({
+      min: 1,
+      description: 'total frames to send (split over queues); the run still ends at --duration',
+    }),
+    duration: durationFlag({
+      default: 10_000,
+      defaultHelp: async () => '10s',
+      description: 'how long to send (the run always ends by then)',
+    }),
+    burst: Flags.integer({
+      default: 32,
+      min: 1,
+      max: 1024,
+      description: 'frames per batch (one sendmmsg per batch on AF_PACKET)',
+    }),
+    qdisc: Flags.boolean({
+      default: false,
+      description: 'send through the qdisc instead of PACKET_QDISC_BYPASS (packet backend)',
+    }),
+    'tx-ring': Flags.boolean({
+      default: false,
+      description:
+        'batch through a PACKET_TX_RING instead of sendmmsg (packet backend; sendmmsg measured faster here, docs/gen.md)',
+    }),
     ipv6: Flags.boolean({default: false, description: 'IPv6 instead of IPv4'}),
-    'src-mac': Flags.string({description: 'source MAC (default: the device\'s)', helpValue: 'MAC'}),
-    'dst-mac': Flags.string({description: 'destination MAC (default: the --rx-dev\'s, else broadcast)', helpValue: 'MAC'}),
+    'src-mac': Flags.string({description: "source MAC (default: the device's)", helpValue: 'MAC'}),
+    'dst-mac': Flags.string({
+      description: "destination MAC (default: the --rx-dev's, else broadcast)",
+      helpValue: 'MAC',
+    }),
     'src-ip': Flags.string({description: 'source IP (default 198.18.0.1 / fd00:198:18::1)', helpValue: 'IP'}),
-    'dst-ip': Flags.string({description: 'destination IP (default 198.18.0.2 / fd00:198:18::2)', helpValue: 'IP'}),
-    'src-port': Flags.integer({min: 1, max: 65535, description: 'first UDP source port; queue q flow f uses src-port + q*flows + f (default 1024)'}),
+    'dst-ip': Flags.string({
+      description: 'destination IP (default 198.18.0.2 / fd00:198:18::2)',
+      helpValue: 'IP',
+    }),
+    'src-port': Flags.integer({
+      min: 1,
+      max: 65535,
+      description: 'first UDP source port; queue q flow f uses src-port + q*flows + f (default 1024)',
+    }),
     'dst-port': Flags.integer({min: 1, max: 65535, description: 'UDP destination port (default 9, discard)'}),
-    'rx-dev': Flags.string({description: 'count the frames on this interface (AF_PACKET, one socket per receive queue)', helpValue: 'IF'}),
+    'rx-dev': Flags.string({
+      description: 'count the frames on this interface (AF_PACKET, one socket per receive queue)',
+      helpValue: 'IF',
+    }),
     'rx-netns': Flags.string({description: 'namespace of --rx-dev', helpValue: 'NAME'}),
-    pcap: Flags.string({description: 'write the first frames of each queue to this pcap file', helpValue: 'FILE'}),
+    pcap: Flags.string({
+      description: 'write the first frames of each queue to this pcap file',
+      helpValue: 'FILE',
+    }),
   }
 
   async run(): Promise<GenResult & {kernel?: GenKernel}> {
@@ -68,11 +150,28 @@ arrived there (docs/gen.md).`
     try {
       const result = await runGen(
         {
-          backend: flags.backend, dev: flags.dev, netns: flags.netns, queues: flags.queues, cpus: flags.cpus,
-          frameSize: flags.size, flowsPerQueue: flags.flows, ipVersion: flags.ipv6 ? 6 : 4,
-          srcMac: flags['src-mac'], dstMac: flags['dst-mac'], srcIp: flags['src-ip'], dstIp: flags['dst-ip'], srcPort: flags['src-port'], dstPort: flags['dst-port'],
-          ratePps: flags.rate ? rateToPps(flags.rate, flags.size) : undefined, count: flags.count, durationMs: flags.duration, burst: flags.burst,
-          qdiscBypass: !flags.qdisc, txRing: flags['tx-ring'], rx: flags['rx-dev'] ? {dev: flags['rx-dev'], netns: flags['rx-netns']} : undefined, pcap: flags.pcap,
+          backend: flags.backend,
+          dev: flags.dev,
+          netns: flags.netns,
+          queues: flags.queues,
+          cpus: flags.cpus,
+          frameSize: flags.size,
+          flowsPerQueue: flags.flows,
+          ipVersion: flags.ipv6 ? 6 : 4,
+          srcMac: flags['src-mac'],
+          dstMac: flags['dst-mac'],
+          srcIp: flags['src-ip'],
+          dstIp: flags['dst-ip'],
+          srcPort: flags['src-port'],
+          dstPort: flags['dst-port'],
+          ratePps: flags.rate ? rateToPps(flags.rate, flags.size) : undefined,
+          count: flags.count,
+          durationMs: flags.duration,
+          burst: flags.burst,
+          qdiscBypass: !flags.qdisc,
+          txRing: flags['tx-ring'],
+          rx: flags['rx-dev'] ? {dev: flags['rx-dev'], netns: flags['rx-netns']} : undefined,
+          pcap: flags.pcap,
         },
         {signal: abort.signal, onProgress: live ? (p) => (this.liveLine(p, last), (last = p)) : undefined},
       )
@@ -93,32 +192,73 @@ arrived there (docs/gen.md).`
     const per = p.queues.map(rate)
     const total = per.reduce((a, r) => ({pps: a.pps + r.pps, mbps: a.mbps + r.mbps}), {pps: 0, mbps: 0})
     const queues = per.map((r, i) => `q${i} ${formatPps(r.pps)}`).join('  ')
-    process.stderr.write(`${(p.elapsedMs / 1000).toFixed(0).padStart(4)}s  ${formatPps(total.pps).padStart(10)} ${total.mbps.toFixed(1).padStart(9)} Mbit/s | ${queues}\n`)
+    process.stderr.write(
+      `${(p.elapsedMs / 1000).toFixed(0).padStart(4)}s  ${formatPps(total.pps).padStart(10)} ${total.mbps.toFixed(1).padStart(9)} Mbit/s | ${queues}\n`,
+    )
   }
 
   private render(r: GenResult & {kernel?: GenKernel}): void {
-    const row = (cells: Array<string | number>) => cells.map((c, i) => String(c).padStart(i === 0 ? 6 : 13)).join('')
-    const fmt = (n: number, d = 0) => n.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d})
-    this.log(`mqbench gen: ${r.backend} on ${r.dev}, ${r.frameSize}-byte frames (without FCS), ${r.flowsPerQueue} flow(s) per queue, ${fmt(r.durationMs / 1000, 2)} s${r.interrupted ? ' (interrupted)' : ''}`)
+    const row = (cells: Array<string | number>) =>
+      cells.map((c, i) => String(c).padStart(i === 0 ? 6 : 13)).join('')
+    const fmt = (n: number, d = 0) =>
+      n.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d})
+    this.log(
+      `mqbench gen: ${r.backend} on ${r.dev}, ${r.frameSize}-byte frames (without FCS), ${r.flowsPerQueue} flow(s) per queue, ${fmt(r.durationMs / 1000, 2)} s${r.interrupted ? ' (interrupted)' : ''}`,
+    )
     this.log(row(['queue', 'cpu', 'packets', 'bytes', 'pps', 'Mbit/s', 'refused']))
-    for (const q of r.queues) this.log(row([q.queue, q.cpu, fmt(q.packets), fmt(q.bytes), fmt(q.pps), fmt(q.mbps, 1), fmt(q.errors)]))
-    this.log(row(['total', '', fmt(r.packets), fmt(r.bytes), fmt(r.pps), fmt(r.mbps, 1), fmt(r.queues.reduce((a, q) => a + q.errors, 0))]))
+    for (const q of r.queues)
+      this.log(row([q.queue, q.cpu, fmt(q.packets), fmt(q.bytes), fmt(q.pps), fmt(q.mbps, 1), fmt(q.errors)]))
+    this.log(
+      row([
+        'total',
+        '',
+        fmt(r.packets),
+        fmt(r.bytes),
+        fmt(r.pps),
+        fmt(r.mbps, 1),
+        fmt(r.queues.reduce((a, q) => a + q.errors, 0)),
+      ]),
+    )
     if (r.rx) {
-      this.log(`\nreceiver on ${r.rx.dev}: ${fmt(r.rx.packets)} frames, ${fmt(r.rx.lost)} lost, ${fmt(r.rx.reordered)} reordered, ${fmt(r.rx.duplicates)} duplicates, ${fmt(r.rx.socketDrops ?? 0)} dropped by the receive socket`)
+      this.log(
+        `\nreceiver on ${r.rx.dev}: ${fmt(r.rx.packets)} frames, ${fmt(r.rx.lost)} lost, ${fmt(r.rx.reordered)} reordered, ${fmt(r.rx.duplicates)} duplicates, ${fmt(r.rx.socketDrops ?? 0)} dropped by the receive socket`,
+      )
       this.log(row(['queue', 'received', 'lost', 'reordered', 'duplicates']))
-      for (const q of r.rx.queues) this.log(row([q.queue, fmt(q.packets), fmt(q.lost), fmt(q.reordered), fmt(q.duplicates)]))
+      for (const q of r.rx.queues)
+        this.log(row([q.queue, fmt(q.packets), fmt(q.lost), fmt(q.reordered), fmt(q.duplicates)]))
     }
     const pl = r.placement
     if (pl) {
-      const verdict = pl.verified === undefined ? 'not checked (needs --rx-dev on a multiqueue receiver)' : pl.verified ? 'verified: each queue\'s frames arrived on the matching receive queue' : 'NOT as expected: see placement.matrix in --json'
-      this.log(`\nTX queue per thread: ${pl.expectedTxQueue.map((q, i) => `${i}->${q}`).join(' ')}; ${verdict}`)
+      const verdict =
+        pl.verified === undefined
+          ? 'not checked (needs --rx-dev on a multiqueue receiver)'
+          : pl.verified
+            ? "verified: each queue's frames arrived on the matching receive queue"
+            : 'NOT as expected: see placement.matrix in --json'
+      this.log(
+        `\nTX queue per thread: ${pl.expectedTxQueue.map((q, i) => `${i}->${q}`).join(' ')}; ${verdict}`,
+      )
     }
     if (r.kernel) for (const k of [r.kernel.tx, r.kernel.rx]) if (k) this.kernelBlock(k, fmt)
   }
 
   private kernelBlock(k: NonNullable<GenKernel['rx']>, fmt: (n: number) => string): void {
-    const keys = ['tx_packets', 'tx_bytes', 'tx_dropped', 'tx_errors', 'rx_packets', 'rx_bytes', 'rx_dropped', 'rx_errors']
-    this.log(`\nkernel counters of ${k.dev}${k.netns ? ` (netns ${k.netns})` : ''}, after minus before: ${keys.filter((x) => x in k.statistics).map((x) => `${x} ${fmt(k.statistics[x])}`).join(', ')}`)
+    const keys = [
+      'tx_packets',
+      'tx_bytes',
+      'tx_dropped',
+      'tx_errors',
+      'rx_packets',
+      'rx_bytes',
+      'rx_dropped',
+      'rx_errors',
+    ]
+    this.log(
+      `\nkernel counters of ${k.dev}${k.netns ? ` (netns ${k.netns})` : ''}, after minus before: ${keys
+        .filter((x) => x in k.statistics)
+        .map((x) => `${x} ${fmt(k.statistics[x])}`)
+        .join(', ')}`,
+    )
     for (const q of k.perQueue) {
       const nz = Object.entries(q.counters).filter(([, v]) => v !== 0)
       if (nz.length) this.log(`  queue ${q.queue}: ${nz.map(([n, v]) => `${n} ${fmt(v)}`).join(', ')}`)

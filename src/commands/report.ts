@@ -4,7 +4,8 @@ import {loadResults} from '../results/load.js'
 import {writeReport, type ReportOutput} from '../report/index.js'
 
 export default class Report extends MqbCommand {
-  static description = 'Write a self-contained HTML scaling report (charts, tables, summary) from one or more results files; with several files or --baseline, compare the runs.'
+  static description =
+    'Write a self-contained HTML scaling report (charts, tables, summary) from one or more results files; with several files or --baseline, compare the runs.'
 
   static examples = [
     '<%= config.bin %> report results/mqb-tap-rr.json',
@@ -20,10 +21,22 @@ export default class Report extends MqbCommand {
   }
 
   static flags = {
-    out: Flags.string({char: 'o', description: 'HTML file to write', default: 'report.html', helpValue: 'FILE'}),
-    baseline: Flags.string({description: 'results file to compare the others with, drawn first (without it, the first file given is the reference)', helpValue: 'RESULTS.json'}),
+    out: Flags.string({
+      char: 'o',
+      description: 'HTML file to write',
+      default: 'report.html',
+      helpValue: 'FILE',
+    }),
+    baseline: Flags.string({
+      description:
+        'results file to compare the others with, drawn first (without it, the first file given is the reference)',
+      helpValue: 'RESULTS.json',
+    }),
     csv: Flags.string({description: 'also write the per-step figures as CSV', helpValue: 'FILE'}),
-    png: Flags.string({description: 'also write each chart as a PNG into this directory (needs chromium)', helpValue: 'DIR'}),
+    png: Flags.string({
+      description: 'also write each chart as a PNG into this directory (needs chromium)',
+      helpValue: 'DIR',
+    }),
   }
 
   async run(): Promise<ReportOutput> {
@@ -40,6 +53,7 @@ export default class Report extends MqbCommand {
     for (const s of out.summary) this.log(s)
     this.log(`wrote ${out.out} (${Math.round(out.bytes / 1024)} KB, ${out.charts.length} charts)`)
     if (out.csv) this.log(`wrote ${out.csv}`)
-    if (out.png) this.log(`wrote ${out.png.length} PNGs to ${out.png.length ? out.png[0].replace(/\/[^/]*$/, '/') : ''}`)
+    if (out.png)
+      this.log(`wrote ${out.png.length} PNGs to ${out.png.length ? out.png[0].replace(/\/[^/]*$/, '/') : ''}`)
   }
 }

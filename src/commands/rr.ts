@@ -18,40 +18,91 @@ native threads; the total transactions/s is the sum of the sessions' own rates o
 Sessions that stop making progress for a second or more are reported as stalled.`
 
   static examples = [
-    {description: '20 TCP_RR sessions for 10 s against a server in namespace mqb-b', command: '<%= config.bin %> rr --netns mqb-a --server 198.18.0.2 --sessions 20'},
-    {description: 'UDP_RR with 8 transactions in flight per session, as JSON', command: '<%= config.bin %> rr --type udp_rr --burst 8 --json'},
-    {description: 'Repeat until the 99% confidence interval is within 5% (3 to 10 runs)', command: '<%= config.bin %> rr --iterations 3,10 --confidence 99,5'},
+    {
+      description: '20 TCP_RR sessions for 10 s against a server in namespace mqb-b',
+      command: '<%= config.bin %> rr --netns mqb-a --server 198.18.0.2 --sessions 20',
+    },
+    {
+      description: 'UDP_RR with 8 transactions in flight per session, as JSON',
+      command: '<%= config.bin %> rr --type udp_rr --burst 8 --json',
+    },
+    {
+      description: 'Repeat until the 99% confidence interval is within 5% (3 to 10 runs)',
+      command: '<%= config.bin %> rr --iterations 3,10 --confidence 99,5',
+    },
   ]
 
   static enableJsonFlag = true
 
   static flags = {
     ...sessionClientFlags,
-    type: Flags.option({options: ['tcp_rr', 'udp_rr', 'tcp_crr'] as const, default: 'tcp_rr' as const, description: 'workload'})(),
+    type: Flags.option({
+      options: ['tcp_rr', 'udp_rr', 'tcp_crr'] as const,
+      default: 'tcp_rr' as const,
+      description: 'workload',
+    })(),
     'request-size': bytesFlag('request size', 1, 1 << 20)({default: 1, description: 'bytes per request'}),
     'response-size': bytesFlag('response size', 1, 1 << 20)({default: 1, description: 'bytes per response'}),
-    burst: Flags.integer({default: 1, min: 1, max: 1024, description: 'transactions in flight per session (netperf -b)'}),
-    percentiles: Flags.string({description: 'latency percentiles to print besides the summary', helpValue: '50,99,99.99'}),
+    burst: Flags.integer({
+      default: 1,
+      min: 1,
+      max: 1024,
+      description: 'transactions in flight per session (netperf -b)',
+    }),
+    percentiles: Flags.string({
+      description: 'latency percentiles to print besides the summary',
+      helpValue: '50,99,99.99',
+    }),
   }
 
   async run(): Promise<RrResult & {iterations?: IterationSummary & {results: RrResult[]}}> {
     const {flags} = await this.parse(Rr)
-    if (flags.percentiles !== undefined && !flags.percentiles.split(',').every((x) => x.trim() !== '' && Number(x) >= 0 && Number(x) <= 100)) {
-      throw badInput(`--percentiles ${flags.percentiles}: expected a comma-separated list of numbers 0..100, e.g. 50,99,99.99`)
+    if (
+      flags.percentiles !== undefined &&
+      !flags.percentiles.split(',').every((x) => x.trim() !== '' && Number(x) >= 0 && Number(x) <= 100)
+    ) {
+      throw badInput(
+        `--percentiles ${flags.percentiles}: expected a comma-separated list of numbers 0..100, e.g. 50,99,99.99`,
+      )
     }
     const abort = new AbortController()
     const off = onInterrupt(() => abort.abort())
     const live = !this.jsonEnabled() && Boolean(flags.interval)
     const opts = {
-      server: flags.server, port: flags.port, netns: flags.netns, token: flags.token, allowRemote: flags['allow-remote'],
-      type: flags.type, sessions: flags.sessions, threads: flags.threads, requestSize: flags['request-size'], responseSize: flags['response-size'],
-      burst: flags.burst, durationMs: flags.duration, cpus: flags.cpus, intervalMs: flags.interval,
+      server: flags.server,
+      port: flags.port,
+      netns: flags.netns,
+      token: flags.token,
+      allowRemote: flags['allow-remote'],
+      type: flags.type,
+      sessions: flags.sessions,
+      threads: flags.threads,
+      requestSize: flags['request-size'],
+      responseSize: flags['response-size'],
+      burst: flags.burst,
+      durationMs: flags.duration,
+      cpus: flags.cpus,
+      intervalMs: flags.interval,
     }
     try {
-      const policy = {...(flags.iterations ?? {min: 1, max: 1}), level: flags.confidence.level, widthPct: flags.confidence.widthPct}
+      const policy = {
+        ...(flags.iterations ?? {min: 1, max: 1}),
+        level: flags.confidence.level,
+        widthPct: flags.confidence.widthPct,
+      }
       const outcome: IterationOutcome<RrResult> = await iterate(
         policy,
-        () => runRr(opts, {signal: abort.signal, onInterval: live ? (i) => liveLine(i.elapsedMs, `${Math.round(i.transactionsPerSecond).toLocaleString('en-US')} trans/s`) : undefined}),
+        () =>
+          runRr(opts, {
+            signal: abort.signal,
+            onInterval: live
+              ? (i) =>
+                  liveLine(
+                    i.elapsedMs,
+                    `${Math.round(i.transactionsPerSecond).toLocaleString('en-US')} trans/s`,
+                  )
+              : undefined,
+          }),
         (r) => r.transactionsPerSecond,
         () => abort.signal.aborted,
       )
@@ -62,7 +113,8 @@ Sessions that stop making progress for a second or more are reported as stalled.
       if (abort.signal.aborted) process.exitCode = ExitCode.interrupted
       return summary ? {...result, iterations: {...summary, results: outcome.results}} : result
     } catch (err) {
-      if (err instanceof PartialRunError && !this.jsonEnabled()) this.render(err.result as RrResult, flags.percentiles)
+      if (err instanceof PartialRunError && !this.jsonEnabled())
+        this.render(err.result as RrResult, flags.percentiles)
       if (err instanceof PartialRunError && this.jsonEnabled()) {
         // --json keeps stdout for the (partial) result; MqbCommand.catch prints the reason to stderr.
         this.logJson(err.result)
@@ -74,10 +126,15 @@ Sessions that stop making progress for a second or more are reported as stalled.
   }
 
   private render(r: RrResult, percentiles?: string, iterations?: IterationSummary): void {
-    const fmt = (n: number, d = 0) => n.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d})
+    const fmt = (n: number, d = 0) =>
+      n.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d})
     const lat = r.latency
-    this.log(`mqbench rr: ${r.type} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s), ${r.requestSize}/${r.responseSize} bytes, burst ${r.burst}, ${fmt(r.windowMs / 1000, 2)} s`)
-    this.log(`transactions/s ${fmt(r.transactionsPerSecond)}   latency us: min ${fmt(lat.min, 1)} mean ${fmt(lat.mean, 1)} p50 ${fmt(lat.p50, 1)} p90 ${fmt(lat.p90, 1)} p99 ${fmt(lat.p99, 1)} p99.9 ${fmt(lat.p999, 1)} max ${fmt(lat.max, 1)}`)
+    this.log(
+      `mqbench rr: ${r.type} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s), ${r.requestSize}/${r.responseSize} bytes, burst ${r.burst}, ${fmt(r.windowMs / 1000, 2)} s`,
+    )
+    this.log(
+      `transactions/s ${fmt(r.transactionsPerSecond)}   latency us: min ${fmt(lat.min, 1)} mean ${fmt(lat.mean, 1)} p50 ${fmt(lat.p50, 1)} p90 ${fmt(lat.p90, 1)} p99 ${fmt(lat.p99, 1)} p99.9 ${fmt(lat.p999, 1)} max ${fmt(lat.max, 1)}`,
+    )
     if (percentiles) {
       const points = percentiles.split(',').map(Number)
       const dist = percentileDistribution(mergeHistograms(r.sessions.map((s) => s.latencyHistogram)), points)
@@ -85,13 +142,20 @@ Sessions that stop making progress for a second or more are reported as stalled.
     }
     const cpu = (c?: {totalPct: number}) => (c ? `${fmt(c.totalPct, 1)}%` : 'n/a')
     const sd = r.serviceDemandUsPerTx
-    this.log(`cpu: local ${cpu(r.localCpu)} remote ${cpu(r.remoteCpu)}   service demand us/tx: local ${fmt(sd.local, 2)} remote ${sd.remote === undefined ? 'n/a' : fmt(sd.remote, 2)}`)
-    this.log(`fairness: Jain ${fmt(r.fairness.jainIndex, 3)}, slowest ${fmt(r.fairness.slowestTps)} trans/s, fastest ${fmt(r.fairness.fastestTps)} trans/s`)
+    this.log(
+      `cpu: local ${cpu(r.localCpu)} remote ${cpu(r.remoteCpu)}   service demand us/tx: local ${fmt(sd.local, 2)} remote ${sd.remote === undefined ? 'n/a' : fmt(sd.remote, 2)}`,
+    )
+    this.log(
+      `fairness: Jain ${fmt(r.fairness.jainIndex, 3)}, slowest ${fmt(r.fairness.slowestTps)} trans/s, fastest ${fmt(r.fairness.fastestTps)} trans/s`,
+    )
     if (r.sessions.length > 1 && r.sessions.length <= 64) {
       this.log(`per session trans/s: ${r.sessions.map((s) => fmt(s.transactionsPerSecond)).join(' ')}`)
     }
     const stalled = r.sessions.filter((s) => s.stalled)
-    if (stalled.length) this.warn(`${stalled.length} session(s) stalled (no transaction for 1 s or more, or died): ${stalled.map((s) => s.id).join(', ')}`)
+    if (stalled.length)
+      this.warn(
+        `${stalled.length} session(s) stalled (no transaction for 1 s or more, or died): ${stalled.map((s) => s.id).join(', ')}`,
+      )
     if (iterations) this.log(iterations.text)
   }
 }

@@ -34,19 +34,62 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
 
   static flags = {
     queues: queueListFlag({description: 'queue counts to run, ascending', exclusive: ['resume']}),
-    testbed: testbedKindFlag({description: 'tap, veth or dev:IF', default: {kind: 'tap'}, defaultHelp: async () => 'tap'}),
-    workload: Flags.option({options: ['rr', 'crr', 'udp_rr', 'stream', 'gen'] as const, default: 'rr', description: 'rr: TCP_RR; crr: TCP_CRR; udp_rr: UDP_RR; stream: TCP_STREAM; gen: UDP frames'})(),
-    sessions: Flags.integer({description: 'concurrent sessions (connections)', default: 20, min: 1, max: 10_000}),
-    duration: durationFlag({description: 'measured time per iteration', default: 10_000, defaultHelp: async () => '10s'}),
-    iterations: Flags.integer({description: 'measured iterations per queue count, each with fresh connections', default: 3, min: 1, max: 100}),
-    order: Flags.option({options: ['steps', 'alternate'] as const, default: 'steps', exclusive: ['resume'], description: 'steps: all iterations of one queue count, then the next; alternate: rounds, one iteration of every queue count per round (a resumed run keeps its recorded order)'})(),
-    warmup: durationFlag({description: 'unmeasured run before the iterations of each queue count (alternate: before each iteration)', default: 2000, defaultHelp: async () => '2s'}),
-    out: Flags.string({description: 'directory for the results file and report', default: './mqbench-results'}),
+    testbed: testbedKindFlag({
+      description: 'tap, veth or dev:IF',
+      default: {kind: 'tap'},
+      defaultHelp: async () => 'tap',
+    }),
+    workload: Flags.option({
+      options: ['rr', 'crr', 'udp_rr', 'stream', 'gen'] as const,
+      default: 'rr',
+      description: 'rr: TCP_RR; crr: TCP_CRR; udp_rr: UDP_RR; stream: TCP_STREAM; gen: UDP frames',
+    })(),
+    sessions: Flags.integer({
+      description: 'concurrent sessions (connections)',
+      default: 20,
+      min: 1,
+      max: 10_000,
+    }),
+    duration: durationFlag({
+      description: 'measured time per iteration',
+      default: 10_000,
+      defaultHelp: async () => '10s',
+    }),
+    iterations: Flags.integer({
+      description: 'measured iterations per queue count, each with fresh connections',
+      default: 3,
+      min: 1,
+      max: 100,
+    }),
+    order: Flags.option({
+      options: ['steps', 'alternate'] as const,
+      default: 'steps',
+      exclusive: ['resume'],
+      description:
+        'steps: all iterations of one queue count, then the next; alternate: rounds, one iteration of every queue count per round (a resumed run keeps its recorded order)',
+    })(),
+    warmup: durationFlag({
+      description:
+        'unmeasured run before the iterations of each queue count (alternate: before each iteration)',
+      default: 2000,
+      defaultHelp: async () => '2s',
+    }),
+    out: Flags.string({
+      description: 'directory for the results file and report',
+      default: './mqbench-results',
+    }),
     resume: Flags.string({description: 'finish the run recorded in this results file', helpValue: 'FILE'}),
-    report: Flags.boolean({description: 'write the HTML report next to the results file', default: true, allowNo: true}),
+    report: Flags.boolean({
+      description: 'write the HTML report next to the results file',
+      default: true,
+      allowNo: true,
+    }),
     server: Flags.string({description: 'dev testbed: the remote `mqbench server` as HOST:PORT'}),
     token: Flags.string({description: 'dev testbed: the remote server token', env: 'MQBENCH_TOKEN'}),
-    'allow-remote': Flags.boolean({description: 'dev testbed: allow a --server that is not on this machine (load then leaves the host)', default: false}),
+    'allow-remote': Flags.boolean({
+      description: 'dev testbed: allow a --server that is not on this machine (load then leaves the host)',
+      default: false,
+    }),
     'request-size': bytesFlag('request size', 1, 65_507)({description: 'rr workloads: request bytes'}),
     'response-size': bytesFlag('response size', 1, 65_507)({description: 'rr workloads: response bytes'}),
     'message-size': bytesFlag('message size', 1, 1 << 20)({description: 'stream: bytes per send'}),
@@ -56,15 +99,32 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
 
   async run(): Promise<ScaleOutput> {
     const {flags} = await this.parse(Scale)
-    if (!flags.resume && !flags.queues) throw new MqbError('give the queue counts to run with --queues (e.g. 1..8), or --resume FILE', ExitCode.badInput)
+    if (!flags.resume && !flags.queues)
+      throw new MqbError(
+        'give the queue counts to run with --queues (e.g. 1..8), or --resume FILE',
+        ExitCode.badInput,
+      )
     const params: Record<string, number> = {}
-    for (const [flag, key] of [['request-size', 'requestSize'], ['response-size', 'responseSize'], ['message-size', 'messageSize'], ['frame-size', 'frameSize']] as const) {
+    for (const [flag, key] of [
+      ['request-size', 'requestSize'],
+      ['response-size', 'responseSize'],
+      ['message-size', 'messageSize'],
+      ['frame-size', 'frameSize'],
+    ] as const) {
       if (flags[flag] !== undefined) params[key] = flags[flag]!
     }
     const {resultsFile, results} = await runScale({
       flags: flags.queues && {
-        queues: flags.queues, testbed: flags.testbed, workload: flags.workload as WorkloadName, sessions: flags.sessions,
-        durationMs: flags.duration, warmupMs: flags.warmup, iterations: flags.iterations, order: flags.order as SweepOrder, server: flags.server, params,
+        queues: flags.queues,
+        testbed: flags.testbed,
+        workload: flags.workload as WorkloadName,
+        sessions: flags.sessions,
+        durationMs: flags.duration,
+        warmupMs: flags.warmup,
+        iterations: flags.iterations,
+        order: flags.order as SweepOrder,
+        server: flags.server,
+        params,
       },
       outDir: flags.out,
       resume: flags.resume,
@@ -76,7 +136,8 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
     })
     const summary = scalingSummary(results)
     let reportFile: string | undefined
-    if (flags.report) reportFile = (await writeReport([results], {out: resultsFile.replace(/\.json$/, '') + '.html'})).out
+    if (flags.report)
+      reportFile = (await writeReport([results], {out: resultsFile.replace(/\.json$/, '') + '.html'})).out
     const out: ScaleOutput = {resultsFile, reportFile, status: results.run.status, summary}
     if (!this.jsonEnabled()) this.show(out)
     return out
@@ -86,11 +147,16 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
     const {metric} = summary
     this.log(`queues  ${metric.label.padEnd(16)} speed-up  efficiency  queues used`)
     for (const s of summary.steps) {
-      const value = s.metric.mean >= 100 ? Math.round(s.metric.mean).toLocaleString('en-US') : s.metric.mean.toFixed(2)
+      const value =
+        s.metric.mean >= 100 ? Math.round(s.metric.mean).toLocaleString('en-US') : s.metric.mean.toFixed(2)
       const shares = s.queues.shares.map((x) => `${Math.round(100 * x)}%`).join('/')
-      this.log(`${String(s.queueCount).padStart(6)}  ${`${value} ${metric.unit}`.padEnd(16)} ${s.speedup.value.toFixed(2).padStart(8)}  ${s.efficiency.value.toFixed(2).padStart(10)}  ${s.queues.verdict} (${shares})`)
+      this.log(
+        `${String(s.queueCount).padStart(6)}  ${`${value} ${metric.unit}`.padEnd(16)} ${s.speedup.value.toFixed(2).padStart(8)}  ${s.efficiency.value.toFixed(2).padStart(10)}  ${s.queues.verdict} (${shares})`,
+      )
     }
-    this.log(`best: ${summary.best} queue${summary.best === 1 ? "" : "s"}; smallest within 5% of it: ${summary.smallestWithin5pct}`)
+    this.log(
+      `best: ${summary.best} queue${summary.best === 1 ? '' : 's'}; smallest within 5% of it: ${summary.smallestWithin5pct}`,
+    )
     this.log(`results: ${resultsFile}`)
     if (reportFile) this.log(`report:  ${reportFile}`)
   }

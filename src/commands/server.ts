@@ -15,26 +15,60 @@ A bad control message closes that one connection, with the reason logged on stde
 
   static examples = [
     {description: 'Serve on 127.0.0.1:12866', command: '<%= config.bin %> server'},
-    {description: 'Serve inside a testbed namespace, on its veth address, with a token', command: 'MQBENCH_TOKEN=s3cret <%= config.bin %> server --netns mqb-b --bind 198.18.0.2'},
+    {
+      description: 'Serve inside a testbed namespace, on its veth address, with a token',
+      command: 'MQBENCH_TOKEN=s3cret <%= config.bin %> server --netns mqb-b --bind 198.18.0.2',
+    },
   ]
 
   static enableJsonFlag = true
 
   static flags = {
-    bind: Flags.string({default: '127.0.0.1', description: 'address to listen on (non-loopback needs --token)', helpValue: 'ADDR'}),
-    port: Flags.integer({default: DEFAULT_PORT, min: 0, max: 65535, description: 'control port (0: any free port, printed at start)'}),
+    bind: Flags.string({
+      default: '127.0.0.1',
+      description: 'address to listen on (non-loopback needs --token)',
+      helpValue: 'ADDR',
+    }),
+    port: Flags.integer({
+      default: DEFAULT_PORT,
+      min: 0,
+      max: 65535,
+      description: 'control port (0: any free port, printed at start)',
+    }),
     netns: netnsFlag,
-    token: Flags.string({env: 'MQBENCH_TOKEN', description: 'token clients must present', helpValue: 'TOKEN'}),
-    'max-sessions': Flags.integer({default: DEFAULT_LIMITS.maxSessions, min: 1, max: 100_000, description: 'sessions per test'}),
-    'max-tests': Flags.integer({default: DEFAULT_LIMITS.maxTests, min: 1, max: 1024, description: 'tests running at once'}),
-    'max-duration': durationFlag({default: DEFAULT_LIMITS.maxDurationMs, description: 'longest test accepted'}),
+    token: Flags.string({
+      env: 'MQBENCH_TOKEN',
+      description: 'token clients must present',
+      helpValue: 'TOKEN',
+    }),
+    'max-sessions': Flags.integer({
+      default: DEFAULT_LIMITS.maxSessions,
+      min: 1,
+      max: 100_000,
+      description: 'sessions per test',
+    }),
+    'max-tests': Flags.integer({
+      default: DEFAULT_LIMITS.maxTests,
+      min: 1,
+      max: 1024,
+      description: 'tests running at once',
+    }),
+    'max-duration': durationFlag({
+      default: DEFAULT_LIMITS.maxDurationMs,
+      description: 'longest test accepted',
+    }),
   }
 
   async run(): Promise<{address: string; port: number}> {
     const {flags} = await this.parse(Server)
     const handle = await startServer({
-      bind: flags.bind, port: flags.port, netns: flags.netns, token: flags.token,
-      maxSessions: flags['max-sessions'], maxTests: flags['max-tests'], maxDurationMs: flags['max-duration'],
+      bind: flags.bind,
+      port: flags.port,
+      netns: flags.netns,
+      token: flags.token,
+      maxSessions: flags['max-sessions'],
+      maxTests: flags['max-tests'],
+      maxDurationMs: flags['max-duration'],
       log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
     })
     const where = `${handle.address}:${handle.port}${flags.netns ? ` in namespace ${flags.netns}` : ''}`

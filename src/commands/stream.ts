@@ -16,18 +16,35 @@ one window. TCP sessions report their sender's retransmits (TCP_INFO); UDP sessi
 sent and those the server never counted. --bidir runs N sessions each way.`
 
   static examples = [
-    {description: 'One TCP stream for 10 s to a server in namespace mqb-b', command: '<%= config.bin %> stream --netns mqb-a --server 198.18.0.2'},
-    {description: '20 streams from the server to the client', command: '<%= config.bin %> stream --type tcp_maerts --sessions 20'},
-    {description: '4 UDP streams of 1400-byte datagrams, as JSON', command: '<%= config.bin %> stream --type udp_stream --sessions 4 --message-size 1400 --json'},
+    {
+      description: 'One TCP stream for 10 s to a server in namespace mqb-b',
+      command: '<%= config.bin %> stream --netns mqb-a --server 198.18.0.2',
+    },
+    {
+      description: '20 streams from the server to the client',
+      command: '<%= config.bin %> stream --type tcp_maerts --sessions 20',
+    },
+    {
+      description: '4 UDP streams of 1400-byte datagrams, as JSON',
+      command: '<%= config.bin %> stream --type udp_stream --sessions 4 --message-size 1400 --json',
+    },
   ]
 
   static enableJsonFlag = true
 
   static flags = {
     ...sessionClientFlags,
-    type: Flags.option({options: ['tcp_stream', 'tcp_maerts', 'udp_stream'] as const, default: 'tcp_stream' as const, description: 'workload'})(),
+    type: Flags.option({
+      options: ['tcp_stream', 'tcp_maerts', 'udp_stream'] as const,
+      default: 'tcp_stream' as const,
+      description: 'workload',
+    })(),
     bidir: Flags.boolean({default: false, description: 'tcp_stream both ways at once: --sessions each way'}),
-    'message-size': bytesFlag('message size', 1, 1 << 20)({default: 16384, description: 'bytes per send call (UDP: per datagram, 8..65507)'}),
+    'message-size': bytesFlag(
+      'message size',
+      1,
+      1 << 20,
+    )({default: 16384, description: 'bytes per send call (UDP: per datagram, 8..65507)'}),
   }
 
   async run(): Promise<StreamResult & {iterations?: IterationSummary & {results: StreamResult[]}}> {
@@ -36,15 +53,33 @@ sent and those the server never counted. --bidir runs N sessions each way.`
     const off = onInterrupt(() => abort.abort())
     const live = !this.jsonEnabled() && Boolean(flags.interval)
     const opts = {
-      server: flags.server, port: flags.port, netns: flags.netns, token: flags.token, allowRemote: flags['allow-remote'],
-      type: flags.type, bidir: flags.bidir, sessions: flags.sessions, threads: flags.threads, messageSize: flags['message-size'],
-      durationMs: flags.duration, cpus: flags.cpus, intervalMs: flags.interval,
+      server: flags.server,
+      port: flags.port,
+      netns: flags.netns,
+      token: flags.token,
+      allowRemote: flags['allow-remote'],
+      type: flags.type,
+      bidir: flags.bidir,
+      sessions: flags.sessions,
+      threads: flags.threads,
+      messageSize: flags['message-size'],
+      durationMs: flags.duration,
+      cpus: flags.cpus,
+      intervalMs: flags.interval,
     }
     try {
-      const policy = {...(flags.iterations ?? {min: 1, max: 1}), level: flags.confidence.level, widthPct: flags.confidence.widthPct}
+      const policy = {
+        ...(flags.iterations ?? {min: 1, max: 1}),
+        level: flags.confidence.level,
+        widthPct: flags.confidence.widthPct,
+      }
       const outcome = await iterate(
         policy,
-        () => runStream(opts, {signal: abort.signal, onInterval: live ? (i) => liveLine(i.elapsedMs, `${i.gbps.toFixed(2)} Gbit/s`) : undefined}),
+        () =>
+          runStream(opts, {
+            signal: abort.signal,
+            onInterval: live ? (i) => liveLine(i.elapsedMs, `${i.gbps.toFixed(2)} Gbit/s`) : undefined,
+          }),
         (r) => r.gbps,
         () => abort.signal.aborted,
       )
@@ -67,20 +102,38 @@ sent and those the server never counted. --bidir runs N sessions each way.`
   }
 
   private render(r: StreamResult, iterations?: IterationSummary): void {
-    const fmt = (n: number, d = 0) => n.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d})
+    const fmt = (n: number, d = 0) =>
+      n.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d})
     const udp = r.type === 'udp_stream'
-    this.log(`mqbench stream: ${r.type}${r.bidir ? ' (bidir)' : ''} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s), ${r.messageSize}-byte messages, ${fmt(r.windowMs / 1000, 2)} s`)
+    this.log(
+      `mqbench stream: ${r.type}${r.bidir ? ' (bidir)' : ''} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s), ${r.messageSize}-byte messages, ${fmt(r.windowMs / 1000, 2)} s`,
+    )
     this.log(`Gbit/s ${fmt(r.gbps, 3)}${udp ? ' (sent)' : ''}`)
     const cpu = (c?: {totalPct: number}) => (c ? `${fmt(c.totalPct, 1)}%` : 'n/a')
     const sd = r.serviceDemandUsPerKB
-    this.log(`cpu: local ${cpu(r.localCpu)} remote ${cpu(r.remoteCpu)}   service demand us/KB: local ${fmt(sd.local, 3)} remote ${sd.remote === undefined ? 'n/a' : fmt(sd.remote, 3)}`)
-    const row = (cells: Array<string | number>) => cells.map((c, i) => String(c).padStart(i === 0 ? 8 : 12)).join('')
-    this.log(row(['session', 'direction', 'thread', 'Gbit/s', udp ? 'datagrams' : 'retrans', udp ? 'lost' : '']))
+    this.log(
+      `cpu: local ${cpu(r.localCpu)} remote ${cpu(r.remoteCpu)}   service demand us/KB: local ${fmt(sd.local, 3)} remote ${sd.remote === undefined ? 'n/a' : fmt(sd.remote, 3)}`,
+    )
+    const row = (cells: Array<string | number>) =>
+      cells.map((c, i) => String(c).padStart(i === 0 ? 8 : 12)).join('')
+    this.log(
+      row(['session', 'direction', 'thread', 'Gbit/s', udp ? 'datagrams' : 'retrans', udp ? 'lost' : '']),
+    )
     for (const s of r.sessions.slice(0, 64)) {
-      this.log(row([s.id, s.direction, s.thread, fmt(s.gbps, 3), udp ? fmt(s.datagrams ?? 0) : String(s.retransmits ?? 'n/a'), udp ? fmt(s.lostDatagrams ?? 0) : '']))
+      this.log(
+        row([
+          s.id,
+          s.direction,
+          s.thread,
+          fmt(s.gbps, 3),
+          udp ? fmt(s.datagrams ?? 0) : String(s.retransmits ?? 'n/a'),
+          udp ? fmt(s.lostDatagrams ?? 0) : '',
+        ]),
+      )
     }
     const idle = r.sessions.filter((s) => s.bytes === 0)
-    if (idle.length) this.warn(`${idle.length} session(s) moved no data in the window: ${idle.map((s) => s.id).join(', ')}`)
+    if (idle.length)
+      this.warn(`${idle.length} session(s) moved no data in the window: ${idle.map((s) => s.id).join(', ')}`)
     if (iterations) this.log(iterations.text)
   }
 }

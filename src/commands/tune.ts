@@ -25,18 +25,41 @@ changes to an undo file; --revert FILE puts them back. --from RESULTS.json adds 
   ]
 
   static flags = {
-    dev: Flags.string({description: 'interface to examine (with --revert: taken from the undo file when left out)', helpValue: 'IF'}),
+    dev: Flags.string({
+      description: 'interface to examine (with --revert: taken from the undo file when left out)',
+      helpValue: 'IF',
+    }),
     netns: netnsFlag,
-    apply: Flags.boolean({description: 'apply the plan (channels, 1:1 IRQ affinity, XPS), saving an undo file first', exclusive: ['revert']}),
-    undo: Flags.string({description: 'with --apply: where to save the undo file (default /var/tmp/mqbench-tune-IF-TIME.json)', helpValue: 'FILE', dependsOn: ['apply']}),
-    revert: Flags.string({description: 'restore what an earlier --apply changed, from its undo file', helpValue: 'FILE'}),
-    from: Flags.string({description: 'a `mqbench scale` results file: recommend its smallest queue count within 5% of the best', helpValue: 'RESULTS.json'}),
+    apply: Flags.boolean({
+      description: 'apply the plan (channels, 1:1 IRQ affinity, XPS), saving an undo file first',
+      exclusive: ['revert'],
+    }),
+    undo: Flags.string({
+      description: 'with --apply: where to save the undo file (default /var/tmp/mqbench-tune-IF-TIME.json)',
+      helpValue: 'FILE',
+      dependsOn: ['apply'],
+    }),
+    revert: Flags.string({
+      description: 'restore what an earlier --apply changed, from its undo file',
+      helpValue: 'FILE',
+    }),
+    from: Flags.string({
+      description: 'a `mqbench scale` results file: recommend its smallest queue count within 5% of the best',
+      helpValue: 'RESULTS.json',
+    }),
   }
 
   async run(): Promise<TuneReport> {
     const {flags} = await this.parse(Tune)
-    if (!flags.dev && !flags.revert) throw badInput('--dev IF is required (list interfaces with `ip -br link`)')
-    const report = runTune(flags.dev ?? '', {netns: flags.netns, apply: flags.apply, undoPath: flags.undo, revertPath: flags.revert, fromResults: flags.from})
+    if (!flags.dev && !flags.revert)
+      throw badInput('--dev IF is required (list interfaces with `ip -br link`)')
+    const report = runTune(flags.dev ?? '', {
+      netns: flags.netns,
+      apply: flags.apply,
+      undoPath: flags.undo,
+      revertPath: flags.revert,
+      fromResults: flags.from,
+    })
     if (!this.jsonEnabled()) this.show(report)
     return report
   }
@@ -47,7 +70,8 @@ changes to an undo file; --revert FILE puts them back. --from RESULTS.json adds 
     if (r.reverted) {
       for (const c of r.reverted.restored) this.log(`  restored  ${c.what}: ${c.to}`)
       for (const f of r.reverted.failures) this.log(`  FAILED    ${f}`)
-      if (r.reverted.restored.length === 0 && r.reverted.failures.length === 0) this.log('  nothing to restore: every value is as the undo file says')
+      if (r.reverted.restored.length === 0 && r.reverted.failures.length === 0)
+        this.log('  nothing to restore: every value is as the undo file says')
       this.log('')
     }
     for (const f of r.findings) {
@@ -58,8 +82,11 @@ changes to an undo file; --revert FILE puts them back. --from RESULTS.json adds 
     }
     if (r.applied) {
       this.log('')
-      this.log(`undo file: ${r.applied.undoFile}  (revert with \`mqbench tune --revert ${r.applied.undoFile}\`)`)
-      if (r.applied.changes.length === 0) this.log('nothing to change: channels, IRQ affinity and XPS already follow the plan')
+      this.log(
+        `undo file: ${r.applied.undoFile}  (revert with \`mqbench tune --revert ${r.applied.undoFile}\`)`,
+      )
+      if (r.applied.changes.length === 0)
+        this.log('nothing to change: channels, IRQ affinity and XPS already follow the plan')
       for (const c of r.applied.changes) this.log(`  changed  ${c.what}: ${c.from} -> ${c.to}`)
     }
   }

@@ -39,7 +39,10 @@ const ns = (netns: string) => (netns ? ['-n', netns] : [])
 
 export function listInterfaces(netns = ''): string[] {
   const r = run('ip', [...ns(netns), '-o', 'link', 'show'])
-  return r.stdout.split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '').filter(Boolean)
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(': ')[1]?.split('@')[0] ?? '')
+    .filter(Boolean)
 }
 
 /** Parses `grep -r . /sys/class/net/IF/statistics` ("path:value" lines) into counters by file name. */
@@ -102,8 +105,18 @@ export function snapshotCounters(dev: string, netns = '', root = '/'): CounterSn
   return {statistics: readStatistics(dev, netns, root), ethtool: readEthtool(dev, netns)}
 }
 
-export function kernelDelta(dev: string, netns: string, before: CounterSnapshot, after: CounterSnapshot): KernelCounters {
-  return {dev, netns, statistics: diffCounters(before.statistics, after.statistics), perQueue: perQueueCounters(diffCounters(before.ethtool, after.ethtool))}
+export function kernelDelta(
+  dev: string,
+  netns: string,
+  before: CounterSnapshot,
+  after: CounterSnapshot,
+): KernelCounters {
+  return {
+    dev,
+    netns,
+    statistics: diffCounters(before.statistics, after.statistics),
+    perQueue: perQueueCounters(diffCounters(before.ethtool, after.ethtool)),
+  }
 }
 
 function sysfsLs(path: string, netns: string, root: string): string[] {
@@ -116,13 +129,24 @@ function sysfsLs(path: string, netns: string, root: string): string[] {
 /** Checks that `dev` exists (listing the ones that do when not) and reads what a run needs to know. */
 export function deviceFacts(dev: string, netns = '', root = '/'): DeviceFacts {
   if (netns && !listNetnsNames().includes(netns))
-    throw new MqbError(`no network namespace ${netns}; existing ones: ${listNetnsNames().join(', ') || 'none'}`, ExitCode.noDevice)
+    throw new MqbError(
+      `no network namespace ${netns}; existing ones: ${listNetnsNames().join(', ') || 'none'}`,
+      ExitCode.noDevice,
+    )
   const r = run('ip', [...ns(netns), '-j', '-d', 'link', 'show', 'dev', dev])
   if (r.status !== 0) {
     const names = listInterfaces(netns)
-    throw new MqbError(`no interface ${dev}${netns ? ` in namespace ${netns}` : ''}; interfaces there: ${names.join(', ') || 'none'}`, ExitCode.noDevice)
+    throw new MqbError(
+      `no interface ${dev}${netns ? ` in namespace ${netns}` : ''}; interfaces there: ${names.join(', ') || 'none'}`,
+      ExitCode.noDevice,
+    )
   }
-  const [l] = JSON.parse(r.stdout) as Array<{address?: string; mtu: number; flags: string[]; linkinfo?: {info_kind?: string}}>
+  const [l] = JSON.parse(r.stdout) as Array<{
+    address?: string
+    mtu: number
+    flags: string[]
+    linkinfo?: {info_kind?: string}
+  }>
   const queues = sysfsLs(`/sys/class/net/${dev}/queues`, netns, root)
   return {
     name: dev,

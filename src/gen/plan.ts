@@ -52,17 +52,28 @@ export interface GenPlan {
 export const DEFAULT_BURST = 32
 export const MAX_BURST = 1024
 export const MAX_FLOWS = 65535
-const DEFAULTS = {srcIp4: '198.18.0.1', dstIp4: '198.18.0.2', srcIp6: 'fd00:198:18::1', dstIp6: 'fd00:198:18::2', srcPort: 1024, dstPort: 9}
+const DEFAULTS = {
+  srcIp4: '198.18.0.1',
+  dstIp4: '198.18.0.2',
+  srcIp6: 'fd00:198:18::1',
+  dstIp6: 'fd00:198:18::2',
+  srcPort: 1024,
+  dstPort: 9,
+}
 
 export function parseMac(text: string, what = 'MAC address'): number[] {
-  const m = /^([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})$/i.exec(text.trim())
+  const m =
+    /^([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})[:-]([0-9a-f]{1,2})$/i.exec(
+      text.trim(),
+    )
   if (!m) throw badInput(`${what} '${text}' is not a MAC address; write it like 02:00:00:00:00:01`)
   return m.slice(1).map((h) => parseInt(h, 16))
 }
 
 export function parseIpv4(text: string, what = 'IPv4 address'): number[] {
   const parts = text.trim().split('.')
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) throw badInput(`${what} '${text}' is not an IPv4 address`)
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255))
+    throw badInput(`${what} '${text}' is not an IPv4 address`)
   return parts.map(Number)
 }
 
@@ -102,21 +113,31 @@ export function buildPlan(input: PlanInput, env: {onlineCpus: number[]; devMac?:
   const ipVersion = input.ipVersion ?? 4
   const minSize = minFrameSize(ipVersion)
   if (!Number.isInteger(input.frameSize) || input.frameSize < minSize || input.frameSize > MAX_FRAME_SIZE)
-    throw badInput(`frame size ${input.frameSize} is out of range (${minSize} to ${MAX_FRAME_SIZE} bytes without FCS for IPv${ipVersion})`)
-  if (!Number.isInteger(input.queues) || input.queues < 1 || input.queues > 256) throw badInput(`queue count ${input.queues} is out of range (1 to 256)`)
+    throw badInput(
+      `frame size ${input.frameSize} is out of range (${minSize} to ${MAX_FRAME_SIZE} bytes without FCS for IPv${ipVersion})`,
+    )
+  if (!Number.isInteger(input.queues) || input.queues < 1 || input.queues > 256)
+    throw badInput(`queue count ${input.queues} is out of range (1 to 256)`)
   if (!Number.isInteger(input.flowsPerQueue) || input.flowsPerQueue < 1 || input.flowsPerQueue > MAX_FLOWS)
     throw badInput(`flows per queue ${input.flowsPerQueue} is out of range (1 to ${MAX_FLOWS})`)
   const burst = input.burst ?? DEFAULT_BURST
-  if (!Number.isInteger(burst) || burst < 1 || burst > MAX_BURST) throw badInput(`burst ${burst} is out of range (1 to ${MAX_BURST} frames)`)
+  if (!Number.isInteger(burst) || burst < 1 || burst > MAX_BURST)
+    throw badInput(`burst ${burst} is out of range (1 to ${MAX_BURST} frames)`)
   const srcPort = input.srcPort ?? DEFAULTS.srcPort
   const dstPort = input.dstPort ?? DEFAULTS.dstPort
   const lastPort = srcPort + input.queues * input.flowsPerQueue - 1
   if (!Number.isInteger(srcPort) || srcPort < 1 || lastPort > 65535)
-    throw badInput(`source ports ${srcPort}..${lastPort} (${input.queues} queues x ${input.flowsPerQueue} flows) do not fit in 1..65535; lower --src-port or --flows`)
-  if (!Number.isInteger(dstPort) || dstPort < 1 || dstPort > 65535) throw badInput(`destination port ${dstPort} is out of range (1 to 65535)`)
-  if (input.ratePps !== undefined && !(input.ratePps >= 1)) throw badInput(`rate ${input.ratePps} pps is below the minimum of 1 pps`)
+    throw badInput(
+      `source ports ${srcPort}..${lastPort} (${input.queues} queues x ${input.flowsPerQueue} flows) do not fit in 1..65535; lower --src-port or --flows`,
+    )
+  if (!Number.isInteger(dstPort) || dstPort < 1 || dstPort > 65535)
+    throw badInput(`destination port ${dstPort} is out of range (1 to 65535)`)
+  if (input.ratePps !== undefined && !(input.ratePps >= 1))
+    throw badInput(`rate ${input.ratePps} pps is below the minimum of 1 pps`)
   if (input.count !== undefined && (!Number.isInteger(input.count) || input.count < input.queues))
-    throw badInput(`frame count ${input.count} must be a whole number of at least one frame per queue (${input.queues})`)
+    throw badInput(
+      `frame count ${input.count} must be a whole number of at least one frame per queue (${input.queues})`,
+    )
 
   const srcMacText = input.srcMac ?? env.devMac
   if (!srcMacText) throw badInput('no source MAC: give --src-mac (the device has no address of its own)')
@@ -132,8 +153,16 @@ export function buildPlan(input: PlanInput, env: {onlineCpus: number[]; devMac?:
     frameSize: input.frameSize,
   }
   const cpus = placeCpus(input.queues, env.onlineCpus, input.cpus)
-  const rates = input.ratePps === undefined ? Array(input.queues).fill(0) : splitRate(input.ratePps, input.queues)
-  const counts = input.count === undefined ? Array(input.queues).fill(0) : splitCount(input.count, input.queues)
-  const queues = cpus.map((cpu, q) => ({queue: q, cpu, ratePps: rates[q], count: counts[q], srcPort: srcPort + q * input.flowsPerQueue}))
+  const rates =
+    input.ratePps === undefined ? Array(input.queues).fill(0) : splitRate(input.ratePps, input.queues)
+  const counts =
+    input.count === undefined ? Array(input.queues).fill(0) : splitCount(input.count, input.queues)
+  const queues = cpus.map((cpu, q) => ({
+    queue: q,
+    cpu,
+    ratePps: rates[q],
+    count: counts[q],
+    srcPort: srcPort + q * input.flowsPerQueue,
+  }))
   return {frame, flowsPerQueue: input.flowsPerQueue, burst, queues}
 }

@@ -13,14 +13,19 @@ export const MAX_RATE_BPS = 1e12
 
 export function parseRate(text: string): Rate {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)\s*(pps|bit|bps|b\/s|bit\/s)?\s*$/i.exec(text)
-  if (!m) throw badInput(`rate '${text}' is not a rate; use packets per second (100kpps, 1M) or bits per second (500Mbit, 10Gbit)`)
+  if (!m)
+    throw badInput(
+      `rate '${text}' is not a rate; use packets per second (100kpps, 1M) or bits per second (500Mbit, 10Gbit)`,
+    )
   const n = Number(m[1]) * MULT[m[2].toLowerCase()]
   const unit = (m[3] ?? 'pps').toLowerCase()
   if (unit === 'pps') {
-    if (n < 1 || n > MAX_RATE_PPS) throw badInput(`rate ${text} is out of range (1 pps to ${MAX_RATE_PPS / 1e6}Mpps)`)
+    if (n < 1 || n > MAX_RATE_PPS)
+      throw badInput(`rate ${text} is out of range (1 pps to ${MAX_RATE_PPS / 1e6}Mpps)`)
     return {pps: n}
   }
-  if (n < 1 || n > MAX_RATE_BPS) throw badInput(`rate ${text} is out of range (1 bit/s to ${MAX_RATE_BPS / 1e9}Gbit/s)`)
+  if (n < 1 || n > MAX_RATE_BPS)
+    throw badInput(`rate ${text} is out of range (1 bit/s to ${MAX_RATE_BPS / 1e9}Gbit/s)`)
   return {bitsPerSecond: n}
 }
 

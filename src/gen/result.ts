@@ -29,7 +29,16 @@ const perSecond = (n: number, ms: number) => (ms > 0 ? (n * 1000) / ms : 0)
 export function summarise(s: SummaryInput): GenResult {
   const queues = s.tx.map((q, i) => {
     const ms = q.endNs > q.startNs ? (q.endNs - q.startNs) / 1e6 : 0
-    return {queue: q.queue, cpu: s.plan.queues[i].cpu, packets: q.packets, bytes: q.bytes, errors: q.refused, pps: perSecond(q.packets, ms), mbps: mbps(q.bytes, ms), ms}
+    return {
+      queue: q.queue,
+      cpu: s.plan.queues[i].cpu,
+      packets: q.packets,
+      bytes: q.bytes,
+      errors: q.refused,
+      pps: perSecond(q.packets, ms),
+      mbps: mbps(q.bytes, ms),
+      ms,
+    }
   })
   // The run lasted from the first thread's start to the last one's end.
   const starts = s.tx.filter((q) => q.startNs > 0).map((q) => q.startNs)
@@ -57,11 +66,19 @@ export function summarise(s: SummaryInput): GenResult {
   if (s.rx) {
     const n = s.tx.length
     const rxQueues = Array.from({length: n}, (_, q) => {
-      const sum = (k: 'packets' | 'bytes' | 'reordered' | 'duplicates') => s.rx!.threads.reduce((a, t) => a + t.queues[q][k], 0)
+      const sum = (k: 'packets' | 'bytes' | 'reordered' | 'duplicates') =>
+        s.rx!.threads.reduce((a, t) => a + t.queues[q][k], 0)
       const got = sum('packets')
       const dup = sum('duplicates')
       // Sent minus received catches losses at the tail of a flow too, which sequence gaps cannot.
-      return {queue: q, packets: got, bytes: sum('bytes'), lost: Math.max(0, s.tx[q].packets - (got - dup)), reordered: sum('reordered'), duplicates: dup}
+      return {
+        queue: q,
+        packets: got,
+        bytes: sum('bytes'),
+        lost: Math.max(0, s.tx[q].packets - (got - dup)),
+        reordered: sum('reordered'),
+        duplicates: dup,
+      }
     })
     result.rx = {
       dev: s.rx.dev,
@@ -75,7 +92,9 @@ export function summarise(s: SummaryInput): GenResult {
     }
     const members = s.rx.threads.length
     const offset = s.rx.queueMappingOffset
-    placement.matrix = s.rx.threads.map((_, rxq) => s.rx!.threads[(rxq + offset) % members].queues.map((q) => q.packets))
+    placement.matrix = s.rx.threads.map((_, rxq) =>
+      s.rx!.threads[(rxq + offset) % members].queues.map((q) => q.packets),
+    )
     placement.verified = placementVerified(placement.matrix, s.expectedTxQueue)
   }
   result.placement = placement

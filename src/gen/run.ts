@@ -11,7 +11,14 @@ import type {GenResult} from '../results/schema.js'
 import {linkExists} from '../testbed/netns.js'
 import {runOk} from '../util/exec.js'
 import {mtuFor} from './frame.js'
-import {type CounterSnapshot, type DeviceFacts, type KernelCounters, deviceFacts, kernelDelta, snapshotCounters} from './kernel.js'
+import {
+  type CounterSnapshot,
+  type DeviceFacts,
+  type KernelCounters,
+  deviceFacts,
+  kernelDelta,
+  snapshotCounters,
+} from './kernel.js'
 import {buildPlan, bypassTxQueue, type GenPlan, type PlanInput} from './plan.js'
 import {summarise} from './result.js'
 
@@ -52,16 +59,26 @@ const TAP_PEER_MAC = '02:6d:71:62:00:01'
 
 const PCAP_FRAMES_PER_QUEUE = 16
 
-
 function checkDevice(opts: GenOptions): DeviceFacts {
   const facts = deviceFacts(opts.dev, opts.netns ?? '')
-  if (!facts.up) throw new MqbError(`interface ${opts.dev} is down; bring it up with \`ip ${opts.netns ? `-n ${opts.netns} ` : ''}link set ${opts.dev} up\``, ExitCode.noDevice)
-  if (opts.frameSize > facts.mtu + 14) throw badInput(`frame size ${opts.frameSize} needs an MTU of at least ${mtuFor(opts.frameSize)} on ${opts.dev}, which has ${facts.mtu}; raise it with \`ip link set ${opts.dev} mtu ${mtuFor(opts.frameSize)}\``)
+  if (!facts.up)
+    throw new MqbError(
+      `interface ${opts.dev} is down; bring it up with \`ip ${opts.netns ? `-n ${opts.netns} ` : ''}link set ${opts.dev} up\``,
+      ExitCode.noDevice,
+    )
+  if (opts.frameSize > facts.mtu + 14)
+    throw badInput(
+      `frame size ${opts.frameSize} needs an MTU of at least ${mtuFor(opts.frameSize)} on ${opts.dev}, which has ${facts.mtu}; raise it with \`ip link set ${opts.dev} mtu ${mtuFor(opts.frameSize)}\``,
+    )
   if (opts.backend === 'packet' && opts.queues > facts.txQueues) {
-    const how = facts.kind === 'veth'
-      ? `raise it with \`ethtool -L ${opts.dev} tx ${opts.queues}\` (a veth allows up to the numtxqueues it was created with)`
-      : `raise it with \`ethtool -L ${opts.dev} combined ${opts.queues}\` (or tx) where the driver allows; \`ethtool -l ${opts.dev}\` shows the maximum`
-    throw new MqbError(`--queues ${opts.queues} is above the ${facts.txQueues} TX queue${facts.txQueues === 1 ? '' : 's'} of ${opts.dev}; ${how}`, ExitCode.unsupported)
+    const how =
+      facts.kind === 'veth'
+        ? `raise it with \`ethtool -L ${opts.dev} tx ${opts.queues}\` (a veth allows up to the numtxqueues it was created with)`
+        : `raise it with \`ethtool -L ${opts.dev} combined ${opts.queues}\` (or tx) where the driver allows; \`ethtool -l ${opts.dev}\` shows the maximum`
+    throw new MqbError(
+      `--queues ${opts.queues} is above the ${facts.txQueues} TX queue${facts.txQueues === 1 ? '' : 's'} of ${opts.dev}; ${how}`,
+      ExitCode.unsupported,
+    )
   }
   return facts
 }
@@ -69,7 +86,10 @@ function checkDevice(opts: GenOptions): DeviceFacts {
 /** Opens the tap's queue fds unless the caller passed them; the returned undo closes what was opened. */
 function tapFds(opts: GenOptions): {fds: number[]; close: () => void} {
   if (opts.tapFds) {
-    if (opts.tapFds.length < opts.queues) throw badInput(`--queues ${opts.queues} needs ${opts.queues} tap queue fds, ${opts.tapFds.length} given`)
+    if (opts.tapFds.length < opts.queues)
+      throw badInput(
+        `--queues ${opts.queues} needs ${opts.queues} tap queue fds, ${opts.tapFds.length} given`,
+      )
     return {fds: opts.tapFds.slice(0, opts.queues), close: () => {}}
   }
   const existed = linkExists(opts.dev, opts.netns ?? '')
@@ -77,7 +97,8 @@ function tapFds(opts: GenOptions): {fds: number[]; close: () => void} {
   try {
     h = ifctl.tapOpen({name: opts.dev, queues: opts.queues, netns: opts.netns})
   } catch (err) {
-    if (errnoCode(err) === 'EINVAL') throw new MqbError(`${(err as Error).message.replace(/: Invalid argument$/, '')}`, ExitCode.unsupported)
+    if (errnoCode(err) === 'EINVAL')
+      throw new MqbError(`${(err as Error).message.replace(/: Invalid argument$/, '')}`, ExitCode.unsupported)
     throw fromNative(err, {capability: 'CAP_NET_ADMIN', dev: opts.dev})
   }
   const fds = h.fds
@@ -90,7 +111,8 @@ function tapFds(opts: GenOptions): {fds: number[]; close: () => void} {
 
 function senderError(err: unknown, dev: string): Error {
   const code = errnoCode(err)
-  if (code === 'EMSGSIZE') return badInput(`${(err as Error).message}: the frame is larger than ${dev}'s MTU allows`)
+  if (code === 'EMSGSIZE')
+    return badInput(`${(err as Error).message}: the frame is larger than ${dev}'s MTU allows`)
   return fromNative(err, {capability: 'CAP_NET_RAW', dev})
 }
 
@@ -98,17 +120,20 @@ export async function runGen(
   opts: GenOptions,
   hooks: {signal?: AbortSignal; onProgress?: (p: GenProgress) => void} = {},
 ): Promise<GenResult & {kernel?: GenKernel}> {
-  if (!(opts.durationMs > 0)) throw badInput('a generator run needs a duration above 0 (it always stops by itself)')
+  if (!(opts.durationMs > 0))
+    throw badInput('a generator run needs a duration above 0 (it always stops by itself)')
   const netns = opts.netns ?? ''
   // Fail on an unwritable pcap path now, not after the run.
   if (opts.pcap) {
     try {
       writeFileSync(opts.pcap, '')
     } catch (err) {
-      throw badInput(`cannot write pcap file ${opts.pcap}: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`)
+      throw badInput(
+        `cannot write pcap file ${opts.pcap}: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`,
+      )
     }
   }
-  const qdiscBypass = opts.backend === 'packet' ? opts.qdiscBypass ?? true : undefined
+  const qdiscBypass = opts.backend === 'packet' ? (opts.qdiscBypass ?? true) : undefined
   let facts: DeviceFacts | undefined
   let tap: {fds: number[]; close: () => void} | undefined
   if (opts.backend === 'packet') {
@@ -125,15 +150,28 @@ export async function runGen(
     if (!facts) facts = checkDevice(opts)
     const rxFacts = opts.rx ? deviceFacts(opts.rx.dev, opts.rx.netns ?? '') : undefined
     if (rxFacts && !rxFacts.up)
-      throw new MqbError(`receive interface ${rxFacts.name} is down; bring it up with \`ip ${rxFacts.netns ? `-n ${rxFacts.netns} ` : ''}link set ${rxFacts.name} up\``, ExitCode.noDevice)
+      throw new MqbError(
+        `receive interface ${rxFacts.name} is down; bring it up with \`ip ${rxFacts.netns ? `-n ${rxFacts.netns} ` : ''}link set ${rxFacts.name} up\``,
+        ExitCode.noDevice,
+      )
     const plan = buildPlan(
-      {...opts, srcMac: opts.srcMac ?? (opts.backend === 'tap' ? TAP_PEER_MAC : undefined), dstMac: opts.dstMac ?? rxFacts?.mac ?? (opts.backend === 'tap' ? facts.mac : undefined)},
+      {
+        ...opts,
+        srcMac: opts.srcMac ?? (opts.backend === 'tap' ? TAP_PEER_MAC : undefined),
+        dstMac: opts.dstMac ?? rxFacts?.mac ?? (opts.backend === 'tap' ? facts.mac : undefined),
+      },
       {onlineCpus: onlineCpus(), devMac: facts.mac},
     )
     // tun has its own ndo_select_queue (flow hash), which packet_pick_tx_queue defers to: there
     // the kernel, not the sending CPU, picks the queue (-1).
     const expectedTxQueue = plan.queues.map((q) =>
-      opts.backend === 'tap' ? q.queue : facts!.kind === 'tun' ? -1 : qdiscBypass ? bypassTxQueue(q.cpu, facts!.txQueues) : q.queue,
+      opts.backend === 'tap'
+        ? q.queue
+        : facts!.kind === 'tun'
+          ? -1
+          : qdiscBypass
+            ? bypassTxQueue(q.cpu, facts!.txQueues)
+            : q.queue,
     )
     return await execute(opts, plan, {netns, qdiscBypass, tapFds: tap?.fds, expectedTxQueue, rxFacts}, hooks)
   } finally {
@@ -144,7 +182,13 @@ export async function runGen(
 async function execute(
   opts: GenOptions,
   plan: GenPlan,
-  ctx: {netns: string; qdiscBypass?: boolean; tapFds?: number[]; expectedTxQueue: number[]; rxFacts?: DeviceFacts},
+  ctx: {
+    netns: string
+    qdiscBypass?: boolean
+    tapFds?: number[]
+    expectedTxQueue: number[]
+    rxFacts?: DeviceFacts
+  },
   hooks: {signal?: AbortSignal; onProgress?: (p: GenProgress) => void},
 ): Promise<GenResult & {kernel?: GenKernel}> {
   const before: {tx: CounterSnapshot; rx?: CounterSnapshot} = {tx: snapshotCounters(opts.dev, ctx.netns)}
@@ -156,7 +200,13 @@ async function execute(
     try {
       rx = opts.rx.tapFds
         ? gen.startRx({tapFds: opts.rx.tapFds, queues: opts.queues, flowsPerQueue: opts.flowsPerQueue})
-        : gen.startRx({dev: opts.rx.dev, netns: opts.rx.netns ?? '', sockets: Math.max(1, Math.min(rxFacts.rxQueues, 256)), queues: opts.queues, flowsPerQueue: opts.flowsPerQueue})
+        : gen.startRx({
+            dev: opts.rx.dev,
+            netns: opts.rx.netns ?? '',
+            sockets: Math.max(1, Math.min(rxFacts.rxQueues, 256)),
+            queues: opts.queues,
+            flowsPerQueue: opts.flowsPerQueue,
+          })
     } catch (err) {
       throw fromNative(err, {capability: 'CAP_NET_RAW', dev: opts.rx.dev})
     }
@@ -166,11 +216,29 @@ async function execute(
   let handle
   try {
     handle = gen.startGen({
-      tap: opts.backend === 'tap', dev: opts.dev, netns: ctx.netns, qdiscBypass: ctx.qdiscBypass, txRing: opts.txRing ?? false, ipv6: f.ipVersion === 6,
-      srcMac: f.srcMac, dstMac: f.dstMac, srcIp: f.srcIp, dstIp: f.dstIp, dstPort: f.dstPort, frameSize: f.frameSize,
-      flowsPerQueue: plan.flowsPerQueue, burst: plan.burst, durationMs: opts.durationMs,
-      queues: plan.queues.map((q, i) => ({cpu: q.cpu, ratePps: q.ratePps, count: q.count, srcPort: q.srcPort, tapFd: ctx.tapFds?.[i]})),
-      capturePerQueue: opts.pcap ? opts.pcapFramesPerQueue ?? PCAP_FRAMES_PER_QUEUE : 0,
+      tap: opts.backend === 'tap',
+      dev: opts.dev,
+      netns: ctx.netns,
+      qdiscBypass: ctx.qdiscBypass,
+      txRing: opts.txRing ?? false,
+      ipv6: f.ipVersion === 6,
+      srcMac: f.srcMac,
+      dstMac: f.dstMac,
+      srcIp: f.srcIp,
+      dstIp: f.dstIp,
+      dstPort: f.dstPort,
+      frameSize: f.frameSize,
+      flowsPerQueue: plan.flowsPerQueue,
+      burst: plan.burst,
+      durationMs: opts.durationMs,
+      queues: plan.queues.map((q, i) => ({
+        cpu: q.cpu,
+        ratePps: q.ratePps,
+        count: q.count,
+        srcPort: q.srcPort,
+        tapFd: ctx.tapFds?.[i],
+      })),
+      capturePerQueue: opts.pcap ? (opts.pcapFramesPerQueue ?? PCAP_FRAMES_PER_QUEUE) : 0,
     })
   } catch (err) {
     await stopRx(rx)
@@ -185,7 +253,14 @@ async function execute(
   hooks.signal?.addEventListener('abort', onAbort, {once: true})
   const t0 = Date.now()
   const timer = hooks.onProgress
-    ? setInterval(() => hooks.onProgress!({elapsedMs: Date.now() - t0, queues: handle.stats().map(({queue, packets, bytes}) => ({queue, packets, bytes}))}), 1000)
+    ? setInterval(
+        () =>
+          hooks.onProgress!({
+            elapsedMs: Date.now() - t0,
+            queues: handle.stats().map(({queue, packets, bytes}) => ({queue, packets, bytes})),
+          }),
+        1000,
+      )
     : undefined
   let tx
   try {
@@ -202,7 +277,10 @@ async function execute(
       handle.writePcap(opts.pcap)
     } catch (err) {
       await stopRx(rx)
-      throw new MqbError(`${(err as Error).message}`, errnoCode(err) === 'EACCES' || errnoCode(err) === 'ENOENT' ? ExitCode.badInput : ExitCode.failure)
+      throw new MqbError(
+        `${(err as Error).message}`,
+        errnoCode(err) === 'EACCES' || errnoCode(err) === 'ENOENT' ? ExitCode.badInput : ExitCode.failure,
+      )
     }
   }
   let rxThreads
@@ -215,11 +293,33 @@ async function execute(
       throw fromNative(err, {capability: 'CAP_NET_RAW', dev: opts.rx!.dev})
     }
   }
-  const kernel: GenKernel = {tx: kernelDelta(opts.dev, ctx.netns, before.tx, snapshotCounters(opts.dev, ctx.netns))}
-  if (opts.rx && before.rx) kernel.rx = kernelDelta(opts.rx.dev, opts.rx.netns ?? '', before.rx, snapshotCounters(opts.rx.dev, opts.rx.netns ?? ''))
+  const kernel: GenKernel = {
+    tx: kernelDelta(opts.dev, ctx.netns, before.tx, snapshotCounters(opts.dev, ctx.netns)),
+  }
+  if (opts.rx && before.rx)
+    kernel.rx = kernelDelta(
+      opts.rx.dev,
+      opts.rx.netns ?? '',
+      before.rx,
+      snapshotCounters(opts.rx.dev, opts.rx.netns ?? ''),
+    )
   const result = summarise({
-    backend: opts.backend, dev: opts.dev, plan, tx, rx: rxThreads && opts.rx ? {dev: opts.rx.dev, threads: rxThreads, queueMappingOffset: rxKind === 'veth' || opts.rx.tapFds ? 0 : 1} : undefined,
-    expectedTxQueue: ctx.expectedTxQueue, ratePps: opts.ratePps, qdiscBypass: ctx.qdiscBypass, interrupted,
+    backend: opts.backend,
+    dev: opts.dev,
+    plan,
+    tx,
+    rx:
+      rxThreads && opts.rx
+        ? {
+            dev: opts.rx.dev,
+            threads: rxThreads,
+            queueMappingOffset: rxKind === 'veth' || opts.rx.tapFds ? 0 : 1,
+          }
+        : undefined,
+    expectedTxQueue: ctx.expectedTxQueue,
+    ratePps: opts.ratePps,
+    qdiscBypass: ctx.qdiscBypass,
+    interrupted,
   })
   return {...result, kernel}
 }
@@ -229,7 +329,10 @@ async function waitReady(rx: NativeRxHandle, dev: string): Promise<void> {
   while (!rx.ready()) {
     if (Date.now() > deadline) {
       await stopRx(rx)
-      throw new MqbError(`the receiver on ${dev} did not start within ${RX_READY_TIMEOUT_MS} ms`, ExitCode.failure)
+      throw new MqbError(
+        `the receiver on ${dev} did not start within ${RX_READY_TIMEOUT_MS} ms`,
+        ExitCode.failure,
+      )
     }
     await sleep(5)
   }

@@ -55,11 +55,14 @@ export function readDeviceConfigWith(io: ObserveIO, dev: string): DeviceConfig {
   const driver = info === undefined ? undefined : parseEthtoolDriver(info)
   const vName = virtioName(files)
   const table = parseInterrupts(io.readHostFile('proc/interrupts') ?? '')
-  const irqs: QueueIrq[] = deviceQueueInterrupts(table, dev, {virtioName: vName, busInfo: driver?.busInfo}).map((q) => {
+  const irqs: QueueIrq[] = deviceQueueInterrupts(table, dev, {
+    virtioName: vName,
+    busInfo: driver?.busInfo,
+  }).map((q) => {
     const affinity = readIrqAffinity(io, q.irq)
     return affinity ? {...q, affinity} : q
   })
-  const online = parseCpuList(io.readHostFile('sys/devices/system/cpu/online') ?? '') 
+  const online = parseCpuList(io.readHostFile('sys/devices/system/cpu/online') ?? '')
   const onlineCpus = online.length ? online : table.cpus
   const node = numaNode(files)
   const features = io.ethtool(['-k', dev])
@@ -73,7 +76,9 @@ export function readDeviceConfigWith(io: ObserveIO, dev: string): DeviceConfig {
     irqbalance: irqbalanceRunning(io),
     rpsSockFlowEntries: rpsSockFlowEntries(io),
     offloads: features === undefined ? {} : parseEthtoolFeatures(features),
-    localCpus: (node === undefined ? undefined : nodeCpus(io, node)?.filter((c) => onlineCpus.includes(c))) ?? onlineCpus,
+    localCpus:
+      (node === undefined ? undefined : nodeCpus(io, node)?.filter((c) => onlineCpus.includes(c))) ??
+      onlineCpus,
     onlineCpus,
   }
   const channels = io.channels(dev)

@@ -28,7 +28,17 @@ export function parseProcStat(text: string): RawCpuTimes[] {
     const f = m[2].trim().split(/\s+/).map(Number)
     // Fields added to /proc/stat over the years (iowait 2.5.41, steal 2.6.11) are 0 when absent.
     const at = (i: number) => (Number.isFinite(f[i]) ? f[i] : 0)
-    out.push({cpu: Number(m[1]), user: at(0), nice: at(1), system: at(2), idle: at(3), iowait: at(4), irq: at(5), softirq: at(6), steal: at(7)})
+    out.push({
+      cpu: Number(m[1]),
+      user: at(0),
+      nice: at(1),
+      system: at(2),
+      idle: at(3),
+      iowait: at(4),
+      irq: at(5),
+      softirq: at(6),
+      steal: at(7),
+    })
   }
   return out
 }
@@ -70,7 +80,10 @@ export function cpuBusyMs(d: PerCpuTime[]): number {
 }
 
 export function cpuUtilisation(d: PerCpuTime[]): CpuUtilisation {
-  const total = d.reduce((s, c) => s + c.userMs + c.niceMs + c.sysMs + c.idleMs + c.iowaitMs + c.irqMs + c.softirqMs + c.stealMs, 0)
+  const total = d.reduce(
+    (s, c) => s + c.userMs + c.niceMs + c.sysMs + c.idleMs + c.iowaitMs + c.irqMs + c.softirqMs + c.stealMs,
+    0,
+  )
   const pct = (v: number) => (total > 0 ? (100 * v) / total : 0)
   const sum = (f: (c: PerCpuTime) => number) => d.reduce((s, c) => s + f(c), 0)
   return {
@@ -99,13 +112,20 @@ export function processCpuDelta(a: ProcessCpu, b: ProcessCpu): ProcessCpu {
 }
 
 /** A CPU window: host-wide per-CPU times and the process's own, started now, read by end(). */
-export function cpuWindow(root = '/'): {end(): {perCpu: PerCpuTime[]; utilisation: CpuUtilisation; busyMs: number; process: ProcessCpu}} {
+export function cpuWindow(root = '/'): {
+  end(): {perCpu: PerCpuTime[]; utilisation: CpuUtilisation; busyMs: number; process: ProcessCpu}
+} {
   const a = readProcStat(root)
   const pa = processCpu()
   return {
     end() {
       const perCpu = cpuDelta(a, readProcStat(root))
-      return {perCpu, utilisation: cpuUtilisation(perCpu), busyMs: cpuBusyMs(perCpu), process: processCpuDelta(pa, processCpu())}
+      return {
+        perCpu,
+        utilisation: cpuUtilisation(perCpu),
+        busyMs: cpuBusyMs(perCpu),
+        process: processCpuDelta(pa, processCpu()),
+      }
     },
   }
 }

@@ -42,7 +42,16 @@ export function parseEthtoolDriver(text: string): DriverInfo | undefined {
 }
 
 /** The offloads a tuning report names, under their `ethtool -k` names. */
-export const KEY_OFFLOADS = ['generic-receive-offload', 'generic-segmentation-offload', 'tcp-segmentation-offload', 'rx-checksumming', 'tx-checksumming', 'scatter-gather', 'large-receive-offload', 'rx-gro-hw'] as const
+export const KEY_OFFLOADS = [
+  'generic-receive-offload',
+  'generic-segmentation-offload',
+  'tcp-segmentation-offload',
+  'rx-checksumming',
+  'tx-checksumming',
+  'scatter-gather',
+  'large-receive-offload',
+  'rx-gro-hw',
+] as const
 
 export interface DirectionCounters {
   packets?: number
@@ -81,7 +90,9 @@ const METRICS: Array<[RegExp, Metric, number, string?]> = [
  * veth/ixgbe/ice/virtio_net<6.10 `rx_queue_3_packets`; mlx5/virtio_net>=6.10 `rx3_packets`;
  * i40e `rx-3.rx_packets`; ena `queue_3_rx_cnt`; bnxt `[3]: rx_ucast_packets`.
  */
-export function splitQueueStatName(name: string): {dir: 'rx' | 'tx'; queue: number; rest: string} | undefined {
+export function splitQueueStatName(
+  name: string,
+): {dir: 'rx' | 'tx'; queue: number; rest: string} | undefined {
   const pats: Array<[RegExp, number, number, number]> = [
     [/^(rx|tx)_queue_(\d+)_(.+)$/, 1, 2, 3],
     [/^(rx|tx)(\d+)_(.+)$/, 1, 2, 3],
@@ -126,6 +137,7 @@ export function ethtoolQueueStats(stats: Record<string, number>, driver?: string
 /** Which per-queue counters this driver has, for saying what a check could and could not see. */
 export function queueStatKinds(stats: EthtoolQueueStats[]): Set<string> {
   const kinds = new Set<string>()
-  for (const q of stats) for (const dir of ['rx', 'tx'] as const) for (const k of Object.keys(q[dir])) kinds.add(`${dir}.${k}`)
+  for (const q of stats)
+    for (const dir of ['rx', 'tx'] as const) for (const k of Object.keys(q[dir])) kinds.add(`${dir}.${k}`)
   return kinds
 }

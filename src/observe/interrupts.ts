@@ -42,7 +42,8 @@ export function parseInterrupts(text: string): InterruptTable {
     if (!m) continue
     const tokens = m[2].trim().split(/\s+/).filter(Boolean)
     const counts: number[] = []
-    while (counts.length < cpus.length && tokens.length > 0 && /^\d+$/.test(tokens[0])) counts.push(Number(tokens.shift()))
+    while (counts.length < cpus.length && tokens.length > 0 && /^\d+$/.test(tokens[0]))
+      counts.push(Number(tokens.shift()))
     while (counts.length < cpus.length) counts.push(0)
     let chip = ''
     let hwirq = ''
@@ -104,13 +105,20 @@ export function matchQueueInterruptName(
     if (m) return {queue: Number(m[1]), direction: 'combined'}
   }
   const d = escapeRe(dev)
-  const m = new RegExp(`^(?:[a-z0-9]+-)?${d}-(?:(tx-rx|rx-tx|txrx|rxtx|rx|tx|combined|fp|queue|q)-?)?(\\d+)$`, 'i').exec(name)
+  const m = new RegExp(
+    `^(?:[a-z0-9]+-)?${d}-(?:(tx-rx|rx-tx|txrx|rxtx|rx|tx|combined|fp|queue|q)-?)?(\\d+)$`,
+    'i',
+  ).exec(name)
   if (m) return {queue: Number(m[2]), direction: m[1] ? directionOf(m[1])! : 'combined'}
   return undefined
 }
 
 /** The lines of `table` that serve `dev`'s queues, ordered by direction and queue. */
-export function deviceQueueInterrupts(table: InterruptTable, dev: string, hints: {virtioName?: string; busInfo?: string} = {}): QueueInterrupt[] {
+export function deviceQueueInterrupts(
+  table: InterruptTable,
+  dev: string,
+  hints: {virtioName?: string; busInfo?: string} = {},
+): QueueInterrupt[] {
   const out: QueueInterrupt[] = []
   for (const line of table.lines) {
     if (!/^\d+$/.test(line.irq)) continue
@@ -124,7 +132,9 @@ export function deviceQueueInterrupts(table: InterruptTable, dev: string, hints:
     }
   }
   const dirOrder = {rx: 0, combined: 1, tx: 2}
-  return out.sort((a, b) => dirOrder[a.direction] - dirOrder[b.direction] || (a.queue ?? -1) - (b.queue ?? -1))
+  return out.sort(
+    (a, b) => dirOrder[a.direction] - dirOrder[b.direction] || (a.queue ?? -1) - (b.queue ?? -1),
+  )
 }
 
 // /proc/interrupts prints each count as an unsigned int: a busy line can wrap between snapshots.
@@ -133,7 +143,11 @@ function counterDelta(before: number, after: number): number {
 }
 
 /** Per-CPU deltas of the queue lines between two tables (CPUs absent from `before` count from 0). */
-export function interruptDeltas(before: InterruptTable, after: InterruptTable, queueLines: QueueInterrupt[]): InterruptDelta[] {
+export function interruptDeltas(
+  before: InterruptTable,
+  after: InterruptTable,
+  queueLines: QueueInterrupt[],
+): InterruptDelta[] {
   const byIrq = (t: InterruptTable) => new Map(t.lines.map((l) => [l.irq, l]))
   const b = byIrq(before)
   const a = byIrq(after)
@@ -147,7 +161,13 @@ export function interruptDeltas(before: InterruptTable, after: InterruptTable, q
       const prev = lb && j >= 0 ? lb.counts[j] : 0
       return counterDelta(prev, la.counts[i])
     })
-    const d: InterruptDelta = {irq: q.irq, name: q.name, direction: q.direction, perCpu, total: perCpu.reduce((s, n) => s + n, 0)}
+    const d: InterruptDelta = {
+      irq: q.irq,
+      name: q.name,
+      direction: q.direction,
+      perCpu,
+      total: perCpu.reduce((s, n) => s + n, 0),
+    }
     if (q.queue !== undefined) d.queue = q.queue
     out.push(d)
   }

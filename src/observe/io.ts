@@ -93,7 +93,8 @@ function localDeviceFiles(root: string, dev: string): DeviceFiles {
     real = realpathSync(join(base, 'device'))
   } catch {}
   // path.join would fold "device/.." into the net directory: resolve the link first.
-  const resolve = (f: string) => (f.startsWith('device/') ? (real ? join(real, f.slice(7)) : undefined) : join(base, f))
+  const resolve = (f: string) =>
+    f.startsWith('device/') ? (real ? join(real, f.slice(7)) : undefined) : join(base, f)
   for (const f of DEVICE_FILES) {
     const p = resolve(f)
     const t = p === undefined ? undefined : readOpt(p)
@@ -104,7 +105,10 @@ function localDeviceFiles(root: string, dev: string): DeviceFiles {
     out.deviceLink = rootReal === '/' ? real : real.slice(rootReal.length) || '/'
     for (const d of [join(real, 'msi_irqs'), join(real, '../msi_irqs')]) {
       if (existsSync(d)) {
-        out.msiIrqs = readdirSync(d).map(Number).filter((n) => !Number.isNaN(n)).sort((a, b) => a - b)
+        out.msiIrqs = readdirSync(d)
+          .map(Number)
+          .filter((n) => !Number.isNaN(n))
+          .sort((a, b) => a - b)
         break
       }
     }
@@ -124,7 +128,14 @@ export function parseDeviceDump(dev: string, text: string): DeviceFiles {
   const out: DeviceFiles = {dev, files: {}, msiIrqs: []}
   for (const line of text.split('\n')) {
     if (line.startsWith('@link ')) out.deviceLink = line.slice(6).trim()
-    else if (line.startsWith('@msi ')) out.msiIrqs = line.slice(5).trim().split(/\s+/).map(Number).filter((n) => !Number.isNaN(n)).sort((a, b) => a - b)
+    else if (line.startsWith('@msi '))
+      out.msiIrqs = line
+        .slice(5)
+        .trim()
+        .split(/\s+/)
+        .map(Number)
+        .filter((n) => !Number.isNaN(n))
+        .sort((a, b) => a - b)
     else {
       const i = line.indexOf(':')
       if (i <= 0) continue
@@ -137,7 +148,10 @@ export function parseDeviceDump(dev: string, text: string): DeviceFiles {
 
 function noSuchDevice(dev: string, netns: string): MqbError {
   const where = netns ? ` in network namespace ${netns}` : ''
-  return new MqbError(`no interface ${dev}${where}; list them with \`ip ${netns ? `-n ${netns} ` : ''}-br link\``, ExitCode.noDevice)
+  return new MqbError(
+    `no interface ${dev}${where}; list them with \`ip ${netns ? `-n ${netns} ` : ''}-br link\``,
+    ExitCode.noDevice,
+  )
 }
 
 function netnsArgs(netns: string, cmd: string, args: string[]): [string, string[]] {
@@ -150,7 +164,10 @@ export function observeIO(opts: ObserveOptions = {}): ObserveIO {
   const netns = opts.netns ?? ''
   const fixture = root !== '/'
   if (netns && !fixture && !existsSync(`/run/netns/${netns}`))
-    throw new MqbError(`no network namespace ${netns} (/run/netns/${netns}); list them with \`ip netns list\``, ExitCode.noDevice)
+    throw new MqbError(
+      `no network namespace ${netns} (/run/netns/${netns}); list them with \`ip netns list\``,
+      ExitCode.noDevice,
+    )
   const host = (p: string) => join(root, p)
   const io: ObserveIO = {
     root,
@@ -167,7 +184,11 @@ export function observeIO(opts: ObserveOptions = {}): ObserveIO {
       if (fixture || !netns) return localDeviceFiles(root, dev)
       const r = run('ip', ['netns', 'exec', netns, 'sh', '-c', NETNS_SCRIPT, 'sh', dev])
       if (r.status === 3) throw noSuchDevice(dev, netns)
-      if (r.status !== 0) throw new MqbError(`cannot read /sys/class/net/${dev} in ${netns}: ${r.stderr.trim()}`, ExitCode.failure)
+      if (r.status !== 0)
+        throw new MqbError(
+          `cannot read /sys/class/net/${dev} in ${netns}: ${r.stderr.trim()}`,
+          ExitCode.failure,
+        )
       return parseDeviceDump(dev, r.stdout)
     },
     ethtool: (args) => {
@@ -217,7 +238,8 @@ export function observeIO(opts: ObserveOptions = {}): ObserveIO {
 }
 
 function writeFailed(path: string, why: string): MqbError {
-  if (/denied|not permitted/i.test(why)) return new MqbError(`cannot write ${path}: mqbench needs CAP_NET_ADMIN (run as root)`, ExitCode.privilege)
+  if (/denied|not permitted/i.test(why))
+    return new MqbError(`cannot write ${path}: mqbench needs CAP_NET_ADMIN (run as root)`, ExitCode.privilege)
   return new MqbError(`cannot write ${path}: ${why.trim()}`, ExitCode.failure)
 }
 

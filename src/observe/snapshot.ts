@@ -2,8 +2,20 @@
 // per CPU, driver statistics and sysfs. Two snapshots give the per-queue evidence a step records
 // (observeDelta). Snapshots are plain JSON so a caller can keep or log them.
 import type {InterruptDelta, QueueTraffic, SoftnetDelta} from '../results/schema.js'
-import {ethtoolQueueStats, parseEthtoolDriver, parseEthtoolStats, type DriverInfo, type EthtoolQueueStats} from './ethtool.js'
-import {deviceQueueInterrupts, interruptDeltas, parseInterrupts, type InterruptTable, type QueueInterrupt} from './interrupts.js'
+import {
+  ethtoolQueueStats,
+  parseEthtoolDriver,
+  parseEthtoolStats,
+  type DriverInfo,
+  type EthtoolQueueStats,
+} from './ethtool.js'
+import {
+  deviceQueueInterrupts,
+  interruptDeltas,
+  parseInterrupts,
+  type InterruptTable,
+  type QueueInterrupt,
+} from './interrupts.js'
 import {observeIO, type ObserveIO, type ObserveOptions} from './io.js'
 import {parseSoftnetStat, softnetDeltas, type SoftnetRow} from './softnet.js'
 import {deviceStatistics, sysfsQueueCounts, virtioName, type QueueCounts} from './sysfs.js'
@@ -75,7 +87,11 @@ function hasPacketCounters(qs: EthtoolQueueStats[]): boolean {
  * queue's lines, rx and combined lines under rx: proof of use, not a volume); else `sysfs`
  * device totals for a single-queue device; else [] (the testbed's relay must say).
  */
-export function queueTraffic(before: DeviceSnapshot, after: DeviceSnapshot, interrupts: InterruptDelta[]): QueueTraffic[] {
+export function queueTraffic(
+  before: DeviceSnapshot,
+  after: DeviceSnapshot,
+  interrupts: InterruptDelta[],
+): QueueTraffic[] {
   if (hasPacketCounters(after.ethtoolQueues)) {
     const prev = new Map(before.ethtoolQueues.map((q) => [q.queue, q]))
     return after.ethtoolQueues.map((a) => {
@@ -95,7 +111,15 @@ export function queueTraffic(before: DeviceSnapshot, after: DeviceSnapshot, inte
   if (perQueue.length > 0) {
     const byQueue = new Map<number, QueueTraffic>()
     for (const d of perQueue) {
-      const q = byQueue.get(d.queue!) ?? {queue: d.queue!, source: 'interrupts' as const, txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, drops: 0}
+      const q = byQueue.get(d.queue!) ?? {
+        queue: d.queue!,
+        source: 'interrupts' as const,
+        txPackets: 0,
+        txBytes: 0,
+        rxPackets: 0,
+        rxBytes: 0,
+        drops: 0,
+      }
       if (d.direction === 'tx') q.txPackets += d.total
       else q.rxPackets += d.total
       byQueue.set(d.queue!, q)
@@ -104,12 +128,25 @@ export function queueTraffic(before: DeviceSnapshot, after: DeviceSnapshot, inte
   }
   if (after.queueCounts.rx === 1 && after.queueCounts.tx === 1) {
     const s = (k: string) => grew(before.statistics[k], after.statistics[k])
-    return [{queue: 0, source: 'sysfs', txPackets: s('tx_packets'), txBytes: s('tx_bytes'), rxPackets: s('rx_packets'), rxBytes: s('rx_bytes'), drops: s('rx_dropped') + s('tx_dropped')}]
+    return [
+      {
+        queue: 0,
+        source: 'sysfs',
+        txPackets: s('tx_packets'),
+        txBytes: s('tx_bytes'),
+        rxPackets: s('rx_packets'),
+        rxBytes: s('rx_bytes'),
+        drops: s('rx_dropped') + s('tx_dropped'),
+      },
+    ]
   }
   return []
 }
 
-export function observeDelta(before: DeviceSnapshot, after: DeviceSnapshot): {interrupts: InterruptDelta[]; softnet: SoftnetDelta[]; queues: QueueTraffic[]} {
+export function observeDelta(
+  before: DeviceSnapshot,
+  after: DeviceSnapshot,
+): {interrupts: InterruptDelta[]; softnet: SoftnetDelta[]; queues: QueueTraffic[]} {
   const interrupts = interruptDeltas(before.interrupts, after.interrupts, after.queueInterrupts)
   return {
     interrupts,

@@ -19,7 +19,10 @@ export function parseSoftnetStat(text: string): SoftnetRow[] {
   const out: SoftnetRow[] = []
   const rows = text.split('\n').filter((l) => l.trim())
   rows.forEach((row, index) => {
-    const c = row.trim().split(/\s+/).map((h) => Number.parseInt(h, 16))
+    const c = row
+      .trim()
+      .split(/\s+/)
+      .map((h) => Number.parseInt(h, 16))
     if (c.length < 3 || c.some((n) => Number.isNaN(n))) return
     const r: SoftnetRow = {
       cpu: c.length >= 13 ? c[12] : index,

@@ -52,7 +52,8 @@ export interface RunView {
 /** palette index of the neutral grey used for reference lines (dashboards/charts.js) */
 const GREY = 8
 
-const ci = (c: {low: number; high: number} | null | undefined, f: (v: number) => string = fmt) => (c ? `${f(c.low)}-${f(c.high)}` : '–')
+const ci = (c: {low: number; high: number} | null | undefined, f: (v: number) => string = fmt) =>
+  c ? `${f(c.low)}-${f(c.high)}` : '–'
 
 /** Groups runs whose figures share an axis (same unit): a Gbit/s run and a tx/s run get a chart each. */
 function byUnit(runs: RunView[], unit: (r: RunView) => string): RunView[][] {
@@ -68,9 +69,39 @@ function throughputCharts(runs: RunView[]): ChartSpec[] {
     const rows: string[][] = []
     for (const r of group) {
       const base = r.summary.steps[0]
-      datasets.push({label: r.label, color: r.color, errorBars: true, data: r.summary.steps.map((s) => ({x: s.queueCount, y: s.metric.mean, low: s.metric.ci?.low, high: s.metric.ci?.high}))})
-      datasets.push({label: `${r.label}: ideal linear`, color: r.color, dashed: true, data: r.summary.steps.map((s) => ({x: s.queueCount, y: (base.metric.mean * s.queueCount) / base.queueCount}))})
-      for (const s of r.summary.steps) rows.push([r.label, String(s.queueCount), fmt(s.metric.mean), ci(s.metric.ci), fmt(s.metric.median), fmt(s.metric.min), fmt(s.metric.max), String(s.iterations), fixed(s.speedup.value), ci(s.speedup.ci, (v) => fixed(v))])
+      datasets.push({
+        label: r.label,
+        color: r.color,
+        errorBars: true,
+        data: r.summary.steps.map((s) => ({
+          x: s.queueCount,
+          y: s.metric.mean,
+          low: s.metric.ci?.low,
+          high: s.metric.ci?.high,
+        })),
+      })
+      datasets.push({
+        label: `${r.label}: ideal linear`,
+        color: r.color,
+        dashed: true,
+        data: r.summary.steps.map((s) => ({
+          x: s.queueCount,
+          y: (base.metric.mean * s.queueCount) / base.queueCount,
+        })),
+      })
+      for (const s of r.summary.steps)
+        rows.push([
+          r.label,
+          String(s.queueCount),
+          fmt(s.metric.mean),
+          ci(s.metric.ci),
+          fmt(s.metric.median),
+          fmt(s.metric.min),
+          fmt(s.metric.max),
+          String(s.iterations),
+          fixed(s.speedup.value),
+          ci(s.speedup.ci, (v) => fixed(v)),
+        ])
     }
     return {
       id: `throughput-${g}`,
@@ -81,7 +112,21 @@ function throughputCharts(runs: RunView[]): ChartSpec[] {
       xScale: 'linear',
       yMin: 0,
       datasets,
-      table: {columns: ['run', 'queues', `mean ${m.unit}`, `${Math.round(group[0].summary.confidence * 100)}% CI`, 'median', 'min', 'max', 'iterations', 'speed-up', 'speed-up CI'], rows},
+      table: {
+        columns: [
+          'run',
+          'queues',
+          `mean ${m.unit}`,
+          `${Math.round(group[0].summary.confidence * 100)}% CI`,
+          'median',
+          'min',
+          'max',
+          'iterations',
+          'speed-up',
+          'speed-up CI',
+        ],
+        rows,
+      },
       note: 'Bars: confidence interval of the mean over iterations. Dashed: the smallest queue count scaled linearly.',
     }
   })
@@ -90,11 +135,27 @@ function throughputCharts(runs: RunView[]): ChartSpec[] {
 function efficiencyChart(runs: RunView[]): ChartSpec {
   const rows: string[][] = []
   const datasets: DatasetSpec[] = runs.map((r) => {
-    for (const s of r.summary.steps) rows.push([r.label, String(s.queueCount), pct(s.efficiency.value), ci(s.efficiency.ci, (v) => pct(v))])
-    return {label: r.label, color: r.color, errorBars: true, data: r.summary.steps.map((s) => ({x: s.queueCount, y: 100 * s.efficiency.value, low: s.efficiency.ci ? 100 * s.efficiency.ci.low : undefined, high: s.efficiency.ci ? 100 * s.efficiency.ci.high : undefined}))}
+    for (const s of r.summary.steps)
+      rows.push([r.label, String(s.queueCount), pct(s.efficiency.value), ci(s.efficiency.ci, (v) => pct(v))])
+    return {
+      label: r.label,
+      color: r.color,
+      errorBars: true,
+      data: r.summary.steps.map((s) => ({
+        x: s.queueCount,
+        y: 100 * s.efficiency.value,
+        low: s.efficiency.ci ? 100 * s.efficiency.ci.low : undefined,
+        high: s.efficiency.ci ? 100 * s.efficiency.ci.high : undefined,
+      })),
+    }
   })
   const counts = runs.flatMap((r) => r.summary.steps.map((s) => s.queueCount))
-  datasets.push({label: 'linear scaling (100%)', color: GREY, dashed: true, data: [Math.min(...counts), Math.max(...counts)].map((x) => ({x, y: 100}))})
+  datasets.push({
+    label: 'linear scaling (100%)',
+    color: GREY,
+    dashed: true,
+    data: [Math.min(...counts), Math.max(...counts)].map((x) => ({x, y: 100})),
+  })
   return {
     id: 'efficiency',
     title: 'Scaling efficiency E(N) = T(N) / (N x T(1))',
@@ -117,10 +178,28 @@ function latencyChart(runs: RunView[]): ChartSpec | null {
   const datasets: DatasetSpec[] = []
   for (const r of rr) {
     const steps = r.summary.steps.filter((s) => s.latency)
-    for (const [k, name, dashed] of [['p50', 'p50', false], ['p99', 'p99', true], ['p999', 'p99.9', true]] as const) {
-      datasets.push({label: `${r.label}: ${name}`, color: r.color, dashed, data: steps.map((s) => ({x: s.queueCount, y: s.latency![k]}))})
+    for (const [k, name, dashed] of [
+      ['p50', 'p50', false],
+      ['p99', 'p99', true],
+      ['p999', 'p99.9', true],
+    ] as const) {
+      datasets.push({
+        label: `${r.label}: ${name}`,
+        color: r.color,
+        dashed,
+        data: steps.map((s) => ({x: s.queueCount, y: s.latency![k]})),
+      })
     }
-    for (const s of steps) rows.push([r.label, String(s.queueCount), fmt(s.latency!.p50), fmt(s.latency!.p99), fmt(s.latency!.p999), fmt(s.latency!.max), ci(s.latencyPerIteration?.p99.ci)])
+    for (const s of steps)
+      rows.push([
+        r.label,
+        String(s.queueCount),
+        fmt(s.latency!.p50),
+        fmt(s.latency!.p99),
+        fmt(s.latency!.p999),
+        fmt(s.latency!.max),
+        ci(s.latencyPerIteration?.p99.ci),
+      ])
   }
   return {
     id: 'latency',
@@ -131,15 +210,23 @@ function latencyChart(runs: RunView[]): ChartSpec | null {
     xScale: 'linear',
     yScale: 'logarithmic',
     datasets,
-    table: {columns: ['run', 'queues', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'p99 CI over iterations'], rows},
+    table: {
+      columns: ['run', 'queues', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'p99 CI over iterations'],
+      rows,
+    },
     note: 'Percentiles of every transaction of every session and iteration, merged.',
   }
 }
 
 /** The multiqueue step with the highest mean, to set against the single-queue one. */
 function bestMultiqueue(r: RunView): StepSummary | undefined {
-  const multi = r.summary.steps.filter((s) => s.queueCount > r.summary.baseQueueCount && s.latencyDistribution)
-  return multi.reduce<StepSummary | undefined>((a, b) => (!a || b.metric.mean > a.metric.mean ? b : a), undefined)
+  const multi = r.summary.steps.filter(
+    (s) => s.queueCount > r.summary.baseQueueCount && s.latencyDistribution,
+  )
+  return multi.reduce<StepSummary | undefined>(
+    (a, b) => (!a || b.metric.mean > a.metric.mean ? b : a),
+    undefined,
+  )
 }
 
 function distributionChart(runs: RunView[]): ChartSpec | null {
@@ -164,7 +251,12 @@ function distributionChart(runs: RunView[]): ChartSpec | null {
       prev = x
       return {x, y: d.valueUs}
     })
-    datasets.push({label: `${r.label}: ${s.queueCount} queue${s.queueCount === 1 ? '' : 's'}`, color: r.color, dashed, data})
+    datasets.push({
+      label: `${r.label}: ${s.queueCount} queue${s.queueCount === 1 ? '' : 's'}`,
+      color: r.color,
+      dashed,
+      data,
+    })
     const at = (p: number) => s.latencyDistribution!.find((d) => d.percentile >= p)?.valueUs
     rows.push([r.label, String(s.queueCount), ...marks.map((p) => fmt(at(p))), fmt(s.latency?.max)])
   }
@@ -186,7 +278,9 @@ function shareCharts(runs: RunView[]): ChartSpec[] {
   return runs.map((r, i) => {
     const steps = r.summary.steps
     const maxQ = Math.max(...steps.map((s) => s.queueCount))
-    const categories = steps.map((s) => `${s.queueCount}${s.queues.verdict === 'ok' ? '' : ` (${s.queues.verdict})`}`)
+    const categories = steps.map(
+      (s) => `${s.queueCount}${s.queues.verdict === 'ok' ? '' : ` (${s.queues.verdict})`}`,
+    )
     const flagged = steps.flatMap((s, k) => (s.queues.verdict === 'ok' ? [] : [k]))
     const datasets: DatasetSpec[] = Array.from({length: maxQ}, (_, q) => ({
       label: `queue ${q}`,
@@ -195,7 +289,14 @@ function shareCharts(runs: RunView[]): ChartSpec[] {
       flagged,
       data: steps.map((s, k) => ({x: categories[k], y: q < s.queueCount ? 100 * s.queues.shares[q] : null})),
     }))
-    const rows = steps.map((s) => [String(s.queueCount), s.queues.source === null ? 'unknown (no counters)' : s.queues.verdict, s.queues.shares.map((v) => `${(100 * v).toFixed(1)}%`).join(' / '), s.queues.source ?? '–', s.queues.basis, fmt(s.queues.drops)])
+    const rows = steps.map((s) => [
+      String(s.queueCount),
+      s.queues.source === null ? 'unknown (no counters)' : s.queues.verdict,
+      s.queues.shares.map((v) => `${(100 * v).toFixed(1)}%`).join(' / '),
+      s.queues.source ?? '–',
+      s.queues.basis,
+      fmt(s.queues.drops),
+    ])
     return {
       id: `shares-${i}`,
       title: `Per-queue share of traffic: ${r.label}`,
@@ -226,10 +327,22 @@ function cpuCharts(runs: RunView[]): ChartSpec[] {
         parts.sys.push(c.sysPct)
         parts.softirq.push(c.softirqPct)
         parts.irq.push(c.irqPct)
-        rows.push([String(s.queueCount), String(c.cpu), fixed(c.userPct, 1), fixed(c.sysPct, 1), fixed(c.softirqPct, 1), fixed(c.irqPct, 1)])
+        rows.push([
+          String(s.queueCount),
+          String(c.cpu),
+          fixed(c.userPct, 1),
+          fixed(c.sysPct, 1),
+          fixed(c.softirqPct, 1),
+          fixed(c.irqPct, 1),
+        ])
       }
     }
-    const datasets: DatasetSpec[] = (['user', 'sys', 'softirq', 'irq'] as const).map((k, n) => ({label: k, color: n, stack: 'cpu', data: parts[k].map((y, j) => ({x: cats[j], y}))}))
+    const datasets: DatasetSpec[] = (['user', 'sys', 'softirq', 'irq'] as const).map((k, n) => ({
+      label: k,
+      color: n,
+      stack: 'cpu',
+      data: parts[k].map((y, j) => ({x: cats[j], y})),
+    }))
     return {
       id: `cpu-${i}`,
       title: `CPU time per CPU: ${r.label}`,
@@ -254,8 +367,19 @@ function serviceDemandCharts(runs: RunView[]): ChartSpec[] {
     const rows: string[][] = []
     const datasets: DatasetSpec[] = group.map((r) => {
       const steps = r.summary.steps.filter((s) => s.serviceDemand)
-      for (const s of steps) rows.push([r.label, String(s.queueCount), fmt(s.serviceDemand!.mean), ci(s.serviceDemand!.ci)])
-      return {label: r.label, color: r.color, errorBars: true, data: steps.map((s) => ({x: s.queueCount, y: s.serviceDemand!.mean, low: s.serviceDemand!.ci?.low, high: s.serviceDemand!.ci?.high}))}
+      for (const s of steps)
+        rows.push([r.label, String(s.queueCount), fmt(s.serviceDemand!.mean), ci(s.serviceDemand!.ci)])
+      return {
+        label: r.label,
+        color: r.color,
+        errorBars: true,
+        data: steps.map((s) => ({
+          x: s.queueCount,
+          y: s.serviceDemand!.mean,
+          low: s.serviceDemand!.ci?.low,
+          high: s.serviceDemand!.ci?.high,
+        })),
+      }
     })
     return {
       id: `service-demand-${g}`,

@@ -9,9 +9,11 @@ export function fmt(v: number | null | undefined): string {
   return Number(v.toPrecision(3)).toString()
 }
 
-export const fixed = (v: number | null | undefined, digits = 2) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits))
+export const fixed = (v: number | null | undefined, digits = 2) =>
+  v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits)
 
-export const pct = (v: number | null | undefined, digits = 0) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : `${(100 * v).toFixed(digits)}%`)
+export const pct = (v: number | null | undefined, digits = 0) =>
+  v === null || v === undefined || !Number.isFinite(v) ? '–' : `${(100 * v).toFixed(digits)}%`
 
 /** A relative change with its sign: +12%, -41%. */
 export const signedPct = (v: number | null | undefined) => {
@@ -23,5 +25,10 @@ export const signedPct = (v: number | null | undefined) => {
 export const queues = (n: number) => `${n} queue${n === 1 ? '' : 's'}`
 
 export function escapeHtml(s: string): string {
-  return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;')
+  return s
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;')
 }

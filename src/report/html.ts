@@ -30,7 +30,10 @@ function loadAssets() {
 
 /** JSON that cannot end its <script> element early: `<` is escaped, as are the JS line separators. */
 export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value).replaceAll('<', '\\u003c').replaceAll('\u2028', '\\u2028').replaceAll('\u2029', '\\u2029')
+  return JSON.stringify(value)
+    .replaceAll('<', '\\u003c')
+    .replaceAll('\u2028', '\\u2028')
+    .replaceAll('\u2029', '\\u2029')
 }
 
 /** Inline JS: `</script` anywhere (a string in a library) would close the element. */
@@ -43,26 +46,56 @@ function table(columns: string[], rows: string[][], caption?: string): string {
 }
 
 function summarySection(m: ReportModel): string {
-  const runs = m.runs.map((r) => `<div class="run-summary"><h3><span class="swatch" data-color="${r.color}"></span>${e(r.label)}</h3><ul>${r.sentences.map((s) => `<li>${e(s)}</li>`).join('')}</ul></div>`).join('')
-  const comps = m.comparisons.length > 0 ? `<h3>Comparison</h3><ul class="comparison">${m.comparisons.map((c) => `<li>${e(c.sentence)}</li>`).join('')}</ul>` : ''
+  const runs = m.runs
+    .map(
+      (r) =>
+        `<div class="run-summary"><h3><span class="swatch" data-color="${r.color}"></span>${e(r.label)}</h3><ul>${r.sentences.map((s) => `<li>${e(s)}</li>`).join('')}</ul></div>`,
+    )
+    .join('')
+  const comps =
+    m.comparisons.length > 0
+      ? `<h3>Comparison</h3><ul class="comparison">${m.comparisons.map((c) => `<li>${e(c.sentence)}</li>`).join('')}</ul>`
+      : ''
   return `<section id="summary"><h2>Summary</h2>${runs}${comps}</section>`
 }
 
 function runMeta(r: RunReport): string {
   const x = r.results
   const rows: Array<[string, string]> = [
-    ['host', `${x.host.hostname} (${x.host.cpuModel}, ${x.host.onlineCpus} CPUs, ${x.host.numaNodes} NUMA node${x.host.numaNodes === 1 ? '' : 's'})`],
+    [
+      'host',
+      `${x.host.hostname} (${x.host.cpuModel}, ${x.host.onlineCpus} CPUs, ${x.host.numaNodes} NUMA node${x.host.numaNodes === 1 ? '' : 's'})`,
+    ],
     ['kernel', x.host.kernel],
     ['mqbench / node', `${x.host.mqbenchVersion} / ${x.host.nodeVersion}`],
-    ['testbed', `${x.config.testbed.kind} ${x.config.testbed.name}${x.config.testbed.dev ? ` (${x.config.testbed.dev})` : ''}${x.config.testbed.server ? `, server ${x.config.testbed.server}` : ''}`],
-    ['workload', `${x.config.workload}, ${x.config.sessions} sessions, ${x.config.durationMs / 1000} s x ${x.config.iterations} iterations, warm-up ${x.config.warmupMs / 1000} s${Object.keys(x.config.params).length ? `; ${Object.entries(x.config.params).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}`],
-    ['queue counts', `${x.config.queues.join(', ')} (measured: ${x.steps.map((s) => s.queueCount).join(', ')})`],
-    ['run', `${x.run.id}, ${x.run.status}, ${x.run.startedAt}${x.run.finishedAt ? ` to ${x.run.finishedAt}` : ''}`],
+    [
+      'testbed',
+      `${x.config.testbed.kind} ${x.config.testbed.name}${x.config.testbed.dev ? ` (${x.config.testbed.dev})` : ''}${x.config.testbed.server ? `, server ${x.config.testbed.server}` : ''}`,
+    ],
+    [
+      'workload',
+      `${x.config.workload}, ${x.config.sessions} sessions, ${x.config.durationMs / 1000} s x ${x.config.iterations} iterations, warm-up ${x.config.warmupMs / 1000} s${
+        Object.keys(x.config.params).length
+          ? `; ${Object.entries(x.config.params)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ')}`
+          : ''
+      }`,
+    ],
+    [
+      'queue counts',
+      `${x.config.queues.join(', ')} (measured: ${x.steps.map((s) => s.queueCount).join(', ')})`,
+    ],
+    [
+      'run',
+      `${x.run.id}, ${x.run.status}, ${x.run.startedAt}${x.run.finishedAt ? ` to ${x.run.finishedAt}` : ''}`,
+    ],
   ]
   // The key offloads only: `ethtool -k` lists ~60 features, all kept in the results file.
   const offloads = x.steps[0]?.config.offloads ?? {}
   const key = KEY_OFFLOADS.filter((k) => k in offloads)
-  if (key.length) rows.push(['offloads (first step)', key.map((k) => `${k} ${offloads[k] ? 'on' : 'off'}`).join(', ')])
+  if (key.length)
+    rows.push(['offloads (first step)', key.map((k) => `${k} ${offloads[k] ? 'on' : 'off'}`).join(', ')])
   return `<div class="run-meta"><h3><span class="swatch" data-color="${r.color}"></span>${e(r.label)}</h3><dl>${rows.map(([k, v]) => `<dt>${e(k)}</dt><dd>${e(v)}</dd>`).join('')}</dl><p>Reproduce with:</p><pre><code>${e(x.run.command)}</code></pre></div>`
 }
 
@@ -81,12 +114,24 @@ function comparisonTables(m: ReportModel): string {
           `${fmt(ch.before)} ${ch.unit}`,
           `${fmt(ch.after)} ${ch.unit}`,
           signedPct(ch.relative),
-          ch.beyondNoise === null ? 'unknown (single iterations)' : ch.beyondNoise ? (ch.diff > 0 === ch.higherIsBetter ? 'yes: better' : 'yes: worse') : 'no',
+          ch.beyondNoise === null
+            ? 'unknown (single iterations)'
+            : ch.beyondNoise
+              ? ch.diff > 0 === ch.higherIsBetter
+                ? 'yes: better'
+                : 'yes: worse'
+              : 'no',
         ]),
       )
-      return table(['queues', 'metric', c.before, c.after, 'change', 'beyond noise'], rows, `${c.after} vs ${c.before}`)
+      return table(
+        ['queues', 'metric', c.before, c.after, 'change', 'beyond noise'],
+        rows,
+        `${c.after} vs ${c.before}`,
+      )
     })
-  return parts.length ? `<section id="comparison"><h2>Difference per metric</h2><p class="note">Beyond noise: the 95% Welch interval of the difference of the iteration means excludes zero.</p>${parts.join('')}</section>` : ''
+  return parts.length
+    ? `<section id="comparison"><h2>Difference per metric</h2><p class="note">Beyond noise: the 95% Welch interval of the difference of the iteration means excludes zero.</p>${parts.join('')}</section>`
+    : ''
 }
 
 /** The page's embedded data: chart specs and the run labels, nothing else. */
@@ -108,5 +153,13 @@ export function renderHtml(m: ReportModel): string {
     `<section id="charts"><h2>Charts</h2>${m.charts.map(chartSection).join('')}</section>`,
     comparisonTables(m),
   ].join('\n')
-  return fill(a.template, {title: e(m.title), generated: e(m.generatedAt), body, css: a.css, data: jsonForScript(pageData(m)), chartjs: scriptText(a.chartjs), script: scriptText(a.script)})
+  return fill(a.template, {
+    title: e(m.title),
+    generated: e(m.generatedAt),
+    body,
+    css: a.css,
+    data: jsonForScript(pageData(m)),
+    chartjs: scriptText(a.chartjs),
+    script: scriptText(a.script),
+  })
 }

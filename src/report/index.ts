@@ -38,7 +38,10 @@ export async function writeReport(files: ResultsFile[], opts: ReportOptions): Pr
     bytes: statSync(opts.out).size,
     title: model.title,
     runs: model.runs.map((r) => r.label),
-    summary: [...model.runs.flatMap((r) => r.sentences.map((s) => `${r.label}: ${s}`)), ...model.comparisons.map((c) => c.sentence)],
+    summary: [
+      ...model.runs.flatMap((r) => r.sentences.map((s) => `${r.label}: ${s}`)),
+      ...model.comparisons.map((c) => c.sentence),
+    ],
     charts: model.charts.map((c) => c.id),
   }
   if (opts.csv) {

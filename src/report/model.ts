@@ -37,8 +37,16 @@ function baseLabel(r: ResultsFile): string {
 export function runLabels(files: ResultsFile[]): string[] {
   let labels = files.map(baseLabel)
   const dup = (ls: string[]) => ls.some((l, i) => ls.indexOf(l) !== i)
-  if (dup(labels)) labels = files.map((r, i) => (labels.filter((l) => l === labels[i]).length > 1 ? `${labels[i]} ${r.run.startedAt.slice(0, 16).replace('T', ' ')}` : labels[i]))
-  if (dup(labels)) labels = files.map((r, i) => (labels.filter((l) => l === labels[i]).length > 1 ? `${labels[i]} (${r.run.id})` : labels[i]))
+  if (dup(labels))
+    labels = files.map((r, i) =>
+      labels.filter((l) => l === labels[i]).length > 1
+        ? `${labels[i]} ${r.run.startedAt.slice(0, 16).replace('T', ' ')}`
+        : labels[i],
+    )
+  if (dup(labels))
+    labels = files.map((r, i) =>
+      labels.filter((l) => l === labels[i]).length > 1 ? `${labels[i]} (${r.run.id})` : labels[i],
+    )
   return labels
 }
 
@@ -46,18 +54,36 @@ export function runLabels(files: ResultsFile[]): string[] {
  * With a baseline, every other run is compared with it; without one, with the first file given.
  * The baseline is drawn first, in the first colour.
  */
-export function buildReportModel(files: ResultsFile[], opts: {baseline?: ResultsFile; confidence?: number} = {}): ReportModel {
+export function buildReportModel(
+  files: ResultsFile[],
+  opts: {baseline?: ResultsFile; confidence?: number} = {},
+): ReportModel {
   const all = opts.baseline ? [opts.baseline, ...files] : files
   if (all.length === 0) throw new RangeError('buildReportModel: no results')
   const labels = runLabels(all).map((l, i) => (opts.baseline && i === 0 ? `baseline: ${l}` : l))
   const runs: RunReport[] = all.map((results, i) => {
     const summary = scalingSummary(results, {confidence: opts.confidence})
-    return {label: labels[i], color: i, summary, results, sentences: summarySentences(results, summary), baseline: Boolean(opts.baseline) && i === 0}
+    return {
+      label: labels[i],
+      color: i,
+      summary,
+      results,
+      sentences: summarySentences(results, summary),
+      baseline: Boolean(opts.baseline) && i === 0,
+    }
   })
   const comparisons: ComparisonReport[] = runs.slice(1).map((r) => {
     const comparison = compareRuns(runs[0].summary, r.summary)
-    return {before: runs[0].label, after: r.label, comparison, sentence: comparisonSentence(runs[0].label, r.label, comparison)}
+    return {
+      before: runs[0].label,
+      after: r.label,
+      comparison,
+      sentence: comparisonSentence(runs[0].label, r.label, comparison),
+    }
   })
-  const title = runs.length === 1 ? `mqbench scaling report: ${runs[0].label} on ${runs[0].results.host.hostname}` : `mqbench scaling report: ${runs.map((r) => r.label).join(' vs ')}`
+  const title =
+    runs.length === 1
+      ? `mqbench scaling report: ${runs[0].label} on ${runs[0].results.host.hostname}`
+      : `mqbench scaling report: ${runs.map((r) => r.label).join(' vs ')}`
   return {title, generatedAt: new Date().toISOString(), runs, comparisons, charts: buildCharts(runs)}
 }

@@ -8,7 +8,12 @@ import {ExitCode, MqbError} from '../errors.js'
 import {writeFileAtomic} from '../results/journal.js'
 
 export const CHROMIUM_PATH = process.env.MQBENCH_CHROMIUM ?? '/usr/bin/chromium'
-export const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking']
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-background-networking',
+]
 
 export async function exportPngs(htmlPath: string, dir: string): Promise<string[]> {
   const {chromium} = await import('playwright-core')
@@ -16,15 +21,29 @@ export async function exportPngs(htmlPath: string, dir: string): Promise<string[
   try {
     browser = await chromium.launch({executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS})
   } catch (err) {
-    throw new MqbError(`--png needs Chromium at ${CHROMIUM_PATH} (install Debian's chromium, or set MQBENCH_CHROMIUM): ${(err as Error).message.split('\n')[0]}`, ExitCode.unsupported)
+    throw new MqbError(
+      `--png needs Chromium at ${CHROMIUM_PATH} (install Debian's chromium, or set MQBENCH_CHROMIUM): ${(err as Error).message.split('\n')[0]}`,
+      ExitCode.unsupported,
+    )
   }
   try {
-    const context = await browser.newContext({viewport: {width: 1100, height: 900}, deviceScaleFactor: 2, offline: true})
+    const context = await browser.newContext({
+      viewport: {width: 1100, height: 900},
+      deviceScaleFactor: 2,
+      offline: true,
+    })
     const page = await context.newPage()
     await page.goto(pathToFileURL(resolve(htmlPath)).href)
-    await page.waitForFunction(() => (window as unknown as {mqbReady?: boolean}).mqbReady === true, undefined, {timeout: 15_000})
+    await page.waitForFunction(
+      () => (window as unknown as {mqbReady?: boolean}).mqbReady === true,
+      undefined,
+      {timeout: 15_000},
+    )
     const images = await page.evaluate(() =>
-      [...document.querySelectorAll<HTMLCanvasElement>('canvas[data-chart]')].map((c) => ({id: c.dataset.chart!, url: c.toDataURL('image/png')})),
+      [...document.querySelectorAll<HTMLCanvasElement>('canvas[data-chart]')].map((c) => ({
+        id: c.dataset.chart!,
+        url: c.toDataURL('image/png'),
+      })),
     )
     mkdirSync(dir, {recursive: true})
     return images.map(({id, url}) => {

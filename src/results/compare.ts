@@ -25,19 +25,52 @@ export interface RunComparison {
   steps: StepComparison[]
 }
 
-function change(metric: string, unit: string, higherIsBetter: boolean, before: number[], after: number[], confidence: number): MetricChange | null {
+function change(
+  metric: string,
+  unit: string,
+  higherIsBetter: boolean,
+  before: number[],
+  after: number[],
+  confidence: number,
+): MetricChange | null {
   if (before.length === 0 || after.length === 0) return null
   const d = differenceOfMeans(before, after, confidence)
   const m = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length
   return {metric, unit, higherIsBetter, before: m(before), after: m(after), ...d}
 }
 
-function compareStep(a: StepSummary, b: StepSummary, before: ScalingSummary, confidence: number): StepComparison {
+function compareStep(
+  a: StepSummary,
+  b: StepSummary,
+  before: ScalingSummary,
+  confidence: number,
+): StepComparison {
   const changes = [
     change(before.metric.label, before.metric.unit, true, a.perIteration, b.perIteration, confidence),
-    change('p50 latency', 'µs', false, a.latencyPerIteration?.values.p50 ?? [], b.latencyPerIteration?.values.p50 ?? [], confidence),
-    change('p99 latency', 'µs', false, a.latencyPerIteration?.values.p99 ?? [], b.latencyPerIteration?.values.p99 ?? [], confidence),
-    change('service demand', before.serviceDemandUnit, false, a.serviceDemandPerIteration, b.serviceDemandPerIteration, confidence),
+    change(
+      'p50 latency',
+      'µs',
+      false,
+      a.latencyPerIteration?.values.p50 ?? [],
+      b.latencyPerIteration?.values.p50 ?? [],
+      confidence,
+    ),
+    change(
+      'p99 latency',
+      'µs',
+      false,
+      a.latencyPerIteration?.values.p99 ?? [],
+      b.latencyPerIteration?.values.p99 ?? [],
+      confidence,
+    ),
+    change(
+      'service demand',
+      before.serviceDemandUnit,
+      false,
+      a.serviceDemandPerIteration,
+      b.serviceDemandPerIteration,
+      confidence,
+    ),
   ].filter((c): c is MetricChange => c !== null)
   return {queueCount: a.queueCount, changes}
 }
@@ -45,7 +78,11 @@ function compareStep(a: StepSummary, b: StepSummary, before: ScalingSummary, con
 /** Compares `after` with `before` at every queue count both have. */
 export function compareRuns(before: ScalingSummary, after: ScalingSummary): RunComparison {
   if (before.metric.key !== after.metric.key) {
-    return {comparable: false, reason: `different workloads: ${before.metric.label} vs ${after.metric.label}`, steps: []}
+    return {
+      comparable: false,
+      reason: `different workloads: ${before.metric.label} vs ${after.metric.label}`,
+      steps: [],
+    }
   }
   const confidence = Math.min(before.confidence, after.confidence)
   const steps: StepComparison[] = []
@@ -53,6 +90,7 @@ export function compareRuns(before: ScalingSummary, after: ScalingSummary): RunC
     const b = after.steps.find((s) => s.queueCount === a.queueCount)
     if (b) steps.push(compareStep(a, b, before, confidence))
   }
-  if (steps.length === 0) return {comparable: false, reason: 'no queue count was measured in both runs', steps}
+  if (steps.length === 0)
+    return {comparable: false, reason: 'no queue count was measured in both runs', steps}
   return {comparable: true, steps}
 }

@@ -4,7 +4,10 @@
 
 /** ln Γ(x), Lanczos approximation (g=7, n=9); relative error below 1e-13 for x > 0. */
 function lnGamma(x: number): number {
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7]
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ]
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x)
   x -= 1
   let a = c[0]
@@ -145,8 +148,14 @@ export function ratioOfMeans(num: number[], den: number[], confidence = 0.95): R
   if (a.n < 2 || b.n < 2 || b.mean === 0) return {value: r, ci: null}
   const va = (a.stddev * a.stddev) / a.n
   const vb = (b.stddev * b.stddev) / b.n
-  const df = welchDf([{v: va, n: a.n}, {v: r * r * vb, n: b.n}])
-  const t = df === Infinity ? studentTQuantile(1 - (1 - confidence) / 2, 1e9) : studentTQuantile(1 - (1 - confidence) / 2, df)
+  const df = welchDf([
+    {v: va, n: a.n},
+    {v: r * r * vb, n: b.n},
+  ])
+  const t =
+    df === Infinity
+      ? studentTQuantile(1 - (1 - confidence) / 2, 1e9)
+      : studentTQuantile(1 - (1 - confidence) / 2, df)
   const g = (t * t * vb) / (b.mean * b.mean)
   if (g >= 1) return {value: r, ci: null}
   const half = (t / Math.abs(b.mean)) * Math.sqrt(va * (1 - g) + r * r * vb)
@@ -173,7 +182,10 @@ export function differenceOfMeans(before: number[], after: number[], confidence 
   if (a.n < 2 || b.n < 2) return {diff, relative, ci: null, beyondNoise: null}
   const va = (a.stddev * a.stddev) / a.n
   const vb = (b.stddev * b.stddev) / b.n
-  const df = welchDf([{v: va, n: a.n}, {v: vb, n: b.n}])
+  const df = welchDf([
+    {v: va, n: a.n},
+    {v: vb, n: b.n},
+  ])
   const t = studentTQuantile(1 - (1 - confidence) / 2, df === Infinity ? 1e9 : df)
   const half = t * Math.sqrt(va + vb)
   const ci = {low: diff - half, high: diff + half}

@@ -32,7 +32,9 @@ export function emptyHistogram(): Histogram {
 
 export function histogramFromBuckets(buckets: HistogramBuckets): Histogram {
   if (buckets.valuesNs.length !== buckets.counts.length) {
-    throw new Error(`histogram buckets: ${buckets.valuesNs.length} values but ${buckets.counts.length} counts`)
+    throw new Error(
+      `histogram buckets: ${buckets.valuesNs.length} values but ${buckets.counts.length} counts`,
+    )
   }
   const h = emptyHistogram()
   for (let i = 0; i < buckets.valuesNs.length; i++) {
@@ -81,10 +83,16 @@ export function summarizeHistogram(h: Histogram): LatencySummaryUs {
  * the remaining tail each step (0, 50, 75, 87.5, ...) for as long as the histogram holds enough
  * values to tell them apart, then 100.
  */
-export function percentileDistribution(h: Histogram, points?: number[]): Array<{percentile: number; valueUs: number}> {
+export function percentileDistribution(
+  h: Histogram,
+  points?: number[],
+): Array<{percentile: number; valueUs: number}> {
   if (h.totalCount === 0) return []
   const ps = points ?? defaultPercentilePoints(h.totalCount)
-  return ps.map((percentile) => ({percentile, valueUs: usOf(h.getValueAtPercentile(Math.min(100, percentile)))}))
+  return ps.map((percentile) => ({
+    percentile,
+    valueUs: usOf(h.getValueAtPercentile(Math.min(100, percentile))),
+  }))
 }
 
 export function defaultPercentilePoints(count: number): number[] {

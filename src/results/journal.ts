@@ -31,8 +31,13 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
       // the temp file was never created, or already renamed
     }
     const code = (err as {code?: string}).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new MqbError(`cannot write ${path}: no such directory ${dir}`, ExitCode.badInput)
-    if (code === 'EACCES' || code === 'EROFS') throw new MqbError(`cannot write ${path}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'}`, ExitCode.badInput)
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new MqbError(`cannot write ${path}: no such directory ${dir}`, ExitCode.badInput)
+    if (code === 'EACCES' || code === 'EROFS')
+      throw new MqbError(
+        `cannot write ${path}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'}`,
+        ExitCode.badInput,
+      )
     throw new MqbError(`cannot write ${path}: ${(err as Error).message}`, ExitCode.failure)
   }
   // The rename is durable only once the directory entry is; not every filesystem lets us fsync a directory.
@@ -57,7 +62,9 @@ export class ResultsJournal {
   /** Starts a new results file; refuses to overwrite an existing one (use open() to resume it). */
   static create(path: string, init: Omit<ResultsFile, 'steps'>): ResultsJournal {
     if (existsSync(path)) {
-      throw new MqbError(`${path} exists already`, ExitCode.busy, [`resume that run with --resume ${path}, or choose another --out`])
+      throw new MqbError(`${path} exists already`, ExitCode.busy, [
+        `resume that run with --resume ${path}, or choose another --out`,
+      ])
     }
     const file: ResultsFile = {...init, run: {...init.run}, steps: []}
     validateResults(file, {allowNoSteps: true, what: path})
@@ -104,8 +111,12 @@ export class ResultsJournal {
   missingIterations(): Array<{queueCount: number; iteration: number}> {
     const {queues, iterations} = this.file.config
     return queues.flatMap((queueCount) => {
-      const have = new Set(this.file.steps.find((s) => s.queueCount === queueCount)?.iterations.map((it) => it.index))
-      return Array.from({length: iterations}, (_, iteration) => iteration).filter((i) => !have.has(i)).map((iteration) => ({queueCount, iteration}))
+      const have = new Set(
+        this.file.steps.find((s) => s.queueCount === queueCount)?.iterations.map((it) => it.index),
+      )
+      return Array.from({length: iterations}, (_, iteration) => iteration)
+        .filter((i) => !have.has(i))
+        .map((iteration) => ({queueCount, iteration}))
     })
   }
 
@@ -116,9 +127,15 @@ export class ResultsJournal {
    */
   upsertStep(step: Step): void {
     const {queues} = this.file.config
-    if (!queues.includes(step.queueCount)) throw new Error(`results journal: ${step.queueCount} queue(s) is not in the run's plan (${queues.join(', ')})`)
+    if (!queues.includes(step.queueCount))
+      throw new Error(
+        `results journal: ${step.queueCount} queue(s) is not in the run's plan (${queues.join(', ')})`,
+      )
     const indexes = step.iterations.map((it) => it.index)
-    if (new Set(indexes).size !== indexes.length) throw new Error(`results journal: the step with ${step.queueCount} queue(s) holds an iteration index twice (${indexes.join(', ')})`)
+    if (new Set(indexes).size !== indexes.length)
+      throw new Error(
+        `results journal: the step with ${step.queueCount} queue(s) holds an iteration index twice (${indexes.join(', ')})`,
+      )
     const before = this.file.steps
     const statusBefore = this.file.run.status
     const steps = [...before.filter((s) => s.queueCount !== step.queueCount), step]

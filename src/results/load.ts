@@ -16,7 +16,11 @@ function compiled(): ValidateFunction {
   if (validator) return validator
   const ajv = new Ajv({allErrors: false, strict: true, allowUnionTypes: true})
   // ajv-formats is not a dependency; ISO 8601 timestamps are all the schema's formats need.
-  ajv.addFormat('date-time', {type: 'string', validate: (s: string) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(s) && !Number.isNaN(Date.parse(s))})
+  ajv.addFormat('date-time', {
+    type: 'string',
+    validate: (s: string) =>
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)),
+  })
   validator = ajv.compile(JSON.parse(readFileSync(RESULTS_SCHEMA_PATH, 'utf8')))
   return validator
 }
@@ -24,9 +28,12 @@ function compiled(): ValidateFunction {
 const bad = (what: string, message: string) => new MqbError(`${what}: ${message}`, ExitCode.badResults)
 
 function describeError(e: ErrorObject): string {
-  const where = e.instancePath === '' ? 'the top level' : e.instancePath.replace(/^\//, '').replaceAll('/', '.')
-  if (e.keyword === 'required') return `${where} lacks the field "${(e.params as {missingProperty: string}).missingProperty}"`
-  if (e.keyword === 'enum') return `${where} must be one of ${(e.params as {allowedValues: unknown[]}).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
+  const where =
+    e.instancePath === '' ? 'the top level' : e.instancePath.replace(/^\//, '').replaceAll('/', '.')
+  if (e.keyword === 'required')
+    return `${where} lacks the field "${(e.params as {missingProperty: string}).missingProperty}"`
+  if (e.keyword === 'enum')
+    return `${where} must be one of ${(e.params as {allowedValues: unknown[]}).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
   return `${where} ${e.message ?? 'is invalid'}`
 }
 
@@ -40,25 +47,40 @@ export interface ValidateOptions {
 /** Checks that `obj` is a results file this mqbench can read, and returns it typed. */
 export function validateResults(obj: unknown, opts: ValidateOptions = {}): ResultsFile {
   const what = opts.what ?? 'results'
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj) || (obj as {schema?: unknown}).schema !== RESULTS_SCHEMA) {
+  if (
+    typeof obj !== 'object' ||
+    obj === null ||
+    Array.isArray(obj) ||
+    (obj as {schema?: unknown}).schema !== RESULTS_SCHEMA
+  ) {
     throw bad(what, `not an mqbench results file (no "schema": "${RESULTS_SCHEMA}" field)`)
   }
   const version = (obj as {version?: unknown}).version
   if (version !== RESULTS_VERSION) {
     const newer = typeof version === 'number' && version > RESULTS_VERSION
-    throw bad(what, `results schema version ${JSON.stringify(version)} is not known to this mqbench (it reads version ${RESULTS_VERSION})${newer ? '; upgrade mqbench to read it' : ''}`)
+    throw bad(
+      what,
+      `results schema version ${JSON.stringify(version)} is not known to this mqbench (it reads version ${RESULTS_VERSION})${newer ? '; upgrade mqbench to read it' : ''}`,
+    )
   }
   const validate = compiled()
   if (!validate(obj)) {
     const first = validate.errors?.[0]
-    throw bad(what, `not a valid version ${RESULTS_VERSION} results file: ${first ? describeError(first) : 'schema check failed'}`)
+    throw bad(
+      what,
+      `not a valid version ${RESULTS_VERSION} results file: ${first ? describeError(first) : 'schema check failed'}`,
+    )
   }
   const results = obj as unknown as ResultsFile
   if (!opts.allowNoSteps && results.steps.length === 0) {
-    throw bad(what, `the run recorded no steps (status "${results.run.status}"${results.run.error ? `: ${results.run.error}` : ''}); nothing to report`)
+    throw bad(
+      what,
+      `the run recorded no steps (status "${results.run.status}"${results.run.error ? `: ${results.run.error}` : ''}); nothing to report`,
+    )
   }
   for (const step of results.steps) {
-    if (step.iterations.length === 0 && !opts.allowNoSteps) throw bad(what, `step with ${step.queueCount} queue(s) has no iterations`)
+    if (step.iterations.length === 0 && !opts.allowNoSteps)
+      throw bad(what, `step with ${step.queueCount} queue(s) has no iterations`)
   }
   return results
 }

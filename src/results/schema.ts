@@ -248,7 +248,14 @@ export interface DeviceDrops {
 
 export interface ConfigInForce {
   /** ethtool channels as read back after the change (tap: live queue count) */
-  channels: {rx?: number; tx?: number; combined?: number; maxCombined?: number; maxRx?: number; maxTx?: number}
+  channels: {
+    rx?: number
+    tx?: number
+    combined?: number
+    maxCombined?: number
+    maxRx?: number
+    maxTx?: number
+  }
   /** counts of rx-* and tx-* in /sys/class/net/IF/queues */
   sysfsQueues: {rx: number; tx: number}
   rpsCpus: string[]

@@ -5,7 +5,16 @@
 import {ExitCode, MqbError} from '../errors.js'
 import {decodeHistogram, emptyHistogram, percentileDistribution, summarizeHistogram} from './histogram.js'
 import {describe, ratioOfMeans, type Estimate, type RatioEstimate} from './estimate.js'
-import type {Iteration, LatencySummaryUs, PerCpuTime, QueueTraffic, QueueVerdict, ResultsFile, Step, WorkloadResult} from './schema.js'
+import type {
+  Iteration,
+  LatencySummaryUs,
+  PerCpuTime,
+  QueueTraffic,
+  QueueVerdict,
+  ResultsFile,
+  Step,
+  WorkloadResult,
+} from './schema.js'
 
 export type {Estimate, RatioEstimate} from './estimate.js'
 
@@ -22,11 +31,17 @@ const METRICS: Record<WorkloadResult['workload'], MetricInfo> = {
   gen: {key: 'pps', label: 'packets/s', unit: 'pps'},
 }
 
-const SERVICE_DEMAND_UNIT: Record<WorkloadResult['workload'], string> = {rr: 'µs/tx', stream: 'µs/KB', gen: 'µs/packet'}
+const SERVICE_DEMAND_UNIT: Record<WorkloadResult['workload'], string> = {
+  rr: 'µs/tx',
+  stream: 'µs/KB',
+  gen: 'µs/packet',
+}
 
 export function primaryMetric(r: ResultsFile): MetricInfo {
   const first = r.steps.find((s) => s.iterations.length > 0)?.iterations[0].result.workload
-  return METRICS[first ?? (r.config.workload === 'stream' ? 'stream' : r.config.workload === 'gen' ? 'gen' : 'rr')]
+  return METRICS[
+    first ?? (r.config.workload === 'stream' ? 'stream' : r.config.workload === 'gen' ? 'gen' : 'rr')
+  ]
 }
 
 export function metricValue(result: WorkloadResult): number {
@@ -122,7 +137,12 @@ export interface StepSummary {
   /** rr only: every session of every iteration merged */
   latency?: LatencySummaryUs
   /** rr only: per-iteration percentiles, for intervals and comparisons */
-  latencyPerIteration?: {p50: Estimate; p99: Estimate; p999: Estimate; values: {p50: number[]; p99: number[]; p999: number[]}}
+  latencyPerIteration?: {
+    p50: Estimate
+    p99: Estimate
+    p999: Estimate
+    values: {p50: number[]; p99: number[]; p999: number[]}
+  }
   /** rr only: HdrHistogram-style percentile plot points of the merged histogram */
   latencyDistribution?: Array<{percentile: number; valueUs: number}>
   serviceDemand: Estimate | null
@@ -164,16 +184,30 @@ function cpuSplit(iterations: Iteration[]): CpuSplit[] {
   const pct = (v: number, t: number) => (t > 0 ? (100 * v) / t : 0)
   return [...acc.entries()]
     .sort((x, y) => x[0] - y[0])
-    .map(([cpu, a]) => ({cpu, userPct: pct(a.user, a.total), sysPct: pct(a.sys, a.total), softirqPct: pct(a.softirq, a.total), irqPct: pct(a.irq, a.total)}))
+    .map(([cpu, a]) => ({
+      cpu,
+      userPct: pct(a.user, a.total),
+      sysPct: pct(a.sys, a.total),
+      softirqPct: pct(a.softirq, a.total),
+      irqPct: pct(a.irq, a.total),
+    }))
 }
 
 function errorsOf(r: WorkloadResult): {errors: number; stalled: number} {
-  if (r.workload === 'rr') return {errors: r.sessions.reduce((s, x) => s + x.errors, 0), stalled: r.sessions.filter((x) => x.stalled).length}
-  if (r.workload === 'stream') return {errors: r.sessions.reduce((s, x) => s + (x.retransmits ?? 0), 0), stalled: 0}
+  if (r.workload === 'rr')
+    return {
+      errors: r.sessions.reduce((s, x) => s + x.errors, 0),
+      stalled: r.sessions.filter((x) => x.stalled).length,
+    }
+  if (r.workload === 'stream')
+    return {errors: r.sessions.reduce((s, x) => s + (x.retransmits ?? 0), 0), stalled: 0}
   return {errors: r.queues.reduce((s, q) => s + q.errors, 0), stalled: 0}
 }
 
-function latencyOf(step: Step, confidence: number): Pick<StepSummary, 'latency' | 'latencyPerIteration' | 'latencyDistribution'> {
+function latencyOf(
+  step: Step,
+  confidence: number,
+): Pick<StepSummary, 'latency' | 'latencyPerIteration' | 'latencyDistribution'> {
   if (step.iterations[0].result.workload !== 'rr') return {}
   const merged = emptyHistogram()
   const values = {p50: [] as number[], p99: [] as number[], p999: [] as number[]}
@@ -191,7 +225,12 @@ function latencyOf(step: Step, confidence: number): Pick<StepSummary, 'latency' 
   if (merged.totalCount === 0) return {}
   return {
     latency: summarizeHistogram(merged),
-    latencyPerIteration: {p50: describe(values.p50, confidence), p99: describe(values.p99, confidence), p999: describe(values.p999, confidence), values},
+    latencyPerIteration: {
+      p50: describe(values.p50, confidence),
+      p99: describe(values.p99, confidence),
+      p999: describe(values.p999, confidence),
+      values,
+    },
     latencyDistribution: percentileDistribution(merged),
   }
 }
@@ -201,7 +240,11 @@ export function scalingSummary(r: ResultsFile, opts: {confidence?: number} = {})
   const confidence = opts.confidence ?? 0.95
   const steps = r.steps.filter((s) => s.iterations.length > 0).sort((a, b) => a.queueCount - b.queueCount)
   // Reachable from a sweep interrupted during its first step: one line, not a stack trace.
-  if (steps.length === 0) throw new MqbError(`the run ${r.run.id} recorded no measured step (status "${r.run.status}"); nothing to summarise`, ExitCode.badResults)
+  if (steps.length === 0)
+    throw new MqbError(
+      `the run ${r.run.id} recorded no measured step (status "${r.run.status}"); nothing to summarise`,
+      ExitCode.badResults,
+    )
   const metric = primaryMetric(r)
   const base = steps[0]
   const baseValues = base.iterations.map((it) => metricValue(it.result))
@@ -210,7 +253,10 @@ export function scalingSummary(r: ResultsFile, opts: {confidence?: number} = {})
     // The base step against itself is 1 by definition, not an estimate with an interval.
     const speedup = step === base ? {value: 1, ci: null} : ratioOfMeans(perIteration, baseValues, confidence)
     const scale = step.queueCount / base.queueCount
-    const efficiency: RatioEstimate = {value: speedup.value / scale, ci: speedup.ci && {low: speedup.ci.low / scale, high: speedup.ci.high / scale}}
+    const efficiency: RatioEstimate = {
+      value: speedup.value / scale,
+      ci: speedup.ci && {low: speedup.ci.low / scale, high: speedup.ci.high / scale},
+    }
     const sd = step.iterations.map(serviceDemand).filter((v): v is number => v !== null)
     const errs = step.iterations.map((it) => errorsOf(it.result))
     return {
@@ -224,8 +270,14 @@ export function scalingSummary(r: ResultsFile, opts: {confidence?: number} = {})
       serviceDemand: sd.length > 0 ? describe(sd, confidence) : null,
       serviceDemandPerIteration: sd,
       cpu: cpuSplit(step.iterations),
-      queues: queueVerdict(step.iterations.flatMap((it) => it.queues), step.queueCount),
-      deviceDrops: step.iterations.reduce((a, it) => a + (it.deviceDrops ?? []).reduce((b, d) => b + d.txDropped + d.rxDropped, 0), 0),
+      queues: queueVerdict(
+        step.iterations.flatMap((it) => it.queues),
+        step.queueCount,
+      ),
+      deviceDrops: step.iterations.reduce(
+        (a, it) => a + (it.deviceDrops ?? []).reduce((b, d) => b + d.txDropped + d.rxDropped, 0),
+        0,
+      ),
       errors: errs.reduce((s, e) => s + e.errors, 0),
       stalledSessions: errs.reduce((s, e) => s + e.stalled, 0),
     }

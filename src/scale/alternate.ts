@@ -20,9 +20,18 @@ export type AlternateDeps = Omit<SweepDeps, 'events'> & {events?: AlternateEvent
  * iteration's visit (warm-up included, as in steps order) to its last iteration's end; the
  * configuration in force is the one read back on its first visit.
  */
-export function addIteration(previous: Step | undefined, visit: {startedAt: string; config: Step['config']}, iteration: Iteration, finishedAt: string, queueCount: number): Step {
-  if (!previous) return {queueCount, startedAt: visit.startedAt, finishedAt, config: visit.config, iterations: [iteration]}
-  const iterations = [...previous.iterations.filter((it) => it.index !== iteration.index), iteration].sort((a, b) => a.index - b.index)
+export function addIteration(
+  previous: Step | undefined,
+  visit: {startedAt: string; config: Step['config']},
+  iteration: Iteration,
+  finishedAt: string,
+  queueCount: number,
+): Step {
+  if (!previous)
+    return {queueCount, startedAt: visit.startedAt, finishedAt, config: visit.config, iterations: [iteration]}
+  const iterations = [...previous.iterations.filter((it) => it.index !== iteration.index), iteration].sort(
+    (a, b) => a.index - b.index,
+  )
   const startedAt = previous.startedAt < visit.startedAt ? previous.startedAt : visit.startedAt
   const last = previous.finishedAt > finishedAt ? previous.finishedAt : finishedAt
   return {...previous, startedAt, finishedAt: last, iterations}
@@ -34,7 +43,9 @@ export async function runAlternating(plan: ScalePlan, deps: AlternateDeps): Prom
   const probes = deps.probes ?? kernelProbes
   const touched = new Set<number>()
   for (const visit of plan.visits) {
-    const {startedAt, config} = await enterQueueCount(visit.queueCount, plan, deps, probes, (readback) => deps.events?.visitStarted?.(visit, readback))
+    const {startedAt, config} = await enterQueueCount(visit.queueCount, plan, deps, probes, (readback) =>
+      deps.events?.visitStarted?.(visit, readback),
+    )
     const it = await measure(visit.iteration, visit, plan, deps, probes)
     const previous = deps.journal.results.steps.find((s) => s.queueCount === visit.queueCount)
     const step = addIteration(previous, {startedAt, config}, it, new Date().toISOString(), visit.queueCount)

@@ -72,16 +72,31 @@ export function planScale(flags: ScaleFlags, opts: {testbedName: string; maxQueu
   const limit = Math.min(opts.maxQueues ?? Infinity, KIND_MAX_QUEUES[flags.testbed.kind])
   const over = flags.queues.filter((q) => q > limit)
   if (over.length)
-    throw badInput(`queue count ${over.join(', ')} is above the maximum of ${limit} for the ${flags.testbed.kind === 'dev' ? `dev:${flags.testbed.dev}` : flags.testbed.kind} testbed; use counts from 1 to ${limit}`)
+    throw badInput(
+      `queue count ${over.join(', ')} is above the maximum of ${limit} for the ${flags.testbed.kind === 'dev' ? `dev:${flags.testbed.dev}` : flags.testbed.kind} testbed; use counts from 1 to ${limit}`,
+    )
   if (flags.queues.length === 0) throw badInput('no queue counts to run; give --queues like 1..8')
-  if (!Number.isInteger(flags.iterations) || flags.iterations < 1) throw badInput(`--iterations ${flags.iterations}: at least 1`)
-  if (!Number.isInteger(flags.sessions) || flags.sessions < 1) throw badInput(`--sessions ${flags.sessions}: at least 1`)
-  if (flags.testbed.kind === 'dev' && !flags.server) throw badInput(`the dev:${flags.testbed.dev} testbed needs --server HOST[:PORT] (a \`mqbench server\` on the far end) and --token`)
+  if (!Number.isInteger(flags.iterations) || flags.iterations < 1)
+    throw badInput(`--iterations ${flags.iterations}: at least 1`)
+  if (!Number.isInteger(flags.sessions) || flags.sessions < 1)
+    throw badInput(`--sessions ${flags.sessions}: at least 1`)
+  if (flags.testbed.kind === 'dev' && !flags.server)
+    throw badInput(
+      `the dev:${flags.testbed.dev} testbed needs --server HOST[:PORT] (a \`mqbench server\` on the far end) and --token`,
+    )
   const defaults = WORKLOAD_DEFAULTS[flags.workload]
   const unknown = Object.keys(flags.params ?? {}).filter((k) => !(k in defaults))
-  if (unknown.length) throw badInput(`${unknown.join(', ')} does not apply to the ${flags.workload} workload (it takes ${Object.keys(defaults).join(', ')})`)
+  if (unknown.length)
+    throw badInput(
+      `${unknown.join(', ')} does not apply to the ${flags.workload} workload (it takes ${Object.keys(defaults).join(', ')})`,
+    )
   const config: RunConfig = {
-    testbed: {kind: flags.testbed.kind, name: opts.testbedName, ...(flags.testbed.dev ? {dev: flags.testbed.dev} : {}), ...(flags.server ? {server: flags.server} : {})},
+    testbed: {
+      kind: flags.testbed.kind,
+      name: opts.testbedName,
+      ...(flags.testbed.dev ? {dev: flags.testbed.dev} : {}),
+      ...(flags.server ? {server: flags.server} : {}),
+    },
     workload: flags.workload,
     queues: [...flags.queues],
     sessions: flags.sessions,
@@ -93,7 +108,9 @@ export function planScale(flags: ScaleFlags, opts: {testbedName: string; maxQueu
   }
   const steps = stepsOf(config.queues)
   if (config.order !== 'alternate') return {config, steps, maxQueues: Math.max(...config.queues)}
-  const all = config.queues.flatMap((queueCount) => Array.from({length: config.iterations}, (_, iteration) => ({queueCount, iteration})))
+  const all = config.queues.flatMap((queueCount) =>
+    Array.from({length: config.iterations}, (_, iteration) => ({queueCount, iteration})),
+  )
   return {config, steps, visits: alternateVisits(config.queues, all), maxQueues: Math.max(...config.queues)}
 }
 
@@ -111,14 +128,23 @@ export function alternateVisits(queues: number[], missing: MissingIteration[]): 
 /** The plan of a run being resumed: its recorded configuration, minus the steps already done. */
 export function resumePlan(config: RunConfig, doneQueueCounts: number[]): ScalePlan {
   const done = new Set(doneQueueCounts)
-  return {config, steps: stepsOf(config.queues).filter((s) => !done.has(s.queueCount)), maxQueues: Math.max(...config.queues)}
+  return {
+    config,
+    steps: stepsOf(config.queues).filter((s) => !done.has(s.queueCount)),
+    maxQueues: Math.max(...config.queues),
+  }
 }
 
 /** The plan of an alternating run being resumed: the pairs it misses, in the recorded round order. */
 export function resumeAlternatePlan(config: RunConfig, missing: MissingIteration[]): ScalePlan {
   const visits = alternateVisits(config.queues, missing)
   const counts = new Set(visits.map((v) => v.queueCount))
-  return {config, steps: stepsOf(config.queues).filter((s) => counts.has(s.queueCount)), visits, maxQueues: Math.max(...config.queues)}
+  return {
+    config,
+    steps: stepsOf(config.queues).filter((s) => counts.has(s.queueCount)),
+    visits,
+    maxQueues: Math.max(...config.queues),
+  }
 }
 
 function stepsOf(queues: number[]): PlannedStep[] {
@@ -131,19 +157,36 @@ export const STEP_OVERHEAD_MS = 1000
 export const ITERATION_OVERHEAD_MS = 500
 
 /** Time left for `steps` full steps plus `iterationsLeftInStep` iterations of the current one. */
-export function remainingMs(config: Pick<RunConfig, 'durationMs' | 'warmupMs' | 'iterations'>, steps: number, iterationsLeftInStep = 0): number {
+export function remainingMs(
+  config: Pick<RunConfig, 'durationMs' | 'warmupMs' | 'iterations'>,
+  steps: number,
+  iterationsLeftInStep = 0,
+): number {
   const iteration = config.durationMs + ITERATION_OVERHEAD_MS
-  return steps * (STEP_OVERHEAD_MS + config.warmupMs + config.iterations * iteration) + iterationsLeftInStep * iteration
+  return (
+    steps * (STEP_OVERHEAD_MS + config.warmupMs + config.iterations * iteration) +
+    iterationsLeftInStep * iteration
+  )
 }
 
 /** Time left for `visits` visits of an alternating sweep: each sets the count, warms up, measures once. */
-export function remainingVisitsMs(config: Pick<RunConfig, 'durationMs' | 'warmupMs'>, visits: number): number {
+export function remainingVisitsMs(
+  config: Pick<RunConfig, 'durationMs' | 'warmupMs'>,
+  visits: number,
+): number {
   return visits * (STEP_OVERHEAD_MS + config.warmupMs + config.durationMs + ITERATION_OVERHEAD_MS)
 }
 
 /** ./mqbench-results/scale-tap-rr-20261124T232501Z.json */
-export function resultsPath(outDir: string, config: Pick<RunConfig, 'testbed' | 'workload'>, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+export function resultsPath(
+  outDir: string,
+  config: Pick<RunConfig, 'testbed' | 'workload'>,
+  at: Date,
+): string {
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
   const bed = config.testbed.kind === 'dev' ? `dev-${config.testbed.dev}` : config.testbed.kind
   return join(outDir, `scale-${bed}-${config.workload}-${stamp}.json`)
 }

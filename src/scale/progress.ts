@@ -34,7 +34,11 @@ export interface ProgressState {
 }
 
 export function formatProgress(p: ProgressState): string {
-  const parts = [`step ${p.stepPosition}/${p.totalSteps} (${p.queueCount} ${p.queueCount === 1 ? 'queue' : 'queues'})`, `iteration ${p.iteration}/${p.iterations}`, `ETA ${formatEta(p.etaMs)}`]
+  const parts = [
+    `step ${p.stepPosition}/${p.totalSteps} (${p.queueCount} ${p.queueCount === 1 ? 'queue' : 'queues'})`,
+    `iteration ${p.iteration}/${p.iterations}`,
+    `ETA ${formatEta(p.etaMs)}`,
+  ]
   if (p.last) parts.push(`last ${p.last}`)
   return parts.join(' · ')
 }
@@ -56,8 +60,18 @@ export class SweepProgress {
 
   stepStarted(step: PlannedStep, readback: QueueReadback): void {
     this.position++
-    this.state = {stepPosition: this.position, totalSteps: this.totalSteps, queueCount: step.queueCount, iteration: 0, iterations: this.config.iterations, etaMs: this.eta(0)}
-    if (!this.out.isTTY) this.out.write(`step ${this.position}/${this.totalSteps}: ${step.queueCount} queue(s) set (channels ${JSON.stringify(readback.channels)}, sysfs rx ${readback.sysfsQueues.rx} tx ${readback.sysfsQueues.tx})\n`)
+    this.state = {
+      stepPosition: this.position,
+      totalSteps: this.totalSteps,
+      queueCount: step.queueCount,
+      iteration: 0,
+      iterations: this.config.iterations,
+      etaMs: this.eta(0),
+    }
+    if (!this.out.isTTY)
+      this.out.write(
+        `step ${this.position}/${this.totalSteps}: ${step.queueCount} queue(s) set (channels ${JSON.stringify(readback.channels)}, sysfs rx ${readback.sysfsQueues.rx} tx ${readback.sysfsQueues.tx})\n`,
+      )
     else this.draw()
   }
 
@@ -67,7 +81,10 @@ export class SweepProgress {
     this.state.last = formatFigure(it)
     this.state.etaMs = this.eta(this.state.iteration)
     if (this.out.isTTY) this.draw()
-    else this.out.write(`  ${step.queueCount} queue(s), iteration ${it.index + 1}/${this.config.iterations}: ${this.state.last}\n`)
+    else
+      this.out.write(
+        `  ${step.queueCount} queue(s), iteration ${it.index + 1}/${this.config.iterations}: ${this.state.last}\n`,
+      )
   }
 
   stepDone(_step: PlannedStep, _recorded: Step): void {
@@ -101,7 +118,11 @@ export interface RoundState {
 }
 
 export function formatRound(p: RoundState): string {
-  const parts = [`round ${p.round}/${p.rounds} (${p.queueCount} ${p.queueCount === 1 ? 'queue' : 'queues'})`, `iteration ${p.visit}/${p.visits}`, `ETA ${formatEta(p.etaMs)}`]
+  const parts = [
+    `round ${p.round}/${p.rounds} (${p.queueCount} ${p.queueCount === 1 ? 'queue' : 'queues'})`,
+    `iteration ${p.visit}/${p.visits}`,
+    `ETA ${formatEta(p.etaMs)}`,
+  ]
   if (p.last) parts.push(`last ${p.last}`)
   return parts.join(' · ')
 }
@@ -120,8 +141,19 @@ export class RoundProgress {
   }
 
   visitStarted(visit: PlannedVisit, readback: QueueReadback): void {
-    this.state = {round: visit.round, rounds: this.config.iterations, queueCount: visit.queueCount, visit: this.done + 1, visits: this.visits, etaMs: this.eta(), last: this.state?.last}
-    if (!this.out.isTTY) this.out.write(`round ${visit.round}/${this.config.iterations}: ${visit.queueCount} queue(s) set (channels ${JSON.stringify(readback.channels)}, sysfs rx ${readback.sysfsQueues.rx} tx ${readback.sysfsQueues.tx})\n`)
+    this.state = {
+      round: visit.round,
+      rounds: this.config.iterations,
+      queueCount: visit.queueCount,
+      visit: this.done + 1,
+      visits: this.visits,
+      etaMs: this.eta(),
+      last: this.state?.last,
+    }
+    if (!this.out.isTTY)
+      this.out.write(
+        `round ${visit.round}/${this.config.iterations}: ${visit.queueCount} queue(s) set (channels ${JSON.stringify(readback.channels)}, sysfs rx ${readback.sysfsQueues.rx} tx ${readback.sysfsQueues.tx})\n`,
+      )
     else this.draw()
   }
 
@@ -131,7 +163,10 @@ export class RoundProgress {
     this.state.last = formatFigure(it)
     this.state.etaMs = this.eta()
     if (this.out.isTTY) this.draw()
-    else this.out.write(`  ${visit.queueCount} queue(s), round ${visit.round}/${this.config.iterations}: ${this.state.last}\n`)
+    else
+      this.out.write(
+        `  ${visit.queueCount} queue(s), round ${visit.round}/${this.config.iterations}: ${this.state.last}\n`,
+      )
   }
 
   finish(): void {

@@ -12,7 +12,15 @@ import {RESULTS_SCHEMA, RESULTS_VERSION, type ResultsFile} from '../results/sche
 import {randomTestbedName} from '../testbed/common.js'
 import {createTestbed} from '../testbed/index.js'
 import {runAlternating} from './alternate.js'
-import {planScale, resultsPath, resumeAlternatePlan, resumePlan, shellCommand, type ScaleFlags, type ScalePlan} from './plan.js'
+import {
+  planScale,
+  resultsPath,
+  resumeAlternatePlan,
+  resumePlan,
+  shellCommand,
+  type ScaleFlags,
+  type ScalePlan,
+} from './plan.js'
 import {RoundProgress, SweepProgress} from './progress.js'
 import {runSweep, SweepInterrupted, type Probes, type SweepDeps} from './sweep.js'
 import {WORKLOADS} from './workloads.js'
@@ -44,7 +52,13 @@ function openJournal(opts: ScaleRunOptions): {journal: ResultsJournal; plan: Sca
     const journal = ResultsJournal.open(opts.resume)
     const {config} = journal.results
     // The recorded order decides: an alternating run resumes round by round where it stopped.
-    const plan = config.order === 'alternate' ? resumeAlternatePlan(config, journal.missingIterations()) : resumePlan(config, journal.results.steps.map((s) => s.queueCount))
+    const plan =
+      config.order === 'alternate'
+        ? resumeAlternatePlan(config, journal.missingIterations())
+        : resumePlan(
+            config,
+            journal.results.steps.map((s) => s.queueCount),
+          )
     return {journal, plan}
   }
   if (!opts.flags) throw new MqbError('give --queues for a new run, or --resume FILE', ExitCode.badInput)
@@ -59,7 +73,13 @@ function openJournal(opts: ScaleRunOptions): {journal: ResultsJournal; plan: Sca
   const journal = ResultsJournal.create(resultsPath(outDir, plan.config, now), {
     schema: RESULTS_SCHEMA,
     version: RESULTS_VERSION,
-    run: {id: randomUUID(), startedAt: now.toISOString(), status: 'running', argv: opts.argv, command: shellCommand(opts.argv)},
+    run: {
+      id: randomUUID(),
+      startedAt: now.toISOString(),
+      status: 'running',
+      argv: opts.argv,
+      command: shellCommand(opts.argv),
+    },
     host: hostInfo(),
     config: plan.config,
   })
@@ -82,17 +102,33 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
   try {
     // A resumed run gets a testbed of its own: the one of the killed run is gone or stale.
     testbed = createTestbed(
-      {kind: config.testbed.kind, dev: config.testbed.dev, server: config.testbed.server, token: opts.token, name: opts.resume ? randomTestbedName('r') : config.testbed.name},
+      {
+        kind: config.testbed.kind,
+        dev: config.testbed.dev,
+        server: config.testbed.server,
+        token: opts.token,
+        name: opts.resume ? randomTestbedName('r') : config.testbed.name,
+      },
       {maxQueues: plan.maxQueues, relayCpus: opts.relayCpus},
     )
-    workload = await WORKLOADS[config.workload].prepare(testbed, config, {token: opts.token, allowRemote: opts.allowRemote})
-    await sweep(plan, {testbed, workload, journal, signal: aborter.signal, probes: opts.probes}, opts.progress)
+    workload = await WORKLOADS[config.workload].prepare(testbed, config, {
+      token: opts.token,
+      allowRemote: opts.allowRemote,
+    })
+    await sweep(
+      plan,
+      {testbed, workload, journal, signal: aborter.signal, probes: opts.probes},
+      opts.progress,
+    )
     journal.finish('complete')
     return finished()
   } catch (err) {
     if (err instanceof SweepInterrupted || aborter.signal.aborted) {
       journal.finish('interrupted')
-      throw new MqbError(`interrupted: ${keptText(journal)} kept in ${journal.path}; finish with \`mqbench scale --resume ${journal.path}\``, ExitCode.interrupted)
+      throw new MqbError(
+        `interrupted: ${keptText(journal)} kept in ${journal.path}; finish with \`mqbench scale --resume ${journal.path}\``,
+        ExitCode.interrupted,
+      )
     }
     if (!testbed && !opts.resume) {
       // The testbed could not even be made (no such device, no privilege): nothing was measured,
@@ -113,9 +149,17 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
 async function sweep(plan: ScalePlan, deps: Omit<SweepDeps, 'events'>, progress: boolean): Promise<void> {
   const {config} = plan
   if (plan.visits) {
-    const p = progress ? new RoundProgress(config, config.queues.length * config.iterations - plan.visits.length) : undefined
+    const p = progress
+      ? new RoundProgress(config, config.queues.length * config.iterations - plan.visits.length)
+      : undefined
     try {
-      await runAlternating(plan, {...deps, events: p && {visitStarted: (v, r) => p.visitStarted(v, r), iterationDone: (v, it) => p.iterationDone(v, it)}})
+      await runAlternating(plan, {
+        ...deps,
+        events: p && {
+          visitStarted: (v, r) => p.visitStarted(v, r),
+          iterationDone: (v, it) => p.iterationDone(v, it),
+        },
+      })
     } finally {
       p?.finish()
     }
@@ -125,7 +169,14 @@ async function sweep(plan: ScalePlan, deps: Omit<SweepDeps, 'events'>, progress:
   // Steps already in the journal count as done for the progress line.
   for (let i = 0; i < config.queues.length - plan.steps.length; i++) p?.skip()
   try {
-    await runSweep(plan, {...deps, events: p && {stepStarted: (s, r) => p.stepStarted(s, r), iterationDone: (s, it) => p.iterationDone(s, it), stepDone: (s, r) => p.stepDone(s, r)}})
+    await runSweep(plan, {
+      ...deps,
+      events: p && {
+        stepStarted: (s, r) => p.stepStarted(s, r),
+        iterationDone: (s, it) => p.iterationDone(s, it),
+        stepDone: (s, r) => p.stepDone(s, r),
+      },
+    })
   } finally {
     p?.finish()
   }

@@ -7,7 +7,16 @@
 import {cpuDelta, readProcStat, type RawCpuTimes} from '../observe/cpu.js'
 import {observeDelta, readConfigInForce, takeSnapshot, type DeviceSnapshot} from '../observe/index.js'
 import type {ResultsJournal} from '../results/journal.js'
-import type {ConfigInForce, DeviceDrops, InterruptDelta, Iteration, QueueTraffic, SoftnetDelta, Step, WorkloadResult} from '../results/schema.js'
+import type {
+  ConfigInForce,
+  DeviceDrops,
+  InterruptDelta,
+  Iteration,
+  QueueTraffic,
+  SoftnetDelta,
+  Step,
+  WorkloadResult,
+} from '../results/schema.js'
 import {diffQueueTraffic} from '../testbed/relay.js'
 import type {QueueReadback, Testbed} from '../testbed/types.js'
 import type {PlannedStep, ScalePlan} from './plan.js'
@@ -16,7 +25,10 @@ import type {PreparedWorkload} from './workloads.js'
 /** The kernel readers a sweep uses; tests replace them. */
 export interface Probes {
   snapshot(dev: string, netns: string): DeviceSnapshot
-  delta(before: DeviceSnapshot, after: DeviceSnapshot): {interrupts: InterruptDelta[]; softnet: SoftnetDelta[]; queues: QueueTraffic[]}
+  delta(
+    before: DeviceSnapshot,
+    after: DeviceSnapshot,
+  ): {interrupts: InterruptDelta[]; softnet: SoftnetDelta[]; queues: QueueTraffic[]}
   cpuTimes(): RawCpuTimes[]
   config(dev: string, netns: string): ConfigInForce
 }
@@ -78,19 +90,36 @@ export function mergeEnds(a: QueueTraffic[], b: QueueTraffic[]): QueueTraffic[] 
   })
 }
 
-const dropped = (before: DeviceSnapshot, after: DeviceSnapshot, key: string) => Math.max(0, (after.statistics?.[key] ?? 0) - (before.statistics?.[key] ?? 0))
+const dropped = (before: DeviceSnapshot, after: DeviceSnapshot, key: string) =>
+  Math.max(0, (after.statistics?.[key] ?? 0) - (before.statistics?.[key] ?? 0))
 
 /** One measured window at the queue count in force, with kernel snapshots around it. */
-export async function measure(index: number, step: Pick<PlannedStep, 'queueCount'>, plan: ScalePlan, deps: Pick<SweepDeps, 'testbed' | 'workload' | 'signal'>, probes: Probes): Promise<Iteration> {
+export async function measure(
+  index: number,
+  step: Pick<PlannedStep, 'queueCount'>,
+  plan: ScalePlan,
+  deps: Pick<SweepDeps, 'testbed' | 'workload' | 'signal'>,
+  probes: Probes,
+): Promise<Iteration> {
   const tb = deps.testbed
   // Both ends are local except on a dev testbed, whose far end is another host.
-  const ends: Array<[string, string]> = tb.kind === 'dev' ? [[tb.devA, tb.nsA]] : [[tb.devA, tb.nsA], [tb.devB, tb.nsB]]
+  const ends: Array<[string, string]> =
+    tb.kind === 'dev'
+      ? [[tb.devA, tb.nsA]]
+      : [
+          [tb.devA, tb.nsA],
+          [tb.devB, tb.nsB],
+        ]
   const relayBefore = tb.relayQueueTraffic?.() ?? []
   const snapsBefore = ends.map(([dev, ns]) => probes.snapshot(dev, ns))
   const cpuBefore = probes.cpuTimes()
   const startedAt = new Date().toISOString()
   const t0 = performance.now()
-  const result: WorkloadResult = await deps.workload.run({queueCount: step.queueCount, durationMs: plan.config.durationMs, signal: deps.signal})
+  const result: WorkloadResult = await deps.workload.run({
+    queueCount: step.queueCount,
+    durationMs: plan.config.durationMs,
+    signal: deps.signal,
+  })
   const durationMs = Math.round(performance.now() - t0)
   throwIfAborted(deps.signal)
   const cpu = cpuDelta(cpuBefore, probes.cpuTimes())
@@ -101,10 +130,23 @@ export async function measure(index: number, step: Pick<PlannedStep, 'queueCount
   else if (deltas.length === 2) queues = mergeEnds(deltas[0].queues, deltas[1].queues)
   else queues = deltas[0].queues
   const deviceDrops: DeviceDrops[] = ends.map(([dev, netns], i) => ({
-    dev, netns, txDropped: dropped(snapsBefore[i], snapsAfter[i], 'tx_dropped'), rxDropped: dropped(snapsBefore[i], snapsAfter[i], 'rx_dropped'),
+    dev,
+    netns,
+    txDropped: dropped(snapsBefore[i], snapsAfter[i], 'tx_dropped'),
+    rxDropped: dropped(snapsBefore[i], snapsAfter[i], 'rx_dropped'),
   }))
   tb.checkHealthy()
-  return {index, startedAt, durationMs, result, cpu, queues, interrupts: deltas[0].interrupts, softnet: deltas[0].softnet, deviceDrops}
+  return {
+    index,
+    startedAt,
+    durationMs,
+    result,
+    cpu,
+    queues,
+    interrupts: deltas[0].interrupts,
+    softnet: deltas[0].softnet,
+    deviceDrops,
+  }
 }
 
 function configInForce(tb: Testbed, readback: QueueReadback, probes: Probes): ConfigInForce {
@@ -143,14 +185,22 @@ export async function runSweep(plan: ScalePlan, deps: SweepDeps): Promise<Step[]
   const done = new Set(deps.journal.results.steps.map((s) => s.queueCount))
   const recorded: Step[] = []
   for (const step of plan.steps.filter((s) => !done.has(s.queueCount))) {
-    const {startedAt, config} = await enterQueueCount(step.queueCount, plan, deps, probes, (readback) => deps.events?.stepStarted?.(step, readback))
+    const {startedAt, config} = await enterQueueCount(step.queueCount, plan, deps, probes, (readback) =>
+      deps.events?.stepStarted?.(step, readback),
+    )
     const iterations: Iteration[] = []
     for (let i = 0; i < plan.config.iterations; i++) {
       const it = await measure(i, step, plan, deps, probes)
       iterations.push(it)
       deps.events?.iterationDone?.(step, it)
     }
-    const s: Step = {queueCount: step.queueCount, startedAt, finishedAt: new Date().toISOString(), config, iterations}
+    const s: Step = {
+      queueCount: step.queueCount,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      config,
+      iterations,
+    }
     deps.journal.appendStep(s)
     recorded.push(s)
     deps.events?.stepDone?.(step, s)

@@ -23,7 +23,11 @@ export interface PreparedWorkload {
 
 export interface Workload {
   describe: string
-  prepare(tb: Testbed, config: RunConfig, opts: {token?: string; allowRemote?: boolean}): Promise<PreparedWorkload>
+  prepare(
+    tb: Testbed,
+    config: RunConfig,
+    opts: {token?: string; allowRemote?: boolean},
+  ): Promise<PreparedWorkload>
 }
 
 interface Endpoint {
@@ -38,8 +42,15 @@ interface Endpoint {
 /** The far end: the testbed's remote server, or one started in its B namespace for this run. */
 async function serverFor(tb: Testbed, token?: string, allowRemote = false): Promise<Endpoint> {
   if (tb.remote) {
-    if (!tb.remote.port) throw new MqbError(`give the remote server's port: --server ${tb.remote.host}:PORT`, ExitCode.badInput)
-    return {server: tb.remote.host, allowRemote, port: tb.remote.port, token: tb.remote.token ?? token, close: async () => {}}
+    if (!tb.remote.port)
+      throw new MqbError(`give the remote server's port: --server ${tb.remote.host}:PORT`, ExitCode.badInput)
+    return {
+      server: tb.remote.host,
+      allowRemote,
+      port: tb.remote.port,
+      token: tb.remote.token ?? token,
+      close: async () => {},
+    }
   }
   const own = token ?? randomBytes(12).toString('hex')
   const s = await startServer({bind: tb.ipB, port: 0, netns: tb.nsB, token: own})
@@ -56,7 +67,18 @@ const rrWorkload = (describe: string): Workload => ({
     return {
       run: (w) =>
         runRr(
-          {server: ep.server, allowRemote: ep.allowRemote, port: ep.port, netns: tb.nsA, token: ep.token, type, sessions: config.sessions, requestSize: num(config, 'requestSize'), responseSize: num(config, 'responseSize'), durationMs: w.durationMs},
+          {
+            server: ep.server,
+            allowRemote: ep.allowRemote,
+            port: ep.port,
+            netns: tb.nsA,
+            token: ep.token,
+            type,
+            sessions: config.sessions,
+            requestSize: num(config, 'requestSize'),
+            responseSize: num(config, 'responseSize'),
+            durationMs: w.durationMs,
+          },
           {signal: w.signal},
         ),
       close: () => ep.close(),
@@ -75,7 +97,20 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
       const type = String(config.params.type) as 'tcp_stream' | 'tcp_maerts' | 'udp_stream'
       return {
         run: (w) =>
-          runStream({server: ep.server, allowRemote: ep.allowRemote, port: ep.port, netns: tb.nsA, token: ep.token, type, sessions: config.sessions, messageSize: num(config, 'messageSize'), durationMs: w.durationMs}, {signal: w.signal}),
+          runStream(
+            {
+              server: ep.server,
+              allowRemote: ep.allowRemote,
+              port: ep.port,
+              netns: tb.nsA,
+              token: ep.token,
+              type,
+              sessions: config.sessions,
+              messageSize: num(config, 'messageSize'),
+              durationMs: w.durationMs,
+            },
+            {signal: w.signal},
+          ),
         close: () => ep.close(),
       }
     },
@@ -83,14 +118,27 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
   gen: {
     describe: 'pktgen-style UDP frames from A, flowsPerQueue flows per active queue, counted at B',
     async prepare(tb, config) {
-      if (!tb.nsB) throw new MqbError('the gen workload needs a local receiver: use the tap or veth testbed', ExitCode.unsupported)
+      if (!tb.nsB)
+        throw new MqbError(
+          'the gen workload needs a local receiver: use the tap or veth testbed',
+          ExitCode.unsupported,
+        )
       const dstMac = linkInfo(tb.devB, tb.nsB).mac
       return {
         run: (w) =>
           runGen(
             {
-              backend: 'packet', dev: tb.devA, netns: tb.nsA, queues: w.queueCount, frameSize: num(config, 'frameSize'), flowsPerQueue: num(config, 'flowsPerQueue'),
-              dstMac, srcIp: tb.ipA, dstIp: tb.ipB, durationMs: w.durationMs, rx: {dev: tb.devB, netns: tb.nsB},
+              backend: 'packet',
+              dev: tb.devA,
+              netns: tb.nsA,
+              queues: w.queueCount,
+              frameSize: num(config, 'frameSize'),
+              flowsPerQueue: num(config, 'flowsPerQueue'),
+              dstMac,
+              srcIp: tb.ipA,
+              dstIp: tb.ipB,
+              durationMs: w.durationMs,
+              rx: {dev: tb.devB, netns: tb.nsB},
             },
             {signal: w.signal},
           ),

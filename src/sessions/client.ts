@@ -5,10 +5,23 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {Socket} from 'node:net'
 import {performance} from 'node:perf_hooks'
 import {ExitCode, MqbError, errnoCode, fromNative} from '../errors.js'
-import {sessions as nativeSessions, type NativeSessionResult, type SessionPoll, type SessionWorkload} from '../native.js'
+import {
+  sessions as nativeSessions,
+  type NativeSessionResult,
+  type SessionPoll,
+  type SessionWorkload,
+} from '../native.js'
 import {cpuWindow} from '../observe/cpu.js'
 import type {CpuUtilisation} from '../results/schema.js'
-import {LineReader, PROTOCOL_VERSION, encodeMessage, parseServerMessage, type ClientMessage, type ResultMessage, type ServerMessage} from './protocol.js'
+import {
+  LineReader,
+  PROTOCOL_VERSION,
+  encodeMessage,
+  parseServerMessage,
+  type ClientMessage,
+  type ResultMessage,
+  type ServerMessage,
+} from './protocol.js'
 import {resolveTarget} from './target.js'
 
 export const CONNECT_TIMEOUT_MS = 3000
@@ -55,7 +68,10 @@ export interface SessionRun {
 
 /** A run that ended early with what it had measured: commands print and save `result`, then exit `partial`. */
 export class PartialRunError<R> extends MqbError {
-  constructor(message: string, readonly result: R) {
+  constructor(
+    message: string,
+    readonly result: R,
+  ) {
     super(message, ExitCode.partial)
   }
 }
@@ -65,7 +81,10 @@ class Control {
   private waiter?: (m: ServerMessage | Error) => void
   closedReason?: string
 
-  constructor(readonly sock: Socket, readonly where: string) {
+  constructor(
+    readonly sock: Socket,
+    readonly where: string,
+  ) {
     const reader = new LineReader(
       (line) => {
         try {
@@ -122,8 +141,13 @@ class Control {
         })
       }
     }
-    if (m instanceof Error) throw new MqbError(`mqbench server at ${this.where}: ${m.message}`, ExitCode.unreachable)
-    if (m.type === 'error') throw new MqbError(`mqbench server at ${this.where} refused the test: ${m.reason}`, m.reason.includes('version') ? ExitCode.unsupported : ExitCode.unreachable)
+    if (m instanceof Error)
+      throw new MqbError(`mqbench server at ${this.where}: ${m.message}`, ExitCode.unreachable)
+    if (m.type === 'error')
+      throw new MqbError(
+        `mqbench server at ${this.where} refused the test: ${m.reason}`,
+        m.reason.includes('version') ? ExitCode.unsupported : ExitCode.unreachable,
+      )
     return m
   }
 }
@@ -135,14 +159,18 @@ async function openControl(host: string, port: number, netns: string | undefined
     fd = await nativeSessions.connect({netns, host, port, timeoutMs: CONNECT_TIMEOUT_MS})
   } catch (err) {
     const code = errnoCode(err)
-    if (code && ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'].includes(code)) {
-      throw new MqbError(`${(err as Error).message}`, ExitCode.unreachable, [`is \`mqbench server\` running there${netns ? ` (reachable from namespace ${netns})` : ''}? start it with \`mqbench server --port ${port}\``])
+    if (
+      code &&
+      ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'].includes(code)
+    ) {
+      throw new MqbError(`${(err as Error).message}`, ExitCode.unreachable, [
+        `is \`mqbench server\` running there${netns ? ` (reachable from namespace ${netns})` : ''}? start it with \`mqbench server --port ${port}\``,
+      ])
     }
     throw fromNative(err)
   }
   return new Control(new Socket({fd, readable: true, writable: true}), where)
 }
-
 
 async function waitConnected(id: number, sessions: number, where: string): Promise<void> {
   const deadline = Date.now() + 5000 + sessions * 10
@@ -150,7 +178,11 @@ async function waitConnected(id: number, sessions: number, where: string): Promi
     const p = nativeSessions.poll(id)
     if (p.failed) return // join() rejects with the engine's error
     if (p.connected >= sessions) return
-    if (Date.now() > deadline) throw new MqbError(`only ${p.connected} of ${sessions} data sessions connected to ${where} in time`, ExitCode.unreachable)
+    if (Date.now() > deadline)
+      throw new MqbError(
+        `only ${p.connected} of ${sessions} data sessions connected to ${where} in time`,
+        ExitCode.unreachable,
+      )
     await sleep(20)
   }
 }
@@ -158,33 +190,78 @@ async function waitConnected(id: number, sessions: number, where: string): Promi
 const opsTotal = (p: SessionPoll) => p.ops.reduce((s, x) => s + x, 0)
 
 export async function runSessions(plan: SessionPlan, hooks: SessionHooks = {}): Promise<SessionRun> {
-  const host = await resolveTarget(plan.server, {netns: plan.netns, allowRemote: plan.allowRemote, what: 'server'})
+  const host = await resolveTarget(plan.server, {
+    netns: plan.netns,
+    allowRemote: plan.allowRemote,
+    what: 'server',
+  })
   const ctl = await openControl(host, plan.port, plan.netns)
   try {
     ctl.send({type: 'hello', version: PROTOCOL_VERSION, token: plan.token, caps: [plan.workload]})
     const welcome = await ctl.next(REPLY_TIMEOUT_MS)
-    if (welcome.type !== 'welcome') throw new MqbError(`mqbench server at ${ctl.where} answered hello with ${welcome.type}`, ExitCode.unreachable)
-    if (!welcome.caps.includes(plan.workload)) throw new MqbError(`mqbench server at ${ctl.where} cannot run ${plan.workload}`, ExitCode.unsupported)
-    if (plan.sessions > welcome.limits.maxSessions) throw new MqbError(`${plan.sessions} sessions exceed the server's limit of ${welcome.limits.maxSessions} (its --max-sessions)`, ExitCode.badInput)
-    if (plan.durationMs > welcome.limits.maxDurationMs) throw new MqbError(`a ${plan.durationMs} ms test exceeds the server's limit of ${welcome.limits.maxDurationMs} ms (its --max-duration)`, ExitCode.badInput)
+    if (welcome.type !== 'welcome')
+      throw new MqbError(
+        `mqbench server at ${ctl.where} answered hello with ${welcome.type}`,
+        ExitCode.unreachable,
+      )
+    if (!welcome.caps.includes(plan.workload))
+      throw new MqbError(`mqbench server at ${ctl.where} cannot run ${plan.workload}`, ExitCode.unsupported)
+    if (plan.sessions > welcome.limits.maxSessions)
+      throw new MqbError(
+        `${plan.sessions} sessions exceed the server's limit of ${welcome.limits.maxSessions} (its --max-sessions)`,
+        ExitCode.badInput,
+      )
+    if (plan.durationMs > welcome.limits.maxDurationMs)
+      throw new MqbError(
+        `a ${plan.durationMs} ms test exceeds the server's limit of ${welcome.limits.maxDurationMs} ms (its --max-duration)`,
+        ExitCode.badInput,
+      )
     ctl.send({
-      type: 'test', workload: plan.workload, sessions: plan.sessions, threads: plan.threads, durationMs: plan.durationMs,
-      requestSize: plan.requestSize, responseSize: plan.responseSize, messageSize: plan.messageSize,
+      type: 'test',
+      workload: plan.workload,
+      sessions: plan.sessions,
+      threads: plan.threads,
+      durationMs: plan.durationMs,
+      requestSize: plan.requestSize,
+      responseSize: plan.responseSize,
+      messageSize: plan.messageSize,
       serverSends: plan.clientSends.map((x) => (x ? 0 : 1)),
     })
     const ready = await ctl.next(REPLY_TIMEOUT_MS)
-    if (ready.type !== 'ready') throw new MqbError(`mqbench server at ${ctl.where} answered the test with ${ready.type}`, ExitCode.unreachable)
+    if (ready.type !== 'ready')
+      throw new MqbError(
+        `mqbench server at ${ctl.where} answered the test with ${ready.type}`,
+        ExitCode.unreachable,
+      )
     return await measure(plan, hooks, ctl, host, ready.port, ready.cookie)
   } finally {
     ctl.sock.destroy()
   }
 }
 
-async function measure(plan: SessionPlan, hooks: SessionHooks, ctl: Control, host: string, dataPort: number, cookie: number): Promise<SessionRun> {
+async function measure(
+  plan: SessionPlan,
+  hooks: SessionHooks,
+  ctl: Control,
+  host: string,
+  dataPort: number,
+  cookie: number,
+): Promise<SessionRun> {
   const {id} = nativeSessions.start({
-    side: 'client', workload: plan.workload, host, port: dataPort, netns: plan.netns, sessions: plan.sessions, threads: plan.threads,
-    cpus: plan.cpus, requestSize: plan.requestSize, responseSize: plan.responseSize, burst: plan.burst, messageSize: plan.messageSize,
-    sends: plan.clientSends, cookie,
+    side: 'client',
+    workload: plan.workload,
+    host,
+    port: dataPort,
+    netns: plan.netns,
+    sessions: plan.sessions,
+    threads: plan.threads,
+    cpus: plan.cpus,
+    requestSize: plan.requestSize,
+    responseSize: plan.responseSize,
+    burst: plan.burst,
+    messageSize: plan.messageSize,
+    sends: plan.clientSends,
+    cookie,
   })
   let joined = false
   const join = async () => {
@@ -193,7 +270,9 @@ async function measure(plan: SessionPlan, hooks: SessionHooks, ctl: Control, hos
     try {
       return await nativeSessions.join(id)
     } catch (err) {
-      throw errnoCode(err) === 'ECONNREFUSED' ? new MqbError(`${(err as Error).message} (data port ${host}:${dataPort})`, ExitCode.unreachable) : fromNative(err)
+      throw errnoCode(err) === 'ECONNREFUSED'
+        ? new MqbError(`${(err as Error).message} (data port ${host}:${dataPort})`, ExitCode.unreachable)
+        : fromNative(err)
     }
   }
   try {
@@ -242,7 +321,15 @@ async function measure(plan: SessionPlan, hooks: SessionHooks, ctl: Control, hos
         partial = (err as Error).message
       }
     }
-    return {host, sessions: result.sessions, elapsedMs, local: {utilisation: local.utilisation, busyMs: local.busyMs}, remote, partial, interrupted}
+    return {
+      host,
+      sessions: result.sessions,
+      elapsedMs,
+      local: {utilisation: local.utilisation, busyMs: local.busyMs},
+      remote,
+      partial,
+      interrupted,
+    }
   } finally {
     if (!joined) {
       nativeSessions.stop(id)

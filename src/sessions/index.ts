@@ -8,7 +8,14 @@ export {runStream, streamResult, checkStreamOptions, streamDirections} from './s
 export type {StreamOptions, StreamHooks} from './stream.js'
 export {PartialRunError} from './client.js'
 export {jainIndex, fairness, serviceDemandUs} from './fairness.js'
-export {iterate, parseIterations, parseConfidence, confidenceInterval, needsAnotherIteration, SINGLE_RUN} from './iterations.js'
+export {
+  iterate,
+  parseIterations,
+  parseConfidence,
+  confidenceInterval,
+  needsAnotherIteration,
+  SINGLE_RUN,
+} from './iterations.js'
 export type {IterationPolicy, IterationOutcome, ConfidenceInterval} from './iterations.js'
 export {resolveTarget, isLocalAddress, isLoopback, localAddresses} from './target.js'
 export {PROTOCOL_VERSION} from './protocol.js'

@@ -29,7 +29,9 @@ export function parseIterations(text: string): {min: number; max: number} {
 export function parseConfidence(text: string): {level: number; widthPct: number} {
   const [level, width] = text.split(',').map((s) => Number(s.trim()))
   if (!(level >= 50 && level < 100) || !(width > 0 && width <= 100)) {
-    throw badInput(`--confidence ${text}: expected LEVEL,WIDTH in percent, e.g. 99,5 (level 50..99.9, width 0..100)`)
+    throw badInput(
+      `--confidence ${text}: expected LEVEL,WIDTH in percent, e.g. 99,5 (level 50..99.9, width 0..100)`,
+    )
   }
   return {level, widthPct: width}
 }
@@ -68,7 +70,12 @@ export interface IterationOutcome<R> {
 }
 
 /** Runs `once` until the policy is satisfied; `value` picks the figure the interval is about. */
-export async function iterate<R>(policy: IterationPolicy, once: (index: number) => Promise<R>, value: (r: R) => number, stop?: () => boolean): Promise<IterationOutcome<R>> {
+export async function iterate<R>(
+  policy: IterationPolicy,
+  once: (index: number) => Promise<R>,
+  value: (r: R) => number,
+  stop?: () => boolean,
+): Promise<IterationOutcome<R>> {
   const results: R[] = []
   const values: number[] = []
   do {
@@ -77,5 +84,10 @@ export async function iterate<R>(policy: IterationPolicy, once: (index: number) 
     values.push(value(r))
   } while (needsAnotherIteration(values, policy) && !stop?.())
   const interval = confidenceInterval(values, policy.level)
-  return {results, values, interval, confidenceReached: policy.max === 1 || interval.widthPct <= policy.widthPct}
+  return {
+    results,
+    values,
+    interval,
+    confidenceReached: policy.max === 1 || interval.widthPct <= policy.widthPct,
+  }
 }

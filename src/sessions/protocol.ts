@@ -14,7 +14,13 @@ import type {SessionWorkload} from '../native.js'
 export const PROTOCOL_VERSION = 1
 /** A control line longer than this is hostile or broken: the connection is closed. */
 export const MAX_LINE_BYTES = 64 * 1024
-export const WORKLOADS: readonly SessionWorkload[] = ['tcp_rr', 'udp_rr', 'tcp_crr', 'tcp_stream', 'udp_stream']
+export const WORKLOADS: readonly SessionWorkload[] = [
+  'tcp_rr',
+  'udp_rr',
+  'tcp_crr',
+  'tcp_stream',
+  'udp_stream',
+]
 export const SERVER_CAPS = [...WORKLOADS, 'burst', 'bidir'] as const
 
 /** Size limits shared by the client's flag checks and the server's validation. */
@@ -105,7 +111,8 @@ export function encodeMessage(m: ClientMessage | ServerMessage): string {
 }
 
 function parseObject(line: string): Record<string, unknown> {
-  if (Buffer.byteLength(line) > MAX_LINE_BYTES) throw new ProtocolError(`message longer than ${MAX_LINE_BYTES} bytes`)
+  if (Buffer.byteLength(line) > MAX_LINE_BYTES)
+    throw new ProtocolError(`message longer than ${MAX_LINE_BYTES} bytes`)
   let v: unknown
   try {
     v = JSON.parse(line)
@@ -146,18 +153,29 @@ export function parseClientMessage(line: string, limits: ServerLimits): ClientMe
   switch (o.type) {
     case 'hello':
       // Accept any version number here: the server answers a mismatch with a clear error.
-      return {type: 'hello', version: int(o, 'version', 0, 1_000_000), token: str(o, 'token', 1024, true), caps: strings(o, 'caps', 64)}
+      return {
+        type: 'hello',
+        version: int(o, 'version', 0, 1_000_000),
+        token: str(o, 'token', 1024, true),
+        caps: strings(o, 'caps', 64),
+      }
     case 'test': {
       const workload = str(o, 'workload', 32) as SessionWorkload
-      if (!WORKLOADS.includes(workload)) throw new ProtocolError(`unknown workload ${JSON.stringify(workload).slice(0, 40)}`)
+      if (!WORKLOADS.includes(workload))
+        throw new ProtocolError(`unknown workload ${JSON.stringify(workload).slice(0, 40)}`)
       const sessions = int(o, 'sessions', 1, limits.maxSessions)
       const udp = workload.startsWith('udp_')
       const maxSize = udp ? LIMITS.maxUdpPayloadBytes : LIMITS.maxMessageBytes
       const serverSends = o.serverSends
-      if (!Array.isArray(serverSends) || serverSends.length !== sessions || !serverSends.every((x) => x === 0 || x === 1)) {
+      if (
+        !Array.isArray(serverSends) ||
+        serverSends.length !== sessions ||
+        !serverSends.every((x) => x === 0 || x === 1)
+      ) {
         throw new ProtocolError('serverSends must be a list of 0/1, one per session')
       }
-      if (udp && serverSends.some((x) => x === 1)) throw new ProtocolError('the server never sends a UDP stream')
+      if (udp && serverSends.some((x) => x === 1))
+        throw new ProtocolError('the server never sends a UDP stream')
       return {
         type: 'test',
         workload,
@@ -187,17 +205,31 @@ export function parseServerMessage(line: string): ServerMessage {
         type: 'welcome',
         version: int(o, 'version', 0, 1_000_000),
         caps: strings(o, 'caps', 64),
-        limits: {maxSessions: int(limits, 'maxSessions', 1, 1_000_000), maxDurationMs: int(limits, 'maxDurationMs', 1, 1e12)},
+        limits: {
+          maxSessions: int(limits, 'maxSessions', 1, 1_000_000),
+          maxDurationMs: int(limits, 'maxDurationMs', 1, 1e12),
+        },
       }
     }
     case 'ready':
       return {type: 'ready', port: int(o, 'port', 1, 65535), cookie: int(o, 'cookie', 0, 0xffffffff)}
     case 'result': {
-      if (!Array.isArray(o.sessions) || typeof o.cpu !== 'object' || o.cpu === null) throw new ProtocolError('result without cpu or sessions')
+      if (!Array.isArray(o.sessions) || typeof o.cpu !== 'object' || o.cpu === null)
+        throw new ProtocolError('result without cpu or sessions')
       const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : 0)
-      const sessions = (o.sessions as Array<Record<string, unknown>>).map((s) => ({ops: num(s?.ops), datagrams: num(s?.datagrams), retransmits: num(s?.retransmits)}))
+      const sessions = (o.sessions as Array<Record<string, unknown>>).map((s) => ({
+        ops: num(s?.ops),
+        datagrams: num(s?.datagrams),
+        retransmits: num(s?.retransmits),
+      }))
       const p = (o.processUs ?? {}) as Record<string, unknown>
-      return {type: 'result', cpu: o.cpu as CpuUtilisation, busyMs: num(o.busyMs), processUs: {user: num(p.user), sys: num(p.sys)}, sessions}
+      return {
+        type: 'result',
+        cpu: o.cpu as CpuUtilisation,
+        busyMs: num(o.busyMs),
+        processUs: {user: num(p.user), sys: num(p.sys)},
+        sessions,
+      }
     }
     case 'error':
       return {type: 'error', reason: str(o, 'reason', 1024) ?? ''}
@@ -212,7 +244,10 @@ export function parseServerMessage(line: string): ServerMessage {
  */
 export class LineReader {
   private buf = ''
-  constructor(private readonly onLine: (line: string) => void, private readonly onOversized: () => void) {}
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly onOversized: () => void,
+  ) {}
   push(chunk: Buffer | string): void {
     this.buf += chunk.toString()
     let nl: number

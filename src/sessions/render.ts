@@ -17,7 +17,14 @@ export function describeIterations<R>(o: IterationOutcome<R>, unit: string): Ite
   const text =
     `${o.results.length} iterations: mean ${o.interval.mean.toLocaleString('en-US', {maximumFractionDigits: 2})} ${unit}, confidence interval width ${w}` +
     (o.confidenceReached ? '' : ' -- the confidence asked for was NOT reached')
-  return {count: o.results.length, values: o.values, mean: o.interval.mean, intervalWidthPct: width, confidenceReached: o.confidenceReached, text}
+  return {
+    count: o.results.length,
+    values: o.values,
+    mean: o.interval.mean,
+    intervalWidthPct: width,
+    confidenceReached: o.confidenceReached,
+    text,
+  }
 }
 
 /** Interim figures: a live line on a TTY, a line each otherwise (netperf's demo mode). */

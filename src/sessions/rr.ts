@@ -2,7 +2,12 @@
 import {badInput} from '../errors.js'
 import {onlineCpus} from '../host.js'
 import type {NativeSessionResult} from '../native.js'
-import {emptyHistogram, encodeHistogram, histogramFromBuckets, summarizeHistogram} from '../results/histogram.js'
+import {
+  emptyHistogram,
+  encodeHistogram,
+  histogramFromBuckets,
+  summarizeHistogram,
+} from '../results/histogram.js'
 import type {RrResult, RrSession, RrType} from '../results/schema.js'
 import {PartialRunError, runSessions, type SessionRun} from './client.js'
 import {STALL_NS, fairness, serviceDemandUs} from './fairness.js'
@@ -33,14 +38,25 @@ export interface RrHooks {
 
 export function checkRrOptions(o: RrOptions): void {
   const maxSize = o.type === 'udp_rr' ? LIMITS.maxUdpPayloadBytes : LIMITS.maxMessageBytes
-  if (!Number.isInteger(o.sessions) || o.sessions < 1 || o.sessions > 100_000) throw badInput(`--sessions ${o.sessions}: expected 1..100000`)
-  if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 1 || o.threads > LIMITS.maxThreads)) throw badInput(`--threads ${o.threads}: expected 1..${LIMITS.maxThreads}`)
-  for (const [flag, v] of [['--request-size', o.requestSize], ['--response-size', o.responseSize]] as const) {
-    if (!Number.isInteger(v) || v < 1 || v > maxSize) throw badInput(`${flag} ${v}: expected 1..${maxSize} bytes for ${o.type}`)
+  if (!Number.isInteger(o.sessions) || o.sessions < 1 || o.sessions > 100_000)
+    throw badInput(`--sessions ${o.sessions}: expected 1..100000`)
+  if (
+    o.threads !== undefined &&
+    (!Number.isInteger(o.threads) || o.threads < 1 || o.threads > LIMITS.maxThreads)
+  )
+    throw badInput(`--threads ${o.threads}: expected 1..${LIMITS.maxThreads}`)
+  for (const [flag, v] of [
+    ['--request-size', o.requestSize],
+    ['--response-size', o.responseSize],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > maxSize)
+      throw badInput(`${flag} ${v}: expected 1..${maxSize} bytes for ${o.type}`)
   }
   const burst = o.burst ?? 1
-  if (!Number.isInteger(burst) || burst < 1 || burst > LIMITS.maxBurst) throw badInput(`--burst ${burst}: expected 1..${LIMITS.maxBurst}`)
-  if (o.type === 'tcp_crr' && burst > 1) throw badInput('--burst applies to tcp_rr and udp_rr: a tcp_crr connection carries one transaction')
+  if (!Number.isInteger(burst) || burst < 1 || burst > LIMITS.maxBurst)
+    throw badInput(`--burst ${burst}: expected 1..${LIMITS.maxBurst}`)
+  if (o.type === 'tcp_crr' && burst > 1)
+    throw badInput('--burst applies to tcp_rr and udp_rr: a tcp_crr connection carries one transaction')
   if (!(o.durationMs > 0)) throw badInput(`--duration must be positive`)
 }
 
@@ -48,8 +64,14 @@ export function defaultThreads(sessions: number, cpus?: number[]): number {
   return Math.max(1, Math.min(sessions, cpus?.length || onlineCpus().length))
 }
 
-function rrSession(id: number, s: NativeSessionResult): {session: RrSession; hist: ReturnType<typeof emptyHistogram>} {
-  const hist = s.histValuesNs && s.histCounts ? histogramFromBuckets({valuesNs: s.histValuesNs, counts: s.histCounts}) : emptyHistogram()
+function rrSession(
+  id: number,
+  s: NativeSessionResult,
+): {session: RrSession; hist: ReturnType<typeof emptyHistogram>} {
+  const hist =
+    s.histValuesNs && s.histCounts
+      ? histogramFromBuckets({valuesNs: s.histValuesNs, counts: s.histCounts})
+      : emptyHistogram()
   const windowMs = s.windowNs / 1e6
   return {
     hist,
@@ -69,7 +91,10 @@ function rrSession(id: number, s: NativeSessionResult): {session: RrSession; his
 }
 
 /** Turns one run's raw figures into the result; pure, so tests can feed it figures. */
-export function rrResult(o: RrOptions, run: Pick<SessionRun, 'host' | 'sessions' | 'elapsedMs' | 'local' | 'remote'>): RrResult {
+export function rrResult(
+  o: RrOptions,
+  run: Pick<SessionRun, 'host' | 'sessions' | 'elapsedMs' | 'local' | 'remote'>,
+): RrResult {
   const all = run.sessions.map((s, i) => rrSession(i, s))
   const sessions = all.map((x) => x.session)
   const merged = emptyHistogram()
@@ -105,14 +130,35 @@ export async function runRr(opts: RrOptions, hooks: RrHooks = {}): Promise<RrRes
   const threads = opts.threads ?? defaultThreads(opts.sessions, opts.cpus)
   const run = await runSessions(
     {
-      server: opts.server, port: opts.port, netns: opts.netns, token: opts.token, allowRemote: opts.allowRemote,
-      workload: opts.type, sessions: opts.sessions, threads, cpus: opts.cpus,
-      requestSize: opts.requestSize, responseSize: opts.responseSize, burst: opts.burst ?? 1, messageSize: 1,
-      clientSends: new Array(opts.sessions).fill(1), durationMs: opts.durationMs, intervalMs: opts.intervalMs,
+      server: opts.server,
+      port: opts.port,
+      netns: opts.netns,
+      token: opts.token,
+      allowRemote: opts.allowRemote,
+      workload: opts.type,
+      sessions: opts.sessions,
+      threads,
+      cpus: opts.cpus,
+      requestSize: opts.requestSize,
+      responseSize: opts.responseSize,
+      burst: opts.burst ?? 1,
+      messageSize: 1,
+      clientSends: new Array(opts.sessions).fill(1),
+      durationMs: opts.durationMs,
+      intervalMs: opts.intervalMs,
     },
-    {signal: hooks.signal, onInterval: hooks.onInterval && ((elapsedMs, rate) => hooks.onInterval!({elapsedMs, transactionsPerSecond: rate}))},
+    {
+      signal: hooks.signal,
+      onInterval:
+        hooks.onInterval &&
+        ((elapsedMs, rate) => hooks.onInterval!({elapsedMs, transactionsPerSecond: rate})),
+    },
   )
   const result = rrResult(opts, run)
-  if (run.partial) throw new PartialRunError(`the test stopped early: ${run.partial}; kept ${(result.windowMs / 1000).toFixed(1)} s of results`, result)
+  if (run.partial)
+    throw new PartialRunError(
+      `the test stopped early: ${run.partial}; kept ${(result.windowMs / 1000).toFixed(1)} s of results`,
+      result,
+    )
   return result
 }

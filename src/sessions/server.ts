@@ -48,7 +48,8 @@ export interface ServerHandle {
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest()
-const tokenMatches = (expected: string, given: string | undefined) => given !== undefined && timingSafeEqual(digest(expected), digest(given))
+const tokenMatches = (expected: string, given: string | undefined) =>
+  given !== undefined && timingSafeEqual(digest(expected), digest(given))
 
 export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const bind = opts.bind ?? '127.0.0.1'
@@ -65,13 +66,31 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const log = opts.log ?? (() => {})
   let listened: {fd: number; port: number}
   try {
-    listened = nativeSessions.listen({netns: opts.netns, host: bind, port: opts.port ?? DEFAULT_PORT, backlog: 128})
+    listened = nativeSessions.listen({
+      netns: opts.netns,
+      host: bind,
+      port: opts.port ?? DEFAULT_PORT,
+      backlog: 128,
+    })
   } catch (err) {
     const e = fromNative(err)
-    if ((err as {code?: string}).code === 'EADDRINUSE') throw new MqbError(`${e.message}: another server is using the port; pick another with --port`, ExitCode.busy)
+    if ((err as {code?: string}).code === 'EADDRINUSE')
+      throw new MqbError(
+        `${e.message}: another server is using the port; pick another with --port`,
+        ExitCode.busy,
+      )
     throw e
   }
-  const ctx = {bind, netns: opts.netns, token: opts.token, limits, log, activeTests: 0, sockets: new Set<Socket>(), running: new Set<Promise<void>>()}
+  const ctx = {
+    bind,
+    netns: opts.netns,
+    token: opts.token,
+    limits,
+    log,
+    activeTests: 0,
+    sockets: new Set<Socket>(),
+    running: new Set<Promise<void>>(),
+  }
   const server: Server = createServer((sock) => serveConnection(sock, ctx))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -106,7 +125,8 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
   const who = `${peer}:${sock.remotePort ?? '?'}`
   ctx.sockets.add(sock)
   let state: 'hello' | 'test' | 'running' | 'closed' = 'hello'
-  let test: {engine: number; cpu: ReturnType<typeof cpuWindow>; sessions: number; timer: NodeJS.Timeout} | undefined
+  let test:
+    {engine: number; cpu: ReturnType<typeof cpuWindow>; sessions: number; timer: NodeJS.Timeout} | undefined
   let finishing: Promise<void> | undefined
 
   const send = (m: ServerMessage) => {
@@ -135,14 +155,22 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
       let figures: Array<{ops: number; datagrams: number; retransmits: number}> = []
       try {
         const r = await nativeSessions.join(t.engine)
-        figures = r.sessions.slice(0, t.sessions).map((s) => ({ops: s.ops, datagrams: s.datagrams, retransmits: s.retransmits}))
+        figures = r.sessions
+          .slice(0, t.sessions)
+          .map((s) => ({ops: s.ops, datagrams: s.datagrams, retransmits: s.retransmits}))
       } catch (err) {
         ctx.log(`${who}: test engine failed: ${(err as Error).message}`)
       }
       const cpu = t.cpu.end()
       ctx.activeTests--
       if (reply) {
-        send({type: 'result', cpu: cpu.utilisation, busyMs: cpu.busyMs, processUs: {user: cpu.process.userUs, sys: cpu.process.sysUs}, sessions: figures})
+        send({
+          type: 'result',
+          cpu: cpu.utilisation,
+          busyMs: cpu.busyMs,
+          processUs: {user: cpu.process.userUs, sys: cpu.process.sysUs},
+          sessions: figures,
+        })
         sock.end()
       }
       ctx.log(`${who}: test finished (${t.sessions} sessions)`)
@@ -153,14 +181,26 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
   }
 
   const startTest = (m: TestMessage) => {
-    if (ctx.activeTests >= ctx.limits.maxTests) return refuse(`busy: ${ctx.activeTests} tests are running (the limit is ${ctx.limits.maxTests})`)
+    if (ctx.activeTests >= ctx.limits.maxTests)
+      return refuse(`busy: ${ctx.activeTests} tests are running (the limit is ${ctx.limits.maxTests})`)
     const threads = Math.max(1, Math.min(m.threads, m.sessions, onlineCpus().length))
     const cookie = randomInt(0, 0xffffffff)
     let started: {id: number; port: number}
     try {
       started = nativeSessions.start({
-        side: 'server', workload: m.workload, host: ctx.bind, port: 0, netns: ctx.netns, peer, sessions: m.sessions, threads,
-        requestSize: m.requestSize, responseSize: m.responseSize, messageSize: m.messageSize, sends: m.serverSends, cookie,
+        side: 'server',
+        workload: m.workload,
+        host: ctx.bind,
+        port: 0,
+        netns: ctx.netns,
+        peer,
+        sessions: m.sessions,
+        threads,
+        requestSize: m.requestSize,
+        responseSize: m.responseSize,
+        messageSize: m.messageSize,
+        sends: m.serverSends,
+        cookie,
       })
     } catch (err) {
       return refuse(`cannot start the test: ${(err as Error).message}`)
@@ -188,10 +228,18 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
     if (state === 'hello') {
       if (m.type !== 'hello') return refuse(`expected hello, got ${m.type}`)
       clearTimeout(helloTimer)
-      if (m.version !== PROTOCOL_VERSION) return refuse(`protocol version mismatch: server speaks ${PROTOCOL_VERSION}, client ${m.version}; use the same mqbench version on both ends`)
+      if (m.version !== PROTOCOL_VERSION)
+        return refuse(
+          `protocol version mismatch: server speaks ${PROTOCOL_VERSION}, client ${m.version}; use the same mqbench version on both ends`,
+        )
       if (ctx.token && !tokenMatches(ctx.token, m.token)) return refuse('wrong or missing token')
       state = 'test'
-      return send({type: 'welcome', version: PROTOCOL_VERSION, caps: [...SERVER_CAPS], limits: {maxSessions: ctx.limits.maxSessions, maxDurationMs: ctx.limits.maxDurationMs}})
+      return send({
+        type: 'welcome',
+        version: PROTOCOL_VERSION,
+        caps: [...SERVER_CAPS],
+        limits: {maxSessions: ctx.limits.maxSessions, maxDurationMs: ctx.limits.maxDurationMs},
+      })
     }
     if (state === 'test') {
       if (m.type !== 'test') return refuse(`expected test, got ${m.type}`)

@@ -31,15 +31,23 @@ export interface StreamHooks {
 }
 
 export function checkStreamOptions(o: StreamOptions): void {
-  if (!Number.isInteger(o.sessions) || o.sessions < 1 || o.sessions > 100_000) throw badInput(`--sessions ${o.sessions}: expected 1..100000`)
-  if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 1 || o.threads > LIMITS.maxThreads)) throw badInput(`--threads ${o.threads}: expected 1..${LIMITS.maxThreads}`)
+  if (!Number.isInteger(o.sessions) || o.sessions < 1 || o.sessions > 100_000)
+    throw badInput(`--sessions ${o.sessions}: expected 1..100000`)
+  if (
+    o.threads !== undefined &&
+    (!Number.isInteger(o.threads) || o.threads < 1 || o.threads > LIMITS.maxThreads)
+  )
+    throw badInput(`--threads ${o.threads}: expected 1..${LIMITS.maxThreads}`)
   const udp = o.type === 'udp_stream'
   const [min, max] = udp ? [8, LIMITS.maxUdpPayloadBytes] : [1, LIMITS.maxMessageBytes]
   if (!Number.isInteger(o.messageSize) || o.messageSize < min || o.messageSize > max) {
-    throw badInput(`--message-size ${o.messageSize}: expected ${min}..${max} bytes for ${o.type}${udp ? ' (each datagram carries an 8-byte session header)' : ''}`)
+    throw badInput(
+      `--message-size ${o.messageSize}: expected ${min}..${max} bytes for ${o.type}${udp ? ' (each datagram carries an 8-byte session header)' : ''}`,
+    )
   }
   if (udp && o.bidir) throw badInput('--bidir applies to tcp_stream: the server never sends a UDP stream')
-  if (o.type === 'tcp_maerts' && o.bidir) throw badInput('--bidir already sends both ways; use it with tcp_stream')
+  if (o.type === 'tcp_maerts' && o.bidir)
+    throw badInput('--bidir already sends both ways; use it with tcp_stream')
   if (!(o.durationMs > 0)) throw badInput(`--duration must be positive`)
 }
 
@@ -49,7 +57,13 @@ export function streamDirections(o: Pick<StreamOptions, 'type' | 'bidir' | 'sess
   return new Array(o.sessions).fill(o.type === 'tcp_maerts' ? 0 : 1)
 }
 
-function streamSession(id: number, s: NativeSessionResult, sends: boolean, udp: boolean, server?: {datagrams: number; retransmits: number}): StreamSession {
+function streamSession(
+  id: number,
+  s: NativeSessionResult,
+  sends: boolean,
+  udp: boolean,
+  server?: {datagrams: number; retransmits: number},
+): StreamSession {
   const windowMs = s.windowNs / 1e6
   const out: StreamSession = {
     id,
@@ -71,10 +85,15 @@ function streamSession(id: number, s: NativeSessionResult, sends: boolean, udp: 
   return out
 }
 
-export function streamResult(o: StreamOptions, run: Pick<SessionRun, 'host' | 'sessions' | 'elapsedMs' | 'local' | 'remote'>): StreamResult {
+export function streamResult(
+  o: StreamOptions,
+  run: Pick<SessionRun, 'host' | 'sessions' | 'elapsedMs' | 'local' | 'remote'>,
+): StreamResult {
   const dirs = streamDirections(o)
   const udp = o.type === 'udp_stream'
-  const sessions = run.sessions.map((s, i) => streamSession(i, s, dirs[i] === 1, udp, run.remote?.sessions[i]))
+  const sessions = run.sessions.map((s, i) =>
+    streamSession(i, s, dirs[i] === 1, udp, run.remote?.sessions[i]),
+  )
   const gbps = sessions.reduce((s, x) => s + x.gbps, 0)
   const bytesPerSecond = (gbps * 1e9) / 8
   const remoteBytes = run.remote?.sessions.slice(0, sessions.length).reduce((s, x) => s + x.ops, 0) ?? 0
@@ -102,14 +121,34 @@ export async function runStream(opts: StreamOptions, hooks: StreamHooks = {}): P
   const workload: SessionWorkload = opts.type === 'udp_stream' ? 'udp_stream' : 'tcp_stream'
   const run = await runSessions(
     {
-      server: opts.server, port: opts.port, netns: opts.netns, token: opts.token, allowRemote: opts.allowRemote,
-      workload, sessions: sends.length, threads: opts.threads ?? defaultThreads(sends.length, opts.cpus), cpus: opts.cpus,
-      requestSize: 1, responseSize: 1, burst: 1, messageSize: opts.messageSize, clientSends: sends,
-      durationMs: opts.durationMs, intervalMs: opts.intervalMs,
+      server: opts.server,
+      port: opts.port,
+      netns: opts.netns,
+      token: opts.token,
+      allowRemote: opts.allowRemote,
+      workload,
+      sessions: sends.length,
+      threads: opts.threads ?? defaultThreads(sends.length, opts.cpus),
+      cpus: opts.cpus,
+      requestSize: 1,
+      responseSize: 1,
+      burst: 1,
+      messageSize: opts.messageSize,
+      clientSends: sends,
+      durationMs: opts.durationMs,
+      intervalMs: opts.intervalMs,
     },
-    {signal: hooks.signal, onInterval: hooks.onInterval && ((elapsedMs, rate) => hooks.onInterval!({elapsedMs, gbps: (rate * 8) / 1e9}))},
+    {
+      signal: hooks.signal,
+      onInterval:
+        hooks.onInterval && ((elapsedMs, rate) => hooks.onInterval!({elapsedMs, gbps: (rate * 8) / 1e9})),
+    },
   )
   const result = streamResult(opts, run)
-  if (run.partial) throw new PartialRunError(`the test stopped early: ${run.partial}; kept ${(result.windowMs / 1000).toFixed(1)} s of results`, result)
+  if (run.partial)
+    throw new PartialRunError(
+      `the test stopped early: ${run.partial}; kept ${(result.windowMs / 1000).toFixed(1)} s of results`,
+      result,
+    )
   return result
 }

@@ -18,13 +18,16 @@ export function isLoopback(ip: string): boolean {
 export function parseIpAddrJson(text: string): string[] {
   try {
     const links = JSON.parse(text) as Array<{addr_info?: Array<{local?: string}>}>
-    return links.flatMap((l) => (l.addr_info ?? []).map((a) => a.local).filter((a): a is string => typeof a === 'string'))
+    return links.flatMap((l) =>
+      (l.addr_info ?? []).map((a) => a.local).filter((a): a is string => typeof a === 'string'),
+    )
   } catch {
     return []
   }
 }
 
-const normalise = (ip: string) => (ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip.toLowerCase())
+const normalise = (ip: string) =>
+  ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip.toLowerCase()
 
 export function isLocalAddress(ip: string, localAddresses: Iterable<string>): boolean {
   if (isLoopback(ip)) return true
@@ -48,13 +51,19 @@ export function localAddresses(netns?: string): string[] {
  * Resolves `host` to an IP address and refuses it unless it is local or allowRemote is set.
  * `what` names the flag the address came from, for the message.
  */
-export async function resolveTarget(host: string, opts: {netns?: string; allowRemote?: boolean; what?: string} = {}): Promise<string> {
+export async function resolveTarget(
+  host: string,
+  opts: {netns?: string; allowRemote?: boolean; what?: string} = {},
+): Promise<string> {
   let ip = host
   if (!isIP(host)) {
     try {
       ip = (await lookup(host)).address
     } catch {
-      throw new MqbError(`cannot resolve ${opts.what ?? 'host'} ${host}; give an IP address`, ExitCode.unreachable)
+      throw new MqbError(
+        `cannot resolve ${opts.what ?? 'host'} ${host}; give an IP address`,
+        ExitCode.unreachable,
+      )
     }
   }
   if (opts.allowRemote || isLocalAddress(ip, localAddresses(opts.netns))) return ip

@@ -12,7 +12,10 @@ import type {QueueReadback} from './types.js'
 export const TESTBED_NAME = /^[a-z0-9]{1,9}$/
 
 export function checkTestbedName(name: string): void {
-  if (!TESTBED_NAME.test(name)) throw badInput(`testbed name '${name}' must be 1-9 lower-case letters or digits (it becomes ${OBJECT_PREFIX}NAME-a/-b, and interface names have at most 15 characters)`)
+  if (!TESTBED_NAME.test(name))
+    throw badInput(
+      `testbed name '${name}' must be 1-9 lower-case letters or digits (it becomes ${OBJECT_PREFIX}NAME-a/-b, and interface names have at most 15 characters)`,
+    )
 }
 
 export function endpointNames(name: string): {nsA: string; nsB: string; devA: string; devB: string} {
@@ -29,7 +32,9 @@ export function endpointAddresses(name: string): {ipA: string; ipB: string; pref
 
 /** A short random testbed name for runs that make their own (`scale`). */
 export function randomTestbedName(prefix = 's'): string {
-  return `${prefix}${Math.floor(Math.random() * 0x10000).toString(16).padStart(4, '0')}`
+  return `${prefix}${Math.floor(Math.random() * 0x10000)
+    .toString(16)
+    .padStart(4, '0')}`
 }
 
 /** Counts of rx-N / tx-N entries in /sys/class/net/DEV/queues, seen from inside `netns`. */
@@ -37,15 +42,28 @@ export function sysfsQueueCounts(dev: string, netns = ''): {rx: number; tx: numb
   let entries: string[]
   try {
     // `ip netns exec` remounts /sys for the namespace, so only there is the device visible.
-    entries = netns ? runInNetns(netns, 'ls', [`/sys/class/net/${dev}/queues`]).split(/\s+/) : readdirSync(`/sys/class/net/${dev}/queues`)
+    entries = netns
+      ? runInNetns(netns, 'ls', [`/sys/class/net/${dev}/queues`]).split(/\s+/)
+      : readdirSync(`/sys/class/net/${dev}/queues`)
   } catch (err) {
-    throw new MqbError(`cannot list the queues of ${dev}${netns ? ` in ${netns}` : ''}: ${(err as Error).message.trim()}`, ExitCode.noDevice)
+    throw new MqbError(
+      `cannot list the queues of ${dev}${netns ? ` in ${netns}` : ''}: ${(err as Error).message.trim()}`,
+      ExitCode.noDevice,
+    )
   }
-  return {rx: entries.filter((e) => /^rx-\d+$/.test(e)).length, tx: entries.filter((e) => /^tx-\d+$/.test(e)).length}
+  return {
+    rx: entries.filter((e) => /^rx-\d+$/.test(e)).length,
+    tx: entries.filter((e) => /^tx-\d+$/.test(e)).length,
+  }
 }
 
 /** Reads channels and sysfs queues of `dev` and checks that both say `expected` queues. */
-export function readBackQueues(dev: string, netns: string, expected: number, count: (ch: ReturnType<typeof ifctl.getChannels>) => number): QueueReadback {
+export function readBackQueues(
+  dev: string,
+  netns: string,
+  expected: number,
+  count: (ch: ReturnType<typeof ifctl.getChannels>) => number,
+): QueueReadback {
   let ch
   try {
     ch = ifctl.getChannels(dev, netns)
@@ -73,9 +91,13 @@ export function readBackQueues(dev: string, netns: string, expected: number, cou
 /** Adds an IPv4 address and brings the link up inside `netns`. */
 export function addressAndUp(dev: string, netns: string, cidr: string): void {
   const ns = netns ? ['-n', netns] : []
-  for (const args of [[...ns, 'addr', 'add', cidr, 'dev', dev], [...ns, 'link', 'set', dev, 'up']]) {
+  for (const args of [
+    [...ns, 'addr', 'add', cidr, 'dev', dev],
+    [...ns, 'link', 'set', dev, 'up'],
+  ]) {
     const r = run('ip', args)
-    if (r.status !== 0) throw new MqbError(`ip ${args.join(' ')} failed: ${r.stderr.trim()}`, ExitCode.failure)
+    if (r.status !== 0)
+      throw new MqbError(`ip ${args.join(' ')} failed: ${r.stderr.trim()}`, ExitCode.failure)
   }
 }
 
@@ -84,5 +106,9 @@ export function addressAndUp(dev: string, netns: string, cidr: string): void {
  * multicast-listener chatter would otherwise add frames to the per-queue counters.
  */
 export function quietNamespace(netns: string): void {
-  runInNetns(netns, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'])
+  runInNetns(netns, 'sysctl', [
+    '-qw',
+    'net.ipv6.conf.all.disable_ipv6=1',
+    'net.ipv6.conf.default.disable_ipv6=1',
+  ])
 }

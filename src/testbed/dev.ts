@@ -37,12 +37,20 @@ export function deviceIrqs(dev: string, root = '/'): string[] {
   } catch {
     const lines = readIfExists(`${root}proc/interrupts`)?.split('\n') ?? []
     const named = new RegExp(`(^|[^\\w.-])${dev.replace(/[.]/g, '\\.')}($|[^\\w.])`)
-    return lines.filter((l) => l.includes(':') && named.test(l.slice(l.indexOf(':') + 1))).map((l) => l.split(':')[0].trim())
+    return lines
+      .filter((l) => l.includes(':') && named.test(l.slice(l.indexOf(':') + 1)))
+      .map((l) => l.split(':')[0].trim())
   }
 }
 
 export function saveDevState(dev: string, ch: Channels, root = '/'): DevState {
-  const state: DevState = {dev, channels: usesCombined(ch) ? {combined: ch.combined} : {rx: ch.rx, tx: ch.tx}, irqAffinity: {}, rps: {}, xps: {}}
+  const state: DevState = {
+    dev,
+    channels: usesCombined(ch) ? {combined: ch.combined} : {rx: ch.rx, tx: ch.tx},
+    irqAffinity: {},
+    rps: {},
+    xps: {},
+  }
   for (const irq of deviceIrqs(dev, root)) {
     const a = readIfExists(`${root}proc/irq/${irq}/smp_affinity_list`)
     if (a !== undefined) state.irqAffinity[irq] = a
@@ -52,8 +60,12 @@ export function saveDevState(dev: string, ch: Channels, root = '/'): DevState {
     queues = readdirSync(`${root}sys/class/net/${dev}/queues`)
   } catch {}
   for (const q of queues) {
-    const rps = q.startsWith('rx-') ? readIfExists(`${root}sys/class/net/${dev}/queues/${q}/rps_cpus`) : undefined
-    const xps = q.startsWith('tx-') ? readIfExists(`${root}sys/class/net/${dev}/queues/${q}/xps_cpus`) : undefined
+    const rps = q.startsWith('rx-')
+      ? readIfExists(`${root}sys/class/net/${dev}/queues/${q}/rps_cpus`)
+      : undefined
+    const xps = q.startsWith('tx-')
+      ? readIfExists(`${root}sys/class/net/${dev}/queues/${q}/xps_cpus`)
+      : undefined
     if (rps !== undefined) state.rps[q] = rps
     if (xps !== undefined) state.xps[q] = xps
   }
@@ -76,16 +88,25 @@ export function restoreDevState(state: DevState, root = '/'): string[] {
       if (errnoCode(err) !== 'EIO') failed.push(`${path}: ${(err as Error).message}`)
     }
   }
-  for (const [irq, list] of Object.entries(state.irqAffinity)) write(`${root}proc/irq/${irq}/smp_affinity_list`, list)
-  for (const [q, mask] of Object.entries(state.rps)) write(`${root}sys/class/net/${state.dev}/queues/${q}/rps_cpus`, mask)
-  for (const [q, mask] of Object.entries(state.xps)) write(`${root}sys/class/net/${state.dev}/queues/${q}/xps_cpus`, mask)
+  for (const [irq, list] of Object.entries(state.irqAffinity))
+    write(`${root}proc/irq/${irq}/smp_affinity_list`, list)
+  for (const [q, mask] of Object.entries(state.rps))
+    write(`${root}sys/class/net/${state.dev}/queues/${q}/rps_cpus`, mask)
+  for (const [q, mask] of Object.entries(state.xps))
+    write(`${root}sys/class/net/${state.dev}/queues/${q}/xps_cpus`, mask)
   return failed
 }
 
 function firstIpv4(dev: string): string {
-  const [l] = JSON.parse(runOk('ip', ['-j', '-4', 'addr', 'show', 'dev', dev])) as Array<{addr_info: Array<{local: string}>}>
+  const [l] = JSON.parse(runOk('ip', ['-j', '-4', 'addr', 'show', 'dev', dev])) as Array<{
+    addr_info: Array<{local: string}>
+  }>
   const ip = l?.addr_info?.[0]?.local
-  if (!ip) throw new MqbError(`${dev} has no IPv4 address; the remote server must be reachable through it`, ExitCode.noDevice)
+  if (!ip)
+    throw new MqbError(
+      `${dev} has no IPv4 address; the remote server must be reachable through it`,
+      ExitCode.noDevice,
+    )
   return ip
 }
 
@@ -95,18 +116,33 @@ export function parseServer(server: string): {host: string; port?: number} {
   return {host: m[1], port: m[2] ? Number(m[2]) : undefined}
 }
 
-export function createDevTestbed(spec: TestbedSpec, opts: TestbedOptions & {onSaved?: (s: DevState) => void}): Testbed {
+export function createDevTestbed(
+  spec: TestbedSpec,
+  opts: TestbedOptions & {onSaved?: (s: DevState) => void},
+): Testbed {
   const dev = spec.dev!
-  if (!spec.server) throw new MqbError(`the dev:${dev} testbed needs a remote \`mqbench server\`: add --server HOST[:PORT] and --token`, ExitCode.badInput)
+  if (!spec.server)
+    throw new MqbError(
+      `the dev:${dev} testbed needs a remote \`mqbench server\`: add --server HOST[:PORT] and --token`,
+      ExitCode.badInput,
+    )
   let ch: Channels
   try {
     ch = ifctl.getChannels(dev)
   } catch (err) {
-    if (errnoCode(err) === 'EOPNOTSUPP') throw new MqbError(`${dev} has no ethtool channels: its queue count cannot be changed`, ExitCode.unsupported)
+    if (errnoCode(err) === 'EOPNOTSUPP')
+      throw new MqbError(
+        `${dev} has no ethtool channels: its queue count cannot be changed`,
+        ExitCode.unsupported,
+      )
     throw fromNative(err, {dev})
   }
   const hwMax = usesCombined(ch) ? ch.maxCombined : Math.min(ch.maxRx, ch.maxTx)
-  if (opts.maxQueues > hwMax) throw new MqbError(`${dev} supports at most ${hwMax} queues (ethtool -l), ${opts.maxQueues} asked`, ExitCode.unsupported)
+  if (opts.maxQueues > hwMax)
+    throw new MqbError(
+      `${dev} supports at most ${hwMax} queues (ethtool -l), ${opts.maxQueues} asked`,
+      ExitCode.unsupported,
+    )
   const state = saveDevState(dev, ch)
   opts.onSaved?.(state)
   const undo = cleanup.add(`channels, IRQ affinity and RPS/XPS of ${dev}`, () => {
@@ -116,10 +152,22 @@ export function createDevTestbed(spec: TestbedSpec, opts: TestbedOptions & {onSa
   const remote = parseServer(spec.server)
   let count = usesCombined(ch) ? ch.combined : ch.rx
   return {
-    kind: 'dev', name: spec.name, nsA: '', nsB: '', devA: dev, devB: dev, ipA: firstIpv4(dev), ipB: remote.host, maxQueues: hwMax,
+    kind: 'dev',
+    name: spec.name,
+    nsA: '',
+    nsB: '',
+    devA: dev,
+    devB: dev,
+    ipA: firstIpv4(dev),
+    ipB: remote.host,
+    maxQueues: hwMax,
     remote: {...remote, token: spec.token},
     setQueueCount(n: number): QueueReadback {
-      if (!Number.isInteger(n) || n < 1 || n > hwMax) throw new MqbError(`queue count ${n} is outside 1..${hwMax}, what ${dev} supports`, ExitCode.unsupported)
+      if (!Number.isInteger(n) || n < 1 || n > hwMax)
+        throw new MqbError(
+          `queue count ${n} is outside 1..${hwMax}, what ${dev} supports`,
+          ExitCode.unsupported,
+        )
       try {
         ifctl.setChannels(dev, usesCombined(ch) ? {combined: n} : {rx: n, tx: n})
       } catch (err) {

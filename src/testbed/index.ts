@@ -14,9 +14,19 @@ export type {QueueReadback, Testbed, TestbedKind, TestbedOptions, TestbedSpec} f
 type Create = (spec: TestbedSpec, opts: TestbedOptions & {onSaved?: (s: DevState) => void}) => Testbed
 
 export const TESTBED_KINDS: Record<TestbedKind, {create: Create; describe: string}> = {
-  tap: {create: createTapTestbed, describe: 'two namespaces, multiqueue taps (vnet_hdr + offloads) joined by the mqbench relay, one worker per queue pair'},
-  veth: {create: createVethTestbed, describe: 'two namespaces joined by a multiqueue veth pair (count set with ETHTOOL_SCHANNELS)'},
-  dev: {create: createDevTestbed, describe: 'a real interface here and `mqbench server` on another host (--server, --token)'},
+  tap: {
+    create: createTapTestbed,
+    describe:
+      'two namespaces, multiqueue taps (vnet_hdr + offloads) joined by the mqbench relay, one worker per queue pair',
+  },
+  veth: {
+    create: createVethTestbed,
+    describe: 'two namespaces joined by a multiqueue veth pair (count set with ETHTOOL_SCHANNELS)',
+  },
+  dev: {
+    create: createDevTestbed,
+    describe: 'a real interface here and `mqbench server` on another host (--server, --token)',
+  },
 }
 
 /** `tap`, `veth` or `dev:IF`. */
@@ -33,14 +43,31 @@ export function parseTestbedKind(text: string): {kind: TestbedKind; dev?: string
  */
 export function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Testbed {
   checkTestbedName(spec.name)
-  if (!Number.isInteger(opts.maxQueues) || opts.maxQueues < 1) throw badInput(`a testbed needs at least 1 queue, not ${opts.maxQueues}`)
+  if (!Number.isInteger(opts.maxQueues) || opts.maxQueues < 1)
+    throw badInput(`a testbed needs at least 1 queue, not ${opts.maxQueues}`)
   const existing = readRecords().find((r) => r.name === spec.name)
   if (existing && pidAlive(existing.pid))
-    throw new MqbError(`testbed ${spec.name} exists already (process ${existing.pid}); pick another name or run \`mqbench testbed down ${spec.name}\``, ExitCode.busy)
+    throw new MqbError(
+      `testbed ${spec.name} exists already (process ${existing.pid}); pick another name or run \`mqbench testbed down ${spec.name}\``,
+      ExitCode.busy,
+    )
   let devState: DevState | undefined
   const tb = TESTBED_KINDS[spec.kind].create(spec, {...opts, onSaved: (s) => (devState = s)})
   const {kind, name, nsA, nsB, devA, devB, ipA, ipB, maxQueues} = tb
-  writeRecord({name, kind, pid: process.pid, createdAt: new Date().toISOString(), nsA, nsB, devA, devB, ipA, ipB, maxQueues, devState})
+  writeRecord({
+    name,
+    kind,
+    pid: process.pid,
+    createdAt: new Date().toISOString(),
+    nsA,
+    nsB,
+    devA,
+    devB,
+    ipA,
+    ipB,
+    maxQueues,
+    devState,
+  })
   const unrecord = cleanup.add(`record of testbed ${name}`, () => removeRecord(name))
   const close = tb.close.bind(tb)
   return Object.assign(tb, {

@@ -38,7 +38,11 @@ function ipFailed(what: string, stderr: string): MqbError {
 
 /** Creates a namespace with loopback up; it is deleted at cleanup. Returns the undo (run early to delete). */
 export function createNetns(name: string): () => void {
-  if (netnsExists(name)) throw new MqbError(`network namespace ${name} exists already; remove it with \`mqbench testbed down --all\` or \`ip netns del ${name}\``, ExitCode.busy)
+  if (netnsExists(name))
+    throw new MqbError(
+      `network namespace ${name} exists already; remove it with \`mqbench testbed down --all\` or \`ip netns del ${name}\``,
+      ExitCode.busy,
+    )
   const r = run('ip', ['netns', 'add', name])
   if (r.status !== 0) throw ipFailed(`create network namespace ${name}`, r.stderr)
   const undo = cleanup.add(`network namespace ${name}`, () => deleteNetns(name))
@@ -64,17 +68,44 @@ export interface VethEnd {
  * namespace, addresses it and brings it up. Deleting either end deletes both; deleting a
  * namespace deletes the end inside it, so the undo covers both cases.
  */
-export function createVethPair(a: VethEnd, b: VethEnd, queues: number, opts: {mtu?: number} = {}): () => void {
+export function createVethPair(
+  a: VethEnd,
+  b: VethEnd,
+  queues: number,
+  opts: {mtu?: number} = {},
+): () => void {
   for (const end of [a, b]) {
-    if (end.name.length > IFNAME_MAX) throw new MqbError(`interface name ${end.name} is longer than ${IFNAME_MAX} characters`, ExitCode.badInput)
+    if (end.name.length > IFNAME_MAX)
+      throw new MqbError(
+        `interface name ${end.name} is longer than ${IFNAME_MAX} characters`,
+        ExitCode.badInput,
+      )
   }
   const q = String(queues)
-  const r = run('ip', ['link', 'add', a.name, 'numtxqueues', q, 'numrxqueues', q, 'type', 'veth', 'peer', 'name', b.name, 'numtxqueues', q, 'numrxqueues', q])
+  const r = run('ip', [
+    'link',
+    'add',
+    a.name,
+    'numtxqueues',
+    q,
+    'numrxqueues',
+    q,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    b.name,
+    'numtxqueues',
+    q,
+    'numrxqueues',
+    q,
+  ])
   if (r.status !== 0) throw ipFailed(`create veth pair ${a.name}/${b.name}`, r.stderr)
   const undo = cleanup.add(`veth pair ${a.name}/${b.name}`, () => {
     for (const end of [a, b]) {
       if (end.netns && !netnsExists(end.netns)) continue
-      if (linkExists(end.name, end.netns)) run('ip', [...(end.netns ? ['-n', end.netns] : []), 'link', 'del', end.name])
+      if (linkExists(end.name, end.netns))
+        run('ip', [...(end.netns ? ['-n', end.netns] : []), 'link', 'del', end.name])
       if (linkExists(end.name)) run('ip', ['link', 'del', end.name])
     }
   })

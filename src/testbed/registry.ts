@@ -72,8 +72,13 @@ export function pidAlive(pid: number): boolean {
 
 /** mqb- namespaces, and links in this namespace whose name starts with mqb. */
 export function mqbObjects(): {netns: string[]; links: string[]} {
-  const links = run('ip', ['-o', 'link', 'show']).stdout.split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '')
-  return {netns: listNetns().filter((n) => n.startsWith(OBJECT_PREFIX)), links: links.filter((l) => l.startsWith('mqb'))}
+  const links = run('ip', ['-o', 'link', 'show'])
+    .stdout.split('\n')
+    .map((l) => l.split(': ')[1]?.split('@')[0] ?? '')
+  return {
+    netns: listNetns().filter((n) => n.startsWith(OBJECT_PREFIX)),
+    links: links.filter((l) => l.startsWith('mqb')),
+  }
 }
 
 export interface TestbedListing {
@@ -128,7 +133,12 @@ function removeObjects(names: {nsA: string; nsB: string; devA: string; devB: str
 /** Removes one testbed: stops its owner, deletes its objects, restores a device's state. */
 export function removeTestbed(name: string): string[] {
   const rec = readRecords().find((r) => r.name === name)
-  const names = rec ?? {nsA: `${OBJECT_PREFIX}${name}-a`, nsB: `${OBJECT_PREFIX}${name}-b`, devA: `${OBJECT_PREFIX}${name}-a`, devB: `${OBJECT_PREFIX}${name}-b`}
+  const names = rec ?? {
+    nsA: `${OBJECT_PREFIX}${name}-a`,
+    nsB: `${OBJECT_PREFIX}${name}-b`,
+    devA: `${OBJECT_PREFIX}${name}-a`,
+    devB: `${OBJECT_PREFIX}${name}-b`,
+  }
   const removed: string[] = []
   if (rec && rec.pid !== process.pid && pidAlive(rec.pid)) {
     stopOwner(rec.pid)
@@ -137,10 +147,12 @@ export function removeTestbed(name: string): string[] {
   removed.push(...removeObjects(names))
   if (rec?.devState) {
     const failed = restoreDevState(rec.devState)
-    if (failed.length) throw new MqbError(`could not restore ${rec.devState.dev}: ${failed.join('; ')}`, ExitCode.failure)
+    if (failed.length)
+      throw new MqbError(`could not restore ${rec.devState.dev}: ${failed.join('; ')}`, ExitCode.failure)
     removed.push(`${rec.devState.dev} (settings restored)`)
   }
-  if (!rec && removed.length === 0) throw new MqbError(`no testbed named ${name}; see \`mqbench testbed list\``, ExitCode.noDevice)
+  if (!rec && removed.length === 0)
+    throw new MqbError(`no testbed named ${name}; see \`mqbench testbed list\``, ExitCode.noDevice)
   removeRecord(name)
   rmSync(join(stateDir(), `${name}.log`), {force: true})
   return removed

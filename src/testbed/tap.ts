@@ -55,9 +55,21 @@ export function createTapTestbed(spec: TestbedSpec, opts: TestbedOptions): Testb
     }
 
     const testbed: Testbed = {
-      kind: 'tap', name: spec.name, nsA, nsB, devA, devB, ipA, ipB, maxQueues: max,
+      kind: 'tap',
+      name: spec.name,
+      nsA,
+      nsB,
+      devA,
+      devB,
+      ipA,
+      ipB,
+      maxQueues: max,
       setQueueCount(n: number): QueueReadback {
-        if (!Number.isInteger(n) || n < 1 || n > max) throw new MqbError(`queue count ${n} is outside 1..${max}, the queues this tap testbed was created with`, ExitCode.unsupported)
+        if (!Number.isInteger(n) || n < 1 || n > max)
+          throw new MqbError(
+            `queue count ${n} is outside 1..${max}, the queues this tap testbed was created with`,
+            ExitCode.unsupported,
+          )
         r.check()
         // One worker per attached queue: a detached queue's fd merely goes quiet (tun keeps it
         // bound), so the relay is restarted over exactly the attached ones.

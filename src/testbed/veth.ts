@@ -16,7 +16,10 @@ function enablePerQueueNapi(dev: string, netns: string): void {
   try {
     runInNetns(netns, 'ethtool', ['-K', dev, 'gro', 'on', 'tso', 'off'])
   } catch (err) {
-    throw new MqbError(`cannot set GRO on / TSO off on ${dev}: ${(err as Error).message}`, ExitCode.unsupported)
+    throw new MqbError(
+      `cannot set GRO on / TSO off on ${dev}: ${(err as Error).message}`,
+      ExitCode.unsupported,
+    )
   }
 }
 
@@ -29,16 +32,37 @@ export function createVethTestbed(spec: TestbedSpec, opts: TestbedOptions): Test
     undos.push(createNetns(nsA), createNetns(nsB))
     quietNamespace(nsA)
     quietNamespace(nsB)
-    undos.push(createVethPair({name: devA, netns: nsA, address: `${ipA}/${prefix}`}, {name: devB, netns: nsB, address: `${ipB}/${prefix}`}, max))
+    undos.push(
+      createVethPair(
+        {name: devA, netns: nsA, address: `${ipA}/${prefix}`},
+        {name: devB, netns: nsB, address: `${ipB}/${prefix}`},
+        max,
+      ),
+    )
     enablePerQueueNapi(devA, nsA)
     enablePerQueueNapi(devB, nsB)
     let count = max
     const both = (ch: {rx: number; tx: number}) => (ch.rx === ch.tx ? ch.rx : -1)
     const testbed: Testbed = {
-      kind: 'veth', name: spec.name, nsA, nsB, devA, devB, ipA, ipB, maxQueues: max,
+      kind: 'veth',
+      name: spec.name,
+      nsA,
+      nsB,
+      devA,
+      devB,
+      ipA,
+      ipB,
+      maxQueues: max,
       setQueueCount(n: number): QueueReadback {
-        if (!Number.isInteger(n) || n < 1 || n > max) throw new MqbError(`queue count ${n} is outside 1..${max}, the queues this veth testbed was created with`, ExitCode.unsupported)
-        for (const [dev, ns] of [[devA, nsA], [devB, nsB]]) {
+        if (!Number.isInteger(n) || n < 1 || n > max)
+          throw new MqbError(
+            `queue count ${n} is outside 1..${max}, the queues this veth testbed was created with`,
+            ExitCode.unsupported,
+          )
+        for (const [dev, ns] of [
+          [devA, nsA],
+          [devB, nsB],
+        ]) {
           try {
             ifctl.setChannels(dev, {rx: n, tx: n}, ns)
           } catch (err) {

@@ -42,7 +42,9 @@ export interface AffinityChange {
 
 /** Queue K's lines (rx, tx, combined) to local CPU K mod n, where they are not there already. */
 export function affinityPlan(c: DeviceConfig): AffinityChange[] {
-  const queues = [...new Set(c.irqs.filter((q) => q.queue !== undefined).map((q) => q.queue!))].sort((a, b) => a - b)
+  const queues = [...new Set(c.irqs.filter((q) => q.queue !== undefined).map((q) => q.queue!))].sort(
+    (a, b) => a - b,
+  )
   const out: AffinityChange[] = []
   for (const q of c.irqs) {
     if (q.queue === undefined || !q.affinity) continue
@@ -70,14 +72,20 @@ function channelsOf(c: DeviceConfig): UndoFile['channels'] {
 }
 
 export function defaultUndoPath(dev: string, now = new Date()): string {
-  return `/var/tmp/mqbench-tune-${dev}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`
+  return `/var/tmp/mqbench-tune-${dev}-${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}.json`
 }
 
 function save(path: string, undo: UndoFile): void {
   try {
     writeFileAtomic(path, JSON.stringify(undo, null, 2) + '\n')
   } catch (err) {
-    throw new MqbError(`cannot write the undo file ${path}: ${(err as Error).message}; nothing was changed`, ExitCode.failure)
+    throw new MqbError(
+      `cannot write the undo file ${path}: ${(err as Error).message}; nothing was changed`,
+      ExitCode.failure,
+    )
   }
 }
 
@@ -85,9 +93,22 @@ function save(path: string, undo: UndoFile): void {
  * Applies the plan to `dev` (with `queueCount`, that many channels instead of one per local CPU). The undo file is on disk before the first change; when a change
  * fails, what was already changed is reverted and the error is thrown.
  */
-export function applyTune(io: ObserveIO, dev: string, undoPath: string, opts: {queueCount?: number} = {}): {undoFile: string; changes: TuneChange[]} {
+export function applyTune(
+  io: ObserveIO,
+  dev: string,
+  undoPath: string,
+  opts: {queueCount?: number} = {},
+): {undoFile: string; changes: TuneChange[]} {
   const before = readDeviceConfigWith(io, dev)
-  const undo: UndoFile = {kind: UNDO_KIND, version: 1, dev, netns: io.netns, createdAt: new Date().toISOString(), xps: {}, irqAffinity: []}
+  const undo: UndoFile = {
+    kind: UNDO_KIND,
+    version: 1,
+    dev,
+    netns: io.netns,
+    createdAt: new Date().toISOString(),
+    xps: {},
+    irqAffinity: [],
+  }
   const ch = channelsOf(before)
   if (ch) undo.channels = ch
   save(undoPath, undo)
@@ -95,10 +116,19 @@ export function applyTune(io: ObserveIO, dev: string, undoPath: string, opts: {q
   try {
     const s = channelState(before)
     // A queue count measured by a scale run (--from) wins over one per CPU, up or down.
-    const target = opts.queueCount !== undefined && s ? Math.min(opts.queueCount, s.max) : targetQueueCount(before)
-    if (s && target !== undefined && (opts.queueCount !== undefined ? s.current !== target : s.current < target)) {
+    const target =
+      opts.queueCount !== undefined && s ? Math.min(opts.queueCount, s.max) : targetQueueCount(before)
+    if (
+      s &&
+      target !== undefined &&
+      (opts.queueCount !== undefined ? s.current !== target : s.current < target)
+    ) {
       io.setChannels(dev, s.mode === 'combined' ? {combined: target} : {rx: target, tx: target})
-      changes.push({what: `${dev} ${s.mode === 'combined' ? 'combined channels' : 'rx/tx queues'}`, from: String(s.current), to: String(target)})
+      changes.push({
+        what: `${dev} ${s.mode === 'combined' ? 'combined channels' : 'rx/tx queues'}`,
+        from: String(s.current),
+        to: String(target),
+      })
     }
     // Queue lines and tx queues exist only after the channel change: plan against a fresh read.
     const now = changes.length ? readDeviceConfigWith(io, dev) : before
@@ -108,10 +138,12 @@ export function applyTune(io: ObserveIO, dev: string, undoPath: string, opts: {q
     // existed before the apply has a value to restore.
     for (const a of aff) {
       const cur = now.irqs.find((q) => q.irq === a.irq)!.affinity!
-      if (before.irqs.some((q) => q.name === a.name)) undo.irqAffinity.push({name: a.name, irq: a.irq, allowed: formatCpus(cur.allowed)})
+      if (before.irqs.some((q) => q.name === a.name))
+        undo.irqAffinity.push({name: a.name, irq: a.irq, allowed: formatCpus(cur.allowed)})
     }
     for (const x of xps) {
-      if (before.txQueues.some((q) => q.queue === x.queue)) undo.xps[String(x.queue)] = formatCpus(now.txQueues.find((q) => q.queue === x.queue)!.xpsCpus ?? [])
+      if (before.txQueues.some((q) => q.queue === x.queue))
+        undo.xps[String(x.queue)] = formatCpus(now.txQueues.find((q) => q.queue === x.queue)!.xpsCpus ?? [])
     }
     save(undoPath, undo)
     for (const a of aff) {
@@ -121,11 +153,17 @@ export function applyTune(io: ObserveIO, dev: string, undoPath: string, opts: {q
     }
     for (const x of xps) {
       io.writeDeviceFile(dev, `queues/tx-${x.queue}/xps_cpus`, formatCpuMask(x.cpus))
-      changes.push({what: `${dev} tx-${x.queue} XPS`, from: formatCpus(now.txQueues.find((q) => q.queue === x.queue)!.xpsCpus ?? []) || 'off', to: formatCpus(x.cpus)})
+      changes.push({
+        what: `${dev} tx-${x.queue} XPS`,
+        from: formatCpus(now.txQueues.find((q) => q.queue === x.queue)!.xpsCpus ?? []) || 'off',
+        to: formatCpus(x.cpus),
+      })
     }
   } catch (err) {
     const r = revertTune(io, undo)
-    const extra = r.failures.length ? `; reverting also failed: ${r.failures.join('; ')} (the undo file is ${undoPath})` : '; what was changed has been reverted'
+    const extra = r.failures.length
+      ? `; reverting also failed: ${r.failures.join('; ')} (the undo file is ${undoPath})`
+      : '; what was changed has been reverted'
     if (err instanceof MqbError) throw new MqbError(`${err.message}${extra}`, err.exitCode, err.suggestions)
     throw err
   }
@@ -138,9 +176,18 @@ export function loadUndoFile(path: string): UndoFile {
     obj = JSON.parse(readFileSync(path, 'utf8')) as Partial<UndoFile>
   } catch (err) {
     const code = (err as {code?: string}).code
-    throw new MqbError(`cannot read undo file ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`, ExitCode.badInput)
+    throw new MqbError(
+      `cannot read undo file ${path}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+      ExitCode.badInput,
+    )
   }
-  if (obj?.kind !== UNDO_KIND || obj.version !== 1 || typeof obj.dev !== 'string' || typeof obj.xps !== 'object' || !Array.isArray(obj.irqAffinity))
+  if (
+    obj?.kind !== UNDO_KIND ||
+    obj.version !== 1 ||
+    typeof obj.dev !== 'string' ||
+    typeof obj.xps !== 'object' ||
+    !Array.isArray(obj.irqAffinity)
+  )
     throw new MqbError(`${path} is not an undo file written by \`mqbench tune --apply\``, ExitCode.badInput)
   return {...obj, netns: obj.netns ?? ''} as UndoFile
 }
@@ -164,11 +211,18 @@ export function revertTune(io: ObserveIO, undo: UndoFile): {restored: TuneChange
     attempt(`${dev} channels`, () => {
       const ch = io.channels(dev)
       const want = undo.channels!
-      const differs = want.combined !== undefined ? ch?.combined !== want.combined : ch?.rx !== want.rx || ch?.tx !== want.tx
+      const differs =
+        want.combined !== undefined
+          ? ch?.combined !== want.combined
+          : ch?.rx !== want.rx || ch?.tx !== want.tx
       if (!differs) return
       io.setChannels(dev, want)
       const from = want.combined !== undefined ? String(ch?.combined) : `${ch?.rx}/${ch?.tx}`
-      restored.push({what: `${dev} channels`, from, to: want.combined !== undefined ? String(want.combined) : `${want.rx}/${want.tx}`})
+      restored.push({
+        what: `${dev} channels`,
+        from,
+        to: want.combined !== undefined ? String(want.combined) : `${want.rx}/${want.tx}`,
+      })
     })
   }
   for (const [queue, cpus] of Object.entries(undo.xps)) {
@@ -177,7 +231,9 @@ export function revertTune(io: ObserveIO, undo: UndoFile): {restored: TuneChange
       restored.push({what: `${dev} tx-${queue} XPS`, from: 'tuned', to: cpus || 'off'})
     })
   }
-  const table = undo.irqAffinity.length ? parseInterrupts(io.readHostFile('proc/interrupts') ?? '') : undefined
+  const table = undo.irqAffinity.length
+    ? parseInterrupts(io.readHostFile('proc/interrupts') ?? '')
+    : undefined
   for (const a of undo.irqAffinity) {
     attempt(`IRQ ${a.name} affinity`, () => {
       const irq = table?.lines.find((l) => l.name === a.name)?.irq ?? a.irq

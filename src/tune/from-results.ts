@@ -17,7 +17,8 @@ export interface QueueCountAdvice {
 }
 
 export function queueCountAdvice(results: ResultsFile, file: string): QueueCountAdvice {
-  if (!results.steps.some((st) => st.iterations.length > 0)) throw new MqbError(`${file} holds no measured step: nothing to recommend from`, ExitCode.badResults)
+  if (!results.steps.some((st) => st.iterations.length > 0))
+    throw new MqbError(`${file} holds no measured step: nothing to recommend from`, ExitCode.badResults)
   const s = scalingSummary(results)
   return {
     file,
@@ -32,7 +33,12 @@ export function loadQueueCountAdvice(path: string): QueueCountAdvice {
   return queueCountAdvice(loadResults(path), path)
 }
 
-export function adviceFinding(a: QueueCountAdvice, dev: string, setCommand: (n: number) => string, current?: number): Finding {
+export function adviceFinding(
+  a: QueueCountAdvice,
+  dev: string,
+  setCommand: (n: number) => string,
+  current?: number,
+): Finding {
   const mean = (q: number) => a.means.find((m) => m.queueCount === q)?.mean ?? NaN
   const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3))
   const runs = a.means.map((m) => `${m.queueCount}:${fmt(m.mean)}`).join(' ')

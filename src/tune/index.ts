@@ -36,7 +36,10 @@ export interface TuneReport {
 
 function findingsFor(cfg: DeviceConfig, advice: QueueCountAdvice | undefined): Finding[] {
   const f = tuneFindings(cfg)
-  if (advice) f.unshift(adviceFinding(advice, cfg.dev, (n) => ethtoolSetChannelsCommand(cfg, n), channelState(cfg)?.current))
+  if (advice)
+    f.unshift(
+      adviceFinding(advice, cfg.dev, (n) => ethtoolSetChannelsCommand(cfg, n), channelState(cfg)?.current),
+    )
   return f
 }
 
@@ -46,16 +49,30 @@ export function runTune(dev: string, opts: TuneOptions = {}): TuneReport {
     const io = observeIO({...opts, netns: opts.netns ?? undo.netns})
     const r = revertTune(io, {...undo, dev: dev || undo.dev})
     const cfg = readDeviceConfigWith(io, dev || undo.dev)
-    return {dev: cfg.dev, netns: io.netns, ...(cfg.driver ? {driver: cfg.driver.driver} : {}), config: toConfigInForce(cfg), findings: tuneFindings(cfg), reverted: {undoFile: opts.revertPath, ...r}}
+    return {
+      dev: cfg.dev,
+      netns: io.netns,
+      ...(cfg.driver ? {driver: cfg.driver.driver} : {}),
+      config: toConfigInForce(cfg),
+      findings: tuneFindings(cfg),
+      reverted: {undoFile: opts.revertPath, ...r},
+    }
   }
   const io = observeIO(opts)
   const advice = opts.fromResults ? loadQueueCountAdvice(opts.fromResults) : undefined
   const cfg = readDeviceConfigWith(io, dev)
-  const report: TuneReport = {dev, netns: io.netns, config: toConfigInForce(cfg), findings: findingsFor(cfg, advice)}
+  const report: TuneReport = {
+    dev,
+    netns: io.netns,
+    config: toConfigInForce(cfg),
+    findings: findingsFor(cfg, advice),
+  }
   if (cfg.driver) report.driver = cfg.driver.driver
   if (advice) report.queueCount = advice
   if (opts.apply) {
-    const a = applyTune(io, dev, opts.undoPath ?? defaultUndoPath(dev), {queueCount: advice?.smallestWithin5pct})
+    const a = applyTune(io, dev, opts.undoPath ?? defaultUndoPath(dev), {
+      queueCount: advice?.smallestWithin5pct,
+    })
     report.applied = {...a, configAfter: toConfigInForce(readDeviceConfigWith(io, dev))}
   }
   return report

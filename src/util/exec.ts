@@ -10,7 +10,11 @@ export interface ExecResult {
 }
 
 /** Runs a command and returns its status and output; never throws for a non-zero status. */
-export function run(cmd: string, args: string[], opts: {input?: string; timeoutMs?: number} = {}): ExecResult {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: {input?: string; timeoutMs?: number} = {},
+): ExecResult {
   const r = spawnSync(cmd, args, {encoding: 'utf8', input: opts.input, timeout: opts.timeoutMs ?? 15_000})
   if (r.error) return {status: 127, stdout: '', stderr: `${cmd}: ${r.error.message}`}
   return {status: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? ''}

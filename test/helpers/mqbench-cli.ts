@@ -12,7 +12,10 @@ export interface CliResult {
 }
 
 /** Starts `mqbench ...args`; `onStderr` sees stderr as it arrives. */
-export function startMqbench(args: string[], onStderr?: (all: string, child: ChildProcess) => void): {child: ChildProcess; done: Promise<CliResult>} {
+export function startMqbench(
+  args: string[],
+  onStderr?: (all: string, child: ChildProcess) => void,
+): {child: ChildProcess; done: Promise<CliResult>} {
   const child = spawn(process.execPath, [RUN_JS, ...args], {stdio: ['ignore', 'pipe', 'pipe']})
   let stdout = ''
   let stderr = ''
@@ -21,7 +24,9 @@ export function startMqbench(args: string[], onStderr?: (all: string, child: Chi
     stderr += d
     onStderr?.(stderr, child)
   })
-  const done = new Promise<CliResult>((resolve) => child.on('close', (status, signal) => resolve({status, signal, stdout, stderr})))
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (status, signal) => resolve({status, signal, stdout, stderr})),
+  )
   return {child, done}
 }
 

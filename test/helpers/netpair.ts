@@ -35,11 +35,27 @@ export function createNetPair(queues = 2, opts: {mtu?: number} = {}): NetPair {
   const ipA = `198.18.${octet}.1`
   const ipB = `198.18.${octet}.2`
   const undos = [createNetns(nsA), createNetns(nsB)]
-  undos.push(createVethPair({name: devA, netns: nsA, address: `${ipA}/30`}, {name: devB, netns: nsB, address: `${ipB}/30`}, queues, opts))
+  undos.push(
+    createVethPair(
+      {name: devA, netns: nsA, address: `${ipA}/30`},
+      {name: devB, netns: nsB, address: `${ipB}/30`},
+      queues,
+      opts,
+    ),
+  )
   const macA = linkInfo(devA, nsA).mac
   const macB = linkInfo(devB, nsB).mac
   return {
-    tag, nsA, nsB, devA, devB, ipA, ipB, macA, macB, queues,
+    tag,
+    nsA,
+    nsB,
+    devA,
+    devB,
+    ipA,
+    ipB,
+    macA,
+    macB,
+    queues,
     close() {
       for (const u of undos.reverse()) u()
     },
@@ -48,7 +64,9 @@ export function createNetPair(queues = 2, opts: {mtu?: number} = {}): NetPair {
 
 /** Every mqb- object whose name contains `tag` that still exists (namespaces and links). */
 export function leftovers(tag: string): string[] {
-  const links = run('ip', ['-o', 'link', 'show']).stdout.split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '')
+  const links = run('ip', ['-o', 'link', 'show'])
+    .stdout.split('\n')
+    .map((l) => l.split(': ')[1]?.split('@')[0] ?? '')
   return [...listNetns(), ...links].filter((n) => n.includes(tag))
 }
 

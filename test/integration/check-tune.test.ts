@@ -18,7 +18,14 @@ import {describeNet} from '../helpers/privileges.js'
 
 /** Everything tune may touch, read raw from sysfs and the channels ioctl. */
 function fullState(p: NetPair) {
-  const files = run('ip', ['netns', 'exec', p.nsA, 'sh', '-c', `cd /sys/class/net/${p.devA}/queues && grep -H . */rps_cpus */rps_flow_cnt */xps_cpus 2>/dev/null`]).stdout
+  const files = run('ip', [
+    'netns',
+    'exec',
+    p.nsA,
+    'sh',
+    '-c',
+    `cd /sys/class/net/${p.devA}/queues && grep -H . */rps_cpus */rps_flow_cnt */xps_cpus 2>/dev/null`,
+  ]).stdout
   return {channels: ifctl.getChannels(p.devA, p.nsA), files: files.split('\n').filter(Boolean).sort()}
 }
 
@@ -73,12 +80,24 @@ describeNet('check on a veth pair', () => {
     const before = ifctl.getChannels(p.devA, p.nsA)
     const phases: string[] = []
     const r = await runCheck(
-      {dev: p.devA, netns: p.nsA, server: p.ipB, port: server!.port, token: `t${p.tag}`, queues: 2, sessions: 4, durationMs: 1000},
+      {
+        dev: p.devA,
+        netns: p.nsA,
+        server: p.ipB,
+        port: server!.port,
+        token: `t${p.tag}`,
+        queues: 2,
+        sessions: 4,
+        durationMs: 1000,
+      },
       {onPhase: (l) => phases.push(l)},
     )
     const by = Object.fromEntries(r.checks.map((c) => [c.id, c]))
     expect(by['channels-max']).toMatchObject({status: 'PASS', evidence: 'rx 4 tx 4 (max rx 4 tx 4); need 2'})
-    expect(by['channels-set']).toMatchObject({status: 'PASS', evidence: 'read back rx 2 tx 2 (max rx 4 tx 4)'})
+    expect(by['channels-set']).toMatchObject({
+      status: 'PASS',
+      evidence: 'read back rx 2 tx 2 (max rx 4 tx 4)',
+    })
     expect(by['sysfs-queues']).toMatchObject({status: 'PASS', evidence: '2 rx-*, 2 tx-*'})
     expect(by['irq-per-queue'].status).toBe('N/A')
     expect(by['irq-per-queue'].evidence).toMatch(/^veth has no interrupts/)
@@ -87,7 +106,9 @@ describeNet('check on a veth pair', () => {
     expect(by['ethtool-per-queue']).toMatchObject({status: 'N/A'})
     expect(by['ethtool-per-queue'].evidence).toContain('GRO')
     expect(by['one-queue'].status).toBe('PASS')
-    expect(by['one-queue'].evidence).toMatch(/^1 queue: [\d,.]+ transactions\/s; 2 queues: [\d,.]+ transactions\/s/)
+    expect(by['one-queue'].evidence).toMatch(
+      /^1 queue: [\d,.]+ transactions\/s; 2 queues: [\d,.]+ transactions\/s/,
+    )
     expect(by.restore.status).toBe('PASS')
     expect(r.failed).toBe(0)
     expect(r.transactionsPerSecond.atN).toBeGreaterThan(0)
@@ -96,7 +117,16 @@ describeNet('check on a veth pair', () => {
   })
 
   it('veth counts per queue only with GRO on here and TSO off at the peer; then every rx queue rises', async () => {
-    const opts = {dev: p.devA, netns: p.nsA, server: p.ipB, port: server!.port, token: `t${p.tag}`, queues: 2, sessions: 16, durationMs: 1000}
+    const opts = {
+      dev: p.devA,
+      netns: p.nsA,
+      server: p.ipB,
+      port: server!.port,
+      token: `t${p.tag}`,
+      queues: 2,
+      sessions: 16,
+      durationMs: 1000,
+    }
     run('ip', ['netns', 'exec', p.nsA, 'ethtool', '-K', p.devA, 'gro', 'on'])
     const half = (await runCheck(opts)).checks.find((x) => x.id === 'ethtool-per-queue')!
     expect(half.status).toBe('N/A')
@@ -112,13 +142,34 @@ describeNet('check on a veth pair', () => {
 
   it('a server that is not reached through the interface is refused before anything changes', async () => {
     const before = ifctl.getChannels(p.devA, p.nsA)
-    await expect(runCheck({dev: p.devA, netns: p.nsA, server: '127.0.0.1', port: server!.port, queues: 2, sessions: 1, durationMs: 500})).rejects.toThrow(`--server 127.0.0.1 is reached through lo, not ${p.devA}`)
+    await expect(
+      runCheck({
+        dev: p.devA,
+        netns: p.nsA,
+        server: '127.0.0.1',
+        port: server!.port,
+        queues: 2,
+        sessions: 1,
+        durationMs: 500,
+      }),
+    ).rejects.toThrow(`--server 127.0.0.1 is reached through lo, not ${p.devA}`)
     expect(ifctl.getChannels(p.devA, p.nsA)).toEqual(before)
   })
 
   it('an unreachable server is an error after the channels are put back', async () => {
     const before = ifctl.getChannels(p.devA, p.nsA)
-    await expect(runCheck({dev: p.devA, netns: p.nsA, server: p.ipB, port: 9, token: 'x', queues: 2, sessions: 1, durationMs: 500})).rejects.toMatchObject({exitCode: ExitCode.unreachable})
+    await expect(
+      runCheck({
+        dev: p.devA,
+        netns: p.nsA,
+        server: p.ipB,
+        port: 9,
+        token: 'x',
+        queues: 2,
+        sessions: 1,
+        durationMs: 500,
+      }),
+    ).rejects.toMatchObject({exitCode: ExitCode.unreachable})
     expect(ifctl.getChannels(p.devA, p.nsA)).toEqual(before)
   })
 })
@@ -146,7 +197,9 @@ describeNet('observation of a veth in a namespace', () => {
     expect(full.virtioName).toBeUndefined() // a virtual device has no `device` link
     expect(full.numaNode).toBeUndefined()
     expect(full.driver?.driver).toBe('veth')
-    expect(() => readSysfsQueueCounts(p.devB, {netns: p.nsA})).toThrow(`no interface ${p.devB} in network namespace ${p.nsA}`)
+    expect(() => readSysfsQueueCounts(p.devB, {netns: p.nsA})).toThrow(
+      `no interface ${p.devB} in network namespace ${p.nsA}`,
+    )
   })
 
   it('a snapshot delta sees the device statistics and per-queue counters move under traffic', () => {
@@ -158,7 +211,14 @@ describeNet('observation of a veth in a namespace', () => {
     expect(before.driver?.driver).toBe('veth')
     expect(before.queueInterrupts).toEqual([])
     // 40 UDP datagrams from fresh sockets (bash's /dev/udp): 40 flows, spread over the peer's tx queues
-    run('ip', ['netns', 'exec', p.nsB, 'bash', '-c', `for i in $(seq 40); do echo x > /dev/udp/${p.ipA}/9; done`])
+    run('ip', [
+      'netns',
+      'exec',
+      p.nsB,
+      'bash',
+      '-c',
+      `for i in $(seq 40); do echo x > /dev/udp/${p.ipA}/9; done`,
+    ])
     const after = takeSnapshot(p.devA, {netns: p.nsA})
     expect(after.statistics.rx_packets - before.statistics.rx_packets).toBeGreaterThanOrEqual(40)
     const d = observeDelta(before, after)

@@ -22,7 +22,10 @@ function child(ns: string, then: 'wait' | 'throw') {
     console.log('ready')
     ${then === 'throw' ? "setTimeout(() => { throw new Error('worker crashed') }, 50)" : 'setInterval(() => {}, 1000)'}
   `
-  return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe']})
+  return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: process.cwd(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
 }
 
 function waitReady(p: ReturnType<typeof child>): Promise<void> {

@@ -29,9 +29,19 @@ describeNet('gen into a 2-queue tap', () => {
     expect(leftovers(tag)).toEqual([])
   })
 
-  it('writes on both queue fds for 2 s; the receiver and the tap\'s counters see every frame on its queue', async () => {
+  it("writes on both queue fds for 2 s; the receiver and the tap's counters see every frame on its queue", async () => {
     const ratePps = 20_000
-    const r = await runGen({backend: 'tap', dev: tap, netns: ns, queues: 2, frameSize: 128, flowsPerQueue: 8, ratePps, durationMs: 2000, rx: {dev: tap, netns: ns}})
+    const r = await runGen({
+      backend: 'tap',
+      dev: tap,
+      netns: ns,
+      queues: 2,
+      frameSize: 128,
+      flowsPerQueue: 8,
+      ratePps,
+      durationMs: 2000,
+      rx: {dev: tap, netns: ns},
+    })
     expect(r.backend).toBe('tap')
     for (const q of r.queues) {
       expect(q.packets).toBeLessThanOrEqual(ratePps + 1)
@@ -51,10 +61,24 @@ describeNet('gen into a 2-queue tap', () => {
     const h = ifctl.tapOpen({name: tap, queues: 2, netns: ns})
     try {
       runOk('ip', ['-n', ns, 'link', 'set', tap, 'up'])
-      const r = await runGen({backend: 'tap', dev: tap, netns: ns, tapFds: h.fds, queues: 2, frameSize: 60, flowsPerQueue: 1, count: 400, durationMs: 3000, rx: {dev: tap, netns: ns}})
+      const r = await runGen({
+        backend: 'tap',
+        dev: tap,
+        netns: ns,
+        tapFds: h.fds,
+        queues: 2,
+        frameSize: 60,
+        flowsPerQueue: 1,
+        count: 400,
+        durationMs: 3000,
+        rx: {dev: tap, netns: ns},
+      })
       expect(r.queues.map((q) => q.packets)).toEqual([200, 200])
       expect(r.rx!.packets).toBe(400)
-      expect(r.placement!.matrix).toEqual([[200, 0], [0, 200]])
+      expect(r.placement!.matrix).toEqual([
+        [200, 0],
+        [0, 200],
+      ])
       expect(linkExists(tap, ns)).toBe(true)
     } finally {
       h.fds.forEach((fd) => ifctl.closeFd(fd))
@@ -66,7 +90,17 @@ describeNet('gen into a 2-queue tap', () => {
     try {
       runOk('ip', ['-n', ns, 'link', 'set', tap, 'up'])
       // AF_PACKET on the tap transmits through tun_net_xmit to the fd tun's flow hash picks.
-      const r = await runGen({backend: 'packet', dev: tap, netns: ns, queues: 2, frameSize: 60, flowsPerQueue: 8, count: 2000, durationMs: 3000, rx: {dev: tap, netns: ns, tapFds: h.fds}})
+      const r = await runGen({
+        backend: 'packet',
+        dev: tap,
+        netns: ns,
+        queues: 2,
+        frameSize: 60,
+        flowsPerQueue: 8,
+        count: 2000,
+        durationMs: 3000,
+        rx: {dev: tap, netns: ns, tapFds: h.fds},
+      })
       expect(r.packets).toBe(2000)
       expect(r.rx!.packets).toBe(2000)
       expect(r.rx!.lost).toBe(0)

@@ -20,7 +20,11 @@ describeNet('gen on a 2-queue veth pair', () => {
   let pair: NetPair
   beforeEach(() => {
     pair = createNetPair(2)
-    for (const [ns, dev] of [[pair.nsA, pair.devA], [pair.nsB, pair.devB]]) runOk('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`])
+    for (const [ns, dev] of [
+      [pair.nsA, pair.devA],
+      [pair.nsB, pair.devB],
+    ])
+      runOk('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`])
     // veth counts per receive queue (rx_queue_N_xdp_packets) only with NAPI at the receiver:
     // GRO on there and TSO off at the sender (FACTS.md).
     runOk('ip', ['netns', 'exec', pair.nsA, 'ethtool', '-K', pair.devA, 'tso', 'off'])
@@ -32,8 +36,16 @@ describeNet('gen on a 2-queue veth pair', () => {
   })
 
   const base = () => ({
-    backend: 'packet' as const, dev: pair.devA, netns: pair.nsA, queues: 2, frameSize: 60, flowsPerQueue: 4,
-    dstMac: pair.macB, srcIp: pair.ipA, dstIp: pair.ipB, rx: {dev: pair.devB, netns: pair.nsB},
+    backend: 'packet' as const,
+    dev: pair.devA,
+    netns: pair.nsA,
+    queues: 2,
+    frameSize: 60,
+    flowsPerQueue: 4,
+    dstMac: pair.macB,
+    srcIp: pair.ipA,
+    dstIp: pair.ipB,
+    rx: {dev: pair.devB, netns: pair.nsB},
   })
 
   it('sends on both queues for 2 s; the receiver and the kernel count what was sent', async () => {
@@ -108,25 +120,52 @@ describeNet('gen on a 2-queue veth pair', () => {
     expect(r.rx!.packets).toBe(r.packets)
   })
 
-  it.skipIf(!commandExists('tshark'))('writes the first frames of each queue to a pcap file that tshark reads (skipped without tshark)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mqb-gen-pcap-'))
-    try {
-      const pcap = join(dir, 'gen.pcap')
-      const r = await runGen({...base(), count: 200, durationMs: 3000, pcap, pcapFramesPerQueue: 4})
-      expect(r.packets).toBe(200)
-      const out = runOk('tshark', ['-r', pcap, '-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-e', 'eth.dst', '-e', 'udp.srcport', '-e', 'udp.checksum.status', '-e', 'frame.len'])
-      const rows = out.trim().split('\n').map((l) => l.split('\t'))
-      expect(rows).toHaveLength(8)
-      for (const [dst, , status, len] of rows) expect([dst, status, len]).toEqual([pair.macB, '1', '60'])
-      // flows 0-3 of queue 0 send from ports 1024-1027, queue 1's from 1028-1031
-      expect(new Set(rows.map((row) => Number(row[1])))).toEqual(new Set([1024, 1025, 1026, 1027, 1028, 1029, 1030, 1031]))
-    } finally {
-      rmSync(dir, {recursive: true, force: true})
-    }
-  })
+  it.skipIf(!commandExists('tshark'))(
+    'writes the first frames of each queue to a pcap file that tshark reads (skipped without tshark)',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'mqb-gen-pcap-'))
+      try {
+        const pcap = join(dir, 'gen.pcap')
+        const r = await runGen({...base(), count: 200, durationMs: 3000, pcap, pcapFramesPerQueue: 4})
+        expect(r.packets).toBe(200)
+        const out = runOk('tshark', [
+          '-r',
+          pcap,
+          '-o',
+          'udp.check_checksum:TRUE',
+          '-T',
+          'fields',
+          '-e',
+          'eth.dst',
+          '-e',
+          'udp.srcport',
+          '-e',
+          'udp.checksum.status',
+          '-e',
+          'frame.len',
+        ])
+        const rows = out
+          .trim()
+          .split('\n')
+          .map((l) => l.split('\t'))
+        expect(rows).toHaveLength(8)
+        for (const [dst, , status, len] of rows) expect([dst, status, len]).toEqual([pair.macB, '1', '60'])
+        // flows 0-3 of queue 0 send from ports 1024-1027, queue 1's from 1028-1031
+        expect(new Set(rows.map((row) => Number(row[1])))).toEqual(
+          new Set([1024, 1025, 1026, 1027, 1028, 1029, 1030, 1031]),
+        )
+      } finally {
+        rmSync(dir, {recursive: true, force: true})
+      }
+    },
+  )
 
   it('refuses more queues than the device has, and a device that is down, with distinct exit codes', async () => {
-    const err = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as MqbError)
+    const err = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e as MqbError,
+      )
     const tooMany = await err(runGen({...base(), queues: 3, durationMs: 1000}))
     expect(tooMany).toBeInstanceOf(MqbError)
     expect(tooMany!.exitCode).toBe(ExitCode.unsupported)

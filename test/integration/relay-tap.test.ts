@@ -11,20 +11,36 @@ import {run} from '../../src/util/exec.js'
 import {leftovers, uniqueTag} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
 
-function linkCounters(dev: string, netns: string): {txPackets: number; txBytes: number; rxPackets: number; rxBytes: number} {
+function linkCounters(
+  dev: string,
+  netns: string,
+): {txPackets: number; txBytes: number; rxPackets: number; rxBytes: number} {
   const [l] = JSON.parse(run('ip', ['-n', netns, '-s', '-j', 'link', 'show', 'dev', dev]).stdout)
-  return {txPackets: l.stats64.tx.packets, txBytes: l.stats64.tx.bytes, rxPackets: l.stats64.rx.packets, rxBytes: l.stats64.rx.bytes}
+  return {
+    txPackets: l.stats64.tx.packets,
+    txBytes: l.stats64.tx.bytes,
+    rxPackets: l.stats64.rx.packets,
+    rxBytes: l.stats64.rx.bytes,
+  }
 }
 
 /** `streams` parallel TCP connections for `seconds` from A to B through the testbed (iperf3). */
-async function tcpThrough(tb: Testbed, streams: number, seconds: number): Promise<{bitsPerSecond: number; retransmits: number}> {
+async function tcpThrough(
+  tb: Testbed,
+  streams: number,
+  seconds: number,
+): Promise<{bitsPerSecond: number; retransmits: number}> {
   const server = spawn('ip', ['netns', 'exec', tb.nsB, 'iperf3', '-s', '-1', '-B', tb.ipB], {stdio: 'ignore'})
   try {
     for (let i = 0; i < 50; i++) {
       if (run('ip', ['netns', 'exec', tb.nsB, 'ss', '-ltnH', `sport = :5201`]).stdout.trim()) break
       await new Promise((r) => setTimeout(r, 50))
     }
-    const c = run('ip', ['netns', 'exec', tb.nsA, 'iperf3', '-c', tb.ipB, '-t', String(seconds), '-P', String(streams), '-J'], {timeoutMs: (seconds + 10) * 1000})
+    const c = run(
+      'ip',
+      ['netns', 'exec', tb.nsA, 'iperf3', '-c', tb.ipB, '-t', String(seconds), '-P', String(streams), '-J'],
+      {timeoutMs: (seconds + 10) * 1000},
+    )
     expect(c.status, c.stderr || c.stdout.slice(0, 300)).toBe(0)
     const end = JSON.parse(c.stdout).end
     return {bitsPerSecond: end.sum_received.bits_per_second, retransmits: end.sum_sent.retransmits ?? 0}
@@ -64,7 +80,8 @@ describeNet('tap relay', () => {
     }
     const afterA = linkCounters(tb.devA, tb.nsA)
     const afterB = linkCounters(tb.devB, tb.nsB)
-    const sum = (k: 'txPackets' | 'txBytes' | 'rxPackets' | 'rxBytes' | 'drops') => q2.reduce((s, q) => s + q[k], 0)
+    const sum = (k: 'txPackets' | 'txBytes' | 'rxPackets' | 'rxBytes' | 'drops') =>
+      q2.reduce((s, q) => s + q[k], 0)
     expect(sum('drops')).toBe(0)
     // What tap A handed to the relay is what tap B received from it, frame for frame.
     expect(sum('txPackets')).toBe(afterA.txPackets - beforeA.txPackets)

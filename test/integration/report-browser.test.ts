@@ -10,7 +10,8 @@ import type {ResultsFile} from '../../src/results/schema.js'
 import {writeReport} from '../../src/report/index.js'
 import {CHROMIUM_ARGS, CHROMIUM_PATH} from '../../src/report/png.js'
 
-const load = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/results/${name}`, import.meta.url), 'utf8')) as ResultsFile
+const load = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../fixtures/results/${name}`, import.meta.url), 'utf8')) as ResultsFile
 const dir = mkdtempSync(join(tmpdir(), 'mqb-browser-'))
 let browser: Browser
 
@@ -40,7 +41,9 @@ async function open(file: string): Promise<Opened> {
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
   const url = pathToFileURL(file).href
   await page.goto(url)
-  await page.waitForFunction(() => (window as unknown as {mqbReady?: boolean}).mqbReady === true, undefined, {timeout: 15_000})
+  await page.waitForFunction(() => (window as unknown as {mqbReady?: boolean}).mqbReady === true, undefined, {
+    timeout: 15_000,
+  })
   return {page, requests, problems, url}
 }
 
@@ -53,7 +56,8 @@ const drawnPixels = (page: Page) =>
     [...document.querySelectorAll<HTMLCanvasElement>('canvas[data-chart]')].map((c) => {
       const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data
       let n = 0
-      for (let i = 0; i < d.length; i += 4) if (Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) n++
+      for (let i = 0; i < d.length; i += 4)
+        if (Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) n++
       return {id: c.dataset.chart!, n, width: c.width, height: c.height}
     }),
   )
@@ -90,7 +94,18 @@ describe('report in headless Chromium', () => {
     await writeReport([load('tap-rr.json')], {out})
     const {page} = await open(out)
     await page.evaluate(() => {
-      const c = (window as unknown as {mqbCharts: Record<string, {data: {datasets: unknown[]}; options: {plugins: {legend: {display: boolean}}}; update: () => void}>}).mqbCharts.efficiency
+      const c = (
+        window as unknown as {
+          mqbCharts: Record<
+            string,
+            {
+              data: {datasets: unknown[]}
+              options: {plugins: {legend: {display: boolean}}}
+              update: () => void
+            }
+          >
+        }
+      ).mqbCharts.efficiency
       c.data.datasets = []
       c.options.plugins.legend.display = false
       c.update()
@@ -105,8 +120,12 @@ describe('report in headless Chromium', () => {
     const {page, requests, problems, url} = await open(out)
     for (const d of await drawnPixels(page)) expect(d.n, d.id).toBeGreaterThan(1000)
     const labels = await page.evaluate(() => {
-      const charts = (window as unknown as {mqbCharts: Record<string, {data: {datasets: Array<{label: string}>}}>}).mqbCharts
-      return Object.fromEntries(Object.entries(charts).map(([id, c]) => [id, c.data.datasets.map((d) => d.label)]))
+      const charts = (
+        window as unknown as {mqbCharts: Record<string, {data: {datasets: Array<{label: string}>}}>}
+      ).mqbCharts
+      return Object.fromEntries(
+        Object.entries(charts).map(([id, c]) => [id, c.data.datasets.map((d) => d.label)]),
+      )
     })
     for (const id of ['throughput-0', 'efficiency', 'service-demand-0']) {
       expect(labels[id], id).toEqual(expect.arrayContaining(res.runs))
@@ -131,8 +150,13 @@ describe('report in headless Chromium', () => {
 
   it('exports every chart as a non-empty PNG', async () => {
     const pngDir = join(dir, 'png')
-    const res = await writeReport([load('tap-rr.json'), load('veth-stream.json')], {out: join(dir, 'both.html'), png: pngDir})
-    expect(res.png!.map((p) => p.replace(/^.*\//, '').replace(/\.png$/, '')).sort()).toEqual([...res.charts].sort())
+    const res = await writeReport([load('tap-rr.json'), load('veth-stream.json')], {
+      out: join(dir, 'both.html'),
+      png: pngDir,
+    })
+    expect(res.png!.map((p) => p.replace(/^.*\//, '').replace(/\.png$/, '')).sort()).toEqual(
+      [...res.charts].sort(),
+    )
     expect(readdirSync(pngDir).sort()).toEqual(res.charts.map((c) => `${c}.png`).sort())
     for (const file of res.png!) {
       const buf = readFileSync(file)

@@ -15,13 +15,32 @@ import {describeNet} from '../helpers/privileges.js'
 const out = mkdtempSync(join(tmpdir(), 'mqb-alt-'))
 afterAll(() => rmSync(out, {recursive: true, force: true}))
 
-const ARGS = ['scale', '--queues', '1..2', '--testbed', 'veth', '--order', 'alternate', '--iterations', '2', '--duration', '1s', '--warmup', '0.3s', '--sessions', '8', '--no-report']
+const ARGS = [
+  'scale',
+  '--queues',
+  '1..2',
+  '--testbed',
+  'veth',
+  '--order',
+  'alternate',
+  '--iterations',
+  '2',
+  '--duration',
+  '1s',
+  '--warmup',
+  '0.3s',
+  '--sessions',
+  '8',
+  '--no-report',
+]
 
 const ms = (iso: string) => Date.parse(iso)
 
 /** Every iteration in the order it was measured, as [queue count, iteration index]. */
 function measuredOrder(r: ResultsFile): Array<[number, number]> {
-  const all = r.steps.flatMap((s) => s.iterations.map((it) => ({q: s.queueCount, i: it.index, at: ms(it.startedAt)})))
+  const all = r.steps.flatMap((s) =>
+    s.iterations.map((it) => ({q: s.queueCount, i: it.index, at: ms(it.startedAt)})),
+  )
   return all.sort((a, b) => a.at - b.at).map((x) => [x.q, x.i])
 }
 
@@ -39,15 +58,30 @@ describeNet('mqbench scale --order alternate', () => {
       expect(step.config.sysfsQueues).toEqual({rx: step.queueCount, tx: step.queueCount})
       // the step spans its first and last iteration
       expect(ms(step.startedAt)).toBeLessThanOrEqual(ms(step.iterations[0].startedAt))
-      expect(ms(step.finishedAt)).toBeGreaterThanOrEqual(ms(step.iterations[1].startedAt) + step.iterations[1].durationMs)
+      expect(ms(step.finishedAt)).toBeGreaterThanOrEqual(
+        ms(step.iterations[1].startedAt) + step.iterations[1].durationMs,
+      )
     }
-    expect(measuredOrder(results)).toEqual([[1, 0], [2, 0], [1, 1], [2, 1]])
+    expect(measuredOrder(results)).toEqual([
+      [1, 0],
+      [2, 0],
+      [1, 1],
+      [2, 1],
+    ])
     // 1 queue's 2nd iteration starts only after 2 queues' 1st has finished: rounds, not overlap
     const [one, two] = results.steps
-    expect(ms(one.iterations[1].startedAt)).toBeGreaterThanOrEqual(ms(two.iterations[0].startedAt) + two.iterations[0].durationMs)
+    expect(ms(one.iterations[1].startedAt)).toBeGreaterThanOrEqual(
+      ms(two.iterations[0].startedAt) + two.iterations[0].durationMs,
+    )
     // each visit set the count again: at 1 queue only queue 0 carried traffic, in both rounds
-    for (const it of one.iterations) expect(it.queues.filter((q) => q.txPackets + q.rxPackets > 0).map((q) => q.queue)).toEqual([0])
-    expect(json.summary.steps.map((s: {queueCount: number; iterations: number}) => [s.queueCount, s.iterations])).toEqual([[1, 2], [2, 2]])
+    for (const it of one.iterations)
+      expect(it.queues.filter((q) => q.txPackets + q.rxPackets > 0).map((q) => q.queue)).toEqual([0])
+    expect(
+      json.summary.steps.map((s: {queueCount: number; iterations: number}) => [s.queueCount, s.iterations]),
+    ).toEqual([
+      [1, 2],
+      [2, 2],
+    ])
     expect(leftovers(results.config.testbed.name)).toEqual([])
   })
 
@@ -67,7 +101,10 @@ describeNet('mqbench scale --order alternate', () => {
     const path = join(dir, file)
     const partial = loadResults(path)
     expect(partial.run.status).toBe('running')
-    expect(partial.steps.map((s) => [s.queueCount, s.iterations.map((it) => it.index)])).toEqual([[1, [0, 1]], [2, [0]]])
+    expect(partial.steps.map((s) => [s.queueCount, s.iterations.map((it) => it.index)])).toEqual([
+      [1, [0, 1]],
+      [2, [0]],
+    ])
     const name = partial.config.testbed.name
     const down = await mqbench(['testbed', 'down', name, '--json'])
     expect(down.status, down.stderr).toBe(0)
@@ -82,10 +119,17 @@ describeNet('mqbench scale --order alternate', () => {
     expect(full.run.status).toBe('complete')
     expect(full.steps[0]).toEqual(partial.steps[0])
     expect(full.steps[1].iterations[0]).toEqual(partial.steps[1].iterations[0])
-    expect(measuredOrder(full)).toEqual([[1, 0], [2, 0], [1, 1], [2, 1]])
+    expect(measuredOrder(full)).toEqual([
+      [1, 0],
+      [2, 0],
+      [1, 1],
+      [2, 1],
+    ])
     const after = JSON.parse((await mqbench(['testbed', 'list', '--json'])).stdout)
     expect(after.testbeds.map((t: {name: string}) => t.name)).not.toContain(name)
-    expect(after.stale.filter((n: string) => n.includes(name) || /^mqb-r[0-9a-f]{4}-[ab]$/.test(n))).toEqual([])
+    expect(after.stale.filter((n: string) => n.includes(name) || /^mqb-r[0-9a-f]{4}-[ab]$/.test(n))).toEqual(
+      [],
+    )
   })
 
   it('on Ctrl-C abandons the iteration in progress, keeps the finished ones and removes the testbed', async () => {
@@ -99,11 +143,16 @@ describeNet('mqbench scale --order alternate', () => {
     })
     const r = await done
     expect(r.status, r.stderr).toBe(130)
-    expect(r.stderr).toMatch(/interrupted: 2 of 4 iterations kept in .*; finish with `mqbench scale --resume /)
+    expect(r.stderr).toMatch(
+      /interrupted: 2 of 4 iterations kept in .*; finish with `mqbench scale --resume /,
+    )
     const [file] = readdirSync(dir).filter((f) => f.endsWith('.json'))
     const results = loadResults(join(dir, file))
     expect(results.run.status).toBe('interrupted')
-    expect(results.steps.map((s) => [s.queueCount, s.iterations.map((it) => it.index)])).toEqual([[1, [0]], [2, [0]]])
+    expect(results.steps.map((s) => [s.queueCount, s.iterations.map((it) => it.index)])).toEqual([
+      [1, [0]],
+      [2, [0]],
+    ])
     expect(leftovers(results.config.testbed.name)).toEqual([])
   })
 

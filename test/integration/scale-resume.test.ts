@@ -16,7 +16,24 @@ describeNet('scale after kill -9', () => {
   it('keeps step 1, cleans up with down --all, and resumes to completion', async () => {
     let killedAt = ''
     const {done} = startMqbench(
-      ['scale', '--queues', '1..2', '--testbed', 'veth', '--duration', '1s', '--warmup', '0.2s', '--iterations', '2', '--sessions', '16', '--out', out, '--no-report'],
+      [
+        'scale',
+        '--queues',
+        '1..2',
+        '--testbed',
+        'veth',
+        '--duration',
+        '1s',
+        '--warmup',
+        '0.2s',
+        '--iterations',
+        '2',
+        '--sessions',
+        '16',
+        '--out',
+        out,
+        '--no-report',
+      ],
       (stderr, child) => {
         // Progress lines (stderr is not a TTY): kill as soon as step 2 has begun measuring.
         if (!killedAt && /step 2\/2: 2 queue/.test(stderr)) {
@@ -43,7 +60,9 @@ describeNet('scale after kill -9', () => {
 
     const down = await mqbench(['testbed', 'down', '--all', '--json'])
     expect(down.status, down.stderr).toBe(0)
-    expect(JSON.parse(down.stdout).removed).toEqual(expect.arrayContaining([`mqb-${name}-a`, `mqb-${name}-b`]))
+    expect(JSON.parse(down.stdout).removed).toEqual(
+      expect.arrayContaining([`mqb-${name}-a`, `mqb-${name}-b`]),
+    )
     expect(leftovers(name)).toEqual([])
 
     const resumed = await mqbench(['scale', '--resume', path, '--no-report', '--json'])
@@ -58,14 +77,33 @@ describeNet('scale after kill -9', () => {
     const after = JSON.parse((await mqbench(['testbed', 'list', '--json'])).stdout)
     // neither the killed run's testbed nor the resumed run's (r + 4 hex digits) is left
     expect(after.testbeds.map((t: {name: string}) => t.name)).not.toContain(name)
-    expect(after.stale.filter((n: string) => n.includes(name) || /^mqb-r[0-9a-f]{4}-[ab]$/.test(n))).toEqual([])
+    expect(after.stale.filter((n: string) => n.includes(name) || /^mqb-r[0-9a-f]{4}-[ab]$/.test(n))).toEqual(
+      [],
+    )
   })
 
   it('on Ctrl-C abandons the step in progress, marks the journal interrupted and removes the testbed', async () => {
     const dir = join(out, 'int')
     let sent = false
     const {done} = startMqbench(
-      ['scale', '--queues', '1..2', '--testbed', 'tap', '--duration', '1s', '--warmup', '0.2s', '--iterations', '2', '--sessions', '4', '--out', dir, '--no-report'],
+      [
+        'scale',
+        '--queues',
+        '1..2',
+        '--testbed',
+        'tap',
+        '--duration',
+        '1s',
+        '--warmup',
+        '0.2s',
+        '--iterations',
+        '2',
+        '--sessions',
+        '4',
+        '--out',
+        dir,
+        '--no-report',
+      ],
       (stderr, child) => {
         if (!sent && /step 2\/2: 2 queue/.test(stderr)) {
           sent = true

@@ -22,7 +22,9 @@ function checkQueues(r: ResultsFile): void {
     for (const it of step.iterations) {
       const carried = it.queues.filter((q) => q.txPackets + q.rxPackets > 0).map((q) => q.queue)
       // 16 fresh connections per iteration: all on one of 2 queues by hash luck is a 1 in 32768 event
-      expect(carried, `queues that carried traffic at ${step.queueCount} queue(s)`).toEqual(step.queueCount === 1 ? [0] : [0, 1])
+      expect(carried, `queues that carried traffic at ${step.queueCount} queue(s)`).toEqual(
+        step.queueCount === 1 ? [0] : [0, 1],
+      )
       expect(it.cpu.length).toBeGreaterThan(0)
       expect(it.softnet.length).toBeGreaterThan(0)
     }
@@ -30,9 +32,30 @@ function checkQueues(r: ResultsFile): void {
 }
 
 describeNet('mqbench scale', () => {
-  for (const [testbed, source] of [['tap', 'relay'], ['veth', 'ethtool']] as const) {
+  for (const [testbed, source] of [
+    ['tap', 'relay'],
+    ['veth', 'ethtool'],
+  ] as const) {
     it(`sweeps 1..2 queues on the ${testbed} testbed`, async () => {
-      const r = await mqbench(['scale', '--queues', '1..2', '--testbed', testbed, '--duration', '1s', '--warmup', '0.3s', '--iterations', '2', '--sessions', '16', '--out', join(out, testbed), '--no-report', '--json'])
+      const r = await mqbench([
+        'scale',
+        '--queues',
+        '1..2',
+        '--testbed',
+        testbed,
+        '--duration',
+        '1s',
+        '--warmup',
+        '0.3s',
+        '--iterations',
+        '2',
+        '--sessions',
+        '16',
+        '--out',
+        join(out, testbed),
+        '--no-report',
+        '--json',
+      ])
       expect(r.status, r.stderr).toBe(0)
       const json = JSON.parse(r.stdout)
       expect(json.status).toBe('complete')

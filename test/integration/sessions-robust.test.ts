@@ -13,35 +13,59 @@ const bin = join(import.meta.dirname, '../../bin/run.js')
 const token = 'fuzz-token'
 
 function prng(seed: number) {
-  return () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)
+  return () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32
 }
 
 /** The control messages of one fuzz case, by number: random, truncated, oversized, wrong version... */
 function fuzzCase(i: number, rnd: () => number): {payload: string; reason?: RegExp} {
   const hello = JSON.stringify({type: 'hello', version: 1, token, caps: []})
-  const test = {type: 'test', workload: 'tcp_rr', sessions: 1, threads: 1, durationMs: 1000, requestSize: 1, responseSize: 1, messageSize: 1, serverSends: [0]}
-  const junk = (n: number) => Array.from({length: n}, () => String.fromCharCode(Math.floor(rnd() * 256))).join('')
+  const test = {
+    type: 'test',
+    workload: 'tcp_rr',
+    sessions: 1,
+    threads: 1,
+    durationMs: 1000,
+    requestSize: 1,
+    responseSize: 1,
+    messageSize: 1,
+    serverSends: [0],
+  }
+  const junk = (n: number) =>
+    Array.from({length: n}, () => String.fromCharCode(Math.floor(rnd() * 256))).join('')
   switch (i % 9) {
     case 0:
       return {payload: junk(1 + Math.floor(rnd() * 200)) + '\n'}
     case 1:
       return {payload: hello.slice(0, Math.floor(rnd() * hello.length))}
     case 2:
-      return {payload: JSON.stringify({type: 'hello', version: 2 + Math.floor(rnd() * 100), token}) + '\n', reason: /version mismatch/}
+      return {
+        payload: JSON.stringify({type: 'hello', version: 2 + Math.floor(rnd() * 100), token}) + '\n',
+        reason: /version mismatch/,
+      }
     case 3:
-      return {payload: JSON.stringify({type: 'hello', version: 1, token: junk(8)}) + '\n', reason: /wrong or missing token/}
+      return {
+        payload: JSON.stringify({type: 'hello', version: 1, token: junk(8)}) + '\n',
+        reason: /wrong or missing token/,
+      }
     case 4:
       return {payload: `${hello}\n${junk(50)}\n`}
     case 5: {
       const keys = ['sessions', 'threads', 'durationMs', 'requestSize', 'responseSize'] as const
-      const bad = {...test, [keys[Math.floor(rnd() * keys.length)]]: [-1, 0, 1e12, 0.5, 'x', null][Math.floor(rnd() * 6)]}
+      const bad = {
+        ...test,
+        [keys[Math.floor(rnd() * keys.length)]]: [-1, 0, 1e12, 0.5, 'x', null][Math.floor(rnd() * 6)],
+      }
       return {payload: `${hello}\n${JSON.stringify(bad)}\n`, reason: /bad message/}
     }
     case 6:
-      return i % 90 === 6 ? {payload: 'x'.repeat(70_000), reason: /line limit/} : {payload: '['.repeat(5000) + ']'.repeat(5000) + '\n', reason: /bad message/}
+      return i % 90 === 6
+        ? {payload: 'x'.repeat(70_000), reason: /line limit/}
+        : {payload: '['.repeat(5000) + ']'.repeat(5000) + '\n', reason: /bad message/}
     case 7:
       // a real test whose client vanishes before any data connection: the engine must go away
-      return i % 63 === 7 ? {payload: `${hello}\n${JSON.stringify(test)}\n`} : {payload: `${JSON.stringify(test)}\n`, reason: /expected hello/}
+      return i % 63 === 7
+        ? {payload: `${hello}\n${JSON.stringify(test)}\n`}
+        : {payload: `${JSON.stringify(test)}\n`, reason: /expected hello/}
     default:
       return {payload: `${hello}\n${JSON.stringify({type: 'done'})}\n`, reason: /expected test/}
   }
@@ -59,7 +83,10 @@ async function sendCase(p: NetPair, port: number, payload: string): Promise<bool
   })
 }
 
-function lines(child: ChildProcessWithoutNullStreams, stream: 'stdout' | 'stderr'): {text: () => string; waitFor: (re: RegExp, ms: number) => Promise<RegExpMatchArray>} {
+function lines(
+  child: ChildProcessWithoutNullStreams,
+  stream: 'stdout' | 'stderr',
+): {text: () => string; waitFor: (re: RegExp, ms: number) => Promise<RegExpMatchArray>} {
   let buf = ''
   const waiters: Array<() => void> = []
   child[stream].on('data', (d) => {
@@ -95,7 +122,13 @@ describeNet('sessions: robustness', () => {
 
   it('survives 2,000 random, truncated, oversized and wrong-version control messages, then serves a test', async () => {
     const log: string[] = []
-    const server: ServerHandle = await startServer({netns: p.nsB, bind: p.ipB, port: 0, token, log: (l) => log.push(l)})
+    const server: ServerHandle = await startServer({
+      netns: p.nsB,
+      bind: p.ipB,
+      port: 0,
+      token,
+      log: (l) => log.push(l),
+    })
     try {
       const rnd = prng(42)
       const cases = Array.from({length: 2000}, (_, i) => fuzzCase(i, rnd))
@@ -106,9 +139,22 @@ describeNet('sessions: robustness', () => {
       }
       expect(closed).toBe(cases.length)
       for (const re of new Set(cases.map((c) => c.reason).filter((r): r is RegExp => r !== undefined))) {
-        expect(log.some((l) => re.test(l)), `a log line matching ${re}`).toBe(true)
+        expect(
+          log.some((l) => re.test(l)),
+          `a log line matching ${re}`,
+        ).toBe(true)
       }
-      const r = await runRr({server: p.ipB, port: server.port, netns: p.nsA, token, type: 'tcp_rr', sessions: 2, requestSize: 1, responseSize: 1, durationMs: 1000})
+      const r = await runRr({
+        server: p.ipB,
+        port: server.port,
+        netns: p.nsA,
+        token,
+        type: 'tcp_rr',
+        sessions: 2,
+        requestSize: 1,
+        responseSize: 1,
+        durationMs: 1000,
+      })
       expect(r.sessions.every((s) => s.transactions > 0)).toBe(true)
     } finally {
       await server.close()
@@ -116,10 +162,37 @@ describeNet('sessions: robustness', () => {
   })
 
   it('gives partial results and a non-zero exit when the server is killed mid-test', async () => {
-    const server = spawn(process.execPath, [bin, 'server', '--netns', p.nsB, '--bind', p.ipB, '--port', '0', '--token', token])
+    const server = spawn(process.execPath, [
+      bin,
+      'server',
+      '--netns',
+      p.nsB,
+      '--bind',
+      p.ipB,
+      '--port',
+      '0',
+      '--token',
+      token,
+    ])
     children.push(server)
     const [, port] = await lines(server, 'stdout').waitFor(/listening on [\d.]+:(\d+)/, 15_000)
-    const client = spawn(process.execPath, [bin, 'rr', '--netns', p.nsA, '--server', p.ipB, '--port', port, '--token', token, '--sessions', '4', '--duration', '8s', '--json'])
+    const client = spawn(process.execPath, [
+      bin,
+      'rr',
+      '--netns',
+      p.nsA,
+      '--server',
+      p.ipB,
+      '--port',
+      port,
+      '--token',
+      token,
+      '--sessions',
+      '4',
+      '--duration',
+      '8s',
+      '--json',
+    ])
     children.push(client)
     const out = lines(client, 'stdout')
     const err = lines(client, 'stderr')

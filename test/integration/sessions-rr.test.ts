@@ -10,7 +10,15 @@ describeNet('sessions: rr on a veth pair', () => {
   let p: NetPair
   let server: ServerHandle
   const token = 'integration-token'
-  const base = () => ({server: p.ipB, port: server.port, netns: p.nsA, token, requestSize: 64, responseSize: 256, durationMs: 1500})
+  const base = () => ({
+    server: p.ipB,
+    port: server.port,
+    netns: p.nsA,
+    token,
+    requestSize: 64,
+    responseSize: 256,
+    durationMs: 1500,
+  })
 
   beforeAll(async () => {
     p = createNetPair(2)
@@ -71,20 +79,31 @@ describeNet('sessions: rr on a veth pair', () => {
   })
 
   it('serves two clients at once', async () => {
-    const [a, b] = await Promise.all([runRr({...base(), type: 'tcp_rr', sessions: 3}), runRr({...base(), type: 'udp_rr', sessions: 2})])
+    const [a, b] = await Promise.all([
+      runRr({...base(), type: 'tcp_rr', sessions: 3}),
+      runRr({...base(), type: 'udp_rr', sessions: 2}),
+    ])
     expect(a.sessions.every((s) => s.transactions > 0)).toBe(true)
     expect(b.sessions.every((s) => s.transactions > 0)).toBe(true)
   })
 
   it('refuses a wrong token and sizes out of range with one clear line each', async () => {
-    await expect(runRr({...base(), token: 'wrong', type: 'tcp_rr', sessions: 1})).rejects.toThrow(/refused the test: wrong or missing token/)
-    await expect(runRr({...base(), type: 'udp_rr', sessions: 1, requestSize: 70_000})).rejects.toThrow(/--request-size 70000: expected 1..65507/)
-    await expect(runRr({...base(), type: 'tcp_crr', sessions: 1, burst: 2})).rejects.toThrow(/--burst applies to tcp_rr and udp_rr/)
+    await expect(runRr({...base(), token: 'wrong', type: 'tcp_rr', sessions: 1})).rejects.toThrow(
+      /refused the test: wrong or missing token/,
+    )
+    await expect(runRr({...base(), type: 'udp_rr', sessions: 1, requestSize: 70_000})).rejects.toThrow(
+      /--request-size 70000: expected 1..65507/,
+    )
+    await expect(runRr({...base(), type: 'tcp_crr', sessions: 1, burst: 2})).rejects.toThrow(
+      /--burst applies to tcp_rr and udp_rr/,
+    )
   })
 
   it('names host and port within a few seconds when no server listens', async () => {
     const t0 = Date.now()
-    await expect(runRr({...base(), port: server.port + 1 === 65536 ? 1 : server.port + 1, type: 'tcp_rr', sessions: 1})).rejects.toThrow(new RegExp(`${p.ipB.replace(/\./g, '\\.')}:\\d+`))
+    await expect(
+      runRr({...base(), port: server.port + 1 === 65536 ? 1 : server.port + 1, type: 'tcp_rr', sessions: 1}),
+    ).rejects.toThrow(new RegExp(`${p.ipB.replace(/\./g, '\\.')}:\\d+`))
     expect(Date.now() - t0).toBeLessThan(5000)
   })
 })

@@ -8,7 +8,14 @@ describeNet('sessions: stream on a veth pair', () => {
   let p: NetPair
   let server: ServerHandle
   const token = 'integration-token'
-  const base = () => ({server: p.ipB, port: server.port, netns: p.nsA, token, messageSize: 16384, durationMs: 1200})
+  const base = () => ({
+    server: p.ipB,
+    port: server.port,
+    netns: p.nsA,
+    token,
+    messageSize: 16384,
+    durationMs: 1200,
+  })
 
   beforeAll(async () => {
     p = createNetPair(2)
@@ -28,7 +35,10 @@ describeNet('sessions: stream on a veth pair', () => {
       expect(s.bytes).toBeGreaterThan(0)
       expect(s.retransmits).toBeGreaterThanOrEqual(0)
     }
-    expect(r.gbps).toBeCloseTo(r.sessions.reduce((a, s) => a + s.gbps, 0), 9)
+    expect(r.gbps).toBeCloseTo(
+      r.sessions.reduce((a, s) => a + s.gbps, 0),
+      9,
+    )
     expect(r.serviceDemandUsPerKB.local).toBeGreaterThan(0)
     expect(r.serviceDemandUsPerKB.remote).toBeGreaterThan(0)
   })
@@ -48,6 +58,8 @@ describeNet('sessions: stream on a veth pair', () => {
       expect(s.lostDatagrams).toBeGreaterThanOrEqual(0)
       expect(s.lostDatagrams).toBeLessThanOrEqual(s.datagrams!)
     }
-    await expect(runStream({...base(), type: 'udp_stream', sessions: 1, messageSize: 4})).rejects.toThrow(/--message-size 4: expected 8..65507/)
+    await expect(runStream({...base(), type: 'udp_stream', sessions: 1, messageSize: 4})).rejects.toThrow(
+      /--message-size 4: expected 8..65507/,
+    )
   })
 })

@@ -16,17 +16,34 @@ describeNet('testbed commands', () => {
     it(`holds a detached ${kind} testbed until down`, async () => {
       const name = `c${uniqueTag().slice(0, 4)}`
       names.push(name)
-      const up = await mqbench(['testbed', 'up', name, '--kind', kind, '--max-queues', '2', '--detach', '--json'])
+      const up = await mqbench([
+        'testbed',
+        'up',
+        name,
+        '--kind',
+        kind,
+        '--max-queues',
+        '2',
+        '--detach',
+        '--json',
+      ])
       expect(up.status, up.stderr).toBe(0)
       const rec = JSON.parse(up.stdout)
       expect(rec).toMatchObject({name, kind, maxQueues: 2, nsA: `mqb-${name}-a`, nsB: `mqb-${name}-b`})
 
       // the link works: B answers A's TCP (the tap testbed needs its relay alive for that)
-      const c = run('ip', ['netns', 'exec', rec.nsA, 'bash', '-c', `exec 3<>/dev/tcp/${rec.ipB}/9 && echo open`], {timeoutMs: 5000})
+      const c = run(
+        'ip',
+        ['netns', 'exec', rec.nsA, 'bash', '-c', `exec 3<>/dev/tcp/${rec.ipB}/9 && echo open`],
+        {timeoutMs: 5000},
+      )
       expect(c.stderr + c.stdout).toMatch(/refused/)
 
       const list = JSON.parse((await mqbench(['testbed', 'list', '--json'])).stdout)
-      expect(list.testbeds.find((t: {name: string}) => t.name === name)).toMatchObject({alive: true, pid: rec.pid})
+      expect(list.testbeds.find((t: {name: string}) => t.name === name)).toMatchObject({
+        alive: true,
+        pid: rec.pid,
+      })
 
       const again = await mqbench(['testbed', 'up', name, '--kind', kind])
       expect(again.status).toBe(12)
@@ -36,7 +53,11 @@ describeNet('testbed commands', () => {
       expect(down.status, down.stderr).toBe(0)
       expect(JSON.parse(down.stdout).removed.join(' ')).toMatch(new RegExp(`process ${rec.pid} stopped`))
       expect(leftovers(name)).toEqual([])
-      expect(JSON.parse((await mqbench(['testbed', 'list', '--json'])).stdout).testbeds.map((t: {name: string}) => t.name)).not.toContain(name)
+      expect(
+        JSON.parse((await mqbench(['testbed', 'list', '--json'])).stdout).testbeds.map(
+          (t: {name: string}) => t.name,
+        ),
+      ).not.toContain(name)
     })
   }
 

@@ -28,7 +28,11 @@ describeNet('veth testbed', () => {
   it('changes and reads back queue counts and spreads TCP over the queues', async () => {
     tag = `v${uniqueTag().slice(0, 4)}`
     tb = createTestbed({kind: 'veth', name: tag}, {maxQueues: 4})
-    expect(readRecords().find((r) => r.name === tag)).toMatchObject({kind: 'veth', pid: process.pid, maxQueues: 4})
+    expect(readRecords().find((r) => r.name === tag)).toMatchObject({
+      kind: 'veth',
+      pid: process.pid,
+      maxQueues: 4,
+    })
     const features = runInNetns(tb.nsB, 'ethtool', ['-k', tb.devB])
     expect(features).toMatch(/generic-receive-offload: on/)
     expect(features).toMatch(/tcp-segmentation-offload: off/)
@@ -41,10 +45,19 @@ describeNet('veth testbed', () => {
     expect(() => tb!.setQueueCount(5)).toThrow(/outside 1\.\.4/)
 
     const before = rxPerQueue(tb)
-    const server = spawn('ip', ['netns', 'exec', tb.nsB, 'iperf3', '-s', '-1', '-B', tb.ipB], {stdio: 'ignore'})
+    const server = spawn('ip', ['netns', 'exec', tb.nsB, 'iperf3', '-s', '-1', '-B', tb.ipB], {
+      stdio: 'ignore',
+    })
     try {
-      for (let i = 0; i < 50 && !run('ip', ['netns', 'exec', tb.nsB, 'ss', '-ltnH', 'sport = :5201']).stdout.trim(); i++) await new Promise((r) => setTimeout(r, 50))
-      const c = run('ip', ['netns', 'exec', tb.nsA, 'iperf3', '-c', tb.ipB, '-t', '1', '-P', '16', '-J'], {timeoutMs: 15_000})
+      for (
+        let i = 0;
+        i < 50 && !run('ip', ['netns', 'exec', tb.nsB, 'ss', '-ltnH', 'sport = :5201']).stdout.trim();
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 50))
+      const c = run('ip', ['netns', 'exec', tb.nsA, 'iperf3', '-c', tb.ipB, '-t', '1', '-P', '16', '-J'], {
+        timeoutMs: 15_000,
+      })
       expect(c.status, c.stderr).toBe(0)
     } finally {
       server.kill()

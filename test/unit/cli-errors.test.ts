@@ -17,17 +17,37 @@ async function expectOneLine(args: string[], exit: number, pattern: RegExp) {
 
 describe('bad input at the command line', () => {
   it('gives oclif parse errors one line and exit 2', async () => {
-    await expectOneLine(['scale', '--queues', '1', '--bogus'], ExitCode.usage, /Nonexistent flag: --bogus \(see `mqbench scale --help`\)/)
-    await expectOneLine(['scale', '--workload', 'nope'], ExitCode.usage, /--workload=nope to be one of: rr, crr/)
-    await expectOneLine(['scale', '--order', 'alternate', '--resume', 'x.json'], ExitCode.usage, /cannot also be provided/)
+    await expectOneLine(
+      ['scale', '--queues', '1', '--bogus'],
+      ExitCode.usage,
+      /Nonexistent flag: --bogus \(see `mqbench scale --help`\)/,
+    )
+    await expectOneLine(
+      ['scale', '--workload', 'nope'],
+      ExitCode.usage,
+      /--workload=nope to be one of: rr, crr/,
+    )
+    await expectOneLine(
+      ['scale', '--order', 'alternate', '--resume', 'x.json'],
+      ExitCode.usage,
+      /cannot also be provided/,
+    )
   })
 
   it('gives our own flag checks one line and exit 3', async () => {
-    await expectOneLine(['scale', '--queues', '8..1'], ExitCode.badInput, /--queues: queue range 8\.\.1 runs backwards; write 1\.\.8/)
+    await expectOneLine(
+      ['scale', '--queues', '8..1'],
+      ExitCode.badInput,
+      /--queues: queue range 8\.\.1 runs backwards; write 1\.\.8/,
+    )
   })
 
   it('still says why under --json, with nothing on stdout', async () => {
-    const r = await expectOneLine(['report', '/nonexistent/results.json', '--json'], ExitCode.badResults, /no such file/)
+    const r = await expectOneLine(
+      ['report', '/nonexistent/results.json', '--json'],
+      ExitCode.badResults,
+      /no such file/,
+    )
     expect(r.stdout.trim()).toBe('')
   })
 })

@@ -1,5 +1,12 @@
 import {describe, expect, it} from 'vitest'
-import {compactCpuList, formatDurationMs, parseBytes, parseCpuListFlag, parseDurationMs, parseQueueList} from '../../src/cli/parse.js'
+import {
+  compactCpuList,
+  formatDurationMs,
+  parseBytes,
+  parseCpuListFlag,
+  parseDurationMs,
+  parseQueueList,
+} from '../../src/cli/parse.js'
 import {ExitCode, MqbError} from '../../src/errors.js'
 import {parseCpuList} from '../../src/host.js'
 
@@ -41,7 +48,9 @@ describe('CPU lists', () => {
   it('parses kernel-style lists and checks them against online CPUs', () => {
     expect(parseCpuListFlag('0-3,6')).toEqual([0, 1, 2, 3, 6])
     expect(parseCpuList('0-1,4-5\n')).toEqual([0, 1, 4, 5])
-    expect(errorOf(() => parseCpuListFlag('0,5', [0, 1])).message).toMatch(/CPU 5 is not online; online CPUs: 0-1/)
+    expect(errorOf(() => parseCpuListFlag('0,5', [0, 1])).message).toMatch(
+      /CPU 5 is not online; online CPUs: 0-1/,
+    )
     expect(errorOf(() => parseCpuListFlag('3-1')).message).toMatch(/backwards/)
     expect(errorOf(() => parseCpuListFlag('1,1')).message).toMatch(/twice/)
   })
@@ -68,7 +77,9 @@ describe('durations and sizes', () => {
     expect(parseBytes('64')).toBe(64)
     expect(parseBytes('16k')).toBe(16384)
     expect(parseBytes('1M')).toBe(1 << 20)
-    expect(errorOf(() => parseBytes('10', {min: 60, max: 9000, what: 'frame size'})).message).toMatch(/frame size 10 is out of range \(60 to 9000 bytes\)/)
+    expect(errorOf(() => parseBytes('10', {min: 60, max: 9000, what: 'frame size'})).message).toMatch(
+      /frame size 10 is out of range \(60 to 9000 bytes\)/,
+    )
     expect(errorOf(() => parseBytes('12q')).message).toMatch(/not a byte count/)
   })
 })

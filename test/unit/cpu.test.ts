@@ -12,10 +12,23 @@ const stat = (rows: string[]) => `cpu  1 2 3 4 5 6 7 8 0 0\n${rows.join('\n')}\n
 describe('cpu times from /proc/stat', () => {
   it('reads per-CPU rows from a root path and skips the aggregate line', () => {
     mkdirSync(join(root, 'proc'))
-    writeFileSync(join(root, 'proc/stat'), stat(['cpu0 100 0 50 800 10 5 20 0 0 0', 'cpu1 200 10 60 700 0 0 40 3 0 0']))
+    writeFileSync(
+      join(root, 'proc/stat'),
+      stat(['cpu0 100 0 50 800 10 5 20 0 0 0', 'cpu1 200 10 60 700 0 0 40 3 0 0']),
+    )
     const t = readProcStat(root + '/')
     expect(t.map((c) => c.cpu)).toEqual([0, 1])
-    expect(t[1]).toEqual({cpu: 1, user: 200, nice: 10, system: 60, idle: 700, iowait: 0, irq: 0, softirq: 40, steal: 3})
+    expect(t[1]).toEqual({
+      cpu: 1,
+      user: 200,
+      nice: 10,
+      system: 60,
+      idle: 700,
+      iowait: 0,
+      irq: 0,
+      softirq: 40,
+      steal: 3,
+    })
   })
 
   it('turns tick deltas into milliseconds and utilisation over all CPUs', () => {

@@ -5,7 +5,9 @@ const sysError = (message: string, code: string) => Object.assign(new Error(mess
 
 describe('fromNative', () => {
   it('names the capability for EPERM and says how to grant it', () => {
-    const e = fromNative(sysError('cannot open packet socket: Operation not permitted', 'EPERM'), {capability: 'CAP_NET_RAW'}) as MqbError
+    const e = fromNative(sysError('cannot open packet socket: Operation not permitted', 'EPERM'), {
+      capability: 'CAP_NET_RAW',
+    }) as MqbError
     expect(e).toBeInstanceOf(MqbError)
     expect(e.exitCode).toBe(ExitCode.privilege)
     expect(e.message).toMatch(/needs CAP_NET_RAW/)

@@ -10,10 +10,26 @@ import {frames} from '../../src/native.js'
 import {commandExists} from '../../src/util/exec.js'
 
 const base = {
-  ipv6: false, srcMac: [2, 0, 0, 0, 0, 1], dstMac: [2, 0, 0, 0, 0, 2], srcIp: [198, 18, 0, 1], dstIp: [198, 18, 0, 2],
-  dstPort: 9, frameSize: 60, queue: 1, flow: 3, srcPort: 1024, seq: 7, timeNs: 123456789012345n,
+  ipv6: false,
+  srcMac: [2, 0, 0, 0, 0, 1],
+  dstMac: [2, 0, 0, 0, 0, 2],
+  srcIp: [198, 18, 0, 1],
+  dstIp: [198, 18, 0, 2],
+  dstPort: 9,
+  frameSize: 60,
+  queue: 1,
+  flow: 3,
+  srcPort: 1024,
+  seq: 7,
+  timeNs: 123456789012345n,
 }
-const v6 = {...base, ipv6: true, srcIp: [0xfd, 0, 1, 0x98, 0, 0x18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], dstIp: [0xfd, 0, 1, 0x98, 0, 0x18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2], frameSize: 80}
+const v6 = {
+  ...base,
+  ipv6: true,
+  srcIp: [0xfd, 0, 1, 0x98, 0, 0x18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+  dstIp: [0xfd, 0, 1, 0x98, 0, 0x18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+  frameSize: 80,
+}
 
 /** RFC 1071 ones'-complement sum of 16-bit big-endian words, folded (not inverted). */
 function onesSum(bytes: Uint8Array, start = 0): number {
@@ -28,7 +44,10 @@ function udpSumsToAllOnes(f: Buffer, ipv6: boolean): number {
   const udpOff = l3 + (ipv6 ? 40 : 20)
   const udp = f.subarray(udpOff)
   const pseudo = ipv6
-    ? Buffer.concat([f.subarray(l3 + 8, l3 + 40), Buffer.from([0, 0, udp.length >> 8, udp.length & 0xff, 0, 0, 0, 17])])
+    ? Buffer.concat([
+        f.subarray(l3 + 8, l3 + 40),
+        Buffer.from([0, 0, udp.length >> 8, udp.length & 0xff, 0, 0, 0, 17]),
+      ])
     : Buffer.concat([f.subarray(l3 + 12, l3 + 20), Buffer.from([0, 17, udp.length >> 8, udp.length & 0xff])])
   return onesSum(udp, onesSum(pseudo))
 }
@@ -62,7 +81,13 @@ describe('gen frames', () => {
   })
 
   it('has valid IPv4 header and UDP checksums for every sequence number and time', () => {
-    for (const [seq, timeNs] of [[0, 0n], [1, 1n], [0xffffffff, 0xffffffffffffffffn], [65535, 1n << 48n], [123456, 98765432123456789n]] as const) {
+    for (const [seq, timeNs] of [
+      [0, 0n],
+      [1, 1n],
+      [0xffffffff, 0xffffffffffffffffn],
+      [65535, 1n << 48n],
+      [123456, 98765432123456789n],
+    ] as const) {
       for (const frameSize of [60, 61, 64, 1500, 9000]) {
         const f = frames.build({...base, seq, timeNs, frameSize})
         expect(onesSum(f.subarray(14, 34))).toBe(0xffff)
@@ -81,7 +106,7 @@ describe('gen frames', () => {
     }
   })
 
-  it('reads back the payload header, and refuses frames that are not mqbench\'s', () => {
+  it("reads back the payload header, and refuses frames that are not mqbench's", () => {
     const f = frames.build({...v6, queue: 200, flow: 65535, seq: 4000000000, timeNs: 42n})
     expect(frames.parse(f)).toEqual({queue: 200, flow: 65535, seq: 4000000000, timeNs: 42n})
     const bad = Buffer.from(f)
@@ -97,23 +122,57 @@ describe('gen frames', () => {
   })
 
   const tshark = commandExists('tshark')
-  it.skipIf(!tshark)('passes tshark\'s own IP and UDP checksum validation (skipped without tshark)', () => {
-    const list = [frames.build({...base, seq: 1}), frames.build({...base, frameSize: 1500, seq: 2}), frames.build({...v6, seq: 3, frameSize: 200})]
+  it.skipIf(!tshark)("passes tshark's own IP and UDP checksum validation (skipped without tshark)", () => {
+    const list = [
+      frames.build({...base, seq: 1}),
+      frames.build({...base, frameSize: 1500, seq: 2}),
+      frames.build({...v6, seq: 3, frameSize: 200}),
+    ]
     const dir = mkdtempSync(join(tmpdir(), 'mqb-frames-'))
     try {
       const file = join(dir, 'f.pcap')
       const header = Buffer.alloc(24)
-      header.writeUInt32LE(0xa1b2c3d4, 0), header.writeUInt16LE(2, 4), header.writeUInt16LE(4, 6), header.writeUInt32LE(65535, 16), header.writeUInt32LE(1, 20)
+      ;(header.writeUInt32LE(0xa1b2c3d4, 0),
+        header.writeUInt16LE(2, 4),
+        header.writeUInt16LE(4, 6),
+        header.writeUInt32LE(65535, 16),
+        header.writeUInt32LE(1, 20))
       const recs = list.map((f) => {
         const h = Buffer.alloc(16)
-        h.writeUInt32LE(f.length, 8), h.writeUInt32LE(f.length, 12)
+        ;(h.writeUInt32LE(f.length, 8), h.writeUInt32LE(f.length, 12))
         return Buffer.concat([h, f])
       })
       writeFileSync(file, Buffer.concat([header, ...recs]))
-      const r = spawnSync('tshark', ['-r', file, '-o', 'ip.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-e', 'ip.checksum.status', '-e', 'udp.checksum.status'], {encoding: 'utf8'})
+      const r = spawnSync(
+        'tshark',
+        [
+          '-r',
+          file,
+          '-o',
+          'ip.check_checksum:TRUE',
+          '-o',
+          'udp.check_checksum:TRUE',
+          '-T',
+          'fields',
+          '-e',
+          'ip.checksum.status',
+          '-e',
+          'udp.checksum.status',
+        ],
+        {encoding: 'utf8'},
+      )
       expect(r.status, r.stderr).toBe(0)
       // Wireshark's checksum status: 0 bad, 1 good, 2 unverified; IPv6 has no header checksum, so its first field is empty
-      expect(r.stdout.trim().split('\n').map((l) => l.split('\t'))).toEqual([['1', '1'], ['1', '1'], ['', '1']])
+      expect(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split('\t')),
+      ).toEqual([
+        ['1', '1'],
+        ['1', '1'],
+        ['', '1'],
+      ])
     } finally {
       rmSync(dir, {recursive: true, force: true})
     }

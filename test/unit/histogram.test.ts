@@ -54,7 +54,16 @@ describe('histogram', () => {
 
   it('refuses mismatched bucket arrays and gives zeros for an empty histogram', () => {
     expect(() => histogramFromBuckets({valuesNs: [1, 2], counts: [1]})).toThrow(/2 values but 1 counts/)
-    expect(summarizeHistogram(emptyHistogram())).toEqual({count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0})
+    expect(summarizeHistogram(emptyHistogram())).toEqual({
+      count: 0,
+      min: 0,
+      mean: 0,
+      p50: 0,
+      p90: 0,
+      p99: 0,
+      p999: 0,
+      max: 0,
+    })
     expect(percentileDistribution(emptyHistogram())).toEqual([])
   })
 
@@ -76,7 +85,10 @@ describe('histogram', () => {
 
   it('gives an HdrHistogram-style percentile distribution ending at the maximum', () => {
     expect(defaultPercentilePoints(8)).toEqual([0, 50, 75, 87.5, 100])
-    const h = histogramFromBuckets({valuesNs: Array.from({length: 1000}, (_, i) => (i + 1) * 1000), counts: new Array(1000).fill(1)})
+    const h = histogramFromBuckets({
+      valuesNs: Array.from({length: 1000}, (_, i) => (i + 1) * 1000),
+      counts: new Array(1000).fill(1),
+    })
     const d = percentileDistribution(h)
     expect(d[0].percentile).toBe(0)
     expect(d.at(-1)).toEqual({percentile: 100, valueUs: summarizeHistogram(h).max})

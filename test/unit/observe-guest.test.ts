@@ -8,7 +8,12 @@ import {evaluateChecks, type CheckEvidence, type CheckResult} from '../../src/ch
 import type {Channels} from '../../src/native.js'
 import {readDeviceConfig} from '../../src/observe/config.js'
 import {ethtoolQueueStats, parseEthtoolDriver, parseEthtoolStats} from '../../src/observe/ethtool.js'
-import {deviceQueueInterrupts, dominantCpu, interruptDeltas, parseInterrupts} from '../../src/observe/interrupts.js'
+import {
+  deviceQueueInterrupts,
+  dominantCpu,
+  interruptDeltas,
+  parseInterrupts,
+} from '../../src/observe/interrupts.js'
 import type {ObserveIO} from '../../src/observe/io.js'
 import {observeDelta, takeSnapshot} from '../../src/observe/snapshot.js'
 import {parseSoftnetStat, softnetDeltas} from '../../src/observe/softnet.js'
@@ -23,23 +28,40 @@ function parseChannelsText(text: string): Channels {
   const [max, cur] = text.split(/Current hardware settings:/)
   const field = (part: string, k: string) => Number(new RegExp(`^${k}:\\s*(\\S+)`, 'm').exec(part)?.[1]) || 0
   return {
-    maxRx: field(max, 'RX'), maxTx: field(max, 'TX'), maxOther: field(max, 'Other'), maxCombined: field(max, 'Combined'),
-    rx: field(cur, 'RX'), tx: field(cur, 'TX'), other: field(cur, 'Other'), combined: field(cur, 'Combined'),
+    maxRx: field(max, 'RX'),
+    maxTx: field(max, 'TX'),
+    maxOther: field(max, 'Other'),
+    maxCombined: field(max, 'Combined'),
+    rx: field(cur, 'RX'),
+    tx: field(cur, 'TX'),
+    other: field(cur, 'Other'),
+    combined: field(cur, 'Combined'),
   }
 }
 
 /** `ls /sys/class/net/eth0/queues` -> counts. */
 function queueCounts(ls: string): {rx: number; tx: number} {
   const names = ls.trim().split(/\s+/)
-  return {rx: names.filter((n) => n.startsWith('rx-')).length, tx: names.filter((n) => n.startsWith('tx-')).length}
+  return {
+    rx: names.filter((n) => n.startsWith('rx-')).length,
+    tx: names.filter((n) => n.startsWith('tx-')).length,
+  }
 }
 
 /** irq-affinity.txt: "irq smp_affinity_list effective_affinity_list" per virtio line. */
-const affinity = Object.fromEntries(g('irq-affinity.txt').trim().split('\n').map((l) => {
-  const [irq, allowed, effective] = l.trim().split(/\s+/)
-  return [irq, {allowed, effective}]
-}))
-const xps = g('xps-2.txt').trim().split('\n').map((l) => l.trim().split(/\s+/)[1])
+const affinity = Object.fromEntries(
+  g('irq-affinity.txt')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const [irq, allowed, effective] = l.trim().split(/\s+/)
+      return [irq, {allowed, effective}]
+    }),
+)
+const xps = g('xps-2.txt')
+  .trim()
+  .split('\n')
+  .map((l) => l.trim().split(/\s+/)[1])
 const driver = parseEthtoolDriver(g('ethtool-i.txt'))!
 const vName = g('device-link.txt').trim().split('/').pop()!
 const cpuCount = Number(g('nproc.txt').trim())
@@ -52,9 +74,15 @@ afterEach(() => {
 /** A fake root shaped like the guest, with `interrupts` and `ethtool -S` as captured at one moment. */
 function guest(state: {interrupts: string; stats: string; softnet?: string; queues: number}) {
   const t = buildTree({
-    dev: 'eth0', rxQueues: state.queues, txQueues: state.queues, xps: state.queues === xps.length ? xps : undefined,
-    deviceLink: `sys/devices/pci0000:00/${driver.busInfo}/${vName}`, interrupts: state.interrupts, softnet: state.softnet,
-    irqAffinity: affinity, onlineCpus: `0-${cpuCount - 1}`,
+    dev: 'eth0',
+    rxQueues: state.queues,
+    txQueues: state.queues,
+    xps: state.queues === xps.length ? xps : undefined,
+    deviceLink: `sys/devices/pci0000:00/${driver.busInfo}/${vName}`,
+    interrupts: state.interrupts,
+    softnet: state.softnet,
+    irqAffinity: affinity,
+    onlineCpus: `0-${cpuCount - 1}`,
   })
   trees.push(t)
   const io: Partial<ObserveIO> = {
@@ -65,8 +93,18 @@ function guest(state: {interrupts: string; stats: string; softnet?: string; queu
 }
 
 const twoQ = {
-  before: {interrupts: g('interrupts-before.txt'), stats: g('ethtool-S-before.txt'), softnet: g('softnet-before.txt'), queues: 2},
-  after: {interrupts: g('interrupts-after.txt'), stats: g('ethtool-S-after.txt'), softnet: g('softnet-after.txt'), queues: 2},
+  before: {
+    interrupts: g('interrupts-before.txt'),
+    stats: g('ethtool-S-before.txt'),
+    softnet: g('softnet-before.txt'),
+    queues: 2,
+  },
+  after: {
+    interrupts: g('interrupts-after.txt'),
+    stats: g('ethtool-S-after.txt'),
+    softnet: g('softnet-after.txt'),
+    queues: 2,
+  },
 }
 const oneQ = {
   before: {interrupts: g('interrupts-1q-before.txt'), stats: g('ethtool-S-1q-before.txt'), queues: 1},
@@ -77,7 +115,11 @@ const snap = (s: Parameters<typeof guest>[0]) => {
   return takeSnapshot('eth0', {root, io})
 }
 /** bytes each flow read back from the echo server (traffic-N.txt) */
-const echoed = (file: string) => g(file).trim().split('\n').reduce((s, l) => s + Number(l), 0)
+const echoed = (file: string) =>
+  g(file)
+    .trim()
+    .split('\n')
+    .reduce((s, l) => s + Number(l), 0)
 
 describe('a real virtio-net guest with 2 queue pairs: /proc/interrupts', () => {
   const before = parseInterrupts(twoQ.before.interrupts)
@@ -86,9 +128,15 @@ describe('a real virtio-net guest with 2 queue pairs: /proc/interrupts', () => {
 
   it('parses the 6.1 MSI format (chip PCI-MSI, hwirq <n>-edge) and finds input/output lines per queue', () => {
     expect(after.cpus).toEqual(Array.from({length: cpuCount}, (_, i) => i))
-    expect(after.lines.find((l) => l.name === `${vName}-input.0`)).toMatchObject({chip: 'PCI-MSI', hwirq: expect.stringMatching(/^\d+-edge$/)})
+    expect(after.lines.find((l) => l.name === `${vName}-input.0`)).toMatchObject({
+      chip: 'PCI-MSI',
+      hwirq: expect.stringMatching(/^\d+-edge$/),
+    })
     expect(lines.map((q) => `${q.direction}${q.queue}:${q.name}`)).toEqual([
-      `rx0:${vName}-input.0`, `rx1:${vName}-input.1`, `tx0:${vName}-output.0`, `tx1:${vName}-output.1`,
+      `rx0:${vName}-input.0`,
+      `rx1:${vName}-input.1`,
+      `tx0:${vName}-output.0`,
+      `tx1:${vName}-output.1`,
     ])
     // the config vector belongs to the device but to no queue
     expect(after.lines.some((l) => l.name === `${vName}-config`)).toBe(true)
@@ -125,7 +173,11 @@ describe('a real virtio-net guest with 2 queue pairs: ethtool -S and snapshots',
     for (const q of qs) {
       // rx_queue_N_xdp_packets (0 here) must not stand in for rx_queue_N_packets
       expect(q.rx.packets).toBe(stats[`rx_queue_${q.queue}_packets`])
-      expect(q.tx).toEqual({packets: stats[`tx_queue_${q.queue}_packets`], bytes: stats[`tx_queue_${q.queue}_bytes`], kicks: stats[`tx_queue_${q.queue}_kicks`]})
+      expect(q.tx).toEqual({
+        packets: stats[`tx_queue_${q.queue}_packets`],
+        bytes: stats[`tx_queue_${q.queue}_bytes`],
+        kicks: stats[`tx_queue_${q.queue}_kicks`],
+      })
       expect(q.rx.kicks).toBe(stats[`rx_queue_${q.queue}_kicks`])
     }
   })
@@ -137,7 +189,10 @@ describe('a real virtio-net guest with 2 queue pairs: ethtool -S and snapshots',
     expect(a.virtioName).toBe(vName)
     expect(a.queueCounts).toEqual(queueCounts(g('queues-2.txt')))
     const d = observeDelta(b, a)
-    expect(d.queues.map((q) => [q.queue, q.source])).toEqual([[0, 'ethtool'], [1, 'ethtool']])
+    expect(d.queues.map((q) => [q.queue, q.source])).toEqual([
+      [0, 'ethtool'],
+      [1, 'ethtool'],
+    ])
     for (const q of d.queues) {
       expect(q.rxPackets, `queue ${q.queue}`).toBeGreaterThan(0)
       expect(q.txPackets, `queue ${q.queue}`).toBeGreaterThan(0)
@@ -155,7 +210,9 @@ describe('a real virtio-net guest with 2 queue pairs: ethtool -S and snapshots',
   it('6.1 softnet_stat has 13 columns with the CPU number last', () => {
     const rows = parseSoftnetStat(twoQ.after.softnet)
     expect(rows.map((r) => r.cpu)).toEqual([0, 1])
-    expect(softnetDeltas(parseSoftnetStat(twoQ.before.softnet), rows).every((r) => r.dropped === 0)).toBe(true)
+    expect(softnetDeltas(parseSoftnetStat(twoQ.before.softnet), rows).every((r) => r.dropped === 0)).toBe(
+      true,
+    )
   })
 
   it('at 1 queue ethtool -S lists queue 0 only, so the traffic is all on queue 0', () => {
@@ -174,12 +231,20 @@ function evidence(): CheckEvidence {
   const a = snap(twoQ.after)
   const {root, io} = guest(twoQ.after)
   return {
-    dev: 'eth0', queues: 2, onlineCpus: Array.from({length: cpuCount}, (_, i) => i),
+    dev: 'eth0',
+    queues: 2,
+    onlineCpus: Array.from({length: cpuCount}, (_, i) => i),
     original: parseChannelsText(g('ethtool-l.txt')),
     afterSet: parseChannelsText(g('ethtool-l.txt')),
     sysfsAfterSet: queueCounts(g('queues-2.txt')),
     config: readDeviceConfig('eth0', {root, io}),
-    loadN: {queueCount: 2, transactionsPerSecond: Number.NaN, before: b, after: a, interrupts: observeDelta(b, a).interrupts},
+    loadN: {
+      queueCount: 2,
+      transactionsPerSecond: Number.NaN,
+      before: b,
+      after: a,
+      interrupts: observeDelta(b, a).interrupts,
+    },
   }
 }
 
@@ -190,11 +255,22 @@ describe('the check table on the real guest', () => {
     expect(r['channels-set']).toMatchObject({status: 'PASS', evidence: 'read back combined 2 (max 2)'})
     expect(r['sysfs-queues']).toMatchObject({status: 'PASS', evidence: '2 rx-*, 2 tx-*'})
     expect(r['irq-per-queue'].status).toBe('PASS')
-    expect(r['irq-per-queue'].evidence).toMatch(new RegExp(`^${vName}-input.0 \\+\\d+, ${vName}-input.1 \\+\\d+, ${vName}-output.0 \\+\\d+, ${vName}-output.1 \\+\\d+$`))
+    expect(r['irq-per-queue'].evidence).toMatch(
+      new RegExp(
+        `^${vName}-input.0 \\+\\d+, ${vName}-input.1 \\+\\d+, ${vName}-output.0 \\+\\d+, ${vName}-output.1 \\+\\d+$`,
+      ),
+    )
     expect(r['ethtool-per-queue'].status).toBe('PASS')
-    expect(r['ethtool-per-queue'].evidence).toMatch(/^rx0 packets \+\d+, tx0 packets \+\d+, rx1 packets \+\d+, tx1 packets \+\d+$/)
+    expect(r['ethtool-per-queue'].evidence).toMatch(
+      /^rx0 packets \+\d+, tx0 packets \+\d+, rx1 packets \+\d+, tx1 packets \+\d+$/,
+    )
     expect(r['irq-spread'].status).toBe('PASS')
-    const rxIrq = (q: number) => Object.keys(affinity).find((irq) => parseInterrupts(twoQ.after.interrupts).lines.find((l) => l.irq === irq)?.name === `${vName}-input.${q}`)!
+    const rxIrq = (q: number) =>
+      Object.keys(affinity).find(
+        (irq) =>
+          parseInterrupts(twoQ.after.interrupts).lines.find((l) => l.irq === irq)?.name ===
+          `${vName}-input.${q}`,
+      )!
     expect(r['irq-spread'].evidence).toBe(
       `2 CPUs: ${vName}-input.0->CPU${affinity[rxIrq(0)].effective}, ${vName}-input.1->CPU${affinity[rxIrq(1)].effective}; ` +
         `affinity masks pin them (${rxIrq(0)}:${affinity[rxIrq(0)].allowed} ${rxIrq(1)}:${affinity[rxIrq(1)].allowed})`,
@@ -209,10 +285,21 @@ describe('the check table on the real guest', () => {
   it('a 2-queue check on the guest running at 1 queue names queue 1 in both per-queue checks', () => {
     const b = snap(oneQ.before)
     const a = snap(oneQ.after)
-    const e: CheckEvidence = {...evidence(), loadN: {queueCount: 2, transactionsPerSecond: Number.NaN, before: b, after: a, interrupts: observeDelta(b, a).interrupts}}
+    const e: CheckEvidence = {
+      ...evidence(),
+      loadN: {
+        queueCount: 2,
+        transactionsPerSecond: Number.NaN,
+        before: b,
+        after: a,
+        interrupts: observeDelta(b, a).interrupts,
+      },
+    }
     const r = by(evaluateChecks(e))
     expect(r['irq-per-queue'].status).toBe('FAIL')
-    expect(r['irq-per-queue'].evidence).toMatch(new RegExp(`^${vName}-input.1 stayed at zero; ${vName}-output.1 stayed at zero`))
+    expect(r['irq-per-queue'].evidence).toMatch(
+      new RegExp(`^${vName}-input.1 stayed at zero; ${vName}-output.1 stayed at zero`),
+    )
     // virtio_net drops queues above curr_queue_pairs from ethtool -S: absent is not "rose"
     expect(r['ethtool-per-queue'].status).toBe('FAIL')
     expect(r['ethtool-per-queue'].evidence).toMatch(/^queue 1 has no counter in ethtool -S/)

@@ -13,12 +13,21 @@ describe('softnet_stat', () => {
 
   it('falls back to the line index on kernels with 11 columns', () => {
     const rows = parseSoftnetStat(fixture('softnet_stat-old.txt'))
-    expect(rows.map((r) => [r.cpu, r.processed, r.receivedRps])).toEqual([[0, 0xa000, 0], [1, 0xb000, 4]])
+    expect(rows.map((r) => [r.cpu, r.processed, r.receivedRps])).toEqual([
+      [0, 0xa000, 0],
+      [1, 0xb000, 4],
+    ])
   })
 
   it('gives per-CPU deltas across a 32-bit wrap', () => {
-    const before = parseSoftnetStat('fffffff0 00000000 00000000 0 0 0 0 0 0 00000000 00000000 00000000 00000000\n')
-    const after = parseSoftnetStat('00000010 00000001 00000002 0 0 0 0 0 0 00000003 00000000 00000000 00000000\n')
-    expect(softnetDeltas(before, after)).toEqual([{cpu: 0, processed: 0x20, dropped: 1, timeSqueeze: 2, receivedRps: 3, flowLimit: 0}])
+    const before = parseSoftnetStat(
+      'fffffff0 00000000 00000000 0 0 0 0 0 0 00000000 00000000 00000000 00000000\n',
+    )
+    const after = parseSoftnetStat(
+      '00000010 00000001 00000002 0 0 0 0 0 0 00000003 00000000 00000000 00000000\n',
+    )
+    expect(softnetDeltas(before, after)).toEqual([
+      {cpu: 0, processed: 0x20, dropped: 1, timeSqueeze: 2, receivedRps: 3, flowLimit: 0},
+    ])
   })
 })

@@ -11,7 +11,11 @@ const dir = mkdtempSync(join(tmpdir(), 'mqb-report-cmd-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
 function mqbench(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bin/dev.js'), ...args], {cwd: root, encoding: 'utf8', timeout: 60_000})
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bin/dev.js'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
   // oclif may warn about other commands' modules while it indexes them; only our lines matter here
   const lines = r.stderr.split('\n').filter((l) => l.startsWith('mqbench:') || /^\s+at /.test(l))
   return {status: r.status, stdout: r.stdout, lines}
@@ -28,10 +32,26 @@ function variant(name: string, edit: (o: Record<string, any>) => void): string {
 describe('mqbench report', () => {
   const cases: Array<[string, () => string, RegExp]> = [
     ['a missing file', () => join(dir, 'missing.json'), /missing\.json: no such file$/],
-    ['a file that is not JSON', () => (writeFileSync(join(dir, 'notes.txt'), 'hello'), join(dir, 'notes.txt')), /notes\.txt: not JSON/],
-    ['a JSON file that is not a results file', () => join(root, 'package.json'), /package\.json: not an mqbench results file/],
-    ['an unknown schema version', () => variant('v9.json', (o) => (o.version = 9)), /v9\.json: results schema version 9 is not known/],
-    ['results with no steps', () => variant('empty.json', (o) => (o.steps = [])), /empty\.json: the run recorded no steps/],
+    [
+      'a file that is not JSON',
+      () => (writeFileSync(join(dir, 'notes.txt'), 'hello'), join(dir, 'notes.txt')),
+      /notes\.txt: not JSON/,
+    ],
+    [
+      'a JSON file that is not a results file',
+      () => join(root, 'package.json'),
+      /package\.json: not an mqbench results file/,
+    ],
+    [
+      'an unknown schema version',
+      () => variant('v9.json', (o) => (o.version = 9)),
+      /v9\.json: results schema version 9 is not known/,
+    ],
+    [
+      'results with no steps',
+      () => variant('empty.json', (o) => (o.steps = [])),
+      /empty\.json: the run recorded no steps/,
+    ],
   ]
   for (const [what, make, message] of cases) {
     it(`refuses ${what} in one line with exit 7 and writes nothing`, () => {
@@ -47,7 +67,14 @@ describe('mqbench report', () => {
   }
 
   it('refuses a bad --baseline the same way', () => {
-    const r = mqbench('report', fixture('tap-rr.json'), '--baseline', join(dir, 'nope.json'), '--out', join(dir, 'b.html'))
+    const r = mqbench(
+      'report',
+      fixture('tap-rr.json'),
+      '--baseline',
+      join(dir, 'nope.json'),
+      '--out',
+      join(dir, 'b.html'),
+    )
     expect(r.status).toBe(7)
     expect(existsSync(join(dir, 'b.html'))).toBe(false)
   })

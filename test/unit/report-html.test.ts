@@ -8,7 +8,8 @@ import type {ResultsFile} from '../../src/results/schema.js'
 import {jsonForScript} from '../../src/report/html.js'
 import {writeReport} from '../../src/report/index.js'
 
-const load = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/results/${name}`, import.meta.url), 'utf8')) as ResultsFile
+const load = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../fixtures/results/${name}`, import.meta.url), 'utf8')) as ResultsFile
 const dir = mkdtempSync(join(tmpdir(), 'mqb-report-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
@@ -22,13 +23,21 @@ describe('report HTML', () => {
     expect(html).not.toMatch(/<link[^>]+href=/i)
     expect(html).not.toMatch(/(src|href)=["']?https?:/i)
     expect(html).toContain('Chart.js v4') // the UMD banner
-    const data = JSON.parse(html.match(/<script type="application\/json" id="mqb-report-data">([\s\S]*?)<\/script>/)![1])
+    const data = JSON.parse(
+      html.match(/<script type="application\/json" id="mqb-report-data">([\s\S]*?)<\/script>/)![1],
+    )
     expect(data.charts.map((c: {id: string}) => c.id)).toEqual(res.charts)
     // every chart has a canvas and a table
-    for (const id of res.charts) expect(html).toMatch(new RegExp(`<section class="chart" id="section-${id}">[\\s\\S]*?<canvas[\\s\\S]*?<table>`))
+    for (const id of res.charts)
+      expect(html).toMatch(
+        new RegExp(`<section class="chart" id="section-${id}">[\\s\\S]*?<canvas[\\s\\S]*?<table>`),
+      )
     // summarised, not raw: no encoded histogram reaches the page
     const r = load('tap-rr.json')
-    expect(html).not.toContain((r.steps[0].iterations[0].result as {sessions: Array<{latencyHistogram: string}>}).sessions[0].latencyHistogram)
+    expect(html).not.toContain(
+      (r.steps[0].iterations[0].result as {sessions: Array<{latencyHistogram: string}>}).sessions[0]
+        .latencyHistogram,
+    )
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([])
   })
 
@@ -41,7 +50,9 @@ describe('report HTML', () => {
     const html = readFileSync(out, 'utf8')
     expect(html.match(/<script/g)).toHaveLength(3)
     expect(html).not.toContain('<b>x</b>')
-    expect(JSON.parse(html.match(/id="mqb-report-data">([\s\S]*?)<\/script>/)![1]).title).toContain('</script><script>window.pwned=1</script>')
+    expect(JSON.parse(html.match(/id="mqb-report-data">([\s\S]*?)<\/script>/)![1]).title).toContain(
+      '</script><script>window.pwned=1</script>',
+    )
   })
 
   it('escapes the sequences that would end a script element or a JS string', () => {

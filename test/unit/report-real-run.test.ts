@@ -21,7 +21,8 @@ describe('a real scale run', () => {
     for (const step of r.steps) {
       expect(step.iterations).toHaveLength(r.config.iterations)
       expect(step.config.sysfsQueues).toEqual({rx: step.queueCount, tx: step.queueCount})
-      for (const it of step.iterations) expect((it.result as RrResult).sessions).toHaveLength(r.config.sessions)
+      for (const it of step.iterations)
+        expect((it.result as RrResult).sessions).toHaveLength(r.config.sessions)
     }
   })
 
@@ -29,8 +30,12 @@ describe('a real scale run', () => {
     for (const step of r.steps) {
       for (const it of step.iterations) {
         const rr = it.result as RrResult
-        expect(rr.transactionsPerSecond).toBeCloseTo(rr.sessions.reduce((s, x) => s + x.transactionsPerSecond, 0), 6)
-        for (const s of rr.sessions) expect(decodeHistogram(s.latencyHistogram).totalCount).toBe(s.transactions)
+        expect(rr.transactionsPerSecond).toBeCloseTo(
+          rr.sessions.reduce((s, x) => s + x.transactionsPerSecond, 0),
+          6,
+        )
+        for (const s of rr.sessions)
+          expect(decodeHistogram(s.latencyHistogram).totalCount).toBe(s.transactions)
       }
     }
   })
@@ -48,7 +53,9 @@ describe('a real scale run', () => {
   })
 
   it('derives the speed-up the report states from the raw per-iteration figures', () => {
-    const tps = r.steps.map((s) => mean(s.iterations.map((it) => (it.result as RrResult).transactionsPerSecond)))
+    const tps = r.steps.map((s) =>
+      mean(s.iterations.map((it) => (it.result as RrResult).transactionsPerSecond)),
+    )
     const s = scalingSummary(r)
     expect(s.steps[1].speedup.value).toBeCloseTo(tps[1] / tps[0], 9)
     expect(s.steps[1].efficiency.value).toBeCloseTo(tps[1] / tps[0] / 2, 9)

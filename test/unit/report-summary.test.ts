@@ -7,12 +7,17 @@ import type {ResultsFile, RrResult} from '../../src/results/schema.js'
 import {buildReportModel, runLabels} from '../../src/report/model.js'
 import {summarySentences} from '../../src/report/summary.js'
 
-const load = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/results/${name}`, import.meta.url), 'utf8')) as ResultsFile
+const load = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../fixtures/results/${name}`, import.meta.url), 'utf8')) as ResultsFile
 const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length
-const tpsOf = (r: ResultsFile, qc: number) => r.steps.find((s) => s.queueCount === qc)!.iterations.map((it) => (it.result as RrResult).transactionsPerSecond)
+const tpsOf = (r: ResultsFile, qc: number) =>
+  r.steps
+    .find((s) => s.queueCount === qc)!
+    .iterations.map((it) => (it.result as RrResult).transactionsPerSecond)
 function p99Of(r: ResultsFile, qc: number): number {
   const h = emptyHistogram()
-  for (const it of r.steps.find((s) => s.queueCount === qc)!.iterations) for (const s of (it.result as RrResult).sessions) h.add(decodeHistogram(s.latencyHistogram))
+  for (const it of r.steps.find((s) => s.queueCount === qc)!.iterations)
+    for (const s of (it.result as RrResult).sessions) h.add(decodeHistogram(s.latencyHistogram))
   return h.getValueAtPercentile(99)
 }
 
@@ -43,7 +48,10 @@ describe('summary sentence', () => {
     const bad = s.steps.filter((x) => x.queues.verdict !== 'ok')
     expect(bad.length).toBeGreaterThan(0)
     const line = summarySentences(r, s).find((l) => l.startsWith('Queue use:'))!
-    for (const b of bad) expect(line).toContain(`${b.queues.verdict} at ${b.queueCount} queues (shares ${b.queues.shares.map((v) => Math.round(100 * v)).join('/')}%)`)
+    for (const b of bad)
+      expect(line).toContain(
+        `${b.queues.verdict} at ${b.queueCount} queues (shares ${b.queues.shares.map((v) => Math.round(100 * v)).join('/')}%)`,
+      )
   })
 
   it('says when the run is unfinished, and when only one queue count was measured', () => {
@@ -51,7 +59,9 @@ describe('summary sentence', () => {
     r.run.status = 'interrupted'
     r.steps = r.steps.slice(0, 1)
     const lines = summarySentences(r, scalingSummary(r))
-    expect(lines[0]).toMatch(/^Only 1 queue measured: [\d.]+ Gbit\/s \(95% CI [\d.]+-[\d.]+\); nothing to compare it with\.$/)
+    expect(lines[0]).toMatch(
+      /^Only 1 queue measured: [\d.]+ Gbit\/s \(95% CI [\d.]+-[\d.]+\); nothing to compare it with\.$/,
+    )
     expect(lines.at(-1)).toBe('The run is interrupted: measured queue counts 1 of 1, 2, 4.')
   })
 })
@@ -81,9 +91,13 @@ describe('comparison of two runs', () => {
     const m = buildReportModel([after], {baseline: before})
     expect(m.runs[0].label).toMatch(/^baseline: /)
     expect(m.comparisons).toHaveLength(1)
-    expect(m.comparisons[0].sentence).toContain(`${m.runs[1].label} vs ${m.runs[0].label}: at 1 queue transactions/s`)
+    expect(m.comparisons[0].sentence).toContain(
+      `${m.runs[1].label} vs ${m.runs[0].label}: at 1 queue transactions/s`,
+    )
     const through = m.charts.find((ch) => ch.id === 'throughput-0')!
-    expect(through.datasets.map((d) => d.label)).toEqual(expect.arrayContaining([m.runs[0].label, m.runs[1].label]))
+    expect(through.datasets.map((d) => d.label)).toEqual(
+      expect.arrayContaining([m.runs[0].label, m.runs[1].label]),
+    )
   })
 })
 
@@ -92,7 +106,9 @@ describe('summary without per-queue counters', () => {
     const r = load('veth-stream.json')
     for (const st of r.steps) for (const it of st.iterations) it.queues = []
     const lines = summarySentences(r, scalingSummary(r))
-    expect(lines).toContain('No per-queue counters were recorded at 1 queue, 2 queues, 4 queues: queue use there is unknown.')
+    expect(lines).toContain(
+      'No per-queue counters were recorded at 1 queue, 2 queues, 4 queues: queue use there is unknown.',
+    )
     expect(lines.some((l) => l.startsWith('Queue use:'))).toBe(false)
   })
 })
@@ -100,9 +116,13 @@ describe('summary without per-queue counters', () => {
 describe('summary of device drops', () => {
   it('names the steps where a testbed device dropped frames', () => {
     const r = load('tap-rr.json')
-    r.steps[1].iterations[0].deviceDrops = [{dev: 'mqb-fx0a', netns: 'mqb-fx0-a', txDropped: 1200, rxDropped: 34}]
+    r.steps[1].iterations[0].deviceDrops = [
+      {dev: 'mqb-fx0a', netns: 'mqb-fx0-a', txDropped: 1200, rxDropped: 34},
+    ]
     r.steps[1].iterations[2].deviceDrops = [{dev: 'mqb-fx0a', netns: 'mqb-fx0-a', txDropped: 6, rxDropped: 0}]
     const lines = summarySentences(r, scalingSummary(r))
-    expect(lines).toContain('The testbed devices dropped frames at 2 queues (1,240): a reader fell behind, so those steps measure drops as well as the queues.')
+    expect(lines).toContain(
+      'The testbed devices dropped frames at 2 queues (1,240): a reader fell behind, so those steps measure drops as well as the queues.',
+    )
   })
 })

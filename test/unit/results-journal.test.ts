@@ -9,7 +9,9 @@ import type {ResultsFile, Step} from '../../src/results/schema.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'mqb-journal-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
-const full = JSON.parse(readFileSync(new URL('../fixtures/results/tap-rr.json', import.meta.url), 'utf8')) as ResultsFile
+const full = JSON.parse(
+  readFileSync(new URL('../fixtures/results/tap-rr.json', import.meta.url), 'utf8'),
+) as ResultsFile
 const init = (): Omit<ResultsFile, 'steps'> => {
   const {steps: _steps, ...rest} = structuredClone(full)
   return {...rest, run: {...rest.run, status: 'running', finishedAt: undefined}}
@@ -23,7 +25,9 @@ describe('ResultsJournal', () => {
     for (const [k, step] of full.steps.entries()) {
       j.appendStep(step)
       const onDisk = loadResults(path)
-      expect(onDisk.steps.map((s) => s.queueCount)).toEqual(full.steps.slice(0, k + 1).map((s) => s.queueCount))
+      expect(onDisk.steps.map((s) => s.queueCount)).toEqual(
+        full.steps.slice(0, k + 1).map((s) => s.queueCount),
+      )
       expect(onDisk.run.status).toBe('running')
     }
     j.finish('complete')
@@ -115,15 +119,23 @@ describe('ResultsJournal', () => {
     expect(onDisk.config.order).toBe('alternate')
     j.upsertStep(partOf(1, [0, 1]))
     onDisk = loadResults(path)
-    expect(onDisk.steps.map((s) => [s.queueCount, s.iterations.map((it) => it.index)])).toEqual([[1, [0, 1]], [2, [0]], [3, [0]]])
+    expect(onDisk.steps.map((s) => [s.queueCount, s.iterations.map((it) => it.index)])).toEqual([
+      [1, [0, 1]],
+      [2, [0]],
+      [3, [0]],
+    ])
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([])
     // the process dies here: a resume sees exactly the pairs not written
     const resumed = ResultsJournal.open(path)
     expect(resumed.missingIterations()).toEqual([
       {queueCount: 1, iteration: 2},
-      {queueCount: 2, iteration: 1}, {queueCount: 2, iteration: 2},
-      {queueCount: 3, iteration: 1}, {queueCount: 3, iteration: 2},
-      {queueCount: 4, iteration: 0}, {queueCount: 4, iteration: 1}, {queueCount: 4, iteration: 2},
+      {queueCount: 2, iteration: 1},
+      {queueCount: 2, iteration: 2},
+      {queueCount: 3, iteration: 1},
+      {queueCount: 3, iteration: 2},
+      {queueCount: 4, iteration: 0},
+      {queueCount: 4, iteration: 1},
+      {queueCount: 4, iteration: 2},
     ])
   })
 
@@ -149,9 +161,13 @@ describe('ResultsJournal', () => {
 
   it('refuses an upsert outside the plan or with an iteration twice', () => {
     const j = ResultsJournal.create(join(dir, 'altbad.json'), init())
-    expect(() => j.upsertStep({...full.steps[0], queueCount: 9})).toThrow(/9 queue\(s\) is not in the run's plan \(1, 2, 3, 4\)/)
+    expect(() => j.upsertStep({...full.steps[0], queueCount: 9})).toThrow(
+      /9 queue\(s\) is not in the run's plan \(1, 2, 3, 4\)/,
+    )
     const step = full.steps[0]
-    expect(() => j.upsertStep({...step, iterations: [step.iterations[0], step.iterations[0]]})).toThrow(/iteration index twice/)
+    expect(() => j.upsertStep({...step, iterations: [step.iterations[0], step.iterations[0]]})).toThrow(
+      /iteration index twice/,
+    )
     expect(j.results.steps).toEqual([])
   })
 })

@@ -30,7 +30,8 @@ const fixtureObj = () => JSON.parse(readFileSync(fixture('tap-rr.json'), 'utf8')
 
 describe('loadResults', () => {
   it('loads every committed fixture', () => {
-    for (const f of ['tap-rr.json', 'veth-stream.json', 'tap-rr-tuned.json']) expect(loadResults(fixture(f)).steps.length).toBeGreaterThan(0)
+    for (const f of ['tap-rr.json', 'veth-stream.json', 'tap-rr-tuned.json'])
+      expect(loadResults(fixture(f)).steps.length).toBeGreaterThan(0)
   })
 
   it('names a missing file', () => {
@@ -42,14 +43,20 @@ describe('loadResults', () => {
   })
 
   it('says a JSON file of something else is not a results file', () => {
-    expect(failure(() => loadResults(write('pkg.json', '{"name":"x"}'))).message).toMatch(/not an mqbench results file/)
-    expect(failure(() => loadResults(write('arr.json', '[1,2]'))).message).toMatch(/not an mqbench results file/)
+    expect(failure(() => loadResults(write('pkg.json', '{"name":"x"}'))).message).toMatch(
+      /not an mqbench results file/,
+    )
+    expect(failure(() => loadResults(write('arr.json', '[1,2]'))).message).toMatch(
+      /not an mqbench results file/,
+    )
   })
 
   it('refuses an unknown schema version and says to upgrade for a newer one', () => {
     const obj = fixtureObj()
     obj.version = 2
-    expect(failure(() => loadResults(write('v2.json', JSON.stringify(obj)))).message).toMatch(/version 2 is not known.*reads version 1\); upgrade mqbench/)
+    expect(failure(() => loadResults(write('v2.json', JSON.stringify(obj)))).message).toMatch(
+      /version 2 is not known.*reads version 1\); upgrade mqbench/,
+    )
     obj.version = '1'
     expect(failure(() => validateResults(obj)).message).toMatch(/version "1" is not known/)
   })
@@ -59,20 +66,26 @@ describe('loadResults', () => {
     obj.steps = []
     obj.run.status = 'failed'
     obj.run.error = 'server died'
-    expect(failure(() => loadResults(write('empty.json', JSON.stringify(obj)))).message).toMatch(/no steps \(status "failed": server died\)/)
+    expect(failure(() => loadResults(write('empty.json', JSON.stringify(obj)))).message).toMatch(
+      /no steps \(status "failed": server died\)/,
+    )
     expect(validateResults(obj, {allowNoSteps: true}).steps).toEqual([])
   })
 
   it('points at the first field that breaks the schema', () => {
     const obj = fixtureObj()
     delete obj.steps[1].iterations[0].result.sessions[2].latencyHistogram
-    expect(failure(() => validateResults(obj)).message).toMatch(/steps\.1\.iterations\.0\.result\.sessions\.2 lacks the field "latencyHistogram"|steps\.1\.iterations\.0\.result/)
+    expect(failure(() => validateResults(obj)).message).toMatch(
+      /steps\.1\.iterations\.0\.result\.sessions\.2 lacks the field "latencyHistogram"|steps\.1\.iterations\.0\.result/,
+    )
     const obj2 = fixtureObj()
     obj2.steps[0].queueCount = 0
     expect(failure(() => validateResults(obj2)).message).toMatch(/steps\.0\.queueCount must be >= 1/)
     const obj3 = fixtureObj()
     obj3.run.startedAt = 'yesterday'
-    expect(failure(() => validateResults(obj3)).message).toMatch(/run\.startedAt must match format "date-time"/)
+    expect(failure(() => validateResults(obj3)).message).toMatch(
+      /run\.startedAt must match format "date-time"/,
+    )
   })
 
   it('accepts additive fields a newer v1 writer may add', () => {

@@ -6,8 +6,15 @@ import ts from 'typescript'
 import {describe, expect, it} from 'vitest'
 
 type Json = {[k: string]: any}
-const schema: Json = JSON.parse(readFileSync(new URL('../../docs/results.schema.json', import.meta.url), 'utf8'))
-const source = ts.createSourceFile('schema.ts', readFileSync(new URL('../../src/results/schema.ts', import.meta.url), 'utf8'), ts.ScriptTarget.ES2022, true)
+const schema: Json = JSON.parse(
+  readFileSync(new URL('../../docs/results.schema.json', import.meta.url), 'utf8'),
+)
+const source = ts.createSourceFile(
+  'schema.ts',
+  readFileSync(new URL('../../src/results/schema.ts', import.meta.url), 'utf8'),
+  ts.ScriptTarget.ES2022,
+  true,
+)
 const decls = new Map<string, ts.InterfaceDeclaration | ts.TypeAliasDeclaration>()
 source.forEachChild((n) => {
   if (ts.isInterfaceDeclaration(n) || ts.isTypeAliasDeclaration(n)) decls.set(n.name.text, n)
@@ -41,7 +48,8 @@ function compare(t: ts.Node, js: Json, where: string, out: string[]): void {
   }
   if (ts.isUnionTypeNode(t) && t.types.every((u) => ts.isTypeReferenceNode(u))) {
     const alts: Json[] = js.oneOf ?? js.anyOf ?? []
-    if (alts.length !== t.types.length) out.push(`${where}: union of ${t.types.length}, schema has ${alts.length} alternatives`)
+    if (alts.length !== t.types.length)
+      out.push(`${where}: union of ${t.types.length}, schema has ${alts.length} alternatives`)
     t.types.forEach((u, i) => alts[i] && compare(u, alts[i], `${where}|${i}`, out))
     return
   }
@@ -54,14 +62,18 @@ function compare(t: ts.Node, js: Json, where: string, out: string[]): void {
   const tsProps = new Map<string, ts.PropertySignature>()
   for (const m of ms) if (ts.isPropertySignature(m)) tsProps.set(m.name.getText(source), m)
   const jsProps = Object.keys(js.properties ?? {})
-  for (const name of jsProps) if (!tsProps.has(name)) out.push(`${where}.${name}: in the JSON Schema, not in schema.ts`)
+  for (const name of jsProps)
+    if (!tsProps.has(name)) out.push(`${where}.${name}: in the JSON Schema, not in schema.ts`)
   for (const [name, m] of tsProps) {
     if (!jsProps.includes(name)) {
       out.push(`${where}.${name}: in schema.ts, not in the JSON Schema`)
       continue
     }
     const required = (js.required ?? []).includes(name)
-    if (required === Boolean(m.questionToken)) out.push(`${where}.${name}: ${m.questionToken ? 'optional' : 'required'} in schema.ts, ${required ? 'required' : 'optional'} in the JSON Schema`)
+    if (required === Boolean(m.questionToken))
+      out.push(
+        `${where}.${name}: ${m.questionToken ? 'optional' : 'required'} in schema.ts, ${required ? 'required' : 'optional'} in the JSON Schema`,
+      )
     if (m.type) compare(m.type, js.properties[name], `${where}.${name}`, out)
   }
 }

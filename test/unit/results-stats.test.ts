@@ -1,11 +1,17 @@
 import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 import {decodeHistogram, emptyHistogram} from '../../src/results/histogram.js'
-import {describe as estimate, differenceOfMeans, ratioOfMeans, studentTQuantile} from '../../src/results/estimate.js'
+import {
+  describe as estimate,
+  differenceOfMeans,
+  ratioOfMeans,
+  studentTQuantile,
+} from '../../src/results/estimate.js'
 import {queueVerdict, scalingSummary} from '../../src/results/stats.js'
 import type {QueueTraffic, ResultsFile, RrResult} from '../../src/results/schema.js'
 
-const load = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/results/${name}`, import.meta.url), 'utf8')) as ResultsFile
+const load = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../fixtures/results/${name}`, import.meta.url), 'utf8')) as ResultsFile
 const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length
 
 describe('Student t and intervals', () => {
@@ -66,11 +72,21 @@ describe('Student t and intervals', () => {
   })
 })
 
-const q = (queue: number, packets: number, bytes = packets * 100, source: QueueTraffic['source'] = 'relay'): QueueTraffic => ({queue, source, txPackets: packets, txBytes: bytes, rxPackets: 0, rxBytes: 0, drops: 0})
+const q = (
+  queue: number,
+  packets: number,
+  bytes = packets * 100,
+  source: QueueTraffic['source'] = 'relay',
+): QueueTraffic => ({queue, source, txPackets: packets, txBytes: bytes, rxPackets: 0, rxBytes: 0, drops: 0})
 
 describe('queueVerdict', () => {
   it('is ok for an even or hash-lucky split and gives shares', () => {
-    expect(queueVerdict([q(0, 500), q(1, 500)], 2)).toMatchObject({verdict: 'ok', shares: [0.5, 0.5], source: 'relay', basis: 'bytes'})
+    expect(queueVerdict([q(0, 500), q(1, 500)], 2)).toMatchObject({
+      verdict: 'ok',
+      shares: [0.5, 0.5],
+      source: 'relay',
+      basis: 'bytes',
+    })
     expect(queueVerdict([q(0, 650), q(1, 350)], 2).verdict).toBe('ok')
   })
 
@@ -87,12 +103,18 @@ describe('queueVerdict', () => {
   })
 
   it('uses the most trusted source present and sums iterations per queue', () => {
-    const v = queueVerdict([q(0, 10, 0, 'interrupts'), q(1, 0, 0, 'interrupts'), q(0, 300), q(1, 200), q(0, 200), q(1, 300)], 2)
+    const v = queueVerdict(
+      [q(0, 10, 0, 'interrupts'), q(1, 0, 0, 'interrupts'), q(0, 300), q(1, 200), q(0, 200), q(1, 300)],
+      2,
+    )
     expect(v).toMatchObject({source: 'relay', verdict: 'ok', shares: [0.5, 0.5]})
   })
 
   it('falls back to packets without byte counts and reports traffic on detached queues', () => {
-    const v = queueVerdict([q(0, 30, 0, 'interrupts'), q(1, 10, 0, 'interrupts'), q(2, 5, 0, 'interrupts')], 2)
+    const v = queueVerdict(
+      [q(0, 30, 0, 'interrupts'), q(1, 10, 0, 'interrupts'), q(2, 5, 0, 'interrupts')],
+      2,
+    )
     expect(v).toMatchObject({basis: 'packets', shares: [0.75, 0.25], outside: 5, verdict: 'ok'})
   })
 })
@@ -100,12 +122,18 @@ describe('queueVerdict', () => {
 describe('scalingSummary on the tap rr fixture', () => {
   const r = load('tap-rr.json')
   const s = scalingSummary(r)
-  const tps = (qc: number) => r.steps.find((x) => x.queueCount === qc)!.iterations.map((it) => (it.result as RrResult).transactionsPerSecond)
+  const tps = (qc: number) =>
+    r.steps
+      .find((x) => x.queueCount === qc)!
+      .iterations.map((it) => (it.result as RrResult).transactionsPerSecond)
 
   it('takes transactions/s as the metric and the sum over sessions per iteration', () => {
     expect(s.metric.label).toBe('transactions/s')
     const it0 = r.steps[0].iterations[0].result as RrResult
-    expect(s.steps[0].perIteration[0]).toBeCloseTo(it0.sessions.reduce((a, x) => a + x.transactionsPerSecond, 0), 2)
+    expect(s.steps[0].perIteration[0]).toBeCloseTo(
+      it0.sessions.reduce((a, x) => a + x.transactionsPerSecond, 0),
+      2,
+    )
   })
 
   it('computes speed-up and efficiency from the iteration means', () => {
@@ -131,8 +159,14 @@ describe('scalingSummary on the tap rr fixture', () => {
   it('merges every session histogram into the step latency', () => {
     const st = s.steps[1]
     const h = emptyHistogram()
-    for (const it of r.steps[1].iterations) for (const x of (it.result as RrResult).sessions) h.add(decodeHistogram(x.latencyHistogram))
-    expect(st.latency!.count).toBe(r.steps[1].iterations.reduce((a, it) => a + (it.result as RrResult).sessions.reduce((b, x) => b + x.transactions, 0), 0))
+    for (const it of r.steps[1].iterations)
+      for (const x of (it.result as RrResult).sessions) h.add(decodeHistogram(x.latencyHistogram))
+    expect(st.latency!.count).toBe(
+      r.steps[1].iterations.reduce(
+        (a, it) => a + (it.result as RrResult).sessions.reduce((b, x) => b + x.transactions, 0),
+        0,
+      ),
+    )
     expect(st.latency!.p99).toBeCloseTo(h.getValueAtPercentile(99) / 1000, 9)
     expect(st.latencyPerIteration!.p99.n).toBe(3)
     expect(st.latencyDistribution!.at(-1)!.percentile).toBe(100)
@@ -141,17 +175,33 @@ describe('scalingSummary on the tap rr fixture', () => {
   it('splits CPU time per CPU as percent of that CPU and averages service demand', () => {
     const its = r.steps[2].iterations
     const c0 = its.map((it) => it.cpu.find((c) => c.cpu === 0)!)
-    const total = c0.reduce((a, c) => a + c.userMs + c.niceMs + c.sysMs + c.idleMs + c.iowaitMs + c.irqMs + c.softirqMs + c.stealMs, 0)
-    expect(s.steps[2].cpu[0].softirqPct).toBeCloseTo((100 * c0.reduce((a, c) => a + c.softirqMs, 0)) / total, 9)
-    expect(s.steps[2].serviceDemand!.mean).toBeCloseTo(mean(its.map((it) => (it.result as RrResult).serviceDemandUsPerTx.local)), 9)
+    const total = c0.reduce(
+      (a, c) => a + c.userMs + c.niceMs + c.sysMs + c.idleMs + c.iowaitMs + c.irqMs + c.softirqMs + c.stealMs,
+      0,
+    )
+    expect(s.steps[2].cpu[0].softirqPct).toBeCloseTo(
+      (100 * c0.reduce((a, c) => a + c.softirqMs, 0)) / total,
+      9,
+    )
+    expect(s.steps[2].serviceDemand!.mean).toBeCloseTo(
+      mean(its.map((it) => (it.result as RrResult).serviceDemandUsPerTx.local)),
+      9,
+    )
   })
 
   it('gives a per-step queue verdict from the relay counters', () => {
     const st = s.steps.find((x) => x.queueCount === 4)!
-    const per = [0, 1, 2, 3].map((qi) => r.steps[3].iterations.flatMap((it) => it.queues).filter((x) => x.queue === qi).reduce((a, x) => a + x.txBytes + x.rxBytes, 0))
+    const per = [0, 1, 2, 3].map((qi) =>
+      r.steps[3].iterations
+        .flatMap((it) => it.queues)
+        .filter((x) => x.queue === qi)
+        .reduce((a, x) => a + x.txBytes + x.rxBytes, 0),
+    )
     const total = per.reduce((a, v) => a + v, 0)
     expect(st.queues.shares).toEqual(per.map((v) => v / total))
-    expect(st.queues.verdict).toBe(per.some((v) => v / total < 0.125 || v / total > 0.5) ? 'imbalanced' : 'ok')
+    expect(st.queues.verdict).toBe(
+      per.some((v) => v / total < 0.125 || v / total > 0.5) ? 'imbalanced' : 'ok',
+    )
   })
 })
 
@@ -173,7 +223,11 @@ describe('scalingSummary on the veth gen fixture', () => {
     expect(s.metric.label).toBe('packets/s')
     expect(s.serviceDemandUnit).toBe('µs/packet')
     const its = r.steps[1].iterations
-    const perIt = its.map((it) => (it.cpu.reduce((a, c) => a + c.userMs + c.niceMs + c.sysMs + c.irqMs + c.softirqMs, 0) * 1000) / (it.result as {packets: number}).packets)
+    const perIt = its.map(
+      (it) =>
+        (it.cpu.reduce((a, c) => a + c.userMs + c.niceMs + c.sysMs + c.irqMs + c.softirqMs, 0) * 1000) /
+        (it.result as {packets: number}).packets,
+    )
     expect(s.steps[1].serviceDemand!.mean).toBeCloseTo(mean(perIt), 9)
     expect(s.steps[1].queues).toMatchObject({source: 'ethtool', basis: 'bytes'})
   })

@@ -1,17 +1,34 @@
 import {PassThrough} from 'node:stream'
 import {describe, expect, it} from 'vitest'
-import {formatEta, formatProgress, formatRound, RoundProgress, SweepProgress} from '../../src/scale/progress.js'
+import {
+  formatEta,
+  formatProgress,
+  formatRound,
+  RoundProgress,
+  SweepProgress,
+} from '../../src/scale/progress.js'
 import type {Iteration, RunConfig} from '../../src/results/schema.js'
 
 const config = {durationMs: 1000, warmupMs: 0, iterations: 2, queues: [1, 2]} as RunConfig
-const iteration = (index: number, gbps: number) => ({index, result: {workload: 'stream', gbps}} as unknown as Iteration)
+const iteration = (index: number, gbps: number) =>
+  ({index, result: {workload: 'stream', gbps}}) as unknown as Iteration
 const readback = {queueCount: 1, channels: {combined: 1}, sysfsQueues: {rx: 1, tx: 1}}
 
 describe('progress', () => {
   it('formats the ETA and the line', () => {
     expect(formatEta(61_400)).toBe('1:01')
     expect(formatEta(3_725_000)).toBe('1:02:05')
-    expect(formatProgress({stepPosition: 2, totalSteps: 4, queueCount: 2, iteration: 1, iterations: 3, etaMs: 5000, last: '1 tx/s'})).toBe('step 2/4 (2 queues) · iteration 1/3 · ETA 0:05 · last 1 tx/s')
+    expect(
+      formatProgress({
+        stepPosition: 2,
+        totalSteps: 4,
+        queueCount: 2,
+        iteration: 1,
+        iterations: 3,
+        etaMs: 5000,
+        last: '1 tx/s',
+      }),
+    ).toBe('step 2/4 (2 queues) · iteration 1/3 · ETA 0:05 · last 1 tx/s')
   })
 
   it('writes plain lines when not on a TTY, counting steps skipped by a resume', () => {
@@ -37,7 +54,9 @@ describe('progress', () => {
   })
 
   it('says round k of n with the queue count when alternating, counting iterations a resume skips', () => {
-    expect(formatRound({round: 2, rounds: 3, queueCount: 4, visit: 5, visits: 9, etaMs: 2000, last: '3 tx/s'})).toBe('round 2/3 (4 queues) · iteration 5/9 · ETA 0:02 · last 3 tx/s')
+    expect(
+      formatRound({round: 2, rounds: 3, queueCount: 4, visit: 5, visits: 9, etaMs: 2000, last: '3 tx/s'}),
+    ).toBe('round 2/3 (4 queues) · iteration 5/9 · ETA 0:02 · last 3 tx/s')
     const out = new PassThrough()
     const p = new RoundProgress(config, 1, out)
     p.visitStarted({round: 1, queueCount: 2, iteration: 0}, {...readback, queueCount: 2})

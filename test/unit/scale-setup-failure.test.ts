@@ -11,7 +11,16 @@ describe('runScale when the testbed cannot be created', () => {
   it('throws the one-line device error and writes no results file', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'mqb-scale-'))
     const err = await runScale({
-      flags: {queues: [1, 2], testbed: {kind: 'dev', dev: 'mqbnosuch0'}, workload: 'rr', sessions: 2, durationMs: 1000, warmupMs: 0, iterations: 1, server: '127.0.0.1:1'},
+      flags: {
+        queues: [1, 2],
+        testbed: {kind: 'dev', dev: 'mqbnosuch0'},
+        workload: 'rr',
+        sessions: 2,
+        durationMs: 1000,
+        warmupMs: 0,
+        iterations: 1,
+        server: '127.0.0.1:1',
+      },
       outDir,
       argv: ['scale'],
       progress: false,

@@ -10,13 +10,36 @@ import {mergeEnds, runSweep, SweepInterrupted, type Probes} from '../../src/scal
 import type {PreparedWorkload} from '../../src/scale/workloads.js'
 import type {Testbed} from '../../src/testbed/types.js'
 
-const qt = (queue: number, tx: number, rx: number, source: QueueTraffic['source'] = 'relay'): QueueTraffic => ({queue, source, txPackets: tx, txBytes: tx * 100, rxPackets: rx, rxBytes: rx * 100, drops: 0})
+const qt = (
+  queue: number,
+  tx: number,
+  rx: number,
+  source: QueueTraffic['source'] = 'relay',
+): QueueTraffic => ({
+  queue,
+  source,
+  txPackets: tx,
+  txBytes: tx * 100,
+  rxPackets: rx,
+  rxBytes: rx * 100,
+  drops: 0,
+})
 
 /** A tap-like testbed whose relay counters grow by 10 frames per active queue per window. */
 function fakeTestbed(): Testbed & {set: number[]; windows: number} {
   let count = 4
   const tb = {
-    kind: 'tap', name: 'f', nsA: 'a', nsB: 'b', devA: 'da', devB: 'db', ipA: '1', ipB: '2', maxQueues: 4, set: [] as number[], windows: 0,
+    kind: 'tap',
+    name: 'f',
+    nsA: 'a',
+    nsB: 'b',
+    devA: 'da',
+    devB: 'db',
+    ipA: '1',
+    ipB: '2',
+    maxQueues: 4,
+    set: [] as number[],
+    windows: 0,
     setQueueCount(n: number) {
       count = n
       tb.windows = 0
@@ -38,9 +61,20 @@ const probes: Probes = {
     drops.set(dev, (drops.get(dev) ?? 0) + 1)
     return {dev, statistics: {tx_dropped: drops.get(dev), rx_dropped: 0}} as never
   },
-  delta: () => ({interrupts: [], softnet: [{cpu: 0, processed: 1, dropped: 0, timeSqueeze: 0, receivedRps: 0, flowLimit: 0}], queues: []}),
+  delta: () => ({
+    interrupts: [],
+    softnet: [{cpu: 0, processed: 1, dropped: 0, timeSqueeze: 0, receivedRps: 0, flowLimit: 0}],
+    queues: [],
+  }),
   cpuTimes: () => [{cpu: 0, user: 0, nice: 0, system: 0, idle: 0, iowait: 0, irq: 0, softirq: 0, steal: 0}],
-  config: () => ({channels: {}, sysfsQueues: {rx: 0, tx: 0}, rpsCpus: [], xpsCpus: [], irqAffinity: {}, offloads: {}}),
+  config: () => ({
+    channels: {},
+    sysfsQueues: {rx: 0, tx: 0},
+    rpsCpus: [],
+    xpsCpus: [],
+    irqAffinity: {},
+    offloads: {},
+  }),
 }
 
 function fakeJournal(steps: Step[] = []): ResultsJournal {
@@ -48,7 +82,11 @@ function fakeJournal(steps: Step[] = []): ResultsJournal {
   return {results, appendStep: (s: Step) => steps.push(s)} as unknown as ResultsJournal
 }
 
-function workloadOn(tb: Testbed & {windows: number}, onRun?: (queueCount: number, call: number) => void, opts: {pauseMs?: number; result?: WorkloadResult} = {}): PreparedWorkload & {calls: Array<[number, number]>} {
+function workloadOn(
+  tb: Testbed & {windows: number},
+  onRun?: (queueCount: number, call: number) => void,
+  opts: {pauseMs?: number; result?: WorkloadResult} = {},
+): PreparedWorkload & {calls: Array<[number, number]>} {
   const calls: Array<[number, number]> = []
   return {
     calls,
@@ -64,16 +102,43 @@ function workloadOn(tb: Testbed & {windows: number}, onRun?: (queueCount: number
   }
 }
 
-const plan = planScale({queues: [1, 2, 4], testbed: {kind: 'tap'}, workload: 'stream', sessions: 2, durationMs: 100, warmupMs: 50, iterations: 2}, {testbedName: 'f'})
+const plan = planScale(
+  {
+    queues: [1, 2, 4],
+    testbed: {kind: 'tap'},
+    workload: 'stream',
+    sessions: 2,
+    durationMs: 100,
+    warmupMs: 50,
+    iterations: 2,
+  },
+  {testbedName: 'f'},
+)
 
 describe('runSweep', () => {
   it('sets and records each queue count with warm-up, iterations and relay deltas', async () => {
     const tb = fakeTestbed()
     const wl = workloadOn(tb)
     const journal = fakeJournal()
-    const steps = await runSweep(plan, {testbed: tb, workload: wl, journal, signal: new AbortController().signal, probes})
+    const steps = await runSweep(plan, {
+      testbed: tb,
+      workload: wl,
+      journal,
+      signal: new AbortController().signal,
+      probes,
+    })
     expect(tb.set).toEqual([1, 2, 4])
-    expect(wl.calls).toEqual([[1, 50], [1, 100], [1, 100], [2, 50], [2, 100], [2, 100], [4, 50], [4, 100], [4, 100]])
+    expect(wl.calls).toEqual([
+      [1, 50],
+      [1, 100],
+      [1, 100],
+      [2, 50],
+      [2, 100],
+      [2, 100],
+      [4, 50],
+      [4, 100],
+      [4, 100],
+    ])
     expect(journal.results.steps.map((s) => s.queueCount)).toEqual([1, 2, 4])
     expect(steps.map((s) => s.queueCount)).toEqual([1, 2, 4])
     const s2 = steps[1]
@@ -93,7 +158,13 @@ describe('runSweep', () => {
     const tb = fakeTestbed()
     const done = {queueCount: 1} as Step
     const journal = fakeJournal([done])
-    await runSweep(plan, {testbed: tb, workload: workloadOn(tb), journal, signal: new AbortController().signal, probes})
+    await runSweep(plan, {
+      testbed: tb,
+      workload: workloadOn(tb),
+      journal,
+      signal: new AbortController().signal,
+      probes,
+    })
     expect(tb.set).toEqual([2, 4])
     expect(journal.results.steps.map((s) => s.queueCount)).toEqual([1, 2, 4])
   })
@@ -104,7 +175,9 @@ describe('runSweep', () => {
     const journal = fakeJournal()
     // abort during the 2nd iteration of the 2-queue step (call 5 = warm-up 4, iterations 5 and 6)
     const wl = workloadOn(tb, (_q, call) => call === 5 && ac.abort())
-    await expect(runSweep(plan, {testbed: tb, workload: wl, journal, signal: ac.signal, probes})).rejects.toBeInstanceOf(SweepInterrupted)
+    await expect(
+      runSweep(plan, {testbed: tb, workload: wl, journal, signal: ac.signal, probes}),
+    ).rejects.toBeInstanceOf(SweepInterrupted)
     expect(journal.results.steps.map((s) => s.queueCount)).toEqual([1])
     expect(wl.calls).toHaveLength(5)
   })
@@ -114,21 +187,53 @@ describe('runSweep', () => {
     tb.checkHealthy = () => {
       throw new Error('relay failed')
     }
-    await expect(runSweep(plan, {testbed: tb, workload: workloadOn(tb), journal: fakeJournal(), signal: new AbortController().signal, probes})).rejects.toThrow('relay failed')
+    await expect(
+      runSweep(plan, {
+        testbed: tb,
+        workload: workloadOn(tb),
+        journal: fakeJournal(),
+        signal: new AbortController().signal,
+        probes,
+      }),
+    ).rejects.toThrow('relay failed')
   })
 })
 
 const dir = mkdtempSync(join(tmpdir(), 'mqb-alt-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/results/tap-rr.json', import.meta.url), 'utf8')) as ResultsFile
-const alternate = planScale({queues: [1, 2, 4], testbed: {kind: 'tap'}, workload: 'stream', sessions: 2, durationMs: 100, warmupMs: 50, iterations: 2, order: 'alternate'}, {testbedName: 'f'})
+const fixture = JSON.parse(
+  readFileSync(new URL('../fixtures/results/tap-rr.json', import.meta.url), 'utf8'),
+) as ResultsFile
+const alternate = planScale(
+  {
+    queues: [1, 2, 4],
+    testbed: {kind: 'tap'},
+    workload: 'stream',
+    sessions: 2,
+    durationMs: 100,
+    warmupMs: 50,
+    iterations: 2,
+    order: 'alternate',
+  },
+  {testbedName: 'f'},
+)
 // a file that ResultsJournal.open must validate needs a real workload result
 const validResult = fixture.steps[0].iterations[0].result
 let journals = 0
 function realJournal(p: ScalePlan): ResultsJournal {
-  return ResultsJournal.create(join(dir, `alt-${++journals}.json`), {schema: fixture.schema, version: fixture.version, run: {...fixture.run, status: 'running'}, host: fixture.host, config: p.config})
+  return ResultsJournal.create(join(dir, `alt-${++journals}.json`), {
+    schema: fixture.schema,
+    version: fixture.version,
+    run: {...fixture.run, status: 'running'},
+    host: fixture.host,
+    config: p.config,
+  })
 }
-const onDisk = (j: ResultsJournal) => (JSON.parse(readFileSync(j.path, 'utf8')) as ResultsFile).steps.map((s) => [s.queueCount, s.iterations.map((it) => it.index)])
+const onDisk = (j: ResultsJournal) =>
+  (JSON.parse(readFileSync(j.path, 'utf8')) as ResultsFile).steps.map((s) => [
+    s.queueCount,
+    s.iterations.map((it) => it.index),
+  ])
 
 describe('runAlternating (--order alternate)', () => {
   it('visits every queue count once per round, warming up each time, and writes every iteration at once', async () => {
@@ -137,19 +242,55 @@ describe('runAlternating (--order alternate)', () => {
     const journal = realJournal(alternate)
     const seen: unknown[] = []
     const steps = await runAlternating(alternate, {
-      testbed: tb, workload: wl, journal, signal: new AbortController().signal, probes,
+      testbed: tb,
+      workload: wl,
+      journal,
+      signal: new AbortController().signal,
+      probes,
       events: {iterationDone: () => seen.push(onDisk(journal))},
     })
     expect(tb.set).toEqual([1, 2, 4, 1, 2, 4])
-    expect(wl.calls).toEqual([[1, 50], [1, 100], [2, 50], [2, 100], [4, 50], [4, 100], [1, 50], [1, 100], [2, 50], [2, 100], [4, 50], [4, 100]])
+    expect(wl.calls).toEqual([
+      [1, 50],
+      [1, 100],
+      [2, 50],
+      [2, 100],
+      [4, 50],
+      [4, 100],
+      [1, 50],
+      [1, 100],
+      [2, 50],
+      [2, 100],
+      [4, 50],
+      [4, 100],
+    ])
     // the file on disk after each visit: steps in queue order, growing one iteration at a time
     expect(seen).toEqual([
       [[1, [0]]],
-      [[1, [0]], [2, [0]]],
-      [[1, [0]], [2, [0]], [4, [0]]],
-      [[1, [0, 1]], [2, [0]], [4, [0]]],
-      [[1, [0, 1]], [2, [0, 1]], [4, [0]]],
-      [[1, [0, 1]], [2, [0, 1]], [4, [0, 1]]],
+      [
+        [1, [0]],
+        [2, [0]],
+      ],
+      [
+        [1, [0]],
+        [2, [0]],
+        [4, [0]],
+      ],
+      [
+        [1, [0, 1]],
+        [2, [0]],
+        [4, [0]],
+      ],
+      [
+        [1, [0, 1]],
+        [2, [0, 1]],
+        [4, [0]],
+      ],
+      [
+        [1, [0, 1]],
+        [2, [0, 1]],
+        [4, [0, 1]],
+      ],
     ])
     expect(steps.map((s) => s.queueCount)).toEqual([1, 2, 4])
     // iteration start times interleave 1,2,4,1,2,4; each step spans its first to its last iteration
@@ -172,8 +313,14 @@ describe('runAlternating (--order alternate)', () => {
     // calls: warm-up and iteration per visit; call 8 is the measured iteration of 1 queue, round 2
     const wl = workloadOn(tb, (_q, call) => call === 8 && ac.abort())
     const journal = realJournal(alternate)
-    await expect(runAlternating(alternate, {testbed: tb, workload: wl, journal, signal: ac.signal, probes})).rejects.toBeInstanceOf(SweepInterrupted)
-    expect(onDisk(journal)).toEqual([[1, [0]], [2, [0]], [4, [0]]])
+    await expect(
+      runAlternating(alternate, {testbed: tb, workload: wl, journal, signal: ac.signal, probes}),
+    ).rejects.toBeInstanceOf(SweepInterrupted)
+    expect(onDisk(journal)).toEqual([
+      [1, [0]],
+      [2, [0]],
+      [4, [0]],
+    ])
     expect(journal.missingIterations()).toHaveLength(3)
   })
 
@@ -182,17 +329,43 @@ describe('runAlternating (--order alternate)', () => {
     const journal = realJournal(alternate)
     let calls = 0
     // "killed" after the 4th visit: a throw from the workload ends the sweep like a dead process
-    await expect(runAlternating(alternate, {testbed: tb, workload: workloadOn(tb, () => {
-      if (++calls === 9) throw new Error('killed')
-    }, {result: validResult}), journal, signal: new AbortController().signal, probes})).rejects.toThrow('killed')
+    await expect(
+      runAlternating(alternate, {
+        testbed: tb,
+        workload: workloadOn(
+          tb,
+          () => {
+            if (++calls === 9) throw new Error('killed')
+          },
+          {result: validResult},
+        ),
+        journal,
+        signal: new AbortController().signal,
+        probes,
+      }),
+    ).rejects.toThrow('killed')
     const reopened = ResultsJournal.open(journal.path)
     const recorded = structuredClone(reopened.results.steps)
-    expect(recorded.map((s) => [s.queueCount, s.iterations.map((it) => it.index)])).toEqual([[1, [0, 1]], [2, [0]], [4, [0]]])
+    expect(recorded.map((s) => [s.queueCount, s.iterations.map((it) => it.index)])).toEqual([
+      [1, [0, 1]],
+      [2, [0]],
+      [4, [0]],
+    ])
     const plan = resumeAlternatePlan(reopened.results.config, reopened.missingIterations())
     const tb2 = fakeTestbed()
-    await runAlternating(plan, {testbed: tb2, workload: workloadOn(tb2, undefined, {result: validResult}), journal: reopened, signal: new AbortController().signal, probes})
+    await runAlternating(plan, {
+      testbed: tb2,
+      workload: workloadOn(tb2, undefined, {result: validResult}),
+      journal: reopened,
+      signal: new AbortController().signal,
+      probes,
+    })
     expect(tb2.set).toEqual([2, 4])
-    expect(onDisk(reopened)).toEqual([[1, [0, 1]], [2, [0, 1]], [4, [0, 1]]])
+    expect(onDisk(reopened)).toEqual([
+      [1, [0, 1]],
+      [2, [0, 1]],
+      [4, [0, 1]],
+    ])
     expect(reopened.results.steps[0]).toEqual(recorded[0])
     expect(reopened.results.steps[1].iterations[0]).toEqual(recorded[1].iterations[0])
     expect(reopened.results.steps[1].startedAt).toBe(recorded[1].startedAt)
@@ -200,7 +373,15 @@ describe('runAlternating (--order alternate)', () => {
 
   it('refuses a plan in steps order', async () => {
     const tb = fakeTestbed()
-    await expect(runAlternating(plan, {testbed: tb, workload: workloadOn(tb), journal: fakeJournal(), signal: new AbortController().signal, probes})).rejects.toThrow(/not an alternate-order plan/)
+    await expect(
+      runAlternating(plan, {
+        testbed: tb,
+        workload: workloadOn(tb),
+        journal: fakeJournal(),
+        signal: new AbortController().signal,
+        probes,
+      }),
+    ).rejects.toThrow(/not an alternate-order plan/)
   })
 })
 
@@ -209,12 +390,33 @@ describe('addIteration', () => {
   const it1 = {index: 1, startedAt: '2026-01-01T00:00:05.000Z'} as Step['iterations'][number]
   const config = {} as Step['config']
   it('starts a step on its first visit and keeps iterations in index order', () => {
-    const first = addIteration(undefined, {startedAt: '2026-01-01T00:00:04.000Z', config}, it1, '2026-01-01T00:00:06.000Z', 2)
-    expect(first).toEqual({queueCount: 2, startedAt: '2026-01-01T00:00:04.000Z', finishedAt: '2026-01-01T00:00:06.000Z', config, iterations: [it1]})
+    const first = addIteration(
+      undefined,
+      {startedAt: '2026-01-01T00:00:04.000Z', config},
+      it1,
+      '2026-01-01T00:00:06.000Z',
+      2,
+    )
+    expect(first).toEqual({
+      queueCount: 2,
+      startedAt: '2026-01-01T00:00:04.000Z',
+      finishedAt: '2026-01-01T00:00:06.000Z',
+      config,
+      iterations: [it1],
+    })
     // a resume may fill an earlier index later: the span widens to cover both
-    const both = addIteration(first, {startedAt: '2026-01-01T00:00:00.500Z', config: {channels: {}} as Step['config']}, it0, '2026-01-01T00:00:02.000Z', 2)
+    const both = addIteration(
+      first,
+      {startedAt: '2026-01-01T00:00:00.500Z', config: {channels: {}} as Step['config']},
+      it0,
+      '2026-01-01T00:00:02.000Z',
+      2,
+    )
     expect(both.iterations.map((i) => i.index)).toEqual([0, 1])
-    expect([both.startedAt, both.finishedAt]).toEqual(['2026-01-01T00:00:00.500Z', '2026-01-01T00:00:06.000Z'])
+    expect([both.startedAt, both.finishedAt]).toEqual([
+      '2026-01-01T00:00:00.500Z',
+      '2026-01-01T00:00:06.000Z',
+    ])
     expect(both.config).toBe(config)
   })
 })

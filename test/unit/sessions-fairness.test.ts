@@ -25,7 +25,10 @@ describe('local targets', () => {
     expect(isLoopback('::1')).toBe(true)
     expect(isLoopback('::ffff:127.0.0.1')).toBe(true)
     expect(isLoopback('198.18.0.1')).toBe(false)
-    const json = JSON.stringify([{ifname: 'lo', addr_info: [{local: '127.0.0.1'}]}, {ifname: 'v', addr_info: [{local: '198.18.3.2'}, {local: 'FD00::2'}]}])
+    const json = JSON.stringify([
+      {ifname: 'lo', addr_info: [{local: '127.0.0.1'}]},
+      {ifname: 'v', addr_info: [{local: '198.18.3.2'}, {local: 'FD00::2'}]},
+    ])
     const local = parseIpAddrJson(json)
     expect(local).toEqual(['127.0.0.1', '198.18.3.2', 'FD00::2'])
     expect(isLocalAddress('198.18.3.2', local)).toBe(true)

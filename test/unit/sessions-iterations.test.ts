@@ -1,5 +1,11 @@
 import {describe, expect, it} from 'vitest'
-import {confidenceInterval, iterate, needsAnotherIteration, parseConfidence, parseIterations} from '../../src/sessions/iterations.js'
+import {
+  confidenceInterval,
+  iterate,
+  needsAnotherIteration,
+  parseConfidence,
+  parseIterations,
+} from '../../src/sessions/iterations.js'
 import {studentTQuantile} from '../../src/results/estimate.js'
 
 describe('iterations and confidence (netperf -i / -I)', () => {
@@ -33,14 +39,27 @@ describe('iterations and confidence (netperf -i / -I)', () => {
   it('stops at MIN when the interval is narrow, runs to MAX and says so when it is not', async () => {
     const policy = {min: 3, max: 6, level: 99, widthPct: 5}
     expect(needsAnotherIteration([100, 100], policy)).toBe(true)
-    const steady = await iterate(policy, async () => 100, (x) => x)
+    const steady = await iterate(
+      policy,
+      async () => 100,
+      (x) => x,
+    )
     expect(steady.results).toHaveLength(3)
     expect(steady.confidenceReached).toBe(true)
     const noisy = [50, 150, 60, 140, 55, 145, 100]
-    const wild = await iterate(policy, async (i) => noisy[i], (x) => x)
+    const wild = await iterate(
+      policy,
+      async (i) => noisy[i],
+      (x) => x,
+    )
     expect(wild.results).toHaveLength(6)
     expect(wild.confidenceReached).toBe(false)
-    const stopped = await iterate(policy, async (i) => noisy[i], (x) => x, () => true)
+    const stopped = await iterate(
+      policy,
+      async (i) => noisy[i],
+      (x) => x,
+      () => true,
+    )
     expect(stopped.results).toHaveLength(1)
   })
 })

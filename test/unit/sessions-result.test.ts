@@ -6,17 +6,48 @@ import {streamDirections, streamResult} from '../../src/sessions/stream.js'
 
 const cpu = {userPct: 10, sysPct: 20, softirqPct: 5, irqPct: 0, totalPct: 35, cpus: 2}
 const native = (o: Partial<NativeSessionResult>): NativeSessionResult => ({
-  thread: 0, cpu: -1, ops: 0, windowOps: 0, windowNs: 1e9, errors: 0, datagrams: 0, maxGapNs: 1e6, retransmits: 0, connected: true, dead: false, ...o,
+  thread: 0,
+  cpu: -1,
+  ops: 0,
+  windowOps: 0,
+  windowNs: 1e9,
+  errors: 0,
+  datagrams: 0,
+  maxGapNs: 1e6,
+  retransmits: 0,
+  connected: true,
+  dead: false,
+  ...o,
 })
-const hist = (valueNs: number, count: number) => ({histValuesNs: new Float64Array([valueNs]), histCounts: new Float64Array([count])})
-const opts = {server: '127.0.0.1', port: 1, type: 'tcp_rr' as const, sessions: 3, requestSize: 1, responseSize: 1, durationMs: 1000}
+const hist = (valueNs: number, count: number) => ({
+  histValuesNs: new Float64Array([valueNs]),
+  histCounts: new Float64Array([count]),
+})
+const opts = {
+  server: '127.0.0.1',
+  port: 1,
+  type: 'tcp_rr' as const,
+  sessions: 3,
+  requestSize: 1,
+  responseSize: 1,
+  durationMs: 1000,
+}
 
 describe('rr results', () => {
   const run = {
     host: '127.0.0.1',
     elapsedMs: 1000,
     local: {utilisation: cpu, busyMs: 700},
-    remote: {type: 'result' as const, cpu, busyMs: 600, processUs: {user: 0, sys: 0}, sessions: [{ops: 3000, datagrams: 0, retransmits: 0}, {ops: 3000, datagrams: 0, retransmits: 0}]},
+    remote: {
+      type: 'result' as const,
+      cpu,
+      busyMs: 600,
+      processUs: {user: 0, sys: 0},
+      sessions: [
+        {ops: 3000, datagrams: 0, retransmits: 0},
+        {ops: 3000, datagrams: 0, retransmits: 0},
+      ],
+    },
     sessions: [
       native({windowOps: 1000, windowNs: 1e9, ...hist(50_000, 1000)}),
       native({windowOps: 3000, windowNs: 1e9, thread: 1, ...hist(20_000, 3000)}),
@@ -52,11 +83,32 @@ describe('stream results', () => {
   it('sends both ways with --bidir and counts UDP loss against the server', () => {
     expect(streamDirections({type: 'tcp_stream', bidir: true, sessions: 2})).toEqual([1, 1, 0, 0])
     expect(streamDirections({type: 'tcp_maerts', sessions: 2})).toEqual([0, 0])
-    const o = {server: '127.0.0.1', port: 1, type: 'udp_stream' as const, sessions: 2, messageSize: 1000, durationMs: 1000}
+    const o = {
+      server: '127.0.0.1',
+      port: 1,
+      type: 'udp_stream' as const,
+      sessions: 2,
+      messageSize: 1000,
+      durationMs: 1000,
+    }
     const r = streamResult(o, {
-      host: '127.0.0.1', elapsedMs: 1000, local: {utilisation: cpu, busyMs: 500},
-      remote: {type: 'result', cpu, busyMs: 400, processUs: {user: 0, sys: 0}, sessions: [{ops: 0, datagrams: 990, retransmits: 0}, {ops: 0, datagrams: 1000, retransmits: 0}]},
-      sessions: [native({windowOps: 125_000_000, datagrams: 1000}), native({windowOps: 62_500_000, datagrams: 1000})],
+      host: '127.0.0.1',
+      elapsedMs: 1000,
+      local: {utilisation: cpu, busyMs: 500},
+      remote: {
+        type: 'result',
+        cpu,
+        busyMs: 400,
+        processUs: {user: 0, sys: 0},
+        sessions: [
+          {ops: 0, datagrams: 990, retransmits: 0},
+          {ops: 0, datagrams: 1000, retransmits: 0},
+        ],
+      },
+      sessions: [
+        native({windowOps: 125_000_000, datagrams: 1000}),
+        native({windowOps: 62_500_000, datagrams: 1000}),
+      ],
     })
     expect(r.sessions.map((s) => s.gbps)).toEqual([1, 0.5])
     expect(r.gbps).toBe(1.5)

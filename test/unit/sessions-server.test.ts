@@ -32,13 +32,26 @@ describe('sessions server (loopback)', () => {
 
   it('answers a version mismatch with a reason and logs it', async () => {
     const replies = await exchange(server.port, ['{"type":"hello","version":99}\n'])
-    expect(JSON.parse(replies[0])).toEqual({type: 'error', reason: expect.stringMatching(/version mismatch: server speaks 1, client 99/)})
+    expect(JSON.parse(replies[0])).toEqual({
+      type: 'error',
+      reason: expect.stringMatching(/version mismatch: server speaks 1, client 99/),
+    })
     expect(log.some((l) => /version mismatch/.test(l))).toBe(true)
   })
 
   it('enforces its session limit and the message order', async () => {
     const hello = '{"type":"hello","version":1}\n'
-    const test = JSON.stringify({type: 'test', workload: 'tcp_rr', sessions: 5, threads: 1, durationMs: 1000, requestSize: 1, responseSize: 1, messageSize: 1, serverSends: [0, 0, 0, 0, 0]})
+    const test = JSON.stringify({
+      type: 'test',
+      workload: 'tcp_rr',
+      sessions: 5,
+      threads: 1,
+      durationMs: 1000,
+      requestSize: 1,
+      responseSize: 1,
+      messageSize: 1,
+      serverSends: [0, 0, 0, 0, 0],
+    })
     const replies = await exchange(server.port, [hello, test + '\n'])
     expect(JSON.parse(replies[0])).toMatchObject({type: 'welcome', version: 1, limits: {maxSessions: 4}})
     expect(JSON.parse(replies[1]).reason).toMatch(/sessions 5 is out of range 1..4/)

@@ -10,7 +10,12 @@ import {diffQueueTraffic, relayStatusToTraffic} from '../../src/testbed/relay.js
 
 describe('testbed names and addresses', () => {
   it('derives mqb- names that fit IFNAMSIZ', () => {
-    expect(endpointNames('tb1')).toEqual({nsA: 'mqb-tb1-a', nsB: 'mqb-tb1-b', devA: 'mqb-tb1-a', devB: 'mqb-tb1-b'})
+    expect(endpointNames('tb1')).toEqual({
+      nsA: 'mqb-tb1-a',
+      nsB: 'mqb-tb1-b',
+      devA: 'mqb-tb1-a',
+      devB: 'mqb-tb1-b',
+    })
     expect(endpointNames('abcdefghi').devA).toHaveLength(15)
     expect(() => checkTestbedName('abcdefghij')).toThrow(/1-9 lower-case/)
     expect(() => checkTestbedName('Tb')).toThrow(/1-9 lower-case/)
@@ -48,7 +53,11 @@ describe('relay counters', () => {
     running: true,
     failed: false,
     queues: [
-      {queue: 0, aToB: {frames, bytes: frames * 1000, drops: 1}, bToA: {frames: 2 * frames, bytes: frames * 60, drops: 0}},
+      {
+        queue: 0,
+        aToB: {frames, bytes: frames * 1000, drops: 1},
+        bToA: {frames: 2 * frames, bytes: frames * 60, drops: 0},
+      },
       {queue: 1, aToB: {frames: 0, bytes: 0, drops: 0}, bToA: {frames: 0, bytes: 0, drops: 2}},
     ],
   })
@@ -97,7 +106,10 @@ describe('device state saved before a channel change', () => {
   it('finds IRQs by name in /proc/interrupts when the device has no MSI directory', () => {
     const root = mkdtempSync(join(tmpdir(), 'mqb-devirq-')) + '/'
     mkdirSync(`${root}proc`, {recursive: true})
-    writeFileSync(`${root}proc/interrupts`, '           CPU0       CPU1\n 24:    10    0   PCI-MSI 1-edge      eth9-TxRx-0\n 25:   3   4   PCI-MSI 2-edge      eth10-TxRx-0\n')
+    writeFileSync(
+      `${root}proc/interrupts`,
+      '           CPU0       CPU1\n 24:    10    0   PCI-MSI 1-edge      eth9-TxRx-0\n 25:   3   4   PCI-MSI 2-edge      eth10-TxRx-0\n',
+    )
     expect(deviceIrqs('eth9', root)).toEqual(['24'])
   })
 })

@@ -2,10 +2,27 @@ import {mkdtempSync, readdirSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {listTestbeds, pidAlive, readRecords, removeRecord, writeRecord, type TestbedRecord} from '../../src/testbed/registry.js'
+import {
+  listTestbeds,
+  pidAlive,
+  readRecords,
+  removeRecord,
+  writeRecord,
+  type TestbedRecord,
+} from '../../src/testbed/registry.js'
 
 const record = (name: string, pid: number): TestbedRecord => ({
-  name, kind: 'tap', pid, createdAt: '2026-11-24T23:00:00.000Z', nsA: `mqb-${name}-a`, nsB: `mqb-${name}-b`, devA: `mqb-${name}-a`, devB: `mqb-${name}-b`, ipA: '198.18.1.1', ipB: '198.18.1.2', maxQueues: 2,
+  name,
+  kind: 'tap',
+  pid,
+  createdAt: '2026-11-24T23:00:00.000Z',
+  nsA: `mqb-${name}-a`,
+  nsB: `mqb-${name}-b`,
+  devA: `mqb-${name}-a`,
+  devB: `mqb-${name}-b`,
+  ipA: '198.18.1.1',
+  ipB: '198.18.1.2',
+  maxQueues: 2,
 })
 
 describe('testbed registry', () => {
@@ -37,6 +54,9 @@ describe('testbed registry', () => {
     writeRecord(record('live', process.pid))
     writeRecord(record('dead', 2 ** 22 + 1))
     const l = listTestbeds()
-    expect(l.testbeds.map((t) => [t.name, t.alive])).toEqual([['dead', false], ['live', true]])
+    expect(l.testbeds.map((t) => [t.name, t.alive])).toEqual([
+      ['dead', false],
+      ['live', true],
+    ])
   })
 })

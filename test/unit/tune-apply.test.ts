@@ -15,12 +15,27 @@ afterEach(() => {
 /** A virtio guest tree with 4 queues whose interrupts all go to CPU 0, and channels held in memory. */
 function guest(combined: number) {
   const t = buildTree({
-    dev: 'eth0', rxQueues: 4, txQueues: 4, deviceLink: 'sys/devices/pci0000:00/0000:00:03.0/virtio0',
-    interrupts: fixture('interrupts-virtio-4q.txt'), onlineCpus: '0-3',
-    irqAffinity: Object.fromEntries(['25', '26', '27', '28', '29', '30', '31', '32'].map((irq) => [irq, {allowed: '0'}])),
+    dev: 'eth0',
+    rxQueues: 4,
+    txQueues: 4,
+    deviceLink: 'sys/devices/pci0000:00/0000:00:03.0/virtio0',
+    interrupts: fixture('interrupts-virtio-4q.txt'),
+    onlineCpus: '0-3',
+    irqAffinity: Object.fromEntries(
+      ['25', '26', '27', '28', '29', '30', '31', '32'].map((irq) => [irq, {allowed: '0'}]),
+    ),
   })
   trees.push(t)
-  const channels: Channels = {maxRx: 0, maxTx: 0, maxOther: 0, maxCombined: 4, rx: 0, tx: 0, other: 0, combined}
+  const channels: Channels = {
+    maxRx: 0,
+    maxTx: 0,
+    maxOther: 0,
+    maxCombined: 4,
+    rx: 0,
+    tx: 0,
+    other: 0,
+    combined,
+  }
   const setCalls: unknown[] = []
   const over: Partial<ObserveIO> = {
     channels: () => ({...channels}),
@@ -41,7 +56,11 @@ describe('tune --apply / --revert on a fixture tree', () => {
     expect(g.setCalls).toEqual([{combined: 4}])
     const after = readConfigInForce('eth0', {root: g.root, io: {channels: g.io.channels}})
     expect(after.channels.combined).toBe(4)
-    expect(after.irqAffinity).toMatchObject({'virtio0-input.0': '0', 'virtio0-output.1': '1', 'virtio0-input.3': '3'})
+    expect(after.irqAffinity).toMatchObject({
+      'virtio0-input.0': '0',
+      'virtio0-output.1': '1',
+      'virtio0-input.3': '3',
+    })
     expect(after.xpsCpus).toEqual(['0', '1', '2', '3'])
     expect(r.changes.map((c) => c.what)).toContain('eth0 tx-2 XPS')
     // queue 0's lines already sit on CPU 0: not touched, not in the undo file

@@ -21,13 +21,30 @@ describe('tune --from RESULTS.json', () => {
   })
 
   it('puts the advice first in the tune report, and a missing file is a results error', () => {
-    const t = buildTree({dev: 'eth0', rxQueues: 4, txQueues: 4, interrupts: fixture('interrupts-virtio-4q.txt'), deviceLink: 'sys/devices/pci0000:00/0000:00:03.0/virtio0'})
+    const t = buildTree({
+      dev: 'eth0',
+      rxQueues: 4,
+      txQueues: 4,
+      interrupts: fixture('interrupts-virtio-4q.txt'),
+      deviceLink: 'sys/devices/pci0000:00/0000:00:03.0/virtio0',
+    })
     try {
-      const channels = () => ({maxRx: 0, maxTx: 0, maxOther: 0, maxCombined: 4, rx: 0, tx: 0, other: 0, combined: 4})
+      const channels = () => ({
+        maxRx: 0,
+        maxTx: 0,
+        maxOther: 0,
+        maxCombined: 4,
+        rx: 0,
+        tx: 0,
+        other: 0,
+        combined: 4,
+      })
       const r = runTune('eth0', {root: t.root, io: {channels}, fromResults: tapRr})
       expect(r.findings[0].area).toBe('queue-count')
       expect(r.queueCount?.file).toBe(tapRr)
-      expect(() => runTune('eth0', {root: t.root, io: {channels}, fromResults: `${t.root}none.json`})).toThrow(/no such file/)
+      expect(() =>
+        runTune('eth0', {root: t.root, io: {channels}, fromResults: `${t.root}none.json`}),
+      ).toThrow(/no such file/)
     } finally {
       t.remove()
     }

@@ -16,17 +16,24 @@ export default class TestbedDown extends MqbCommand {
 
   static flags = {
     all: Flags.boolean({description: 'remove every testbed and every stale mqb- object'}),
-    force: Flags.boolean({description: 'with --all: also remove mqb- namespaces that processes run in', dependsOn: ['all']}),
+    force: Flags.boolean({
+      description: 'with --all: also remove mqb- namespaces that processes run in',
+      dependsOn: ['all'],
+    }),
   }
 
   async run(): Promise<{removed: string[]; skipped: string[]}> {
     const {args, flags} = await this.parse(TestbedDown)
-    if (!flags.all && !args.name) throw badInput('name the testbed to remove, or give --all', 'mqbench testbed list')
+    if (!flags.all && !args.name)
+      throw badInput('name the testbed to remove, or give --all', 'mqbench testbed list')
     if (flags.all && args.name) throw badInput('give either a testbed name or --all, not both')
-    const {removed, skipped} = flags.all ? removeAll({force: flags.force}) : {removed: removeTestbed(args.name!), skipped: []}
+    const {removed, skipped} = flags.all
+      ? removeAll({force: flags.force})
+      : {removed: removeTestbed(args.name!), skipped: []}
     if (!this.jsonEnabled()) {
       this.log(removed.length ? `removed ${removed.join(', ')}` : 'nothing to remove')
-      if (skipped.length) this.log(`left ${skipped.join(', ')}: processes run in them (stop those, or add --force)`)
+      if (skipped.length)
+        this.log(`left ${skipped.join(', ')}: processes run in them (stop those, or add --force)`)
     }
     return {removed, skipped}
   }

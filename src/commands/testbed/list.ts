@@ -2,7 +2,8 @@ import {MqbCommand} from '../../cli/base.js'
 import {listTestbeds, type TestbedListing} from '../../testbed/registry.js'
 
 export default class TestbedList extends MqbCommand {
-  static description = 'List testbeds, the process holding each, and mqb- objects no live testbed accounts for (remove those with `mqbench testbed down --all`).'
+  static description =
+    'List testbeds, the process holding each, and mqb- objects no live testbed accounts for (remove those with `mqbench testbed down --all`).'
 
   static enableJsonFlag = true
 
@@ -22,9 +23,13 @@ export default class TestbedList extends MqbCommand {
     }
     for (const t of testbeds) {
       const state = t.alive ? `held by process ${t.pid}` : `stale: process ${t.pid} is gone`
-      this.log(`${t.name.padEnd(10)} ${t.kind.padEnd(5)} queues<=${String(t.maxQueues).padEnd(4)} ${t.devA} ${t.ipA} <-> ${t.devB} ${t.ipB}  (${state})`)
+      this.log(
+        `${t.name.padEnd(10)} ${t.kind.padEnd(5)} queues<=${String(t.maxQueues).padEnd(4)} ${t.devA} ${t.ipA} <-> ${t.devB} ${t.ipB}  (${state})`,
+      )
     }
-    if (inUse.length) this.log(`mqb- namespaces in use by running processes (not testbeds): ${inUse.join(', ')}`)
-    if (stale.length) this.log(`stale mqb- objects: ${stale.join(', ')} (remove with \`mqbench testbed down --all\`)`)
+    if (inUse.length)
+      this.log(`mqb- namespaces in use by running processes (not testbeds): ${inUse.join(', ')}`)
+    if (stale.length)
+      this.log(`stale mqb- objects: ${stale.join(', ')} (remove with \`mqbench testbed down --all\`)`)
   }
 }

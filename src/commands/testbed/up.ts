@@ -25,16 +25,32 @@ Either way the testbed is removed when the holding process ends.`
     '<%= config.bin %> testbed up nic --kind dev:eth1 --server 192.0.2.7 --token s3cret',
   ]
 
-  static args = {name: Args.string({description: 'testbed name: 1-9 lower-case letters or digits', default: 'tb'})}
+  static args = {
+    name: Args.string({description: 'testbed name: 1-9 lower-case letters or digits', default: 'tb'}),
+  }
 
   static flags = {
-    kind: testbedKindFlag({description: 'tap, veth or dev:IF', default: {kind: 'tap'}, defaultHelp: async () => 'tap'}),
-    'max-queues': Flags.integer({description: 'queues the link is created with (tap, veth: default 8; dev: what the driver allows)', min: 1, max: 256}),
-    queues: Flags.integer({description: 'live queue count to start with (default: --max-queues)', min: 1, max: 256}),
+    kind: testbedKindFlag({
+      description: 'tap, veth or dev:IF',
+      default: {kind: 'tap'},
+      defaultHelp: async () => 'tap',
+    }),
+    'max-queues': Flags.integer({
+      description: 'queues the link is created with (tap, veth: default 8; dev: what the driver allows)',
+      min: 1,
+      max: 256,
+    }),
+    queues: Flags.integer({
+      description: 'live queue count to start with (default: --max-queues)',
+      min: 1,
+      max: 256,
+    }),
     'relay-cpus': cpuListFlag({description: 'tap: CPUs to pin the relay workers to (cycled)'}),
     server: Flags.string({description: 'dev: the remote `mqbench server` as HOST[:PORT]'}),
     token: Flags.string({description: 'dev: the remote server token'}),
-    detach: Flags.boolean({description: 'hold the testbed from a background process and return once it is up'}),
+    detach: Flags.boolean({
+      description: 'hold the testbed from a background process and return once it is up',
+    }),
   }
 
   async run(): Promise<TestbedRecord> {
