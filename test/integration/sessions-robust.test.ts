@@ -100,8 +100,10 @@ function lines(
         const t = setTimeout(() => reject(new Error(`timed out waiting for ${re} in: ${buf}`)), ms)
         const check = () => {
           const m = buf.match(re)
-          if (m) (clearTimeout(t), resolve(m))
-          else waiters.push(check)
+          if (m) {
+            clearTimeout(t)
+            resolve(m)
+          } else waiters.push(check)
         }
         check()
       }),

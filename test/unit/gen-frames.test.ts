@@ -132,14 +132,15 @@ describe('gen frames', () => {
     try {
       const file = join(dir, 'f.pcap')
       const header = Buffer.alloc(24)
-      ;(header.writeUInt32LE(0xa1b2c3d4, 0),
-        header.writeUInt16LE(2, 4),
-        header.writeUInt16LE(4, 6),
-        header.writeUInt32LE(65535, 16),
-        header.writeUInt32LE(1, 20))
+      header.writeUInt32LE(0xa1b2c3d4, 0)
+      header.writeUInt16LE(2, 4)
+      header.writeUInt16LE(4, 6)
+      header.writeUInt32LE(65535, 16)
+      header.writeUInt32LE(1, 20)
       const recs = list.map((f) => {
         const h = Buffer.alloc(16)
-        ;(h.writeUInt32LE(f.length, 8), h.writeUInt32LE(f.length, 12))
+        h.writeUInt32LE(f.length, 8)
+        h.writeUInt32LE(f.length, 12)
         return Buffer.concat([h, f])
       })
       writeFileSync(file, Buffer.concat([header, ...recs]))

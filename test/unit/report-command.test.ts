@@ -21,6 +21,7 @@ function mqbench(...args: string[]) {
   return {status: r.status, stdout: r.stdout, lines}
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- edits reach into arbitrary JSON paths
 function variant(name: string, edit: (o: Record<string, any>) => void): string {
   const o = JSON.parse(readFileSync(fixture('veth-stream.json'), 'utf8'))
   edit(o)
