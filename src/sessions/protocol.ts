@@ -10,6 +10,7 @@
 // field, before anything acts on it: the server faces whatever reaches its port.
 import type {CpuUtilisation} from '../results/schema.js'
 import type {SessionWorkload} from '../native.js'
+import {LIMITS} from '../limits.js'
 
 export const PROTOCOL_VERSION = 1
 /** A control line longer than this is hostile or broken: the connection is closed. */
@@ -22,14 +23,6 @@ export const WORKLOADS: readonly SessionWorkload[] = [
   'udp_stream',
 ]
 export const SERVER_CAPS = [...WORKLOADS, 'burst', 'bidir'] as const
-
-/** Size limits shared by the client's flag checks and the server's validation. */
-export const LIMITS = {
-  maxMessageBytes: 1 << 20,
-  maxUdpPayloadBytes: 65_507,
-  maxBurst: 1024,
-  maxThreads: 1024,
-} as const
 
 export interface ServerLimits {
   maxSessions: number
@@ -206,7 +199,7 @@ export function parseServerMessage(line: string): ServerMessage {
         version: int(o, 'version', 0, 1_000_000),
         caps: strings(o, 'caps', 64),
         limits: {
-          maxSessions: int(limits, 'maxSessions', 1, 1_000_000),
+          maxSessions: int(limits, 'maxSessions', 1, LIMITS.maxSessions),
           maxDurationMs: int(limits, 'maxDurationMs', 1, 1e12),
         },
       }
