@@ -7,7 +7,7 @@ import {buildPlan} from '../../src/gen/plan.js'
 import {KIND_MAX_QUEUES, LIMITS} from '../../src/limits.js'
 import {frames, gen} from '../../src/native.js'
 import {planScale} from '../../src/scale/plan.js'
-import {parseServerMessage} from '../../src/sessions/protocol.js'
+import {serverMessageReader} from '../../src/sessions/protocol.js'
 import {checkRrOptions} from '../../src/sessions/rr.js'
 import {FRAME_V4} from '../helpers/frames.js'
 
@@ -81,11 +81,11 @@ describe('limits', () => {
       refusal(() => checkRrOptions({...rr, sessions: LIMITS.maxSessions + 1, durationMs: 1000})),
     ).toMatch(/expected 1\.\.100000/)
     const welcome = (maxSessions: number) =>
-      JSON.stringify({type: 'welcome', version: 1, caps: [], limits: {maxSessions, maxDurationMs: 1000}})
-    expect(parseServerMessage(welcome(LIMITS.maxSessions))).toMatchObject({
+      JSON.stringify({type: 'welcome', version: 2, caps: [], limits: {maxSessions, maxDurationMs: 1000}})
+    expect(serverMessageReader().push(welcome(LIMITS.maxSessions))).toMatchObject({
       limits: {maxSessions: LIMITS.maxSessions},
     })
-    expect(refusal(() => parseServerMessage(welcome(LIMITS.maxSessions + 1)))).not.toBe('accepted')
+    expect(refusal(() => serverMessageReader().push(welcome(LIMITS.maxSessions + 1)))).not.toBe('accepted')
   })
 
   it("a scale plan stops at each testbed kind's maximum", () => {
