@@ -6,16 +6,16 @@
 import {randomInt, createHash, timingSafeEqual} from 'node:crypto'
 import {createServer, type Server, type Socket} from 'node:net'
 import {ExitCode, MqbError, fromNative} from '../errors.js'
-import {onlineCpus} from '../host.js'
+import {onlineCpus} from '../host/cpus.js'
 import {sessions as nativeSessions, type SessionEngineHandle} from '../native.js'
 import {cpuWindow} from '../observe/cpu.js'
 import {
+  clientMessageReader,
   LineReader,
   PROTOCOL_VERSION,
   ProtocolError,
   SERVER_CAPS,
   encodeMessage,
-  parseClientMessage,
   type ServerLimits,
   type ServerMessage,
   type TestMessage,
@@ -223,14 +223,16 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
     send({type: 'ready', port: started.port, cookie})
   }
 
+  const messages = clientMessageReader(ctx.limits)
   const onLine = (line: string) => {
     if (state === 'closed') return
     let m
     try {
-      m = parseClientMessage(line, ctx.limits)
+      m = messages.push(line)
     } catch (err) {
       return refuse(err instanceof ProtocolError ? `bad message: ${err.message}` : String(err))
     }
+    if (!m) return // a test's per-session list is still arriving
     if (state === 'hello') {
       if (m.type !== 'hello') return refuse(`expected hello, got ${m.type}`)
       clearTimeout(helloTimer)
