@@ -42,9 +42,11 @@ describeNet('agent: the C++ session server against mqbench rr/stream', () => {
   it('serves `mqbench rr` with 20 TCP_RR sessions, every one making progress', () => {
     const r = spawnSync(
       process.execPath,
-      [bin, 'rr', '--netns', p.nsA, '--server', p.ipB, '--port', String(port), '--sessions', '20'].concat(
-        ['--duration', '2s', '--json'],
-      ),
+      [bin, 'rr', '--netns', p.nsA, '--server', p.ipB, '--port', String(port), '--sessions', '20'].concat([
+        '--duration',
+        '2s',
+        '--json',
+      ]),
       {encoding: 'utf8', env: {...process.env, MQBENCH_TOKEN: token}, timeout: 60_000},
     )
     expect(r.stderr).toBe('')
@@ -69,7 +71,13 @@ describeNet('agent: the C++ session server against mqbench rr/stream', () => {
   })
 
   it('serves TCP_STREAM both ways and UDP_STREAM', async () => {
-    const bidir = await runStream({...base(), type: 'tcp_stream', bidir: true, sessions: 2, messageSize: 16384})
+    const bidir = await runStream({
+      ...base(),
+      type: 'tcp_stream',
+      bidir: true,
+      sessions: 2,
+      messageSize: 16384,
+    })
     expect(bidir.sessions).toHaveLength(4)
     expect(bidir.sessions.every((s) => s.bytes > 0)).toBe(true)
     const udp = await runStream({...base(), type: 'udp_stream', sessions: 2, messageSize: 1400})
@@ -93,7 +101,8 @@ describeNet('agent: the C++ session server against mqbench rr/stream', () => {
     expect(await talk(hello)).toContain('wrong or missing token')
     let seed = 7
     const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32
-    const junk = (n: number) => Array.from({length: n}, () => String.fromCharCode(Math.floor(rnd() * 256))).join('')
+    const junk = (n: number) =>
+      Array.from({length: n}, () => String.fromCharCode(Math.floor(rnd() * 256))).join('')
     const cases = [
       junk(300) + '\n',
       '['.repeat(5000) + ']'.repeat(5000) + '\n',
@@ -106,7 +115,14 @@ describeNet('agent: the C++ session server against mqbench rr/stream', () => {
       expect(answer).toMatch(/^\{"type":"error","reason":"[^\n]+"\}\n$/)
     }
     expect(agent.stderr).toContain('closing control connection: wrong or missing token')
-    const r = await runRr({...base(), type: 'tcp_rr', sessions: 2, durationMs: 1000})
+    const r = await runRr({
+      ...base(),
+      type: 'tcp_rr',
+      sessions: 2,
+      durationMs: 1000,
+      requestSize: 1,
+      responseSize: 1,
+    })
     expect(r.sessions.every((s) => s.transactions > 0)).toBe(true)
   })
 
