@@ -93,8 +93,12 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
   const offInterrupt = onInterrupt(() => aborter.abort())
   const finished = () => ({resultsFile: journal.path, results: journal.results})
   if (plan.steps.length === 0) {
-    journal.finish('complete')
-    offInterrupt()
+    try {
+      journal.finish('complete')
+    } finally {
+      offInterrupt()
+      journal.close()
+    }
     return finished()
   }
   let testbed
@@ -134,6 +138,7 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
       // The testbed could not even be made (no such device, no privilege): nothing was measured,
       // so leave no results file behind, only the error.
       rmSync(journal.path, {force: true})
+      journal.close()
       throw err
     }
     journal.finish('failed', (err as Error).message)
@@ -142,6 +147,7 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
     offInterrupt()
     await workload?.close().catch(() => {})
     testbed?.close()
+    journal.close()
   }
 }
 
