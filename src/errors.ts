@@ -82,23 +82,3 @@ export function fromNative(
       return err instanceof Error ? err : new Error(message)
   }
 }
-
-const WRITE_REASONS: Record<string, (path: string) => string> = {
-  ENOENT: (path) => `no such directory ${path.slice(0, Math.max(0, path.lastIndexOf('/'))) || '.'}`,
-  ENOTDIR: (path) => `a part of ${path} is not a directory`,
-  EACCES: () => 'permission denied',
-  EPERM: () => 'permission denied',
-  EROFS: () => 'read-only file system',
-  EISDIR: () => 'it is a directory; name a file',
-  EEXIST: () => 'it exists already',
-  ENOSPC: () => 'no space left on the device',
-}
-
-/**
- * The one line for a file mqbench cannot write where the person asked (--out, --png, -o, ...):
- * exit 3, because the person chose the path; never a raw errno text.
- */
-export function cannotWrite(path: string, err: unknown): MqbError {
-  const reason = WRITE_REASONS[errnoCode(err) ?? '']?.(path) ?? (err as Error).message
-  return new MqbError(`cannot write ${path}: ${reason}`, ExitCode.badInput)
-}

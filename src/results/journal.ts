@@ -7,79 +7,11 @@
 // Every write is validated first: mqbench never writes a file that its own loader would refuse.
 // A new file never replaces another: its name is created exclusively (two runs started in the
 // same second get NAME.json and NAME-2.json), and the writer holds the file's lock (lock.ts).
-import {closeSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync} from 'node:fs'
-import {basename, dirname, join} from 'node:path'
-import {cannotWrite, ExitCode, MqbError} from '../errors.js'
+import {ExitCode, MqbError} from '../errors.js'
+import {createFileExclusive, writeFileAtomic} from '../host/files.js'
 import {loadResults, validateResults} from './load.js'
 import {lockResults, type LockSteps, type ResultsLock} from './lock.js'
 import type {ResultsFile, RunStatus, Step} from './schema.js'
-
-/** link(2) found the name taken: not a failure, the caller tries the next name. */
-class NameTaken extends Error {}
-
-/** Writes `data` to a fsynced temporary file next to `path` and hands its name to `place`. */
-function viaTemp(path: string, data: string | Uint8Array, place: (tmp: string) => void): void {
-  const dir = dirname(path)
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`)
-  let fd: number | undefined
-  try {
-    fd = openSync(tmp, 'w', 0o644)
-    if (typeof data === 'string') writeSync(fd, data)
-    else writeSync(fd, data)
-    fsyncSync(fd)
-    closeSync(fd)
-    fd = undefined
-    place(tmp)
-  } catch (err) {
-    if (fd !== undefined) closeSync(fd)
-    try {
-      unlinkSync(tmp)
-    } catch {
-      // the temp file was never created, or already renamed
-    }
-    if (err instanceof MqbError || err instanceof NameTaken) throw err
-    throw cannotWrite(path, err)
-  }
-  // The rename is durable only once the directory entry is; not every filesystem lets us fsync a directory.
-  try {
-    const dfd = openSync(dir, 'r')
-    try {
-      fsyncSync(dfd)
-    } finally {
-      closeSync(dfd)
-    }
-  } catch {
-    // best effort
-  }
-}
-
-/** Writes `data` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  viaTemp(path, data, (tmp) => renameSync(tmp, path))
-}
-
-/**
- * Creates `path` with `data`, atomically and exclusively: link(2) of the finished temp file fails
- * with EEXIST like open(O_EXCL) would, but the name never shows a half-written file. False when
- * the name exists.
- */
-export function createFileExclusive(path: string, data: string | Uint8Array): boolean {
-  try {
-    viaTemp(path, data, (tmp) => {
-      try {
-        linkSync(tmp, path)
-      } catch (err) {
-        if ((err as {code?: string}).code === 'EEXIST') throw new NameTaken()
-        throw err
-      }
-      unlinkSync(tmp)
-    })
-    return true
-  } catch (err) {
-    if (err instanceof NameTaken) return false
-    throw err
-  }
-}
 
 /** NAME.json, NAME-2.json, NAME-3.json, ...: the names a new results file tries in turn. */
 export function candidateName(path: string, n: number): string {

@@ -15,7 +15,8 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs'
-import {cannotWrite, ExitCode, MqbError} from '../errors.js'
+import {ExitCode, MqbError} from '../errors.js'
+import {cannotWrite} from '../host/files.js'
 import {fileLock} from '../native.js'
 
 export interface LockSteps {
