@@ -12,15 +12,7 @@ import {RESULTS_SCHEMA, RESULTS_VERSION, type ResultsFile} from '../results/sche
 import {randomTestbedName} from '../testbed/common.js'
 import {createTestbed} from '../testbed/index.js'
 import {runAlternating} from './alternate.js'
-import {
-  planScale,
-  resultsPath,
-  resumeAlternatePlan,
-  resumePlan,
-  shellCommand,
-  type ScaleFlags,
-  type ScalePlan,
-} from './plan.js'
+import {planRemaining, planScale, resultsPath, shellCommand, type ScaleFlags, type ScalePlan} from './plan.js'
 import {RoundProgress, SweepProgress} from './progress.js'
 import {runSweep, SweepInterrupted, type Probes, type SweepDeps} from './sweep.js'
 import {WORKLOADS} from './workloads.js'
@@ -54,16 +46,8 @@ export interface ScaleRunResult {
 function openJournal(opts: ScaleRunOptions): {journal: ResultsJournal; plan: ScalePlan} {
   if (opts.resume) {
     const journal = ResultsJournal.open(opts.resume)
-    const {config} = journal.results
     // The recorded order decides: an alternating run resumes round by round where it stopped.
-    const plan =
-      config.order === 'alternate'
-        ? resumeAlternatePlan(config, journal.missingIterations())
-        : resumePlan(
-            config,
-            journal.results.steps.map((s) => s.queueCount),
-          )
-    return {journal, plan}
+    return {journal, plan: planRemaining(journal.results)}
   }
   if (!opts.flags) throw new MqbError('give --queues for a new run, or --resume FILE', ExitCode.badInput)
   const plan = planScale(opts.flags, {testbedName: randomTestbedName()})
