@@ -94,6 +94,10 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
     'response-size': bytesFlag('response size', 1, 65_507)({description: 'rr workloads: response bytes'}),
     'message-size': bytesFlag('message size', 1, 1 << 20)({description: 'stream: bytes per send'}),
     'frame-size': bytesFlag('frame size', 60, 9000)({description: 'gen: frame bytes'}),
+    'gen-backend': Flags.option({
+      options: ['auto', 'packet', 'xdp'] as const,
+      description: 'gen: sender backend (auto: AF_XDP where the device takes it, else AF_PACKET; default auto)',
+    })(),
     'relay-cpus': cpuListFlag({description: 'tap testbed: pin the relay workers to these CPUs (cycled)'}),
   }
 
@@ -104,7 +108,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
         'give the queue counts to run with --queues (e.g. 1..8), or --resume FILE',
         ExitCode.badInput,
       )
-    const params: Record<string, number> = {}
+    const params: Record<string, number | string> = {}
     for (const [flag, key] of [
       ['request-size', 'requestSize'],
       ['response-size', 'responseSize'],
@@ -113,6 +117,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
     ] as const) {
       if (flags[flag] !== undefined) params[key] = flags[flag]!
     }
+    if (flags['gen-backend'] !== undefined) params.backend = flags['gen-backend']
     const {resultsFile, results} = await runScale({
       flags: flags.queues && {
         queues: flags.queues,
