@@ -96,7 +96,8 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
     'frame-size': bytesFlag('frame size', 60, 9000)({description: 'gen: frame bytes'}),
     'gen-backend': Flags.option({
       options: ['auto', 'packet', 'xdp'] as const,
-      description: 'gen: sender backend (auto: AF_XDP where the device takes it, else AF_PACKET; default auto)',
+      description:
+        'gen: sender backend (auto: AF_XDP where the device takes it, else AF_PACKET; default auto)',
     })(),
     'relay-cpus': cpuListFlag({description: 'tap testbed: pin the relay workers to these CPUs (cycled)'}),
   }

@@ -10,7 +10,13 @@ import {gen, ifctl, type NativeRxHandle, type XdpMode} from '../native.js'
 import type {GenResult} from '../results/schema.js'
 import {linkExists} from '../testbed/netns.js'
 import {runOk} from '../util/exec.js'
-import {type BackendChoice, type GenBackendFlag, checkBackendOptions, chooseBackend, xdpError} from './backend.js'
+import {
+  type BackendChoice,
+  type GenBackendFlag,
+  checkBackendOptions,
+  chooseBackend,
+  xdpError,
+} from './backend.js'
 import {mtuFor} from './frame.js'
 import {
   type CounterSnapshot,

@@ -13,7 +13,11 @@ const failing = (code: string) => () => {
 describe('gen backend choice', () => {
   it('auto takes xdp when the probe binds, and says so', () => {
     const c = chooseBackend({backend: 'auto', dev: 'veth0'}, () => 'copy')
-    expect(c).toEqual({backend: 'xdp', xdpMode: 'copy', reason: 'xdp (copy mode): veth0 takes AF_XDP sockets'})
+    expect(c).toEqual({
+      backend: 'xdp',
+      xdpMode: 'copy',
+      reason: 'xdp (copy mode): veth0 takes AF_XDP sockets',
+    })
   })
 
   it('auto takes packet without probing when a packet option is given', () => {
