@@ -1,6 +1,5 @@
 // Testbeds by kind: one table from a kind to its constructor, the `--testbed` spelling
 // (tap | veth | dev:IF), and creation that registers the testbed for `list` and `down`.
-import {cleanup} from '../cli/cleanup.js'
 import {ExitCode, MqbError, badInput} from '../errors.js'
 import {checkTestbedName} from './common.js'
 import {createDevTestbed, type DevState} from './dev.js'
@@ -68,7 +67,7 @@ export function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Testbed 
     maxQueues,
     devState,
   })
-  const unrecord = cleanup.add(`record of testbed ${name}`, () => removeRecord(name))
+  const unrecord = opts.cleanup.add(`record of testbed ${name}`, () => removeRecord(name))
   const close = tb.close.bind(tb)
   return Object.assign(tb, {
     close() {
