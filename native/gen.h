@@ -24,8 +24,8 @@ struct GenQueueConfig {
 };
 
 struct GenConfig {
-  bool tap = false;        // false: AF_PACKET on dev
-  bool xdp = false;        // an AF_XDP socket on queue i of dev for thread i, instead of AF_PACKET
+  bool tap = false;  // false: AF_PACKET on dev
+  bool xdp = false;  // an AF_XDP socket on queue i of dev for thread i, instead of AF_PACKET
   XdpMode xdp_mode = XdpMode::automatic;
   std::string dev, netns;  // packet backend: the threads enter netns and bind to dev
   bool qdisc_bypass = true;

@@ -140,7 +140,8 @@ class XdpTx : public TxQueue {
     umem_len_ = static_cast<size_t>(ring_) * kChunk;
     // Zeroed by the kernel and written only in the header bytes afterwards: every frame's zero
     // tail is written once, here, for the whole run.
-    void* m = mmap(nullptr, umem_len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    void* m =
+        mmap(nullptr, umem_len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (m == MAP_FAILED) throw SysError("cannot allocate the UMEM for " + dev_, errno);
     umem_ = static_cast<uint8_t*>(m);
     xdp_umem_reg reg;
@@ -155,7 +156,8 @@ class XdpTx : public TxQueue {
               std::to_string(queue_id) + " of " + dev_);
     const unsigned fill = kFillRing;
     check(setsockopt(fd_, SOL_XDP, XDP_UMEM_FILL_RING, &fill, sizeof(fill)), "AF_XDP fill ring");
-    check(setsockopt(fd_, SOL_XDP, XDP_UMEM_COMPLETION_RING, &ring_, sizeof(ring_)), "AF_XDP completion ring");
+    check(setsockopt(fd_, SOL_XDP, XDP_UMEM_COMPLETION_RING, &ring_, sizeof(ring_)),
+          "AF_XDP completion ring");
     check(setsockopt(fd_, SOL_XDP, XDP_TX_RING, &ring_, sizeof(ring_)), "AF_XDP TX ring");
     xdp_mmap_offsets off;
     std::memset(&off, 0, sizeof(off));
@@ -177,7 +179,8 @@ class XdpTx : public TxQueue {
     need_wakeup_ = has_flags && (bind_flags & XDP_USE_NEED_WAKEUP);
     xdp_options opts;
     len = sizeof(opts);
-    if (getsockopt(fd_, SOL_XDP, XDP_OPTIONS, &opts, &len) == 0) zerocopy_ = opts.flags & XDP_OPTIONS_ZEROCOPY;
+    if (getsockopt(fd_, SOL_XDP, XDP_OPTIONS, &opts, &len) == 0)
+      zerocopy_ = opts.flags & XDP_OPTIONS_ZEROCOPY;
     int sndbuf = 4 << 20;
     // Copy mode builds an skb per frame charged to the socket: best effort, capped by wmem_max.
     setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
@@ -197,7 +200,8 @@ class XdpTx : public TxQueue {
   static uint32_t write_frame(uint8_t* dst, const msghdr& m) {
     uint32_t len = 0;
     for (size_t i = 0; i < m.msg_iovlen; i++) {
-      if (m.msg_iov[i].iov_base != zero_tail()) std::memcpy(dst + len, m.msg_iov[i].iov_base, m.msg_iov[i].iov_len);
+      if (m.msg_iov[i].iov_base != zero_tail())
+        std::memcpy(dst + len, m.msg_iov[i].iov_base, m.msg_iov[i].iov_len);
       len += static_cast<uint32_t>(m.msg_iov[i].iov_len);
     }
     return len;
@@ -283,10 +287,11 @@ std::unique_ptr<XdpTx> open_once(const std::string& dev, unsigned queue_id, cons
       } catch (const SysError&) {
         throw e2;
       }
-      throw SysError("a " + std::to_string(o.frame_len) + "-byte frame spans several " + std::to_string(kChunk) +
-                         "-byte UMEM chunks, which needs multi-buffer AF_XDP (XDP_USE_SG, Linux 6.6), and this "
-                         "kernel refuses it",
-                     EMSGSIZE);
+      throw SysError(
+          "a " + std::to_string(o.frame_len) + "-byte frame spans several " + std::to_string(kChunk) +
+              "-byte UMEM chunks, which needs multi-buffer AF_XDP (XDP_USE_SG, Linux 6.6), and this "
+              "kernel refuses it",
+          EMSGSIZE);
     }
   }
   return tx;

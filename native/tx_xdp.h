@@ -15,8 +15,8 @@ enum class XdpMode { automatic, zerocopy, copy };
 
 struct XdpOptions {
   XdpMode mode = XdpMode::automatic;
-  unsigned burst = 32;       // the TX and completion rings hold 4 bursts, at least 64 descriptors
-  unsigned frame_len = 60;   // frames above one UMEM chunk (a page) need XDP_USE_SG
+  unsigned burst = 32;      // the TX and completion rings hold 4 bursts, at least 64 descriptors
+  unsigned frame_len = 60;  // frames above one UMEM chunk (a page) need XDP_USE_SG
 };
 
 // Opens the socket bound to (dev, queue_id) in the calling thread's namespace. `zerocopy` says
