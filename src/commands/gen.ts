@@ -6,8 +6,8 @@ import {ExitCode} from '../errors.js'
 import type {GenKernel, GenProgress} from '../gen/run.js'
 import {runGen} from '../gen/run.js'
 import {formatPps, parseRate, rateToPps, type Rate} from '../gen/rate.js'
-import {MAX_FRAME_SIZE} from '../gen/frame.js'
 import type {GenResult} from '../results/schema.js'
+import {LIMITS} from '../limits.js'
 
 const rateFlag = Flags.custom<Rate>({
   parse: async (input) => parseRate(input),
@@ -65,7 +65,7 @@ arrived there (docs/gen.md).`
     queues: Flags.integer({
       default: 1,
       min: 1,
-      max: 256,
+      max: LIMITS.maxQueues,
       description: 'sender threads; thread i writes to TX queue i',
     }),
     cpus: cpuListFlag({
@@ -74,15 +74,15 @@ arrived there (docs/gen.md).`
     size: bytesFlag(
       'frame size',
       60,
-      MAX_FRAME_SIZE,
+      LIMITS.maxFrameBytes,
     )({
       default: 60,
-      description: `frame size in bytes without FCS (60..${MAX_FRAME_SIZE}; IPv6 needs 80 or more)`,
+      description: `frame size in bytes without FCS (60..${LIMITS.maxFrameBytes}; IPv6 needs 80 or more)`,
     }),
     flows: Flags.integer({
       default: 1,
       min: 1,
-      max: 65535,
+      max: LIMITS.maxFlowsPerQueue,
       description: 'distinct UDP 5-tuples per queue (source ports), for RSS or tun flow hashing',
     }),
     rate: rateFlag({
@@ -101,7 +101,7 @@ arrived there (docs/gen.md).`
     burst: Flags.integer({
       default: 32,
       min: 1,
-      max: 1024,
+      max: LIMITS.maxGenBurst,
       description: 'frames per batch (one sendmmsg per batch on AF_PACKET)',
     }),
     qdisc: Flags.boolean({

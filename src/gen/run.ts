@@ -21,6 +21,7 @@ import {
 } from './kernel.js'
 import {buildPlan, bypassTxQueue, type GenPlan, type PlanInput} from './plan.js'
 import {summarise} from './result.js'
+import {LIMITS} from '../limits.js'
 
 /** The plan's inputs (queues, CPUs, frame, flows, addresses, rate, count, burst) plus where and how long to send. */
 export interface GenOptions extends PlanInput {
@@ -212,7 +213,7 @@ async function execute(
         : gen.startRx({
             dev: opts.rx.dev,
             netns: opts.rx.netns ?? '',
-            sockets: Math.max(1, Math.min(rxFacts.rxQueues, 256)),
+            sockets: Math.max(1, Math.min(rxFacts.rxQueues, LIMITS.maxQueues)),
             queues: opts.queues,
             flowsPerQueue: opts.flowsPerQueue,
           })

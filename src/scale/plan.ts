@@ -4,14 +4,12 @@
 import {join} from 'node:path'
 import {badInput} from '../errors.js'
 import type {RunConfig} from '../results/schema.js'
+import {KIND_MAX_QUEUES} from '../limits.js'
 
 export type WorkloadName = RunConfig['workload']
 /** steps: every iteration of one queue count, then the next; alternate: rounds over all counts */
 export type SweepOrder = NonNullable<RunConfig['order']>
 export type TestbedChoice = {kind: RunConfig['testbed']['kind']; dev?: string}
-
-/** The largest queue count each kind can be created with (tun: MAX_TAP_QUEUES; veth: a sane bound). */
-export const KIND_MAX_QUEUES: Record<TestbedChoice['kind'], number> = {tap: 256, veth: 128, dev: 256}
 
 export interface ScaleFlags {
   queues: number[]
