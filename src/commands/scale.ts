@@ -108,6 +108,11 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       LIMITS.maxMessageBytes,
     )({description: 'stream: bytes per send'}),
     'frame-size': bytesFlag('frame size', 60, LIMITS.maxFrameBytes)({description: 'gen: frame bytes'}),
+    'gen-backend': Flags.option({
+      options: ['auto', 'packet', 'xdp'] as const,
+      description:
+        'gen: sender backend (auto: AF_XDP where the device takes it, else AF_PACKET; default auto)',
+    })(),
     'relay-cpus': cpuListFlag({description: 'tap testbed: pin the relay workers to these CPUs (cycled)'}),
   }
 
@@ -118,7 +123,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
         'give the queue counts to run with --queues (e.g. 1..8), or --resume FILE',
         ExitCode.badInput,
       )
-    const params: Record<string, number> = {}
+    const params: Record<string, number | string> = {}
     for (const [flag, key] of [
       ['request-size', 'requestSize'],
       ['response-size', 'responseSize'],
@@ -127,6 +132,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
     ] as const) {
       if (flags[flag] !== undefined) params[key] = flags[flag]!
     }
+    if (flags['gen-backend'] !== undefined) params.backend = flags['gen-backend']
     const abort = new AbortController()
     // Not removed when the sweep ends: a Ctrl-C while the report is written, after the run is
     // complete, must not turn a complete run into exit 130 (the handler's default with no listener).

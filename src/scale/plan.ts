@@ -63,7 +63,7 @@ export const WORKLOAD_DEFAULTS: Record<WorkloadName, Record<string, number | str
   crr: {type: 'tcp_crr', requestSize: 1, responseSize: 1},
   udp_rr: {type: 'udp_rr', requestSize: 1, responseSize: 1},
   stream: {type: 'tcp_stream', messageSize: 16384},
-  gen: {frameSize: 64, flowsPerQueue: 4},
+  gen: {frameSize: 64, flowsPerQueue: 4, backend: 'auto'},
 }
 
 export function planScale(flags: ScaleFlags, opts: {testbedName: string; maxQueues?: number}): ScalePlan {

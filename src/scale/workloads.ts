@@ -3,6 +3,7 @@
 // with fresh connections per call, because tun keeps a flow on the queue it last used.
 import {randomBytes} from 'node:crypto'
 import {ExitCode, MqbError} from '../errors.js'
+import type {GenBackendFlag} from '../gen/backend.js'
 import {runGen} from '../gen/run.js'
 import type {RunConfig, WorkloadResult} from '../results/schema.js'
 import {runRr, runStream, startServer} from '../sessions/index.js'
@@ -132,11 +133,13 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
           ExitCode.unsupported,
         )
       const dstMac = linkInfo(tb.devB, tb.nsB).mac
+      // Runs recorded before the backend was a parameter ran AF_PACKET; a resume repeats that.
+      const backend = String(config.params.backend ?? 'packet') as GenBackendFlag
       return {
         run: (w) =>
           runGen(
             {
-              backend: 'packet',
+              backend,
               dev: tb.devA,
               netns: tb.nsA,
               queues: w.queueCount,
