@@ -159,11 +159,6 @@ export class ResultsJournal {
     this.flush()
   }
 
-  /** True when every (queue count, iteration) of the plan is recorded. */
-  get allRecorded(): boolean {
-    return this.missingIterations().length === 0
-  }
-
   private flush(): void {
     writeFileAtomic(this.path, serialise(this.file, this.path))
   }

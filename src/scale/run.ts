@@ -12,7 +12,15 @@ import {RESULTS_SCHEMA, RESULTS_VERSION, type ResultsFile} from '../results/sche
 import {randomTestbedName} from '../testbed/common.js'
 import {createTestbed} from '../testbed/index.js'
 import {runAlternating} from './alternate.js'
-import {planRemaining, planScale, resultsPath, shellCommand, type ScaleFlags, type ScalePlan} from './plan.js'
+import {
+  missingIterations,
+  planRemaining,
+  planScale,
+  resultsPath,
+  shellCommand,
+  type ScaleFlags,
+  type ScalePlan,
+} from './plan.js'
 import {RoundProgress, SweepProgress} from './progress.js'
 import {runSweep, SweepInterrupted, type Probes, type SweepDeps} from './sweep.js'
 import {PartialRunError} from '../sessions/index.js'
@@ -111,7 +119,10 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
     return finished()
   } catch (err) {
     const by = typeof signal.reason === 'string' ? signal.reason : 'a signal'
-    if ((err instanceof SweepInterrupted || signal.aborted) && journal.allRecorded) {
+    if (
+      (err instanceof SweepInterrupted || signal.aborted) &&
+      missingIterations(journal.results).length === 0
+    ) {
       // The signal came after the last iteration was recorded: the run is complete (exit 0).
       journal.finish('complete', {
         endReason: `all ${measuredText(journal)} measured (${by} came after the last)`,
