@@ -303,6 +303,13 @@ export interface RunConfig {
   order?: 'steps' | 'alternate'
   /** workload-specific settings (request/response sizes, message size, frame size, rate) */
   params: Record<string, number | string | boolean>
+  /** sessions workloads: the CPUs the server's and the client's engine threads were pinned to (absent: unpinned) */
+  pinning?: RunPinning
+}
+
+export interface RunPinning {
+  serverCpus?: number[]
+  clientCpus?: number[]
 }
 
 export interface ResultsFile {

@@ -3,7 +3,7 @@
 // (queue counts above the testbed's maximum, workload parameters) is unit-tested without root.
 import {join} from 'node:path'
 import {badInput} from '../errors.js'
-import type {ResultsFile, RunConfig} from '../results/schema.js'
+import type {ResultsFile, RunConfig, RunPinning} from '../results/schema.js'
 import {KIND_MAX_QUEUES} from '../limits.js'
 
 export type WorkloadName = RunConfig['workload']
@@ -24,6 +24,8 @@ export interface ScaleFlags {
   server?: string
   /** workload parameters given on the command line; the rest take the workload's defaults */
   params?: Record<string, number | string | boolean>
+  /** sessions workloads: CPUs for the server the sweep starts and for the client threads */
+  pinning?: RunPinning
 }
 
 export interface PlannedStep {
@@ -62,7 +64,7 @@ export const WORKLOAD_DEFAULTS: Record<WorkloadName, Record<string, number | str
   rr: {type: 'tcp_rr', requestSize: 1, responseSize: 1},
   crr: {type: 'tcp_crr', requestSize: 1, responseSize: 1},
   udp_rr: {type: 'udp_rr', requestSize: 1, responseSize: 1},
-  stream: {type: 'tcp_stream', messageSize: 16384},
+  stream: {type: 'tcp_stream', messageSize: 131072}, // iperf3's default (sessions/stream.ts)
   gen: {frameSize: 64, flowsPerQueue: 4, backend: 'auto'},
 }
 
@@ -103,6 +105,7 @@ export function planScale(flags: ScaleFlags, opts: {testbedName: string; maxQueu
     iterations: flags.iterations,
     order: flags.order ?? 'steps',
     params: {...defaults, ...flags.params},
+    ...(flags.pinning?.serverCpus || flags.pinning?.clientCpus ? {pinning: {...flags.pinning}} : {}),
   }
   return planRemaining({config, steps: []})
 }

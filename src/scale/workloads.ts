@@ -46,10 +46,11 @@ interface Endpoint {
  */
 async function serverFor(
   tb: Testbed,
-  sessions: number,
+  config: RunConfig,
   token?: string,
   allowRemote = false,
 ): Promise<Endpoint> {
+  const sessions = config.sessions
   if (tb.remote) {
     if (!tb.remote.port)
       throw new MqbError(`give the remote server's port: --server ${tb.remote.host}:PORT`, ExitCode.badInput)
@@ -62,7 +63,14 @@ async function serverFor(
     }
   }
   const own = token ?? randomBytes(12).toString('hex')
-  const s = await startServer({bind: tb.ipB, port: 0, netns: tb.nsB, token: own, maxSessions: sessions})
+  const s = await startServer({
+    bind: tb.ipB,
+    port: 0,
+    netns: tb.nsB,
+    token: own,
+    maxSessions: sessions,
+    cpus: config.pinning?.serverCpus,
+  })
   return {server: tb.ipB, allowRemote: false, port: s.port, token: own, close: () => s.close()}
 }
 
@@ -71,7 +79,7 @@ const num = (config: RunConfig, key: string) => Number(config.params[key])
 const rrWorkload = (describe: string): Workload => ({
   describe,
   async prepare(tb, config, opts) {
-    const ep = await serverFor(tb, config.sessions, opts.token, opts.allowRemote)
+    const ep = await serverFor(tb, config, opts.token, opts.allowRemote)
     const type = String(config.params.type) as 'tcp_rr' | 'udp_rr' | 'tcp_crr'
     return {
       run: (w) =>
@@ -87,6 +95,7 @@ const rrWorkload = (describe: string): Workload => ({
             requestSize: num(config, 'requestSize'),
             responseSize: num(config, 'responseSize'),
             durationMs: w.durationMs,
+            cpus: config.pinning?.clientCpus,
           },
           {signal: w.signal},
         ),
@@ -102,7 +111,7 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
   stream: {
     describe: 'bulk TCP from A to B (netperf TCP_STREAM)',
     async prepare(tb, config, opts) {
-      const ep = await serverFor(tb, config.sessions, opts.token, opts.allowRemote)
+      const ep = await serverFor(tb, config, opts.token, opts.allowRemote)
       const type = String(config.params.type) as 'tcp_stream' | 'tcp_maerts' | 'udp_stream'
       return {
         run: (w) =>
@@ -117,6 +126,7 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
               sessions: config.sessions,
               messageSize: num(config, 'messageSize'),
               durationMs: w.durationMs,
+              cpus: config.pinning?.clientCpus,
             },
             {signal: w.signal},
           ),

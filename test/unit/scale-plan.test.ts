@@ -41,6 +41,13 @@ describe('planScale', () => {
     expect(p.config.params).toEqual({type: 'tcp_rr', requestSize: 1, responseSize: 1})
   })
 
+  it('records the server and client pinning only when one was given', () => {
+    expect(planScale(flags(), {testbedName: 'x'}).config.pinning).toBeUndefined()
+    expect(planScale(flags({workload: 'stream'}), {testbedName: 'x'}).config.params.messageSize).toBe(131072)
+    const p = planScale(flags({pinning: {serverCpus: [1], clientCpus: undefined}}), {testbedName: 'x'})
+    expect(JSON.parse(JSON.stringify(p.config.pinning))).toEqual({serverCpus: [1]})
+  })
+
   it('takes workload parameters over the defaults and rejects ones that do not apply', () => {
     expect(
       planScale(flags({workload: 'stream', params: {messageSize: 1000}}), {testbedName: 'x'}).config.params,
