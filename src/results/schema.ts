@@ -303,13 +303,23 @@ export interface RunConfig {
   order?: 'steps' | 'alternate'
   /** workload-specific settings (request/response sizes, message size, frame size, rate) */
   params: Record<string, number | string | boolean>
-  /** sessions workloads: the CPUs the server's and the client's engine threads were pinned to (absent: unpinned) */
-  pinning?: RunPinning
+  /**
+   * CPUs the run's threads were pinned to (absent: not pinned, every online CPU may run them):
+   * the tap relay's workers (--relay-cpus) and the workload's own threads.
+   */
+  pinnedCpus?: RunPinning
 }
 
+/**
+ * relay: --relay-cpus; server/client: scale --server-cpus/--client-cpus (the engine threads of the
+ * server a sweep starts, and of its clients); workload: every CPU the workload's threads could run
+ * on, set only when all of them were pinned.
+ */
 export interface RunPinning {
-  serverCpus?: number[]
-  clientCpus?: number[]
+  relay?: number[]
+  workload?: number[]
+  server?: number[]
+  client?: number[]
 }
 
 export interface ResultsFile {

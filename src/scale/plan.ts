@@ -3,7 +3,7 @@
 // (queue counts above the testbed's maximum, workload parameters) is unit-tested without root.
 import {join} from 'node:path'
 import {badInput} from '../errors.js'
-import type {ResultsFile, RunConfig, RunPinning} from '../results/schema.js'
+import type {ResultsFile, RunConfig} from '../results/schema.js'
 import {KIND_MAX_QUEUES} from '../limits.js'
 
 export type WorkloadName = RunConfig['workload']
@@ -25,7 +25,7 @@ export interface ScaleFlags {
   /** workload parameters given on the command line; the rest take the workload's defaults */
   params?: Record<string, number | string | boolean>
   /** sessions workloads: CPUs for the server the sweep starts and for the client threads */
-  pinning?: RunPinning
+  pinning?: {server?: number[]; client?: number[]}
 }
 
 export interface PlannedStep {
@@ -68,6 +68,22 @@ export const WORKLOAD_DEFAULTS: Record<WorkloadName, Record<string, number | str
   gen: {frameSize: 64, flowsPerQueue: 4, backend: 'auto'},
 }
 
+const sorted = (cpus: number[]) => [...new Set(cpus)].sort((a, b) => a - b)
+
+/** The recorded pinning of a sweep's server and clients; `workload` only when both ends are pinned. */
+function sessionPinning(p: ScaleFlags['pinning']): Pick<RunConfig, 'pinnedCpus'> {
+  const server = p?.server?.length ? sorted(p.server) : undefined
+  const client = p?.client?.length ? sorted(p.client) : undefined
+  if (!server && !client) return {}
+  return {
+    pinnedCpus: {
+      ...(server ? {server} : {}),
+      ...(client ? {client} : {}),
+      ...(server && client ? {workload: sorted([...server, ...client])} : {}),
+    },
+  }
+}
+
 export function planScale(flags: ScaleFlags, opts: {testbedName: string; maxQueues?: number}): ScalePlan {
   const limit = Math.min(opts.maxQueues ?? Infinity, KIND_MAX_QUEUES[flags.testbed.kind])
   const over = flags.queues.filter((q) => q > limit)
@@ -105,7 +121,7 @@ export function planScale(flags: ScaleFlags, opts: {testbedName: string; maxQueu
     iterations: flags.iterations,
     order: flags.order ?? 'steps',
     params: {...defaults, ...flags.params},
-    ...(flags.pinning?.serverCpus || flags.pinning?.clientCpus ? {pinning: {...flags.pinning}} : {}),
+    ...sessionPinning(flags.pinning),
   }
   return planRemaining({config, steps: []})
 }

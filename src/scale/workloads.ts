@@ -69,7 +69,7 @@ async function serverFor(
     netns: tb.nsB,
     token: own,
     maxSessions: sessions,
-    cpus: config.pinning?.serverCpus,
+    cpus: config.pinnedCpus?.server,
   })
   return {server: tb.ipB, allowRemote: false, port: s.port, token: own, close: () => s.close()}
 }
@@ -95,7 +95,7 @@ const rrWorkload = (describe: string): Workload => ({
             requestSize: num(config, 'requestSize'),
             responseSize: num(config, 'responseSize'),
             durationMs: w.durationMs,
-            cpus: config.pinning?.clientCpus,
+            cpus: config.pinnedCpus?.client,
           },
           {signal: w.signal},
         ),
@@ -126,7 +126,7 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
               sessions: config.sessions,
               messageSize: num(config, 'messageSize'),
               durationMs: w.durationMs,
-              cpus: config.pinning?.clientCpus,
+              cpus: config.pinnedCpus?.client,
             },
             {signal: w.signal},
           ),
