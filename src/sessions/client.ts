@@ -8,6 +8,7 @@ import {ExitCode, MqbError, errnoCode, fromNative} from '../errors.js'
 import {
   sessions as nativeSessions,
   type NativeSessionResult,
+  type NativeSessionsResult,
   type SessionPoll,
   type SessionWorkload,
 } from '../native.js'
@@ -22,6 +23,7 @@ import {
   type ResultMessage,
   type ServerMessage,
 } from './protocol.js'
+import {checkClientLimits} from './limits.js'
 import {resolveTarget} from './target.js'
 
 export const CONNECT_TIMEOUT_MS = 3000
@@ -57,6 +59,10 @@ export interface SessionHooks {
 export interface SessionRun {
   host: string
   sessions: NativeSessionResult[]
+  /** rr: every session's latency merged in native code (summary, encoded histogram, memory) */
+  total?: Omit<NativeSessionsResult, 'sessions'>
+  /** from starting the data connections until every session was connected (the ramp) */
+  connectMs: number
   /** the measurement window as the client saw it (CPU times cover the same span) */
   elapsedMs: number
   local: {utilisation: CpuUtilisation; busyMs: number}
@@ -205,6 +211,7 @@ export async function runSessions(plan: SessionPlan, hooks: SessionHooks = {}): 
     allowRemote: plan.allowRemote,
     what: 'server',
   })
+  checkClientLimits({sessions: plan.sessions, netns: plan.netns, where: host})
   const ctl = await openControl(host, plan.port, plan.netns)
   try {
     ctl.send({type: 'hello', version: PROTOCOL_VERSION, token: plan.token, caps: [plan.workload]})
@@ -257,6 +264,7 @@ async function measure(
   dataPort: number,
   cookie: number,
 ): Promise<SessionRun> {
+  const started = performance.now()
   const {id} = nativeSessions.start({
     side: 'client',
     workload: plan.workload,
@@ -287,6 +295,7 @@ async function measure(
   }
   try {
     await waitConnected(id, plan.sessions, ctl.where)
+    const connectMs = performance.now() - started
     if (nativeSessions.poll(id).failed) await join()
     const cpu = cpuWindow()
     const t0 = performance.now()
@@ -331,9 +340,12 @@ async function measure(
         partial = (err as Error).message
       }
     }
+    const {sessions: perSession, ...total} = result
     return {
       host,
-      sessions: result.sessions,
+      sessions: perSession,
+      total,
+      connectMs,
       elapsedMs,
       local: {utilisation: local.utilisation, busyMs: local.busyMs},
       remote,
