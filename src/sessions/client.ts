@@ -9,6 +9,7 @@ import {
   sessions as nativeSessions,
   type NativeSessionResult,
   type NativeSessionsResult,
+  type SessionEngineHandle,
   type SessionPoll,
   type SessionWorkload,
 } from '../native.js'
@@ -23,7 +24,7 @@ import {
   type ResultMessage,
   type ServerMessage,
 } from './protocol.js'
-import {checkClientLimits} from './limits.js'
+import {checkClientLimits} from './host-limits.js'
 import {resolveTarget} from './target.js'
 
 export const CONNECT_TIMEOUT_MS = 3000
@@ -77,6 +78,8 @@ export class PartialRunError<R> extends MqbError {
   constructor(
     message: string,
     readonly result: R,
+    /** why the run stopped early (the server died, ...), without what the message says was kept */
+    readonly reason: string = message,
   ) {
     super(message, ExitCode.partial)
   }
@@ -188,10 +191,10 @@ async function openControl(host: string, port: number, netns: string | undefined
   return new Control(new Socket({fd, readable: true, writable: true}), where)
 }
 
-async function waitConnected(id: number, sessions: number, where: string): Promise<void> {
+async function waitConnected(engine: SessionEngineHandle, sessions: number, where: string): Promise<void> {
   const deadline = Date.now() + 5000 + sessions * 10
   for (;;) {
-    const p = nativeSessions.poll(id)
+    const p = nativeSessions.poll(engine)
     if (p.failed) return // join() rejects with the engine's error
     if (p.connected >= sessions) return
     if (Date.now() > deadline)
@@ -265,7 +268,7 @@ async function measure(
   cookie: number,
 ): Promise<SessionRun> {
   const started = performance.now()
-  const {id} = nativeSessions.start({
+  const {engine} = nativeSessions.start({
     side: 'client',
     workload: plan.workload,
     host,
@@ -283,10 +286,10 @@ async function measure(
   })
   let joined = false
   const join = async () => {
-    nativeSessions.stop(id)
+    nativeSessions.stop(engine)
     joined = true
     try {
-      return await nativeSessions.join(id)
+      return await nativeSessions.join(engine)
     } catch (err) {
       throw errnoCode(err) === 'ECONNREFUSED'
         ? new MqbError(`${(err as Error).message} (data port ${host}:${dataPort})`, ExitCode.unreachable)
@@ -294,17 +297,25 @@ async function measure(
     }
   }
   try {
-    await waitConnected(id, plan.sessions, ctl.where)
+    await waitConnected(engine, plan.sessions, ctl.where)
     const connectMs = performance.now() - started
-    if (nativeSessions.poll(id).failed) await join()
+    if (nativeSessions.poll(engine).failed) await join()
     const cpu = cpuWindow()
     const t0 = performance.now()
-    nativeSessions.measure(id)
+    nativeSessions.measure(engine)
     let partial: string | undefined
     let interrupted = false
     const step = Math.min(plan.intervalMs ?? 250, 250)
-    let lastOps = opsTotal(nativeSessions.poll(id))
+    let lastOps = opsTotal(nativeSessions.poll(engine))
     let lastReport = t0
+    // Interval lines fall on a fixed grid (1 s, 2 s, ...), not 1 s after the previous line, so
+    // that timer drift cannot push the last one past the end of the run and lose it.
+    let nextReport = t0 + (plan.intervalMs ?? 0)
+    const report = (ops: number, now: number) => {
+      hooks.onInterval!(now - t0, ((ops - lastOps) * 1000) / (now - lastReport))
+      lastOps = ops
+      lastReport = now
+    }
     for (;;) {
       const left = plan.durationMs - (performance.now() - t0)
       if (left <= 0) break
@@ -317,14 +328,17 @@ async function measure(
         partial = ctl.closedReason
         break
       }
-      const p = nativeSessions.poll(id)
+      const p = nativeSessions.poll(engine)
       if (p.failed) break
       const now = performance.now()
-      if (plan.intervalMs && hooks.onInterval && now - lastReport >= plan.intervalMs - 1) {
-        const ops = opsTotal(p)
-        hooks.onInterval(now - t0, ((ops - lastOps) * 1000) / (now - lastReport))
-        lastOps = ops
-        lastReport = now
+      const ended = now - t0 >= plan.durationMs
+      if (
+        plan.intervalMs &&
+        hooks.onInterval &&
+        (now >= nextReport - 1 || (ended && now - lastReport >= 1))
+      ) {
+        report(opsTotal(p), now)
+        while (nextReport <= now + 1) nextReport += plan.intervalMs
       }
     }
     const result = await join()
@@ -354,8 +368,8 @@ async function measure(
     }
   } finally {
     if (!joined) {
-      nativeSessions.stop(id)
-      await nativeSessions.join(id).catch(() => {})
+      nativeSessions.stop(engine)
+      await nativeSessions.join(engine).catch(() => {})
     }
   }
 }

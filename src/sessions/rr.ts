@@ -7,7 +7,7 @@ import type {RrResult, RrSession, RrType} from '../results/schema.js'
 import {PartialRunError, runSessions, type SessionRun} from './client.js'
 import {STALL_NS, fairness, serviceDemandUs} from './fairness.js'
 import {compressedBase64, latencySummary} from './latency.js'
-import {LIMITS} from './protocol.js'
+import {LIMITS} from '../limits.js'
 
 export interface RrOptions {
   server: string
@@ -34,8 +34,8 @@ export interface RrHooks {
 
 export function checkRrOptions(o: RrOptions): void {
   const maxSize = o.type === 'udp_rr' ? LIMITS.maxUdpPayloadBytes : LIMITS.maxMessageBytes
-  if (!Number.isInteger(o.sessions) || o.sessions < 1 || o.sessions > 100_000)
-    throw badInput(`--sessions ${o.sessions}: expected 1..100000`)
+  if (!Number.isInteger(o.sessions) || o.sessions < 1 || o.sessions > LIMITS.maxSessions)
+    throw badInput(`--sessions ${o.sessions}: expected 1..${LIMITS.maxSessions}`)
   if (
     o.threads !== undefined &&
     (!Number.isInteger(o.threads) || o.threads < 1 || o.threads > LIMITS.maxThreads)
@@ -149,6 +149,7 @@ export async function runRr(opts: RrOptions, hooks: RrHooks = {}): Promise<RrRes
     throw new PartialRunError(
       `the test stopped early: ${run.partial}; kept ${(result.windowMs / 1000).toFixed(1)} s of results`,
       result,
+      run.partial,
     )
   return result
 }

@@ -1,4 +1,4 @@
-import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -6,6 +6,7 @@ import {ExitCode, MqbError} from '../../src/errors.js'
 import {ResultsJournal} from '../../src/results/journal.js'
 import {loadResults} from '../../src/results/load.js'
 import type {ResultsFile, Step} from '../../src/results/schema.js'
+import {missingIterations, planRemaining} from '../../src/scale/plan.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'mqb-journal-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
@@ -16,6 +17,9 @@ const init = (): Omit<ResultsFile, 'steps'> => {
   const {steps: _steps, ...rest} = structuredClone(full)
   return {...rest, run: {...rest.run, status: 'running', finishedAt: undefined}}
 }
+
+// What a resumed sweep will measure, as the scale planner reads it from the journal's file.
+const remainingQueues = (j: ResultsJournal) => planRemaining(j.results).steps.map((s) => s.queueCount)
 
 describe('ResultsJournal', () => {
   it('writes a valid file after create and after every step, leaving no temp file', () => {
@@ -42,10 +46,11 @@ describe('ResultsJournal', () => {
     const j = ResultsJournal.create(path, init())
     j.appendStep(full.steps[0])
     j.appendStep(full.steps[1])
-    // the process dies here: nothing else is written
+    // the process dies here: nothing else is written, and the kernel drops its lock
+    j.close()
     const resumed = ResultsJournal.open(path)
     expect(resumed.results.steps).toHaveLength(2)
-    expect(resumed.remainingQueues()).toEqual([3, 4])
+    expect(remainingQueues(resumed)).toEqual([3, 4])
     resumed.appendStep(full.steps[2])
     resumed.appendStep(full.steps[3])
     resumed.finish('complete')
@@ -54,24 +59,48 @@ describe('ResultsJournal', () => {
 
   it('resumes a journal that holds no step yet', () => {
     const path = join(dir, 'nostep.json')
-    ResultsJournal.create(path, init())
-    expect(ResultsJournal.open(path).remainingQueues()).toEqual([1, 2, 3, 4])
+    ResultsJournal.create(path, init()).close()
+    expect(remainingQueues(ResultsJournal.open(path))).toEqual([1, 2, 3, 4])
   })
 
-  it('refuses to overwrite an existing file, and to resume a complete run', () => {
+  it('never overwrites an existing file: a second run of the same name gets NAME-2.json; a complete run is not resumed', () => {
     const path = join(dir, 'twice.json')
     const j = ResultsJournal.create(path, init())
-    let err: unknown
-    try {
-      ResultsJournal.create(path, init())
-    } catch (e) {
-      err = e
-    }
-    expect(err).toBeInstanceOf(MqbError)
-    expect((err as MqbError).exitCode).toBe(ExitCode.busy)
+    const second = ResultsJournal.create(path, {...init(), run: {...init().run, id: 'second'}})
+    expect(second.path).toBe(join(dir, 'twice-2.json'))
+    second.appendStep(full.steps[1])
     j.appendStep(full.steps[0])
     j.finish('complete')
+    j.close()
+    expect(loadResults(path).steps.map((s) => s.queueCount)).toEqual([1])
+    expect(loadResults(second.path).run.id).toBe('second')
+    expect(loadResults(second.path).steps.map((s) => s.queueCount)).toEqual([2])
     expect(() => ResultsJournal.open(path)).toThrow(/complete already/)
+  })
+
+  it('takes the next name when a file of the chosen name appears between the choice and the create', () => {
+    const path = join(dir, 'race.json')
+    const j = ResultsJournal.create(path, init(), {
+      // a writer that takes no lock (an older mqbench, a copy) creates the name just before us
+      beforeCreate: (p) => p === path && writeFileSync(p, 'theirs\n'),
+    })
+    expect(j.path).toBe(join(dir, 'race-2.json'))
+    expect(readFileSync(path, 'utf8')).toBe('theirs\n')
+    expect(loadResults(j.path, {allowNoSteps: true}).run.id).toBe(init().run.id)
+  })
+
+  it('takes the next name while another run holds the lock of the chosen one (it is creating it)', () => {
+    const path = join(dir, 'racelock.json')
+    let rival: ResultsJournal | undefined
+    const j = ResultsJournal.create(path, init(), {
+      // the rival took racelock.json's lock first and has not created the file yet
+      afterOpen: () => {
+        if (!rival) rival = ResultsJournal.create(path, {...init(), run: {...init().run, id: 'rival'}})
+      },
+    })
+    expect(rival?.path).toBe(path)
+    expect(j.path).toBe(join(dir, 'racelock-2.json'))
+    expect(loadResults(path, {allowNoSteps: true}).run.id).toBe('rival')
   })
 
   it('refuses a second step with the same queue count', () => {
@@ -84,10 +113,11 @@ describe('ResultsJournal', () => {
     const path = join(dir, 'failed.json')
     const j = ResultsJournal.create(path, init())
     j.appendStep(full.steps[0])
-    j.finish('failed', 'server died at step 2')
+    j.finish('failed', {error: 'server died at step 2', endReason: 'failed: server died at step 2'})
     const r = loadResults(path)
     expect(r.run.status).toBe('failed')
     expect(r.run.error).toBe('server died at step 2')
+    expect(r.run.endReason).toBe('failed: server died at step 2')
   })
 
   it('says a missing directory is bad input', () => {
@@ -110,7 +140,7 @@ describe('ResultsJournal', () => {
   it('upserts steps iteration by iteration, kept in plan order on disk', () => {
     const path = join(dir, 'alt.json')
     const j = ResultsJournal.create(path, {...init(), config: {...init().config, order: 'alternate'}})
-    expect(j.missingIterations()).toHaveLength(12)
+    expect(missingIterations(j.results)).toHaveLength(12)
     j.upsertStep(partOf(3, [0]))
     j.upsertStep(partOf(1, [0]))
     j.upsertStep(partOf(2, [0]))
@@ -125,9 +155,10 @@ describe('ResultsJournal', () => {
       [3, [0]],
     ])
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([])
-    // the process dies here: a resume sees exactly the pairs not written
+    // the process dies here (its lock with it): a resume sees exactly the pairs not written
+    j.close()
     const resumed = ResultsJournal.open(path)
-    expect(resumed.missingIterations()).toEqual([
+    expect(missingIterations(resumed.results)).toEqual([
       {queueCount: 1, iteration: 2},
       {queueCount: 2, iteration: 1},
       {queueCount: 2, iteration: 2},

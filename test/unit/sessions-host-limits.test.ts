@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {RESERVED_FDS, openFilesShortfall} from '../../src/sessions/limits.js'
+import {RESERVED_FDS, openFilesShortfall} from '../../src/sessions/host-limits.js'
 
 describe('session limits', () => {
   it('asks for a socket per session plus a reserve, naming RLIMIT_NOFILE when short', () => {
