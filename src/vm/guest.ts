@@ -163,9 +163,9 @@ export class Guest {
     }
 
     let qmp: QmpClient | undefined
-    let agent: AgentClient | undefined
+    const agent = new AgentClient(paths.agent, {alive})
     const fail = (message: string, code: number): never => {
-      agent?.close()
+      agent.close()
       qmp?.close()
       const tail = consoleTail(opts.dir, 15)
       if (!hooks.keep) {
@@ -193,7 +193,6 @@ export class Guest {
     qmp.onEvent((e) => {
       if (e.event === 'GUEST_PANICKED') panicked = 'the guest kernel panicked (pvpanic)'
     })
-    agent = new AgentClient(paths.agent, {alive})
     const hello = agent.waitReady(bootMs, alive).then(
       (h) => ({h}),
       (err: Error) => ({err}),
