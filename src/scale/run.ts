@@ -101,7 +101,7 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
   let workload
   try {
     // A resumed run gets a testbed of its own: the one of the killed run is gone or stale.
-    testbed = createTestbed(
+    testbed = await createTestbed(
       {
         kind: config.testbed.kind,
         dev: config.testbed.dev,
@@ -141,7 +141,7 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
   } finally {
     offInterrupt()
     await workload?.close().catch(() => {})
-    testbed?.close()
+    await testbed?.close()
   }
 }
 

@@ -110,7 +110,7 @@ export async function measure(
           [tb.devA, tb.nsA],
           [tb.devB, tb.nsB],
         ]
-  const relayBefore = tb.relayQueueTraffic?.() ?? []
+  const relayBefore = (await tb.relayQueueTraffic?.()) ?? []
   const snapsBefore = ends.map(([dev, ns]) => probes.snapshot(dev, ns))
   const cpuBefore = probes.cpuTimes()
   const startedAt = new Date().toISOString()
@@ -126,7 +126,7 @@ export async function measure(
   const snapsAfter = ends.map(([dev, ns]) => probes.snapshot(dev, ns))
   const deltas = ends.map((_, i) => probes.delta(snapsBefore[i], snapsAfter[i]))
   let queues: QueueTraffic[]
-  if (tb.relayQueueTraffic) queues = diffQueueTraffic(relayBefore, tb.relayQueueTraffic())
+  if (tb.relayQueueTraffic) queues = diffQueueTraffic(relayBefore, await tb.relayQueueTraffic())
   else if (deltas.length === 2) queues = mergeEnds(deltas[0].queues, deltas[1].queues)
   else queues = deltas[0].queues
   const deviceDrops: DeviceDrops[] = ends.map(([dev, netns], i) => ({
@@ -135,7 +135,7 @@ export async function measure(
     txDropped: dropped(snapsBefore[i], snapsAfter[i], 'tx_dropped'),
     rxDropped: dropped(snapsBefore[i], snapsAfter[i], 'rx_dropped'),
   }))
-  tb.checkHealthy()
+  await tb.checkHealthy()
   return {
     index,
     startedAt,
@@ -169,7 +169,7 @@ export async function enterQueueCount(
 ): Promise<{startedAt: string; config: ConfigInForce}> {
   throwIfAborted(deps.signal)
   const startedAt = new Date().toISOString()
-  const readback = deps.testbed.setQueueCount(queueCount)
+  const readback = await deps.testbed.setQueueCount(queueCount)
   const config = configInForce(deps.testbed, readback, probes)
   started(readback)
   if (plan.config.warmupMs > 0) {

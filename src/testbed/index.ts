@@ -11,7 +11,10 @@ import {createVethTestbed} from './veth.js'
 
 export type {QueueReadback, Testbed, TestbedKind, TestbedOptions, TestbedSpec} from './types.js'
 
-type Create = (spec: TestbedSpec, opts: TestbedOptions & {onSaved?: (s: DevState) => void}) => Testbed
+type Create = (
+  spec: TestbedSpec,
+  opts: TestbedOptions & {onSaved?: (s: DevState) => void},
+) => Testbed | Promise<Testbed>
 
 export const TESTBED_KINDS: Record<TestbedKind, {create: Create; describe: string}> = {
   tap: {
@@ -41,7 +44,7 @@ export function parseTestbedKind(text: string): {kind: TestbedKind; dev?: string
  * shows it and `testbed down` can remove it, also after a SIGKILL. Everything is registered in
  * the cleanup registry as it is created; close() removes it all and the record.
  */
-export function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Testbed {
+export async function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Promise<Testbed> {
   checkTestbedName(spec.name)
   if (!Number.isInteger(opts.maxQueues) || opts.maxQueues < 1)
     throw badInput(`a testbed needs at least 1 queue, not ${opts.maxQueues}`)
@@ -52,7 +55,7 @@ export function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Testbed 
       ExitCode.busy,
     )
   let devState: DevState | undefined
-  const tb = TESTBED_KINDS[spec.kind].create(spec, {...opts, onSaved: (s) => (devState = s)})
+  const tb = await TESTBED_KINDS[spec.kind].create(spec, {...opts, onSaved: (s) => (devState = s)})
   const {kind, name, nsA, nsB, devA, devB, ipA, ipB, maxQueues} = tb
   writeRecord({
     name,
@@ -71,8 +74,8 @@ export function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Testbed 
   const unrecord = cleanup.add(`record of testbed ${name}`, () => removeRecord(name))
   const close = tb.close.bind(tb)
   return Object.assign(tb, {
-    close() {
-      close()
+    async close() {
+      await close()
       unrecord()
     },
   })

@@ -48,12 +48,13 @@ export interface Testbed {
    * Sets the live queue count on both ends and reads it back (channels and
    * /sys/class/net/IF/queues); throws an MqbError when the kernel did not take it.
    */
-  setQueueCount(n: number): QueueReadback
+  setQueueCount(n: number): Promise<QueueReadback>
+  /** the live queue count as last set (kept by the testbed: no kernel call) */
   queueCount(): number
   /** cumulative per-queue counters of the relay since the last queue-count change (tap only) */
-  relayQueueTraffic?(): QueueTraffic[]
-  /** throws an MqbError (ExitCode.partial) when a part of the testbed (the relay) has failed */
-  checkHealthy(): void
+  relayQueueTraffic?(): Promise<QueueTraffic[]>
+  /** rejects with an MqbError (ExitCode.partial) when a part of the testbed (relay, guest) has failed */
+  checkHealthy(): Promise<void>
   /** removes everything the testbed created and restores what it changed; idempotent */
-  close(): void
+  close(): Promise<void>
 }

@@ -56,12 +56,12 @@ Either way the testbed is removed when the holding process ends.`
   async run(): Promise<TestbedRecord> {
     const {args, flags} = await this.parse(TestbedUp)
     if (flags.detach) return this.detach(args.name)
-    const tb = createTestbed(
+    const tb = await createTestbed(
       {kind: flags.kind.kind, dev: flags.kind.dev, name: args.name, server: flags.server, token: flags.token},
       {maxQueues: flags['max-queues'] ?? (flags.kind.kind === 'dev' ? 1 : 8), relayCpus: flags['relay-cpus']},
     )
     try {
-      if (flags.queues !== undefined && flags.queues !== tb.maxQueues) tb.setQueueCount(flags.queues)
+      if (flags.queues !== undefined && flags.queues !== tb.maxQueues) await tb.setQueueCount(flags.queues)
       const rec = readRecords().find((r) => r.name === tb.name)!
       if (!this.jsonEnabled()) {
         this.show(rec)
@@ -70,13 +70,13 @@ Either way the testbed is removed when the holding process ends.`
       await this.hold(() => tb.checkHealthy())
       return rec
     } finally {
-      tb.close()
+      await tb.close()
       if (!this.jsonEnabled()) this.log(`testbed ${tb.name} removed`)
     }
   }
 
   /** Resolves on Ctrl-C / SIGTERM; rejects when the health check throws (a failed relay). */
-  private hold(check: () => void): Promise<void> {
+  private hold(check: () => Promise<void>): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const end = (err?: unknown) => {
         clearInterval(watch)
@@ -85,12 +85,14 @@ Either way the testbed is removed when the holding process ends.`
         else resolve()
       }
       const off = onInterrupt(() => end())
+      let checking = false
       const watch = setInterval(() => {
-        try {
-          check()
-        } catch (err) {
-          end(err)
-        }
+        if (checking) return
+        checking = true
+        check().then(
+          () => (checking = false),
+          (err: unknown) => end(err),
+        )
       }, 500)
     })
   }
