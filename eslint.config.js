@@ -4,6 +4,9 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 import globals from 'globals'
 
+// Library folders above src/host/ (results/ is not one of them: host/ records its HostInfo type).
+const LIBRARY = ['check', 'gen', 'observe', 'report', 'scale', 'sessions', 'testbed', 'tune']
+
 export default tseslint.config(
   {ignores: ['dist/**', 'build/**', 'node_modules/**', 'oclif.manifest.json', 'test/fixtures/**/*.json']},
   js.configs.recommended,
@@ -12,6 +15,43 @@ export default tseslint.config(
     // The report page's script runs in the browser, with chart.js inlined before it.
     files: ['dashboards/**/*.js'],
     languageOptions: {globals: {...globals.browser, Chart: 'readonly'}},
+  },
+  {
+    // Knowledge flows one way: commands -> cli -> library folders -> host -> native. The library
+    // gets what the CLI owns (the undo registry, an AbortSignal for Ctrl-C) through its options.
+    files: ['src/**/*.ts'],
+    ignores: ['src/commands/**', 'src/cli/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/cli/*', '**/commands/*'],
+              message:
+                'only src/commands/ imports src/cli/ (and nothing imports commands): pass the registry, signal or value through the options',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // host/ sits below every library folder: they may use it, it uses none of them.
+    files: ['src/host/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/cli/*', '**/commands/*', ...LIBRARY.map((f) => `**/${f}/*`)],
+              message: 'src/host/ is below the library folders: it imports none of them',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     languageOptions: {globals: {...globals.node}},

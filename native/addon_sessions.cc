@@ -63,7 +63,6 @@ SessionConfig config_from(const Napi::Object& o) {
   SessionConfig c;
   c.netns = opt_string(o, "netns", "");
   c.side = opt_string(o, "side", "client") == "server" ? Side::server : Side::client;
-  c.workload = opt_string(o, "workload", "tcp_rr");
   std::string host = opt_string(o, "host", "127.0.0.1");
   if (!parse_address(host, static_cast<int>(opt_number(o, "port", 0)), c.addr, c.addr_len))
     throw std::invalid_argument("not an IP address: " + host);
@@ -85,12 +84,16 @@ SessionConfig config_from(const Napi::Object& o) {
 
 Napi::Value Start(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
-    SessionConfig cfg = config_from(info[0].As<Napi::Object>());
+    Napi::Object o = info[0].As<Napi::Object>();
+    SessionConfig cfg = config_from(o);
+    std::string name = opt_string(o, "workload", "tcp_rr");
+    const Workload* wl = find_workload(name, cfg.side);
+    if (!wl) throw std::invalid_argument("unknown workload " + name);
     std::shared_ptr<SessionEngine> e;
     if (cfg.side == Side::server) {
-      e = start_server_engine(std::move(cfg));
+      e = start_server_engine(std::move(cfg), *wl);
     } else {
-      e = std::make_shared<SessionEngine>(std::move(cfg));
+      e = std::make_shared<SessionEngine>(std::move(cfg), *wl);
       e->start();
     }
     int id = next_id++;

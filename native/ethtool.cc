@@ -8,46 +8,20 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <exception>
-#include <thread>
 
 #include "sys.h"
 #include "thread_env.h"
 
 namespace mqb {
 
-// Runs fn in `netns` (on a short-lived thread, since setns is per-thread) or right here.
-template <class F>
-static void in_netns(const std::string& netns, F&& fn) {
-  if (netns.empty()) {
-    fn();
-    return;
-  }
-  std::exception_ptr err;
-  std::thread t([&] {
-    try {
-      enter_netns(netns);
-      fn();
-    } catch (...) {
-      err = std::current_exception();
-    }
-  });
-  t.join();
-  if (err) std::rethrow_exception(err);
-}
-
 static void channels_ioctl(const std::string& dev, struct ethtool_channels* ch, const char* what) {
   if (dev.empty() || dev.size() >= IFNAMSIZ) throw std::runtime_error("bad interface name '" + dev + "'");
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) throw SysError("socket", errno);
+  FdGuard s{static_cast<int>(check(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket"))};
   struct ifreq ifr;
   std::memset(&ifr, 0, sizeof(ifr));
   std::strncpy(ifr.ifr_name, dev.c_str(), IFNAMSIZ - 1);
   ifr.ifr_data = reinterpret_cast<char*>(ch);
-  int rc = ioctl(s, SIOCETHTOOL, &ifr);
-  int err = errno;
-  close(s);
-  if (rc < 0) throw SysError(std::string(what) + " on " + dev, err);
+  check(ioctl(s.fd, SIOCETHTOOL, &ifr), std::string(what) + " on " + dev);
 }
 
 Channels ethtool_get_channels(const std::string& dev, const std::string& netns) {

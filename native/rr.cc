@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "session_io.h"
 #include "sys.h"
 #include "thread_env.h"
 
@@ -14,10 +15,8 @@ namespace {
 
 enum State { kConnecting = 0, kRunning = 1 };
 
-// EINTR too: a thread in solo mode blocks in recv()/send(), where a signal meant for node's
-// main thread may land.
-inline bool again() {
-  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+bool running(const Conn& c) {
+  return c.state == kRunning;
 }
 
 // Writes the pending hello and request/response bytes; arms EPOLLOUT only while the socket
@@ -64,38 +63,16 @@ void complete_responses(SessionEngine& e, Worker& w, Conn& c, uint64_t now) {
   }
 }
 
-int connect_error(int fd) {
-  int err = 0;
-  socklen_t len = sizeof(err);
-  getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-  return err;
-}
-
-void tcp_connect(SessionEngine& e, Worker& w, Conn& c) {
-  const SessionConfig& cfg = e.config();
-  c.fd = make_socket(cfg.addr.ss_family, SOCK_STREAM);
-  set_nodelay(c.fd);
+// Connects (again, for TCP_CRR) and waits for the connect to complete.
+void connect_session(SessionEngine& e, Worker& w, Conn& c) {
   c.state = kConnecting;
-  c.in_bytes = c.out_bytes = 0;
-  c.started_ns = now_ns();
-  if (connect(c.fd, reinterpret_cast<const sockaddr*>(&cfg.addr), cfg.addr_len) < 0 && errno != EINPROGRESS)
-    throw SysError("cannot connect a data session", errno);
-  c.want_out = true;
-  e.watch(w, c, EPOLLIN | EPOLLOUT, true);
+  tcp_connect(e, w, c, true);
 }
 
-// A connect that fails before the session ever ran is a setup error for the whole test (the
-// data port is unreachable); later it only ends that session.
-bool finish_connect(SessionEngine& e, Worker& w, Conn& c) {
-  int err = connect_error(c.fd);
-  if (err == 0) {
-    c.state = kRunning;
-    e.stats(c.session).connected.set(1);
-    return true;
-  }
-  if (!e.stats(c.session).connected.get()) throw SysError("cannot connect a data session", err);
-  e.session_failed(w, c);
-  return false;
+bool connect_done(SessionEngine& e, Worker& w, Conn& c) {
+  if (!finish_connect(e, w, c)) return false;
+  c.state = kRunning;
+  return true;
 }
 
 // ---- TCP_RR --------------------------------------------------------------------------------
@@ -103,14 +80,14 @@ bool finish_connect(SessionEngine& e, Worker& w, Conn& c) {
 void tcp_rr_client_open(SessionEngine& e, Worker& w, Conn& c) {
   c.hello = {e.config().cookie, static_cast<uint32_t>(c.session)};
   c.hello_off = sizeof(c.hello);  // nothing to send until connected
-  tcp_connect(e, w, c);
+  connect_session(e, w, c);
 }
 
 void tcp_rr_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
   if (c.fd < 0) return;
   if (c.state == kConnecting) {
     if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
-    if (!finish_connect(e, w, c)) return;
+    if (!connect_done(e, w, c)) return;
     c.hello_off = 0;
     uint64_t now = now_ns();
     for (uint32_t i = 0; i < e.config().burst; i++) queue_request(e.config(), c, now);
@@ -136,16 +113,7 @@ void tcp_rr_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev, bool
   const SessionConfig& cfg = e.config();
   if (ev & EPOLLIN) {
     if (hello && c.hello_off < sizeof(c.hello)) {
-      ssize_t n =
-          recv(c.fd, reinterpret_cast<char*>(&c.hello) + c.hello_off, sizeof(c.hello) - c.hello_off, 0);
-      if (n == 0 || (n < 0 && !again())) return e.release_conn(w, c);
-      if (n < 0) return;
-      c.hello_off += static_cast<uint32_t>(n);
-      if (c.hello_off < sizeof(c.hello)) return;
-      if (c.hello.cookie != cfg.cookie || c.hello.session >= static_cast<uint32_t>(cfg.sessions))
-        return e.release_conn(w, c);
-      c.session = static_cast<int>(c.hello.session);
-      e.settle(w, c);
+      if (read_hello(e, w, c) == Hello::known) e.settle(w, c);
       return;  // level-triggered: the request bytes behind the hello come in the next turn
     }
     ssize_t n = recv(c.fd, w.buf.data(), w.buf.size(), 0);
@@ -175,14 +143,14 @@ void tcp_crr_server(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
 
 void tcp_crr_client_open(SessionEngine& e, Worker& w, Conn& c) {
   c.hello_off = sizeof(c.hello);  // no hello: the connection is the transaction
-  tcp_connect(e, w, c);
+  connect_session(e, w, c);
 }
 
 void tcp_crr_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
   if (c.fd < 0) return;
   if (c.state == kConnecting) {
     if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
-    if (!finish_connect(e, w, c)) return;
+    if (!connect_done(e, w, c)) return;
     c.out_bytes = e.config().request_size;
     if (!flush(e, w, c, true)) e.session_failed(w, c);
     return;
@@ -194,7 +162,7 @@ void tcp_crr_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
     if (c.in_bytes >= e.config().response_size) {
       e.progress(w, c.session, 1, now_ns(), c.started_ns);
       e.close_conn(w, c, true);
-      tcp_connect(e, w, c);
+      connect_session(e, w, c);
       return;
     }
   } else if (ev & (EPOLLERR | EPOLLHUP)) {
@@ -276,12 +244,60 @@ void udp_rr_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
 
 // UDP_RR's client drains up to 64 responses per event before sending, which a blocking socket
 // would turn into a wait: it stays on epoll.
-const Workload kTcpRrClient{"tcp_rr", tcp_rr_client_open, tcp_rr_client_event, nullptr, true};
-const Workload kTcpRrServer{"tcp_rr", nullptr, tcp_rr_server, nullptr, true};
-const Workload kTcpCrrClient{"tcp_crr", tcp_crr_client_open, tcp_crr_client_event, nullptr, false};
-const Workload kTcpCrrServer{"tcp_crr", nullptr, tcp_crr_server, nullptr, false};
-const Workload kUdpRrClient{"udp_rr", udp_rr_client_open, udp_rr_client_event, udp_rr_client_tick, false};
-const Workload kUdpRrServer{"udp_rr", nullptr, udp_rr_server_event, nullptr, false};
+const Workload kTcpRrClient{.name = "tcp_rr",
+                            .socktype = SOCK_STREAM,
+                            .records_latency = true,
+                            .min_message_size = 0,
+                            .open = tcp_rr_client_open,
+                            .event = tcp_rr_client_event,
+                            .tick = nullptr,
+                            .running = running,
+                            .solo_ok = true};
+const Workload kTcpRrServer{.name = "tcp_rr",
+                            .socktype = SOCK_STREAM,
+                            .records_latency = false,
+                            .min_message_size = 0,
+                            .open = nullptr,
+                            .event = tcp_rr_server,
+                            .tick = nullptr,
+                            .running = nullptr,
+                            .solo_ok = true};
+const Workload kTcpCrrClient{.name = "tcp_crr",
+                             .socktype = SOCK_STREAM,
+                             .records_latency = true,
+                             .min_message_size = 0,
+                             .open = tcp_crr_client_open,
+                             .event = tcp_crr_client_event,
+                             .tick = nullptr,
+                             .running = running,
+                             .solo_ok = false};
+const Workload kTcpCrrServer{.name = "tcp_crr",
+                             .socktype = SOCK_STREAM,
+                             .records_latency = false,
+                             .min_message_size = 0,
+                             .open = nullptr,
+                             .event = tcp_crr_server,
+                             .tick = nullptr,
+                             .running = nullptr,
+                             .solo_ok = false};
+const Workload kUdpRrClient{.name = "udp_rr",
+                            .socktype = SOCK_DGRAM,
+                            .records_latency = true,
+                            .min_message_size = 0,
+                            .open = udp_rr_client_open,
+                            .event = udp_rr_client_event,
+                            .tick = udp_rr_client_tick,
+                            .running = nullptr,
+                            .solo_ok = false};
+const Workload kUdpRrServer{.name = "udp_rr",
+                            .socktype = SOCK_DGRAM,
+                            .records_latency = false,
+                            .min_message_size = 0,
+                            .open = nullptr,
+                            .event = udp_rr_server_event,
+                            .tick = nullptr,
+                            .running = nullptr,
+                            .solo_ok = false};
 
 const Workload* const kTable[][2] = {
     {&kTcpRrClient, &kTcpRrServer},

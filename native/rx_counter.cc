@@ -26,13 +26,6 @@ constexpr unsigned kBatch = 64;
 constexpr size_t kSnap = 128;
 constexpr int kPollMs = 50;
 
-struct FdGuard {
-  int fd;
-  ~FdGuard() {
-    if (fd >= 0) close(fd);
-  }
-};
-
 // Counting state of one thread; lives on its stack, published through the Counters.
 class Tally {
  public:

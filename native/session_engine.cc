@@ -44,30 +44,24 @@ bool parse_address(const std::string& host, int port, sockaddr_storage& out, soc
   return false;
 }
 
-static bool is_udp(const std::string& workload) {
-  return workload.rfind("udp_", 0) == 0;
-}
-
-SessionEngine::SessionEngine(SessionConfig cfg) : cfg_(std::move(cfg)) {
-  wl_ = find_workload(cfg_.workload, cfg_.side);
-  if (!wl_) throw std::invalid_argument("unknown workload " + cfg_.workload);
+SessionEngine::SessionEngine(SessionConfig cfg, const Workload& workload)
+    : cfg_(std::move(cfg)), wl_(workload) {
   if (cfg_.sessions < 1) throw std::invalid_argument("sessions must be at least 1");
   if (cfg_.request_size < 1 || cfg_.response_size < 1)
     throw std::invalid_argument("request and response sizes must be at least 1 byte");
-  if (cfg_.workload == "udp_stream" && cfg_.message_size < sizeof(SessionHello))
-    throw std::invalid_argument(
-        "udp_stream messages must be at least 8 bytes (they carry the session header)");
+  if (cfg_.message_size < wl_.min_message_size)
+    throw std::invalid_argument(std::string(wl_.name) + " messages must be at least " +
+                                std::to_string(wl_.min_message_size) +
+                                " bytes (they carry the session header)");
   if (cfg_.threads < 1) cfg_.threads = 1;
   if (cfg_.burst < 1) cfg_.burst = 1;
   cfg_.sends.resize(cfg_.sessions, 0);
   // The server's anonymous traffic (UDP_RR, TCP_CRR) is counted in its worker's slot, so there
   // are at least as many slots as workers and every slot has one writer.
   int slots = cfg_.side == Side::server ? std::max(cfg_.sessions, cfg_.threads) : cfg_.sessions;
-  bool latency = cfg_.side == Side::client && cfg_.workload.find("_rr") != std::string::npos;
-  latency = latency || (cfg_.side == Side::client && cfg_.workload == "tcp_crr");
   for (int i = 0; i < slots; i++) {
     stats_.push_back(std::make_unique<SessionStats>());
-    if (latency) stats_.back()->hist = std::make_unique<LatencyHistogram>();
+    if (wl_.records_latency) stats_.back()->hist = std::make_unique<LatencyHistogram>();
   }
   size_t buf = std::max<size_t>(
       {size_t{cfg_.request_size}, size_t{cfg_.response_size}, size_t{cfg_.message_size}, size_t{65536}});
@@ -75,7 +69,7 @@ SessionEngine::SessionEngine(SessionConfig cfg) : cfg_(std::move(cfg)) {
     auto w = std::make_unique<Worker>();
     w->index = t;
     w->cpu = cfg_.cpus.empty() ? -1 : cfg_.cpus[t % cfg_.cpus.size()];
-    w->epfd = static_cast<int>(check(epoll_create1(EPOLL_CLOEXEC), "epoll_create1"));
+    w->epfd.reset(static_cast<int>(check(epoll_create1(EPOLL_CLOEXEC), "epoll_create1")));
     w->buf.assign(buf, 0);
     workers_.push_back(std::move(w));
   }
@@ -95,22 +89,20 @@ SessionEngine::SessionEngine(SessionConfig cfg) : cfg_(std::move(cfg)) {
 SessionEngine::~SessionEngine() {
   stop();
   join();
-  for (auto& w : workers_) {
-    for (auto& c : w->owned)
-      if (c->fd >= 0) close(c->fd);
-    if (w->epfd >= 0) close(w->epfd);
-    if (w->wakefd >= 0) close(w->wakefd);
-  }
+  for (auto& w : workers_)
+    for (auto& c : w->owned) close_conn(*w, *c, false);
 }
 
 void SessionEngine::listen_sockets() {
-  bool udp = is_udp(cfg_.workload);
+  bool udp = wl_.socktype == SOCK_DGRAM;
   int family = cfg_.addr.ss_family;
   for (auto& wp : workers_) {
     Worker& w = *wp;
-    int fd = make_socket(family, udp ? SOCK_DGRAM : SOCK_STREAM);
-    auto c = std::make_unique<Conn>();
-    c->fd = fd;
+    // Owned from the start, so the destructor closes it if a later step throws.
+    w.owned.push_back(std::make_unique<Conn>());
+    Conn* c = w.owned.back().get();
+    c->fd = make_socket(family, wl_.socktype);
+    int fd = c->fd;
     c->listener = true;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -130,11 +122,10 @@ void SessionEngine::listen_sockets() {
       port_ = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&a)->sin_port
                                       : reinterpret_cast<sockaddr_in6*>(&a)->sin6_port);
     }
-    w.conns.push_back(c.get());
+    w.conns.push_back(c);
     watch(w, *c, EPOLLIN, true);
-    w.owned.push_back(std::move(c));
-    w.wakefd = static_cast<int>(check(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd"));
-    w.wake_conn.fd = w.wakefd;
+    w.wakefd.reset(static_cast<int>(check(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd")));
+    w.wake_conn.fd = w.wakefd.fd;
     w.wake_conn.wake = true;
     watch(w, w.wake_conn, EPOLLIN, true);
     w.handoff.reserve(cfg_.sessions);
@@ -148,7 +139,7 @@ void SessionEngine::listen_sockets() {
 void SessionEngine::settle(Worker& w, Conn& c) {
   Worker& owner = *workers_[static_cast<size_t>(c.session) % workers_.size()];
   if (&owner != &w) {
-    check(epoll_ctl(w.epfd, EPOLL_CTL_DEL, c.fd, nullptr), "epoll_ctl");
+    check(epoll_ctl(w.epfd.fd, EPOLL_CTL_DEL, c.fd, nullptr), "epoll_ctl");
     auto it = std::find(w.active.begin(), w.active.end(), &c);
     if (it != w.active.end()) {
       *it = w.active.back();
@@ -159,7 +150,7 @@ void SessionEngine::settle(Worker& w, Conn& c) {
       owner.handoff.push_back(&c);
     }
     uint64_t one = 1;
-    if (write(owner.wakefd, &one, sizeof(one)) < 0) throw SysError("eventfd write", errno);
+    if (write(owner.wakefd.fd, &one, sizeof(one)) < 0) throw SysError("eventfd write", errno);
   }
   // Released after the hand-off, so a worker that sees every session connected also sees every
   // hand-off meant for it (solo_conn relies on that).
@@ -168,7 +159,7 @@ void SessionEngine::settle(Worker& w, Conn& c) {
 
 void SessionEngine::adopt_handoffs(Worker& w) {
   uint64_t n;
-  if (read(w.wakefd, &n, sizeof(n)) < 0 && errno != EAGAIN) throw SysError("eventfd read", errno);
+  if (read(w.wakefd.fd, &n, sizeof(n)) < 0 && errno != EAGAIN) throw SysError("eventfd read", errno);
   {
     std::lock_guard<std::mutex> lock(w.handoff_mu);
     w.handoff.swap(w.handoff_scratch);
@@ -190,7 +181,7 @@ void SessionEngine::watch(Worker& w, Conn& c, uint32_t events, bool add) {
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = &c;
-  check(epoll_ctl(w.epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev), "epoll_ctl");
+  check(epoll_ctl(w.epfd.fd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev), "epoll_ctl");
 }
 
 void SessionEngine::set_want_out(Worker& w, Conn& c, bool want) {
@@ -291,19 +282,16 @@ static void accept_all(SessionEngine& e, Worker& w, Conn& l) {
   for (;;) {
     sockaddr_storage from{};
     socklen_t len = sizeof(from);
-    int fd = accept4(l.fd, reinterpret_cast<sockaddr*>(&from), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
+    FdGuard fd{accept4(l.fd, reinterpret_cast<sockaddr*>(&from), &len, SOCK_NONBLOCK | SOCK_CLOEXEC)};
+    if (fd.fd < 0) {
       if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return;
       if (errno == EMFILE || errno == ENFILE) return;  // the peer's next retry may find a free fd
       throw SysError("accept", errno);
     }
-    if (!e.peer_allowed(reinterpret_cast<sockaddr*>(&from))) {
-      close(fd);
-      continue;
-    }
-    set_nodelay(fd);
+    if (!e.peer_allowed(reinterpret_cast<sockaddr*>(&from))) continue;  // closed by the guard
+    set_nodelay(fd.fd);
     Conn* c = e.pooled_conn(w);
-    c->fd = fd;
+    c->fd = fd.release();
     e.watch(w, *c, EPOLLIN, true);
     w.active.push_back(c);
   }
@@ -315,10 +303,10 @@ static void accept_all(SessionEngine& e, Worker& w, Conn& l) {
 // side, which is measurable when a round trip is a few tens of microseconds. The socket gets a
 // short timeout so that the thread still sees the window and stop flags.
 Conn* SessionEngine::solo_conn(Worker& w) {
-  if (!wl_->solo_ok) return nullptr;
+  if (!wl_.solo_ok) return nullptr;
   Conn* c = nullptr;
   if (cfg_.side == Side::client) {
-    if (w.conns.size() != 1 || w.conns[0]->state != 1 || w.conns[0]->fd < 0) return nullptr;
+    if (w.conns.size() != 1 || w.conns[0]->fd < 0 || !wl_.running(*w.conns[0])) return nullptr;
     c = w.conns[0];
   } else {
     if (w.active.size() != 1 || w.active[0]->session < 0) return nullptr;
@@ -343,9 +331,9 @@ void SessionEngine::run_worker(Worker& w) {
   run_guarded([&] {
     pin_current_thread(w.cpu);
     enter_netns(cfg_.netns);
-    if (wl_->open)
-      for (Conn* c : w.conns) wl_->open(*this, w, *c);
-    bool tcp_server = cfg_.side == Side::server && !is_udp(cfg_.workload);
+    if (wl_.open)
+      for (Conn* c : w.conns) wl_.open(*this, w, *c);
+    bool tcp_server = cfg_.side == Side::server && wl_.socktype == SOCK_STREAM;
     epoll_event evs[64];
     uint64_t last_tick = 0;
     Conn* solo = nullptr;
@@ -353,13 +341,13 @@ void SessionEngine::run_worker(Worker& w) {
     while (!stopping()) {
       if (!w.window_open && measuring_.load(std::memory_order_relaxed)) open_window(w, now_ns());
       if (solo) {
-        wl_->event(*this, w, *solo, EPOLLIN);
+        wl_.event(*this, w, *solo, EPOLLIN);
         if (solo->fd < 0) solo = nullptr;
         continue;
       }
       if ((++turns & 63) == 0 || w.conns.size() == 1) solo = solo_conn(w);
       if (solo) continue;
-      int n = epoll_wait(w.epfd, evs, 64, 5);
+      int n = epoll_wait(w.epfd.fd, evs, 64, 5);
       if (n < 0) {
         if (errno == EINTR) continue;
         throw SysError("epoll_wait", errno);
@@ -371,13 +359,13 @@ void SessionEngine::run_worker(Worker& w) {
         else if (c->listener && tcp_server)
           accept_all(*this, w, *c);
         else
-          wl_->event(*this, w, *c, evs[i].events);
+          wl_.event(*this, w, *c, evs[i].events);
       }
-      if (wl_->tick) {
+      if (wl_.tick) {
         uint64_t now = now_ns();
         if (now - last_tick > 1000000) {
           last_tick = now;
-          for (Conn* c : w.conns) wl_->tick(*this, w, *c, now);
+          for (Conn* c : w.conns) wl_.tick(*this, w, *c, now);
         }
       }
     }

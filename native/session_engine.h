@@ -1,8 +1,9 @@
 // The session engine shared by the client (mqbench rr/stream) and the server (one engine per
 // test): flows x threads over epoll, as in neper, so that 1,000 sessions need no 1,000 threads.
-// A workload is a table of functions (open, event, tick, close) chosen once by name; the loop
-// below never branches on the workload type. The workloads live in rr.cc and stream.cc, the
-// server's listening side in server.cc.
+// A workload is a table entry of facts and functions (open, event, tick, running) looked up once
+// by name (workloads.cc) and handed to the engine; the loop below never branches on the workload.
+// The workloads live in rr.cc and stream.cc, their shared socket steps in session_io.cc, the
+// server's start-up in server.cc.
 //
 // Counting: every session has one stats slot, written only by its thread. A measurement window
 // is opened with set_measuring() and closed by stop(); each thread snapshots its sessions'
@@ -22,6 +23,7 @@
 #include "engine.h"
 #include "histogram.h"
 #include "stats.h"
+#include "sys.h"
 
 namespace mqb {
 
@@ -30,7 +32,6 @@ enum class Side { client, server };
 struct SessionConfig {
   std::string netns;
   Side side = Side::client;
-  std::string workload;     // tcp_rr udp_rr tcp_crr tcp_stream udp_stream
   sockaddr_storage addr{};  // client: the server's data address; server: the bind address
   socklen_t addr_len = 0;
   sockaddr_storage peer{};  // server: the only address data may come from (the control peer)
@@ -86,24 +87,34 @@ struct Conn {
   Conn* next_free = nullptr;
 };
 
+// A workload's facts and functions, one table entry per workload and side (rr.cc, stream.cc), written
+// with designated initializers as neper's neper_fn. The engine reads facts from here and never
+// compares workload names or looks at a connection's workload-private state.
 struct Workload {
   const char* name;
+  int socktype;          // SOCK_STREAM or SOCK_DGRAM: the server's listening sockets
+  bool records_latency;  // every session keeps a latency histogram (client side of the rr workloads)
+  // Messages carry the session header, so they cannot be shorter (udp_stream); 0: no minimum.
+  uint32_t min_message_size;
   // client: open session `s`'s connection on worker w. server: nullptr (accept makes connections).
   void (*open)(SessionEngine& e, Worker& w, Conn& c);
   void (*event)(SessionEngine& e, Worker& w, Conn& c, uint32_t events);
   // Called every loop turn (at most every few ms) for each client session: UDP timeouts.
   void (*tick)(SessionEngine& e, Worker& w, Conn& c, uint64_t now);
+  // client: the connection is up and exchanging data (not still connecting); needed when solo_ok.
+  bool (*running)(const Conn& c);
   // event() does one receive and then its sends, so it also works on a blocking socket: a thread
   // left with a single connection may then skip epoll (see SessionEngine::solo_conn).
   bool solo_ok;
 };
 
+// The workload table: the entry for `name` on `side`, or nullptr (workloads.cc).
 const Workload* find_workload(const std::string& name, Side side);
 
 struct Worker {
   int index = 0;
   int cpu = -1;
-  int epfd = -1;
+  FdGuard epfd;
   std::vector<Conn*> conns;   // client: one per session; server: listeners
   std::vector<Conn*> active;  // server: accepted connections still open
   std::vector<std::unique_ptr<Conn>> owned;
@@ -111,7 +122,7 @@ struct Worker {
   std::vector<int> sessions;  // session indexes this worker owns (client)
   std::vector<char> buf;      // receive / send scratch, allocated at setup
   // Server: connections other workers accepted for this worker's sessions (see settle()).
-  int wakefd = -1;
+  FdGuard wakefd;
   Conn wake_conn;
   std::mutex handoff_mu;
   std::vector<Conn*> handoff, handoff_scratch;
@@ -121,11 +132,11 @@ struct Worker {
 
 class SessionEngine : public Engine {
  public:
-  explicit SessionEngine(SessionConfig cfg);
+  SessionEngine(SessionConfig cfg, const Workload& workload);
   ~SessionEngine() override;
 
   const SessionConfig& config() const { return cfg_; }
-  const Workload& workload() const { return *wl_; }
+  const Workload& workload() const { return wl_; }
   SessionStats& stats(int session) { return *stats_[session]; }
   int session_count() const { return static_cast<int>(stats_.size()); }
   // The server's data port (known after listen(), before start()).
@@ -167,7 +178,7 @@ class SessionEngine : public Engine {
   void close_window(Worker& w, uint64_t now);
 
   SessionConfig cfg_;
-  const Workload* wl_;
+  const Workload& wl_;
   std::vector<std::unique_ptr<SessionStats>> stats_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<bool> measuring_{false};

@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "session_io.h"
 #include "sys.h"
 #include "thread_env.h"
 
@@ -14,6 +15,10 @@ namespace mqb {
 namespace {
 
 enum State { kConnecting = 0, kRunning = 1 };
+
+bool running(const Conn& c) {
+  return c.state == kRunning;
+}
 
 // Calls per readiness event before the loop moves on, so that one fast session cannot starve
 // the others sharing its thread.
@@ -57,26 +62,17 @@ bool tcp_move(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
 }
 
 void tcp_stream_client_open(SessionEngine& e, Worker& w, Conn& c) {
-  const SessionConfig& cfg = e.config();
-  c.fd = make_socket(cfg.addr.ss_family, SOCK_STREAM);
-  c.hello = {cfg.cookie, static_cast<uint32_t>(c.session)};
+  c.hello = {e.config().cookie, static_cast<uint32_t>(c.session)};
   c.state = kConnecting;
-  if (connect(c.fd, reinterpret_cast<const sockaddr*>(&cfg.addr), cfg.addr_len) < 0 && errno != EINPROGRESS)
-    throw SysError("cannot connect a data session", errno);
-  c.want_out = true;
-  e.watch(w, c, EPOLLIN | EPOLLOUT, true);
+  tcp_connect(e, w, c, false);
 }
 
 void tcp_stream_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
   if (c.fd < 0) return;
   if (c.state == kConnecting) {
     if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
-    int err = 0;
-    socklen_t len = sizeof(err);
-    getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err) throw SysError("cannot connect a data session", err);
+    if (!finish_connect(e, w, c)) return;  // a stream session connects once: a failure throws
     c.state = kRunning;
-    e.stats(c.session).connected.set(1);
   }
   if (c.hello_off < sizeof(c.hello)) {
     ssize_t n = send(c.fd, reinterpret_cast<char*>(&c.hello) + c.hello_off, sizeof(c.hello) - c.hello_off,
@@ -91,17 +87,9 @@ void tcp_stream_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) 
 }
 
 void tcp_stream_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
-  const SessionConfig& cfg = e.config();
   if (c.session < 0) {
     if (!(ev & EPOLLIN)) return e.release_conn(w, c);
-    ssize_t n = recv(c.fd, reinterpret_cast<char*>(&c.hello) + c.hello_off, sizeof(c.hello) - c.hello_off, 0);
-    if (n == 0 || (n < 0 && errno != EAGAIN)) return e.release_conn(w, c);
-    if (n < 0) return;
-    c.hello_off += static_cast<uint32_t>(n);
-    if (c.hello_off < sizeof(c.hello)) return;
-    if (c.hello.cookie != cfg.cookie || c.hello.session >= static_cast<uint32_t>(cfg.sessions))
-      return e.release_conn(w, c);
-    c.session = static_cast<int>(c.hello.session);
+    if (read_hello(e, w, c) != Hello::known) return;
     e.set_want_out(w, c, sends(e, c));
     e.settle(w, c);
     return;
@@ -177,12 +165,42 @@ void udp_stream_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) 
   }
 }
 
-const Workload kTcpStreamClient{"tcp_stream", tcp_stream_client_open, tcp_stream_client_event, nullptr,
-                                false};
-const Workload kTcpStreamServer{"tcp_stream", nullptr, tcp_stream_server_event, nullptr, false};
-const Workload kUdpStreamClient{"udp_stream", udp_stream_client_open, udp_stream_client_event, nullptr,
-                                false};
-const Workload kUdpStreamServer{"udp_stream", nullptr, udp_stream_server_event, nullptr, false};
+const Workload kTcpStreamClient{.name = "tcp_stream",
+                                .socktype = SOCK_STREAM,
+                                .records_latency = false,
+                                .min_message_size = 0,
+                                .open = tcp_stream_client_open,
+                                .event = tcp_stream_client_event,
+                                .tick = nullptr,
+                                .running = running,
+                                .solo_ok = false};
+const Workload kTcpStreamServer{.name = "tcp_stream",
+                                .socktype = SOCK_STREAM,
+                                .records_latency = false,
+                                .min_message_size = 0,
+                                .open = nullptr,
+                                .event = tcp_stream_server_event,
+                                .tick = nullptr,
+                                .running = nullptr,
+                                .solo_ok = false};
+const Workload kUdpStreamClient{.name = "udp_stream",
+                                .socktype = SOCK_DGRAM,
+                                .records_latency = false,
+                                .min_message_size = sizeof(SessionHello),
+                                .open = udp_stream_client_open,
+                                .event = udp_stream_client_event,
+                                .tick = nullptr,
+                                .running = nullptr,
+                                .solo_ok = false};
+const Workload kUdpStreamServer{.name = "udp_stream",
+                                .socktype = SOCK_DGRAM,
+                                .records_latency = false,
+                                .min_message_size = sizeof(SessionHello),
+                                .open = nullptr,
+                                .event = udp_stream_server_event,
+                                .tick = nullptr,
+                                .running = nullptr,
+                                .solo_ok = false};
 
 const Workload* const kTable[][2] = {
     {&kTcpStreamClient, &kTcpStreamServer},

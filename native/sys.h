@@ -2,6 +2,8 @@
 // call and its errno text; the N-API layer turns it into a JS Error with `.code` = errno name,
 // so that TypeScript can map EPERM/ENODEV/... to a message a person can act on.
 #pragma once
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -27,5 +29,30 @@ inline long check(long rc, const std::string& what) {
   if (rc < 0) throw SysError(what, errno);
   return rc;
 }
+
+// Owns one file descriptor and closes it when it goes out of scope, unless release() hands it on.
+// Movable, so an fd can be made in one place and kept by an object or a vector elsewhere.
+struct FdGuard {
+  int fd = -1;
+  FdGuard() = default;
+  explicit FdGuard(int f) : fd(f) {}
+  FdGuard(FdGuard&& o) noexcept : fd(o.release()) {}
+  FdGuard& operator=(FdGuard&& o) noexcept {
+    if (this != &o) reset(o.release());
+    return *this;
+  }
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+  ~FdGuard() { reset(); }
+  int release() {
+    int f = fd;
+    fd = -1;
+    return f;
+  }
+  void reset(int f = -1) {
+    if (fd >= 0) ::close(fd);
+    fd = f;
+  }
+};
 
 }  // namespace mqb

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <thread>
+#include <vector>
 
 #include "sys.h"
 #include "thread_env.h"
@@ -20,54 +20,38 @@ static TapHandle open_here(const TapOpenOptions& o) {
     throw std::runtime_error("tap name must be 1-15 characters: '" + o.name + "'");
   if (o.queues < 1 || o.queues > 256) throw std::runtime_error("tap queue count must be 1-256");
   TapHandle h;
-  try {
-    for (int q = 0; q < o.queues; q++) {
-      int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-      if (fd < 0) throw SysError("cannot open /dev/net/tun", errno);
-      h.fds.push_back(fd);
-      struct ifreq ifr;
-      std::memset(&ifr, 0, sizeof(ifr));
-      ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE | (o.vnet_hdr ? IFF_VNET_HDR : 0);
-      std::strncpy(ifr.ifr_name, o.name.c_str(), IFNAMSIZ - 1);
-      if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-        int err = errno;
-        // EINVAL here most often means the tap exists without IFF_MULTI_QUEUE or with other flags.
-        throw SysError(
-            "cannot attach queue " + std::to_string(q) + " of tap " + o.name +
-                (err == EINVAL ? " (does it exist as a single-queue tap or with other flags?)" : ""),
-            err);
-      }
-      h.name = ifr.ifr_name;
-      if (o.vnet_hdr) {
-        int len = sizeof(VnetHdr);
-        check(ioctl(fd, TUNSETVNETHDRSZ, &len), "TUNSETVNETHDRSZ on " + o.name);
-        h.vnet_hdr_len = len;
-        if (o.offloads) check(ioctl(fd, TUNSETOFFLOAD, o.offloads), "TUNSETOFFLOAD on " + o.name);
-      }
+  std::vector<FdGuard> fds;  // closed again if a later queue fails
+  for (int q = 0; q < o.queues; q++) {
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0) throw SysError("cannot open /dev/net/tun", errno);
+    fds.emplace_back(fd);
+    struct ifreq ifr;
+    std::memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE | (o.vnet_hdr ? IFF_VNET_HDR : 0);
+    std::strncpy(ifr.ifr_name, o.name.c_str(), IFNAMSIZ - 1);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+      int err = errno;
+      // EINVAL here most often means the tap exists without IFF_MULTI_QUEUE or with other flags.
+      throw SysError("cannot attach queue " + std::to_string(q) + " of tap " + o.name +
+                         (err == EINVAL ? " (does it exist as a single-queue tap or with other flags?)" : ""),
+                     err);
     }
-  } catch (...) {
-    for (int fd : h.fds) close(fd);
-    throw;
+    h.name = ifr.ifr_name;
+    if (o.vnet_hdr) {
+      int len = sizeof(VnetHdr);
+      check(ioctl(fd, TUNSETVNETHDRSZ, &len), "TUNSETVNETHDRSZ on " + o.name);
+      h.vnet_hdr_len = len;
+      if (o.offloads) check(ioctl(fd, TUNSETOFFLOAD, o.offloads), "TUNSETOFFLOAD on " + o.name);
+    }
   }
+  for (FdGuard& g : fds) h.fds.push_back(g.release());
   return h;
 }
 
+// The fds stay valid for the whole process and keep pointing at the tap inside that namespace.
 TapHandle tap_open(const TapOpenOptions& o) {
-  if (o.netns.empty()) return open_here(o);
-  // setns acts on the calling thread, so the open happens on a short-lived thread; the fds stay
-  // valid for the whole process and keep pointing at the tap inside that namespace.
   TapHandle h;
-  std::exception_ptr err;
-  std::thread t([&] {
-    try {
-      enter_netns(o.netns);
-      h = open_here(o);
-    } catch (...) {
-      err = std::current_exception();
-    }
-  });
-  t.join();
-  if (err) std::rethrow_exception(err);
+  in_netns(o.netns, [&] { h = open_here(o); });
   return h;
 }
 

@@ -6,6 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <exception>
+#include <thread>
+
 #include "sys.h"
 
 namespace mqb {
@@ -22,12 +25,24 @@ void pin_current_thread(int cpu) {
 void enter_netns(const std::string& name) {
   if (name.empty()) return;
   std::string path = "/run/netns/" + name;
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw SysError("cannot open network namespace " + name, errno);
-  int rc = setns(fd, CLONE_NEWNET);
-  int err = errno;
-  close(fd);
-  if (rc < 0) throw SysError("cannot enter network namespace " + name, err);
+  FdGuard fd{open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (fd.fd < 0) throw SysError("cannot open network namespace " + name, errno);
+  if (setns(fd.fd, CLONE_NEWNET) < 0) throw SysError("cannot enter network namespace " + name, errno);
+}
+
+void in_netns(const std::string& netns, const std::function<void()>& fn) {
+  if (netns.empty()) return fn();
+  std::exception_ptr err;
+  std::thread t([&] {
+    try {
+      enter_netns(netns);
+      fn();
+    } catch (...) {
+      err = std::current_exception();
+    }
+  });
+  t.join();
+  if (err) std::rethrow_exception(err);
 }
 
 unsigned long long now_ns() {

@@ -3,6 +3,7 @@
 // so each engine worker calls them first thing, before it opens its sockets: a socket stays in
 // the namespace it was created in.
 #pragma once
+#include <functional>
 #include <string>
 
 namespace mqb {
@@ -12,6 +13,12 @@ void pin_current_thread(int cpu);
 
 // Moves the calling thread into /run/netns/<name>; an empty name keeps the current namespace.
 void enter_netns(const std::string& name);
+
+// Runs fn inside /run/netns/<netns> and returns when it has: on a short-lived thread that enters
+// the namespace (so the calling thread, often node's main thread, never leaves its own), with an
+// exception from fn rethrown here. Sockets, taps and ioctls made inside fn keep that namespace
+// for their whole life. Empty netns: fn runs right here.
+void in_netns(const std::string& netns, const std::function<void()>& fn);
 
 // Monotonic clock in nanoseconds (CLOCK_MONOTONIC), the one time base of every engine.
 unsigned long long now_ns();

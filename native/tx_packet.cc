@@ -24,34 +24,27 @@ class PacketTx : public TxQueue {
   PacketTx(const std::string& dev, bool qdisc_bypass) : dev_(dev) {
     // Protocol 0: the socket sends but never receives, so the kernel does not copy every frame
     // on the wire to it. The kernel reads skb->protocol from the Ethernet header it is given.
-    fd_ = static_cast<int>(
-        check(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), "cannot open an AF_PACKET socket"));
-    try {
-      unsigned idx = if_nametoindex(dev.c_str());
-      if (idx == 0) throw SysError("no interface " + dev, ENODEV);
-      struct sockaddr_ll sll;
-      std::memset(&sll, 0, sizeof(sll));
-      sll.sll_family = AF_PACKET;
-      sll.sll_ifindex = static_cast<int>(idx);
-      check(bind(fd_, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)),
-            "cannot bind an AF_PACKET socket to " + dev);
-      if (qdisc_bypass) {
-        int one = 1;
-        check(setsockopt(fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)),
-              "PACKET_QDISC_BYPASS on " + dev);
-      }
-      int sndbuf = 4 << 20;
-      setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));  // best effort: capped by wmem_max
-    } catch (...) {
-      close(fd_);
-      throw;
+    fd_.reset(static_cast<int>(
+        check(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), "cannot open an AF_PACKET socket")));
+    unsigned idx = if_nametoindex(dev.c_str());
+    if (idx == 0) throw SysError("no interface " + dev, ENODEV);
+    struct sockaddr_ll sll;
+    std::memset(&sll, 0, sizeof(sll));
+    sll.sll_family = AF_PACKET;
+    sll.sll_ifindex = static_cast<int>(idx);
+    check(bind(fd_.fd, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)),
+          "cannot bind an AF_PACKET socket to " + dev);
+    if (qdisc_bypass) {
+      int one = 1;
+      check(setsockopt(fd_.fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)),
+            "PACKET_QDISC_BYPASS on " + dev);
     }
+    int sndbuf = 4 << 20;
+    setsockopt(fd_.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));  // best effort: capped by wmem_max
   }
-  ~PacketTx() override { close(fd_); }
-  int fd() const { return fd_; }
 
   unsigned send(struct mmsghdr* msgs, unsigned n) override {
-    int r = sendmmsg(fd_, msgs, n, MSG_DONTWAIT);
+    int r = sendmmsg(fd_.fd, msgs, n, MSG_DONTWAIT);
     if (r >= 0) return static_cast<unsigned>(r);
     // ENOBUFS: the driver refused the frame (veth: the peer's backlog is full; bypass: the TX
     // queue is stopped). EAGAIN: the socket's send buffer is full on the qdisc path. Both
@@ -61,7 +54,7 @@ class PacketTx : public TxQueue {
   }
 
  protected:
-  int fd_ = -1;
+  FdGuard fd_;
   std::string dev_;
 };
 
@@ -69,7 +62,7 @@ class PacketRingTx : public PacketTx {
  public:
   PacketRingTx(const std::string& dev, bool qdisc_bypass, unsigned max_frame) : PacketTx(dev, qdisc_bypass) {
     int v = TPACKET_V2;
-    check(setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)), "PACKET_VERSION on " + dev);
+    check(setsockopt(fd_.fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)), "PACKET_VERSION on " + dev);
     data_off_ = TPACKET_ALIGN(sizeof(struct tpacket2_hdr));
     frame_size_ = 64;
     while (frame_size_ < data_off_ + max_frame) frame_size_ *= 2;
@@ -79,10 +72,10 @@ class PacketRingTx : public PacketTx {
     // About 1 MiB of ring, at least 256 frames: deep enough to ride out a stall of the receiver.
     req.tp_block_nr = std::max(16u, (256 * frame_size_) / req.tp_block_size);
     req.tp_frame_nr = req.tp_block_nr * (req.tp_block_size / frame_size_);
-    check(setsockopt(fd_, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)), "PACKET_TX_RING on " + dev);
+    check(setsockopt(fd_.fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)), "PACKET_TX_RING on " + dev);
     nr_ = req.tp_frame_nr;
     len_ = static_cast<size_t>(req.tp_block_size) * req.tp_block_nr;
-    void* m = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, 0);
+    void* m = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_.fd, 0);
     if (m == MAP_FAILED) throw SysError("cannot map the TX ring of " + dev, errno);
     ring_ = static_cast<uint8_t*>(m);
   }
@@ -148,7 +141,7 @@ class PacketRingTx : public PacketTx {
   }
   // Asks the kernel to send every SEND_REQUEST frame; false on back-pressure.
   bool kick() {
-    if (::send(fd_, nullptr, 0, MSG_DONTWAIT) >= 0) return true;
+    if (::send(fd_.fd, nullptr, 0, MSG_DONTWAIT) >= 0) return true;
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return false;
     throw SysError("send on the TX ring of " + dev_, errno);
   }
@@ -166,17 +159,7 @@ std::unique_ptr<TxQueue> open_packet_tx(const std::string& dev, bool qdisc_bypas
 }
 
 void probe_packet_tx(const std::string& dev, const std::string& netns) {
-  std::exception_ptr err;
-  std::thread t([&] {
-    try {
-      enter_netns(netns);
-      PacketTx probe(dev, false);
-    } catch (...) {
-      err = std::current_exception();
-    }
-  });
-  t.join();
-  if (err) std::rethrow_exception(err);
+  in_netns(netns, [&] { PacketTx probe(dev, false); });
 }
 
 }  // namespace mqb

@@ -7,4 +7,4 @@ if ! command -v clang-format >/dev/null 2>&1; then
   echo "lint: clang-format not found (apt-get install clang-format)" >&2
   exit 1
 fi
-clang-format --dry-run --Werror native/*.cc native/*.h
+clang-format --dry-run --Werror native/*.cc native/*.h native/agent/*.cc native/agent/*.h

@@ -303,3 +303,19 @@ export const frames = {
   /** The payload header of a received frame, or null when it is not an mqbench frame. */
   parse: (frame: Buffer) => nativeFn<(f: Buffer) => FrameHeaderFields | null>('parseFrame')(frame),
 }
+
+// ---- the guest agent: a static executable the same node-gyp build makes (native/agent/) ----
+
+/** The agent binary that goes into a guest's initramfs; a one-line error naming the fix if missing. */
+export function agentBinary(): string {
+  const candidates = ['build/Release/mqbench-agent', 'build/Debug/mqbench-agent'].map((p) =>
+    join(packageRoot, p),
+  )
+  const found = candidates.find((p) => existsSync(p))
+  if (!found)
+    throw new MqbError(
+      `the guest agent is not built (looked for ${candidates[0]}); run \`npm run build:native\` in ${packageRoot}`,
+      ExitCode.failure,
+    )
+  return found
+}

@@ -7,7 +7,7 @@ import type {DeviceConfig} from '../observe/config.js'
 import type {EthtoolQueueStats} from '../observe/ethtool.js'
 import {dominantCpu} from '../observe/interrupts.js'
 import type {DeviceSnapshot} from '../observe/snapshot.js'
-import {formatCpus} from '../observe/sysfs.js'
+import {formatCpus} from '../host/cpus.js'
 import type {InterruptDelta} from '../results/schema.js'
 
 export type CheckStatus = 'PASS' | 'FAIL' | 'N/A'

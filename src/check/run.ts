@@ -1,17 +1,18 @@
 // `mqbench check` as one library call: collect the plan's evidence on a live interface (set N
 // channels, read them back, run RR load at N queues and at 1 with snapshots around each, put the
 // original channel count back) and evaluate the checks. The original channels are registered
-// with the cleanup registry the moment they change, so Ctrl-C, an error or a crash restores them.
+// with the caller's cleanup registry the moment they change, so Ctrl-C, an error or a crash
+// restores them.
 import {lookup} from 'node:dns/promises'
 import {isIP} from 'node:net'
-import {cleanup} from '../cli/cleanup.js'
 import {ExitCode, MqbError} from '../errors.js'
+import type {CleanupRegistry} from '../host/cleanup.js'
 import type {Channels} from '../native.js'
 import {readDeviceConfigWith} from '../observe/config.js'
 import {observeIO} from '../observe/io.js'
 import {observeDelta, takeSnapshotWith} from '../observe/snapshot.js'
 import {sysfsQueueCounts} from '../observe/sysfs.js'
-import {onlineCpus} from '../host.js'
+import {onlineCpus} from '../host/cpus.js'
 import {PartialRunError, runRr, DEFAULT_PORT} from '../sessions/index.js'
 import {run} from '../util/exec.js'
 import {
@@ -48,6 +49,8 @@ export interface CheckReport {
 }
 
 export interface CheckHooks {
+  /** where the channel change is registered with its undo */
+  cleanup: CleanupRegistry
   signal?: AbortSignal
   /** one line per phase, for a person watching */
   onPhase?: (line: string) => void
@@ -86,7 +89,7 @@ export async function routeDevice(host: string, netns?: string): Promise<{ip: st
   }
 }
 
-export async function runCheck(opts: CheckOptions, hooks: CheckHooks = {}): Promise<CheckReport> {
+export async function runCheck(opts: CheckOptions, hooks: CheckHooks): Promise<CheckReport> {
   const io = observeIO({netns: opts.netns})
   const dev = opts.dev
   const queues = opts.queues ?? 2
@@ -118,7 +121,7 @@ export async function runCheck(opts: CheckOptions, hooks: CheckHooks = {}): Prom
     io.setChannels(dev, restoreFor(original))
     restoreNeeded = false
   }
-  const unregister = cleanup.add(`channels of ${dev}${opts.netns ? ` in ${opts.netns}` : ''}`, putBack)
+  const unregister = hooks.cleanup.add(`channels of ${dev}${opts.netns ? ` in ${opts.netns}` : ''}`, putBack)
 
   const load = async (queueCount: number): Promise<LoadRun> => {
     phase(`running ${sessions} TCP_RR sessions for ${durationMs / 1000} s at ${queueCount} queue(s)`)

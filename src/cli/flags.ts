@@ -1,6 +1,7 @@
 // oclif custom flags over the shared parsers, so every command spells and checks them alike.
 import {Flags} from '@oclif/core'
-import {onlineCpus} from '../host.js'
+import {onlineCpus} from '../host/cpus.js'
+import {parseTestbedKind} from '../testbed/index.js'
 import {formatDurationMs, parseBytes, parseCpuListFlag, parseDurationMs, parseQueueList} from './parse.js'
 
 export const queueListFlag = Flags.custom<number[]>({
@@ -35,6 +36,6 @@ export const netnsFlag = Flags.string({
 
 /** --testbed tap|veth|dev:IF (src/testbed/index.ts). */
 export const testbedKindFlag = Flags.custom<{kind: 'tap' | 'veth' | 'dev'; dev?: string}>({
-  parse: async (input) => (await import('../testbed/index.js')).parseTestbedKind(input),
+  parse: async (input) => parseTestbedKind(input),
   helpValue: 'tap|veth|dev:IF',
 })

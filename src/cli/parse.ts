@@ -2,6 +2,7 @@
 // that they are unit-tested, and wrapped as oclif custom flags in src/cli/flags.ts. Each throws a
 // badInput MqbError whose message says what is allowed.
 import {badInput} from '../errors.js'
+import {formatCpus} from '../host/cpus.js'
 
 const MAX_QUEUES = 256
 
@@ -53,22 +54,9 @@ export function parseCpuListFlag(text: string, online?: number[]): number[] {
   if (new Set(out).size !== out.length) throw badInput(`CPU list '${spec}' names a CPU twice`)
   if (online) {
     const off = out.filter((c) => !online.includes(c))
-    if (off.length)
-      throw badInput(`CPU ${off.join(',')} is not online; online CPUs: ${compactCpuList(online)}`)
+    if (off.length) throw badInput(`CPU ${off.join(',')} is not online; online CPUs: ${formatCpus(online)}`)
   }
   return out
-}
-
-export function compactCpuList(cpus: number[]): string {
-  const s = [...cpus].sort((a, b) => a - b)
-  const parts: string[] = []
-  for (let i = 0; i < s.length;) {
-    let j = i
-    while (j + 1 < s.length && s[j + 1] === s[j] + 1) j++
-    parts.push(i === j ? `${s[i]}` : `${s[i]}-${s[j]}`)
-    i = j + 1
-  }
-  return parts.join(',')
 }
 
 const DURATION_UNITS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000}

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {MqbCommand} from '../cli/base.js'
-import {onInterrupt} from '../cli/cleanup.js'
+import {cleanup, onInterrupt} from '../cli/cleanup.js'
 import {durationFlag, netnsFlag} from '../cli/flags.js'
 import {ExitCode} from '../errors.js'
 import {runCheck, type CheckReport} from '../check/run.js'
@@ -57,6 +57,7 @@ N/A with the reason. Exits ${ExitCode.checkFailed} when a check failed.`
           durationMs: flags.duration,
         },
         {
+          cleanup,
           signal: abort.signal,
           onPhase: this.jsonEnabled() ? undefined : (line) => this.logToStderr(`.. ${line}`),
         },

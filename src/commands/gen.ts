@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {MqbCommand} from '../cli/base.js'
-import {onInterrupt} from '../cli/cleanup.js'
+import {cleanup, onInterrupt} from '../cli/cleanup.js'
 import {bytesFlag, cpuListFlag, durationFlag, netnsFlag} from '../cli/flags.js'
 import {ExitCode} from '../errors.js'
 import type {GenKernel, GenProgress} from '../gen/run.js'
@@ -173,7 +173,11 @@ arrived there (docs/gen.md).`
           rx: flags['rx-dev'] ? {dev: flags['rx-dev'], netns: flags['rx-netns']} : undefined,
           pcap: flags.pcap,
         },
-        {signal: abort.signal, onProgress: live ? (p) => (this.liveLine(p, last), (last = p)) : undefined},
+        {
+          cleanup,
+          signal: abort.signal,
+          onProgress: live ? (p) => (this.liveLine(p, last), (last = p)) : undefined,
+        },
       )
       if (!this.jsonEnabled()) this.render(result)
       if (result.interrupted) process.exitCode = ExitCode.interrupted

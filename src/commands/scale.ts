@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {MqbCommand} from '../cli/base.js'
+import {cleanup, onInterrupt} from '../cli/cleanup.js'
 import {bytesFlag, cpuListFlag, durationFlag, queueListFlag, testbedKindFlag} from '../cli/flags.js'
 import {ExitCode, MqbError} from '../errors.js'
 import {writeReport} from '../report/index.js'
@@ -113,6 +114,8 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
     ] as const) {
       if (flags[flag] !== undefined) params[key] = flags[flag]!
     }
+    const abort = new AbortController()
+    const off = onInterrupt(() => abort.abort())
     const {resultsFile, results} = await runScale({
       flags: flags.queues && {
         queues: flags.queues,
@@ -133,7 +136,9 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       relayCpus: flags['relay-cpus'],
       argv: process.argv.slice(2),
       progress: !this.jsonEnabled(),
-    })
+      cleanup,
+      signal: abort.signal,
+    }).finally(off)
     const summary = scalingSummary(results)
     let reportFile: string | undefined
     if (flags.report)

@@ -3,12 +3,12 @@
 // result with the kernel's own counters before and after. TypeScript never touches a frame.
 import {setTimeout as sleep} from 'node:timers/promises'
 import {writeFileSync} from 'node:fs'
-import {cleanup} from '../cli/cleanup.js'
 import {ExitCode, MqbError, badInput, errnoCode, fromNative} from '../errors.js'
-import {onlineCpus} from '../host.js'
+import type {CleanupRegistry} from '../host/cleanup.js'
+import {onlineCpus} from '../host/cpus.js'
 import {gen, ifctl, type NativeRxHandle} from '../native.js'
 import type {GenResult} from '../results/schema.js'
-import {linkExists} from '../testbed/netns.js'
+import {linkExists} from '../host/netns.js'
 import {runOk} from '../util/exec.js'
 import {mtuFor} from './frame.js'
 import {
@@ -84,7 +84,7 @@ function checkDevice(opts: GenOptions): DeviceFacts {
 }
 
 /** Opens the tap's queue fds unless the caller passed them; the returned undo closes what was opened. */
-function tapFds(opts: GenOptions): {fds: number[]; close: () => void} {
+function tapFds(opts: GenOptions, cleanup?: CleanupRegistry): {fds: number[]; close: () => void} {
   if (opts.tapFds) {
     if (opts.tapFds.length < opts.queues)
       throw badInput(
@@ -103,7 +103,8 @@ function tapFds(opts: GenOptions): {fds: number[]; close: () => void} {
   }
   const fds = h.fds
   // Closing the last fd of a tap mqbench created removes it; an existing tap only loses these queues.
-  const close = cleanup.add(`tap ${opts.dev} queue fds`, () => fds.forEach((fd) => ifctl.closeFd(fd)))
+  const closeFds = () => fds.forEach((fd) => ifctl.closeFd(fd))
+  const close = cleanup ? cleanup.add(`tap ${opts.dev} queue fds`, closeFds) : closeFds
   // tun refuses writes while the tap is down; a tap mqbench created is brought up here.
   if (!existed) runOk('ip', [...(opts.netns ? ['-n', opts.netns] : []), 'link', 'set', opts.dev, 'up'])
   return {fds, close}
@@ -118,7 +119,15 @@ function senderError(err: unknown, dev: string): Error {
 
 export async function runGen(
   opts: GenOptions,
-  hooks: {signal?: AbortSignal; onProgress?: (p: GenProgress) => void} = {},
+  hooks: {
+    signal?: AbortSignal
+    onProgress?: (p: GenProgress) => void
+    /**
+     * where the tap queue fds this run opens are registered, so a signal handler closes them at
+     * once; without it they close at the end of the run (and, like every fd, when the process ends)
+     */
+    cleanup?: CleanupRegistry
+  } = {},
 ): Promise<GenResult & {kernel?: GenKernel}> {
   if (!(opts.durationMs > 0))
     throw badInput('a generator run needs a duration above 0 (it always stops by itself)')
@@ -144,7 +153,7 @@ export async function runGen(
       throw senderError(err, opts.dev)
     }
   } else {
-    tap = tapFds(opts)
+    tap = tapFds(opts, hooks.cleanup)
   }
   try {
     if (!facts) facts = checkDevice(opts)

@@ -3,12 +3,11 @@
 // full picture `tune` reasons over; ConfigInForce is the part a results file keeps per step.
 import type {ConfigInForce} from '../results/schema.js'
 import type {Channels} from '../native.js'
-import {parseCpuList} from '../host.js'
+import {formatCpus, parseCpuList} from '../host/cpus.js'
 import {parseEthtoolDriver, parseEthtoolFeatures, type DriverInfo} from './ethtool.js'
 import {deviceQueueInterrupts, parseInterrupts, type QueueInterrupt} from './interrupts.js'
 import {observeIO, type ObserveIO, type ObserveOptions} from './io.js'
 import {
-  formatCpus,
   irqbalanceRunning,
   nodeCpus,
   numaNode,

@@ -1,8 +1,7 @@
 // What /sys/class/net/IF and /proc/irq say about a device's queues: counts, RPS/XPS masks, RFS
 // table sizes, rate limits, NUMA node, device statistics, IRQ affinity. Pure over DeviceFiles
 // (read by io.ts) except the few host-file readers at the end, which go through an ObserveIO.
-import {compactCpuList} from '../cli/parse.js'
-import {parseCpuList} from '../host.js'
+import {parseCpuList} from '../host/cpus.js'
 import type {DeviceFiles, ObserveIO} from './io.js'
 
 /** "00000003", "ff,ffffffff" (32-bit groups, most significant first) -> CPU numbers. */
@@ -119,10 +118,6 @@ export function readIrqAffinity(io: ObserveIO, irq: string): IrqAffinity | undef
   const a: IrqAffinity = {allowed: parseCpuList(allowed)}
   if (eff !== undefined && eff.trim()) a.effective = parseCpuList(eff)
   return a
-}
-
-export function formatCpus(cpus: number[]): string {
-  return cpus.length ? compactCpuList(cpus) : ''
 }
 
 /** True when a process named irqbalance runs (it rewrites IRQ affinity every 10 s). */

@@ -1,7 +1,7 @@
 // `writeReport`: results in, one self-contained HTML file out (atomically), plus optional CSV
 // and PNGs. The scale command calls it at the end of a sweep; `mqbench report` calls it on files.
 import {statSync} from 'node:fs'
-import {writeFileAtomic} from '../results/journal.js'
+import {writeFileAtomic} from '../host/files.js'
 import {stepsCsv} from '../results/csv.js'
 import type {ResultsFile} from '../results/schema.js'
 import {renderHtml} from './html.js'

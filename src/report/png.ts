@@ -5,7 +5,7 @@ import {mkdirSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {ExitCode, MqbError} from '../errors.js'
-import {writeFileAtomic} from '../results/journal.js'
+import {writeFileAtomic} from '../host/files.js'
 
 export const CHROMIUM_PATH = process.env.MQBENCH_CHROMIUM ?? '/usr/bin/chromium'
 export const CHROMIUM_ARGS = [

@@ -4,9 +4,9 @@
 // in every case. The command only parses flags and renders what this returns.
 import {randomUUID} from 'node:crypto'
 import {mkdirSync, rmSync} from 'node:fs'
-import {onInterrupt} from '../cli/cleanup.js'
 import {ExitCode, MqbError} from '../errors.js'
-import {hostInfo} from '../host.js'
+import type {CleanupRegistry} from '../host/cleanup.js'
+import {hostInfo} from '../host/info.js'
 import {ResultsJournal} from '../results/journal.js'
 import {RESULTS_SCHEMA, RESULTS_VERSION, type ResultsFile} from '../results/schema.js'
 import {randomTestbedName} from '../testbed/common.js'
@@ -39,6 +39,10 @@ export interface ScaleRunOptions {
   argv: string[]
   /** false: no progress lines (--json) */
   progress: boolean
+  /** where the testbed registers every host change with its undo */
+  cleanup: CleanupRegistry
+  /** aborted on Ctrl-C/SIGTERM: the step (or iteration) in progress is abandoned, the journal says interrupted */
+  signal?: AbortSignal
   probes?: Probes
 }
 
@@ -89,12 +93,10 @@ function openJournal(opts: ScaleRunOptions): {journal: ResultsJournal; plan: Sca
 export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
   const {journal, plan} = openJournal(opts)
   const {config} = plan
-  const aborter = new AbortController()
-  const offInterrupt = onInterrupt(() => aborter.abort())
+  const signal = opts.signal ?? new AbortController().signal
   const finished = () => ({resultsFile: journal.path, results: journal.results})
   if (plan.steps.length === 0) {
     journal.finish('complete')
-    offInterrupt()
     return finished()
   }
   let testbed
@@ -109,21 +111,17 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
         token: opts.token,
         name: opts.resume ? randomTestbedName('r') : config.testbed.name,
       },
-      {maxQueues: plan.maxQueues, relayCpus: opts.relayCpus},
+      {maxQueues: plan.maxQueues, relayCpus: opts.relayCpus, cleanup: opts.cleanup},
     )
     workload = await WORKLOADS[config.workload].prepare(testbed, config, {
       token: opts.token,
       allowRemote: opts.allowRemote,
     })
-    await sweep(
-      plan,
-      {testbed, workload, journal, signal: aborter.signal, probes: opts.probes},
-      opts.progress,
-    )
+    await sweep(plan, {testbed, workload, journal, signal, probes: opts.probes}, opts.progress)
     journal.finish('complete')
     return finished()
   } catch (err) {
-    if (err instanceof SweepInterrupted || aborter.signal.aborted) {
+    if (err instanceof SweepInterrupted || signal.aborted) {
       journal.finish('interrupted')
       throw new MqbError(
         `interrupted: ${keptText(journal)} kept in ${journal.path}; finish with \`mqbench scale --resume ${journal.path}\``,
@@ -139,7 +137,6 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
     journal.finish('failed', (err as Error).message)
     throw err
   } finally {
-    offInterrupt()
     await workload?.close().catch(() => {})
     await testbed?.close()
   }

@@ -6,7 +6,7 @@ import {ExitCode, MqbError} from '../errors.js'
 import {runGen} from '../gen/run.js'
 import type {RunConfig, WorkloadResult} from '../results/schema.js'
 import {runRr, runStream, startServer} from '../sessions/index.js'
-import {linkInfo} from '../testbed/netns.js'
+import {linkInfo} from '../host/netns.js'
 import type {Testbed} from '../testbed/types.js'
 import type {WorkloadName} from './plan.js'
 

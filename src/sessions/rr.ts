@@ -1,6 +1,6 @@
 // Request/response tests (TCP_RR, UDP_RR, TCP_CRR): plan checks, one run, and the RrResult.
 import {badInput} from '../errors.js'
-import {onlineCpus} from '../host.js'
+import {onlineCpus} from '../host/cpus.js'
 import type {NativeSessionResult} from '../native.js'
 import {
   emptyHistogram,

@@ -6,7 +6,7 @@
 import {randomInt, createHash, timingSafeEqual} from 'node:crypto'
 import {createServer, type Server, type Socket} from 'node:net'
 import {ExitCode, MqbError, fromNative} from '../errors.js'
-import {onlineCpus} from '../host.js'
+import {onlineCpus} from '../host/cpus.js'
 import {sessions as nativeSessions} from '../native.js'
 import {cpuWindow} from '../observe/cpu.js'
 import {

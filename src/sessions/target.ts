@@ -6,7 +6,7 @@ import {lookup} from 'node:dns/promises'
 import {isIP} from 'node:net'
 import {networkInterfaces} from 'node:os'
 import {ExitCode, MqbError} from '../errors.js'
-import {listNetns} from '../testbed/netns.js'
+import {listNetns} from '../host/netns.js'
 import {run} from '../util/exec.js'
 
 export function isLoopback(ip: string): boolean {

@@ -5,7 +5,7 @@ import {readdirSync} from 'node:fs'
 import {ExitCode, MqbError, badInput, fromNative} from '../errors.js'
 import {ifctl} from '../native.js'
 import {run, runInNetns} from '../util/exec.js'
-import {OBJECT_PREFIX} from './netns.js'
+import {OBJECT_PREFIX} from '../host/netns.js'
 import type {QueueReadback} from './types.js'
 
 /** `mqb-` + name + `-a` must fit IFNAMSIZ-1 (15) characters. */

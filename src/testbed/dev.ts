@@ -3,7 +3,6 @@
 // original channels, IRQ affinity and RPS/XPS masks are saved first and written back at the end
 // (and by `testbed down` from the registry record if the run was killed).
 import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
-import {cleanup} from '../cli/cleanup.js'
 import {ExitCode, MqbError, errnoCode, fromNative} from '../errors.js'
 import {ifctl, type Channels} from '../native.js'
 import {runOk} from '../util/exec.js'
@@ -145,7 +144,7 @@ export function createDevTestbed(
     )
   const state = saveDevState(dev, ch)
   opts.onSaved?.(state)
-  const undo = cleanup.add(`channels, IRQ affinity and RPS/XPS of ${dev}`, () => {
+  const undo = opts.cleanup.add(`channels, IRQ affinity and RPS/XPS of ${dev}`, () => {
     const failed = restoreDevState(state)
     if (failed.length) throw new Error(failed.join('; '))
   })

@@ -1,6 +1,5 @@
 // Testbeds by kind: one table from a kind to its constructor, the `--testbed` spelling
 // (tap | veth | dev:IF), and creation that registers the testbed for `list` and `down`.
-import {cleanup} from '../cli/cleanup.js'
 import {ExitCode, MqbError, badInput} from '../errors.js'
 import {checkTestbedName} from './common.js'
 import {createDevTestbed, type DevState} from './dev.js'
@@ -71,7 +70,7 @@ export async function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Pr
     maxQueues,
     devState,
   })
-  const unrecord = cleanup.add(`record of testbed ${name}`, () => removeRecord(name))
+  const unrecord = opts.cleanup.add(`record of testbed ${name}`, () => removeRecord(name))
   const close = tb.close.bind(tb)
   return Object.assign(tb, {
     async close() {

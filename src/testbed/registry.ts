@@ -2,12 +2,13 @@
 // reboot forgets them along with the namespaces), holding the owner's pid. `list` shows them
 // and any mqb- object no live owner accounts for; `down` stops the owner and removes the objects
 // even when the owner was killed with SIGKILL and never cleaned up.
-import {mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {ExitCode, MqbError} from '../errors.js'
+import {writeFileAtomic} from '../host/files.js'
 import {run} from '../util/exec.js'
 import {restoreDevState, type DevState} from './dev.js'
-import {OBJECT_PREFIX, deleteNetns, linkExists, listNetns, netnsExists} from './netns.js'
+import {OBJECT_PREFIX, deleteNetns, linkExists, listNetns, netnsExists} from '../host/netns.js'
 import type {TestbedKind} from './types.js'
 
 export interface TestbedRecord {
@@ -31,9 +32,7 @@ export const stateDir = () => process.env.MQBENCH_STATE_DIR ?? '/run/mqbench/tes
 
 export function writeRecord(rec: TestbedRecord): void {
   mkdirSync(stateDir(), {recursive: true})
-  const path = join(stateDir(), `${rec.name}.json`)
-  writeFileSync(`${path}.tmp`, JSON.stringify(rec, null, 2))
-  renameSync(`${path}.tmp`, path)
+  writeFileAtomic(join(stateDir(), `${rec.name}.json`), JSON.stringify(rec, null, 2))
 }
 
 export function removeRecord(name: string): void {

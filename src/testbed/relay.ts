@@ -1,8 +1,8 @@
 // The relay as the tap testbed sees it: start it over the attached queue fds, read its
 // counters as QueueTraffic, notice a failed worker, stop it. Counters restart at every start,
 // and the sweep takes deltas within one queue count.
-import {cleanup} from '../cli/cleanup.js'
 import {ExitCode, MqbError} from '../errors.js'
+import type {CleanupRegistry} from '../host/cleanup.js'
 import {relay as nativeRelay, type RelayHandle, type RelayStatus} from '../native.js'
 import type {QueueTraffic} from '../results/schema.js'
 
@@ -45,6 +45,7 @@ export class TapRelay {
   constructor(
     private readonly label: string,
     private readonly vnetHdrLen: number,
+    private readonly cleanup: CleanupRegistry,
     private readonly cpus: number[] = [],
   ) {}
 
@@ -53,7 +54,7 @@ export class TapRelay {
     this.stop()
     this.handle = nativeRelay.start({fdsA, fdsB, cpus: this.cpus, vnetHdrLen: this.vnetHdrLen})
     const h = this.handle
-    this.unregister = cleanup.add(`relay of ${this.label}`, () => nativeRelay.stop(h))
+    this.unregister = this.cleanup.add(`relay of ${this.label}`, () => nativeRelay.stop(h))
   }
 
   /** Stops the workers; a failure they reported is kept for check(). */

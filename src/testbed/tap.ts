@@ -2,16 +2,22 @@
 // offloads, joined by the native relay (one worker per queue pair), i.e. two virtio-net guests
 // on one userspace backend. The live queue count changes with TUNSETQUEUE, as qemu does on a
 // guest's `ethtool -L`.
-import {cleanup} from '../cli/cleanup.js'
 import {ExitCode, MqbError, fromNative} from '../errors.js'
+import type {CleanupRegistry} from '../host/cleanup.js'
 import {ifctl, type TapHandle} from '../native.js'
 import type {QueueTraffic} from '../results/schema.js'
 import {addressAndUp, endpointAddresses, endpointNames, quietNamespace, readBackQueues} from './common.js'
-import {createNetns} from './netns.js'
+import {createNetns} from '../host/netns.js'
 import {TapRelay} from './relay.js'
 import type {QueueReadback, Testbed, TestbedOptions, TestbedSpec} from './types.js'
 
-function openTap(name: string, netns: string, queues: number, undos: Array<() => void>): TapHandle {
+function openTap(
+  name: string,
+  netns: string,
+  queues: number,
+  undos: Array<() => void>,
+  cleanup: CleanupRegistry,
+): TapHandle {
   try {
     const tap = ifctl.tapOpen({name, queues, vnetHdr: true, offloads: true, netns})
     // Not persistent: closing the last queue fd removes the tap, also after a crash.
@@ -29,14 +35,14 @@ export function createTapTestbed(spec: TestbedSpec, opts: TestbedOptions): Testb
   const undos: Array<() => void> = []
   let relay: TapRelay | undefined
   try {
-    undos.push(createNetns(nsA), createNetns(nsB))
+    undos.push(createNetns(nsA, opts.cleanup), createNetns(nsB, opts.cleanup))
     quietNamespace(nsA)
     quietNamespace(nsB)
-    const tapA = openTap(devA, nsA, max, undos)
-    const tapB = openTap(devB, nsB, max, undos)
+    const tapA = openTap(devA, nsA, max, undos, opts.cleanup)
+    const tapB = openTap(devB, nsB, max, undos, opts.cleanup)
     addressAndUp(devA, nsA, `${ipA}/${prefix}`)
     addressAndUp(devB, nsB, `${ipB}/${prefix}`)
-    relay = new TapRelay(spec.name, tapA.vnetHdrLen, opts.relayCpus)
+    relay = new TapRelay(spec.name, tapA.vnetHdrLen, opts.cleanup, opts.relayCpus)
     const r = relay
     undos.push(() => r.stop())
     const attached = Array.from({length: max}, () => true)

@@ -1,5 +1,6 @@
 // What every testbed kind (tap + relay, veth, a real device) offers the sweep: two endpoints
 // joined by a multiqueue link whose live queue count mqbench sets and reads back.
+import type {CleanupRegistry} from '../host/cleanup.js'
 import type {ConfigInForce, QueueTraffic} from '../results/schema.js'
 
 export type TestbedKind = 'tap' | 'veth' | 'dev'
@@ -16,6 +17,8 @@ export interface TestbedSpec {
 }
 
 export interface TestbedOptions {
+  /** where every host change is registered with its undo, as it is made */
+  cleanup: CleanupRegistry
   /** queues the link is created with: the largest count a sweep may ask for */
   maxQueues: number
   /** tap: CPUs the relay workers are pinned to (cycled); none = unpinned */

@@ -4,7 +4,7 @@ import {ExitCode, MqbError, fromNative} from '../errors.js'
 import {ifctl} from '../native.js'
 import {runInNetns} from '../util/exec.js'
 import {endpointAddresses, endpointNames, quietNamespace, readBackQueues} from './common.js'
-import {createNetns, createVethPair} from './netns.js'
+import {createNetns, createVethPair} from '../host/netns.js'
 import type {QueueReadback, Testbed, TestbedOptions, TestbedSpec} from './types.js'
 
 /**
@@ -29,7 +29,7 @@ export function createVethTestbed(spec: TestbedSpec, opts: TestbedOptions): Test
   const max = opts.maxQueues
   const undos: Array<() => void> = []
   try {
-    undos.push(createNetns(nsA), createNetns(nsB))
+    undos.push(createNetns(nsA, opts.cleanup), createNetns(nsB, opts.cleanup))
     quietNamespace(nsA)
     quietNamespace(nsB)
     undos.push(
@@ -37,6 +37,7 @@ export function createVethTestbed(spec: TestbedSpec, opts: TestbedOptions): Test
         {name: devA, netns: nsA, address: `${ipA}/${prefix}`},
         {name: devB, netns: nsB, address: `${ipB}/${prefix}`},
         max,
+        {cleanup: opts.cleanup},
       ),
     )
     enablePerQueueNapi(devA, nsA)

@@ -4,12 +4,13 @@
 // whatever stops the apply, the file on disk lists everything already changed.
 import {readFileSync} from 'node:fs'
 import {ExitCode, MqbError} from '../errors.js'
-import {parseCpuList} from '../host.js'
+import {parseCpuList} from '../host/cpus.js'
 import {readDeviceConfigWith, type DeviceConfig} from '../observe/config.js'
 import {parseInterrupts} from '../observe/interrupts.js'
 import type {ObserveIO} from '../observe/io.js'
-import {formatCpuMask, formatCpus} from '../observe/sysfs.js'
-import {writeFileAtomic} from '../results/journal.js'
+import {formatCpus} from '../host/cpus.js'
+import {formatCpuMask} from '../observe/sysfs.js'
+import {writeFileAtomic} from '../host/files.js'
 import {channelState, targetQueueCount, xpsPlan} from './findings.js'
 
 export const UNDO_KIND = 'mqbench/tune-undo'

@@ -2,7 +2,8 @@
 // to findings, each with what was read, and where something could be better, a recommendation,
 // the command that does it, and why.
 import type {DeviceConfig} from '../observe/config.js'
-import {formatCpuMask, formatCpus} from '../observe/sysfs.js'
+import {formatCpus} from '../host/cpus.js'
+import {formatCpuMask} from '../observe/sysfs.js'
 
 export type FindingLevel = 'ok' | 'info' | 'warn'
 

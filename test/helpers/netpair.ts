@@ -2,9 +2,12 @@
 // Names are unique per call so tests never see each other's objects; `close()` removes all of
 // it, and the test checks that nothing with its prefix is left.
 import {randomBytes} from 'node:crypto'
-import {cleanup} from '../../src/cli/cleanup.js'
-import {createNetns, createVethPair, linkInfo, listNetns} from '../../src/testbed/netns.js'
+import {CleanupRegistry} from '../../src/host/cleanup.js'
+import {createNetns, createVethPair, linkInfo, listNetns} from '../../src/host/netns.js'
 import {run} from '../../src/util/exec.js'
+
+/** The tests' own undo registry: what a test creates is registered here; afterAll hooks run it. */
+export const cleanup = new CleanupRegistry()
 
 export interface NetPair {
   tag: string
@@ -34,13 +37,13 @@ export function createNetPair(queues = 2, opts: {mtu?: number} = {}): NetPair {
   const octet = parseInt(tag.slice(0, 2), 16)
   const ipA = `198.18.${octet}.1`
   const ipB = `198.18.${octet}.2`
-  const undos = [createNetns(nsA), createNetns(nsB)]
+  const undos = [createNetns(nsA, cleanup), createNetns(nsB, cleanup)]
   undos.push(
     createVethPair(
       {name: devA, netns: nsA, address: `${ipA}/30`},
       {name: devB, netns: nsB, address: `${ipB}/30`},
       queues,
-      opts,
+      {...opts, cleanup},
     ),
   )
   const macA = linkInfo(devA, nsA).mac
@@ -69,5 +72,3 @@ export function leftovers(tag: string): string[] {
     .map((l) => l.split(': ')[1]?.split('@')[0] ?? '')
   return [...listNetns(), ...links].filter((n) => n.includes(tag))
 }
-
-export {cleanup}

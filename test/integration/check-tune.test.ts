@@ -13,7 +13,7 @@ import {observeDelta, takeSnapshot} from '../../src/observe/snapshot.js'
 import {runTune} from '../../src/tune/index.js'
 import {startServer, type ServerHandle} from '../../src/sessions/index.js'
 import {run} from '../../src/util/exec.js'
-import {createNetPair, leftovers, type NetPair} from '../helpers/netpair.js'
+import {cleanup, createNetPair, leftovers, type NetPair} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
 
 /** Everything tune may touch, read raw from sysfs and the channels ioctl. */
@@ -90,7 +90,7 @@ describeNet('check on a veth pair', () => {
         sessions: 4,
         durationMs: 1000,
       },
-      {onPhase: (l) => phases.push(l)},
+      {cleanup, onPhase: (l) => phases.push(l)},
     )
     const by = Object.fromEntries(r.checks.map((c) => [c.id, c]))
     expect(by['channels-max']).toMatchObject({status: 'PASS', evidence: 'rx 4 tx 4 (max rx 4 tx 4); need 2'})
@@ -128,14 +128,14 @@ describeNet('check on a veth pair', () => {
       durationMs: 1000,
     }
     run('ip', ['netns', 'exec', p.nsA, 'ethtool', '-K', p.devA, 'gro', 'on'])
-    const half = (await runCheck(opts)).checks.find((x) => x.id === 'ethtool-per-queue')!
+    const half = (await runCheck(opts, {cleanup})).checks.find((x) => x.id === 'ethtool-per-queue')!
     expect(half.status).toBe('N/A')
     expect(half.evidence).toMatch(/did not take its per-queue NAPI path.*rx0 packets \+0, rx1 packets \+0/)
     run('ip', ['netns', 'exec', p.nsB, 'ethtool', '-K', p.devB, 'tso', 'off'])
     // veth receives on the queue the peer sent on, and frames from peer queues beyond our count
     // skip NAPI: with 2 peer tx queues, 16 flows miss one of them with probability 2^-15.
     ifctl.setChannels(p.devB, {rx: 2, tx: 2}, p.nsB)
-    const c = (await runCheck(opts)).checks.find((x) => x.id === 'ethtool-per-queue')!
+    const c = (await runCheck(opts, {cleanup})).checks.find((x) => x.id === 'ethtool-per-queue')!
     expect(c.status).toBe('PASS')
     expect(c.evidence).toMatch(/^rx0 packets \+[1-9]\d*, rx1 packets \+[1-9]\d*$/)
   })
@@ -143,15 +143,18 @@ describeNet('check on a veth pair', () => {
   it('a server that is not reached through the interface is refused before anything changes', async () => {
     const before = ifctl.getChannels(p.devA, p.nsA)
     await expect(
-      runCheck({
-        dev: p.devA,
-        netns: p.nsA,
-        server: '127.0.0.1',
-        port: server!.port,
-        queues: 2,
-        sessions: 1,
-        durationMs: 500,
-      }),
+      runCheck(
+        {
+          dev: p.devA,
+          netns: p.nsA,
+          server: '127.0.0.1',
+          port: server!.port,
+          queues: 2,
+          sessions: 1,
+          durationMs: 500,
+        },
+        {cleanup},
+      ),
     ).rejects.toThrow(`--server 127.0.0.1 is reached through lo, not ${p.devA}`)
     expect(ifctl.getChannels(p.devA, p.nsA)).toEqual(before)
   })
@@ -159,16 +162,19 @@ describeNet('check on a veth pair', () => {
   it('an unreachable server is an error after the channels are put back', async () => {
     const before = ifctl.getChannels(p.devA, p.nsA)
     await expect(
-      runCheck({
-        dev: p.devA,
-        netns: p.nsA,
-        server: p.ipB,
-        port: 9,
-        token: 'x',
-        queues: 2,
-        sessions: 1,
-        durationMs: 500,
-      }),
+      runCheck(
+        {
+          dev: p.devA,
+          netns: p.nsA,
+          server: p.ipB,
+          port: 9,
+          token: 'x',
+          queues: 2,
+          sessions: 1,
+          durationMs: 500,
+        },
+        {cleanup},
+      ),
     ).rejects.toMatchObject({exitCode: ExitCode.unreachable})
     expect(ifctl.getChannels(p.devA, p.nsA)).toEqual(before)
   })

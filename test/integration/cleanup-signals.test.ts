@@ -2,7 +2,7 @@
 // (SIGTERM, Ctrl-C twice) or dies of an uncaught error, without any help from the test.
 import {spawn} from 'node:child_process'
 import {afterEach, expect, it} from 'vitest'
-import {netnsExists} from '../../src/testbed/netns.js'
+import {netnsExists} from '../../src/host/netns.js'
 import {run} from '../../src/util/exec.js'
 import {describeNet} from '../helpers/privileges.js'
 import {uniqueTag} from '../helpers/netpair.js'
@@ -15,10 +15,10 @@ afterEach(() => {
 /** Starts a child that creates a namespace, installs the handlers, then does what `then` says. */
 function child(ns: string, then: 'wait' | 'throw') {
   const script = `
-    import {createNetns} from './src/testbed/netns.ts'
-    import {installCleanupHandlers} from './src/cli/cleanup.ts'
+    import {createNetns} from './src/host/netns.ts'
+    import {cleanup, installCleanupHandlers} from './src/cli/cleanup.ts'
     installCleanupHandlers()
-    createNetns(${JSON.stringify(ns)})
+    createNetns(${JSON.stringify(ns)}, cleanup)
     console.log('ready')
     ${then === 'throw' ? "setTimeout(() => { throw new Error('worker crashed') }, 50)" : 'setInterval(() => {}, 1000)'}
   `

@@ -5,10 +5,10 @@
 import {afterEach, beforeEach, expect, it} from 'vitest'
 import {runGen} from '../../src/gen/run.js'
 import {ifctl} from '../../src/native.js'
-import {createNetns, linkExists} from '../../src/testbed/netns.js'
+import {createNetns, linkExists} from '../../src/host/netns.js'
 import {runOk} from '../../src/util/exec.js'
 import {describeNet} from '../helpers/privileges.js'
-import {leftovers, uniqueTag} from '../helpers/netpair.js'
+import {cleanup, leftovers, uniqueTag} from '../helpers/netpair.js'
 
 const OTHER_TRAFFIC = 5
 
@@ -21,7 +21,7 @@ describeNet('gen into a 2-queue tap', () => {
     tag = uniqueTag()
     ns = `mqb-t${tag}-a`
     tap = `mqb${tag}t`
-    undo = createNetns(ns)
+    undo = createNetns(ns, cleanup)
     runOk('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1'])
   })
   afterEach(() => {

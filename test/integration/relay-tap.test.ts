@@ -2,13 +2,12 @@
 // add up to what the taps themselves counted, and the queue count reads back after a change.
 import {spawn} from 'node:child_process'
 import {afterEach, expect, it} from 'vitest'
-import {cleanup} from '../../src/cli/cleanup.js'
 import {ifctl, relay} from '../../src/native.js'
-import {createNetns} from '../../src/testbed/netns.js'
+import {createNetns} from '../../src/host/netns.js'
 import {createTapTestbed} from '../../src/testbed/tap.js'
 import type {Testbed} from '../../src/testbed/types.js'
 import {run} from '../../src/util/exec.js'
-import {leftovers, uniqueTag} from '../helpers/netpair.js'
+import {cleanup, leftovers, uniqueTag} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
 
 function linkCounters(
@@ -61,7 +60,7 @@ describeNet('tap relay', () => {
 
   it('relays TCP on 2 then 1 queues with counters that match the taps', async () => {
     tag = `r${uniqueTag().slice(0, 4)}`
-    tb = createTapTestbed({kind: 'tap', name: tag}, {maxQueues: 2})
+    tb = createTapTestbed({kind: 'tap', name: tag}, {maxQueues: 2, cleanup})
     expect(tb.queueCount()).toBe(2)
 
     const two = await tb.setQueueCount(2)
@@ -103,7 +102,7 @@ describeNet('tap relay', () => {
   it('reports a worker failure: a queue fd closed behind the relay stops it with the reason', async () => {
     tag = `r${uniqueTag().slice(0, 4)}`
     const ns = `mqb-${tag}-a`
-    const undoNs = createNetns(ns)
+    const undoNs = createNetns(ns, cleanup)
     const a = ifctl.tapOpen({name: `mqb-${tag}-x`, queues: 2, vnetHdr: true, offloads: true, netns: ns})
     const b = ifctl.tapOpen({name: `mqb-${tag}-y`, queues: 2, vnetHdr: true, offloads: true, netns: ns})
     const h = relay.start({fdsA: a.fds, fdsB: b.fds, vnetHdrLen: a.vnetHdrLen})
@@ -130,9 +129,11 @@ describeNet('tap relay', () => {
 
   it('refuses a queue count above the maximum and a name in use', async () => {
     tag = `r${uniqueTag().slice(0, 4)}`
-    tb = createTapTestbed({kind: 'tap', name: tag}, {maxQueues: 2})
+    tb = createTapTestbed({kind: 'tap', name: tag}, {maxQueues: 2, cleanup})
     await expect(tb.setQueueCount(3)).rejects.toThrow(/outside 1\.\.2/)
-    expect(() => createTapTestbed({kind: 'tap', name: tag}, {maxQueues: 2})).toThrow(/exists already/)
+    expect(() => createTapTestbed({kind: 'tap', name: tag}, {maxQueues: 2, cleanup})).toThrow(
+      /exists already/,
+    )
     // the failed second testbed must not have removed the first one's namespaces
     expect(leftovers(tag).sort()).toEqual([`mqb-${tag}-a`, `mqb-${tag}-b`])
   })

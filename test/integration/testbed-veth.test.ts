@@ -2,12 +2,11 @@
 // with GRO on / TSO off (set by the testbed) the receiver's per-queue counters show the spread.
 import {spawn} from 'node:child_process'
 import {afterEach, expect, it} from 'vitest'
-import {cleanup} from '../../src/cli/cleanup.js'
 import {createTestbed} from '../../src/testbed/index.js'
 import {readRecords} from '../../src/testbed/registry.js'
 import type {Testbed} from '../../src/testbed/types.js'
 import {run, runInNetns} from '../../src/util/exec.js'
-import {leftovers, uniqueTag} from '../helpers/netpair.js'
+import {cleanup, leftovers, uniqueTag} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
 
 function rxPerQueue(tb: Testbed): number[] {
@@ -27,7 +26,7 @@ describeNet('veth testbed', () => {
 
   it('changes and reads back queue counts and spreads TCP over the queues', async () => {
     tag = `v${uniqueTag().slice(0, 4)}`
-    tb = await createTestbed({kind: 'veth', name: tag}, {maxQueues: 4})
+    tb = await createTestbed({kind: 'veth', name: tag}, {maxQueues: 4, cleanup})
     expect(readRecords().find((r) => r.name === tag)).toMatchObject({
       kind: 'veth',
       pid: process.pid,

@@ -1,6 +1,5 @@
 import {describe, expect, it} from 'vitest'
 import {
-  compactCpuList,
   formatDurationMs,
   parseBytes,
   parseCpuListFlag,
@@ -8,7 +7,7 @@ import {
   parseQueueList,
 } from '../../src/cli/parse.js'
 import {ExitCode, MqbError} from '../../src/errors.js'
-import {parseCpuList} from '../../src/host.js'
+import {formatCpus, parseCpuList} from '../../src/host/cpus.js'
 
 function errorOf(fn: () => unknown): MqbError {
   try {
@@ -56,7 +55,7 @@ describe('CPU lists', () => {
   })
 
   it('compacts a list back', () => {
-    expect(compactCpuList([3, 0, 1, 2, 6, 8, 9])).toBe('0-3,6,8-9')
+    expect(formatCpus([3, 0, 1, 2, 6, 8, 9])).toBe('0-3,6,8-9')
   })
 })
 

@@ -5,6 +5,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {ExitCode, MqbError} from '../../src/errors.js'
+import {CleanupRegistry} from '../../src/host/cleanup.js'
 import {runScale} from '../../src/scale/run.js'
 
 describe('runScale when the testbed cannot be created', () => {
@@ -24,6 +25,7 @@ describe('runScale when the testbed cannot be created', () => {
       outDir,
       argv: ['scale'],
       progress: false,
+      cleanup: new CleanupRegistry(),
     }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(MqbError)
     expect((err as MqbError).exitCode).toBe(ExitCode.noDevice)

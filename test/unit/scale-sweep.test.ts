@@ -47,7 +47,8 @@ function fakeTestbed(): Testbed & {set: number[]; windows: number} {
       return {queueCount: n, channels: {combined: n}, sysfsQueues: {rx: n, tx: n}}
     },
     queueCount: () => count,
-    relayQueueTraffic: async () => Array.from({length: count}, (_, q) => qt(q, 10 * tb.windows, 5 * tb.windows)),
+    relayQueueTraffic: async () =>
+      Array.from({length: count}, (_, q) => qt(q, 10 * tb.windows, 5 * tb.windows)),
     async checkHealthy() {},
     async close() {},
   }

@@ -3,7 +3,7 @@ import {mkdirSync, openSync} from 'node:fs'
 import {join} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {MqbCommand} from '../../cli/base.js'
-import {onInterrupt} from '../../cli/cleanup.js'
+import {cleanup, onInterrupt} from '../../cli/cleanup.js'
 import {cpuListFlag, testbedKindFlag} from '../../cli/flags.js'
 import {ExitCode, MqbError} from '../../errors.js'
 import {createTestbed} from '../../testbed/index.js'
@@ -58,7 +58,11 @@ Either way the testbed is removed when the holding process ends.`
     if (flags.detach) return this.detach(args.name)
     const tb = await createTestbed(
       {kind: flags.kind.kind, dev: flags.kind.dev, name: args.name, server: flags.server, token: flags.token},
-      {maxQueues: flags['max-queues'] ?? (flags.kind.kind === 'dev' ? 1 : 8), relayCpus: flags['relay-cpus']},
+      {
+        maxQueues: flags['max-queues'] ?? (flags.kind.kind === 'dev' ? 1 : 8),
+        relayCpus: flags['relay-cpus'],
+        cleanup,
+      },
     )
     try {
       if (flags.queues !== undefined && flags.queues !== tb.maxQueues) await tb.setQueueCount(flags.queues)

@@ -1,10 +1,11 @@
 // Network namespaces and veth pairs: the primitives every testbed (and every integration test)
-// is built from. Each creation registers its undo with the cleanup registry at once, so nothing
-// outlives the run, whatever ends it.
+// is built from, and the namespace listing gen, sessions and scale consult. Each creation
+// registers its undo with the caller's cleanup registry at once, so nothing outlives the run,
+// whatever ends it.
 import {existsSync, readdirSync} from 'node:fs'
-import {cleanup} from '../cli/cleanup.js'
 import {ExitCode, MqbError} from '../errors.js'
 import {run, runOk} from '../util/exec.js'
+import type {CleanupRegistry} from './cleanup.js'
 
 /** All objects mqbench creates carry this prefix, so stale ones can be found and removed. */
 export const OBJECT_PREFIX = 'mqb-'
@@ -37,7 +38,7 @@ function ipFailed(what: string, stderr: string): MqbError {
 }
 
 /** Creates a namespace with loopback up; it is deleted at cleanup. Returns the undo (run early to delete). */
-export function createNetns(name: string): () => void {
+export function createNetns(name: string, cleanup: CleanupRegistry): () => void {
   if (netnsExists(name))
     throw new MqbError(
       `network namespace ${name} exists already; remove it with \`mqbench testbed down --all\` or \`ip netns del ${name}\``,
@@ -72,7 +73,7 @@ export function createVethPair(
   a: VethEnd,
   b: VethEnd,
   queues: number,
-  opts: {mtu?: number} = {},
+  opts: {cleanup: CleanupRegistry; mtu?: number},
 ): () => void {
   for (const end of [a, b]) {
     if (end.name.length > IFNAME_MAX)
@@ -101,7 +102,7 @@ export function createVethPair(
     q,
   ])
   if (r.status !== 0) throw ipFailed(`create veth pair ${a.name}/${b.name}`, r.stderr)
-  const undo = cleanup.add(`veth pair ${a.name}/${b.name}`, () => {
+  const undo = opts.cleanup.add(`veth pair ${a.name}/${b.name}`, () => {
     for (const end of [a, b]) {
       if (end.netns && !netnsExists(end.netns)) continue
       if (linkExists(end.name, end.netns))

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {CleanupRegistry} from '../../src/cli/cleanup.js'
+import {CleanupRegistry} from '../../src/host/cleanup.js'
 
 describe('CleanupRegistry', () => {
   it('undoes newest first, once, and keeps going past a failing undo', () => {
