@@ -8,7 +8,7 @@ import {existsSync} from 'node:fs'
 import {writeFileAtomic} from '../host/files.js'
 import {ExitCode, MqbError} from '../errors.js'
 import {loadResults, validateResults} from './load.js'
-import type {ResultsFile, RunStatus, Step} from './schema.js'
+import type {GuestRecord, ResultsFile, RunStatus, Step} from './schema.js'
 
 export class ResultsJournal {
   private constructor(
@@ -106,6 +106,15 @@ export class ResultsJournal {
       this.file.run.status = statusBefore
       throw err
     }
+  }
+
+  /**
+   * Records the vm testbed's guest (qemu command line, kernel, accel, ...) in the run's testbed
+   * configuration; a resumed run boots its own guest and records that one.
+   */
+  recordGuest(guest: GuestRecord): void {
+    this.file.config.testbed = {...this.file.config.testbed, guest}
+    this.flush()
   }
 
   /** Marks the run finished (complete, interrupted, failed), with the error that ended it, if any. */

@@ -11,7 +11,8 @@ export type SweepOrder = NonNullable<RunConfig['order']>
 export type TestbedChoice = {kind: RunConfig['testbed']['kind']; dev?: string}
 
 /** The largest queue count each kind can be created with (tun: MAX_TAP_QUEUES; veth: a sane bound). */
-export const KIND_MAX_QUEUES: Record<TestbedChoice['kind'], number> = {tap: 256, veth: 128, dev: 256}
+// vm: one vCPU per queue pair is the useful limit, and qemu allows at most 255 vCPUs on pc; 64 keeps MSI-X sane.
+export const KIND_MAX_QUEUES: Record<TestbedChoice['kind'], number> = {tap: 256, veth: 128, dev: 256, vm: 64}
 
 export interface ScaleFlags {
   queues: number[]

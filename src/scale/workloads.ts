@@ -118,6 +118,31 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
   gen: {
     describe: 'pktgen-style UDP frames from A, flowsPerQueue flows per active queue, counted at B',
     async prepare(tb, config) {
+      if (tb.guest) {
+        // Into the guest: AF_PACKET on the tap (tun spreads the flows over the queues qemu has
+        // attached), counted per RX queue inside the guest by the sweep's guest snapshots.
+        const g = tb.guest
+        const tap = tb.genDev ?? tb.devA
+        return {
+          run: (w) =>
+            runGen(
+              {
+                backend: 'packet',
+                dev: tap,
+                netns: tb.nsA,
+                queues: w.queueCount,
+                frameSize: num(config, 'frameSize'),
+                flowsPerQueue: num(config, 'flowsPerQueue'),
+                dstMac: g.mac,
+                srcIp: tb.ipA,
+                dstIp: tb.ipB,
+                durationMs: w.durationMs,
+              },
+              {signal: w.signal},
+            ),
+          close: async () => {},
+        }
+      }
       if (!tb.nsB)
         throw new MqbError(
           'the gen workload needs a local receiver: use the tap or veth testbed',

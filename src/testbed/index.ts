@@ -7,8 +7,9 @@ import {pidAlive, readRecords, removeRecord, writeRecord} from './registry.js'
 import {createTapTestbed} from './tap.js'
 import type {Testbed, TestbedKind, TestbedOptions, TestbedSpec} from './types.js'
 import {createVethTestbed} from './veth.js'
+import {createVmTestbed} from './vm.js'
 
-export type {QueueReadback, Testbed, TestbedKind, TestbedOptions, TestbedSpec} from './types.js'
+export type {QueueReadback, Testbed, TestbedKind, TestbedOptions, TestbedSpec, VmOptions} from './types.js'
 
 type Create = (
   spec: TestbedSpec,
@@ -25,16 +26,21 @@ export const TESTBED_KINDS: Record<TestbedKind, {create: Create; describe: strin
     create: createVethTestbed,
     describe: 'two namespaces joined by a multiqueue veth pair (count set with ETHTOOL_SCHANNELS)',
   },
+  vm: {
+    create: createVmTestbed,
+    describe:
+      'a qemu guest (KVM if usable, else TCG) with a multiqueue virtio-net NIC on a tap in namespace mqb-NAME-h; queue count set in the guest',
+  },
   dev: {
     create: createDevTestbed,
     describe: 'a real interface here and `mqbench server` on another host (--server, --token)',
   },
 }
 
-/** `tap`, `veth` or `dev:IF`. */
+/** `tap`, `veth`, `vm` or `dev:IF`. */
 export function parseTestbedKind(text: string): {kind: TestbedKind; dev?: string} {
-  const m = /^(tap|veth)$|^dev:([\w.@-]{1,15})$/.exec(text.trim())
-  if (!m) throw badInput(`testbed '${text}' is not one of tap, veth or dev:IF (e.g. dev:eth1)`)
+  const m = /^(tap|veth|vm)$|^dev:([\w.@-]{1,15})$/.exec(text.trim())
+  if (!m) throw badInput(`testbed '${text}' is not one of tap, veth, vm or dev:IF (e.g. dev:eth1)`)
   return m[1] ? {kind: m[1] as TestbedKind} : {kind: 'dev', dev: m[2]}
 }
 
@@ -69,6 +75,7 @@ export async function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Pr
     ipB,
     maxQueues,
     devState,
+    ...(tb.guest ? {guest: tb.guest} : {}),
   })
   const unrecord = opts.cleanup.add(`record of testbed ${name}`, () => removeRecord(name))
   const close = tb.close.bind(tb)

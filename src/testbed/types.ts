@@ -1,9 +1,12 @@
 // What every testbed kind (tap + relay, veth, a real device) offers the sweep: two endpoints
 // joined by a multiqueue link whose live queue count mqbench sets and reads back.
 import type {CleanupRegistry} from '../host/cleanup.js'
+import type {DeviceSnapshot} from '../observe/index.js'
 import type {ConfigInForce, QueueTraffic} from '../results/schema.js'
+import type {AccelChoice} from '../vm/accel.js'
+import type {GuestSetup} from '../vm/guest.js'
 
-export type TestbedKind = 'tap' | 'veth' | 'dev'
+export type TestbedKind = 'tap' | 'veth' | 'dev' | 'vm'
 
 export interface TestbedSpec {
   kind: TestbedKind
@@ -23,6 +26,19 @@ export interface TestbedOptions {
   maxQueues: number
   /** tap: CPUs the relay workers are pinned to (cycled); none = unpinned */
   relayCpus?: number[]
+  vm?: VmOptions
+}
+
+export interface VmOptions {
+  /** default: the largest queue count (a guest enables min(queues, vCPUs) queue pairs) */
+  vcpus?: number
+  memoryMiB?: number
+  /** default: /boot/vmlinuz-$(uname -r) with modules, else the newest installed image */
+  kernel?: string
+  accel?: AccelChoice
+  /** leave a guest that failed to come up running, for inspection */
+  keep?: boolean
+  bootTimeoutMs?: number
 }
 
 /** What the kernel reports after a queue-count change. */
@@ -30,6 +46,8 @@ export interface QueueReadback {
   queueCount: number
   channels: ConfigInForce['channels']
   sysfsQueues: {rx: number; tx: number}
+  /** vm: the host tap's queues as qemu holds them */
+  tapQueues?: {attached: number; detached: number}
 }
 
 export interface Testbed {
@@ -56,6 +74,14 @@ export interface Testbed {
   queueCount(): number
   /** cumulative per-queue counters of the relay since the last queue-count change (tap only) */
   relayQueueTraffic?(): Promise<QueueTraffic[]>
+  /** the device `gen` sends on when it is not devA (vm: the tap, not the bridge) */
+  readonly genDev?: string
+  /** vm: the guest's setup, for the results file */
+  readonly guest?: GuestSetup
+  /** things the person should know (TCG, more queues than vCPUs) */
+  readonly warnings?: string[]
+  /** vm: a snapshot of the far end's device taken inside the guest (the per-queue evidence) */
+  guestSnapshot?(): Promise<DeviceSnapshot>
   /** rejects with an MqbError (ExitCode.partial) when a part of the testbed (relay, guest) has failed */
   checkHealthy(): Promise<void>
   /** removes everything the testbed created and restores what it changed; idempotent */

@@ -6,6 +6,8 @@ import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeF
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {ExitCode, MqbError} from '../errors.js'
+import type {CleanupRegistry} from '../host/cleanup.js'
+import type {GuestRecord} from '../results/schema.js'
 import {AgentClient, AgentError, type AgentHello} from './agent-client.js'
 import {chooseAccel, type AccelChoice} from './accel.js'
 import {BOOT_MARK, buildInitramfs, type Initramfs} from './initramfs.js'
@@ -13,12 +15,8 @@ import {chooseKernel, type GuestKernel} from './kernel.js'
 import {findAgent, findBusybox, findQemu, qemuVersion} from './prereqs.js'
 import {processStartTime, stopProcess, type ProcessRef} from './process.js'
 import {QmpClient} from './qmp.js'
-import {guestPaths, qemuArgs, shellQuote, vectorsFor, type Accel, type GuestConfig} from './qemu-args.js'
+import {guestPaths, qemuArgs, shellQuote, vectorsFor, type GuestConfig} from './qemu-args.js'
 
-/** The undo registry (src/cli/cleanup.ts), passed down so that vm/ imports nothing above it. */
-export interface UndoRegistry {
-  add(what: string, undo: () => void): () => void
-}
 
 export interface GuestOptions {
   name: string
@@ -38,27 +36,11 @@ export interface GuestOptions {
   bootTimeoutMs?: number
 }
 
-/** What the results file records about the guest. */
-export interface GuestSetup {
-  qemuVersion: string
-  commandLine: string
-  kernel: {path: string; release: string}
-  accel: Accel
-  accelReason: string
-  vhost: boolean
-  vcpus: number
-  memoryMiB: number
-  queues: number
-  vectors: number
-  initramfs: {key: string; modules: string[]; sizeBytes: number; cached: boolean}
-  agent: AgentHello
-  /** wall time from qemu's start to the agent's hello */
-  bootMs: number
-  /** the guest's own boot marks (seconds since its kernel started): init, modules, net, agent */
-  bootMarks: Record<string, number>
-}
+/** What the results file records about the guest (results/schema.ts GuestRecord). */
+export type GuestSetup = GuestRecord
 
-const PANIC = /Kernel panic - not syncing[^\n]*/
+// The kernel's own panic, or its decompressor giving up on a damaged image (it halts, no panic line).
+const PANIC = /Kernel panic - not syncing[^\n]*|[^\n]*-- System halted/
 
 /** The last `n` lines of the console log, without carriage returns. */
 export function consoleTail(dir: string, n = 20): string {
@@ -107,7 +89,7 @@ export class Guest {
    * creates is registered with `undo` at once; on failure it is all removed before the throw,
    * unless `keep` (then the error names the command that removes it).
    */
-  static async boot(opts: GuestOptions, undo: UndoRegistry, hooks: {keep?: boolean} = {}): Promise<Guest> {
+  static async boot(opts: GuestOptions, undo: CleanupRegistry, hooks: {keep?: boolean} = {}): Promise<Guest> {
     const qemu = findQemu()
     const busybox = findBusybox()
     const agentBin = findAgent()
@@ -175,10 +157,8 @@ export class Guest {
       const keepHint = hooks.keep
         ? ` (kept for inspection: console ${paths.console}; remove with \`mqbench testbed down ${opts.name}\`)`
         : ''
-      throw new MqbError(
-        `${message}${keepHint}\n--- last lines of the guest console ---\n${tail}`,
-        code as MqbError['exitCode'],
-      )
+      const shown = tail.trim() ? `\n--- last lines of the guest console ---\n${tail}` : ' (the guest printed nothing)'
+      throw new MqbError(`${message}${keepHint}${shown}`, code as MqbError['exitCode'])
     }
     const bootMs = opts.bootTimeoutMs ?? (accel.accel === 'kvm' ? 20_000 : 60_000)
     try {
@@ -192,6 +172,10 @@ export class Guest {
     let panicked: string | undefined
     qmp.onEvent((e) => {
       if (e.event === 'GUEST_PANICKED') panicked = 'the guest kernel panicked (pvpanic)'
+      // Nothing reboots during boot: a reset now is a kernel that cannot start (a damaged or
+      // foreign image triple-faults and qemu resets it, over and over).
+      if (e.event === 'RESET' && e.data?.guest !== false)
+        panicked = `the guest reset during boot: ${kernel.path} is not a kernel this machine can start`
     })
     const hello = agent.waitReady(bootMs, alive).then(
       (h) => ({h}),
@@ -223,6 +207,7 @@ export class Guest {
       accel: accel.accel,
       accelReason: accel.reason,
       vhost,
+      mac: opts.mac,
       vcpus: opts.vcpus,
       memoryMiB: opts.memoryMiB,
       queues: opts.queues,

@@ -8,6 +8,7 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
@@ -15,6 +16,7 @@ import {
 } from 'node:fs'
 import {join} from 'node:path'
 import {ExitCode, MqbError} from '../errors.js'
+import {run} from '../util/exec.js'
 import {writeCpio, type CpioEntry} from './cpio.js'
 import type {GuestKernel} from './kernel.js'
 import {loadOrder, parseModulesBuiltin, parseModulesDep, readModule} from './modules.js'
@@ -33,6 +35,8 @@ export interface InitramfsInputs {
   modules: Array<{name: string; data: Buffer}>
   busybox: Buffer
   agent: Buffer
+  /** more files at absolute guest paths (a dynamically linked tool and its libraries) */
+  extras?: Array<{path: string; data: Buffer; mode?: number}>
 }
 
 /**
@@ -43,7 +47,7 @@ export interface InitramfsInputs {
 export function initScript(moduleNames: string[]): string {
   return `#!/bin/busybox sh
 /bin/busybox --install -s /bin
-export PATH=/bin:/sbin
+export PATH=/bin:/sbin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -78,6 +82,14 @@ done
 /** Every file, directory and node of the image, in archive order. */
 export function initramfsEntries(inputs: InitramfsInputs): CpioEntry[] {
   const dirs = ['bin', 'sbin', 'dev', 'proc', 'sys', 'tmp', 'run', 'etc', 'lib', 'lib/modules', 'root']
+  const extras = (inputs.extras ?? []).map((e) => ({...e, path: e.path.replace(/^\/+/, '')}))
+  for (const e of extras) {
+    const parts = e.path.split('/').slice(0, -1)
+    for (let i = 1; i <= parts.length; i++) {
+      const d = parts.slice(0, i).join('/')
+      if (!dirs.includes(d)) dirs.push(d)
+    }
+  }
   return [
     ...dirs.map((path): CpioEntry => ({kind: 'dir', path})),
     // The kernel opens /dev/console for init before devtmpfs is mounted.
@@ -87,6 +99,7 @@ export function initramfsEntries(inputs: InitramfsInputs): CpioEntry[] {
     {kind: 'symlink', path: 'bin/sh', target: 'busybox'},
     {kind: 'file', path: AGENT_GUEST_PATH.slice(1), data: inputs.agent, mode: 0o755},
     ...inputs.modules.map((m): CpioEntry => ({kind: 'file', path: `lib/modules/${m.name}`, data: m.data})),
+    ...extras.map((e): CpioEntry => ({kind: 'file', path: e.path, data: e.data, mode: e.mode ?? 0o755})),
     {kind: 'file', path: 'etc/passwd', data: Buffer.from('root:x:0:0:root:/root:/bin/sh\n')},
     {
       kind: 'file',
@@ -117,6 +130,24 @@ export function guestModules(
   return paths.map((p) => readModule(kernel.moduleDir, p))
 }
 
+/**
+ * A host tool for the guest with the libraries `ldd` names, at the same paths: ethtool, whose
+ * `-S` gives the per-queue packet counters the evidence needs. Absent tool: nothing.
+ */
+export function hostTool(name: string): Array<{path: string; data: Buffer}> {
+  const which = run('sh', ['-c', `command -v ${name}`])
+  if (which.status !== 0) return []
+  const bin = realpathSync(which.stdout.trim())
+  const libs = run('ldd', [bin])
+    .stdout.split('\n')
+    .map((l) => /(\/\S+)\s+\(0x/.exec(l)?.[1])
+    .filter((p): p is string => !!p)
+  return [
+    {path: `/usr/sbin/${name}`, data: readFileSync(bin)},
+    ...libs.map((p) => ({path: p, data: readFileSync(realpathSync(p))})),
+  ]
+}
+
 export const defaultCacheDir = () =>
   process.env.MQBENCH_CACHE_DIR ??
   (process.getuid?.() === 0 ? '/var/cache/mqbench' : join(process.env.HOME ?? '/tmp', '.cache', 'mqbench'))
@@ -145,6 +176,7 @@ export function buildInitramfs(opts: {
     modules,
     busybox: readFileSync(opts.busybox),
     agent: readFileSync(opts.agent),
+    extras: hostTool('ethtool'),
   }
   const entries = initramfsEntries(inputs)
   const h = createHash('sha256')

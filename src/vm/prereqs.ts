@@ -1,15 +1,11 @@
 // What a guest needs on this host, each missing piece reported in one line that names what to
 // install: qemu, a static busybox, the mqbench guest agent.
 import {existsSync, readFileSync} from 'node:fs'
-import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {ExitCode, MqbError} from '../errors.js'
+import {agentBinary} from '../native.js'
 import {run} from '../util/exec.js'
 
 export const QEMU = 'qemu-system-x86_64'
-
-// src/vm/ and dist/vm/ both sit two levels below the package root.
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 /** Whether an ELF executable asks for a dynamic loader (has a PT_INTERP program header). */
 export function elfIsDynamic(image: Buffer): boolean {
@@ -58,22 +54,13 @@ export function findBusybox(): string {
   )
 }
 
-/** The guest agent, built by `npm install` next to the addon (a static executable). */
+/** The guest agent, built by `npm install` next to the addon; it must be static (no libraries in the guest). */
 export function findAgent(): string {
-  const candidates = [
-    process.env.MQBENCH_AGENT,
-    join(packageRoot, 'build/Release/mqbench-agent'),
-    join(packageRoot, 'build/Debug/mqbench-agent'),
-  ].filter((p): p is string => !!p)
-  const found = candidates.find((p) => existsSync(p))
-  if (!found)
-    throw new MqbError(
-      `the mqbench guest agent is not built (looked for ${candidates.join(', ')}); run \`npm run build:native\` in ${packageRoot}`,
-      ExitCode.failure,
-    )
+  const found = process.env.MQBENCH_AGENT ?? agentBinary()
+  if (!existsSync(found)) throw new MqbError(`MQBENCH_AGENT=${found} does not exist`, ExitCode.badInput)
   if (elfIsDynamic(readFileSync(found)))
     throw new MqbError(
-      `${found} is dynamically linked; the guest has no libraries: rebuild it static with \`npm run build:native\``,
+      `${found} is dynamically linked and the guest has no libraries: rebuild it with \`npm run build:native\``,
       ExitCode.failure,
     )
   return found

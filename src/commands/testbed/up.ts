@@ -4,10 +4,13 @@ import {join} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {MqbCommand} from '../../cli/base.js'
 import {cleanup, onInterrupt} from '../../cli/cleanup.js'
-import {cpuListFlag, testbedKindFlag} from '../../cli/flags.js'
+import {cpuListFlag, testbedKindFlag, vmFlags, vmOptions} from '../../cli/flags.js'
 import {ExitCode, MqbError} from '../../errors.js'
-import {createTestbed} from '../../testbed/index.js'
+import {createTestbed, type TestbedKind} from '../../testbed/index.js'
 import {pidAlive, readRecords, stateDir, type TestbedRecord} from '../../testbed/registry.js'
+
+// A guest under TCG on a small host boots in seconds per vCPU: 2 queue pairs keep it quick.
+const DEFAULT_MAX_QUEUES: Record<TestbedKind, number> = {tap: 8, veth: 8, vm: 2, dev: 1}
 
 export default class TestbedUp extends MqbCommand {
   static description = `Create a testbed and hold it until Ctrl-C, SIGTERM or \`mqbench testbed down NAME\`.
@@ -23,6 +26,7 @@ Either way the testbed is removed when the holding process ends.`
     '<%= config.bin %> testbed up one --kind tap --max-queues 4 --queues 1',
     '<%= config.bin %> testbed up tb2 --kind veth --max-queues 8 --detach',
     '<%= config.bin %> testbed up nic --kind dev:eth1 --server 192.0.2.7 --token s3cret',
+    '<%= config.bin %> testbed up g1 --kind vm --max-queues 4 --vcpus 4 --memory 512M',
   ]
 
   static args = {
@@ -31,12 +35,13 @@ Either way the testbed is removed when the holding process ends.`
 
   static flags = {
     kind: testbedKindFlag({
-      description: 'tap, veth or dev:IF',
+      description: 'tap, veth, vm or dev:IF',
       default: {kind: 'tap'},
       defaultHelp: async () => 'tap',
     }),
     'max-queues': Flags.integer({
-      description: 'queues the link is created with (tap, veth: default 8; dev: what the driver allows)',
+      description:
+        'queues the link is created with (tap, veth: default 8; vm: default 2; dev: what the driver allows)',
       min: 1,
       max: 256,
     }),
@@ -48,6 +53,7 @@ Either way the testbed is removed when the holding process ends.`
     'relay-cpus': cpuListFlag({description: 'tap: CPUs to pin the relay workers to (cycled)'}),
     server: Flags.string({description: 'dev: the remote `mqbench server` as HOST[:PORT]'}),
     token: Flags.string({description: 'dev: the remote server token'}),
+    ...vmFlags,
     detach: Flags.boolean({
       description: 'hold the testbed from a background process and return once it is up',
     }),
@@ -59,9 +65,10 @@ Either way the testbed is removed when the holding process ends.`
     const tb = await createTestbed(
       {kind: flags.kind.kind, dev: flags.kind.dev, name: args.name, server: flags.server, token: flags.token},
       {
-        maxQueues: flags['max-queues'] ?? (flags.kind.kind === 'dev' ? 1 : 8),
+        maxQueues: flags['max-queues'] ?? DEFAULT_MAX_QUEUES[flags.kind.kind],
         relayCpus: flags['relay-cpus'],
         cleanup,
+        vm: vmOptions(flags),
       },
     )
     try {
@@ -70,6 +77,7 @@ Either way the testbed is removed when the holding process ends.`
       if (!this.jsonEnabled()) {
         this.show(rec)
         this.log(`  live queue count: ${tb.queueCount()}`)
+        for (const w of tb.warnings ?? []) this.warn(w)
       }
       await this.hold(() => tb.checkHealthy())
       return rec
@@ -123,7 +131,14 @@ Either way the testbed is removed when the holding process ends.`
   private show(rec: TestbedRecord): void {
     this.log(`testbed ${rec.name} (${rec.kind}, up to ${rec.maxQueues} queues), held by process ${rec.pid}`)
     this.log(`  A: ${rec.devA} ${rec.ipA}${rec.nsA ? ` in netns ${rec.nsA}` : ''}`)
-    this.log(`  B: ${rec.devB} ${rec.ipB}${rec.nsB ? ` in netns ${rec.nsB}` : ''}`)
+    this.log(`  B: ${rec.devB} ${rec.ipB}${rec.nsB ? ` in netns ${rec.nsB}` : rec.guest ? ' in the guest' : ''}`)
+    if (rec.guest) {
+      const g = rec.guest
+      this.log(
+        `  guest: ${g.kernel.release}, ${g.accel}${g.vhost ? ', vhost' : ''}, ${g.vcpus} vCPUs, ${g.memoryMiB} MiB, ${g.queues} queue pairs, ${g.vectors} vectors; up in ${(g.bootMs / 1000).toFixed(1)} s`,
+      )
+      this.log(`  console: mqbench testbed console ${rec.name}`)
+    }
     if (process.stdout.isTTY) this.log('Ctrl-C removes it')
   }
 }
