@@ -81,6 +81,14 @@ export const ifctl = {
     nativeFn<(d: string, c: typeof ch, n: string) => void>('setChannels')(dev, ch, netns),
 }
 
+// ---- fs: advisory file locks (native/addon_fs.cc) ----
+
+export const fileLock = {
+  /** flock(LOCK_EX|LOCK_NB): true when taken, false when another open file holds the lock. */
+  tryLock: (fd: number) => nativeFn<(fd: number) => boolean>('fileTryLock')(fd),
+  unlock: (fd: number) => nativeFn<(fd: number) => void>('fileUnlock')(fd),
+}
+
 // ---- relay: the multiqueue tap relay (native/addon_relay.cc) ----
 
 export interface RelayDirectionCounters {

@@ -1,11 +1,35 @@
 // Files mqbench writes (results, reports, undo files, testbed records) are written atomically:
-// a reader, or a crash at any instant, sees the previous complete file or the new one.
-import {closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync} from 'node:fs'
+// a reader, or a crash at any instant, sees the previous complete file or the new one. A new
+// results file is also created exclusively, so that it never replaces another run's.
+import {closeSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
-import {ExitCode, MqbError} from '../errors.js'
+import {errnoCode, ExitCode, MqbError} from '../errors.js'
 
-/** Writes `data` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+const WRITE_REASONS: Record<string, (path: string) => string> = {
+  ENOENT: (path) => `no such directory ${path.slice(0, Math.max(0, path.lastIndexOf('/'))) || '.'}`,
+  ENOTDIR: (path) => `a part of ${path} is not a directory`,
+  EACCES: () => 'permission denied',
+  EPERM: () => 'permission denied',
+  EROFS: () => 'read-only file system',
+  EISDIR: () => 'it is a directory; name a file',
+  EEXIST: () => 'it exists already',
+  ENOSPC: () => 'no space left on the device',
+}
+
+/**
+ * The one line for a file mqbench cannot write where the person asked (--out, --png, -o, ...):
+ * exit 3, because the person chose the path; never a raw errno text.
+ */
+export function cannotWrite(path: string, err: unknown): MqbError {
+  const reason = WRITE_REASONS[errnoCode(err) ?? '']?.(path) ?? (err as Error).message
+  return new MqbError(`cannot write ${path}: ${reason}`, ExitCode.badInput)
+}
+
+/** link(2) found the name taken: not a failure, the caller tries the next name. */
+class NameTaken extends Error {}
+
+/** Writes `data` to a fsynced temporary file next to `path` and hands its name to `place`. */
+function viaTemp(path: string, data: string | Uint8Array, place: (tmp: string) => void): void {
   const dir = dirname(path)
   const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`)
   let fd: number | undefined
@@ -16,7 +40,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     fsyncSync(fd)
     closeSync(fd)
     fd = undefined
-    renameSync(tmp, path)
+    place(tmp)
   } catch (err) {
     if (fd !== undefined) closeSync(fd)
     try {
@@ -24,15 +48,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     } catch {
       // the temp file was never created, or already renamed
     }
-    const code = (err as {code?: string}).code
-    if (code === 'ENOENT' || code === 'ENOTDIR')
-      throw new MqbError(`cannot write ${path}: no such directory ${dir}`, ExitCode.badInput)
-    if (code === 'EACCES' || code === 'EROFS')
-      throw new MqbError(
-        `cannot write ${path}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'}`,
-        ExitCode.badInput,
-      )
-    throw new MqbError(`cannot write ${path}: ${(err as Error).message}`, ExitCode.failure)
+    if (err instanceof MqbError || err instanceof NameTaken) throw err
+    throw cannotWrite(path, err)
   }
   // The rename is durable only once the directory entry is; not every filesystem lets us fsync a directory.
   try {
@@ -44,5 +61,33 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     }
   } catch {
     // best effort
+  }
+}
+
+/** Writes `data` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  viaTemp(path, data, (tmp) => renameSync(tmp, path))
+}
+
+/**
+ * Creates `path` with `data`, atomically and exclusively: link(2) of the finished temp file fails
+ * with EEXIST like open(O_EXCL) would, but the name never shows a half-written file. False when
+ * the name exists.
+ */
+export function createFileExclusive(path: string, data: string | Uint8Array): boolean {
+  try {
+    viaTemp(path, data, (tmp) => {
+      try {
+        linkSync(tmp, path)
+      } catch (err) {
+        if ((err as {code?: string}).code === 'EEXIST') throw new NameTaken()
+        throw err
+      }
+      unlinkSync(tmp)
+    })
+    return true
+  } catch (err) {
+    if (err instanceof NameTaken) return false
+    throw err
   }
 }

@@ -4,39 +4,84 @@
 // a file. A sweep killed during step 5 leaves a valid file with steps 1-4 and status "running";
 // `ResultsJournal.open` picks it up for --resume. Results files are small (tens to hundreds of
 // KB), so rewriting the whole file per step costs less than any append format would save.
-import {existsSync} from 'node:fs'
-import {writeFileAtomic} from '../host/files.js'
+// Every write is validated first: mqbench never writes a file that its own loader would refuse.
+// A new file never replaces another: its name is created exclusively (two runs started in the
+// same second get NAME.json and NAME-2.json), and the writer holds the file's lock (lock.ts).
 import {ExitCode, MqbError} from '../errors.js'
+import {createFileExclusive, writeFileAtomic} from '../host/files.js'
 import {loadResults, validateResults} from './load.js'
+import {lockResults, type LockSteps, type ResultsLock} from './lock.js'
 import type {GuestRecord, ResultsFile, RunStatus, Step} from './schema.js'
+
+/** NAME.json, NAME-2.json, NAME-3.json, ...: the names a new results file tries in turn. */
+export function candidateName(path: string, n: number): string {
+  return n === 1 ? path : path.replace(/(\.json)?$/, `-${n}$1`)
+}
+
+export interface CreateSteps extends LockSteps {
+  /** before the file's name is created: tests create a rival file of that name here */
+  beforeCreate?: (path: string) => void
+}
 
 export class ResultsJournal {
   private constructor(
     readonly path: string,
     private readonly file: ResultsFile,
+    private readonly lock: ResultsLock,
   ) {}
 
-  /** Starts a new results file; refuses to overwrite an existing one (use open() to resume it). */
-  static create(path: string, init: Omit<ResultsFile, 'steps'>): ResultsJournal {
-    if (existsSync(path)) {
-      throw new MqbError(`${path} exists already`, ExitCode.busy, [
-        `resume that run with --resume ${path}, or choose another --out`,
-      ])
-    }
+  /**
+   * Starts a new results file at `path`, or, when that name exists or is being created by another
+   * run, at the first free NAME-2.json, NAME-3.json, ...; `journal.path` says which. Never
+   * replaces a file. The journal holds the file's lock until close().
+   */
+  static create(path: string, init: Omit<ResultsFile, 'steps'>, steps: CreateSteps = {}): ResultsJournal {
     const file: ResultsFile = {...init, run: {...init.run}, steps: []}
-    validateResults(file, {allowNoSteps: true, what: path})
-    const journal = new ResultsJournal(path, file)
-    journal.flush()
-    return journal
+    const text = serialise(file, path)
+    for (let n = 1; n <= 1000; n++) {
+      const candidate = candidateName(path, n)
+      let lock: ResultsLock
+      try {
+        lock = lockResults(candidate, process.pid, steps)
+      } catch (err) {
+        if (err instanceof MqbError && err.exitCode === ExitCode.busy) continue // another run is creating it
+        throw err
+      }
+      try {
+        steps.beforeCreate?.(candidate)
+        if (createFileExclusive(candidate, text)) return new ResultsJournal(candidate, file, lock)
+      } catch (err) {
+        lock.release()
+        throw err
+      }
+      lock.release()
+    }
+    throw new MqbError(`cannot create ${path}: it and 999 numbered variants exist`, ExitCode.busy, [
+      'choose another --out',
+    ])
   }
 
-  /** Opens an existing journal to resume it: the file must be valid; it may hold no step yet. */
-  static open(path: string): ResultsJournal {
-    const file = loadResults(path, {allowNoSteps: true})
-    if (file.run.status === 'complete') {
-      throw new MqbError(`${path}: the run is complete already; nothing to resume`, ExitCode.badInput)
+  /**
+   * Opens an existing journal to resume it: locks it first (another resume of it exits 12 naming
+   * this process), then reads it; the file must be valid and may hold no step yet.
+   */
+  static open(path: string, steps: LockSteps = {}): ResultsJournal {
+    const lock = lockResults(path, process.pid, steps)
+    try {
+      const file = loadResults(path, {allowNoSteps: true})
+      if (file.run.status === 'complete') {
+        throw new MqbError(`${path}: the run is complete already; nothing to resume`, ExitCode.badInput)
+      }
+      return new ResultsJournal(path, file, lock)
+    } catch (err) {
+      lock.release()
+      throw err
     }
-    return new ResultsJournal(path, file)
+  }
+
+  /** Lets another process resume the file; the journal must not be written afterwards. */
+  close(): void {
+    this.lock.release()
   }
 
   /** The file as written so far (do not mutate; use appendStep/upsertStep/finish). */
@@ -127,6 +172,20 @@ export class ResultsJournal {
   }
 
   private flush(): void {
-    writeFileAtomic(this.path, JSON.stringify(this.file, null, 1) + '\n')
+    writeFileAtomic(this.path, serialise(this.file, this.path))
   }
+}
+
+/** The file's text, once it passed the validator that every reader applies. */
+function serialise(file: ResultsFile, path: string): string {
+  try {
+    validateResults(file, {allowNoSteps: true, what: path, written: true})
+  } catch (err) {
+    // A reader would refuse what this run made: a bug, named by the field, and never written.
+    throw new MqbError(
+      `mqbench made a results file it cannot read (a bug; please report it): ${(err as Error).message}`,
+      ExitCode.failure,
+    )
+  }
+  return JSON.stringify(file, null, 1) + '\n'
 }

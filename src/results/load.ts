@@ -5,6 +5,7 @@
 import {readFileSync} from 'node:fs'
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import {ExitCode, MqbError} from '../errors.js'
+import {decodeHistogram} from './histogram.js'
 import {RESULTS_SCHEMA, RESULTS_VERSION, type ResultsFile} from './schema.js'
 
 /** docs/ sits two levels above both src/results/ (tests, tsx) and dist/results/ (the CLI). */
@@ -14,7 +15,7 @@ let validator: ValidateFunction | undefined
 
 function compiled(): ValidateFunction {
   if (validator) return validator
-  const ajv = new Ajv({allErrors: false, strict: true, allowUnionTypes: true})
+  const ajv = new Ajv({allErrors: false, strict: true, allowUnionTypes: true, discriminator: true})
   // ajv-formats is not a dependency; ISO 8601 timestamps are all the schema's formats need.
   ajv.addFormat('date-time', {
     type: 'string',
@@ -42,6 +43,39 @@ export interface ValidateOptions {
   allowNoSteps?: boolean
   /** names the input in messages (a path); defaults to "results" */
   what?: string
+  /** a file this process is about to write: its histograms are its own encodings, not decoded again */
+  written?: boolean
+}
+
+/**
+ * What the schema cannot say: each queue count is one step (a second would be silently dropped
+ * by every reader), each iteration index appears once per step, and every latency histogram
+ * decodes. Returns the first problem, naming the field, or undefined.
+ */
+function contentProblem(results: ResultsFile, decode: boolean): string | undefined {
+  const stepOf = new Map<number, number>()
+  for (const [i, step] of results.steps.entries()) {
+    const first = stepOf.get(step.queueCount)
+    if (first !== undefined)
+      return `steps.${i}.queueCount: ${step.queueCount} queue(s) is recorded twice (steps.${first} has it too)`
+    stepOf.set(step.queueCount, i)
+    const indexOf = new Map<number, number>()
+    for (const [j, it] of step.iterations.entries()) {
+      const prev = indexOf.get(it.index)
+      if (prev !== undefined)
+        return `steps.${i}.iterations.${j}.index: iteration ${it.index} is recorded twice (iterations.${prev} has it too)`
+      indexOf.set(it.index, j)
+      if (!decode || it.result.workload !== 'rr') continue
+      for (const [k, session] of it.result.sessions.entries()) {
+        try {
+          decodeHistogram(session.latencyHistogram)
+        } catch (err) {
+          return `steps.${i}.iterations.${j}.result.sessions.${k}.latencyHistogram is not a valid histogram (${(err as Error).message})`
+        }
+      }
+    }
+  }
+  return undefined
 }
 
 /** Checks that `obj` is a results file this mqbench can read, and returns it typed. */
@@ -72,6 +106,8 @@ export function validateResults(obj: unknown, opts: ValidateOptions = {}): Resul
     )
   }
   const results = obj as unknown as ResultsFile
+  const problem = contentProblem(results, !opts.written)
+  if (problem) throw bad(what, `not a valid version ${RESULTS_VERSION} results file: ${problem}`)
   if (!opts.allowNoSteps && results.steps.length === 0) {
     throw bad(
       what,

@@ -98,7 +98,11 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
   const signal = opts.signal ?? new AbortController().signal
   const finished = () => ({resultsFile: journal.path, results: journal.results})
   if (plan.steps.length === 0) {
-    journal.finish('complete')
+    try {
+      journal.finish('complete')
+    } finally {
+      journal.close()
+    }
     return finished()
   }
   let testbed
@@ -136,6 +140,7 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
       // The testbed could not even be made (no such device, no privilege): nothing was measured,
       // so leave no results file behind, only the error.
       rmSync(journal.path, {force: true})
+      journal.close()
       throw err
     }
     journal.finish('failed', (err as Error).message)
@@ -143,6 +148,7 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
   } finally {
     await workload?.close().catch(() => {})
     await testbed?.close()
+    journal.close()
   }
 }
 

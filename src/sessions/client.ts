@@ -16,8 +16,8 @@ import type {CpuUtilisation} from '../results/schema.js'
 import {
   LineReader,
   PROTOCOL_VERSION,
+  serverMessageReader,
   encodeMessage,
-  parseServerMessage,
   type ClientMessage,
   type ResultMessage,
   type ServerMessage,
@@ -85,19 +85,29 @@ class Control {
     readonly sock: Socket,
     readonly where: string,
   ) {
+    const messages = serverMessageReader()
+    const bad = (err: unknown) => this.close(`the server sent a bad message (${(err as Error).message})`)
     const reader = new LineReader(
       (line) => {
         try {
-          this.deliver(parseServerMessage(line))
+          const m = messages.push(line)
+          if (m) this.deliver(m)
         } catch (err) {
-          this.close(`the server sent a bad message (${(err as Error).message})`)
+          bad(err)
         }
       },
       () => this.close('the server sent an oversized message'),
     )
     sock.on('data', (c) => reader.push(c))
     sock.on('error', (err) => this.close(`control connection error: ${err.message}`))
-    sock.on('close', () => this.close('the server closed the control connection'))
+    sock.on('close', () => {
+      try {
+        messages.end()
+        this.close('the server closed the control connection')
+      } catch (err) {
+        bad(err)
+      }
+    })
   }
 
   private deliver(m: ServerMessage): void {

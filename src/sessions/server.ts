@@ -10,12 +10,12 @@ import {onlineCpus} from '../host/cpus.js'
 import {sessions as nativeSessions} from '../native.js'
 import {cpuWindow} from '../observe/cpu.js'
 import {
+  clientMessageReader,
   LineReader,
   PROTOCOL_VERSION,
   ProtocolError,
   SERVER_CAPS,
   encodeMessage,
-  parseClientMessage,
   type ServerLimits,
   type ServerMessage,
   type TestMessage,
@@ -217,14 +217,16 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
     send({type: 'ready', port: started.port, cookie})
   }
 
+  const messages = clientMessageReader(ctx.limits)
   const onLine = (line: string) => {
     if (state === 'closed') return
     let m
     try {
-      m = parseClientMessage(line, ctx.limits)
+      m = messages.push(line)
     } catch (err) {
       return refuse(err instanceof ProtocolError ? `bad message: ${err.message}` : String(err))
     }
+    if (!m) return // a test's per-session list is still arriving
     if (state === 'hello') {
       if (m.type !== 'hello') return refuse(`expected hello, got ${m.type}`)
       clearTimeout(helloTimer)

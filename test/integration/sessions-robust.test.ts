@@ -6,6 +6,7 @@ import {afterAll, beforeAll, expect, it} from 'vitest'
 import {ExitCode} from '../../src/errors.js'
 import {sessions as nativeSessions} from '../../src/native.js'
 import {runRr, startServer, type ServerHandle} from '../../src/sessions/index.js'
+import {PROTOCOL_VERSION, encodeMessage, type TestMessage} from '../../src/sessions/protocol.js'
 import {createNetPair, leftovers, type NetPair} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
 
@@ -18,8 +19,8 @@ function prng(seed: number) {
 
 /** The control messages of one fuzz case, by number: random, truncated, oversized, wrong version... */
 function fuzzCase(i: number, rnd: () => number): {payload: string; reason?: RegExp} {
-  const hello = JSON.stringify({type: 'hello', version: 1, token, caps: []})
-  const test = {
+  const hello = JSON.stringify({type: 'hello', version: PROTOCOL_VERSION, token, caps: []})
+  const test: TestMessage = {
     type: 'test',
     workload: 'tcp_rr',
     sessions: 1,
@@ -39,12 +40,14 @@ function fuzzCase(i: number, rnd: () => number): {payload: string; reason?: RegE
       return {payload: hello.slice(0, Math.floor(rnd() * hello.length))}
     case 2:
       return {
-        payload: JSON.stringify({type: 'hello', version: 2 + Math.floor(rnd() * 100), token}) + '\n',
+        payload:
+          JSON.stringify({type: 'hello', version: PROTOCOL_VERSION + 1 + Math.floor(rnd() * 100), token}) +
+          '\n',
         reason: /version mismatch/,
       }
     case 3:
       return {
-        payload: JSON.stringify({type: 'hello', version: 1, token: junk(8)}) + '\n',
+        payload: JSON.stringify({type: 'hello', version: PROTOCOL_VERSION, token: junk(8)}) + '\n',
         reason: /wrong or missing token/,
       }
     case 4:
@@ -55,7 +58,7 @@ function fuzzCase(i: number, rnd: () => number): {payload: string; reason?: RegE
         ...test,
         [keys[Math.floor(rnd() * keys.length)]]: [-1, 0, 1e12, 0.5, 'x', null][Math.floor(rnd() * 6)],
       }
-      return {payload: `${hello}\n${JSON.stringify(bad)}\n`, reason: /bad message/}
+      return {payload: `${hello}\n${encodeMessage(bad as TestMessage)}`, reason: /bad message/}
     }
     case 6:
       return i % 90 === 6
@@ -64,8 +67,8 @@ function fuzzCase(i: number, rnd: () => number): {payload: string; reason?: RegE
     case 7:
       // a real test whose client vanishes before any data connection: the engine must go away
       return i % 63 === 7
-        ? {payload: `${hello}\n${JSON.stringify(test)}\n`}
-        : {payload: `${JSON.stringify(test)}\n`, reason: /expected hello/}
+        ? {payload: `${hello}\n${encodeMessage(test)}`}
+        : {payload: encodeMessage(test), reason: /expected hello/}
     default:
       return {payload: `${hello}\n${JSON.stringify({type: 'done'})}\n`, reason: /expected test/}
   }

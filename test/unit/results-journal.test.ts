@@ -1,4 +1,4 @@
-import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -42,7 +42,8 @@ describe('ResultsJournal', () => {
     const j = ResultsJournal.create(path, init())
     j.appendStep(full.steps[0])
     j.appendStep(full.steps[1])
-    // the process dies here: nothing else is written
+    // the process dies here: nothing else is written, and the kernel drops its lock
+    j.close()
     const resumed = ResultsJournal.open(path)
     expect(resumed.results.steps).toHaveLength(2)
     expect(resumed.remainingQueues()).toEqual([3, 4])
@@ -54,24 +55,48 @@ describe('ResultsJournal', () => {
 
   it('resumes a journal that holds no step yet', () => {
     const path = join(dir, 'nostep.json')
-    ResultsJournal.create(path, init())
+    ResultsJournal.create(path, init()).close()
     expect(ResultsJournal.open(path).remainingQueues()).toEqual([1, 2, 3, 4])
   })
 
-  it('refuses to overwrite an existing file, and to resume a complete run', () => {
+  it('never overwrites an existing file: a second run of the same name gets NAME-2.json; a complete run is not resumed', () => {
     const path = join(dir, 'twice.json')
     const j = ResultsJournal.create(path, init())
-    let err: unknown
-    try {
-      ResultsJournal.create(path, init())
-    } catch (e) {
-      err = e
-    }
-    expect(err).toBeInstanceOf(MqbError)
-    expect((err as MqbError).exitCode).toBe(ExitCode.busy)
+    const second = ResultsJournal.create(path, {...init(), run: {...init().run, id: 'second'}})
+    expect(second.path).toBe(join(dir, 'twice-2.json'))
+    second.appendStep(full.steps[1])
     j.appendStep(full.steps[0])
     j.finish('complete')
+    j.close()
+    expect(loadResults(path).steps.map((s) => s.queueCount)).toEqual([1])
+    expect(loadResults(second.path).run.id).toBe('second')
+    expect(loadResults(second.path).steps.map((s) => s.queueCount)).toEqual([2])
     expect(() => ResultsJournal.open(path)).toThrow(/complete already/)
+  })
+
+  it('takes the next name when a file of the chosen name appears between the choice and the create', () => {
+    const path = join(dir, 'race.json')
+    const j = ResultsJournal.create(path, init(), {
+      // a writer that takes no lock (an older mqbench, a copy) creates the name just before us
+      beforeCreate: (p) => p === path && writeFileSync(p, 'theirs\n'),
+    })
+    expect(j.path).toBe(join(dir, 'race-2.json'))
+    expect(readFileSync(path, 'utf8')).toBe('theirs\n')
+    expect(loadResults(j.path, {allowNoSteps: true}).run.id).toBe(init().run.id)
+  })
+
+  it('takes the next name while another run holds the lock of the chosen one (it is creating it)', () => {
+    const path = join(dir, 'racelock.json')
+    let rival: ResultsJournal | undefined
+    const j = ResultsJournal.create(path, init(), {
+      // the rival took racelock.json's lock first and has not created the file yet
+      afterOpen: () => {
+        if (!rival) rival = ResultsJournal.create(path, {...init(), run: {...init().run, id: 'rival'}})
+      },
+    })
+    expect(rival?.path).toBe(path)
+    expect(j.path).toBe(join(dir, 'racelock-2.json'))
+    expect(loadResults(path, {allowNoSteps: true}).run.id).toBe('rival')
   })
 
   it('refuses a second step with the same queue count', () => {
@@ -125,7 +150,8 @@ describe('ResultsJournal', () => {
       [3, [0]],
     ])
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([])
-    // the process dies here: a resume sees exactly the pairs not written
+    // the process dies here (its lock with it): a resume sees exactly the pairs not written
+    j.close()
     const resumed = ResultsJournal.open(path)
     expect(resumed.missingIterations()).toEqual([
       {queueCount: 1, iteration: 2},

@@ -76,7 +76,7 @@ describe('loadResults', () => {
     const obj = fixtureObj()
     delete obj.steps[1].iterations[0].result.sessions[2].latencyHistogram
     expect(failure(() => validateResults(obj)).message).toMatch(
-      /steps\.1\.iterations\.0\.result\.sessions\.2 lacks the field "latencyHistogram"|steps\.1\.iterations\.0\.result/,
+      /steps\.1\.iterations\.0\.result\.sessions\.2 lacks the field "latencyHistogram"$/,
     )
     const obj2 = fixtureObj()
     obj2.steps[0].queueCount = 0
@@ -93,5 +93,60 @@ describe('loadResults', () => {
     obj.steps[0].notes = 'added later'
     obj.host.kernelCmdline = 'quiet'
     expect(() => validateResults(obj)).not.toThrow()
+  })
+
+  // issue 10 case 1: a gen step on a tap, where the driver picks the TX queue, records -1 (docs/gen.md)
+  it('accepts what gen on a tap writes, placement.expectedTxQueue -1', () => {
+    const obj = JSON.parse(readFileSync(fixture('veth-gen.json'), 'utf8'))
+    for (const step of obj.steps)
+      for (const it of step.iterations)
+        it.result.placement = {expectedTxQueue: it.result.queues.map(() => -1)}
+    expect(() => validateResults(obj)).not.toThrow()
+  })
+
+  // issue 10 case 1: the workload decides which shape is checked, so the message names the field that is wrong
+  it('names the wrong field inside a gen or stream result, not a field of another workload', () => {
+    const gen = JSON.parse(readFileSync(fixture('veth-gen.json'), 'utf8'))
+    gen.steps[0].iterations[0].result.placement = {expectedTxQueue: [-2]}
+    expect(failure(() => validateResults(gen)).message).toMatch(
+      /steps\.0\.iterations\.0\.result\.placement\.expectedTxQueue\.0 must be >= -1$/,
+    )
+    const gen2 = JSON.parse(readFileSync(fixture('veth-gen.json'), 'utf8'))
+    delete gen2.steps[0].iterations[0].result.frameSize
+    expect(failure(() => validateResults(gen2)).message).toMatch(/result lacks the field "frameSize"$/)
+    const stream = JSON.parse(readFileSync(fixture('veth-stream.json'), 'utf8'))
+    stream.steps[0].iterations[0].result.sessions[0].bytes = -1
+    expect(failure(() => validateResults(stream)).message).toMatch(
+      /steps\.0\.iterations\.0\.result\.sessions\.0\.bytes must be >= 0$/,
+    )
+    const bogus = fixtureObj()
+    bogus.steps[0].iterations[0].result.workload = 'bogus'
+    expect(failure(() => validateResults(bogus)).message).toMatch(
+      /result\.workload must be one of "rr", "stream", "gen"$/,
+    )
+  })
+
+  // issue 10 case 5
+  it('refuses a corrupt latency histogram with exit 7 naming it', () => {
+    const obj = fixtureObj()
+    obj.steps[1].iterations[2].result.sessions[3].latencyHistogram = 'HISTFAAAAB'
+    const p = write('corrupt-hist.json', JSON.stringify(obj))
+    expect(failure(() => loadResults(p)).message).toMatch(
+      /corrupt-hist\.json: .*steps\.1\.iterations\.2\.result\.sessions\.3\.latencyHistogram is not a valid histogram/,
+    )
+  })
+
+  // issue 10 case 5: a second step of a queue count would be dropped silently by every reader
+  it('refuses two steps of the same queue count, and an iteration index twice, naming the field', () => {
+    const obj = fixtureObj()
+    obj.steps[2] = {...obj.steps[2], queueCount: obj.steps[1].queueCount}
+    expect(failure(() => validateResults(obj)).message).toMatch(
+      /steps\.2\.queueCount: 2 queue\(s\) is recorded twice \(steps\.1 has it too\)$/,
+    )
+    const obj2 = fixtureObj()
+    obj2.steps[0].iterations[1].index = obj2.steps[0].iterations[0].index
+    expect(failure(() => validateResults(obj2)).message).toMatch(
+      /steps\.0\.iterations\.1\.index: iteration 0 is recorded twice/,
+    )
   })
 })

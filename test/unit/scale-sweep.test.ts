@@ -239,7 +239,7 @@ const onDisk = (j: ResultsJournal) =>
 describe('runAlternating (--order alternate)', () => {
   it('visits every queue count once per round, warming up each time, and writes every iteration at once', async () => {
     const tb = fakeTestbed()
-    const wl = workloadOn(tb, undefined, {pauseMs: 2})
+    const wl = workloadOn(tb, undefined, {pauseMs: 2, result: validResult})
     const journal = realJournal(alternate)
     const seen: unknown[] = []
     const steps = await runAlternating(alternate, {
@@ -312,7 +312,7 @@ describe('runAlternating (--order alternate)', () => {
     const tb = fakeTestbed()
     const ac = new AbortController()
     // calls: warm-up and iteration per visit; call 8 is the measured iteration of 1 queue, round 2
-    const wl = workloadOn(tb, (_q, call) => call === 8 && ac.abort())
+    const wl = workloadOn(tb, (_q, call) => call === 8 && ac.abort(), {result: validResult})
     const journal = realJournal(alternate)
     await expect(
       runAlternating(alternate, {testbed: tb, workload: wl, journal, signal: ac.signal, probes}),
@@ -345,6 +345,7 @@ describe('runAlternating (--order alternate)', () => {
         probes,
       }),
     ).rejects.toThrow('killed')
+    journal.close()
     const reopened = ResultsJournal.open(journal.path)
     const recorded = structuredClone(reopened.results.steps)
     expect(recorded.map((s) => [s.queueCount, s.iterations.map((it) => it.index)])).toEqual([

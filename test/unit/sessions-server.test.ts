@@ -3,6 +3,7 @@ import {connect} from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {ExitCode, MqbError} from '../../src/errors.js'
 import {startServer, type ServerHandle} from '../../src/sessions/index.js'
+import {encodeMessage} from '../../src/sessions/protocol.js'
 
 function exchange(port: number, lines: string[]): Promise<string[]> {
   return new Promise((resolve, reject) => {
@@ -34,14 +35,14 @@ describe('sessions server (loopback)', () => {
     const replies = await exchange(server.port, ['{"type":"hello","version":99}\n'])
     expect(JSON.parse(replies[0])).toEqual({
       type: 'error',
-      reason: expect.stringMatching(/version mismatch: server speaks 1, client 99/),
+      reason: expect.stringMatching(/version mismatch: server speaks 2, client 99/),
     })
     expect(log.some((l) => /version mismatch/.test(l))).toBe(true)
   })
 
   it('enforces its session limit and the message order', async () => {
-    const hello = '{"type":"hello","version":1}\n'
-    const test = JSON.stringify({
+    const hello = '{"type":"hello","version":2}\n'
+    const test = encodeMessage({
       type: 'test',
       workload: 'tcp_rr',
       sessions: 5,
@@ -52,8 +53,8 @@ describe('sessions server (loopback)', () => {
       messageSize: 1,
       serverSends: [0, 0, 0, 0, 0],
     })
-    const replies = await exchange(server.port, [hello, test + '\n'])
-    expect(JSON.parse(replies[0])).toMatchObject({type: 'welcome', version: 1, limits: {maxSessions: 4}})
+    const replies = await exchange(server.port, [hello, test])
+    expect(JSON.parse(replies[0])).toMatchObject({type: 'welcome', version: 2, limits: {maxSessions: 4}})
     expect(JSON.parse(replies[1]).reason).toMatch(/sessions 5 is out of range 1..4/)
     const early = await exchange(server.port, ['{"type":"done"}\n'])
     expect(JSON.parse(early[0]).reason).toMatch(/expected hello, got done/)

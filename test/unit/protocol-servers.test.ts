@@ -1,0 +1,193 @@
+// Both session servers, the TypeScript one (`mqbench server`) and the guest agent's C++ one
+// (server_start), held to the same test vectors (test/fixtures/protocol/, docs/protocol.md) over
+// a real control connection on loopback: each client vector is played to each server, which must
+// welcome, get ready, refuse with the vector's reason or close as the vector says. The C++
+// server's welcome must equal the welcome vector byte for byte, and its result lines must be
+// exactly what the TypeScript encoder makes of the same figures.
+import {readFileSync, readdirSync} from 'node:fs'
+import {connect, type Socket} from 'node:net'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {
+  MAX_LINE_BYTES,
+  encodeMessage,
+  serverMessageReader,
+  type ServerLimits,
+  type ServerMessage,
+} from '../../src/sessions/protocol.js'
+import {startServer} from '../../src/sessions/server.js'
+import {StdioAgent} from '../helpers/agent.js'
+
+interface Vector {
+  name: string
+  from: 'client' | 'server'
+  limits?: ServerLimits
+  lines: string[]
+  messages?: Array<{type: string; sessions?: unknown}>
+  closed?: boolean
+  error?: string
+}
+
+const dir = new URL('../fixtures/protocol/', import.meta.url)
+const vectors: Vector[] = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => ({name: f.replace(/\.json$/, ''), ...JSON.parse(readFileSync(new URL(f, dir), 'utf8'))}))
+const clientVectors = vectors.filter((v) => v.from === 'client')
+const welcomeVector = vectors.find((v) => v.name === 'server-welcome')!
+const token = 's3cret' // the token of the hello vectors
+const hello = JSON.stringify({type: 'hello', version: 2, token})
+
+/** A control connection that collects the server's lines until it closes. */
+class Conversation {
+  private readonly sock: Socket
+  private text = ''
+  private waiters: Array<() => void> = []
+  closed = false
+  constructor(port: number) {
+    this.sock = connect({host: '127.0.0.1', port})
+    this.sock.on('data', (d) => {
+      this.text += d.toString()
+      this.wake()
+    })
+    this.sock.on('error', () => {})
+    this.sock.on('close', () => {
+      this.closed = true
+      this.wake()
+    })
+  }
+  private wake() {
+    for (const w of this.waiters.splice(0)) w()
+  }
+  send(line: string) {
+    this.sock.write(line + '\n')
+  }
+  end() {
+    this.sock.end()
+  }
+  private until(pred: () => boolean, what: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(
+        () => reject(new Error(`no ${what} within 20 s; got ${this.text.slice(0, 300)}`)),
+        20_000,
+      )
+      const check = () => {
+        if (pred()) {
+          clearTimeout(t)
+          resolve()
+        } else this.waiters.push(check)
+      }
+      check()
+    })
+  }
+  /** The next whole line (without its newline). */
+  async line(): Promise<string> {
+    await this.until(() => this.text.includes('\n') || this.closed, 'line')
+    const nl = this.text.indexOf('\n')
+    if (nl < 0) throw new Error(`the server closed the connection; left: ${JSON.stringify(this.text)}`)
+    const l = this.text.slice(0, nl)
+    this.text = this.text.slice(nl + 1)
+    return l
+  }
+  /** Everything until the server closes. */
+  async rest(): Promise<string> {
+    await this.until(() => this.closed, 'close')
+    const r = this.text
+    this.text = ''
+    return r
+  }
+}
+
+/** Plays one client vector to the server on `port` and checks its answers. */
+async function play(port: number, v: Vector): Promise<void> {
+  const c = new Conversation(port)
+  const first = JSON.parse(v.lines[0]) as {type?: string}
+  if (first.type !== 'hello') {
+    c.send(hello)
+    expect(JSON.parse(await c.line())).toMatchObject({type: 'welcome', version: 2})
+  }
+  for (const l of v.lines) c.send(l)
+  if (v.error !== undefined) {
+    if (v.closed) {
+      c.end()
+      // Nothing more can be said to a client that has gone: the server ends the test and logs why.
+      expect(await c.rest()).toBe('')
+      return
+    }
+    const m = JSON.parse(await c.line()) as {type: string; reason: string}
+    expect(m.type).toBe('error')
+    const oversized = v.lines.some((l) => Buffer.byteLength(l) > MAX_LINE_BYTES)
+    if (oversized) expect(m.reason).toMatch(/longer than (65536 bytes|the line limit)/)
+    else expect(m.reason).toContain(v.error)
+    expect(await c.rest()).toBe('')
+    return
+  }
+  const last = v.messages!.at(-1)!
+  if (last.type === 'hello') {
+    const welcome = await c.line()
+    if (v.limits!.maxSessions === 20000) expect(welcome).toBe(welcomeVector.lines[0])
+    c.end()
+  } else if (last.type === 'done') {
+    expect(JSON.parse(await c.line())).toEqual({type: 'error', reason: 'expected test, got done'})
+  } else {
+    const ready = JSON.parse(await c.line()) as {type: string; port: number; cookie: number}
+    expect(ready).toMatchObject({type: 'ready', port: expect.any(Number), cookie: expect.any(Number)})
+    c.send(JSON.stringify({type: 'done'}))
+    const text = await c.rest()
+    const reader = serverMessageReader()
+    const messages = text
+      .split('\n')
+      .filter((l) => l)
+      .map((l) => reader.push(l))
+      .filter((m): m is ServerMessage => m !== undefined)
+    expect(messages).toHaveLength(1)
+    const result = messages[0]
+    if (result.type !== 'result') throw new Error(`expected a result, got ${text.slice(0, 200)}`)
+    expect(result.sessions).toHaveLength(JSON.parse(v.lines[0]).sessions)
+    expect(result.cpu.cpus).toBeGreaterThan(0)
+    // the same packing as the TypeScript encoder, byte for byte
+    expect(text).toBe(encodeMessage(result))
+  }
+}
+
+const byLimits = (v: Vector) => JSON.stringify(v.limits)
+const limitSets = [...new Set(clientVectors.map(byLimits))]
+
+describe('the TypeScript session server against the protocol vectors', () => {
+  for (const key of limitSets) {
+    const limits = JSON.parse(key) as ServerLimits
+    describe(`limits ${key}`, () => {
+      let server: Awaited<ReturnType<typeof startServer>>
+      beforeAll(async () => {
+        server = await startServer({port: 0, token, ...limits})
+      })
+      afterAll(() => server?.close())
+      for (const v of clientVectors.filter((x) => byLimits(x) === key)) it(v.name, () => play(server.port, v))
+    })
+  }
+})
+
+describe('the C++ session server (agent server_start) against the protocol vectors', () => {
+  let agent: StdioAgent
+  beforeAll(() => {
+    agent = new StdioAgent()
+  })
+  afterAll(async () => {
+    expect(await agent.close()).toBe(0)
+  })
+  for (const key of limitSets) {
+    const limits = JSON.parse(key) as ServerLimits
+    describe(`limits ${key}`, () => {
+      let port = 0
+      beforeAll(async () => {
+        port = (await agent.call('server_start', {port: 0, token, ...limits})).port as number
+      })
+      afterAll(() => agent.call('server_stop'))
+      for (const v of clientVectors.filter((x) => byLimits(x) === key))
+        it(v.name, async () => {
+          await play(port, v)
+          // a connection that closed mid-list is logged with the vector's reason
+          if (v.closed && v.error) await expect.poll(() => agent.stderr).toContain(v.error)
+        })
+    })
+  }
+})
