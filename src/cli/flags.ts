@@ -43,9 +43,14 @@ export const testbedKindFlag = Flags.custom<{kind: TestbedKind; dev?: string}>({
 /** The vm testbed's guest: shared by `testbed up` and `scale`. */
 export const vmFlags = {
   vcpus: Flags.integer({description: 'vm: guest vCPUs (default: the largest queue count)', min: 1, max: 64}),
-  memory: bytesFlag('--memory', 128 << 20, 64 << 30)({description: 'vm: guest memory (default 512M)', helpValue: 'SIZE'}),
+  memory: bytesFlag(
+    '--memory',
+    128 << 20,
+    64 << 30,
+  )({description: 'vm: guest memory (default 512M)', helpValue: 'SIZE'}),
   kernel: Flags.string({
-    description: 'vm: guest kernel (default: /boot/vmlinuz-$(uname -r) with modules, else the newest installed)',
+    description:
+      'vm: guest kernel (default: /boot/vmlinuz-$(uname -r) with modules, else the newest installed)',
     helpValue: 'PATH',
   }),
   accel: Flags.option({options: ['auto', 'kvm', 'tcg'] as const, default: 'auto' as const})({

@@ -120,7 +120,8 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
       {maxQueues: plan.maxQueues, relayCpus: opts.relayCpus, vm: opts.vm, cleanup: opts.cleanup},
     )
     if (testbed.guest) journal.recordGuest(testbed.guest)
-    if (opts.progress) for (const w of testbed.warnings ?? []) process.stderr.write(`mqbench: warning: ${w}\n`)
+    if (opts.progress)
+      for (const w of testbed.warnings ?? []) process.stderr.write(`mqbench: warning: ${w}\n`)
     workload = await WORKLOADS[config.workload].prepare(testbed, config, {
       token: opts.token,
       allowRemote: opts.allowRemote,

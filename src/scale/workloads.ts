@@ -53,6 +53,10 @@ async function serverFor(tb: Testbed, token?: string, allowRemote = false): Prom
     }
   }
   const own = token ?? randomBytes(12).toString('hex')
+  if (tb.startFarServer) {
+    const far = await tb.startFarServer(own)
+    return {server: tb.ipB, allowRemote: false, port: far.port, token: own, close: () => far.close()}
+  }
   const s = await startServer({bind: tb.ipB, port: 0, netns: tb.nsB, token: own})
   return {server: tb.ipB, allowRemote: false, port: s.port, token: own, close: () => s.close()}
 }

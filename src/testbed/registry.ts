@@ -11,7 +11,7 @@ import {restoreDevState, type DevState} from './dev.js'
 import {OBJECT_PREFIX, deleteNetns, linkExists, listNetns, netnsExists} from '../host/netns.js'
 import type {TestbedKind} from './types.js'
 import {readQemuRecord, type GuestSetup} from '../vm/guest.js'
-import {stopProcess} from '../vm/process.js'
+import {stopProcess} from '../host/process.js'
 
 export interface TestbedRecord {
   name: string

@@ -80,6 +80,11 @@ export interface Testbed {
   readonly guest?: GuestSetup
   /** things the person should know (TCG, more queues than vCPUs) */
   readonly warnings?: string[]
+  /**
+   * vm: starts the session server on the far end (in the guest, through its agent), listening on
+   * ipB and requiring `token`; the sessions' client side runs in nsA.
+   */
+  startFarServer?(token: string): Promise<{port: number; close(): Promise<void>}>
   /** vm: a snapshot of the far end's device taken inside the guest (the per-queue evidence) */
   guestSnapshot?(): Promise<DeviceSnapshot>
   /** rejects with an MqbError (ExitCode.partial) when a part of the testbed (relay, guest) has failed */

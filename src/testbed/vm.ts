@@ -8,6 +8,7 @@
 import {createHash} from 'node:crypto'
 import {join} from 'node:path'
 import {ExitCode, MqbError} from '../errors.js'
+import {registerGuestAddress} from '../host/guests.js'
 import {createNetns} from '../host/netns.js'
 import type {DeviceSnapshot} from '../observe/index.js'
 import {runOk} from '../util/exec.js'
@@ -21,7 +22,12 @@ import type {QueueReadback, Testbed, TestbedOptions, TestbedSpec} from './types.
 export const GUEST_DEV = 'eth0'
 
 export function vmNames(name: string): {ns: string; tap: string; bridge: string; dir: string} {
-  return {ns: `mqb-${name}-h`, tap: `mqb-${name}-t`, bridge: `mqb-${name}-b`, dir: join(stateDir(), `${name}.vm`)}
+  return {
+    ns: `mqb-${name}-h`,
+    tap: `mqb-${name}-t`,
+    bridge: `mqb-${name}-b`,
+    dir: join(stateDir(), `${name}.vm`),
+  }
 }
 
 /** Parses `ip -d -j link show` of a tap: the queues qemu holds attached and detached. */
@@ -55,7 +61,8 @@ export function queueMismatch(
 /** Queue interrupts of the guest NIC: per-queue lines, or one shared "virtioN-virtqueues" (too few vectors). */
 export function sharedVectors(interrupts: string, virtio: string): boolean {
   return (
-    new RegExp(`\\b${virtio}-virtqueues\\b`).test(interrupts) && !new RegExp(`\\b${virtio}-input\\.\\d`).test(interrupts)
+    new RegExp(`\\b${virtio}-virtqueues\\b`).test(interrupts) &&
+    !new RegExp(`\\b${virtio}-input\\.\\d`).test(interrupts)
   )
 }
 
@@ -79,7 +86,13 @@ export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): 
     const ip = (...args: string[]) => runOk('ip', ['-n', ns, ...args])
     ip('link', 'add', bridge, 'type', 'bridge')
     // Pinned: locally administered, from the name, so it never follows the ports.
-    ip('link', 'set', bridge, 'address', `02:6d:71:${[hash[1], hash[2], hash[3]].map((b) => b.toString(16).padStart(2, '0')).join(':')}`)
+    ip(
+      'link',
+      'set',
+      bridge,
+      'address',
+      `02:6d:71:${[hash[1], hash[2], hash[3]].map((b) => b.toString(16).padStart(2, '0')).join(':')}`,
+    )
     ip('tuntap', 'add', 'dev', tap, 'mode', 'tap', ...(max > 1 ? ['multi_queue'] : []))
     ip('link', 'set', tap, 'master', bridge)
     ip('link', 'set', tap, 'up')
@@ -104,6 +117,7 @@ export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): 
       {keep: vm.keep},
     )
     const g = guest
+    undos.push(registerGuestAddress(spec.name, ipB, g.ref, opts.cleanup))
     if (g.setup.accel === 'tcg')
       warnings.push(`the guest runs under TCG (${g.setup.accelReason}): its figures are functional only`)
     const agent = g.agent
@@ -115,10 +129,15 @@ export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): 
         path: `/sys/class/net/${GUEST_DEV}/queues`,
       })
       const names = r.entries.map((e) => e.name)
-      return {rx: names.filter((e) => /^rx-\d+$/.test(e)).length, tx: names.filter((e) => /^tx-\d+$/.test(e)).length}
+      return {
+        rx: names.filter((e) => /^rx-\d+$/.test(e)).length,
+        tx: names.filter((e) => /^tx-\d+$/.test(e)).length,
+      }
     }
     // The guest's virtio name for its NIC ("virtio1"), for the interrupt lines.
-    const link = await agent.request<{stdout: string}>('exec', {argv: ['readlink', `/sys/class/net/${GUEST_DEV}/device`]})
+    const link = await agent.request<{stdout: string}>('exec', {
+      argv: ['readlink', `/sys/class/net/${GUEST_DEV}/device`],
+    })
     const virtio = link.stdout.trim().split('/').pop() ?? ''
     if (max > 1) {
       const irq = await agent.request<{data: string}>('read_file', {path: '/proc/interrupts'})
@@ -131,9 +150,15 @@ export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): 
     let count = (await channels()).combined
     const setQueueCount = async (n: number): Promise<QueueReadback> => {
       if (!Number.isInteger(n) || n < 1 || n > max)
-        throw new MqbError(`queue count ${n} is outside 1..${max}, the queues this guest was booted with`, ExitCode.unsupported)
+        throw new MqbError(
+          `queue count ${n} is outside 1..${max}, the queues this guest was booted with`,
+          ExitCode.unsupported,
+        )
       g.checkAlive()
-      const set = await agent.request<{combined: number; maxCombined: number}>('channels_set', {dev: GUEST_DEV, combined: n})
+      const set = await agent.request<{combined: number; maxCombined: number}>('channels_set', {
+        dev: GUEST_DEV,
+        combined: n,
+      })
       count = set.combined
       const witnesses = {combined: (await channels()).combined, sysfs: await sysfs(), tap: tapState()}
       const mismatch = queueMismatch(n, max, witnesses)
@@ -161,6 +186,20 @@ export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): 
       setQueueCount,
       queueCount: () => count,
       guestSnapshot: (): Promise<DeviceSnapshot> => guestSnapshot(agent, GUEST_DEV),
+      async startFarServer(token: string) {
+        const r = await agent.request<{port: number}>('server_start', {
+          bind: ipB,
+          port: 0,
+          token,
+          maxSessions: 100_000,
+        })
+        return {
+          port: r.port,
+          close: async () => {
+            await agent.request('server_stop', {}).catch(() => {})
+          },
+        }
+      },
       checkHealthy: async () => g.checkAlive(),
       async close() {
         g.stop()

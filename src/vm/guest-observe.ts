@@ -2,7 +2,13 @@
 // (sysfs of the device, /proc/interrupts, softnet_stat, `ethtool -i/-S` from the copy carried in
 // the initramfs), and the host's own observe/ parsers turn it into a DeviceSnapshot. One round
 // trip per snapshot: under TCG each agent call costs milliseconds of a slow guest.
-import {NETNS_SCRIPT, parseDeviceDump, takeSnapshotWith, type DeviceSnapshot, type ObserveIO} from '../observe/index.js'
+import {
+  NETNS_SCRIPT,
+  parseDeviceDump,
+  takeSnapshotWith,
+  type DeviceSnapshot,
+  type ObserveIO,
+} from '../observe/index.js'
 import type {AgentClient} from './agent-client.js'
 
 const SECTIONS = ['dev', 'interrupts', 'softnet', 'ethtool-i', 'ethtool-S'] as const
@@ -66,6 +72,7 @@ export async function guestSnapshot(agent: AgentClient, dev: string): Promise<De
     {timeoutMs: 15_000},
   )
   const sections = splitSections(r.stdout)
-  if (!sections.dev?.trim()) throw new Error(`no ${dev} in the guest: ${r.stderr.trim() || `status ${r.status}`}`)
+  if (!sections.dev?.trim())
+    throw new Error(`no ${dev} in the guest: ${r.stderr.trim() || `status ${r.status}`}`)
   return {...takeSnapshotWith(guestIO(dev, sections), dev), netns: 'guest'}
 }

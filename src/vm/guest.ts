@@ -13,10 +13,9 @@ import {chooseAccel, type AccelChoice} from './accel.js'
 import {BOOT_MARK, buildInitramfs, type Initramfs} from './initramfs.js'
 import {chooseKernel, type GuestKernel} from './kernel.js'
 import {findAgent, findBusybox, findQemu, qemuVersion} from './prereqs.js'
-import {processStartTime, stopProcess, type ProcessRef} from './process.js'
+import {processStartTime, stopProcess, type ProcessRef} from '../host/process.js'
 import {QmpClient} from './qmp.js'
 import {guestPaths, qemuArgs, shellQuote, vectorsFor, type GuestConfig} from './qemu-args.js'
-
 
 export interface GuestOptions {
   name: string
@@ -157,7 +156,9 @@ export class Guest {
       const keepHint = hooks.keep
         ? ` (kept for inspection: console ${paths.console}; remove with \`mqbench testbed down ${opts.name}\`)`
         : ''
-      const shown = tail.trim() ? `\n--- last lines of the guest console ---\n${tail}` : ' (the guest printed nothing)'
+      const shown = tail.trim()
+        ? `\n--- last lines of the guest console ---\n${tail}`
+        : ' (the guest printed nothing)'
       throw new MqbError(`${message}${keepHint}${shown}`, code as MqbError['exitCode'])
     }
     const bootMs = opts.bootTimeoutMs ?? (accel.accel === 'kvm' ? 20_000 : 60_000)

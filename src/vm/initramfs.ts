@@ -58,7 +58,12 @@ mark init
 for m in ${moduleNames.join(' ')}; do insmod /lib/modules/$m || echo "${BOOT_MARK} insmod $m failed"; done
 mark modules
 ip=
-for a in $(cat /proc/cmdline); do case $a in mqb.ip=*) ip=\${a#mqb.ip=} ;; mqb.hostname=*) hostname \${a#mqb.hostname=} ;; esac; done
+for a in $(cat /proc/cmdline); do
+  case $a in
+    mqb.ip=*) ip=\${a#mqb.ip=} ;;
+    mqb.hostname=*) hostname \${a#mqb.hostname=} ;;
+  esac
+done
 i=0
 while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 ip link set lo up

@@ -25,8 +25,13 @@ scratch directory, console.log).`
     const {dir} = vmNames(args.name)
     const path = guestPaths(dir).console
     if (!existsSync(path))
-      throw new MqbError(`no guest console for testbed ${args.name} (${path}); see \`mqbench testbed list\``, ExitCode.noDevice)
-    process.stdout.write(`${consoleTail(dir, 10)}\n--- attached to ${args.name}'s console; Ctrl-] detaches ---\n`)
+      throw new MqbError(
+        `no guest console for testbed ${args.name} (${path}); see \`mqbench testbed list\``,
+        ExitCode.noDevice,
+      )
+    process.stdout.write(
+      `${consoleTail(dir, 10)}\n--- attached to ${args.name}'s console; Ctrl-] detaches ---\n`,
+    )
     const sock = connect(path)
     await new Promise<void>((resolve, reject) => {
       sock.once('connect', () => {

@@ -131,7 +131,9 @@ Either way the testbed is removed when the holding process ends.`
   private show(rec: TestbedRecord): void {
     this.log(`testbed ${rec.name} (${rec.kind}, up to ${rec.maxQueues} queues), held by process ${rec.pid}`)
     this.log(`  A: ${rec.devA} ${rec.ipA}${rec.nsA ? ` in netns ${rec.nsA}` : ''}`)
-    this.log(`  B: ${rec.devB} ${rec.ipB}${rec.nsB ? ` in netns ${rec.nsB}` : rec.guest ? ' in the guest' : ''}`)
+    this.log(
+      `  B: ${rec.devB} ${rec.ipB}${rec.nsB ? ` in netns ${rec.nsB}` : rec.guest ? ' in the guest' : ''}`,
+    )
     if (rec.guest) {
       const g = rec.guest
       this.log(
