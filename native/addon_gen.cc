@@ -1,6 +1,6 @@
-// N-API surface of the generator and the receiver: options in, a handle out whose stats() reads
-// the per-thread counters without locks while the threads run, stop() asks them to end, and
-// wait() settles when they have (rejecting with `.code` when a thread failed).
+// N-API surface of the generator and the receiver: options in, a handle (EngineWrap) out whose
+// stats() reads the per-thread counters without locks while the threads run, stop() asks them to
+// end, and wait() settles when they have (rejecting with `.code` when a thread failed).
 #include <cstring>
 #include <memory>
 
@@ -10,6 +10,7 @@
 #include "pcap.h"
 #include "rx_counter.h"
 #include "tx_packet.h"
+#include "tx_xdp.h"
 
 namespace mqb {
 namespace {
@@ -23,9 +24,19 @@ void read_bytes(const Napi::Object& o, const char* key, uint8_t* out, size_t n) 
   for (uint32_t i = 0; i < n; i++) out[i] = static_cast<uint8_t>(a.Get(i).As<Napi::Number>().Uint32Value());
 }
 
+XdpMode xdp_mode(const Napi::Object& o) {
+  const std::string m = opt_string(o, "xdpMode", "auto");
+  if (m == "auto") return XdpMode::automatic;
+  if (m == "zerocopy") return XdpMode::zerocopy;
+  if (m == "copy") return XdpMode::copy;
+  throw Napi::TypeError::New(o.Env(), "option xdpMode must be auto, zerocopy or copy");
+}
+
 GenConfig gen_config(const Napi::Object& o) {
   GenConfig c;
   c.tap = opt_bool(o, "tap", false);
+  c.xdp = opt_bool(o, "xdp", false);
+  c.xdp_mode = xdp_mode(o);
   c.dev = opt_string(o, "dev", "");
   c.netns = opt_string(o, "netns", "");
   c.qdisc_bypass = opt_bool(o, "qdiscBypass", true);
@@ -68,6 +79,7 @@ Napi::Value gen_stats(Napi::Env env, const GenEngine& e) {
     r.Set("refused", static_cast<double>(s.refused.get()));
     r.Set("startNs", static_cast<double>(s.start_ns.get()));
     r.Set("endNs", static_cast<double>(s.end_ns.get()));
+    if (const uint64_t m = s.xdp_mode.get()) r.Set("xdpMode", m == 2 ? "zerocopy" : "copy");
     qs.Set(static_cast<uint32_t>(q), r);
   }
   return qs;
@@ -97,50 +109,76 @@ Napi::Value rx_stats(Napi::Env env, const RxEngine& e) {
   return ts;
 }
 
-// Wraps a started engine in {stats(), stop(), wait()}; the closures keep it alive.
-template <class E>
-Napi::Object handle(Napi::Env env, std::shared_ptr<E> e, Napi::Value (*stats)(Napi::Env, const E&)) {
-  Napi::Object h = Napi::Object::New(env);
-  h.Set("stats", Napi::Function::New(
-                     env, [e, stats](const Napi::CallbackInfo& info) { return stats(info.Env(), *e); }));
-  h.Set("stop", Napi::Function::New(env, [e](const Napi::CallbackInfo& info) {
-          e->stop();
-          return info.Env().Undefined();
-        }));
-  h.Set("wait", Napi::Function::New(env, [e, stats](const Napi::CallbackInfo& info) -> Napi::Value {
-          return join_async(info.Env(), e, [e, stats](Napi::Env env) { return stats(env, *e); });
-        }));
-  return h;
-}
+// The generator's handle: stats() reads the per-queue counters while the threads run, stop()
+// asks them to end, wait() settles when they have, writePcap() writes the captured frames after.
+class GenHandle : public EngineWrap<GenHandle, GenEngine> {
+ public:
+  static constexpr const char* kName = "GenHandle";
+  using EngineWrap::EngineWrap;
+  static void Define(Napi::Env env) {
+    define(env,
+           {InstanceMethod<&GenHandle::Stats>("stats"), InstanceMethod<&GenHandle::Stop>("stop"),
+            InstanceMethod<&GenHandle::Wait>("wait"), InstanceMethod<&GenHandle::WritePcap>("writePcap")});
+  }
+  Napi::Value Stats(const Napi::CallbackInfo& info) { return gen_stats(info.Env(), *engine_); }
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    engine_->stop();
+    return info.Env().Undefined();
+  }
+  Napi::Value Wait(const Napi::CallbackInfo& info) {
+    auto e = engine_;
+    return join_promise(info.Env(), [e](Napi::Env env) { return gen_stats(env, *e); });
+  }
+  Napi::Value WritePcap(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&]() -> Napi::Value {
+      if (!engine_->finished())
+        throw Napi::Error::New(info.Env(),
+                               "writePcap() needs the generator to have ended (await wait() first)");
+      write_pcap(info[0].As<Napi::String>().Utf8Value(), engine_->captured());
+      return info.Env().Undefined();
+    });
+  }
+};
+
+// The receiver's handle: stats(), stop() and wait() as the generator's, ready() once every
+// receive socket is open, error() with a receive thread's failure while it runs.
+class RxHandle : public EngineWrap<RxHandle, RxEngine> {
+ public:
+  static constexpr const char* kName = "RxHandle";
+  using EngineWrap::EngineWrap;
+  static void Define(Napi::Env env) {
+    define(env, {InstanceMethod<&RxHandle::Stats>("stats"), InstanceMethod<&RxHandle::Stop>("stop"),
+                 InstanceMethod<&RxHandle::Wait>("wait"), InstanceMethod<&RxHandle::Ready>("ready"),
+                 InstanceMethod<&RxHandle::Error>("error")});
+  }
+  Napi::Value Stats(const Napi::CallbackInfo& info) { return rx_stats(info.Env(), *engine_); }
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    engine_->stop();
+    return info.Env().Undefined();
+  }
+  Napi::Value Wait(const Napi::CallbackInfo& info) {
+    auto e = engine_;
+    return join_promise(info.Env(), [e](Napi::Env env) { return rx_stats(env, *e); });
+  }
+  Napi::Value Ready(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), engine_->ready());
+  }
+  Napi::Value Error(const Napi::CallbackInfo& info) {
+    if (!engine_->failed()) return info.Env().Null();
+    return make_js_error(info.Env(), engine_->error_message(), engine_->error_code()).Value();
+  }
+};
 
 Napi::Value StartGen(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  try {
+  return guarded(info.Env(), [&]() -> Napi::Value {
     auto e = std::make_shared<GenEngine>(gen_config(info[0].As<Napi::Object>()));
     e->start();
-    Napi::Object h = handle<GenEngine>(env, e, gen_stats);
-    h.Set("writePcap", Napi::Function::New(env, [e](const Napi::CallbackInfo& i) -> Napi::Value {
-            if (!e->finished())
-              throw Napi::Error::New(i.Env(),
-                                     "writePcap() needs the generator to have ended (await wait() first)");
-            try {
-              write_pcap(i[0].As<Napi::String>().Utf8Value(), e->captured());
-            } catch (const std::exception& ex) {
-              throw_js(i.Env(), ex);
-            }
-            return i.Env().Undefined();
-          }));
-    return h;
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& ex) {
-    throw_js(env, ex);
-  }
+    return GenHandle::wrap(info.Env(), e);
+  });
 }
 
 Napi::Value StartRx(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  try {
+  return guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Object o = info[0].As<Napi::Object>();
     RxConfig c;
     c.dev = opt_string(o, "dev", "");
@@ -152,36 +190,37 @@ Napi::Value StartRx(const Napi::CallbackInfo& info) {
     c.cpus = opt_int_array(o, "cpus");
     auto e = std::make_shared<RxEngine>(std::move(c));
     e->start();
-    Napi::Object h = handle<RxEngine>(env, e, rx_stats);
-    h.Set("ready", Napi::Function::New(env, [e](const Napi::CallbackInfo& i) {
-            return Napi::Boolean::New(i.Env(), e->ready());
-          }));
-    h.Set("error", Napi::Function::New(env, [e](const Napi::CallbackInfo& i) -> Napi::Value {
-            if (!e->failed()) return i.Env().Null();
-            return make_js_error(i.Env(), e->error_message(), e->error_code()).Value();
-          }));
-    return h;
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& ex) {
-    throw_js(env, ex);
-  }
+    return RxHandle::wrap(info.Env(), e);
+  });
 }
 
 Napi::Value ProbePacket(const Napi::CallbackInfo& info) {
-  try {
+  return guarded(info.Env(), [&]() -> Napi::Value {
     probe_packet_tx(info[0].As<Napi::String>().Utf8Value(),
                     info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "");
+    return info.Env().Undefined();
+  });
+}
+
+// probeXdp({dev, netns, xdpMode, burst, frameSize}): 'zerocopy' or 'copy', as queue 0 would run.
+Napi::Value ProbeXdp(const Napi::CallbackInfo& info) {
+  try {
+    Napi::Object o = info[0].As<Napi::Object>();
+    XdpOptions x{xdp_mode(o), static_cast<unsigned>(opt_number(o, "burst", 32)),
+                 static_cast<unsigned>(opt_number(o, "frameSize", 60))};
+    const bool zc = probe_xdp_tx(opt_string(o, "dev", ""), opt_string(o, "netns", ""), x);
+    return Napi::String::New(info.Env(), zc ? "zerocopy" : "copy");
+  } catch (const Napi::Error&) {
+    throw;
   } catch (const std::exception& e) {
     throw_js(info.Env(), e);
   }
-  return info.Env().Undefined();
 }
 
 // One stamped frame as the senders send it, for tests, pcap files and inspection.
 Napi::Value BuildFrame(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  return guarded(env, [&]() -> Napi::Value {
     Napi::Object o = info[0].As<Napi::Object>();
     GenConfig c = gen_config(o);
     c.spec.src_port = static_cast<uint16_t>(opt_number(o, "srcPort", 9));
@@ -195,11 +234,7 @@ Napi::Value BuildFrame(const Napi::CallbackInfo& info) {
     uint64_t time_ns = o.Has("timeNs") ? o.Get("timeNs").As<Napi::BigInt>().Uint64Value(&lossless) : 0;
     stamp_frame(out.Data(), t, static_cast<uint32_t>(opt_number(o, "seq", 0)), time_ns);
     return out;
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw_js(env, e);
-  }
+  });
 }
 
 Napi::Value ParseFrame(const Napi::CallbackInfo& info) {
@@ -216,11 +251,14 @@ Napi::Value ParseFrame(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
+  GenHandle::Define(env);
+  RxHandle::Define(env);
   exports.Set("buildFrame", Napi::Function::New(env, BuildFrame));
   exports.Set("parseFrame", Napi::Function::New(env, ParseFrame));
   exports.Set("startGen", Napi::Function::New(env, StartGen));
   exports.Set("startRx", Napi::Function::New(env, StartRx));
   exports.Set("probePacket", Napi::Function::New(env, ProbePacket));
+  exports.Set("probeXdp", Napi::Function::New(env, ProbeXdp));
 }
 
 AddonArea area("gen", Register);

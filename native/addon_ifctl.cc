@@ -10,7 +10,7 @@ namespace {
 
 Napi::Value TapOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  return guarded(env, [&]() -> Napi::Value {
     Napi::Object o = info[0].As<Napi::Object>();
     TapOpenOptions opts;
     opts.name = opt_string(o, "name", "");
@@ -26,20 +26,14 @@ Napi::Value TapOpen(const Napi::CallbackInfo& info) {
     r.Set("fds", fds);
     r.Set("vnetHdrLen", h.vnet_hdr_len);
     return r;
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw_js(env, e);
-  }
+  });
 }
 
 Napi::Value TapSetQueueAttached(const Napi::CallbackInfo& info) {
-  try {
+  return guarded(info.Env(), [&]() -> Napi::Value {
     tap_set_queue_attached(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Boolean>().Value());
-  } catch (const std::exception& e) {
-    throw_js(info.Env(), e);
-  }
-  return info.Env().Undefined();
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
@@ -49,7 +43,7 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 
 Napi::Value GetChannels(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  return guarded(env, [&]() -> Napi::Value {
     std::string netns = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
     Channels c = ethtool_get_channels(info[0].As<Napi::String>().Utf8Value(), netns);
     Napi::Object r = Napi::Object::New(env);
@@ -62,23 +56,19 @@ Napi::Value GetChannels(const Napi::CallbackInfo& info) {
     r.Set("other", c.other);
     r.Set("combined", c.combined);
     return r;
-  } catch (const std::exception& e) {
-    throw_js(env, e);
-  }
+  });
 }
 
 Napi::Value SetChannels(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  try {
+  return guarded(env, [&]() -> Napi::Value {
     Napi::Object o = info[1].As<Napi::Object>();
     std::string netns = info.Length() > 2 && info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
     ethtool_set_channels(info[0].As<Napi::String>().Utf8Value(), static_cast<long>(opt_number(o, "rx", -1)),
                          static_cast<long>(opt_number(o, "tx", -1)),
                          static_cast<long>(opt_number(o, "combined", -1)), netns);
-  } catch (const std::exception& e) {
-    throw_js(env, e);
-  }
-  return env.Undefined();
+    return env.Undefined();
+  });
 }
 
 void Register(Napi::Env env, Napi::Object exports) {

@@ -1,7 +1,6 @@
-// N-API surface for sessions (rr, stream, server): start engines, poll per-session counters,
-// hand out each session's histogram as bucket arrays, and await the end via join_async.
-#include <map>
-
+// N-API surface for sessions (rr, stream, server): start engines behind a handle (EngineWrap),
+// poll per-session counters, hand out each session's histogram as bucket arrays, and await the end
+// via join_async.
 #include "addon_util.h"
 #include "server.h"
 #include "sys.h"
@@ -10,32 +9,8 @@
 namespace mqb {
 namespace {
 
-std::map<int, std::shared_ptr<SessionEngine>>& engines() {
-  static std::map<int, std::shared_ptr<SessionEngine>> m;
-  return m;
-}
-int next_id = 1;
-
-std::shared_ptr<SessionEngine> engine_arg(const Napi::CallbackInfo& info) {
-  int id = info[0].As<Napi::Number>().Int32Value();
-  auto it = engines().find(id);
-  if (it == engines().end()) throw Napi::Error::New(info.Env(), "no session engine " + std::to_string(id));
-  return it->second;
-}
-
-template <class F>
-Napi::Value guarded(const Napi::CallbackInfo& info, F&& f) {
-  try {
-    return f();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw_js(info.Env(), e);
-  }
-}
-
 Napi::Value Listen(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Object o = info[0].As<Napi::Object>();
     ListenResult r = listen_tcp(opt_string(o, "netns", ""), opt_string(o, "host", "127.0.0.1"),
                                 static_cast<int>(opt_number(o, "port", 0)),
@@ -48,7 +23,7 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Connect(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Object o = info[0].As<Napi::Object>();
     auto job = std::make_shared<ConnectJob>(opt_string(o, "netns", ""), opt_string(o, "host", "127.0.0.1"),
                                             static_cast<int>(opt_number(o, "port", 0)),
@@ -80,65 +55,6 @@ SessionConfig config_from(const Napi::Object& o) {
   c.cookie = static_cast<uint32_t>(opt_number(o, "cookie", 0));
   for (int s : opt_int_array(o, "sends")) c.sends.push_back(s ? 1 : 0);
   return c;
-}
-
-Napi::Value Start(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
-    Napi::Object o = info[0].As<Napi::Object>();
-    SessionConfig cfg = config_from(o);
-    std::string name = opt_string(o, "workload", "tcp_rr");
-    const Workload* wl = find_workload(name, cfg.side);
-    if (!wl) throw std::invalid_argument("unknown workload " + name);
-    std::shared_ptr<SessionEngine> e;
-    if (cfg.side == Side::server) {
-      e = start_server_engine(std::move(cfg), *wl);
-    } else {
-      e = std::make_shared<SessionEngine>(std::move(cfg), *wl);
-      e->start();
-    }
-    int id = next_id++;
-    engines()[id] = e;
-    Napi::Object out = Napi::Object::New(info.Env());
-    out.Set("id", id);
-    out.Set("port", e->port());
-    return out;
-  });
-}
-
-Napi::Value Measure(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
-    engine_arg(info)->set_measuring();
-    return info.Env().Undefined();
-  });
-}
-
-Napi::Value Stop(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
-    engine_arg(info)->stop();
-    return info.Env().Undefined();
-  });
-}
-
-// Counters of every session, read without locks while the engine runs.
-Napi::Value Poll(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
-    auto e = engine_arg(info);
-    Napi::Env env = info.Env();
-    int n = e->session_count();
-    Napi::Float64Array ops = Napi::Float64Array::New(env, n), errors = Napi::Float64Array::New(env, n);
-    for (int i = 0; i < n; i++) {
-      ops[i] = static_cast<double>(e->stats(i).ops.get());
-      errors[i] = static_cast<double>(e->stats(i).errors.get());
-    }
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("nowNs", static_cast<double>(now_ns()));
-    out.Set("connected", static_cast<double>(e->connected_count()));
-    out.Set("failed", e->failed());
-    out.Set("error", e->error_message());
-    out.Set("ops", ops);
-    out.Set("errors", errors);
-    return out;
-  });
 }
 
 Napi::Value Result(Napi::Env env, SessionEngine& e) {
@@ -181,24 +97,75 @@ Napi::Value Result(Napi::Env env, SessionEngine& e) {
   return out;
 }
 
-// Resolves with every session's final figures once the engine's threads have ended; the engine
-// is dropped from the registry either way.
-Napi::Value Join(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
-    auto e = engine_arg(info);
-    engines().erase(info[0].As<Napi::Number>().Int32Value());
-    return join_async(info.Env(), e, [e](Napi::Env env) { return Result(env, *e); });
+// A session engine's handle: port() of a server's data sockets, measure() opens the measurement
+// window, poll() reads every session's counters without locks while the engine runs, stop() asks
+// the threads to end and join() resolves with every session's final figures once they have.
+class SessionsHandle : public EngineWrap<SessionsHandle, SessionEngine> {
+ public:
+  static constexpr const char* kName = "SessionsHandle";
+  using EngineWrap::EngineWrap;
+  static void Define(Napi::Env env) {
+    define(env, {InstanceMethod<&SessionsHandle::Port>("port"),
+                 InstanceMethod<&SessionsHandle::Measure>("measure"),
+                 InstanceMethod<&SessionsHandle::Stop>("stop"), InstanceMethod<&SessionsHandle::Poll>("poll"),
+                 InstanceMethod<&SessionsHandle::Join>("join")});
+  }
+  Napi::Value Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), engine_->port()); }
+  Napi::Value Measure(const Napi::CallbackInfo& info) {
+    engine_->set_measuring();
+    return info.Env().Undefined();
+  }
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    engine_->stop();
+    return info.Env().Undefined();
+  }
+  Napi::Value Poll(const Napi::CallbackInfo& info) {
+    SessionEngine& e = *engine_;
+    Napi::Env env = info.Env();
+    int n = e.session_count();
+    Napi::Float64Array ops = Napi::Float64Array::New(env, n), errors = Napi::Float64Array::New(env, n);
+    for (int i = 0; i < n; i++) {
+      ops[i] = static_cast<double>(e.stats(i).ops.get());
+      errors[i] = static_cast<double>(e.stats(i).errors.get());
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("nowNs", static_cast<double>(now_ns()));
+    out.Set("connected", static_cast<double>(e.connected_count()));
+    out.Set("failed", e.failed());
+    out.Set("error", e.error_message());
+    out.Set("ops", ops);
+    out.Set("errors", errors);
+    return out;
+  }
+  Napi::Value Join(const Napi::CallbackInfo& info) {
+    auto e = engine_;
+    return join_promise(info.Env(), [e](Napi::Env env) { return Result(env, *e); });
+  }
+};
+
+Napi::Value Start(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Object o = info[0].As<Napi::Object>();
+    SessionConfig cfg = config_from(o);
+    std::string name = opt_string(o, "workload", "tcp_rr");
+    const Workload* wl = find_workload(name, cfg.side);
+    if (!wl) throw std::invalid_argument("unknown workload " + name);
+    std::shared_ptr<SessionEngine> e;
+    if (cfg.side == Side::server) {
+      e = start_server_engine(std::move(cfg), *wl);
+    } else {
+      e = std::make_shared<SessionEngine>(std::move(cfg), *wl);
+      e->start();
+    }
+    return SessionsHandle::wrap(info.Env(), e);
   });
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
+  SessionsHandle::Define(env);
   exports.Set("sessionsListen", Napi::Function::New(env, Listen));
   exports.Set("sessionsConnect", Napi::Function::New(env, Connect));
   exports.Set("sessionsStart", Napi::Function::New(env, Start));
-  exports.Set("sessionsMeasure", Napi::Function::New(env, Measure));
-  exports.Set("sessionsStop", Napi::Function::New(env, Stop));
-  exports.Set("sessionsPoll", Napi::Function::New(env, Poll));
-  exports.Set("sessionsJoin", Napi::Function::New(env, Join));
 }
 
 AddonArea area("sessions", Register);

@@ -1,5 +1,7 @@
 #include "addon_util.h"
 
+#include <map>
+
 #include "sys.h"
 
 namespace mqb {
@@ -68,11 +70,14 @@ void throw_js(Napi::Env env, const std::exception& e) {
 namespace {
 class JoinWorker : public Napi::AsyncWorker {
  public:
-  JoinWorker(Napi::Env env, std::shared_ptr<Engine> engine, std::function<Napi::Value(Napi::Env)> result)
+  JoinWorker(Napi::Env env, std::shared_ptr<Engine> engine, std::function<Napi::Value(Napi::Env)> result,
+             Napi::Object owner)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
         engine_(std::move(engine)),
-        result_(std::move(result)) {}
+        result_(std::move(result)) {
+    if (!owner.IsEmpty()) owner_ = Napi::Persistent(owner);
+  }
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override { engine_->join(); }
   void OnOK() override {
@@ -94,15 +99,37 @@ class JoinWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<Engine> engine_;
   std::function<Napi::Value(Napi::Env)> result_;
+  Napi::ObjectReference owner_;
+};
+
+struct Classes {
+  std::map<std::string, Napi::FunctionReference> ctors;
 };
 }  // namespace
 
 Napi::Promise join_async(Napi::Env env, std::shared_ptr<Engine> engine,
-                         std::function<Napi::Value(Napi::Env)> result) {
-  auto* w = new JoinWorker(env, std::move(engine), std::move(result));
+                         std::function<Napi::Value(Napi::Env)> result, Napi::Object owner) {
+  auto* w = new JoinWorker(env, std::move(engine), std::move(result), owner);
   Napi::Promise p = w->promise();
   w->Queue();
   return p;
+}
+
+void remember_class(Napi::Env env, const char* name, Napi::Function ctor) {
+  auto* classes = env.GetInstanceData<Classes>();
+  if (!classes) {
+    classes = new Classes;
+    env.SetInstanceData(classes);  // deleted, with its references, when the env goes
+  }
+  classes->ctors[name] = Napi::Persistent(ctor);
+}
+
+Napi::Function class_ctor(Napi::Env env, const char* name) {
+  if (auto* classes = env.GetInstanceData<Classes>()) {
+    auto it = classes->ctors.find(name);
+    if (it != classes->ctors.end()) return it->second.Value();
+  }
+  throw Napi::Error::New(env, std::string("handle class ") + name + " is not defined");
 }
 
 }  // namespace mqb

@@ -6,15 +6,23 @@ namespace mqb {
 
 Engine::~Engine() {
   stop();
-  for (auto& t : threads_)
-    if (t.joinable()) t.join();
+  join();
 }
 
 void Engine::start() {
-  launch(threads_);
+  try {
+    launch(threads_);
+  } catch (...) {
+    // Threads launched before the failure use the derived engine's members, which are gone by
+    // the time ~Engine runs: stop and join them here.
+    stop();
+    join();
+    throw;
+  }
 }
 
 void Engine::join() {
+  std::lock_guard<std::mutex> lock(join_mu_);
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   finished_.store(true);

@@ -17,6 +17,8 @@ class Engine {
   virtual ~Engine();
   void start();
   void stop() { stop_.store(true, std::memory_order_relaxed); }
+  // Waits for every thread; safe to call from two threads at once (a handle's finalizer at exit
+  // while a wait() still joins on the libuv pool): the second waits for the first.
   void join();
   bool stopping() const { return stop_.load(std::memory_order_relaxed); }
   bool finished() const { return finished_.load(); }
@@ -40,6 +42,7 @@ class Engine {
 
  private:
   std::vector<std::thread> threads_;
+  std::mutex join_mu_;
   std::atomic<bool> finished_{false};
   mutable std::mutex err_mu_;
   std::string err_msg_, err_code_;

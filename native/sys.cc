@@ -40,6 +40,8 @@ const char* errno_name(int err) {
       return "EMSGSIZE";
     case EOPNOTSUPP:
       return "EOPNOTSUPP";
+    case EAFNOSUPPORT:
+      return "EAFNOSUPPORT";
     case EADDRINUSE:
       return "EADDRINUSE";
     case EADDRNOTAVAIL:

@@ -109,16 +109,23 @@ export interface RelayStatus {
   code?: string
 }
 
-/** Opaque handle of a running relay. */
-export type RelayHandle = {readonly __relay: unique symbol}
+/**
+ * Handle of a running relay. Like every native engine handle (gen, rx, sessions), dropping it
+ * without stop() stops and joins the workers when the object is garbage-collected.
+ */
+export interface RelayHandle {
+  status(): RelayStatus
+  /** Stops and joins the workers (within ~100 ms); idempotent. */
+  stop(): void
+}
 
 export const relay = {
   /** Starts one worker per queue pair (fdsA[i] <-> fdsB[i]); the fds stay the caller's to close. */
   start: (opts: {fdsA: number[]; fdsB: number[]; cpus?: number[]; vnetHdrLen: number}) =>
     nativeFn<(o: typeof opts) => RelayHandle>('relayStart')(opts),
-  status: (h: RelayHandle) => nativeFn<(h: RelayHandle) => RelayStatus>('relayStatus')(h),
+  status: (h: RelayHandle) => h.status(),
   /** Stops and joins the workers (within ~100 ms); idempotent. */
-  stop: (h: RelayHandle) => nativeFn<(h: RelayHandle) => void>('relayStop')(h),
+  stop: (h: RelayHandle) => h.stop(),
 }
 
 // ---- gen: packet generator and receiver (native/addon_gen.cc) ----
@@ -133,8 +140,13 @@ export interface NativeGenQueueOptions {
   tapFd?: number
 }
 
+export type XdpMode = 'auto' | 'zerocopy' | 'copy'
+
 export interface NativeGenOptions {
   tap: boolean
+  /** an AF_XDP socket per queue (thread i binds queue id i) instead of AF_PACKET */
+  xdp?: boolean
+  xdpMode?: XdpMode
   dev?: string
   netns?: string
   qdiscBypass?: boolean
@@ -164,6 +176,8 @@ export interface NativeGenQueueStats {
   /** CLOCK_MONOTONIC of the thread's first and last send; endNs is 0 while it runs */
   startNs: number
   endNs: number
+  /** AF_XDP only: the mode the kernel bound the queue's socket in */
+  xdpMode?: 'copy' | 'zerocopy'
 }
 
 export interface NativeRxQueueStats {
@@ -181,6 +195,10 @@ export interface NativeRxThreadStats {
   queues: NativeRxQueueStats[]
 }
 
+/**
+ * A running generator or receiver. A handle dropped without stop() is stopped and its threads
+ * joined when it is garbage-collected; a pending wait() keeps it alive.
+ */
 export interface NativeHandle<S> {
   stats(): S
   stop(): void
@@ -215,6 +233,9 @@ export const gen = {
   /** Opens and closes an AF_PACKET socket on dev: throws (EPERM, ENODEV) when a sender could not start. */
   probePacket: (dev: string, netns = '') =>
     nativeFn<(d: string, n: string) => void>('probePacket')(dev, netns),
+  /** Binds and closes an AF_XDP socket on queue 0 of dev: the mode queue 0 would run in, or throws (EAFNOSUPPORT, EPERM, ENOBUFS, EOPNOTSUPP, EBUSY, EINVAL, EMSGSIZE). */
+  probeXdp: (o: {dev: string; netns?: string; xdpMode: XdpMode; burst: number; frameSize: number}) =>
+    nativeFn<(o: object) => 'copy' | 'zerocopy'>('probeXdp')(o),
 }
 
 // ---- sessions: rr / stream client and server engines (native/addon_sessions.cc) ----
@@ -271,6 +292,19 @@ export interface NativeSessionResult {
   histCounts?: Float64Array
 }
 
+/**
+ * A running session engine (client or server). Dropped without stop(), it is stopped and its
+ * threads joined when it is garbage-collected; a pending join() keeps it alive.
+ */
+export interface SessionEngineHandle {
+  /** server: the data port its sockets listen on */
+  port(): number
+  measure(): void
+  stop(): void
+  poll(): SessionPoll
+  join(): Promise<{sessions: NativeSessionResult[]}>
+}
+
 export const sessions = {
   /** A listening control socket in a namespace; wrap it with net.Server.listen({fd}). */
   listen: (o: {netns?: string; host: string; port: number; backlog?: number}) =>
@@ -278,14 +312,16 @@ export const sessions = {
   /** A connected control socket from inside a namespace; wrap it with new net.Socket({fd}). */
   connect: (o: {netns?: string; host: string; port: number; timeoutMs: number}) =>
     nativeFn<(o: object) => Promise<number>>('sessionsConnect')(o),
-  start: (o: SessionEngineOptions) => nativeFn<(o: object) => {id: number; port: number}>('sessionsStart')(o),
+  start: (o: SessionEngineOptions) => {
+    const engine = nativeFn<(o: object) => SessionEngineHandle>('sessionsStart')(o)
+    return {engine, port: engine.port()}
+  },
   /** Opens the measurement window (each thread snapshots its sessions when it sees this). */
-  measure: (id: number) => nativeFn<(id: number) => void>('sessionsMeasure')(id),
-  stop: (id: number) => nativeFn<(id: number) => void>('sessionsStop')(id),
-  poll: (id: number) => nativeFn<(id: number) => SessionPoll>('sessionsPoll')(id),
+  measure: (e: SessionEngineHandle) => e.measure(),
+  stop: (e: SessionEngineHandle) => e.stop(),
+  poll: (e: SessionEngineHandle) => e.poll(),
   /** Resolves when the engine's threads have ended (call stop first); rejects with its error. */
-  join: (id: number) =>
-    nativeFn<(id: number) => Promise<{sessions: NativeSessionResult[]}>>('sessionsJoin')(id),
+  join: (e: SessionEngineHandle) => e.join(),
 }
 
 export interface FrameHeaderFields {

@@ -16,6 +16,7 @@ import {scalingSummary, type ScalingSummary} from '../results/stats.js'
 import type {RunStatus} from '../results/schema.js'
 import type {SweepOrder, WorkloadName} from '../scale/plan.js'
 import {runScale} from '../scale/run.js'
+import {LIMITS} from '../limits.js'
 
 export interface ScaleOutput {
   resultsFile: string
@@ -58,7 +59,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       description: 'concurrent sessions (connections)',
       default: 20,
       min: 1,
-      max: 10_000,
+      max: LIMITS.maxSessions,
     }),
     duration: durationFlag({
       description: 'measured time per iteration',
@@ -100,10 +101,27 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       description: 'dev testbed: allow a --server that is not on this machine (load then leaves the host)',
       default: false,
     }),
-    'request-size': bytesFlag('request size', 1, 65_507)({description: 'rr workloads: request bytes'}),
-    'response-size': bytesFlag('response size', 1, 65_507)({description: 'rr workloads: response bytes'}),
-    'message-size': bytesFlag('message size', 1, 1 << 20)({description: 'stream: bytes per send'}),
-    'frame-size': bytesFlag('frame size', 60, 9000)({description: 'gen: frame bytes'}),
+    'request-size': bytesFlag(
+      'request size',
+      1,
+      LIMITS.maxUdpPayloadBytes,
+    )({description: 'rr workloads: request bytes'}),
+    'response-size': bytesFlag(
+      'response size',
+      1,
+      LIMITS.maxUdpPayloadBytes,
+    )({description: 'rr workloads: response bytes'}),
+    'message-size': bytesFlag(
+      'message size',
+      1,
+      LIMITS.maxMessageBytes,
+    )({description: 'stream: bytes per send'}),
+    'frame-size': bytesFlag('frame size', 60, LIMITS.maxFrameBytes)({description: 'gen: frame bytes'}),
+    'gen-backend': Flags.option({
+      options: ['auto', 'packet', 'xdp'] as const,
+      description:
+        'gen: sender backend (auto: AF_XDP where the device takes it, else AF_PACKET; default auto)',
+    })(),
     'relay-cpus': cpuListFlag({description: 'tap testbed: pin the relay workers to these CPUs (cycled)'}),
     ...vmFlags,
   }
@@ -115,7 +133,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
         'give the queue counts to run with --queues (e.g. 1..8), or --resume FILE',
         ExitCode.badInput,
       )
-    const params: Record<string, number> = {}
+    const params: Record<string, number | string> = {}
     for (const [flag, key] of [
       ['request-size', 'requestSize'],
       ['response-size', 'responseSize'],
@@ -124,6 +142,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
     ] as const) {
       if (flags[flag] !== undefined) params[key] = flags[flag]!
     }
+    if (flags['gen-backend'] !== undefined) params.backend = flags['gen-backend']
     const abort = new AbortController()
     const off = onInterrupt(() => abort.abort())
     const {resultsFile, results} = await runScale({

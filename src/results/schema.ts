@@ -145,7 +145,11 @@ export interface GenRxQueue {
 
 export interface GenResult {
   workload: 'gen'
-  backend: 'packet' | 'tap'
+  backend: 'packet' | 'tap' | 'xdp'
+  /** xdp backend: the mode the kernel ran the AF_XDP sockets in */
+  xdpMode?: 'copy' | 'zerocopy'
+  /** --backend auto: which backend ran and why */
+  backendChoice?: string
   dev: string
   frameSize: number
   flowsPerQueue: number

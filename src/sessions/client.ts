@@ -8,6 +8,7 @@ import {ExitCode, MqbError, errnoCode, fromNative} from '../errors.js'
 import {
   sessions as nativeSessions,
   type NativeSessionResult,
+  type SessionEngineHandle,
   type SessionPoll,
   type SessionWorkload,
 } from '../native.js'
@@ -182,10 +183,10 @@ async function openControl(host: string, port: number, netns: string | undefined
   return new Control(new Socket({fd, readable: true, writable: true}), where)
 }
 
-async function waitConnected(id: number, sessions: number, where: string): Promise<void> {
+async function waitConnected(engine: SessionEngineHandle, sessions: number, where: string): Promise<void> {
   const deadline = Date.now() + 5000 + sessions * 10
   for (;;) {
-    const p = nativeSessions.poll(id)
+    const p = nativeSessions.poll(engine)
     if (p.failed) return // join() rejects with the engine's error
     if (p.connected >= sessions) return
     if (Date.now() > deadline)
@@ -257,7 +258,7 @@ async function measure(
   dataPort: number,
   cookie: number,
 ): Promise<SessionRun> {
-  const {id} = nativeSessions.start({
+  const {engine} = nativeSessions.start({
     side: 'client',
     workload: plan.workload,
     host,
@@ -275,10 +276,10 @@ async function measure(
   })
   let joined = false
   const join = async () => {
-    nativeSessions.stop(id)
+    nativeSessions.stop(engine)
     joined = true
     try {
-      return await nativeSessions.join(id)
+      return await nativeSessions.join(engine)
     } catch (err) {
       throw errnoCode(err) === 'ECONNREFUSED'
         ? new MqbError(`${(err as Error).message} (data port ${host}:${dataPort})`, ExitCode.unreachable)
@@ -286,15 +287,15 @@ async function measure(
     }
   }
   try {
-    await waitConnected(id, plan.sessions, ctl.where)
-    if (nativeSessions.poll(id).failed) await join()
+    await waitConnected(engine, plan.sessions, ctl.where)
+    if (nativeSessions.poll(engine).failed) await join()
     const cpu = cpuWindow()
     const t0 = performance.now()
-    nativeSessions.measure(id)
+    nativeSessions.measure(engine)
     let partial: string | undefined
     let interrupted = false
     const step = Math.min(plan.intervalMs ?? 250, 250)
-    let lastOps = opsTotal(nativeSessions.poll(id))
+    let lastOps = opsTotal(nativeSessions.poll(engine))
     let lastReport = t0
     for (;;) {
       const left = plan.durationMs - (performance.now() - t0)
@@ -308,7 +309,7 @@ async function measure(
         partial = ctl.closedReason
         break
       }
-      const p = nativeSessions.poll(id)
+      const p = nativeSessions.poll(engine)
       if (p.failed) break
       const now = performance.now()
       if (plan.intervalMs && hooks.onInterval && now - lastReport >= plan.intervalMs - 1) {
@@ -342,8 +343,8 @@ async function measure(
     }
   } finally {
     if (!joined) {
-      nativeSessions.stop(id)
-      await nativeSessions.join(id).catch(() => {})
+      nativeSessions.stop(engine)
+      await nativeSessions.join(engine).catch(() => {})
     }
   }
 }

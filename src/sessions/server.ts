@@ -7,7 +7,7 @@ import {randomInt, createHash, timingSafeEqual} from 'node:crypto'
 import {createServer, type Server, type Socket} from 'node:net'
 import {ExitCode, MqbError, fromNative} from '../errors.js'
 import {onlineCpus} from '../host/cpus.js'
-import {sessions as nativeSessions} from '../native.js'
+import {sessions as nativeSessions, type SessionEngineHandle} from '../native.js'
 import {cpuWindow} from '../observe/cpu.js'
 import {
   clientMessageReader,
@@ -21,9 +21,14 @@ import {
   type TestMessage,
 } from './protocol.js'
 import {isLoopback} from './target.js'
+import {LIMITS} from '../limits.js'
 
 export const DEFAULT_PORT = 12866
-export const DEFAULT_LIMITS = {maxSessions: 1000, maxTests: 16, maxDurationMs: 3_600_000}
+export const DEFAULT_LIMITS = {
+  maxSessions: LIMITS.defaultServerSessions,
+  maxTests: LIMITS.defaultServerTests,
+  maxDurationMs: 3_600_000,
+}
 /** A client that says nothing for this long after connecting is dropped. */
 const HELLO_TIMEOUT_MS = 5000
 /** How long past its announced duration a test may run before the server ends it. */
@@ -126,7 +131,13 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
   ctx.sockets.add(sock)
   let state: 'hello' | 'test' | 'running' | 'closed' = 'hello'
   let test:
-    {engine: number; cpu: ReturnType<typeof cpuWindow>; sessions: number; timer: NodeJS.Timeout} | undefined
+    | {
+        engine: SessionEngineHandle
+        cpu: ReturnType<typeof cpuWindow>
+        sessions: number
+        timer: NodeJS.Timeout
+      }
+    | undefined
   let finishing: Promise<void> | undefined
 
   const send = (m: ServerMessage) => {
@@ -185,7 +196,7 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
       return refuse(`busy: ${ctx.activeTests} tests are running (the limit is ${ctx.limits.maxTests})`)
     const threads = Math.max(1, Math.min(m.threads, m.sessions, onlineCpus().length))
     const cookie = randomInt(0, 0xffffffff)
-    let started: {id: number; port: number}
+    let started: {engine: SessionEngineHandle; port: number}
     try {
       started = nativeSessions.start({
         side: 'server',
@@ -211,7 +222,7 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
       void finishTest(true)
     }, m.durationMs + OVERRUN_GRACE_MS)
     timer.unref()
-    test = {engine: started.id, cpu: cpuWindow(), sessions: m.sessions, timer}
+    test = {engine: started.engine, cpu: cpuWindow(), sessions: m.sessions, timer}
     state = 'running'
     ctx.log(`${who}: test ${m.workload} with ${m.sessions} sessions on data port ${started.port}`)
     send({type: 'ready', port: started.port, cookie})

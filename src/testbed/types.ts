@@ -82,9 +82,9 @@ export interface Testbed {
   readonly warnings?: string[]
   /**
    * vm: starts the session server on the far end (in the guest, through its agent), listening on
-   * ipB and requiring `token`; the sessions' client side runs in nsA.
+   * ipB, requiring `token` and taking up to `maxSessions`; the sessions' client side runs in nsA.
    */
-  startFarServer?(token: string): Promise<{port: number; close(): Promise<void>}>
+  startFarServer?(token: string, maxSessions: number): Promise<{port: number; close(): Promise<void>}>
   /** vm: a snapshot of the far end's device taken inside the guest (the per-queue evidence) */
   guestSnapshot?(): Promise<DeviceSnapshot>
   /** rejects with an MqbError (ExitCode.partial) when a part of the testbed (relay, guest) has failed */

@@ -8,6 +8,7 @@ import {cpuListFlag, testbedKindFlag, vmFlags, vmOptions} from '../../cli/flags.
 import {ExitCode, MqbError} from '../../errors.js'
 import {createTestbed, type TestbedKind} from '../../testbed/index.js'
 import {pidAlive, readRecords, stateDir, type TestbedRecord} from '../../testbed/registry.js'
+import {LIMITS} from '../../limits.js'
 
 // A guest under TCG on a small host boots in seconds per vCPU: 2 queue pairs keep it quick.
 const DEFAULT_MAX_QUEUES: Record<TestbedKind, number> = {tap: 8, veth: 8, vm: 2, dev: 1}
@@ -43,12 +44,12 @@ Either way the testbed is removed when the holding process ends.`
       description:
         'queues the link is created with (tap, veth: default 8; vm: default 2; dev: what the driver allows)',
       min: 1,
-      max: 256,
+      max: LIMITS.maxQueues,
     }),
     queues: Flags.integer({
       description: 'live queue count to start with (default: --max-queues)',
       min: 1,
-      max: 256,
+      max: LIMITS.maxQueues,
     }),
     'relay-cpus': cpuListFlag({description: 'tap: CPUs to pin the relay workers to (cycled)'}),
     server: Flags.string({description: 'dev: the remote `mqbench server` as HOST[:PORT]'}),
