@@ -186,12 +186,12 @@ export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): 
       setQueueCount,
       queueCount: () => count,
       guestSnapshot: (): Promise<DeviceSnapshot> => guestSnapshot(agent, GUEST_DEV),
-      async startFarServer(token: string) {
+      async startFarServer(token: string, maxSessions: number) {
         const r = await agent.request<{port: number}>('server_start', {
           bind: ipB,
           port: 0,
           token,
-          maxSessions: 100_000,
+          maxSessions,
         })
         return {
           port: r.port,

@@ -40,7 +40,7 @@ describeNet('vm testbed (one shared guest)', () => {
   const token = `t${uniqueTag()}`
   let farServer: Promise<{port: number; close(): Promise<void>}>
   beforeAll(() => {
-    farServer = tb.startFarServer!(token)
+    farServer = tb.startFarServer!(token, 20)
   })
 
   afterAll(async () => {
