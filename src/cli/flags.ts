@@ -57,6 +57,7 @@ export const vmFlags = {
     description: 'vm: KVM when it can run the guest (probed once, cached), else TCG',
   }),
   keep: Flags.boolean({description: 'vm: leave a guest that failed to come up running, for inspection'}),
+  'vcpu-cpus': cpuListFlag({description: 'vm: pin vCPU i to the (i mod n)-th of these host CPUs'}),
 }
 
 export function vmOptions(flags: {
@@ -65,6 +66,7 @@ export function vmOptions(flags: {
   kernel?: string
   accel?: 'auto' | 'kvm' | 'tcg'
   keep?: boolean
+  'vcpu-cpus'?: number[]
 }): VmOptions {
   return {
     vcpus: flags.vcpus,
@@ -72,5 +74,6 @@ export function vmOptions(flags: {
     kernel: flags.kernel,
     accel: flags.accel,
     keep: flags.keep,
+    vcpuCpus: flags['vcpu-cpus'],
   }
 }

@@ -299,6 +299,8 @@ export interface GuestRecord {
   vhost: boolean
   mac: string
   vcpus: number
+  /** host CPUs vCPU i was pinned to (--vcpu-cpus); absent: unpinned */
+  vcpuCpus?: number[]
   memoryMiB: number
   queues: number
   vectors: number

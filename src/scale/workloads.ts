@@ -41,10 +41,11 @@ interface Endpoint {
 }
 
 /**
- * The far end: the testbed's remote server, or one started in its B namespace for this run, which
- * takes the run's session count (a remote server has its own --max-sessions).
+ * The far end: the testbed's remote server, or one started in its B namespace (in a vm testbed:
+ * in the guest) for this run, which takes the run's session count (a remote server has its own
+ * --max-sessions). `testbed up` starts one too, for `rr`/`stream --testbed NAME`.
  */
-async function serverFor(
+export async function serverFor(
   tb: Testbed,
   sessions: number,
   token?: string,

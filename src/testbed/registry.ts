@@ -30,6 +30,19 @@ export interface TestbedRecord {
   devState?: DevState
   /** vm testbeds: the guest's setup (qemu command line, kernel, accel, ...) */
   guest?: GuestSetup
+  /** the session server `testbed up` holds at the far end, for `rr`/`stream --testbed NAME` */
+  server?: {host: string; port: number; token?: string}
+}
+
+/** A held testbed by name, for the commands that run against it; exit 5 when there is none. */
+export function heldTestbed(name: string): TestbedRecord {
+  const rec = readRecords().find((r) => r.name === name)
+  if (!rec || !pidAlive(rec.pid))
+    throw new MqbError(
+      `no testbed ${name} is held${rec ? ` (its process ${rec.pid} is gone)` : ''}; start one with \`mqbench testbed up ${name}\``,
+      ExitCode.noDevice,
+    )
+  return rec
 }
 
 export const stateDir = () => process.env.MQBENCH_STATE_DIR ?? '/run/mqbench/testbeds'

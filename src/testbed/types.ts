@@ -39,6 +39,8 @@ export interface VmOptions {
   /** leave a guest that failed to come up running, for inspection */
   keep?: boolean
   bootTimeoutMs?: number
+  /** host CPUs to pin the vCPU threads to (cycled) */
+  vcpuCpus?: number[]
 }
 
 /** What the kernel reports after a queue-count change. */

@@ -112,6 +112,7 @@ export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): 
         accel: vm.accel ?? 'auto',
         dir,
         bootTimeoutMs: vm.bootTimeoutMs,
+        vcpuCpus: vm.vcpuCpus,
       },
       opts.cleanup,
       {keep: vm.keep},

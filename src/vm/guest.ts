@@ -6,6 +6,7 @@ import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeF
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {ExitCode, MqbError} from '../errors.js'
+import {run} from '../util/exec.js'
 import type {CleanupRegistry} from '../host/cleanup.js'
 import type {GuestRecord} from '../results/schema.js'
 import {AgentClient, AgentError, type AgentHello} from './agent-client.js'
@@ -33,6 +34,25 @@ export interface GuestOptions {
   /** the scratch directory: sockets, console log, qemu.json; removed at the end */
   dir: string
   bootTimeoutMs?: number
+  /** host CPUs the vCPU threads are pinned to (vCPU i on the (i mod n)-th); none = unpinned */
+  vcpuCpus?: number[]
+}
+
+/** Pins each vCPU thread (QMP query-cpus-fast names their thread ids) to a host CPU. */
+async function pinVcpus(qmp: QmpClient, cpus: number[]): Promise<number[]> {
+  const threads = await qmp.execute<Array<{'cpu-index': number; 'thread-id': number}>>('query-cpus-fast')
+  const placed: number[] = []
+  for (const t of threads.sort((a, b) => a['cpu-index'] - b['cpu-index'])) {
+    const cpu = cpus[t['cpu-index'] % cpus.length]
+    const r = run('taskset', ['-pc', String(cpu), String(t['thread-id'])])
+    if (r.status !== 0)
+      throw new MqbError(
+        `cannot pin vCPU ${t['cpu-index']} to CPU ${cpu}: ${r.stderr.trim()}`,
+        ExitCode.badInput,
+      )
+    placed.push(cpu)
+  }
+  return placed
 }
 
 /** What the results file records about the guest (results/schema.ts GuestRecord). */
@@ -170,6 +190,14 @@ export class Guest {
         ExitCode.unsupported,
       )
     }
+    let vcpuCpus: number[] | undefined
+    if (opts.vcpuCpus?.length) {
+      try {
+        vcpuCpus = await pinVcpus(qmp, opts.vcpuCpus)
+      } catch (err) {
+        return fail((err as Error).message, ExitCode.badInput)
+      }
+    }
     let panicked: string | undefined
     qmp.onEvent((e) => {
       if (e.event === 'GUEST_PANICKED') panicked = 'the guest kernel panicked (pvpanic)'
@@ -210,6 +238,7 @@ export class Guest {
       vhost,
       mac: opts.mac,
       vcpus: opts.vcpus,
+      ...(vcpuCpus ? {vcpuCpus} : {}),
       memoryMiB: opts.memoryMiB,
       queues: opts.queues,
       vectors: opts.queues > 1 ? vectorsFor(opts.queues) : 0,

@@ -34,7 +34,10 @@ describeNet('vm testbed (one shared guest)', () => {
   let tb: Testbed
 
   beforeAll(async () => {
-    tb = await createTestbed({kind: 'vm', name}, {maxQueues: 2, cleanup, vm: {accel: 'auto'}})
+    tb = await createTestbed(
+      {kind: 'vm', name},
+      {maxQueues: 2, cleanup, vm: {accel: 'auto', vcpuCpus: [1, 0]}},
+    )
   }, 120_000)
 
   const token = `t${uniqueTag()}`
@@ -66,6 +69,21 @@ describeNet('vm testbed (one shared guest)', () => {
     if (g.accel === 'tcg') expect(tb.warnings!.join(' ')).toMatch(/TCG.*functional only/)
     expect(Object.keys(g.bootMarks)).toEqual(expect.arrayContaining(['init', 'modules', 'net', 'agent']))
     expect(tb.queueCount()).toBe(2)
+  })
+
+  it('pins vCPU i to the i-th CPU of --vcpu-cpus', () => {
+    expect(tb.guest!.vcpuCpus).toEqual([1, 0])
+    const {pid} = JSON.parse(readFileSync(join(vmNames(name).dir, 'qemu.json'), 'utf8')) as {pid: number}
+    const vcpus = readdirSync(`/proc/${pid}/task`)
+      .map((tid) => ({
+        comm: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(),
+        allowed: /Cpus_allowed_list:\s*(\S+)/.exec(
+          readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'),
+        )![1],
+      }))
+      .filter((t) => /^CPU \d+\//.test(t.comm))
+      .sort((a, b) => a.comm.localeCompare(b.comm))
+    expect(vcpus.map((t) => t.allowed)).toEqual(['1', '0'])
   })
 
   it('changes the queue count in the guest and reads it back from the guest and the host tap', async () => {
@@ -211,6 +229,50 @@ describeNet('vm testbed from the CLI', () => {
     expect(file, r.stderr).toBeDefined()
     nothingLeft(loadResults(file!, {allowNoSteps: true}).config.testbed.name)
   }, 180_000)
+
+  it('holds a detached guest that rr and stream find by its name', async () => {
+    const name = `d${uniqueTag().slice(0, 5)}`
+    try {
+      const up = await mqbench([
+        'testbed',
+        'up',
+        name,
+        '--kind',
+        'vm',
+        '--max-queues',
+        '2',
+        '--detach',
+        '--json',
+      ])
+      expect(up.status, up.stderr).toBe(0)
+      const rec = JSON.parse(up.stdout) as {kind: string; server: {host: string; port: number; token: string}}
+      expect(rec.kind).toBe('vm')
+      expect(rec.server.token).toMatch(/^[0-9a-f]{24}$/)
+      const rr = await mqbench(['rr', '--testbed', name, '--sessions', '20', '--duration', '2s', '--json'])
+      expect(rr.status, rr.stderr).toBe(0)
+      const r = JSON.parse(rr.stdout) as {server: {host: string}; sessions: Array<{transactions: number}>}
+      expect(r.server.host).toBe(rec.server.host)
+      expect(r.sessions).toHaveLength(20)
+      for (const s of r.sessions) expect(s.transactions).toBeGreaterThan(0)
+      const st = await mqbench([
+        'stream',
+        '--testbed',
+        name,
+        '--type',
+        'tcp_maerts',
+        '--duration',
+        '2s',
+        '--json',
+      ])
+      expect(st.status, st.stderr).toBe(0)
+      const none = await mqbench(['rr', '--testbed', 'nosuch', '--duration', '1s'])
+      expect(none.status).toBe(5)
+      expect(none.stderr).toMatch(/no testbed nosuch is held/)
+    } finally {
+      await mqbench(['testbed', 'down', name])
+    }
+    nothingLeft(name)
+  }, 120_000)
 
   it('removes a guest whose holder was killed with SIGKILL', async () => {
     const name = `k${uniqueTag().slice(0, 5)}`

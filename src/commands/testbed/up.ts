@@ -7,8 +7,9 @@ import {cleanup, onInterrupt} from '../../cli/cleanup.js'
 import {cpuListFlag, testbedKindFlag, vmFlags, vmOptions} from '../../cli/flags.js'
 import {ExitCode, MqbError} from '../../errors.js'
 import {createTestbed, type TestbedKind} from '../../testbed/index.js'
-import {pidAlive, readRecords, stateDir, type TestbedRecord} from '../../testbed/registry.js'
 import {LIMITS} from '../../limits.js'
+import {serverFor} from '../../scale/workloads.js'
+import {pidAlive, readRecords, stateDir, writeRecord, type TestbedRecord} from '../../testbed/registry.js'
 
 // A guest under TCG on a small host boots in seconds per vCPU: 2 queue pairs keep it quick.
 const DEFAULT_MAX_QUEUES: Record<TestbedKind, number> = {tap: 8, veth: 8, vm: 2, dev: 1}
@@ -72,9 +73,19 @@ Either way the testbed is removed when the holding process ends.`
         vm: vmOptions(flags),
       },
     )
+    let far: Awaited<ReturnType<typeof serverFor>> | undefined
     try {
       if (flags.queues !== undefined && flags.queues !== tb.maxQueues) await tb.setQueueCount(flags.queues)
-      const rec = readRecords().find((r) => r.name === tb.name)!
+      // A session server at the far end for `rr`/`stream --testbed NAME`, with its own token (a
+      // dev testbed's is the remote one, when its port was given).
+      const found = readRecords().find((r) => r.name === tb.name)!
+      let server: TestbedRecord['server']
+      if (!tb.remote) {
+        far = await serverFor(tb, LIMITS.defaultServerSessions, flags.token)
+        server = {host: far.server, port: far.port, token: far.token}
+      } else if (tb.remote.port) server = {host: tb.remote.host, port: tb.remote.port, token: tb.remote.token}
+      const rec: TestbedRecord = {...found, ...(server ? {server} : {})}
+      writeRecord(rec)
       if (!this.jsonEnabled()) {
         this.show(rec)
         this.log(`  live queue count: ${tb.queueCount()}`)
@@ -83,6 +94,7 @@ Either way the testbed is removed when the holding process ends.`
       await this.hold(() => tb.checkHealthy())
       return rec
     } finally {
+      await far?.close().catch(() => {})
       await tb.close()
       if (!this.jsonEnabled()) this.log(`testbed ${tb.name} removed`)
     }
