@@ -144,7 +144,9 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
     }
     if (flags['gen-backend'] !== undefined) params.backend = flags['gen-backend']
     const abort = new AbortController()
-    const off = onInterrupt(() => abort.abort())
+    // Not removed when the sweep ends: a Ctrl-C while the report is written, after the run is
+    // complete, must not turn a complete run into exit 130 (the handler's default with no listener).
+    onInterrupt((signal) => abort.abort(signal))
     const {resultsFile, results} = await runScale({
       flags: flags.queues && {
         queues: flags.queues,
@@ -168,7 +170,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       progress: !this.jsonEnabled(),
       cleanup,
       signal: abort.signal,
-    }).finally(off)
+    })
     const summary = scalingSummary(results)
     let reportFile: string | undefined
     if (flags.report)

@@ -343,6 +343,11 @@ export interface ResultsFile {
     finishedAt?: string
     status: RunStatus
     error?: string
+    /**
+     * Why the run ended, in words: "all 4 steps measured", "interrupted by SIGINT after 2 of 4
+     * steps", "failed: ...". Absent in files written before the field.
+     */
+    endReason?: string
     /** the argv after `mqbench`, as given */
     argv: string[]
     /** a shell command that reproduces the run */

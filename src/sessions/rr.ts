@@ -159,6 +159,7 @@ export async function runRr(opts: RrOptions, hooks: RrHooks = {}): Promise<RrRes
     throw new PartialRunError(
       `the test stopped early: ${run.partial}; kept ${(result.windowMs / 1000).toFixed(1)} s of results`,
       result,
+      run.partial,
     )
   return result
 }

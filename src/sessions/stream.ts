@@ -149,6 +149,7 @@ export async function runStream(opts: StreamOptions, hooks: StreamHooks = {}): P
     throw new PartialRunError(
       `the test stopped early: ${run.partial}; kept ${(result.windowMs / 1000).toFixed(1)} s of results`,
       result,
+      run.partial,
     )
   return result
 }
