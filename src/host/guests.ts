@@ -20,6 +20,11 @@ export function registerGuestAddress(
   return cleanup.add(`guest address ${address} of ${name}`, () => rmSync(file, {force: true}))
 }
 
+/** Removes a guest's address file (its owner was killed before its undo ran). */
+export function forgetGuestAddress(name: string): void {
+  rmSync(join(guestsDir(), `${name}.json`), {force: true})
+}
+
 export function guestAddresses(): string[] {
   let files: string[] = []
   try {

@@ -3,13 +3,14 @@
 // and any mqb- object no live owner accounts for; `down` stops the owner and removes the objects
 // even when the owner was killed with SIGKILL and never cleaned up.
 import {existsSync, mkdirSync, readFileSync, readdirSync, rmSync} from 'node:fs'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 import {ExitCode, MqbError} from '../errors.js'
 import {writeFileAtomic} from '../host/files.js'
 import {run} from '../util/exec.js'
 import {restoreDevState, type DevState} from './dev.js'
 import {OBJECT_PREFIX, deleteNetns, linkExists, listNetns, netnsExists} from '../host/netns.js'
 import type {TestbedKind} from './types.js'
+import {forgetGuestAddress} from '../host/guests.js'
 import {readQemuRecord, type GuestSetup} from '../vm/guest.js'
 import {stopProcess} from '../host/process.js'
 
@@ -141,6 +142,7 @@ function removeGuest(vmDir: string): string[] {
     rmSync(vmDir, {recursive: true, force: true})
     removed.push(vmDir)
   }
+  forgetGuestAddress(basename(vmDir, '.vm'))
   return removed
 }
 
