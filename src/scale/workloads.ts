@@ -41,16 +41,17 @@ interface Endpoint {
 }
 
 /**
- * The far end: the testbed's remote server, or one started in its B namespace for this run, which
- * takes the run's session count (a remote server has its own --max-sessions).
+ * The far end: the testbed's remote server, or one started in its B namespace (in a vm testbed:
+ * in the guest) for this run, which takes the run's session count (a remote server has its own
+ * --max-sessions). `testbed up` starts one too, for `rr`/`stream --testbed NAME`.
  */
-async function serverFor(
+export async function serverFor(
   tb: Testbed,
-  config: RunConfig,
+  sessions: number,
   token?: string,
   allowRemote = false,
+  cpus?: number[],
 ): Promise<Endpoint> {
-  const sessions = config.sessions
   if (tb.remote) {
     if (!tb.remote.port)
       throw new MqbError(`give the remote server's port: --server ${tb.remote.host}:PORT`, ExitCode.badInput)
@@ -63,14 +64,11 @@ async function serverFor(
     }
   }
   const own = token ?? randomBytes(12).toString('hex')
-  const s = await startServer({
-    bind: tb.ipB,
-    port: 0,
-    netns: tb.nsB,
-    token: own,
-    maxSessions: sessions,
-    cpus: config.pinnedCpus?.server,
-  })
+  if (tb.startFarServer) {
+    const far = await tb.startFarServer(own, sessions)
+    return {server: tb.ipB, allowRemote: false, port: far.port, token: own, close: () => far.close()}
+  }
+  const s = await startServer({bind: tb.ipB, port: 0, netns: tb.nsB, token: own, maxSessions: sessions, cpus})
   return {server: tb.ipB, allowRemote: false, port: s.port, token: own, close: () => s.close()}
 }
 
@@ -79,7 +77,7 @@ const num = (config: RunConfig, key: string) => Number(config.params[key])
 const rrWorkload = (describe: string): Workload => ({
   describe,
   async prepare(tb, config, opts) {
-    const ep = await serverFor(tb, config, opts.token, opts.allowRemote)
+    const ep = await serverFor(tb, config.sessions, opts.token, opts.allowRemote, config.pinnedCpus?.server)
     const type = String(config.params.type) as 'tcp_rr' | 'udp_rr' | 'tcp_crr'
     return {
       run: (w) =>
@@ -111,7 +109,7 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
   stream: {
     describe: 'bulk TCP from A to B (netperf TCP_STREAM)',
     async prepare(tb, config, opts) {
-      const ep = await serverFor(tb, config, opts.token, opts.allowRemote)
+      const ep = await serverFor(tb, config.sessions, opts.token, opts.allowRemote, config.pinnedCpus?.server)
       const type = String(config.params.type) as 'tcp_stream' | 'tcp_maerts' | 'udp_stream'
       return {
         run: (w) =>
@@ -137,6 +135,31 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
   gen: {
     describe: 'pktgen-style UDP frames from A, flowsPerQueue flows per active queue, counted at B',
     async prepare(tb, config) {
+      if (tb.guest) {
+        // Into the guest: AF_PACKET on the tap (tun spreads the flows over the queues qemu has
+        // attached), counted per RX queue inside the guest by the sweep's guest snapshots.
+        const g = tb.guest
+        const tap = tb.genDev ?? tb.devA
+        return {
+          run: (w) =>
+            runGen(
+              {
+                backend: 'packet',
+                dev: tap,
+                netns: tb.nsA,
+                queues: w.queueCount,
+                frameSize: num(config, 'frameSize'),
+                flowsPerQueue: num(config, 'flowsPerQueue'),
+                dstMac: g.mac,
+                srcIp: tb.ipA,
+                dstIp: tb.ipB,
+                durationMs: w.durationMs,
+              },
+              {signal: w.signal},
+            ),
+          close: async () => {},
+        }
+      }
       if (!tb.nsB)
         throw new MqbError(
           'the gen workload needs a local receiver: use the tap or veth testbed',
