@@ -1,6 +1,6 @@
 // N-API surface of the generator and the receiver: options in, a handle (EngineWrap) out whose
 // stats() reads the per-thread counters without locks while the threads run, stop() asks them to
-// end, and wait() settles when they have (rejecting with `.code` when a thread failed).
+// end, and wait() settles when they have (rejecting with `.errno` when a thread failed).
 #include <cstring>
 #include <memory>
 
@@ -153,7 +153,7 @@ class RxHandle : public EngineWrap<RxHandle, RxEngine> {
   }
   Napi::Value Error(const Napi::CallbackInfo& info) {
     if (!engine_->failed()) return info.Env().Null();
-    return make_js_error(info.Env(), engine_->error_message(), engine_->error_code()).Value();
+    return make_js_error(info.Env(), engine_->error_message(), engine_->error_errno()).Value();
   }
 };
 
