@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# mqbench gen vs netsniff-ng's trafgen on the same veth pair: same 60-byte frames (64 with FCS,
-# built by mqbench's own frame builder so that both send identical bytes), one sender on CPU 0
-# (trafgen -P 1 pins its worker to CPU 0), qdisc bypassed by both, alternating runs. Each tool's
+# mqbench gen (packet and xdp backends) vs netsniff-ng's trafgen on the same veth pair: same 60-byte
+# frames (64 with FCS, built by mqbench's own frame builder so that all send identical bytes), one
+# sender on CPU 0 (trafgen -P 1 pins its worker to CPU 0), qdisc bypassed by trafgen and the packet
+# backend (AF_XDP has no qdisc on its path), runs alternating trafgen, packet, xdp. Each tool's
 # rate is read from the sender veth's own tx_packets over the same steady window (after 1 s of
 # start-up), so neither tool's self-report is trusted. Creates and removes its own namespaces.
 #
@@ -9,7 +10,8 @@
 # at once (PACKET_OTHERHOST) and the figure is the generators' own cost; SINK=stack addresses
 # them to the peer, whose UDP stack then receives each one (and answers port-unreachable, rate
 # limited) on the sending CPU, since veth runs the receiver's input path there: that cost is the
-# same for both tools and dilutes the difference. MQB_ARGS adds flags to mqbench (e.g. --tx-ring).
+# same for all tools and dilutes the difference. MQB_ARGS adds flags to the packet backend (e.g.
+# --tx-ring), XDP_ARGS to the xdp backend (e.g. --burst 64); BACKENDS="packet" leaves xdp out.
 #
 #   sudo bench/gen.sh            RUNS=3 SECS=5 SINK=drop by default; run it under the shared lock:
 #   flock /tmp/mqbench-net.lock bench/gen.sh
@@ -19,6 +21,8 @@ RUNS=${RUNS:-3}
 SECS=${SECS:-5}
 SINK=${SINK:-drop}
 MQB_ARGS=${MQB_ARGS:-}
+XDP_ARGS=${XDP_ARGS:-}
+BACKENDS=${BACKENDS:-packet xdp}
 command -v trafgen >/dev/null || { echo "bench/gen.sh: trafgen is missing (apt-get install netsniff-ng)" >&2; exit 1; }
 [ -f dist/native.js ] || { echo "bench/gen.sh: run npm run build first" >&2; exit 1; }
 
@@ -80,15 +84,35 @@ measure() {
   echo "$c1 $c2 $t1 $t2" | awk '{printf "%.0f\n", ($2 - $1) / ($4 - $3)}'
 }
 
-mq=() tg=()
+declare -A res=([trafgen]='' [packet]='' [xdp]='')
+gen_cmd() {
+  local backend=$1 extra=$MQB_ARGS
+  [ "$backend" = xdp ] && extra=$XDP_ARGS
+  echo node bin/run.js gen --backend "$backend" --netns "$NA" --dev "$A" --queues 1 --cpus 0 --size 60 \
+    --dst-mac "$DSTMAC" $extra --src-ip "$IPA" --dst-ip "$IPB" --duration "$((SECS + 2))s"
+}
 for i in $(seq 1 "$RUNS"); do
-  tg+=("$(measure ip netns exec "$NA" trafgen -o "$A" -i "$CONF" -P 1 --no-sock-mem -Q -C)")
-  mq+=("$(measure node bin/run.js gen --netns "$NA" --dev "$A" --queues 1 --cpus 0 --size 60 --dst-mac "$DSTMAC" $MQB_ARGS --src-ip "$IPA" --dst-ip "$IPB" --duration "$((SECS + 2))s")")
-  echo "run $i: trafgen ${tg[-1]} pps, mqbench gen ${mq[-1]} pps"
+  line="run $i:"
+  res[trafgen]+=" $(measure ip netns exec "$NA" trafgen -o "$A" -i "$CONF" -P 1 --no-sock-mem -Q -C)"
+  line+=" trafgen ${res[trafgen]##* } pps"
+  for b in $BACKENDS; do
+    # shellcheck disable=SC2046 # gen_cmd prints words meant to be split
+    res[$b]+=" $(measure $(gen_cmd "$b"))"
+    line+=", mqbench gen $b ${res[$b]##* } pps"
+  done
+  echo "$line"
 done
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-mt=$(median "${tg[@]}") mm=$(median "${mq[@]}")
-echo "trafgen:     median $mt pps (runs: ${tg[*]})"
-echo "mqbench gen: median $mm pps (runs: ${mq[*]})"
-awk -v a="$mm" -v b="$mt" 'BEGIN {printf "ratio mqbench/trafgen: %.2f (60-byte frames + FCS, 1 queue, CPU 0, veth, qdisc bypass, SINK='"$SINK"' '"$MQB_ARGS"')\n", a / b}'
+# shellcheck disable=SC2086 # the lists are space-separated on purpose
+mt=$(median ${res[trafgen]})
+echo "trafgen:            median $mt pps (runs:${res[trafgen]})"
+for b in $BACKENDS; do
+  # shellcheck disable=SC2086
+  mm=$(median ${res[$b]})
+  # shellcheck disable=SC2086
+  rr=$(paste -d' ' <(printf '%s\n' ${res[$b]}) <(printf '%s\n' ${res[trafgen]}) | awk '{printf "%.2f\n", $1 / $2}' | sort -n | tr '\n' ' ')
+  printf 'mqbench gen %-6s median %s pps (runs:%s)\n' "$b:" "$mm" "${res[$b]}"
+  awk -v a="$mm" -v b="$mt" -v be="$b" -v rr="$rr" -v args="$([ "$b" = xdp ] && echo "$XDP_ARGS" || echo "$MQB_ARGS")" \
+    'BEGIN {printf "ratio mqbench %s/trafgen: %.2f (per-run ratios: %s; 60-byte frames + FCS, 1 queue, CPU 0, veth, SINK='"$SINK"' %s)\n", be, a / b, rr, args}'
+done

@@ -10,6 +10,7 @@
 #include "pcap.h"
 #include "rx_counter.h"
 #include "tx_packet.h"
+#include "tx_xdp.h"
 
 namespace mqb {
 namespace {
@@ -23,9 +24,19 @@ void read_bytes(const Napi::Object& o, const char* key, uint8_t* out, size_t n) 
   for (uint32_t i = 0; i < n; i++) out[i] = static_cast<uint8_t>(a.Get(i).As<Napi::Number>().Uint32Value());
 }
 
+XdpMode xdp_mode(const Napi::Object& o) {
+  const std::string m = opt_string(o, "xdpMode", "auto");
+  if (m == "auto") return XdpMode::automatic;
+  if (m == "zerocopy") return XdpMode::zerocopy;
+  if (m == "copy") return XdpMode::copy;
+  throw Napi::TypeError::New(o.Env(), "option xdpMode must be auto, zerocopy or copy");
+}
+
 GenConfig gen_config(const Napi::Object& o) {
   GenConfig c;
   c.tap = opt_bool(o, "tap", false);
+  c.xdp = opt_bool(o, "xdp", false);
+  c.xdp_mode = xdp_mode(o);
   c.dev = opt_string(o, "dev", "");
   c.netns = opt_string(o, "netns", "");
   c.qdisc_bypass = opt_bool(o, "qdiscBypass", true);
@@ -68,6 +79,7 @@ Napi::Value gen_stats(Napi::Env env, const GenEngine& e) {
     r.Set("refused", static_cast<double>(s.refused.get()));
     r.Set("startNs", static_cast<double>(s.start_ns.get()));
     r.Set("endNs", static_cast<double>(s.end_ns.get()));
+    if (const uint64_t m = s.xdp_mode.get()) r.Set("xdpMode", m == 2 ? "zerocopy" : "copy");
     qs.Set(static_cast<uint32_t>(q), r);
   }
   return qs;
@@ -190,6 +202,17 @@ Napi::Value ProbePacket(const Napi::CallbackInfo& info) {
   });
 }
 
+// probeXdp({dev, netns, xdpMode, burst, frameSize}): 'zerocopy' or 'copy', as queue 0 would run.
+Napi::Value ProbeXdp(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Object o = info[0].As<Napi::Object>();
+    XdpOptions x{xdp_mode(o), static_cast<unsigned>(opt_number(o, "burst", 32)),
+                 static_cast<unsigned>(opt_number(o, "frameSize", 60))};
+    const bool zc = probe_xdp_tx(opt_string(o, "dev", ""), opt_string(o, "netns", ""), x);
+    return Napi::String::New(info.Env(), zc ? "zerocopy" : "copy");
+  });
+}
+
 // One stamped frame as the senders send it, for tests, pcap files and inspection.
 Napi::Value BuildFrame(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -231,6 +254,7 @@ void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("startGen", Napi::Function::New(env, StartGen));
   exports.Set("startRx", Napi::Function::New(env, StartRx));
   exports.Set("probePacket", Napi::Function::New(env, ProbePacket));
+  exports.Set("probeXdp", Napi::Function::New(env, ProbeXdp));
 }
 
 AddonArea area("gen", Register);

@@ -66,6 +66,13 @@ void GenEngine::run_queue(size_t q) {
   std::unique_ptr<TxQueue> tx;
   if (cfg_.tap) {
     tx = open_tap_tx(qc.tap_fd);
+  } else if (cfg_.xdp) {
+    enter_netns(cfg_.netns);
+    bool zerocopy = false;
+    // Thread q binds queue id q: the queue is the bind's, not the sending CPU's.
+    tx = open_xdp_tx(cfg_.dev, static_cast<unsigned>(q), {cfg_.xdp_mode, cfg_.burst, cfg_.spec.frame_size},
+                     &zerocopy);
+    st.xdp_mode.set(zerocopy ? 2 : 1);
   } else {
     enter_netns(cfg_.netns);
     tx = open_packet_tx(cfg_.dev, cfg_.qdisc_bypass, cfg_.tx_ring, cfg_.spec.frame_size);

@@ -11,6 +11,7 @@
 #include "frames.h"
 #include "pcap.h"
 #include "stats.h"
+#include "tx_xdp.h"
 
 namespace mqb {
 
@@ -23,7 +24,9 @@ struct GenQueueConfig {
 };
 
 struct GenConfig {
-  bool tap = false;        // false: AF_PACKET on dev
+  bool tap = false;  // false: AF_PACKET on dev
+  bool xdp = false;  // an AF_XDP socket on queue i of dev for thread i, instead of AF_PACKET
+  XdpMode xdp_mode = XdpMode::automatic;
   std::string dev, netns;  // packet backend: the threads enter netns and bind to dev
   bool qdisc_bypass = true;
   bool tx_ring = false;  // PACKET_TX_RING instead of sendmmsg
@@ -39,6 +42,7 @@ struct GenQueueStats {
   Counter packets, bytes;
   Counter refused;  // send attempts the device or socket pushed back (retried, not lost)
   Counter start_ns, end_ns;
+  Counter xdp_mode;  // AF_XDP: 1 copy, 2 zero-copy (set once the socket is bound); 0 otherwise
 };
 
 class GenEngine : public Engine {

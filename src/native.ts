@@ -190,8 +190,13 @@ export interface NativeGenQueueOptions {
   tapFd?: number
 }
 
+export type XdpMode = 'auto' | 'zerocopy' | 'copy'
+
 export interface NativeGenOptions {
   tap: boolean
+  /** an AF_XDP socket per queue (thread i binds queue id i) instead of AF_PACKET */
+  xdp?: boolean
+  xdpMode?: XdpMode
   dev?: string
   netns?: string
   qdiscBypass?: boolean
@@ -221,6 +226,8 @@ export interface NativeGenQueueStats {
   /** CLOCK_MONOTONIC of the thread's first and last send; endNs is 0 while it runs */
   startNs: number
   endNs: number
+  /** AF_XDP only: the mode the kernel bound the queue's socket in */
+  xdpMode?: 'copy' | 'zerocopy'
 }
 
 export interface NativeRxQueueStats {
@@ -277,6 +284,9 @@ export const gen = {
   /** Opens and closes an AF_PACKET socket on dev: throws (EPERM, ENODEV) when a sender could not start. */
   probePacket: (dev: string, netns = '') =>
     nativeFn<(d: string, n: string) => void>('probePacket')(dev, netns),
+  /** Binds and closes an AF_XDP socket on queue 0 of dev: the mode queue 0 would run in, or throws (EAFNOSUPPORT, EPERM, ENOBUFS, EOPNOTSUPP, EBUSY, EINVAL, EMSGSIZE). */
+  probeXdp: (o: {dev: string; netns?: string; xdpMode: XdpMode; burst: number; frameSize: number}) =>
+    nativeFn<(o: object) => 'copy' | 'zerocopy'>('probeXdp')(o),
 }
 
 // ---- sessions: rr / stream client and server engines (native/addon_sessions.cc) ----

@@ -21,6 +21,8 @@ constexpr size_t kChunkBytes = 32 * 1024;
 constexpr uint32_t kMaxMessageBytes = 1u << 20;
 constexpr uint32_t kMaxUdpPayloadBytes = 65507;
 constexpr int kMaxThreads = 1024;
+// src/limits.ts maxSessions: what the TypeScript client accepts in a welcome.
+constexpr int kMaxSessions = 100000;
 extern const char* const kWorkloads[5];
 extern const char* const kServerCaps[7];
 

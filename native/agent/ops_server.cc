@@ -19,7 +19,7 @@ json::Value server_start(const json::Value& req) {
   o.token = arg_string(req, "token", 1024, std::string());
   o.max_threads = static_cast<int>(arg_uint(req, "threads", 1, control::kMaxThreads, 0));
   o.cpus = arg_ints(req, "cpus", 1024, 0, 65535);
-  o.limits.max_sessions = static_cast<int>(arg_uint(req, "maxSessions", 1, 1000000, 1000));
+  o.limits.max_sessions = static_cast<int>(arg_uint(req, "maxSessions", 1, control::kMaxSessions, 1000));
   o.limits.max_duration_ms =
       static_cast<double>(arg_uint(req, "maxDurationMs", 1, 1000000000000ull, 3600000));
   o.max_tests = static_cast<int>(arg_uint(req, "maxTests", 1, 1024, 16));

@@ -21,17 +21,21 @@ function oneLine(message: string): string {
     .join('; ')
 }
 
+// A flag given a value it cannot take (out of range, not a number, not one of the options) is a bad
+// flag value, exit 3, like the checks of our own flag parsers; an unknown flag, a missing argument or
+// flags that exclude each other are usage, exit 2 (README, exit codes).
+const badValue = (message: string) => /^Parsing --[\w-]+/.test(message) || /^Expected --[\w-]+=/.test(message)
+
 export abstract class MqbCommand extends Command {
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own parse errors (unknown flag, bad option) and this.error() already carry an exit code.
     if (err.oclif?.exit !== undefined && !(err instanceof MqbError)) {
-      // oclif's own parse errors (unknown flag, a value out of range, flags that exclude each
-      // other) exit 2: one line and where to read more, not a page of help.
+      // oclif's own parse errors: one line and where to read more, not a page of help.
       if (err.oclif.exit === ExitCode.usage && (err as {code?: string}).code !== 'EEXIT') {
         say(
           `mqbench: ${oneLine(err.message)} (see \`mqbench ${this.id?.replaceAll(':', ' ') ?? ''} --help\`)`,
         )
-        return this.exit(ExitCode.usage)
+        return this.exit(badValue(err.message.trim()) ? ExitCode.badInput : ExitCode.usage)
       }
       return super.catch(err)
     }

@@ -3,14 +3,13 @@
 // badInput MqbError whose message says what is allowed.
 import {badInput} from '../errors.js'
 import {formatCpus} from '../host/cpus.js'
-
-const MAX_QUEUES = 256
+import {LIMITS} from '../limits.js'
 
 /**
  * A queue list: `1..8`, `1..16:2` (step), `1,2,4,8`, or a mix (`1,2..4`). Ascending, no
  * duplicates, each 1..max.
  */
-export function parseQueueList(text: string, max = MAX_QUEUES): number[] {
+export function parseQueueList(text: string, max: number = LIMITS.maxQueues): number[] {
   const spec = text.trim()
   const allowed = `use a list like 1..8, 1,2,4,8 or 1..16:2 with counts from 1 to ${max}`
   if (!spec) throw badInput(`empty queue list; ${allowed}`)

@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {DEFAULT_PORT} from '../sessions/server.js'
 import {parseConfidence, parseIterations} from '../sessions/iterations.js'
 import {cpuListFlag, durationFlag, netnsFlag} from './flags.js'
+import {LIMITS} from '../limits.js'
 
 export const iterationsFlag = Flags.custom<{min: number; max: number}>({
   parse: async (input) => parseIterations(input),
@@ -39,12 +40,12 @@ export const sessionClientFlags = {
   sessions: Flags.integer({
     default: 1,
     min: 1,
-    max: 100_000,
+    max: LIMITS.maxSessions,
     description: 'concurrent sessions (connections)',
   }),
   threads: Flags.integer({
     min: 1,
-    max: 1024,
+    max: LIMITS.maxThreads,
     description:
       'native client threads the sessions are spread over with epoll (default: one per CPU, at most one per session)',
   }),

@@ -4,6 +4,7 @@ import {cleanup, onInterrupt} from '../cli/cleanup.js'
 import {durationFlag, netnsFlag} from '../cli/flags.js'
 import {ExitCode} from '../errors.js'
 import {runCheck, type CheckReport} from '../check/run.js'
+import {LIMITS} from '../limits.js'
 
 export default class Check extends MqbCommand {
   static description = `Run the multiqueue virtio-net test plan on a live interface.
@@ -33,8 +34,18 @@ N/A with the reason. Exits ${ExitCode.checkFailed} when a check failed.`
     port: Flags.integer({description: "the server's port (default 12866)", min: 1, max: 65535}),
     token: Flags.string({description: "the server's token", env: 'MQBENCH_TOKEN'}),
     'allow-remote': Flags.boolean({description: 'allow a server address that is not on this machine'}),
-    queues: Flags.integer({description: 'N: the queue count to test', default: 2, min: 2, max: 256}),
-    sessions: Flags.integer({description: 'concurrent TCP_RR sessions', default: 20, min: 1, max: 10_000}),
+    queues: Flags.integer({
+      description: 'N: the queue count to test',
+      default: 2,
+      min: 2,
+      max: LIMITS.maxQueues,
+    }),
+    sessions: Flags.integer({
+      description: 'concurrent TCP_RR sessions',
+      default: 20,
+      min: 1,
+      max: LIMITS.maxSessions,
+    }),
     duration: durationFlag({description: 'length of each load run', default: 5000}),
     netns: netnsFlag,
   }

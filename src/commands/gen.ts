@@ -6,8 +6,8 @@ import {ExitCode} from '../errors.js'
 import type {GenKernel, GenProgress} from '../gen/run.js'
 import {runGen} from '../gen/run.js'
 import {formatPps, parseRate, rateToPps, type Rate} from '../gen/rate.js'
-import {MAX_FRAME_SIZE} from '../gen/frame.js'
 import type {GenResult} from '../results/schema.js'
+import {LIMITS} from '../limits.js'
 
 const rateFlag = Flags.custom<Rate>({
   parse: async (input) => parseRate(input),
@@ -25,7 +25,7 @@ without the 4-byte FCS, as the kernel's byte counters do; --rate in bit/s counts
 On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on TX queue
 (sending CPU mod TX queues), so thread i runs on the i-th CPU of --cpus and leaves on queue i; a
 receiver on a multiqueue device proves it by counting, per receive queue, which sender's frames
-arrived there (docs/gen.md).`
+arrived there (docs/gen.md). With --backend xdp thread i binds an AF_XDP socket to queue i itself.`
 
   static examples = [
     {
@@ -42,6 +42,10 @@ arrived there (docs/gen.md).`
       command: '<%= config.bin %> gen --backend tap --dev mqb-tap0 --queues 2 --size 1500 --rate 500Mbit',
     },
     {
+      description: 'AF_XDP, one socket per queue (copy mode on veth), as fast as it goes for 5 s',
+      command: '<%= config.bin %> gen --backend xdp --dev veth0 --queues 2 --duration 5s',
+    },
+    {
       description: 'Exactly 1,000,000 frames through the qdisc, as JSON',
       command: '<%= config.bin %> gen --dev veth0 --count 1000000 --qdisc --json',
     },
@@ -51,10 +55,15 @@ arrived there (docs/gen.md).`
 
   static flags = {
     backend: Flags.option({
-      options: ['packet', 'tap'] as const,
-      default: 'packet' as const,
+      options: ['packet', 'xdp', 'auto', 'tap'] as const,
+      default: 'auto' as const,
       description:
-        'packet: AF_PACKET raw socket on --dev; tap: write to the queue fds of a multiqueue tap (attached, or created if absent)',
+        'auto: xdp where the kernel and device take AF_XDP sockets and neither --qdisc nor --tx-ring is given, else packet (the output says which ran); packet: AF_PACKET raw socket on --dev; xdp: an AF_XDP socket bound to each queue; tap: write to the queue fds of a multiqueue tap (attached, or created if absent)',
+    })(),
+    'xdp-mode': Flags.option({
+      options: ['auto', 'zerocopy', 'copy'] as const,
+      default: 'auto' as const,
+      description: 'xdp backend: zero-copy, copy, or auto (zero-copy where the driver has it, else copy)',
     })(),
     dev: Flags.string({
       required: true,
@@ -65,7 +74,7 @@ arrived there (docs/gen.md).`
     queues: Flags.integer({
       default: 1,
       min: 1,
-      max: 256,
+      max: LIMITS.maxQueues,
       description: 'sender threads; thread i writes to TX queue i',
     }),
     cpus: cpuListFlag({
@@ -74,15 +83,15 @@ arrived there (docs/gen.md).`
     size: bytesFlag(
       'frame size',
       60,
-      MAX_FRAME_SIZE,
+      LIMITS.maxFrameBytes,
     )({
       default: 60,
-      description: `frame size in bytes without FCS (60..${MAX_FRAME_SIZE}; IPv6 needs 80 or more)`,
+      description: `frame size in bytes without FCS (60..${LIMITS.maxFrameBytes}; IPv6 needs 80 or more)`,
     }),
     flows: Flags.integer({
       default: 1,
       min: 1,
-      max: 65535,
+      max: LIMITS.maxFlowsPerQueue,
       description: 'distinct UDP 5-tuples per queue (source ports), for RSS or tun flow hashing',
     }),
     rate: rateFlag({
@@ -101,8 +110,9 @@ arrived there (docs/gen.md).`
     burst: Flags.integer({
       default: 32,
       min: 1,
-      max: 1024,
-      description: 'frames per batch (one sendmmsg per batch on AF_PACKET)',
+      max: LIMITS.maxGenBurst,
+      description:
+        'frames per batch (one sendmmsg per batch on AF_PACKET; AF_XDP rings hold 4 batches, at least 64 frames)',
     }),
     qdisc: Flags.boolean({
       default: false,
@@ -151,6 +161,7 @@ arrived there (docs/gen.md).`
       const result = await runGen(
         {
           backend: flags.backend,
+          xdpMode: flags['xdp-mode'],
           dev: flags.dev,
           netns: flags.netns,
           queues: flags.queues,
@@ -206,8 +217,10 @@ arrived there (docs/gen.md).`
       cells.map((c, i) => String(c).padStart(i === 0 ? 6 : 13)).join('')
     const fmt = (n: number, d = 0) =>
       n.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d})
+    const backend = r.xdpMode ? `xdp (${r.xdpMode} mode)` : r.backend
+    if (r.backendChoice) this.log(`backend chosen: ${r.backendChoice}`)
     this.log(
-      `mqbench gen: ${r.backend} on ${r.dev}, ${r.frameSize}-byte frames (without FCS), ${r.flowsPerQueue} flow(s) per queue, ${fmt(r.durationMs / 1000, 2)} s${r.interrupted ? ' (interrupted)' : ''}`,
+      `mqbench gen: ${backend} on ${r.dev}, ${r.frameSize}-byte frames (without FCS), ${r.flowsPerQueue} flow(s) per queue, ${fmt(r.durationMs / 1000, 2)} s${r.interrupted ? ' (interrupted)' : ''}`,
     )
     this.log(row(['queue', 'cpu', 'packets', 'bytes', 'pps', 'Mbit/s', 'refused']))
     for (const q of r.queues)

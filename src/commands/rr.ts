@@ -8,6 +8,7 @@ import {mergeHistograms, percentileDistribution} from '../results/histogram.js'
 import type {RrResult} from '../results/schema.js'
 import {PartialRunError, iterate, runRr, type IterationOutcome} from '../sessions/index.js'
 import {describeIterations, endLiveLine, liveLine, type IterationSummary} from '../sessions/render.js'
+import {LIMITS} from '../limits.js'
 
 export default class Rr extends MqbCommand {
   static description = `Request/response sessions against an mqbench server (netperf TCP_RR, UDP_RR, TCP_CRR).
@@ -41,12 +42,20 @@ Sessions that stop making progress for a second or more are reported as stalled.
       default: 'tcp_rr' as const,
       description: 'workload',
     })(),
-    'request-size': bytesFlag('request size', 1, 1 << 20)({default: 1, description: 'bytes per request'}),
-    'response-size': bytesFlag('response size', 1, 1 << 20)({default: 1, description: 'bytes per response'}),
+    'request-size': bytesFlag(
+      'request size',
+      1,
+      LIMITS.maxMessageBytes,
+    )({default: 1, description: 'bytes per request'}),
+    'response-size': bytesFlag(
+      'response size',
+      1,
+      LIMITS.maxMessageBytes,
+    )({default: 1, description: 'bytes per response'}),
     burst: Flags.integer({
       default: 1,
       min: 1,
-      max: 1024,
+      max: LIMITS.maxBurst,
       description: 'transactions in flight per session (netperf -b)',
     }),
     percentiles: Flags.string({

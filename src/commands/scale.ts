@@ -8,6 +8,7 @@ import {scalingSummary, type ScalingSummary} from '../results/stats.js'
 import type {RunStatus} from '../results/schema.js'
 import type {SweepOrder, WorkloadName} from '../scale/plan.js'
 import {runScale} from '../scale/run.js'
+import {LIMITS} from '../limits.js'
 
 export interface ScaleOutput {
   resultsFile: string
@@ -49,7 +50,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       description: 'concurrent sessions (connections)',
       default: 20,
       min: 1,
-      max: 10_000,
+      max: LIMITS.maxSessions,
     }),
     duration: durationFlag({
       description: 'measured time per iteration',
@@ -91,10 +92,27 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       description: 'dev testbed: allow a --server that is not on this machine (load then leaves the host)',
       default: false,
     }),
-    'request-size': bytesFlag('request size', 1, 65_507)({description: 'rr workloads: request bytes'}),
-    'response-size': bytesFlag('response size', 1, 65_507)({description: 'rr workloads: response bytes'}),
-    'message-size': bytesFlag('message size', 1, 1 << 20)({description: 'stream: bytes per send'}),
-    'frame-size': bytesFlag('frame size', 60, 9000)({description: 'gen: frame bytes'}),
+    'request-size': bytesFlag(
+      'request size',
+      1,
+      LIMITS.maxUdpPayloadBytes,
+    )({description: 'rr workloads: request bytes'}),
+    'response-size': bytesFlag(
+      'response size',
+      1,
+      LIMITS.maxUdpPayloadBytes,
+    )({description: 'rr workloads: response bytes'}),
+    'message-size': bytesFlag(
+      'message size',
+      1,
+      LIMITS.maxMessageBytes,
+    )({description: 'stream: bytes per send'}),
+    'frame-size': bytesFlag('frame size', 60, LIMITS.maxFrameBytes)({description: 'gen: frame bytes'}),
+    'gen-backend': Flags.option({
+      options: ['auto', 'packet', 'xdp'] as const,
+      description:
+        'gen: sender backend (auto: AF_XDP where the device takes it, else AF_PACKET; default auto)',
+    })(),
     'relay-cpus': cpuListFlag({description: 'tap testbed: pin the relay workers to these CPUs (cycled)'}),
   }
 
@@ -105,7 +123,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
         'give the queue counts to run with --queues (e.g. 1..8), or --resume FILE',
         ExitCode.badInput,
       )
-    const params: Record<string, number> = {}
+    const params: Record<string, number | string> = {}
     for (const [flag, key] of [
       ['request-size', 'requestSize'],
       ['response-size', 'responseSize'],
@@ -114,8 +132,11 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
     ] as const) {
       if (flags[flag] !== undefined) params[key] = flags[flag]!
     }
+    if (flags['gen-backend'] !== undefined) params.backend = flags['gen-backend']
     const abort = new AbortController()
-    const off = onInterrupt(() => abort.abort())
+    // Not removed when the sweep ends: a Ctrl-C while the report is written, after the run is
+    // complete, must not turn a complete run into exit 130 (the handler's default with no listener).
+    onInterrupt((signal) => abort.abort(signal))
     const {resultsFile, results} = await runScale({
       flags: flags.queues && {
         queues: flags.queues,
@@ -138,7 +159,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       progress: !this.jsonEnabled(),
       cleanup,
       signal: abort.signal,
-    }).finally(off)
+    })
     const summary = scalingSummary(results)
     let reportFile: string | undefined
     if (flags.report)

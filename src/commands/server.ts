@@ -3,6 +3,7 @@ import {MqbCommand} from '../cli/base.js'
 import {onInterrupt} from '../cli/cleanup.js'
 import {durationFlag, netnsFlag} from '../cli/flags.js'
 import {DEFAULT_LIMITS, DEFAULT_PORT, startServer} from '../sessions/index.js'
+import {LIMITS} from '../limits.js'
 
 export default class Server extends MqbCommand {
   static description = `Serve rr and stream tests (netserver's role) until interrupted.
@@ -44,13 +45,13 @@ A bad control message closes that one connection, with the reason logged on stde
     'max-sessions': Flags.integer({
       default: DEFAULT_LIMITS.maxSessions,
       min: 1,
-      max: 100_000,
+      max: LIMITS.maxSessions,
       description: 'sessions per test',
     }),
     'max-tests': Flags.integer({
       default: DEFAULT_LIMITS.maxTests,
       min: 1,
-      max: 1024,
+      max: LIMITS.maxServerTests,
       description: 'tests running at once',
     }),
     'max-duration': durationFlag({

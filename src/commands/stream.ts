@@ -7,6 +7,7 @@ import {ExitCode} from '../errors.js'
 import type {StreamResult} from '../results/schema.js'
 import {PartialRunError, iterate, runStream} from '../sessions/index.js'
 import {describeIterations, endLiveLine, liveLine, type IterationSummary} from '../sessions/render.js'
+import {LIMITS} from '../limits.js'
 
 export default class Stream extends MqbCommand {
   static description = `Bulk-transfer sessions against an mqbench server (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM).
@@ -43,7 +44,7 @@ sent and those the server never counted. --bidir runs N sessions each way.`
     'message-size': bytesFlag(
       'message size',
       1,
-      1 << 20,
+      LIMITS.maxMessageBytes,
     )({default: 16384, description: 'bytes per send call (UDP: per datagram, 8..65507)'}),
   }
 

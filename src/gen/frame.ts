@@ -5,7 +5,6 @@
 export const FCS_BYTES = 4
 /** Preamble (7) + start of frame delimiter (1) + minimum inter-frame gap (12). */
 export const WIRE_OVERHEAD_BYTES = 20
-export const MAX_FRAME_SIZE = 9000
 /** mqbench's payload header: magic, version, queue, flow, sequence number, send time. */
 export const PAYLOAD_HEADER_BYTES = 18
 

@@ -2,8 +2,9 @@
 // of the rate and of the frame count, its flows' UDP source ports, and the frame's addresses as
 // bytes. Pure: the device facts it needs (TX queue count, MAC, online CPUs) are passed in.
 import {badInput, ExitCode, MqbError} from '../errors.js'
-import {MAX_FRAME_SIZE, minFrameSize} from './frame.js'
+import {minFrameSize} from './frame.js'
 import {splitCount, splitRate} from './rate.js'
+import {LIMITS} from '../limits.js'
 
 export interface PlanInput {
   queues: number
@@ -50,8 +51,6 @@ export interface GenPlan {
 }
 
 export const DEFAULT_BURST = 32
-export const MAX_BURST = 1024
-export const MAX_FLOWS = 65535
 const DEFAULTS = {
   srcIp4: '198.18.0.1',
   dstIp4: '198.18.0.2',
@@ -112,17 +111,25 @@ export function bypassTxQueue(cpu: number, realTxQueues: number): number {
 export function buildPlan(input: PlanInput, env: {onlineCpus: number[]; devMac?: string}): GenPlan {
   const ipVersion = input.ipVersion ?? 4
   const minSize = minFrameSize(ipVersion)
-  if (!Number.isInteger(input.frameSize) || input.frameSize < minSize || input.frameSize > MAX_FRAME_SIZE)
+  if (
+    !Number.isInteger(input.frameSize) ||
+    input.frameSize < minSize ||
+    input.frameSize > LIMITS.maxFrameBytes
+  )
     throw badInput(
-      `frame size ${input.frameSize} is out of range (${minSize} to ${MAX_FRAME_SIZE} bytes without FCS for IPv${ipVersion})`,
+      `frame size ${input.frameSize} is out of range (${minSize} to ${LIMITS.maxFrameBytes} bytes without FCS for IPv${ipVersion})`,
     )
-  if (!Number.isInteger(input.queues) || input.queues < 1 || input.queues > 256)
-    throw badInput(`queue count ${input.queues} is out of range (1 to 256)`)
-  if (!Number.isInteger(input.flowsPerQueue) || input.flowsPerQueue < 1 || input.flowsPerQueue > MAX_FLOWS)
-    throw badInput(`flows per queue ${input.flowsPerQueue} is out of range (1 to ${MAX_FLOWS})`)
+  if (!Number.isInteger(input.queues) || input.queues < 1 || input.queues > LIMITS.maxQueues)
+    throw badInput(`queue count ${input.queues} is out of range (1 to ${LIMITS.maxQueues})`)
+  if (
+    !Number.isInteger(input.flowsPerQueue) ||
+    input.flowsPerQueue < 1 ||
+    input.flowsPerQueue > LIMITS.maxFlowsPerQueue
+  )
+    throw badInput(`flows per queue ${input.flowsPerQueue} is out of range (1 to ${LIMITS.maxFlowsPerQueue})`)
   const burst = input.burst ?? DEFAULT_BURST
-  if (!Number.isInteger(burst) || burst < 1 || burst > MAX_BURST)
-    throw badInput(`burst ${burst} is out of range (1 to ${MAX_BURST} frames)`)
+  if (!Number.isInteger(burst) || burst < 1 || burst > LIMITS.maxGenBurst)
+    throw badInput(`burst ${burst} is out of range (1 to ${LIMITS.maxGenBurst} frames)`)
   const srcPort = input.srcPort ?? DEFAULTS.srcPort
   const dstPort = input.dstPort ?? DEFAULTS.dstPort
   const lastPort = srcPort + input.queues * input.flowsPerQueue - 1

@@ -6,7 +6,7 @@ import type {NativeGenQueueStats, NativeRxThreadStats} from '../native.js'
 import type {GenPlan} from './plan.js'
 
 export interface SummaryInput {
-  backend: 'packet' | 'tap'
+  backend: 'packet' | 'tap' | 'xdp'
   dev: string
   plan: GenPlan
   tx: NativeGenQueueStats[]
@@ -21,6 +21,8 @@ export interface SummaryInput {
   ratePps?: number
   qdiscBypass?: boolean
   interrupted?: boolean
+  /** --backend auto: which backend ran and why */
+  backendChoice?: string
 }
 
 const mbps = (bytes: number, ms: number) => (ms > 0 ? (bytes * 8) / (ms * 1e3) : 0)
@@ -62,6 +64,12 @@ export function summarise(s: SummaryInput): GenResult {
   if (s.ratePps !== undefined) result.ratePps = s.ratePps
   if (s.qdiscBypass !== undefined) result.qdiscBypass = s.qdiscBypass
   if (s.interrupted) result.interrupted = true
+  // Every queue of one device binds in the same mode; a mix would be worth seeing, so the
+  // zero-copy queues win only when all of them are.
+  const modes = s.tx.map((q) => q.xdpMode).filter((m) => m !== undefined)
+  if (s.backend === 'xdp' && modes.length)
+    result.xdpMode = modes.every((m) => m === 'zerocopy') ? 'zerocopy' : 'copy'
+  if (s.backendChoice) result.backendChoice = s.backendChoice
   const placement: GenPlacement = {expectedTxQueue: s.expectedTxQueue}
   if (s.rx) {
     const n = s.tx.length

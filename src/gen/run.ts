@@ -6,10 +6,17 @@ import {writeFileSync} from 'node:fs'
 import {ExitCode, MqbError, badInput, errnoCode, fromNative} from '../errors.js'
 import type {CleanupRegistry} from '../host/cleanup.js'
 import {onlineCpus} from '../host/cpus.js'
-import {gen, ifctl, type NativeRxHandle} from '../native.js'
+import {gen, ifctl, type NativeRxHandle, type XdpMode} from '../native.js'
 import type {GenResult} from '../results/schema.js'
 import {linkExists} from '../host/netns.js'
 import {runOk} from '../util/exec.js'
+import {
+  type BackendChoice,
+  type GenBackendFlag,
+  checkBackendOptions,
+  chooseBackend,
+  xdpError,
+} from './backend.js'
 import {mtuFor} from './frame.js'
 import {
   type CounterSnapshot,
@@ -19,12 +26,16 @@ import {
   kernelDelta,
   snapshotCounters,
 } from './kernel.js'
-import {buildPlan, bypassTxQueue, type GenPlan, type PlanInput} from './plan.js'
+import {buildPlan, bypassTxQueue, DEFAULT_BURST, type GenPlan, type PlanInput} from './plan.js'
 import {summarise} from './result.js'
+import {LIMITS} from '../limits.js'
 
 /** The plan's inputs (queues, CPUs, frame, flows, addresses, rate, count, burst) plus where and how long to send. */
 export interface GenOptions extends PlanInput {
-  backend: 'packet' | 'tap'
+  /** auto: xdp where the kernel and device take AF_XDP sockets, packet otherwise (docs/gen.md) */
+  backend: GenBackendFlag
+  /** xdp backend: auto tries zero-copy and falls back to copy */
+  xdpMode?: XdpMode
   dev: string
   netns?: string
   tapFds?: number[]
@@ -70,7 +81,7 @@ function checkDevice(opts: GenOptions): DeviceFacts {
     throw badInput(
       `frame size ${opts.frameSize} needs an MTU of at least ${mtuFor(opts.frameSize)} on ${opts.dev}, which has ${facts.mtu}; raise it with \`ip link set ${opts.dev} mtu ${mtuFor(opts.frameSize)}\``,
     )
-  if (opts.backend === 'packet' && opts.queues > facts.txQueues) {
+  if (opts.backend !== 'tap' && opts.queues > facts.txQueues) {
     const how =
       facts.kind === 'veth'
         ? `raise it with \`ethtool -L ${opts.dev} tx ${opts.queues}\` (a veth allows up to the numtxqueues it was created with)`
@@ -110,7 +121,10 @@ function tapFds(opts: GenOptions, cleanup?: CleanupRegistry): {fds: number[]; cl
   return {fds, close}
 }
 
-function senderError(err: unknown, dev: string): Error {
+function senderError(err: unknown, where: string | {backend: string; dev: string; xdpMode?: XdpMode}): Error {
+  if (typeof where !== 'string' && where.backend === 'xdp')
+    return xdpError(err, {dev: where.dev, xdpMode: where.xdpMode ?? 'auto'})
+  const dev = typeof where === 'string' ? where : where.dev
   const code = errnoCode(err)
   if (code === 'EMSGSIZE')
     return badInput(`${(err as Error).message}: the frame is larger than ${dev}'s MTU allows`)
@@ -142,19 +156,28 @@ export async function runGen(
       )
     }
   }
-  const qdiscBypass = opts.backend === 'packet' ? (opts.qdiscBypass ?? true) : undefined
+  checkBackendOptions(opts)
   let facts: DeviceFacts | undefined
   let tap: {fds: number[]; close: () => void} | undefined
-  if (opts.backend === 'packet') {
+  let choice: BackendChoice | undefined
+  if (opts.backend !== 'tap') {
     facts = checkDevice(opts)
-    try {
-      gen.probePacket(opts.dev, netns)
-    } catch (err) {
-      throw senderError(err, opts.dev)
+    const plan = {burst: opts.burst ?? DEFAULT_BURST, frameSize: opts.frameSize}
+    choice = chooseBackend(opts, () =>
+      gen.probeXdp({dev: opts.dev, netns, xdpMode: opts.xdpMode ?? 'auto', ...plan}),
+    )
+    if (choice.backend === 'packet') {
+      try {
+        gen.probePacket(opts.dev, netns)
+      } catch (err) {
+        throw senderError(err, opts.dev)
+      }
     }
   } else {
     tap = tapFds(opts, hooks.cleanup)
   }
+  const backend = opts.backend === 'tap' ? 'tap' : choice!.backend
+  const qdiscBypass = backend === 'packet' ? (opts.qdiscBypass ?? true) : undefined
   try {
     if (!facts) facts = checkDevice(opts)
     const rxFacts = opts.rx ? deviceFacts(opts.rx.dev, opts.rx.netns ?? '') : undefined
@@ -172,9 +195,10 @@ export async function runGen(
       {onlineCpus: onlineCpus(), devMac: facts.mac},
     )
     // tun has its own ndo_select_queue (flow hash), which packet_pick_tx_queue defers to: there
-    // the kernel, not the sending CPU, picks the queue (-1).
+    // the kernel, not the sending CPU, picks the queue (-1). An AF_XDP socket sends on the queue
+    // id it is bound to (__dev_direct_xmit), whatever the CPU.
     const expectedTxQueue = plan.queues.map((q) =>
-      opts.backend === 'tap'
+      backend !== 'packet'
         ? q.queue
         : facts!.kind === 'tun'
           ? -1
@@ -182,14 +206,19 @@ export async function runGen(
             ? bypassTxQueue(q.cpu, facts!.txQueues)
             : q.queue,
     )
-    return await execute(opts, plan, {netns, qdiscBypass, tapFds: tap?.fds, expectedTxQueue, rxFacts}, hooks)
+    return await execute(
+      {...opts, backend},
+      plan,
+      {netns, qdiscBypass, tapFds: tap?.fds, expectedTxQueue, rxFacts, choice: choice?.reason},
+      hooks,
+    )
   } finally {
     tap?.close()
   }
 }
 
 async function execute(
-  opts: GenOptions,
+  opts: GenOptions & {backend: 'packet' | 'tap' | 'xdp'},
   plan: GenPlan,
   ctx: {
     netns: string
@@ -197,6 +226,7 @@ async function execute(
     tapFds?: number[]
     expectedTxQueue: number[]
     rxFacts?: DeviceFacts
+    choice?: string
   },
   hooks: {signal?: AbortSignal; onProgress?: (p: GenProgress) => void},
 ): Promise<GenResult & {kernel?: GenKernel}> {
@@ -212,7 +242,7 @@ async function execute(
         : gen.startRx({
             dev: opts.rx.dev,
             netns: opts.rx.netns ?? '',
-            sockets: Math.max(1, Math.min(rxFacts.rxQueues, 256)),
+            sockets: Math.max(1, Math.min(rxFacts.rxQueues, LIMITS.maxQueues)),
             queues: opts.queues,
             flowsPerQueue: opts.flowsPerQueue,
           })
@@ -226,6 +256,8 @@ async function execute(
   try {
     handle = gen.startGen({
       tap: opts.backend === 'tap',
+      xdp: opts.backend === 'xdp',
+      xdpMode: opts.xdpMode ?? 'auto',
       dev: opts.dev,
       netns: ctx.netns,
       qdiscBypass: ctx.qdiscBypass,
@@ -251,7 +283,7 @@ async function execute(
     })
   } catch (err) {
     await stopRx(rx)
-    throw senderError(err, opts.dev)
+    throw senderError(err, opts)
   }
   let interrupted = false
   const onAbort = () => {
@@ -276,7 +308,7 @@ async function execute(
     tx = await handle.wait()
   } catch (err) {
     await stopRx(rx)
-    throw senderError(err, opts.dev)
+    throw senderError(err, opts)
   } finally {
     if (timer) clearInterval(timer)
     hooks.signal?.removeEventListener('abort', onAbort)
@@ -329,6 +361,7 @@ async function execute(
     ratePps: opts.ratePps,
     qdiscBypass: ctx.qdiscBypass,
     interrupted,
+    backendChoice: ctx.choice,
   })
   return {...result, kernel}
 }

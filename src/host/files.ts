@@ -1,7 +1,7 @@
 // Files mqbench writes (results, reports, undo files, testbed records) are written atomically:
 // a reader, or a crash at any instant, sees the previous complete file or the new one. A new
 // results file is also created exclusively, so that it never replaces another run's.
-import {closeSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync} from 'node:fs'
+import {closeSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {errnoCode, ExitCode, MqbError} from '../errors.js'
 
@@ -12,7 +12,7 @@ const WRITE_REASONS: Record<string, (path: string) => string> = {
   EPERM: () => 'permission denied',
   EROFS: () => 'read-only file system',
   EISDIR: () => 'it is a directory; name a file',
-  EEXIST: () => 'it exists already',
+  EEXIST: () => 'it exists and is not a directory',
   ENOSPC: () => 'no space left on the device',
 }
 
@@ -23,6 +23,15 @@ const WRITE_REASONS: Record<string, (path: string) => string> = {
 export function cannotWrite(path: string, err: unknown): MqbError {
   const reason = WRITE_REASONS[errnoCode(err) ?? '']?.(path) ?? (err as Error).message
   return new MqbError(`cannot write ${path}: ${reason}`, ExitCode.badInput)
+}
+
+/** Creates the directory the person named (--out, --png) with its parents; exit 3 if it cannot be. */
+export function ensureDir(dir: string): void {
+  try {
+    mkdirSync(dir, {recursive: true})
+  } catch (err) {
+    throw cannotWrite(dir, err)
+  }
 }
 
 /** link(2) found the name taken: not a failure, the caller tries the next name. */

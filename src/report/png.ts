@@ -1,11 +1,10 @@
 // Chart images for slides and tickets: the report is opened from disk in headless Chromium
 // (Debian's chromium, driven by playwright-core) and every canvas is read back as a PNG at twice
 // the CSS size. The page is the renderer, so the PNGs match what the HTML shows.
-import {mkdirSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {ExitCode, MqbError} from '../errors.js'
-import {writeFileAtomic} from '../host/files.js'
+import {ensureDir, writeFileAtomic} from '../host/files.js'
 
 export const CHROMIUM_PATH = process.env.MQBENCH_CHROMIUM ?? '/usr/bin/chromium'
 export const CHROMIUM_ARGS = [
@@ -16,6 +15,8 @@ export const CHROMIUM_ARGS = [
 ]
 
 export async function exportPngs(htmlPath: string, dir: string): Promise<string[]> {
+  // The directory first: a path that cannot take the PNGs fails before Chromium starts.
+  ensureDir(dir)
   const {chromium} = await import('playwright-core')
   let browser
   try {
@@ -45,7 +46,6 @@ export async function exportPngs(htmlPath: string, dir: string): Promise<string[
         url: c.toDataURL('image/png'),
       })),
     )
-    mkdirSync(dir, {recursive: true})
     return images.map(({id, url}) => {
       const file = join(dir, `${id}.png`)
       writeFileAtomic(file, Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'))

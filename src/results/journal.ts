@@ -153,13 +153,22 @@ export class ResultsJournal {
     }
   }
 
-  /** Marks the run finished (complete, interrupted, failed), with the error that ended it, if any. */
-  finish(status: RunStatus, error?: string): void {
+  /**
+   * Marks the run finished (complete, interrupted, failed) with why it ended, and the error that
+   * ended it, if any.
+   */
+  finish(status: RunStatus, end: {error?: string; endReason?: string} = {}): void {
     this.file.run.status = status
     this.file.run.finishedAt = new Date().toISOString()
-    if (error !== undefined) this.file.run.error = error
+    if (end.error !== undefined) this.file.run.error = end.error
     else delete this.file.run.error
+    if (end.endReason !== undefined) this.file.run.endReason = end.endReason
     this.flush()
+  }
+
+  /** True when every (queue count, iteration) of the plan is recorded. */
+  get allRecorded(): boolean {
+    return this.missingIterations().length === 0
   }
 
   private flush(): void {

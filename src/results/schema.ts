@@ -145,7 +145,11 @@ export interface GenRxQueue {
 
 export interface GenResult {
   workload: 'gen'
-  backend: 'packet' | 'tap'
+  backend: 'packet' | 'tap' | 'xdp'
+  /** xdp backend: the mode the kernel ran the AF_XDP sockets in */
+  xdpMode?: 'copy' | 'zerocopy'
+  /** --backend auto: which backend ran and why */
+  backendChoice?: string
   dev: string
   frameSize: number
   flowsPerQueue: number
@@ -310,6 +314,11 @@ export interface ResultsFile {
     finishedAt?: string
     status: RunStatus
     error?: string
+    /**
+     * Why the run ended, in words: "all 4 steps measured", "interrupted by SIGINT after 2 of 4
+     * steps", "failed: ...". Absent in files written before the field.
+     */
+    endReason?: string
     /** the argv after `mqbench`, as given */
     argv: string[]
     /** a shell command that reproduces the run */

@@ -4,14 +4,12 @@
 import {join} from 'node:path'
 import {badInput} from '../errors.js'
 import type {RunConfig} from '../results/schema.js'
+import {KIND_MAX_QUEUES} from '../limits.js'
 
 export type WorkloadName = RunConfig['workload']
 /** steps: every iteration of one queue count, then the next; alternate: rounds over all counts */
 export type SweepOrder = NonNullable<RunConfig['order']>
 export type TestbedChoice = {kind: RunConfig['testbed']['kind']; dev?: string}
-
-/** The largest queue count each kind can be created with (tun: MAX_TAP_QUEUES; veth: a sane bound). */
-export const KIND_MAX_QUEUES: Record<TestbedChoice['kind'], number> = {tap: 256, veth: 128, dev: 256}
 
 export interface ScaleFlags {
   queues: number[]
@@ -65,7 +63,7 @@ export const WORKLOAD_DEFAULTS: Record<WorkloadName, Record<string, number | str
   crr: {type: 'tcp_crr', requestSize: 1, responseSize: 1},
   udp_rr: {type: 'udp_rr', requestSize: 1, responseSize: 1},
   stream: {type: 'tcp_stream', messageSize: 16384},
-  gen: {frameSize: 64, flowsPerQueue: 4},
+  gen: {frameSize: 64, flowsPerQueue: 4, backend: 'auto'},
 }
 
 export function planScale(flags: ScaleFlags, opts: {testbedName: string; maxQueues?: number}): ScalePlan {

@@ -23,6 +23,47 @@ export function formatEta(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`
 }
 
+type Out = NodeJS.WritableStream & {isTTY?: boolean}
+
+/**
+ * The redrawn TTY line: between events (an iteration lasts seconds to minutes) it is redrawn every
+ * second with the ETA counted down by the time since it was computed, so that it never stands still.
+ */
+class LiveLine {
+  private etaSetAt = 0
+  private timer?: NodeJS.Timeout
+
+  constructor(
+    private readonly out: Out,
+    private readonly now: () => number,
+    private readonly render: (etaMs: number) => string | undefined,
+  ) {}
+
+  private etaMs = 0
+
+  setEta(ms: number): void {
+    this.etaMs = ms
+    this.etaSetAt = this.now()
+  }
+
+  /** The ETA as of now: the last computed one minus the time since. */
+  eta(): number {
+    return Math.max(0, this.etaMs - (this.now() - this.etaSetAt))
+  }
+
+  draw(): void {
+    const line = this.render(this.eta())
+    if (line === undefined) return
+    this.out.write(`\r\x1b[K${line}`)
+    this.timer ??= setInterval(() => this.draw(), 1000).unref()
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+    this.timer = undefined
+  }
+}
+
 export interface ProgressState {
   stepPosition: number
   totalSteps: number
@@ -47,11 +88,16 @@ export class SweepProgress {
   private position = 0
   private state?: ProgressState
 
+  private readonly line: LiveLine
+
   constructor(
     private readonly config: RunConfig,
     private readonly totalSteps: number,
-    private readonly out: NodeJS.WritableStream & {isTTY?: boolean} = process.stderr,
-  ) {}
+    private readonly out: Out = process.stderr,
+    now: () => number = () => performance.now(),
+  ) {
+    this.line = new LiveLine(out, now, (etaMs) => this.state && formatProgress({...this.state, etaMs}))
+  }
 
   /** A step recorded by an earlier run (--resume). */
   skip(): void {
@@ -68,6 +114,7 @@ export class SweepProgress {
       iterations: this.config.iterations,
       etaMs: this.eta(0),
     }
+    this.line.setEta(this.state.etaMs)
     if (!this.out.isTTY)
       this.out.write(
         `step ${this.position}/${this.totalSteps}: ${step.queueCount} queue(s) set (channels ${JSON.stringify(readback.channels)}, sysfs rx ${readback.sysfsQueues.rx} tx ${readback.sysfsQueues.tx})\n`,
@@ -80,6 +127,7 @@ export class SweepProgress {
     this.state.iteration = it.index + 1
     this.state.last = formatFigure(it)
     this.state.etaMs = this.eta(this.state.iteration)
+    this.line.setEta(this.state.etaMs)
     if (this.out.isTTY) this.draw()
     else
       this.out.write(
@@ -93,6 +141,7 @@ export class SweepProgress {
 
   /** Ends the redrawn line so that what follows starts on its own. */
   finish(): void {
+    this.line.stop()
     if (this.out.isTTY && this.state) this.out.write('\n')
   }
 
@@ -101,8 +150,9 @@ export class SweepProgress {
     return remainingMs(this.config, stepsAfter, this.config.iterations - iterationsDoneInStep)
   }
 
-  private draw(): void {
-    if (this.state) this.out.write(`\r\x1b[K${formatProgress(this.state)}`)
+  /** Draws the TTY line now (a timer calls it every second between events). */
+  draw(): void {
+    this.line.draw()
   }
 }
 
@@ -132,12 +182,16 @@ export class RoundProgress {
   private readonly visits: number
 
   /** `done`: iterations an earlier run recorded (--resume), counted as made. */
+  private readonly line: LiveLine
+
   constructor(
     private readonly config: RunConfig,
     private done = 0,
-    private readonly out: NodeJS.WritableStream & {isTTY?: boolean} = process.stderr,
+    private readonly out: Out = process.stderr,
+    now: () => number = () => performance.now(),
   ) {
     this.visits = config.queues.length * config.iterations
+    this.line = new LiveLine(out, now, (etaMs) => this.state && formatRound({...this.state, etaMs}))
   }
 
   visitStarted(visit: PlannedVisit, readback: QueueReadback): void {
@@ -150,6 +204,7 @@ export class RoundProgress {
       etaMs: this.eta(),
       last: this.state?.last,
     }
+    this.line.setEta(this.state.etaMs)
     if (!this.out.isTTY)
       this.out.write(
         `round ${visit.round}/${this.config.iterations}: ${visit.queueCount} queue(s) set (channels ${JSON.stringify(readback.channels)}, sysfs rx ${readback.sysfsQueues.rx} tx ${readback.sysfsQueues.tx})\n`,
@@ -162,6 +217,7 @@ export class RoundProgress {
     if (!this.state) return
     this.state.last = formatFigure(it)
     this.state.etaMs = this.eta()
+    this.line.setEta(this.state.etaMs)
     if (this.out.isTTY) this.draw()
     else
       this.out.write(
@@ -170,6 +226,7 @@ export class RoundProgress {
   }
 
   finish(): void {
+    this.line.stop()
     if (this.out.isTTY && this.state) this.out.write('\n')
   }
 
@@ -177,7 +234,8 @@ export class RoundProgress {
     return remainingVisitsMs(this.config, this.visits - this.done)
   }
 
-  private draw(): void {
-    if (this.state) this.out.write(`\r\x1b[K${formatRound(this.state)}`)
+  /** Draws the TTY line now (a timer calls it every second between events). */
+  draw(): void {
+    this.line.draw()
   }
 }

@@ -23,6 +23,7 @@ import {
 } from './plan.js'
 import {RoundProgress, SweepProgress} from './progress.js'
 import {runSweep, SweepInterrupted, type Probes, type SweepDeps} from './sweep.js'
+import {PartialRunError} from '../sessions/index.js'
 import {WORKLOADS} from './workloads.js'
 
 export interface ScaleRunOptions {
@@ -97,7 +98,7 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
   const finished = () => ({resultsFile: journal.path, results: journal.results})
   if (plan.steps.length === 0) {
     try {
-      journal.finish('complete')
+      journal.finish('complete', {endReason: 'nothing left to measure'})
     } finally {
       journal.close()
     }
@@ -122,11 +123,19 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
       allowRemote: opts.allowRemote,
     })
     await sweep(plan, {testbed, workload, journal, signal, probes: opts.probes}, opts.progress)
-    journal.finish('complete')
+    journal.finish('complete', {endReason: `all ${measuredText(journal)} measured`})
     return finished()
   } catch (err) {
+    const by = typeof signal.reason === 'string' ? signal.reason : 'a signal'
+    if ((err instanceof SweepInterrupted || signal.aborted) && journal.allRecorded) {
+      // The signal came after the last iteration was recorded: the run is complete (exit 0).
+      journal.finish('complete', {
+        endReason: `all ${measuredText(journal)} measured (${by} came after the last)`,
+      })
+      return finished()
+    }
     if (err instanceof SweepInterrupted || signal.aborted) {
-      journal.finish('interrupted')
+      journal.finish('interrupted', {endReason: `interrupted by ${by} after ${keptText(journal)}`})
       throw new MqbError(
         `interrupted: ${keptText(journal)} kept in ${journal.path}; finish with \`mqbench scale --resume ${journal.path}\``,
         ExitCode.interrupted,
@@ -139,7 +148,9 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
       journal.close()
       throw err
     }
-    journal.finish('failed', (err as Error).message)
+    const message = (err as Error).message
+    journal.finish('failed', {error: message, endReason: `failed after ${keptText(journal)}: ${message}`})
+    if (err instanceof PartialRunError) throw stoppedEarly(err.reason, journal)
     throw err
   } finally {
     await workload?.close().catch(() => {})
@@ -185,8 +196,27 @@ async function sweep(plan: ScalePlan, deps: Omit<SweepDeps, 'events'>, progress:
   }
 }
 
+/**
+ * A workload that stopped early (server died, link vanished) keeps its partial window only in the
+ * single-run commands; a sweep drops the iteration in progress, so say what the file really keeps.
+ */
+export function stoppedEarly(reason: string, journal: Pick<ResultsJournal, 'results' | 'path'>): MqbError {
+  return new MqbError(
+    `the test stopped early: ${reason}; ${keptText(journal)} kept in ${journal.path} (not the iteration in progress); finish with \`mqbench scale --resume ${journal.path}\``,
+    ExitCode.partial,
+  )
+}
+
+/** What a complete run measured: its steps, or with --order alternate its iterations. */
+function measuredText(journal: ResultsJournal): string {
+  const {config, steps} = journal.results
+  return config.order === 'alternate'
+    ? `${config.queues.length * config.iterations} iterations`
+    : `${steps.length} step${steps.length === 1 ? '' : 's'}`
+}
+
 /** What an interrupted run keeps: whole steps, or with --order alternate single iterations. */
-function keptText(journal: ResultsJournal): string {
+function keptText(journal: Pick<ResultsJournal, 'results'>): string {
   const {config, steps} = journal.results
   if (config.order !== 'alternate') return `${steps.length} of ${config.queues.length} steps`
   const done = steps.reduce((n, s) => n + s.iterations.length, 0)

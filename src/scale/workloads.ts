@@ -3,6 +3,7 @@
 // with fresh connections per call, because tun keeps a flow on the queue it last used.
 import {randomBytes} from 'node:crypto'
 import {ExitCode, MqbError} from '../errors.js'
+import type {GenBackendFlag} from '../gen/backend.js'
 import {runGen} from '../gen/run.js'
 import type {RunConfig, WorkloadResult} from '../results/schema.js'
 import {runRr, runStream, startServer} from '../sessions/index.js'
@@ -39,8 +40,16 @@ interface Endpoint {
   close(): Promise<void>
 }
 
-/** The far end: the testbed's remote server, or one started in its B namespace for this run. */
-async function serverFor(tb: Testbed, token?: string, allowRemote = false): Promise<Endpoint> {
+/**
+ * The far end: the testbed's remote server, or one started in its B namespace for this run, which
+ * takes the run's session count (a remote server has its own --max-sessions).
+ */
+async function serverFor(
+  tb: Testbed,
+  sessions: number,
+  token?: string,
+  allowRemote = false,
+): Promise<Endpoint> {
   if (tb.remote) {
     if (!tb.remote.port)
       throw new MqbError(`give the remote server's port: --server ${tb.remote.host}:PORT`, ExitCode.badInput)
@@ -53,7 +62,7 @@ async function serverFor(tb: Testbed, token?: string, allowRemote = false): Prom
     }
   }
   const own = token ?? randomBytes(12).toString('hex')
-  const s = await startServer({bind: tb.ipB, port: 0, netns: tb.nsB, token: own})
+  const s = await startServer({bind: tb.ipB, port: 0, netns: tb.nsB, token: own, maxSessions: sessions})
   return {server: tb.ipB, allowRemote: false, port: s.port, token: own, close: () => s.close()}
 }
 
@@ -62,7 +71,7 @@ const num = (config: RunConfig, key: string) => Number(config.params[key])
 const rrWorkload = (describe: string): Workload => ({
   describe,
   async prepare(tb, config, opts) {
-    const ep = await serverFor(tb, opts.token, opts.allowRemote)
+    const ep = await serverFor(tb, config.sessions, opts.token, opts.allowRemote)
     const type = String(config.params.type) as 'tcp_rr' | 'udp_rr' | 'tcp_crr'
     return {
       run: (w) =>
@@ -93,7 +102,7 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
   stream: {
     describe: 'bulk TCP from A to B (netperf TCP_STREAM)',
     async prepare(tb, config, opts) {
-      const ep = await serverFor(tb, opts.token, opts.allowRemote)
+      const ep = await serverFor(tb, config.sessions, opts.token, opts.allowRemote)
       const type = String(config.params.type) as 'tcp_stream' | 'tcp_maerts' | 'udp_stream'
       return {
         run: (w) =>
@@ -124,11 +133,13 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
           ExitCode.unsupported,
         )
       const dstMac = linkInfo(tb.devB, tb.nsB).mac
+      // Runs recorded before the backend was a parameter ran AF_PACKET; a resume repeats that.
+      const backend = String(config.params.backend ?? 'packet') as GenBackendFlag
       return {
         run: (w) =>
           runGen(
             {
-              backend: 'packet',
+              backend,
               dev: tb.devA,
               netns: tb.nsA,
               queues: w.queueCount,

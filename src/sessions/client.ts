@@ -72,6 +72,8 @@ export class PartialRunError<R> extends MqbError {
   constructor(
     message: string,
     readonly result: R,
+    /** why the run stopped early (the server died, ...), without what the message says was kept */
+    readonly reason: string = message,
   ) {
     super(message, ExitCode.partial)
   }
@@ -297,6 +299,14 @@ async function measure(
     const step = Math.min(plan.intervalMs ?? 250, 250)
     let lastOps = opsTotal(nativeSessions.poll(engine))
     let lastReport = t0
+    // Interval lines fall on a fixed grid (1 s, 2 s, ...), not 1 s after the previous line, so
+    // that timer drift cannot push the last one past the end of the run and lose it.
+    let nextReport = t0 + (plan.intervalMs ?? 0)
+    const report = (ops: number, now: number) => {
+      hooks.onInterval!(now - t0, ((ops - lastOps) * 1000) / (now - lastReport))
+      lastOps = ops
+      lastReport = now
+    }
     for (;;) {
       const left = plan.durationMs - (performance.now() - t0)
       if (left <= 0) break
@@ -312,11 +322,14 @@ async function measure(
       const p = nativeSessions.poll(engine)
       if (p.failed) break
       const now = performance.now()
-      if (plan.intervalMs && hooks.onInterval && now - lastReport >= plan.intervalMs - 1) {
-        const ops = opsTotal(p)
-        hooks.onInterval(now - t0, ((ops - lastOps) * 1000) / (now - lastReport))
-        lastOps = ops
-        lastReport = now
+      const ended = now - t0 >= plan.durationMs
+      if (
+        plan.intervalMs &&
+        hooks.onInterval &&
+        (now >= nextReport - 1 || (ended && now - lastReport >= 1))
+      ) {
+        report(opsTotal(p), now)
+        while (nextReport <= now + 1) nextReport += plan.intervalMs
       }
     }
     const result = await join()

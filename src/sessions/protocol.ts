@@ -14,6 +14,7 @@
 // field, before anything acts on it: the server faces whatever reaches its port.
 import type {CpuUtilisation} from '../results/schema.js'
 import type {SessionWorkload} from '../native.js'
+import {LIMITS} from '../limits.js'
 
 export const PROTOCOL_VERSION = 2
 /** A control line longer than this is hostile or broken: the connection is closed. */
@@ -28,14 +29,6 @@ export const WORKLOADS: readonly SessionWorkload[] = [
   'udp_stream',
 ]
 export const SERVER_CAPS = [...WORKLOADS, 'burst', 'bidir'] as const
-
-/** Size limits shared by the client's flag checks and the server's validation. */
-export const LIMITS = {
-  maxMessageBytes: 1 << 20,
-  maxUdpPayloadBytes: 65_507,
-  maxBurst: 1024,
-  maxThreads: 1024,
-} as const
 
 export interface ServerLimits {
   maxSessions: number
@@ -348,7 +341,7 @@ const finite = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x 
 
 function parseResultHeader(o: Record<string, unknown>) {
   if (typeof o.cpu !== 'object' || o.cpu === null) throw new ProtocolError('result without cpu')
-  const count = int(o, 'sessions', 1, 1_000_000)
+  const count = int(o, 'sessions', 1, LIMITS.maxSessions)
   const p = (o.processUs ?? {}) as Record<string, unknown>
   const header = {
     type: 'result' as const,
@@ -382,7 +375,7 @@ export function serverMessageReader(): MessageReader<ServerMessage> {
           version: int(o, 'version', 0, 1_000_000),
           caps: strings(o, 'caps', 64),
           limits: {
-            maxSessions: int(limits, 'maxSessions', 1, 1_000_000),
+            maxSessions: int(limits, 'maxSessions', 1, LIMITS.maxSessions),
             maxDurationMs: int(limits, 'maxDurationMs', 1, 1e12),
           },
         }

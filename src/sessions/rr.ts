@@ -11,7 +11,7 @@ import {
 import type {RrResult, RrSession, RrType} from '../results/schema.js'
 import {PartialRunError, runSessions, type SessionRun} from './client.js'
 import {STALL_NS, fairness, serviceDemandUs} from './fairness.js'
-import {LIMITS} from './protocol.js'
+import {LIMITS} from '../limits.js'
 
 export interface RrOptions {
   server: string
@@ -38,8 +38,8 @@ export interface RrHooks {
 
 export function checkRrOptions(o: RrOptions): void {
   const maxSize = o.type === 'udp_rr' ? LIMITS.maxUdpPayloadBytes : LIMITS.maxMessageBytes
-  if (!Number.isInteger(o.sessions) || o.sessions < 1 || o.sessions > 100_000)
-    throw badInput(`--sessions ${o.sessions}: expected 1..100000`)
+  if (!Number.isInteger(o.sessions) || o.sessions < 1 || o.sessions > LIMITS.maxSessions)
+    throw badInput(`--sessions ${o.sessions}: expected 1..${LIMITS.maxSessions}`)
   if (
     o.threads !== undefined &&
     (!Number.isInteger(o.threads) || o.threads < 1 || o.threads > LIMITS.maxThreads)
@@ -159,6 +159,7 @@ export async function runRr(opts: RrOptions, hooks: RrHooks = {}): Promise<RrRes
     throw new PartialRunError(
       `the test stopped early: ${run.partial}; kept ${(result.windowMs / 1000).toFixed(1)} s of results`,
       result,
+      run.partial,
     )
   return result
 }

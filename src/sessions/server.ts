@@ -21,9 +21,14 @@ import {
   type TestMessage,
 } from './protocol.js'
 import {isLoopback} from './target.js'
+import {LIMITS} from '../limits.js'
 
 export const DEFAULT_PORT = 12866
-export const DEFAULT_LIMITS = {maxSessions: 1000, maxTests: 16, maxDurationMs: 3_600_000}
+export const DEFAULT_LIMITS = {
+  maxSessions: LIMITS.defaultServerSessions,
+  maxTests: LIMITS.defaultServerTests,
+  maxDurationMs: 3_600_000,
+}
 /** A client that says nothing for this long after connecting is dropped. */
 const HELLO_TIMEOUT_MS = 5000
 /** How long past its announced duration a test may run before the server ends it. */

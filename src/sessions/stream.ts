@@ -6,8 +6,8 @@ import type {NativeSessionResult, SessionWorkload} from '../native.js'
 import type {StreamResult, StreamSession, StreamType} from '../results/schema.js'
 import {PartialRunError, runSessions, type SessionRun} from './client.js'
 import {serviceDemandUs} from './fairness.js'
-import {LIMITS} from './protocol.js'
 import {defaultThreads} from './rr.js'
+import {LIMITS} from '../limits.js'
 
 export interface StreamOptions {
   server: string
@@ -31,8 +31,8 @@ export interface StreamHooks {
 }
 
 export function checkStreamOptions(o: StreamOptions): void {
-  if (!Number.isInteger(o.sessions) || o.sessions < 1 || o.sessions > 100_000)
-    throw badInput(`--sessions ${o.sessions}: expected 1..100000`)
+  if (!Number.isInteger(o.sessions) || o.sessions < 1 || o.sessions > LIMITS.maxSessions)
+    throw badInput(`--sessions ${o.sessions}: expected 1..${LIMITS.maxSessions}`)
   if (
     o.threads !== undefined &&
     (!Number.isInteger(o.threads) || o.threads < 1 || o.threads > LIMITS.maxThreads)
@@ -149,6 +149,7 @@ export async function runStream(opts: StreamOptions, hooks: StreamHooks = {}): P
     throw new PartialRunError(
       `the test stopped early: ${run.partial}; kept ${(result.windowMs / 1000).toFixed(1)} s of results`,
       result,
+      run.partial,
     )
   return result
 }

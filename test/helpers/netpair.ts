@@ -4,7 +4,7 @@
 import {randomBytes} from 'node:crypto'
 import {CleanupRegistry} from '../../src/host/cleanup.js'
 import {createNetns, createVethPair, linkInfo, listNetns} from '../../src/host/netns.js'
-import {run} from '../../src/util/exec.js'
+import {run, runOk} from '../../src/util/exec.js'
 
 /** The tests' own undo registry: what a test creates is registered here; afterAll hooks run it. */
 export const cleanup = new CleanupRegistry()
@@ -71,4 +71,19 @@ export function leftovers(tag: string): string[] {
     .stdout.split('\n')
     .map((l) => l.split(': ')[1]?.split('@')[0] ?? '')
   return [...listNetns(), ...links].filter((n) => n.includes(tag))
+}
+
+/**
+ * Readies a pair for frame counting per queue: IPv6 off (no neighbour discovery frames), and the
+ * veth spreading receive work over its queues, which it does only with NAPI at the receiver: GRO
+ * on there and TSO off at the sender (docs/gen.md).
+ */
+export function quietPerQueuePair(pair: NetPair): void {
+  for (const [ns, dev] of [
+    [pair.nsA, pair.devA],
+    [pair.nsB, pair.devB],
+  ])
+    runOk('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`])
+  runOk('ip', ['netns', 'exec', pair.nsA, 'ethtool', '-K', pair.devA, 'tso', 'off'])
+  runOk('ip', ['netns', 'exec', pair.nsB, 'ethtool', '-K', pair.devB, 'gro', 'on'])
 }

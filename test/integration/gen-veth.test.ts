@@ -10,7 +10,7 @@ import {ExitCode, MqbError} from '../../src/errors.js'
 import {runGen} from '../../src/gen/run.js'
 import {commandExists, runOk} from '../../src/util/exec.js'
 import {describeNet} from '../helpers/privileges.js'
-import {createNetPair, leftovers, type NetPair} from '../helpers/netpair.js'
+import {createNetPair, leftovers, quietPerQueuePair, type NetPair} from '../helpers/netpair.js'
 
 // Frames the kernel itself may send on a link during a run besides mqbench's (none expected
 // with IPv6 off, but ARP is not under the test's control).
@@ -20,15 +20,7 @@ describeNet('gen on a 2-queue veth pair', () => {
   let pair: NetPair
   beforeEach(() => {
     pair = createNetPair(2)
-    for (const [ns, dev] of [
-      [pair.nsA, pair.devA],
-      [pair.nsB, pair.devB],
-    ])
-      runOk('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`])
-    // veth counts per receive queue (rx_queue_N_xdp_packets) only with NAPI at the receiver:
-    // GRO on there and TSO off at the sender (FACTS.md).
-    runOk('ip', ['netns', 'exec', pair.nsA, 'ethtool', '-K', pair.devA, 'tso', 'off'])
-    runOk('ip', ['netns', 'exec', pair.nsB, 'ethtool', '-K', pair.devB, 'gro', 'on'])
+    quietPerQueuePair(pair)
   })
   afterEach(() => {
     pair.close()

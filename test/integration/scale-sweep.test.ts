@@ -68,6 +68,33 @@ describeNet('mqbench scale', () => {
     })
   }
 
+  it("gives the server it starts the session count (above a server's default of 1000)", async () => {
+    const r = await mqbench([
+      'scale',
+      '--queues',
+      '1',
+      '--testbed',
+      'veth',
+      '--duration',
+      '1s',
+      '--warmup',
+      '0.3s',
+      '--iterations',
+      '1',
+      '--sessions',
+      '1001',
+      '--out',
+      join(out, 'many'),
+      '--no-report',
+      '--json',
+    ])
+    expect(r.status, r.stderr).toBe(0)
+    const results = loadResults(JSON.parse(r.stdout).resultsFile)
+    expect(results.run.status).toBe('complete')
+    expect(results.config.sessions).toBe(1001)
+    expect(leftovers(results.config.testbed.name)).toEqual([])
+  })
+
   it('rejects a queue count above the maximum with the maximum', async () => {
     const r = await mqbench(['scale', '--queues', '1,300', '--out', join(out, 'bad')])
     expect(r.status).toBe(3)

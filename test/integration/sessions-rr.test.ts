@@ -30,6 +30,17 @@ describeNet('sessions: rr on a veth pair', () => {
     expect(leftovers(p.tag)).toEqual([])
   })
 
+  // issue 10 case 10: --interval prints the last interval too (lines on a grid, not drifting past the end)
+  it('reports every interval of the run, the last one included', async () => {
+    const lines: number[] = []
+    await runRr(
+      {...base(), type: 'tcp_rr', sessions: 2, durationMs: 2000, intervalMs: 500},
+      {onInterval: ({elapsedMs}) => lines.push(elapsedMs)},
+    )
+    expect(lines).toHaveLength(4)
+    expect(lines.at(-1)).toBeGreaterThanOrEqual(1999)
+  })
+
   it('runs 20 TCP_RR sessions that all make progress, the total being the sum of the sessions', async () => {
     const r = await runRr({...base(), type: 'tcp_rr', sessions: 20})
     expect(r.sessions).toHaveLength(20)

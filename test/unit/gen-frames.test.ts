@@ -8,15 +8,10 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {frames} from '../../src/native.js'
 import {commandExists} from '../../src/util/exec.js'
+import {FRAME_V4} from '../helpers/frames.js'
 
 const base = {
-  ipv6: false,
-  srcMac: [2, 0, 0, 0, 0, 1],
-  dstMac: [2, 0, 0, 0, 0, 2],
-  srcIp: [198, 18, 0, 1],
-  dstIp: [198, 18, 0, 2],
-  dstPort: 9,
-  frameSize: 60,
+  ...FRAME_V4,
   queue: 1,
   flow: 3,
   srcPort: 1024,

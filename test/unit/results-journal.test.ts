@@ -109,10 +109,11 @@ describe('ResultsJournal', () => {
     const path = join(dir, 'failed.json')
     const j = ResultsJournal.create(path, init())
     j.appendStep(full.steps[0])
-    j.finish('failed', 'server died at step 2')
+    j.finish('failed', {error: 'server died at step 2', endReason: 'failed: server died at step 2'})
     const r = loadResults(path)
     expect(r.run.status).toBe('failed')
     expect(r.run.error).toBe('server died at step 2')
+    expect(r.run.endReason).toBe('failed: server died at step 2')
   })
 
   it('says a missing directory is bad input', () => {

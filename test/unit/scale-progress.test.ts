@@ -78,4 +78,30 @@ describe('progress', () => {
     expect(frames[0]).toMatch(/^round 1\/2 \(1 queue\) · iteration 1\/4 · ETA /)
     expect(frames[1]).toMatch(/last 1\.00 Gbit\/s\n$/)
   })
+
+  // issue 10 case 10: between events the TTY line counts the ETA down instead of standing still
+  it('counts the ETA down between iterations on a TTY, for steps and for rounds', () => {
+    let now = 0
+    const out = Object.assign(new PassThrough(), {isTTY: true})
+    const last = () => out.read().toString().split('\r\x1b[K').filter(Boolean).at(-1) as string
+    const steps = new SweepProgress({...config, durationMs: 10_000}, 2, out, () => now)
+    steps.stepStarted({index: 1, queueCount: 1}, readback)
+    const eta0 = /ETA (\S+)/.exec(last())![1]
+    now += 3000
+    steps.draw()
+    const eta3 = /ETA (\S+)/.exec(last())![1]
+    steps.finish()
+    const secs = (s: string) => Number(s.split(':')[0]) * 60 + Number(s.split(':')[1])
+    expect(secs(eta0) - secs(eta3)).toBe(3)
+    const rounds = new RoundProgress({...config, durationMs: 10_000}, 0, out, () => now)
+    rounds.visitStarted({round: 1, queueCount: 1, iteration: 0}, readback)
+    const r0 = secs(/ETA (\S+)/.exec(last())![1])
+    now += 5000
+    rounds.draw()
+    expect(r0 - secs(/ETA (\S+)/.exec(last())![1])).toBe(5)
+    now += 3_600_000
+    rounds.draw()
+    expect(last()).toMatch(/ETA 0:00/)
+    rounds.finish()
+  })
 })

@@ -8,6 +8,7 @@ import {cpuListFlag, testbedKindFlag} from '../../cli/flags.js'
 import {ExitCode, MqbError} from '../../errors.js'
 import {createTestbed} from '../../testbed/index.js'
 import {pidAlive, readRecords, stateDir, type TestbedRecord} from '../../testbed/registry.js'
+import {LIMITS} from '../../limits.js'
 
 export default class TestbedUp extends MqbCommand {
   static description = `Create a testbed and hold it until Ctrl-C, SIGTERM or \`mqbench testbed down NAME\`.
@@ -38,12 +39,12 @@ Either way the testbed is removed when the holding process ends.`
     'max-queues': Flags.integer({
       description: 'queues the link is created with (tap, veth: default 8; dev: what the driver allows)',
       min: 1,
-      max: 256,
+      max: LIMITS.maxQueues,
     }),
     queues: Flags.integer({
       description: 'live queue count to start with (default: --max-queues)',
       min: 1,
-      max: 256,
+      max: LIMITS.maxQueues,
     }),
     'relay-cpus': cpuListFlag({description: 'tap: CPUs to pin the relay workers to (cycled)'}),
     server: Flags.string({description: 'dev: the remote `mqbench server` as HOST[:PORT]'}),
