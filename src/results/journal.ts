@@ -11,7 +11,7 @@ import {ExitCode, MqbError} from '../errors.js'
 import {createFileExclusive, writeFileAtomic} from '../host/files.js'
 import {loadResults, validateResults} from './load.js'
 import {lockResults, type LockSteps, type ResultsLock} from './lock.js'
-import type {ResultsFile, RunStatus, Step} from './schema.js'
+import type {Iteration, ResultsFile, RunStatus, Step} from './schema.js'
 
 /** NAME.json, NAME-2.json, NAME-3.json, ...: the names a new results file tries in turn. */
 export function candidateName(path: string, n: number): string {
@@ -89,12 +89,6 @@ export class ResultsJournal {
     return this.file
   }
 
-  /** Queue counts of the run's plan that have no recorded step yet, in plan order. */
-  remainingQueues(): number[] {
-    const done = new Set(this.file.steps.map((s) => s.queueCount))
-    return this.file.config.queues.filter((q) => !done.has(q))
-  }
-
   /** Records a finished step durably before the sweep moves on. */
   appendStep(step: Step): void {
     if (this.file.steps.some((s) => s.queueCount === step.queueCount)) {
@@ -106,20 +100,19 @@ export class ResultsJournal {
   }
 
   /**
-   * (queue count, iteration) pairs of the plan with no recorded iteration, by queue count in plan
-   * order, then iteration index. An alternating sweep records steps iteration by iteration, so a
-   * run killed mid-round leaves steps with some iterations and not others.
+   * Adds one iteration to its step (alternating sweep), creating the step on its first visit, and
+   * records it durably (upsertStep); returns the step as recorded.
    */
-  missingIterations(): Array<{queueCount: number; iteration: number}> {
-    const {queues, iterations} = this.file.config
-    return queues.flatMap((queueCount) => {
-      const have = new Set(
-        this.file.steps.find((s) => s.queueCount === queueCount)?.iterations.map((it) => it.index),
-      )
-      return Array.from({length: iterations}, (_, iteration) => iteration)
-        .filter((i) => !have.has(i))
-        .map((iteration) => ({queueCount, iteration}))
-    })
+  addIteration(
+    queueCount: number,
+    visit: {startedAt: string; config: Step['config']},
+    iteration: Iteration,
+    finishedAt: string,
+  ): Step {
+    const previous = this.file.steps.find((s) => s.queueCount === queueCount)
+    const step = withIteration(previous, visit, iteration, finishedAt, queueCount)
+    this.upsertStep(step)
+    return step
   }
 
   /**
@@ -166,11 +159,6 @@ export class ResultsJournal {
     this.flush()
   }
 
-  /** True when every (queue count, iteration) of the plan is recorded. */
-  get allRecorded(): boolean {
-    return this.missingIterations().length === 0
-  }
-
   private flush(): void {
     writeFileAtomic(this.path, serialise(this.file, this.path))
   }
@@ -188,4 +176,26 @@ function serialise(file: ResultsFile, path: string): string {
     )
   }
   return JSON.stringify(file, null, 1) + '\n'
+}
+
+/**
+ * A step with one more iteration, iterations kept in index order. The step spans its first
+ * iteration's visit (warm-up included, as in steps order) to its last iteration's end; the
+ * configuration in force is the one read back on its first visit.
+ */
+export function withIteration(
+  previous: Step | undefined,
+  visit: {startedAt: string; config: Step['config']},
+  iteration: Iteration,
+  finishedAt: string,
+  queueCount: number,
+): Step {
+  if (!previous)
+    return {queueCount, startedAt: visit.startedAt, finishedAt, config: visit.config, iterations: [iteration]}
+  const iterations = [...previous.iterations.filter((it) => it.index !== iteration.index), iteration].sort(
+    (a, b) => a.index - b.index,
+  )
+  const startedAt = previous.startedAt < visit.startedAt ? previous.startedAt : visit.startedAt
+  const last = previous.finishedAt > finishedAt ? previous.finishedAt : finishedAt
+  return {...previous, startedAt, finishedAt: last, iterations}
 }

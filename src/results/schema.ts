@@ -303,6 +303,11 @@ export interface RunConfig {
   order?: 'steps' | 'alternate'
   /** workload-specific settings (request/response sizes, message size, frame size, rate) */
   params: Record<string, number | string | boolean>
+  /**
+   * CPUs the run's threads were pinned to (absent: not pinned, every online CPU may run them):
+   * the tap relay's workers (--relay-cpus) and the workload's own threads.
+   */
+  pinnedCpus?: {relay?: number[]; workload?: number[]}
 }
 
 export interface ResultsFile {

@@ -55,7 +55,8 @@ export function metricValue(result: WorkloadResult): number {
   }
 }
 
-const busyMs = (c: PerCpuTime) => c.userMs + c.niceMs + c.sysMs + c.irqMs + c.softirqMs
+/** A CPU's working time in a window: everything but idle, iowait and steal. */
+export const busyMs = (c: PerCpuTime) => c.userMs + c.niceMs + c.sysMs + c.irqMs + c.softirqMs
 
 /** Service demand: the workload's own figure where it reports one, else CPU µs per packet (gen). */
 export function serviceDemand(it: Iteration): number | null {

@@ -3,7 +3,7 @@
 // (queue counts above the testbed's maximum, workload parameters) is unit-tested without root.
 import {join} from 'node:path'
 import {badInput} from '../errors.js'
-import type {RunConfig} from '../results/schema.js'
+import type {ResultsFile, RunConfig} from '../results/schema.js'
 import {KIND_MAX_QUEUES} from '../limits.js'
 
 export type WorkloadName = RunConfig['workload']
@@ -104,12 +104,7 @@ export function planScale(flags: ScaleFlags, opts: {testbedName: string; maxQueu
     order: flags.order ?? 'steps',
     params: {...defaults, ...flags.params},
   }
-  const steps = stepsOf(config.queues)
-  if (config.order !== 'alternate') return {config, steps, maxQueues: Math.max(...config.queues)}
-  const all = config.queues.flatMap((queueCount) =>
-    Array.from({length: config.iterations}, (_, iteration) => ({queueCount, iteration})),
-  )
-  return {config, steps, visits: alternateVisits(config.queues, all), maxQueues: Math.max(...config.queues)}
+  return planRemaining({config, steps: []})
 }
 
 /**
@@ -123,26 +118,44 @@ export function alternateVisits(queues: number[], missing: MissingIteration[]): 
     .map(({queueCount, iteration}) => ({round: iteration + 1, queueCount, iteration}))
 }
 
-/** The plan of a run being resumed: its recorded configuration, minus the steps already done. */
-export function resumePlan(config: RunConfig, doneQueueCounts: number[]): ScalePlan {
-  const done = new Set(doneQueueCounts)
-  return {
-    config,
-    steps: stepsOf(config.queues).filter((s) => !done.has(s.queueCount)),
-    maxQueues: Math.max(...config.queues),
-  }
+/** What a results file holds of a run: its configuration and the steps recorded so far. */
+export type RecordedRun = Pick<ResultsFile, 'config'> & {
+  steps: Array<{queueCount: number; iterations: Array<{index: number}>}>
 }
 
-/** The plan of an alternating run being resumed: the pairs it misses, in the recorded round order. */
-export function resumeAlternatePlan(config: RunConfig, missing: MissingIteration[]): ScalePlan {
-  const visits = alternateVisits(config.queues, missing)
-  const counts = new Set(visits.map((v) => v.queueCount))
-  return {
-    config,
-    steps: stepsOf(config.queues).filter((s) => counts.has(s.queueCount)),
-    visits,
-    maxQueues: Math.max(...config.queues),
-  }
+/**
+ * (queue count, iteration) pairs of the run's plan with no recorded iteration, by queue count in
+ * plan order, then iteration index. Steps order records whole steps, so there a recorded step is
+ * done; an alternating sweep records iteration by iteration, so a run killed mid-round leaves
+ * steps with some iterations and not others.
+ */
+export function missingIterations(run: RecordedRun): MissingIteration[] {
+  const {queues, iterations, order} = run.config
+  return queues.flatMap((queueCount) => {
+    const step = run.steps.find((s) => s.queueCount === queueCount)
+    if (step && order !== 'alternate') return []
+    const have = new Set(step?.iterations.map((it) => it.index))
+    return Array.from({length: iterations}, (_, iteration) => iteration)
+      .filter((i) => !have.has(i))
+      .map((iteration) => ({queueCount, iteration}))
+  })
+}
+
+/**
+ * What is left to measure of a run, the one place that decides it: a new run (no steps yet) and a
+ * resumed one alike. Steps order: the steps not recorded, in plan order. Alternate order: the
+ * missing pairs as visits in the recorded round order, and the queue counts they touch. The sweeps
+ * execute what this returns and decide nothing themselves; the testbed is still made for the
+ * largest planned count.
+ */
+export function planRemaining(run: RecordedRun): ScalePlan {
+  const {config} = run
+  const missing = missingIterations(run)
+  const pending = new Set(missing.map((m) => m.queueCount))
+  const steps = stepsOf(config.queues).filter((s) => pending.has(s.queueCount))
+  const maxQueues = Math.max(...config.queues)
+  if (config.order !== 'alternate') return {config, steps, maxQueues}
+  return {config, steps, visits: alternateVisits(config.queues, missing), maxQueues}
 }
 
 function stepsOf(queues: number[]): PlannedStep[] {

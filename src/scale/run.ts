@@ -13,10 +13,10 @@ import {randomTestbedName} from '../testbed/common.js'
 import {createTestbed} from '../testbed/index.js'
 import {runAlternating} from './alternate.js'
 import {
+  missingIterations,
+  planRemaining,
   planScale,
   resultsPath,
-  resumeAlternatePlan,
-  resumePlan,
   shellCommand,
   type ScaleFlags,
   type ScalePlan,
@@ -55,16 +55,8 @@ export interface ScaleRunResult {
 function openJournal(opts: ScaleRunOptions): {journal: ResultsJournal; plan: ScalePlan} {
   if (opts.resume) {
     const journal = ResultsJournal.open(opts.resume)
-    const {config} = journal.results
     // The recorded order decides: an alternating run resumes round by round where it stopped.
-    const plan =
-      config.order === 'alternate'
-        ? resumeAlternatePlan(config, journal.missingIterations())
-        : resumePlan(
-            config,
-            journal.results.steps.map((s) => s.queueCount),
-          )
-    return {journal, plan}
+    return {journal, plan: planRemaining(journal.results)}
   }
   if (!opts.flags) throw new MqbError('give --queues for a new run, or --resume FILE', ExitCode.badInput)
   const plan = planScale(opts.flags, {testbedName: randomTestbedName()})
@@ -75,6 +67,9 @@ function openJournal(opts: ScaleRunOptions): {journal: ResultsJournal; plan: Sca
   } catch (err) {
     throw new MqbError(`cannot create --out ${outDir}: ${(err as Error).message}`, ExitCode.badInput)
   }
+  // The verdict on what limits scaling needs to know which CPUs the threads could run on.
+  if (opts.relayCpus?.length && plan.config.testbed.kind === 'tap')
+    plan.config.pinnedCpus = {relay: [...new Set(opts.relayCpus)].sort((a, b) => a - b)}
   const journal = ResultsJournal.create(resultsPath(outDir, plan.config, now), {
     schema: RESULTS_SCHEMA,
     version: RESULTS_VERSION,
@@ -127,7 +122,10 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
     return finished()
   } catch (err) {
     const by = typeof signal.reason === 'string' ? signal.reason : 'a signal'
-    if ((err instanceof SweepInterrupted || signal.aborted) && journal.allRecorded) {
+    if (
+      (err instanceof SweepInterrupted || signal.aborted) &&
+      missingIterations(journal.results).length === 0
+    ) {
       // The signal came after the last iteration was recorded: the run is complete (exit 0).
       journal.finish('complete', {
         endReason: `all ${measuredText(journal)} measured (${by} came after the last)`,

@@ -179,12 +179,11 @@ export async function enterQueueCount(
   return {startedAt, config}
 }
 
-/** Runs the plan's steps that the journal does not hold yet; returns the steps recorded now. */
+/** Runs the plan's steps (planRemaining left out those recorded); returns the steps recorded now. */
 export async function runSweep(plan: ScalePlan, deps: SweepDeps): Promise<Step[]> {
   const probes = deps.probes ?? kernelProbes
-  const done = new Set(deps.journal.results.steps.map((s) => s.queueCount))
   const recorded: Step[] = []
-  for (const step of plan.steps.filter((s) => !done.has(s.queueCount))) {
+  for (const step of plan.steps) {
     const {startedAt, config} = await enterQueueCount(step.queueCount, plan, deps, probes, (readback) =>
       deps.events?.stepStarted?.(step, readback),
     )

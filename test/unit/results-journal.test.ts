@@ -6,6 +6,7 @@ import {ExitCode, MqbError} from '../../src/errors.js'
 import {ResultsJournal} from '../../src/results/journal.js'
 import {loadResults} from '../../src/results/load.js'
 import type {ResultsFile, Step} from '../../src/results/schema.js'
+import {missingIterations, planRemaining} from '../../src/scale/plan.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'mqb-journal-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
@@ -16,6 +17,9 @@ const init = (): Omit<ResultsFile, 'steps'> => {
   const {steps: _steps, ...rest} = structuredClone(full)
   return {...rest, run: {...rest.run, status: 'running', finishedAt: undefined}}
 }
+
+// What a resumed sweep will measure, as the scale planner reads it from the journal's file.
+const remainingQueues = (j: ResultsJournal) => planRemaining(j.results).steps.map((s) => s.queueCount)
 
 describe('ResultsJournal', () => {
   it('writes a valid file after create and after every step, leaving no temp file', () => {
@@ -46,7 +50,7 @@ describe('ResultsJournal', () => {
     j.close()
     const resumed = ResultsJournal.open(path)
     expect(resumed.results.steps).toHaveLength(2)
-    expect(resumed.remainingQueues()).toEqual([3, 4])
+    expect(remainingQueues(resumed)).toEqual([3, 4])
     resumed.appendStep(full.steps[2])
     resumed.appendStep(full.steps[3])
     resumed.finish('complete')
@@ -56,7 +60,7 @@ describe('ResultsJournal', () => {
   it('resumes a journal that holds no step yet', () => {
     const path = join(dir, 'nostep.json')
     ResultsJournal.create(path, init()).close()
-    expect(ResultsJournal.open(path).remainingQueues()).toEqual([1, 2, 3, 4])
+    expect(remainingQueues(ResultsJournal.open(path))).toEqual([1, 2, 3, 4])
   })
 
   it('never overwrites an existing file: a second run of the same name gets NAME-2.json; a complete run is not resumed', () => {
@@ -136,7 +140,7 @@ describe('ResultsJournal', () => {
   it('upserts steps iteration by iteration, kept in plan order on disk', () => {
     const path = join(dir, 'alt.json')
     const j = ResultsJournal.create(path, {...init(), config: {...init().config, order: 'alternate'}})
-    expect(j.missingIterations()).toHaveLength(12)
+    expect(missingIterations(j.results)).toHaveLength(12)
     j.upsertStep(partOf(3, [0]))
     j.upsertStep(partOf(1, [0]))
     j.upsertStep(partOf(2, [0]))
@@ -154,7 +158,7 @@ describe('ResultsJournal', () => {
     // the process dies here (its lock with it): a resume sees exactly the pairs not written
     j.close()
     const resumed = ResultsJournal.open(path)
-    expect(resumed.missingIterations()).toEqual([
+    expect(missingIterations(resumed.results)).toEqual([
       {queueCount: 1, iteration: 2},
       {queueCount: 2, iteration: 1},
       {queueCount: 2, iteration: 2},

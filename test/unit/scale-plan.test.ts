@@ -6,12 +6,12 @@ import {
   STEP_OVERHEAD_MS,
   WORKLOAD_DEFAULTS,
   alternateVisits,
+  missingIterations,
+  planRemaining,
   planScale,
   remainingMs,
   remainingVisitsMs,
   resultsPath,
-  resumeAlternatePlan,
-  resumePlan,
   shellCommand,
   type ScaleFlags,
 } from '../../src/scale/plan.js'
@@ -95,16 +95,31 @@ describe('planScale', () => {
   })
 })
 
-describe('resumePlan', () => {
-  it('keeps the recorded order and drops the steps done', () => {
+describe('planRemaining (what is left of a results file)', () => {
+  const step = (queueCount: number, indexes: number[]) => ({
+    queueCount,
+    iterations: indexes.map((index) => ({index})),
+  })
+
+  it('steps order: keeps the recorded order and drops the steps done', () => {
     const {config} = planScale(flags(), {testbedName: 'x'})
-    const p = resumePlan(config, [1, 2])
+    const p = planRemaining({config, steps: [step(1, [0, 1, 2]), step(2, [0, 1, 2])]})
     expect(p.steps).toEqual([
       {index: 3, queueCount: 4},
       {index: 4, queueCount: 8},
     ])
+    expect(p.visits).toBeUndefined()
     expect(p.maxQueues).toBe(8)
-    expect(resumePlan(config, [1, 2, 4, 8]).steps).toEqual([])
+    expect(planRemaining({config, steps: [1, 2, 4, 8].map((q) => step(q, [0, 1, 2]))}).steps).toEqual([])
+    // a new run is a results file with no steps
+    expect(planRemaining({config, steps: []})).toEqual(planScale(flags(), {testbedName: 'x'}))
+  })
+
+  it('steps order: a recorded step is done (steps are recorded whole)', () => {
+    const {config} = planScale(flags({queues: [1, 2]}), {testbedName: 'x'})
+    expect(missingIterations({config, steps: [step(1, [0])]})).toEqual(
+      [0, 1, 2].map((iteration) => ({queueCount: 2, iteration})),
+    )
   })
 })
 
@@ -154,11 +169,12 @@ describe('--order alternate', () => {
     const {config} = planScale(flags({queues: [1, 2, 4], iterations: 3, order: 'alternate'}), {
       testbedName: 'x',
     })
-    // round 1 complete, round 2 done for 1 queue only: what ResultsJournal.missingIterations() says
-    const missing = [1, 2, 4]
-      .flatMap((q) => [0, 1, 2].map((i) => ({queueCount: q, iteration: i})))
-      .filter((m) => m.iteration > 1 || (m.iteration === 1 && m.queueCount !== 1))
-    const p = resumeAlternatePlan(config, missing)
+    // round 1 complete, round 2 done for 1 queue only
+    const of = (queueCount: number, indexes: number[]) => ({
+      queueCount,
+      iterations: indexes.map((index) => ({index})),
+    })
+    const p = planRemaining({config, steps: [of(1, [0, 1]), of(2, [0]), of(4, [0])]})
     expect(p.visits!.map((v) => [v.round, v.queueCount])).toEqual([
       [2, 2],
       [2, 4],
@@ -168,13 +184,14 @@ describe('--order alternate', () => {
     ])
     expect(p.steps.map((s) => s.queueCount)).toEqual([1, 2, 4])
     expect(p.maxQueues).toBe(4)
-    const nothing = resumeAlternatePlan(config, [])
+    const nothing = planRemaining({config, steps: [1, 2, 4].map((q) => of(q, [0, 1, 2]))})
     expect(nothing.visits).toEqual([])
     expect(nothing.steps).toEqual([])
-    // only 4 queues left to measure: the testbed is still made for the largest planned count
-    expect(resumeAlternatePlan(config, [{queueCount: 2, iteration: 2}]).steps).toEqual([
-      {index: 2, queueCount: 2},
-    ])
+    // only 2 queues left to measure: the testbed is still made for the largest planned count
+    const one = planRemaining({config, steps: [of(1, [0, 1, 2]), of(2, [0, 1]), of(4, [0, 1, 2])]})
+    expect(one.steps).toEqual([{index: 2, queueCount: 2}])
+    expect(one.visits).toEqual([{round: 3, queueCount: 2, iteration: 2}])
+    expect(one.maxQueues).toBe(4)
   })
 
   it('estimates the time left per visit (each one warms up again)', () => {

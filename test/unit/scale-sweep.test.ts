@@ -2,10 +2,10 @@ import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {ResultsJournal} from '../../src/results/journal.js'
+import {ResultsJournal, withIteration} from '../../src/results/journal.js'
 import type {QueueTraffic, ResultsFile, Step, WorkloadResult} from '../../src/results/schema.js'
-import {addIteration, runAlternating} from '../../src/scale/alternate.js'
-import {planScale, resumeAlternatePlan, type ScalePlan} from '../../src/scale/plan.js'
+import {runAlternating} from '../../src/scale/alternate.js'
+import {missingIterations, planRemaining, planScale, type ScalePlan} from '../../src/scale/plan.js'
 import {mergeEnds, runSweep, SweepInterrupted, type Probes} from '../../src/scale/sweep.js'
 import type {PreparedWorkload} from '../../src/scale/workloads.js'
 import type {Testbed} from '../../src/testbed/types.js'
@@ -154,11 +154,11 @@ describe('runSweep', () => {
     ])
   })
 
-  it('skips the steps the journal holds (resume)', async () => {
+  it('runs exactly the steps planRemaining leaves of a resumed file', async () => {
     const tb = fakeTestbed()
-    const done = {queueCount: 1} as Step
+    const done = {queueCount: 1, iterations: [{index: 0}, {index: 1}]} as Step
     const journal = fakeJournal([done])
-    await runSweep(plan, {
+    await runSweep(planRemaining({config: plan.config, steps: [done]}), {
       testbed: tb,
       workload: workloadOn(tb),
       journal,
@@ -321,7 +321,7 @@ describe('runAlternating (--order alternate)', () => {
       [2, [0]],
       [4, [0]],
     ])
-    expect(journal.missingIterations()).toHaveLength(3)
+    expect(missingIterations(journal.results)).toHaveLength(3)
   })
 
   it('resumes a run killed mid-round with the missing pairs only, leaving recorded iterations as they were', async () => {
@@ -352,7 +352,7 @@ describe('runAlternating (--order alternate)', () => {
       [2, [0]],
       [4, [0]],
     ])
-    const plan = resumeAlternatePlan(reopened.results.config, reopened.missingIterations())
+    const plan = planRemaining(reopened.results)
     const tb2 = fakeTestbed()
     await runAlternating(plan, {
       testbed: tb2,
@@ -386,12 +386,12 @@ describe('runAlternating (--order alternate)', () => {
   })
 })
 
-describe('addIteration', () => {
+describe('withIteration', () => {
   const it0 = {index: 0, startedAt: '2026-01-01T00:00:01.000Z'} as Step['iterations'][number]
   const it1 = {index: 1, startedAt: '2026-01-01T00:00:05.000Z'} as Step['iterations'][number]
   const config = {} as Step['config']
   it('starts a step on its first visit and keeps iterations in index order', () => {
-    const first = addIteration(
+    const first = withIteration(
       undefined,
       {startedAt: '2026-01-01T00:00:04.000Z', config},
       it1,
@@ -406,7 +406,7 @@ describe('addIteration', () => {
       iterations: [it1],
     })
     // a resume may fill an earlier index later: the span widens to cover both
-    const both = addIteration(
+    const both = withIteration(
       first,
       {startedAt: '2026-01-01T00:00:00.500Z', config: {channels: {}} as Step['config']},
       it0,
