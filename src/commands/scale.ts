@@ -1,7 +1,15 @@
 import {Flags} from '@oclif/core'
 import {MqbCommand} from '../cli/base.js'
 import {cleanup, onInterrupt} from '../cli/cleanup.js'
-import {bytesFlag, cpuListFlag, durationFlag, queueListFlag, testbedKindFlag} from '../cli/flags.js'
+import {
+  bytesFlag,
+  cpuListFlag,
+  durationFlag,
+  frameSizeFlag,
+  queueListFlag,
+  testbedKindFlag,
+} from '../cli/flags.js'
+import {DEFAULT_FRAME_SIZE} from '../gen/frame.js'
 import {ExitCode, MqbError} from '../errors.js'
 import {writeReport} from '../report/index.js'
 import {scalingSummary, type ScalingSummary} from '../results/stats.js'
@@ -107,7 +115,9 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       1,
       LIMITS.maxMessageBytes,
     )({description: 'stream: bytes per send'}),
-    'frame-size': bytesFlag('frame size', 60, LIMITS.maxFrameBytes)({description: 'gen: frame bytes'}),
+    'frame-size': frameSizeFlag({
+      description: `gen: frame bytes without FCS (default ${DEFAULT_FRAME_SIZE})`,
+    }),
     'gen-backend': Flags.option({
       options: ['auto', 'packet', 'xdp'] as const,
       description:

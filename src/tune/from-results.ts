@@ -6,6 +6,7 @@ import {loadResults} from '../results/load.js'
 import type {ResultsFile} from '../results/schema.js'
 import {scalingSummary} from '../results/stats.js'
 import type {Finding} from './findings.js'
+import {fmt} from '../report/format.js'
 
 export interface QueueCountAdvice {
   file: string
@@ -40,7 +41,6 @@ export function adviceFinding(
   current?: number,
 ): Finding {
   const mean = (q: number) => a.means.find((m) => m.queueCount === q)?.mean ?? NaN
-  const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3))
   const runs = a.means.map((m) => `${m.queueCount}:${fmt(m.mean)}`).join(' ')
   const pick = a.smallestWithin5pct
   const matches = current === pick
