@@ -64,6 +64,8 @@ json::Value error_response(uint64_t id, const std::string& message, int err) {
 }
 
 class Dispatcher {
+  using Key = std::pair<uint64_t, uint64_t>;  // request id, FNV-1a of the frame's bytes
+
  public:
   Dispatcher() {
     for (OpArea a : {system_ops(), server_ops(), load_ops()}) {
@@ -79,6 +81,11 @@ class Dispatcher {
 
   // One whole frame's bytes, as read. Never throws.
   void on_frame(std::string frame) {
+    // A retry repeats the request byte for byte; a new client that starts its ids again at 1 does
+    // not, so the cache matches the id and the bytes together and never answers a new request
+    // with an old answer.
+    uint64_t digest = 1469598103934665603ull;
+    for (unsigned char c : frame) digest = (digest ^ c) * 1099511628211ull;
     json::Value req;
     try {
       req = json::parse(frame);
@@ -106,19 +113,20 @@ class Dispatcher {
       return send(error_response(id, "unknown op " + json::utf16_prefix(json::quote(opv->str()), 40), 0));
     {
       std::unique_lock<std::mutex> lock(mu_);
+      Key key{id, digest};
       for (auto& c : cache_)
-        if (c.first == id) {
+        if (c.first == key) {
           std::string again = c.second;
           lock.unlock();
           return send_body(again);
         }
-      if (inflight_.count(id)) return;  // a retry of a request still running: its answer will come
+      if (inflight_.count(key)) return;  // a retry of a request still running: its answer will come
       if (running_ >= kMaxRunning)
         return send(error_response(id, "busy: " + std::to_string(running_) + " requests are running", EBUSY));
-      inflight_.insert(id);
+      inflight_.insert(key);
       running_++;
     }
-    std::thread([this, op, id, req = std::move(req)] { run(*op, id, req); }).detach();
+    std::thread([this, op, key = Key{id, digest}, req = std::move(req)] { run(*op, key, req); }).detach();
   }
 
   // Waits until every running request has answered.
@@ -140,7 +148,8 @@ class Dispatcher {
     return nullptr;
   }
 
-  void run(const Op& op, uint64_t id, const json::Value& req) {
+  void run(const Op& op, Key key, const json::Value& req) {
+    uint64_t id = key.first;
     json::Value response;
     try {
       json::Value result = op.run(req);
@@ -161,13 +170,13 @@ class Dispatcher {
           EMSGSIZE));
     {
       std::lock_guard<std::mutex> lock(mu_);
-      cache_.emplace_back(id, body);
+      cache_.emplace_back(key, body);
       cache_bytes_ += body.size();
       while (cache_.size() > kCacheEntries || cache_bytes_ > kCacheBytes) {
         cache_bytes_ -= cache_.front().second.size();
         cache_.pop_front();
       }
-      inflight_.erase(id);
+      inflight_.erase(key);
     }
     send_body(body);
     {
@@ -192,8 +201,8 @@ class Dispatcher {
   std::vector<void (*)()> shutdowns_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::set<uint64_t> inflight_;
-  std::deque<std::pair<uint64_t, std::string>> cache_;
+  std::set<Key> inflight_;
+  std::deque<std::pair<Key, std::string>> cache_;
   size_t cache_bytes_ = 0;
   int running_ = 0;
   std::mutex out_mu_;

@@ -4,10 +4,16 @@ import {onInterrupt} from '../cli/cleanup.js'
 import {bytesFlag} from '../cli/flags.js'
 import {sessionClientFlags} from '../cli/session-flags.js'
 import {ExitCode, badInput} from '../errors.js'
-import {mergeHistograms, percentileDistribution} from '../results/histogram.js'
+import {percentileDistribution, runHistogram} from '../results/histogram.js'
 import type {RrResult} from '../results/schema.js'
 import {PartialRunError, iterate, runRr, type IterationOutcome} from '../sessions/index.js'
-import {describeIterations, endLiveLine, liveLine, type IterationSummary} from '../sessions/render.js'
+import {
+  connectedIn,
+  describeIterations,
+  endLiveLine,
+  liveLine,
+  type IterationSummary,
+} from '../sessions/render.js'
 import {LIMITS} from '../limits.js'
 import {fmt} from '../report/format.js'
 
@@ -138,14 +144,14 @@ Sessions that stop making progress for a second or more are reported as stalled.
   private render(r: RrResult, percentiles?: string, iterations?: IterationSummary): void {
     const lat = r.latency
     this.log(
-      `mqbench rr: ${r.type} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s), ${r.requestSize}/${r.responseSize} bytes, burst ${r.burst}, ${fmt(r.windowMs / 1000, 2)} s`,
+      `mqbench rr: ${r.type} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s)${connectedIn(r)}, ${r.requestSize}/${r.responseSize} bytes, burst ${r.burst}, ${fmt(r.windowMs / 1000, 2)} s`,
     )
     this.log(
       `transactions/s ${fmt(r.transactionsPerSecond, 0)}   latency us: min ${fmt(lat.min, 1)} mean ${fmt(lat.mean, 1)} p50 ${fmt(lat.p50, 1)} p90 ${fmt(lat.p90, 1)} p99 ${fmt(lat.p99, 1)} p99.9 ${fmt(lat.p999, 1)} max ${fmt(lat.max, 1)}`,
     )
     if (percentiles) {
       const points = percentiles.split(',').map(Number)
-      const dist = percentileDistribution(mergeHistograms(r.sessions.map((s) => s.latencyHistogram)), points)
+      const dist = percentileDistribution(runHistogram(r), points)
       this.log(`percentiles us: ${dist.map((d) => `p${d.percentile} ${fmt(d.valueUs, 1)}`).join('  ')}`)
     }
     const cpu = (c?: {totalPct: number}) => (c ? `${fmt(c.totalPct, 1)}%` : 'n/a')

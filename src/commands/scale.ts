@@ -12,6 +12,7 @@ import {
 import {DEFAULT_FRAME_SIZE} from '../gen/frame.js'
 import {ExitCode, MqbError} from '../errors.js'
 import {writeReport} from '../report/index.js'
+import {limitedBy, limitedByText, type LimitVerdict} from '../results/limited-by.js'
 import {scalingSummary, type ScalingSummary} from '../results/stats.js'
 import type {RunStatus} from '../results/schema.js'
 import type {SweepOrder, WorkloadName} from '../scale/plan.js'
@@ -23,6 +24,8 @@ export interface ScaleOutput {
   reportFile?: string
   status: RunStatus
   summary: ScalingSummary
+  /** what limits scaling, with the figures behind it */
+  limitedBy: LimitVerdict
 }
 
 export default class Scale extends MqbCommand {
@@ -174,12 +177,18 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
     let reportFile: string | undefined
     if (flags.report)
       reportFile = (await writeReport([results], {out: resultsFile.replace(/\.json$/, '') + '.html'})).out
-    const out: ScaleOutput = {resultsFile, reportFile, status: results.run.status, summary}
+    const out: ScaleOutput = {
+      resultsFile,
+      reportFile,
+      status: results.run.status,
+      summary,
+      limitedBy: limitedBy(results, summary),
+    }
     if (!this.jsonEnabled()) this.show(out)
     return out
   }
 
-  private show({resultsFile, reportFile, summary}: ScaleOutput): void {
+  private show({resultsFile, reportFile, summary, limitedBy: verdict}: ScaleOutput): void {
     const {metric} = summary
     this.log(`queues  ${metric.label.padEnd(16)} speed-up  efficiency  queues used`)
     for (const s of summary.steps) {
@@ -193,6 +202,8 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
     this.log(
       `best: ${summary.best} queue${summary.best === 1 ? '' : 's'}; smallest within 5% of it: ${summary.smallestWithin5pct}`,
     )
+    this.log(limitedByText(verdict))
+    if (verdict.advice) this.log(`  try: ${verdict.advice}`)
     this.log(`results: ${resultsFile}`)
     if (reportFile) this.log(`report:  ${reportFile}`)
   }

@@ -6,7 +6,13 @@ import {sessionClientFlags} from '../cli/session-flags.js'
 import {ExitCode} from '../errors.js'
 import type {StreamResult} from '../results/schema.js'
 import {PartialRunError, iterate, runStream} from '../sessions/index.js'
-import {describeIterations, endLiveLine, liveLine, type IterationSummary} from '../sessions/render.js'
+import {
+  connectedIn,
+  describeIterations,
+  endLiveLine,
+  liveLine,
+  type IterationSummary,
+} from '../sessions/render.js'
 import {LIMITS} from '../limits.js'
 import {fmt} from '../report/format.js'
 
@@ -106,7 +112,7 @@ sent and those the server never counted. --bidir runs N sessions each way.`
   private render(r: StreamResult, iterations?: IterationSummary): void {
     const udp = r.type === 'udp_stream'
     this.log(
-      `mqbench stream: ${r.type}${r.bidir ? ' (bidir)' : ''} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s), ${r.messageSize}-byte messages, ${fmt(r.windowMs / 1000, 2)} s`,
+      `mqbench stream: ${r.type}${r.bidir ? ' (bidir)' : ''} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s)${connectedIn(r)}, ${r.messageSize}-byte messages, ${fmt(r.windowMs / 1000, 2)} s`,
     )
     this.log(`Gbit/s ${fmt(r.gbps, 3)}${udp ? ' (sent)' : ''}`)
     const cpu = (c?: {totalPct: number}) => (c ? `${fmt(c.totalPct, 1)}%` : 'n/a')

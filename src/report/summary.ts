@@ -3,6 +3,7 @@
 // queues, errors, an unfinished run). Everything here is computed from a ScalingSummary.
 import type {RunComparison} from '../results/compare.js'
 import type {ResultsFile} from '../results/schema.js'
+import {limitedBy} from '../results/limited-by.js'
 import type {ScalingSummary, StepSummary} from '../results/stats.js'
 import {fixed, fmt, pct, queues, signedPct} from './format.js'
 
@@ -39,6 +40,10 @@ export function summarySentences(r: ResultsFile, s: ScalingSummary): string[] {
     parts.push(`smallest within 5% of best: ${s.smallestWithin5pct}`)
     out.push(parts.join('; ') + '.')
   }
+  const verdict = limitedBy(r, s)
+  out.push(
+    `Limited by ${verdict.kind}: ${verdict.headline}${verdict.evidence.length ? ` (${verdict.evidence.join('; ')})` : ''}.${verdict.advice ? ` Try: ${verdict.advice}.` : ''}`,
+  )
   // Without any per-queue counter the verdict reads `unused`, but nothing is known: say so instead.
   const blind = s.steps.filter((x) => x.queues.source === null)
   if (blind.length > 0)

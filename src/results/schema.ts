@@ -78,11 +78,18 @@ export interface RrResult {
   transactionsPerSecond: number
   sessions: RrSession[]
   latency: LatencySummaryUs
+  /**
+   * Every session's histogram merged (what merging sessions[].latencyHistogram gives), so that a
+   * report merges once per run instead of once per session; absent in files written before it.
+   */
+  latencyHistogram?: string
   localCpu: CpuUtilisation
   remoteCpu?: CpuUtilisation
   /** microseconds of CPU time (all CPUs) per transaction */
   serviceDemandUsPerTx: {local: number; remote?: number}
   fairness: {jainIndex: number; slowestTps: number; fastestTps: number}
+  /** ms from starting the data connections until every session was connected (the ramp) */
+  connectMs?: number
 }
 
 // ---- bulk transfer (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM) -----------------------------
@@ -118,6 +125,8 @@ export interface StreamResult {
   remoteCpu?: CpuUtilisation
   /** microseconds of CPU time per KB (1024 bytes) moved */
   serviceDemandUsPerKB: {local: number; remote?: number}
+  /** ms from starting the data connections until every session was connected (the ramp) */
+  connectMs?: number
 }
 
 // ---- packet generation (pktgen-style) ---------------------------------------------------------
@@ -303,6 +312,11 @@ export interface RunConfig {
   order?: 'steps' | 'alternate'
   /** workload-specific settings (request/response sizes, message size, frame size, rate) */
   params: Record<string, number | string | boolean>
+  /**
+   * CPUs the run's threads were pinned to (absent: not pinned, every online CPU may run them):
+   * the tap relay's workers (--relay-cpus) and the workload's own threads.
+   */
+  pinnedCpus?: {relay?: number[]; workload?: number[]}
 }
 
 export interface ResultsFile {

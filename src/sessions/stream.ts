@@ -87,7 +87,7 @@ function streamSession(
 
 export function streamResult(
   o: StreamOptions,
-  run: Pick<SessionRun, 'host' | 'sessions' | 'elapsedMs' | 'local' | 'remote'>,
+  run: Pick<SessionRun, 'host' | 'sessions' | 'elapsedMs' | 'local' | 'remote'> & {connectMs?: number},
 ): StreamResult {
   const dirs = streamDirections(o)
   const udp = o.type === 'udp_stream'
@@ -112,6 +112,7 @@ export function streamResult(
       local: serviceDemandUs(run.local.busyMs, run.elapsedMs, bytesPerSecond / 1024),
       remote: run.remote && remoteBytes > 0 ? (run.remote.busyMs * 1000) / (remoteBytes / 1024) : undefined,
     },
+    connectMs: run.connectMs,
   }
 }
 

@@ -4,6 +4,7 @@
 import {ExitCode, MqbError} from '../errors.js'
 import {loadResults} from '../results/load.js'
 import type {ResultsFile} from '../results/schema.js'
+import {limitedBy, type LimitVerdict} from '../results/limited-by.js'
 import {scalingSummary} from '../results/stats.js'
 import type {Finding} from './findings.js'
 import {fmt} from '../report/format.js'
@@ -15,6 +16,8 @@ export interface QueueCountAdvice {
   metric: string
   /** mean of the primary metric per queue count */
   means: Array<{queueCount: number; mean: number}>
+  /** what limited the run's scaling */
+  limitedBy: LimitVerdict
 }
 
 export function queueCountAdvice(results: ResultsFile, file: string): QueueCountAdvice {
@@ -27,6 +30,7 @@ export function queueCountAdvice(results: ResultsFile, file: string): QueueCount
     smallestWithin5pct: s.smallestWithin5pct,
     metric: s.metric.label,
     means: s.steps.map((st) => ({queueCount: st.queueCount, mean: st.metric.mean})),
+    limitedBy: limitedBy(results, s),
   }
 }
 
@@ -51,5 +55,21 @@ export function adviceFinding(
     recommendation: matches ? undefined : `use ${pick} queue(s) on ${dev}: \`${setCommand(pick)}\``,
     commands: matches ? undefined : [setCommand(pick)],
     reason: `the smallest queue count within 5% of the best gives the throughput for the fewest interrupt vectors, rings and busy CPUs`,
+  }
+}
+
+/**
+ * What limited the scale run, as a finding beside the queue-count advice: a run limited by one
+ * CPU points at the IRQ affinity, XPS and RPS findings below it; one limited by all CPUs says why
+ * no queue count beyond the smallest pays.
+ */
+export function limitedByFinding(a: QueueCountAdvice): Finding {
+  const v = a.limitedBy
+  return {
+    area: 'limited-by',
+    level: v.kind === 'none found' ? 'ok' : 'warn',
+    finding: `scale run ${a.file} was limited by ${v.kind}: ${v.headline}`,
+    recommendation: v.advice,
+    reason: v.evidence.join('; ') || undefined,
   }
 }

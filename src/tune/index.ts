@@ -5,7 +5,7 @@ import {observeIO, type ObserveOptions} from '../observe/io.js'
 import type {ConfigInForce} from '../results/schema.js'
 import {applyTune, defaultUndoPath, loadUndoFile, revertTune, type TuneChange} from './apply.js'
 import {channelState, ethtoolSetChannelsCommand, tuneFindings, type Finding} from './findings.js'
-import {adviceFinding, loadQueueCountAdvice, type QueueCountAdvice} from './from-results.js'
+import {adviceFinding, limitedByFinding, loadQueueCountAdvice, type QueueCountAdvice} from './from-results.js'
 
 export {applyTune, revertTune, loadUndoFile, defaultUndoPath, affinityPlan, xpsChanges} from './apply.js'
 export type {UndoFile, TuneChange} from './apply.js'
@@ -39,6 +39,7 @@ function findingsFor(cfg: DeviceConfig, advice: QueueCountAdvice | undefined): F
   if (advice)
     f.unshift(
       adviceFinding(advice, cfg.dev, (n) => ethtoolSetChannelsCommand(cfg, n), channelState(cfg)?.current),
+      limitedByFinding(advice),
     )
   return f
 }

@@ -195,6 +195,10 @@ describe('agent framing', () => {
     const again = await next(req)
     expect(again).toEqual(first)
     expect(readFileSync(p, 'utf8')).toBe('a')
+    // the same id with other bytes is a new request (a new client counting from 1 again)
+    const other = await next(raw({v: 1, id: 907, op: 'write_file', path: p, data: 'b', append: true}))
+    expect(other).toMatchObject({id: 907, ok: true})
+    expect(readFileSync(p, 'utf8')).toBe('ab')
   })
 })
 

@@ -191,3 +191,102 @@ describe('the C++ session server (agent server_start) against the protocol vecto
     })
   }
 })
+
+// Differential fuzz: the vectors' lines mutated field by field and byte by byte, each case played
+// to both servers; they must answer alike (the same message types, the same refusal reasons).
+describe('both session servers answer mutated vectors alike', () => {
+  const limits = {maxSessions: 20000, maxDurationMs: 3600000}
+  let agent: StdioAgent
+  let ts: Awaited<ReturnType<typeof startServer>>
+  let cppPort = 0
+  beforeAll(async () => {
+    agent = new StdioAgent()
+    ts = await startServer({port: 0, token, ...limits})
+    cppPort = (await agent.call('server_start', {port: 0, token, ...limits})).port as number
+  })
+  afterAll(async () => {
+    await ts?.close()
+    await agent.call('server_stop')
+    expect(await agent.close()).toBe(0)
+  })
+
+  let seed = 2026
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]
+  const oddValues = [
+    null,
+    true,
+    -1,
+    0,
+    1,
+    2,
+    1.5,
+    2 ** 31,
+    1e300,
+    -0,
+    'x',
+    '',
+    'tcp_rr',
+    'udp_stream',
+    [],
+    [0, 1],
+    {},
+  ]
+  const mutateObject = (line: string): string => {
+    const o = JSON.parse(line) as Record<string, unknown>
+    const keys = Object.keys(o)
+    switch (Math.floor(rnd() * 4)) {
+      case 0:
+        o[pick(keys)] = pick(oddValues)
+        break
+      case 1:
+        delete o[pick(keys)]
+        break
+      case 2:
+        o[pick(['extra', 'type', 'items', 'chunks', 'seq', 'first'])] = pick(oddValues)
+        break
+      default:
+        if (Array.isArray(o.items)) o.items = o.items.map((x) => (rnd() < 0.1 ? pick(oddValues) : x))
+        else o.type = pick(['hello', 'test', 'done', 'chunk', 'result', 'HELLO'])
+    }
+    return JSON.stringify(o)
+  }
+  const mutateBytes = (line: string): string => {
+    const at = Math.floor(rnd() * line.length)
+    switch (Math.floor(rnd() * 3)) {
+      case 0:
+        return line.slice(0, at)
+      case 1:
+        return line.slice(0, at) + pick(['"', '{', '}', ',', '\\', 'é', '\u0000', ' ']) + line.slice(at)
+      default:
+        return line.slice(0, at) + line.slice(at + 1)
+    }
+  }
+  const sources = clientVectors.filter((v) => v.lines.every((l) => l.length < 10_000))
+
+  /** What a server said, without the figures that differ between any two runs. */
+  async function answer(port: number, lines: string[]): Promise<string[]> {
+    const c = new Conversation(port)
+    for (const l of lines) c.send(l)
+    const text = await c.rest()
+    return text
+      .split('\n')
+      .filter((l) => l)
+      .map((l) => {
+        const m = JSON.parse(l) as {type: string; reason?: string; seq?: number}
+        return m.type === 'error' ? `error: ${m.reason}` : m.type === 'chunk' ? 'chunk' : m.type
+      })
+      .filter((t, i, all) => t !== 'chunk' || all[i - 1] !== 'chunk')
+  }
+
+  it('300 cases', async () => {
+    for (let i = 0; i < 300; i++) {
+      const v = pick(sources)
+      const lines = v.lines.map((l) => (rnd() < 0.5 ? l : rnd() < 0.7 ? mutateObject(l) : mutateBytes(l)))
+      if (!lines[0].includes('"hello"') || rnd() < 0.2) lines.unshift(hello)
+      lines.push(JSON.stringify({type: 'done'}))
+      const [a, b] = await Promise.all([answer(ts.port, lines), answer(cppPort, lines)])
+      expect({case: i, lines, cpp: b}).toEqual({case: i, lines, cpp: a})
+    }
+  })
+})
