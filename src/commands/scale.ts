@@ -8,6 +8,8 @@ import {
   frameSizeFlag,
   queueListFlag,
   testbedKindFlag,
+  vmFlags,
+  vmOptions,
 } from '../cli/flags.js'
 import {DEFAULT_FRAME_SIZE} from '../gen/frame.js'
 import {ExitCode, MqbError} from '../errors.js'
@@ -42,13 +44,14 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
     '<%= config.bin %> scale --queues 1,2,4 --testbed veth --workload stream --duration 5s',
     '<%= config.bin %> scale --queues 1..4 --testbed dev:eth1 --server 192.0.2.7:7979 --token s3cret --allow-remote',
     '<%= config.bin %> scale --queues 1,2,4 --order alternate --iterations 5',
+    '<%= config.bin %> scale --queues 1..4 --testbed vm --workload gen --duration 2s',
     '<%= config.bin %> scale --resume mqbench-results/scale-tap-rr-20261124T232501Z.json',
   ]
 
   static flags = {
     queues: queueListFlag({description: 'queue counts to run, ascending', exclusive: ['resume']}),
     testbed: testbedKindFlag({
-      description: 'tap, veth or dev:IF',
+      description: 'tap, veth, vm or dev:IF',
       default: {kind: 'tap'},
       defaultHelp: async () => 'tap',
     }),
@@ -127,6 +130,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
         'gen: sender backend (auto: AF_XDP where the device takes it, else AF_PACKET; default auto)',
     })(),
     'relay-cpus': cpuListFlag({description: 'tap testbed: pin the relay workers to these CPUs (cycled)'}),
+    ...vmFlags,
   }
 
   async run(): Promise<ScaleOutput> {
@@ -168,6 +172,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       token: flags.token,
       allowRemote: flags['allow-remote'],
       relayCpus: flags['relay-cpus'],
+      vm: vmOptions(flags),
       argv: process.argv.slice(2),
       progress: !this.jsonEnabled(),
       cleanup,
