@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {MqbCommand} from '../cli/base.js'
 import {onInterrupt} from '../cli/cleanup.js'
 import {bytesFlag} from '../cli/flags.js'
-import {sessionClientFlags} from '../cli/session-flags.js'
+import {sessionClientFlags, sessionTarget} from '../cli/session-flags.js'
 import {ExitCode, badInput} from '../errors.js'
 import {percentileDistribution, runHistogram} from '../results/histogram.js'
 import type {RrResult} from '../results/schema.js'
@@ -84,10 +84,7 @@ Sessions that stop making progress for a second or more are reported as stalled.
     const off = onInterrupt(() => abort.abort())
     const live = !this.jsonEnabled() && Boolean(flags.interval)
     const opts = {
-      server: flags.server,
-      port: flags.port,
-      netns: flags.netns,
-      token: flags.token,
+      ...sessionTarget(flags),
       allowRemote: flags['allow-remote'],
       type: flags.type,
       sessions: flags.sessions,

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {MqbCommand} from '../cli/base.js'
 import {onInterrupt} from '../cli/cleanup.js'
 import {bytesFlag} from '../cli/flags.js'
-import {sessionClientFlags} from '../cli/session-flags.js'
+import {sessionClientFlags, sessionTarget} from '../cli/session-flags.js'
 import {ExitCode} from '../errors.js'
 import type {StreamResult} from '../results/schema.js'
 import {PartialRunError, iterate, runStream} from '../sessions/index.js'
@@ -60,10 +60,7 @@ sent and those the server never counted. --bidir runs N sessions each way.`
     const off = onInterrupt(() => abort.abort())
     const live = !this.jsonEnabled() && Boolean(flags.interval)
     const opts = {
-      server: flags.server,
-      port: flags.port,
-      netns: flags.netns,
-      token: flags.token,
+      ...sessionTarget(flags),
       allowRemote: flags['allow-remote'],
       type: flags.type,
       bidir: flags.bidir,
