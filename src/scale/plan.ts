@@ -4,6 +4,7 @@
 import {join} from 'node:path'
 import {badInput} from '../errors.js'
 import type {ResultsFile, RunConfig} from '../results/schema.js'
+import {DEFAULT_FRAME_SIZE} from '../gen/frame.js'
 import {KIND_MAX_QUEUES} from '../limits.js'
 
 export type WorkloadName = RunConfig['workload']
@@ -65,7 +66,7 @@ export const WORKLOAD_DEFAULTS: Record<WorkloadName, Record<string, number | str
   crr: {type: 'tcp_crr', requestSize: 1, responseSize: 1},
   udp_rr: {type: 'udp_rr', requestSize: 1, responseSize: 1},
   stream: {type: 'tcp_stream', messageSize: 131072}, // iperf3's default (sessions/stream.ts)
-  gen: {frameSize: 64, flowsPerQueue: 4, backend: 'auto'},
+  gen: {frameSize: DEFAULT_FRAME_SIZE, flowsPerQueue: 4, backend: 'auto'},
 }
 
 const sorted = (cpus: number[]) => [...new Set(cpus)].sort((a, b) => a - b)
