@@ -20,7 +20,7 @@ import {
   type ServerMessage,
   type TestMessage,
 } from './protocol.js'
-import {openFilesShortfall} from './host-limits.js'
+import {openFilesInUse, openFilesShortfall} from './host-limits.js'
 import {isLoopback} from './target.js'
 import {LIMITS} from '../limits.js'
 
@@ -199,7 +199,7 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
   const startTest = (m: TestMessage) => {
     if (ctx.activeTests >= ctx.limits.maxTests)
       return refuse(`busy: ${ctx.activeTests} tests are running (the limit is ${ctx.limits.maxTests})`)
-    const files = openFilesShortfall(m.sessions, ctx.hostLimits)
+    const files = openFilesShortfall(m.sessions, ctx.hostLimits, openFilesInUse())
     if (files) return refuse(`this server cannot hold the test: ${files}`)
     const threads = Math.max(1, Math.min(m.threads, m.sessions, onlineCpus().length))
     const cookie = randomInt(0, 0xffffffff)
