@@ -297,8 +297,37 @@ export interface HostInfo {
   mqbenchVersion: string
 }
 
+/** A vm testbed's guest, recorded so that a report can say (and a person reproduce) what ran. */
+export interface GuestRecord {
+  qemuVersion: string
+  commandLine: string
+  kernel: {path: string; release: string}
+  /** tcg: timings are functional only */
+  accel: 'kvm' | 'tcg'
+  accelReason: string
+  vhost: boolean
+  mac: string
+  vcpus: number
+  /** host CPUs vCPU i was pinned to (--vcpu-cpus); absent: unpinned */
+  vcpuCpus?: number[]
+  memoryMiB: number
+  queues: number
+  vectors: number
+  initramfs: {key: string; modules: string[]; sizeBytes: number; cached: boolean}
+  agent: {agent: string; version: string; protocol: number; kernel: string; cpus: number; build: string}
+  bootMs: number
+  bootMarks: Record<string, number>
+}
+
 export interface RunConfig {
-  testbed: {kind: 'tap' | 'veth' | 'dev'; name: string; dev?: string; server?: string}
+  testbed: {
+    kind: 'tap' | 'veth' | 'dev' | 'vm'
+    name: string
+    dev?: string
+    server?: string
+    /** vm: the guest as it ran (qemu version and command line, kernel, accel, vhost, vCPUs, ...) */
+    guest?: GuestRecord
+  }
   workload: 'rr' | 'crr' | 'udp_rr' | 'stream' | 'gen'
   queues: number[]
   sessions: number

@@ -10,10 +10,12 @@ function gen(...args: string[]) {
 }
 
 describe('mqbench gen input errors', () => {
-  it('size out of range: exit 3', () => {
-    const r = gen('--dev', 'lo', '--size', '30')
-    expect(r.status).toBe(3)
-    expect(r.lines).toEqual(['mqbench: --size: frame size 30 is out of range (60 to 9000 bytes)'])
+  it('frame size out of range: exit 3, also under its old name --size', () => {
+    for (const flag of ['--frame-size', '--size']) {
+      const r = gen('--dev', 'lo', flag, '30')
+      expect(r.status).toBe(3)
+      expect(r.lines).toEqual(['mqbench: --frame-size: frame size 30 is out of range (60 to 9000 bytes)'])
+    }
   })
 
   it('malformed rate: exit 3', () => {
@@ -27,6 +29,17 @@ describe('mqbench gen input errors', () => {
     expect(r.status).toBe(5)
     expect(r.lines).toHaveLength(1)
     expect(r.lines[0]).toMatch(/^mqbench: no interface mqbnosuch0; interfaces there: .*\blo\b/)
+  })
+
+  it('options of another backend: exit 3, before anything is opened', () => {
+    const q = gen('--dev', 'lo', '--backend', 'xdp', '--qdisc', '--duration', '1s')
+    expect(q.status).toBe(3)
+    expect(q.lines).toEqual([
+      'mqbench: --qdisc is an option of the packet backend; --backend xdp does not use it',
+    ])
+    const m = gen('--dev', 'lo', '--backend', 'packet', '--xdp-mode', 'copy', '--duration', '1s')
+    expect(m.status).toBe(3)
+    expect(m.lines).toEqual(['mqbench: --xdp-mode copy needs --backend xdp (or auto)'])
   })
 
   it('unknown namespace: exit 5', () => {
