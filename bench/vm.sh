@@ -50,7 +50,7 @@ bare_boot() { # the same kernel and initramfs, serial to a file, until init reac
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
-stats() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%d %d %d", m, a[1], a[NR]}'; }
+stats() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%d %d %d\n", m, a[1], a[NR]}'; }
 
 mqb=() bare=()
 mqb+=("$(mqb_boot 0)") # warms the initramfs and KVM-probe caches; not counted
