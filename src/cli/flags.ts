@@ -47,7 +47,12 @@ export const testbedKindFlag = Flags.custom<{kind: TestbedKind; dev?: string}>({
 
 /** The vm testbed's guest: shared by `testbed up` and `scale`. */
 export const vmFlags = {
-  vcpus: Flags.integer({description: 'vm: guest vCPUs (default: the largest queue count)', min: 1, max: 64}),
+  vcpus: Flags.integer({
+    helpValue: 'N',
+    description: 'vm: guest vCPUs (default: the largest queue count)',
+    min: 1,
+    max: 64,
+  }),
   memory: bytesFlag(
     '--memory',
     128 << 20,

@@ -17,11 +17,9 @@ import {LIMITS} from '../limits.js'
 import {fmt} from '../report/format.js'
 
 export default class Stream extends MqbCommand {
-  static description = `Bulk-transfer sessions against an mqbench server (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM).
+  static summary = `Bulk-transfer sessions against an mqbench server (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM).`
 
-N sessions on T native threads with epoll; the total Gbit/s is the sum of the sessions' own rates over
-one window. TCP sessions report their sender's retransmits (TCP_INFO); UDP sessions report datagrams
-sent and those the server never counted. --bidir runs N sessions each way.`
+  static description = `N sessions on T native threads with epoll; the total Gbit/s is the sum of the sessions' own rates over one window. TCP sessions report their sender's retransmits (TCP_INFO); UDP sessions report datagrams sent and those the server never counted. --bidir runs N sessions each way.`
 
   static examples = [
     {
