@@ -56,7 +56,7 @@ export const vmFlags = {
   memory: bytesFlag(
     '--memory',
     128 << 20,
-    64 << 30,
+    64 * 2 ** 30,
   )({description: 'vm: guest memory (default 512M)', helpValue: 'SIZE'}),
   kernel: Flags.string({
     description:

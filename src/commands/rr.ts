@@ -24,8 +24,8 @@ export default class Rr extends MqbCommand {
 
   static examples = [
     {
-      description: '20 TCP_RR sessions for 10 s against a server in namespace mqb-b',
-      command: '<%= config.bin %> rr --netns mqb-a --server 198.18.0.2 --sessions 20',
+      description: '20 TCP_RR sessions for 10 s against a server in testbed tb1 (`mqbench testbed up tb1`)',
+      command: '<%= config.bin %> rr --netns mqb-tb1-a --server 198.18.100.2 --token s3cret --sessions 20',
     },
     {
       description: 'UDP_RR with 8 transactions in flight per session, as JSON',

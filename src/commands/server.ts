@@ -14,7 +14,7 @@ export default class Server extends MqbCommand {
     {description: 'Serve on 127.0.0.1:12866', command: '<%= config.bin %> server'},
     {
       description: 'Serve inside a testbed namespace, on its veth address, with a token',
-      command: 'MQBENCH_TOKEN=s3cret <%= config.bin %> server --netns mqb-b --bind 198.18.0.2',
+      command: 'MQBENCH_TOKEN=s3cret <%= config.bin %> server --netns mqb-tb1-b --bind 198.18.100.2',
     },
   ]
 

@@ -23,8 +23,8 @@ export default class Stream extends MqbCommand {
 
   static examples = [
     {
-      description: 'One TCP stream for 10 s to a server in namespace mqb-b',
-      command: '<%= config.bin %> stream --netns mqb-a --server 198.18.0.2',
+      description: 'One TCP stream for 10 s to a server in testbed tb1 (`mqbench testbed up tb1`)',
+      command: '<%= config.bin %> stream --netns mqb-tb1-a --server 198.18.100.2 --token s3cret',
     },
     {
       description: '20 streams from the server to the client',
