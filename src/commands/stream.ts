@@ -5,7 +5,7 @@ import {bytesFlag} from '../cli/flags.js'
 import {sessionClientFlags, sessionTarget} from '../cli/session-flags.js'
 import {ExitCode} from '../errors.js'
 import type {StreamResult} from '../results/schema.js'
-import {PartialRunError, iterate, runStream} from '../sessions/index.js'
+import {DEFAULT_MESSAGE_BYTES, PartialRunError, iterate, runStream} from '../sessions/index.js'
 import {
   connectedIn,
   describeIterations,
@@ -17,16 +17,14 @@ import {LIMITS} from '../limits.js'
 import {fmt} from '../report/format.js'
 
 export default class Stream extends MqbCommand {
-  static description = `Bulk-transfer sessions against an mqbench server (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM).
+  static summary = `Bulk-transfer sessions against an mqbench server (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM).`
 
-N sessions on T native threads with epoll; the total Gbit/s is the sum of the sessions' own rates over
-one window. TCP sessions report their sender's retransmits (TCP_INFO); UDP sessions report datagrams
-sent and those the server never counted. --bidir runs N sessions each way.`
+  static description = `N sessions on T native threads with epoll; the total Gbit/s is the sum of the sessions' own rates over one window. TCP sessions report their sender's retransmits (TCP_INFO); UDP sessions report datagrams sent and those the server never counted. --bidir runs N sessions each way.`
 
   static examples = [
     {
-      description: 'One TCP stream for 10 s to a server in namespace mqb-b',
-      command: '<%= config.bin %> stream --netns mqb-a --server 198.18.0.2',
+      description: 'One TCP stream for 10 s to a server in testbed tb1 (`mqbench testbed up tb1`)',
+      command: '<%= config.bin %> stream --netns mqb-tb1-a --server 198.18.100.2 --token s3cret',
     },
     {
       description: '20 streams from the server to the client',
@@ -52,7 +50,10 @@ sent and those the server never counted. --bidir runs N sessions each way.`
       'message size',
       1,
       LIMITS.maxMessageBytes,
-    )({default: 16384, description: 'bytes per send call (UDP: per datagram, 8..65507)'}),
+    )({
+      description:
+        "bytes per send call (UDP: per datagram, 8..65507); default 128 KiB for TCP as iperf3, 16 KiB for UDP (netperf's TCP_STREAM sends 16 KiB: give 16k to compare with it)",
+    }),
   }
 
   async run(): Promise<StreamResult & {iterations?: IterationSummary & {results: StreamResult[]}}> {
@@ -67,7 +68,7 @@ sent and those the server never counted. --bidir runs N sessions each way.`
       bidir: flags.bidir,
       sessions: flags.sessions,
       threads: flags.threads,
-      messageSize: flags['message-size'],
+      messageSize: flags['message-size'] ?? DEFAULT_MESSAGE_BYTES[flags.type],
       durationMs: flags.duration,
       cpus: flags.cpus,
       intervalMs: flags.interval,
