@@ -4,11 +4,16 @@
 #   rr 20 sessions          vs  20 parallel sockperf ping-pong clients (one sockperf server)
 #   stream 1/2/20 sessions  vs  iperf3 -P 1/2/20
 # Each pair is run REPS times, alternating mqbench and the peer (runs vary 15-30% on a VM, so one
-# pair of runs says little); the medians and their ratio are printed. Creates and removes its own
-# namespaces. Usage: bench/sessions.sh [SECONDS_PER_RUN=5] [REPS=3]   (needs root)
+# pair of runs says little); the medians and their ratio are printed. Then the cost of many
+# sessions: rr with 100, 1,000 and 10,000 sessions (SCALE_COUNTS), each run REPS times for
+# SECONDS, printing the client's wall time beyond the window (start-up, connection ramp, results),
+# the ramp alone and the client's peak RSS (medians). Creates and removes its own namespaces.
+# Usage: bench/sessions.sh [SECONDS_PER_RUN=5] [REPS=3] [SECTIONS="peers scale"]   (needs root)
 set -euo pipefail
 DUR=${1:-5}
 REPS=${2:-3}
+SECTIONS=${3:-peers scale}
+SCALE_COUNTS=${SCALE_COUNTS:-100 1000 10000}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 MQB="node $HERE/bin/run.js"
 TAG=$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -16,7 +21,7 @@ NSA=mqb-bench$TAG-a NSB=mqb-bench$TAG-b DEVA=mqb${TAG}a DEVB=mqb${TAG}b
 OCT=$((16#${TAG:0:2}))
 IPA=198.18.$OCT.1 IPB=198.18.$OCT.2
 TOKEN=bench-$TAG
-MQB_PORT=12866 MQB_PINNED_PORT=12867 SP_PORT=11111 SP_MULTI_PORT=11200 IP3_PORT=5201
+MQB_PORT=12866 MQB_PINNED_PORT=12867 MQB_SCALE_PORT=12868 SP_PORT=11111 SP_MULTI_PORT=11200 IP3_PORT=5201
 NCPU=$(nproc)
 PIDS=()
 
@@ -29,7 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-for c in sockperf iperf3 jq; do command -v $c >/dev/null || { echo "bench/sessions.sh needs $c (apt-get install $c)"; exit 1; }; done
+for c in sockperf iperf3 jq /usr/bin/time; do command -v $c >/dev/null || { echo "bench/sessions.sh needs $c (apt-get install $c)"; exit 1; }; done
 [ -f "$HERE/dist/commands/rr.js" ] || (cd "$HERE" && npm run build >/dev/null)
 
 ip netns add "$NSA"; ip netns add "$NSB"
@@ -39,6 +44,7 @@ ip -n "$NSA" addr add "$IPA/30" dev "$DEVA"; ip -n "$NSB" addr add "$IPB/30" dev
 ip -n "$NSA" link set "$DEVA" up; ip -n "$NSB" link set "$DEVB" up
 
 MQBENCH_TOKEN=$TOKEN $MQB server --netns "$NSB" --bind "$IPB" --port $MQB_PORT >/dev/null 2>&1 & PIDS+=($!)
+MQBENCH_TOKEN=$TOKEN $MQB server --netns "$NSB" --bind "$IPB" --port $MQB_SCALE_PORT --max-sessions 100000 >/dev/null 2>&1 & PIDS+=($!)
 # Single-session round trips depend mostly on where the two ends run (FACTS.md: ~12 us on one
 # vCPU, ~55 us across two), so for that pair both tools run pinned alike: servers on the last CPU,
 # clients on CPU 0.
@@ -98,6 +104,15 @@ pair() { # label unit mqb-command peer-command; columns after the first are late
   printf '%-48s mqbench %12.2f  peer %12.2f %-8s ratio %5.2fx%s\n' "$label" "$ma" "$mb" "$unit" "$(echo "$ma $mb" | awk '{print $1 / $2}')" "$lat"
 }
 
+scale() { # sessions -> one line per run: "overhead_s ramp_ms rss_mb"
+  local out; out=$(mktemp)
+  /usr/bin/time -f '%e %M' -o "$out.time" $MQB rr --netns "$NSA" --server "$IPB" --port $MQB_SCALE_PORT --sessions "$1" --duration "${DUR}s" --json >"$out" 2>/dev/null || { echo "rr --sessions $1 failed" >&2; rm -f "$out" "$out.time"; return 1; }
+  read -r wall rss <"$out.time"
+  printf '%s %s %s\n' "$(echo "$wall $DUR" | awk '{print $1 - $2}')" "$(jq -r '.connectMs' "$out")" "$(echo "$rss" | awk '{print $1 / 1024}')"
+  rm -f "$out" "$out.time"
+}
+
+if [[ " $SECTIONS " == *" peers "* ]]; then
 echo "mqbench sessions vs peers: veth pair (2 queues) between $NSA and $NSB, ${DUR}s runs, median of $REPS alternating runs, $NCPU CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 pair "rr tcp 1 session (pinned 0/$SRV_CPU) vs sockperf" "trans/s" "mqb_rr 1" "sockperf_n 1"
 pair "rr tcp 20 sessions vs 20 sockperf" "trans/s" "mqb_rr 20" "sockperf_n 20"
@@ -107,3 +122,16 @@ pair "rr tcp 20 sessions vs 20 sockperf" "trans/s" "mqb_rr 20" "sockperf_n 20"
 pair "rr tcp 20 sessions --threads 20 vs 20 sockperf" "trans/s" "mqb_rr 20 --threads 20" "sockperf_n 20"
 for n in 1 2 20; do pair "stream tcp $n vs iperf3 -P $n" "Gbit/s" "mqb_stream $n" "iperf_stream $n"; done
 echo "(latency columns: mqbench/peer, full round trip; peer 20-client percentiles are the median client's)"
+fi
+
+if [[ " $SECTIONS " == *" scale "* ]]; then
+  echo "mqbench rr, many sessions: ${DUR}s window, median of $REPS runs each, $NCPU CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  printf '%-10s %18s %14s %16s\n' sessions "wall overhead s" "ramp ms" "client RSS MB"
+  for n in $SCALE_COUNTS; do
+    runs=()
+    for r in $(seq 1 "$REPS"); do runs+=("$(scale "$n")"); done
+    col() { printf '%s\n' "${runs[@]}" | awk -v c="$1" '{print $c}' | median; }
+    printf '%-10s %18.2f %14.0f %16.0f\n' "$n" "$(col 1)" "$(col 2)" "$(col 3)"
+  done
+  echo "(wall overhead: the client's wall time beyond the window: start-up, connection ramp, stop, results)"
+fi

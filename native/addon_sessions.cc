@@ -1,8 +1,9 @@
 // N-API surface for sessions (rr, stream, server): start engines behind a handle (EngineWrap),
-// poll per-session counters, hand out each session's histogram as bucket arrays, and await the end
-// via join_async.
+// poll per-session counters, hand out each session's latency summary and encoded histogram and the
+// merged total's, and await the end via join_async; the host limits on a session count.
 #include "addon_util.h"
 #include "server.h"
+#include "session_limits.h"
 #include "sys.h"
 #include "thread_env.h"
 
@@ -57,7 +58,78 @@ SessionConfig config_from(const Napi::Object& o) {
   return c;
 }
 
+Napi::Object summary_object(Napi::Env env, const LatencySummary& l) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("count", static_cast<double>(l.count));
+  o.Set("min", l.min_us);
+  o.Set("mean", l.mean_us);
+  o.Set("p50", l.p50_us);
+  o.Set("p90", l.p90_us);
+  o.Set("p99", l.p99_us);
+  o.Set("p999", l.p999_us);
+  o.Set("max", l.max_us);
+  return o;
+}
+
+Napi::Value encoded_buffer(Napi::Env env, const std::vector<uint8_t>& bytes) {
+  return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+}
+
+void set_total(Napi::Env env, Napi::Object& out, const LatencyReport& report) {
+  out.Set("latency", summary_object(env, report.total));
+  out.Set("histogram", encoded_buffer(env, report.total_encoded));
+  out.Set("histogramBytes", static_cast<double>(report.histogram_bytes));
+}
+
+// The open-file limit (its soft value raised to the hard one first) and the local port range of
+// a namespace: what bounds the session count of a test on this host.
+Napi::Value HostLimits(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    FdLimit fds = raise_fd_limit();
+    PortRange ports = local_port_range(opt_string(info[0].As<Napi::Object>(), "netns", ""));
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("openFiles", static_cast<double>(fds.soft));
+    out.Set("openFilesHard", static_cast<double>(fds.hard));
+    out.Set("portLow", ports.low);
+    out.Set("portHigh", ports.high);
+    out.Set("ports", ports.count());
+    return out;
+  });
+}
+
+// Lists of nanosecond values recorded into session histograms and reported as a run's end does:
+// the histogram, its summaries and its encoding without a network run (tests, tools).
+Napi::Value Histograms(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Napi::Array lists = info[0].As<Napi::Array>();
+    std::vector<LatencyHistogram> hists(lists.Length());
+    std::vector<const LatencyHistogram*> ptrs;
+    for (uint32_t i = 0; i < lists.Length(); i++) {
+      Napi::Float64Array values = lists.Get(i).As<Napi::Float64Array>();
+      for (size_t j = 0; j < values.ElementLength(); j++) hists[i].record(static_cast<uint64_t>(values[j]));
+      ptrs.push_back(&hists[i]);
+    }
+    LatencyReport report = report_latency(ptrs);
+    Napi::Array sessions = Napi::Array::New(env);
+    for (uint32_t i = 0; i < ptrs.size(); i++) {
+      Napi::Object s = Napi::Object::New(env);
+      s.Set("latency", summary_object(env, report.sessions[i]));
+      s.Set("histogram", encoded_buffer(env, report.encoded[i]));
+      sessions.Set(i, s);
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("sessions", sessions);
+    set_total(env, out, report);
+    return out;
+  });
+}
+
 Napi::Value Result(Napi::Env env, SessionEngine& e) {
+  std::vector<const LatencyHistogram*> hists;
+  for (int i = 0; i < e.session_count(); i++) hists.push_back(e.stats(i).hist.get());
+  LatencyReport report = report_latency(hists);
   Napi::Array sessions = Napi::Array::New(env);
   std::vector<const Worker*> owner(e.session_count(), nullptr);
   for (auto& w : e.workers())
@@ -79,21 +151,14 @@ Napi::Value Result(Napi::Env env, SessionEngine& e) {
     s.Set("connected", st.connected.get() != 0);
     s.Set("dead", st.dead);
     if (st.hist) {
-      size_t k = 0;
-      st.hist->for_each([&](uint64_t, uint32_t) { k++; });
-      Napi::Float64Array values = Napi::Float64Array::New(env, k), counts = Napi::Float64Array::New(env, k);
-      size_t j = 0;
-      st.hist->for_each([&](uint64_t v, uint32_t c) {
-        values[j] = static_cast<double>(v);
-        counts[j++] = c;
-      });
-      s.Set("histValuesNs", values);
-      s.Set("histCounts", counts);
+      s.Set("latency", summary_object(env, report.sessions[i]));
+      s.Set("histogram", encoded_buffer(env, report.encoded[i]));
     }
     sessions.Set(i, s);
   }
   Napi::Object out = Napi::Object::New(env);
   out.Set("sessions", sessions);
+  if (e.workload().records_latency) set_total(env, out, report);
   return out;
 }
 
@@ -166,6 +231,8 @@ void Register(Napi::Env env, Napi::Object exports) {
   exports.Set("sessionsListen", Napi::Function::New(env, Listen));
   exports.Set("sessionsConnect", Napi::Function::New(env, Connect));
   exports.Set("sessionsStart", Napi::Function::New(env, Start));
+  exports.Set("sessionsHistograms", Napi::Function::New(env, Histograms));
+  exports.Set("sessionsHostLimits", Napi::Function::New(env, HostLimits));
 }
 
 AddonArea area("sessions", Register);

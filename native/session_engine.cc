@@ -115,7 +115,9 @@ void SessionEngine::listen_sockets() {
     else
       reinterpret_cast<sockaddr_in6*>(&a)->sin6_port = htons(static_cast<uint16_t>(port_));
     check(bind(fd, reinterpret_cast<sockaddr*>(&a), cfg_.addr_len), "bind data socket");
-    if (!udp) check(::listen(fd, 4096), "listen");
+    // Every session connects at once: a backlog of the session count (the kernel caps it at
+    // net.core.somaxconn) keeps a ramp of thousands from overflowing into SYN retries a second apart.
+    if (!udp) check(::listen(fd, std::max(4096, cfg_.sessions)), "listen");
     if (port_ == 0) {
       socklen_t len = sizeof(a);
       check(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), "getsockname");

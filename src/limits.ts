@@ -29,5 +29,8 @@ export const LIMITS = {
   maxFrameBytes: 9000,
 } as const
 
-/** The largest queue count each testbed kind is created with (veth: a sane bound, not a kernel limit). */
-export const KIND_MAX_QUEUES = {tap: LIMITS.maxQueues, veth: 128, dev: LIMITS.maxQueues} as const
+/**
+ * The largest queue count each testbed kind is created with (veth: a sane bound, not a kernel
+ * limit; vm: a guest wants a vCPU per queue pair, and qemu's pc machine allows 255 vCPUs).
+ */
+export const KIND_MAX_QUEUES = {tap: LIMITS.maxQueues, veth: 128, dev: LIMITS.maxQueues, vm: 64} as const

@@ -288,8 +288,43 @@ export interface NativeSessionResult {
   retransmits: number
   connected: boolean
   dead: boolean
-  histValuesNs?: Float64Array
-  histCounts?: Float64Array
+  /** rr clients: the session's latency summary and histogram, computed in native/histogram.cc */
+  latency?: NativeLatencySummary
+  histogram?: NativeHistogram
+}
+
+/** A latency summary in microseconds (the fields of the results file's LatencySummaryUs). */
+export interface NativeLatencySummary {
+  count: number
+  min: number
+  mean: number
+  p50: number
+  p90: number
+  p99: number
+  p999: number
+  max: number
+}
+
+/** HdrHistogram's V2 encoding of a histogram in nanoseconds, before compression (native/histogram.h). */
+export type NativeHistogram = Uint8Array
+
+export interface HostSessionLimits {
+  /** RLIMIT_NOFILE: the soft limit (now raised to the hard one) and the hard limit */
+  openFiles: number
+  openFilesHard: number
+  /** the local port range, and how many ports it holds (connections to one destination) */
+  portLow: number
+  portHigh: number
+  ports: number
+}
+
+export interface NativeSessionsResult {
+  sessions: NativeSessionResult[]
+  /** rr clients: every session's histogram merged, summarised and encoded */
+  latency?: NativeLatencySummary
+  histogram?: NativeHistogram
+  /** heap bytes every session's histogram held at the end */
+  histogramBytes?: number
 }
 
 /**
@@ -302,7 +337,7 @@ export interface SessionEngineHandle {
   measure(): void
   stop(): void
   poll(): SessionPoll
-  join(): Promise<{sessions: NativeSessionResult[]}>
+  join(): Promise<NativeSessionsResult>
 }
 
 export const sessions = {
@@ -322,6 +357,21 @@ export const sessions = {
   poll: (e: SessionEngineHandle) => e.poll(),
   /** Resolves when the engine's threads have ended (call stop first); rejects with its error. */
   join: (e: SessionEngineHandle) => e.join(),
+  /**
+   * RLIMIT_NOFILE after raising its soft value to the hard one, and net.ipv4.ip_local_port_range
+   * as seen in `netns`: the host limits on a test's session count.
+   */
+  hostLimits: (o: {netns?: string}) => nativeFn<(o: object) => HostSessionLimits>('sessionsHostLimits')(o),
+  /**
+   * Records each list of nanosecond values into a session histogram and reports them as a run's
+   * end does (summaries, encodings, merged total): the native histogram without a network run.
+   */
+  histograms: (valuesNs: Float64Array[]) =>
+    nativeFn<
+      (v: Float64Array[]) => Omit<NativeSessionsResult, 'sessions'> & {
+        sessions: Array<Required<Pick<NativeSessionResult, 'latency' | 'histogram'>>>
+      }
+    >('sessionsHistograms')(valuesNs),
 }
 
 export interface FrameHeaderFields {

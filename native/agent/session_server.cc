@@ -35,6 +35,8 @@ constexpr int kOverrunGraceMs = 30000;
 // Control connections served at once; more are closed at accept (each costs a thread).
 constexpr int kMaxConnections = 256;
 constexpr int kSendTimeoutMs = 5000;
+// src/sessions/host-limits.ts RESERVED_FDS: descriptors a server needs beyond its sessions' sockets.
+constexpr uint64_t kReservedFds = 256;
 
 using Clock = std::chrono::steady_clock;
 
@@ -274,6 +276,18 @@ class Connection {
       }
       s_.active_tests_++;
     }
+    // As openFilesShortfall: a test the open-file limit cannot hold is refused before it starts.
+    uint64_t need = static_cast<uint64_t>(t.sessions) + kReservedFds;
+    if (need > s_.fds_.soft) {
+      {
+        std::lock_guard<std::mutex> lock(s_.mu_);
+        s_.active_tests_--;
+      }
+      auto n = [](uint64_t x) { return json::number_text(static_cast<double>(x)); };
+      return refuse("this server cannot hold the test: " + n(t.sessions) + " sessions need about " + n(need) +
+                    " open files, but RLIMIT_NOFILE allows " + n(s_.fds_.soft) + " (hard limit " +
+                    n(s_.fds_.hard) + "); raise it (ulimit -Hn, LimitNOFILE=) or run fewer sessions");
+    }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = std::max(1, std::min({t.threads, t.sessions, static_cast<int>(cpus > 0 ? cpus : 1)}));
     if (s_.opts_.max_threads > 0) threads = std::min(threads, s_.opts_.max_threads);
@@ -360,7 +374,7 @@ class Connection {
   Clock::time_point overrun_deadline_;
 };
 
-ControlServer::ControlServer(ServerOptions opts) : opts_(std::move(opts)) {
+ControlServer::ControlServer(ServerOptions opts) : opts_(std::move(opts)), fds_(raise_fd_limit()) {
   ListenResult l = listen_tcp("", opts_.bind, opts_.port, 128);
   listen_fd_ = l.fd;
   port_ = l.port;

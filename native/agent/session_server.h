@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "control.h"
+#include "session_limits.h"
 
 namespace mqb::agent {
 
@@ -45,6 +46,7 @@ class ControlServer {
   void log(const std::string& line);
 
   ServerOptions opts_;
+  FdLimit fds_;  // RLIMIT_NOFILE after raising the soft limit to the hard one
   int listen_fd_ = -1, wake_fd_ = -1, port_ = 0;
   std::thread acceptor_;
   std::atomic<bool> stopping_{false};

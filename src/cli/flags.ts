@@ -1,7 +1,7 @@
 // oclif custom flags over the shared parsers, so every command spells and checks them alike.
 import {Flags} from '@oclif/core'
 import {onlineCpus} from '../host/cpus.js'
-import {parseTestbedKind} from '../testbed/index.js'
+import {parseTestbedKind, type TestbedKind, type VmOptions} from '../testbed/index.js'
 import {formatDurationMs, parseBytes, parseCpuListFlag, parseDurationMs, parseQueueList} from './parse.js'
 
 export const queueListFlag = Flags.custom<number[]>({
@@ -34,8 +34,46 @@ export const netnsFlag = Flags.string({
   helpValue: 'NAME',
 })
 
-/** --testbed tap|veth|dev:IF (src/testbed/index.ts). */
-export const testbedKindFlag = Flags.custom<{kind: 'tap' | 'veth' | 'dev'; dev?: string}>({
+/** --testbed tap|veth|vm|dev:IF (src/testbed/index.ts). */
+export const testbedKindFlag = Flags.custom<{kind: TestbedKind; dev?: string}>({
   parse: async (input) => parseTestbedKind(input),
-  helpValue: 'tap|veth|dev:IF',
+  helpValue: 'tap|veth|vm|dev:IF',
 })
+
+/** The vm testbed's guest: shared by `testbed up` and `scale`. */
+export const vmFlags = {
+  vcpus: Flags.integer({description: 'vm: guest vCPUs (default: the largest queue count)', min: 1, max: 64}),
+  memory: bytesFlag(
+    '--memory',
+    128 << 20,
+    64 << 30,
+  )({description: 'vm: guest memory (default 512M)', helpValue: 'SIZE'}),
+  kernel: Flags.string({
+    description:
+      'vm: guest kernel (default: /boot/vmlinuz-$(uname -r) with modules, else the newest installed)',
+    helpValue: 'PATH',
+  }),
+  accel: Flags.option({options: ['auto', 'kvm', 'tcg'] as const, default: 'auto' as const})({
+    description: 'vm: KVM when it can run the guest (probed once, cached), else TCG',
+  }),
+  keep: Flags.boolean({description: 'vm: leave a guest that failed to come up running, for inspection'}),
+  'vcpu-cpus': cpuListFlag({description: 'vm: pin vCPU i to the (i mod n)-th of these host CPUs'}),
+}
+
+export function vmOptions(flags: {
+  vcpus?: number
+  memory?: number
+  kernel?: string
+  accel?: 'auto' | 'kvm' | 'tcg'
+  keep?: boolean
+  'vcpu-cpus'?: number[]
+}): VmOptions {
+  return {
+    vcpus: flags.vcpus,
+    memoryMiB: flags.memory === undefined ? undefined : Math.round(flags.memory / (1 << 20)),
+    kernel: flags.kernel,
+    accel: flags.accel,
+    keep: flags.keep,
+    vcpuCpus: flags['vcpu-cpus'],
+  }
+}

@@ -4,6 +4,8 @@ import {DEFAULT_PORT} from '../sessions/server.js'
 import {parseConfidence, parseIterations} from '../sessions/iterations.js'
 import {cpuListFlag, durationFlag, netnsFlag} from './flags.js'
 import {LIMITS} from '../limits.js'
+import {ExitCode, MqbError} from '../errors.js'
+import {heldTestbed} from '../testbed/registry.js'
 
 export const iterationsFlag = Flags.custom<{min: number; max: number}>({
   parse: async (input) => parseIterations(input),
@@ -33,6 +35,12 @@ export const sessionClientFlags = {
     description: "the server's token (needed when it listens on a non-loopback address)",
     helpValue: 'TOKEN',
   }),
+  testbed: Flags.string({
+    description:
+      "run against a held testbed (`mqbench testbed up NAME`): its far end's server, port and token, the client in its A namespace",
+    helpValue: 'NAME',
+    exclusive: ['netns'],
+  }),
   'allow-remote': Flags.boolean({
     default: false,
     description: 'allow a server address that is not on this machine',
@@ -60,4 +68,27 @@ export const sessionClientFlags = {
     description:
       'stop repeating once the LEVEL% confidence interval of the mean is at most WIDTH% of the mean (netperf -I)',
   }),
+}
+
+/** --testbed NAME filled in: the held testbed's far-end server and its A namespace. */
+export function sessionTarget(flags: {
+  testbed?: string
+  server: string
+  port: number
+  netns?: string
+  token?: string
+}): {server: string; port: number; netns?: string; token?: string} {
+  if (!flags.testbed) return flags
+  const rec = heldTestbed(flags.testbed)
+  if (!rec.server)
+    throw new MqbError(
+      `testbed ${flags.testbed} holds no session server (a dev testbed's server is --server HOST:PORT)`,
+      ExitCode.unsupported,
+    )
+  return {
+    server: rec.server.host,
+    port: rec.server.port,
+    netns: rec.nsA || undefined,
+    token: rec.server.token,
+  }
 }

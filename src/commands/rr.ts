@@ -2,12 +2,18 @@ import {Flags} from '@oclif/core'
 import {MqbCommand} from '../cli/base.js'
 import {onInterrupt} from '../cli/cleanup.js'
 import {bytesFlag} from '../cli/flags.js'
-import {sessionClientFlags} from '../cli/session-flags.js'
+import {sessionClientFlags, sessionTarget} from '../cli/session-flags.js'
 import {ExitCode, badInput} from '../errors.js'
-import {mergeHistograms, percentileDistribution} from '../results/histogram.js'
+import {percentileDistribution, runHistogram} from '../results/histogram.js'
 import type {RrResult} from '../results/schema.js'
 import {PartialRunError, iterate, runRr, type IterationOutcome} from '../sessions/index.js'
-import {describeIterations, endLiveLine, liveLine, type IterationSummary} from '../sessions/render.js'
+import {
+  connectedIn,
+  describeIterations,
+  endLiveLine,
+  liveLine,
+  type IterationSummary,
+} from '../sessions/render.js'
 import {LIMITS} from '../limits.js'
 
 export default class Rr extends MqbCommand {
@@ -78,10 +84,7 @@ Sessions that stop making progress for a second or more are reported as stalled.
     const off = onInterrupt(() => abort.abort())
     const live = !this.jsonEnabled() && Boolean(flags.interval)
     const opts = {
-      server: flags.server,
-      port: flags.port,
-      netns: flags.netns,
-      token: flags.token,
+      ...sessionTarget(flags),
       allowRemote: flags['allow-remote'],
       type: flags.type,
       sessions: flags.sessions,
@@ -139,14 +142,14 @@ Sessions that stop making progress for a second or more are reported as stalled.
       n.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d})
     const lat = r.latency
     this.log(
-      `mqbench rr: ${r.type} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s), ${r.requestSize}/${r.responseSize} bytes, burst ${r.burst}, ${fmt(r.windowMs / 1000, 2)} s`,
+      `mqbench rr: ${r.type} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s)${connectedIn(r)}, ${r.requestSize}/${r.responseSize} bytes, burst ${r.burst}, ${fmt(r.windowMs / 1000, 2)} s`,
     )
     this.log(
       `transactions/s ${fmt(r.transactionsPerSecond)}   latency us: min ${fmt(lat.min, 1)} mean ${fmt(lat.mean, 1)} p50 ${fmt(lat.p50, 1)} p90 ${fmt(lat.p90, 1)} p99 ${fmt(lat.p99, 1)} p99.9 ${fmt(lat.p999, 1)} max ${fmt(lat.max, 1)}`,
     )
     if (percentiles) {
       const points = percentiles.split(',').map(Number)
-      const dist = percentileDistribution(mergeHistograms(r.sessions.map((s) => s.latencyHistogram)), points)
+      const dist = percentileDistribution(runHistogram(r), points)
       this.log(`percentiles us: ${dist.map((d) => `p${d.percentile} ${fmt(d.valueUs, 1)}`).join('  ')}`)
     }
     const cpu = (c?: {totalPct: number}) => (c ? `${fmt(c.totalPct, 1)}%` : 'n/a')

@@ -1,7 +1,15 @@
 import {Flags} from '@oclif/core'
 import {MqbCommand} from '../cli/base.js'
 import {cleanup, onInterrupt} from '../cli/cleanup.js'
-import {bytesFlag, cpuListFlag, durationFlag, queueListFlag, testbedKindFlag} from '../cli/flags.js'
+import {
+  bytesFlag,
+  cpuListFlag,
+  durationFlag,
+  queueListFlag,
+  testbedKindFlag,
+  vmFlags,
+  vmOptions,
+} from '../cli/flags.js'
 import {ExitCode, MqbError} from '../errors.js'
 import {writeReport} from '../report/index.js'
 import {limitedBy, limitedByText, type LimitVerdict} from '../results/limited-by.js'
@@ -34,13 +42,14 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
     '<%= config.bin %> scale --queues 1,2,4 --testbed veth --workload stream --duration 5s',
     '<%= config.bin %> scale --queues 1..4 --testbed dev:eth1 --server 192.0.2.7:7979 --token s3cret --allow-remote',
     '<%= config.bin %> scale --queues 1,2,4 --order alternate --iterations 5',
+    '<%= config.bin %> scale --queues 1..4 --testbed vm --workload gen --duration 2s',
     '<%= config.bin %> scale --resume mqbench-results/scale-tap-rr-20261124T232501Z.json',
   ]
 
   static flags = {
     queues: queueListFlag({description: 'queue counts to run, ascending', exclusive: ['resume']}),
     testbed: testbedKindFlag({
-      description: 'tap, veth or dev:IF',
+      description: 'tap, veth, vm or dev:IF',
       default: {kind: 'tap'},
       defaultHelp: async () => 'tap',
     }),
@@ -117,6 +126,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
         'gen: sender backend (auto: AF_XDP where the device takes it, else AF_PACKET; default auto)',
     })(),
     'relay-cpus': cpuListFlag({description: 'tap testbed: pin the relay workers to these CPUs (cycled)'}),
+    ...vmFlags,
   }
 
   async run(): Promise<ScaleOutput> {
@@ -158,6 +168,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       token: flags.token,
       allowRemote: flags['allow-remote'],
       relayCpus: flags['relay-cpus'],
+      vm: vmOptions(flags),
       argv: process.argv.slice(2),
       progress: !this.jsonEnabled(),
       cleanup,

@@ -2,11 +2,17 @@ import {Flags} from '@oclif/core'
 import {MqbCommand} from '../cli/base.js'
 import {onInterrupt} from '../cli/cleanup.js'
 import {bytesFlag} from '../cli/flags.js'
-import {sessionClientFlags} from '../cli/session-flags.js'
+import {sessionClientFlags, sessionTarget} from '../cli/session-flags.js'
 import {ExitCode} from '../errors.js'
 import type {StreamResult} from '../results/schema.js'
 import {PartialRunError, iterate, runStream} from '../sessions/index.js'
-import {describeIterations, endLiveLine, liveLine, type IterationSummary} from '../sessions/render.js'
+import {
+  connectedIn,
+  describeIterations,
+  endLiveLine,
+  liveLine,
+  type IterationSummary,
+} from '../sessions/render.js'
 import {LIMITS} from '../limits.js'
 
 export default class Stream extends MqbCommand {
@@ -54,10 +60,7 @@ sent and those the server never counted. --bidir runs N sessions each way.`
     const off = onInterrupt(() => abort.abort())
     const live = !this.jsonEnabled() && Boolean(flags.interval)
     const opts = {
-      server: flags.server,
-      port: flags.port,
-      netns: flags.netns,
-      token: flags.token,
+      ...sessionTarget(flags),
       allowRemote: flags['allow-remote'],
       type: flags.type,
       bidir: flags.bidir,
@@ -107,7 +110,7 @@ sent and those the server never counted. --bidir runs N sessions each way.`
       n.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d})
     const udp = r.type === 'udp_stream'
     this.log(
-      `mqbench stream: ${r.type}${r.bidir ? ' (bidir)' : ''} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s), ${r.messageSize}-byte messages, ${fmt(r.windowMs / 1000, 2)} s`,
+      `mqbench stream: ${r.type}${r.bidir ? ' (bidir)' : ''} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s)${connectedIn(r)}, ${r.messageSize}-byte messages, ${fmt(r.windowMs / 1000, 2)} s`,
     )
     // UDP: what arrived is the headline (netperf, iperf3); sent and loss over the same window beside it.
     const loss = r.lossPct === undefined ? 'loss n/a' : `loss ${fmt(r.lossPct, 1)}%`

@@ -117,7 +117,8 @@ function localDeviceFiles(root: string, dev: string): DeviceFiles {
 }
 
 // One process reads everything; "@" lines carry what grep cannot (the link, the msi listing).
-const NETNS_SCRIPT = `cd "/sys/class/net/$1" 2>/dev/null || exit 3
+// Also run inside guests by the vm testbed (busybox sh), with the device name as $1.
+export const NETNS_SCRIPT = `cd "/sys/class/net/$1" 2>/dev/null || exit 3
 [ -e device ] && echo "@link $(readlink -f device)"
 for d in device/msi_irqs device/../msi_irqs; do [ -d "$d" ] && { echo "@msi $(ls "$d" | tr '\\n' ' ')"; break; }; done
 grep -rsH . ${DEVICE_DIRS.join(' ')} ${DEVICE_FILES.join(' ')}

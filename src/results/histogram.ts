@@ -1,10 +1,10 @@
-// Latency histograms as runs record them and reports read them. Values are nanoseconds. The native
-// engines record into HdrHistogram's own bucket layout (native/histogram.h: 1 ns .. 60 s, 3
-// significant digits) and hand out only the non-empty buckets; this module turns those into
-// hdr-histogram-js histograms, which encode, merge and summarise them. The plain JS implementation
+// Latency histograms as reports read them. Values are nanoseconds. The native engines record into
+// HdrHistogram's own bucket layout (native/histogram.h: 1 ns .. 60 s, 3 significant digits) and
+// hand out every histogram summarised and encoded (src/sessions/latency.ts); this module decodes,
+// merges and summarises them with hdr-histogram-js, as native/histogram.cc does. The plain JS implementation
 // (64-bit counts, no WebAssembly) is used throughout so the same code runs in node and in a page.
 import {build, decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram} from 'hdr-histogram-js'
-import type {LatencySummaryUs} from './schema.js'
+import type {LatencySummaryUs, RrResult} from './schema.js'
 
 export type {Histogram}
 
@@ -12,12 +12,6 @@ export type {Histogram}
 export const HISTOGRAM_LOWEST_NS = 1
 export const HISTOGRAM_HIGHEST_NS = 60_000_000_000
 export const HISTOGRAM_SIGNIFICANT_DIGITS = 3
-
-/** The non-empty buckets of a native histogram: each bucket's lowest equivalent value and its count. */
-export interface HistogramBuckets {
-  valuesNs: ArrayLike<number>
-  counts: ArrayLike<number>
-}
 
 export function emptyHistogram(): Histogram {
   return build({
@@ -28,20 +22,6 @@ export function emptyHistogram(): Histogram {
     highestTrackableValue: HISTOGRAM_HIGHEST_NS,
     numberOfSignificantValueDigits: HISTOGRAM_SIGNIFICANT_DIGITS,
   })
-}
-
-export function histogramFromBuckets(buckets: HistogramBuckets): Histogram {
-  if (buckets.valuesNs.length !== buckets.counts.length) {
-    throw new Error(
-      `histogram buckets: ${buckets.valuesNs.length} values but ${buckets.counts.length} counts`,
-    )
-  }
-  const h = emptyHistogram()
-  for (let i = 0; i < buckets.valuesNs.length; i++) {
-    const count = buckets.counts[i]
-    if (count > 0) h.recordValueWithCount(buckets.valuesNs[i], count)
-  }
-  return h
 }
 
 export function encodeHistogram(h: Histogram): string {
@@ -56,6 +36,15 @@ export function mergeHistograms(b64s: string[]): Histogram {
   const total = emptyHistogram()
   for (const b64 of b64s) total.add(decodeHistogram(b64))
   return total
+}
+
+/**
+ * A run's latency histogram, every session merged: written by the run (so a report merges once per
+ * run), or merged from its sessions in files written before that.
+ */
+export function runHistogram(r: Pick<RrResult, 'latencyHistogram' | 'sessions'>): Histogram {
+  if (r.latencyHistogram) return decodeHistogram(r.latencyHistogram)
+  return mergeHistograms(r.sessions.map((s) => s.latencyHistogram))
 }
 
 const usOf = (ns: number) => ns / 1000

@@ -11,7 +11,7 @@ import {ExitCode, MqbError} from '../errors.js'
 import {createFileExclusive, writeFileAtomic} from '../host/files.js'
 import {loadResults, validateResults} from './load.js'
 import {lockResults, type LockSteps, type ResultsLock} from './lock.js'
-import type {Iteration, ResultsFile, RunStatus, Step} from './schema.js'
+import type {GuestRecord, Iteration, ResultsFile, RunStatus, Step} from './schema.js'
 
 /** NAME.json, NAME-2.json, NAME-3.json, ...: the names a new results file tries in turn. */
 export function candidateName(path: string, n: number): string {
@@ -144,6 +144,15 @@ export class ResultsJournal {
       this.file.run.status = statusBefore
       throw err
     }
+  }
+
+  /**
+   * Records the vm testbed's guest (qemu command line, kernel, accel, ...) in the run's testbed
+   * configuration; a resumed run boots its own guest and records that one.
+   */
+  recordGuest(guest: GuestRecord): void {
+    this.file.config.testbed = {...this.file.config.testbed, guest}
+    this.flush()
   }
 
   /**

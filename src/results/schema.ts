@@ -79,11 +79,18 @@ export interface RrResult {
   transactionsPerSecond: number
   sessions: RrSession[]
   latency: LatencySummaryUs
+  /**
+   * Every session's histogram merged (what merging sessions[].latencyHistogram gives), so that a
+   * report merges once per run instead of once per session; absent in files written before it.
+   */
+  latencyHistogram?: string
   localCpu: CpuUtilisation
   remoteCpu?: CpuUtilisation
   /** microseconds of CPU time (all CPUs) per transaction */
   serviceDemandUsPerTx: {local: number; remote?: number}
   fairness: {jainIndex: number; slowestTps: number; fastestTps: number}
+  /** ms from starting the data connections until every session was connected (the ramp) */
+  connectMs?: number
 }
 
 // ---- bulk transfer (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM) -----------------------------
@@ -133,6 +140,8 @@ export interface StreamResult {
   remoteCpu?: CpuUtilisation
   /** microseconds of CPU time per KB (1024 bytes) moved */
   serviceDemandUsPerKB: {local: number; remote?: number}
+  /** ms from starting the data connections until every session was connected (the ramp) */
+  connectMs?: number
 }
 
 // ---- packet generation (pktgen-style) ---------------------------------------------------------
@@ -303,8 +312,37 @@ export interface HostInfo {
   mqbenchVersion: string
 }
 
+/** A vm testbed's guest, recorded so that a report can say (and a person reproduce) what ran. */
+export interface GuestRecord {
+  qemuVersion: string
+  commandLine: string
+  kernel: {path: string; release: string}
+  /** tcg: timings are functional only */
+  accel: 'kvm' | 'tcg'
+  accelReason: string
+  vhost: boolean
+  mac: string
+  vcpus: number
+  /** host CPUs vCPU i was pinned to (--vcpu-cpus); absent: unpinned */
+  vcpuCpus?: number[]
+  memoryMiB: number
+  queues: number
+  vectors: number
+  initramfs: {key: string; modules: string[]; sizeBytes: number; cached: boolean}
+  agent: {agent: string; version: string; protocol: number; kernel: string; cpus: number; build: string}
+  bootMs: number
+  bootMarks: Record<string, number>
+}
+
 export interface RunConfig {
-  testbed: {kind: 'tap' | 'veth' | 'dev'; name: string; dev?: string; server?: string}
+  testbed: {
+    kind: 'tap' | 'veth' | 'dev' | 'vm'
+    name: string
+    dev?: string
+    server?: string
+    /** vm: the guest as it ran (qemu version and command line, kernel, accel, vhost, vCPUs, ...) */
+    guest?: GuestRecord
+  }
   workload: 'rr' | 'crr' | 'udp_rr' | 'stream' | 'gen'
   queues: number[]
   sessions: number

@@ -3,7 +3,7 @@
 // count, latency merged over every session's histogram, CPU split per CPU, service demand, and
 // the per-queue share of traffic with a verdict. Pure: a ResultsFile in, plain numbers out.
 import {ExitCode, MqbError} from '../errors.js'
-import {decodeHistogram, emptyHistogram, percentileDistribution, summarizeHistogram} from './histogram.js'
+import {emptyHistogram, percentileDistribution, runHistogram, summarizeHistogram} from './histogram.js'
 import {describe, ratioOfMeans, type Estimate, type RatioEstimate} from './estimate.js'
 import type {
   Iteration,
@@ -214,8 +214,7 @@ function latencyOf(
   const values = {p50: [] as number[], p99: [] as number[], p999: [] as number[]}
   for (const it of step.iterations) {
     if (it.result.workload !== 'rr') continue
-    const h = emptyHistogram()
-    for (const s of it.result.sessions) h.add(decodeHistogram(s.latencyHistogram))
+    const h = runHistogram(it.result)
     if (h.totalCount === 0) continue
     // Only the percentiles: a full summary's mean walks every bucket, and this runs per iteration.
     values.p50.push(h.getValueAtPercentile(50) / 1000)

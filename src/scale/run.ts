@@ -10,7 +10,7 @@ import {hostInfo} from '../host/info.js'
 import {ResultsJournal} from '../results/journal.js'
 import {RESULTS_SCHEMA, RESULTS_VERSION, type ResultsFile} from '../results/schema.js'
 import {randomTestbedName} from '../testbed/common.js'
-import {createTestbed} from '../testbed/index.js'
+import {createTestbed, type VmOptions} from '../testbed/index.js'
 import {runAlternating} from './alternate.js'
 import {
   missingIterations,
@@ -36,6 +36,8 @@ export interface ScaleRunOptions {
   /** dev testbed: the person allows a server that is not on this machine (--allow-remote) */
   allowRemote?: boolean
   relayCpus?: number[]
+  /** vm testbed: the guest's vCPUs, memory, kernel, accel */
+  vm?: VmOptions
   /** the argv after `mqbench`, recorded in the results file */
   argv: string[]
   /** false: no progress lines (--json) */
@@ -103,7 +105,7 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
   let workload
   try {
     // A resumed run gets a testbed of its own: the one of the killed run is gone or stale.
-    testbed = createTestbed(
+    testbed = await createTestbed(
       {
         kind: config.testbed.kind,
         dev: config.testbed.dev,
@@ -111,8 +113,11 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
         token: opts.token,
         name: opts.resume ? randomTestbedName('r') : config.testbed.name,
       },
-      {maxQueues: plan.maxQueues, relayCpus: opts.relayCpus, cleanup: opts.cleanup},
+      {maxQueues: plan.maxQueues, relayCpus: opts.relayCpus, vm: opts.vm, cleanup: opts.cleanup},
     )
+    if (testbed.guest) journal.recordGuest(testbed.guest)
+    if (opts.progress)
+      for (const w of testbed.warnings ?? []) process.stderr.write(`mqbench: warning: ${w}\n`)
     workload = await WORKLOADS[config.workload].prepare(testbed, config, {
       token: opts.token,
       allowRemote: opts.allowRemote,
@@ -152,7 +157,7 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
     throw err
   } finally {
     await workload?.close().catch(() => {})
-    testbed?.close()
+    await testbed?.close()
     journal.close()
   }
 }

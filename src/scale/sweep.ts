@@ -90,6 +90,15 @@ export function mergeEnds(a: QueueTraffic[], b: QueueTraffic[]): QueueTraffic[] 
   })
 }
 
+/** The far end's counters turned to side A's view: what B received is what A sent. */
+export const fromFarEnd = (q: QueueTraffic): QueueTraffic => ({
+  ...q,
+  txPackets: q.rxPackets,
+  txBytes: q.rxBytes,
+  rxPackets: q.txPackets,
+  rxBytes: q.txBytes,
+})
+
 const dropped = (before: DeviceSnapshot, after: DeviceSnapshot, key: string) =>
   Math.max(0, (after.statistics?.[key] ?? 0) - (before.statistics?.[key] ?? 0))
 
@@ -102,16 +111,18 @@ export async function measure(
   probes: Probes,
 ): Promise<Iteration> {
   const tb = deps.testbed
-  // Both ends are local except on a dev testbed, whose far end is another host.
+  // Both ends are local except on a dev testbed, whose far end is another host, and a vm
+  // testbed, whose far end is the guest, seen through its agent.
   const ends: Array<[string, string]> =
-    tb.kind === 'dev'
+    tb.kind === 'dev' || tb.guestSnapshot
       ? [[tb.devA, tb.nsA]]
       : [
           [tb.devA, tb.nsA],
           [tb.devB, tb.nsB],
         ]
-  const relayBefore = tb.relayQueueTraffic?.() ?? []
+  const relayBefore = (await tb.relayQueueTraffic?.()) ?? []
   const snapsBefore = ends.map(([dev, ns]) => probes.snapshot(dev, ns))
+  const guestBefore = await tb.guestSnapshot?.()
   const cpuBefore = probes.cpuTimes()
   const startedAt = new Date().toISOString()
   const t0 = performance.now()
@@ -124,9 +135,12 @@ export async function measure(
   throwIfAborted(deps.signal)
   const cpu = cpuDelta(cpuBefore, probes.cpuTimes())
   const snapsAfter = ends.map(([dev, ns]) => probes.snapshot(dev, ns))
+  const guestAfter = await tb.guestSnapshot?.()
   const deltas = ends.map((_, i) => probes.delta(snapsBefore[i], snapsAfter[i]))
+  const guest = guestBefore && guestAfter ? probes.delta(guestBefore, guestAfter) : undefined
   let queues: QueueTraffic[]
-  if (tb.relayQueueTraffic) queues = diffQueueTraffic(relayBefore, tb.relayQueueTraffic())
+  if (guest) queues = guest.queues.map(fromFarEnd)
+  else if (tb.relayQueueTraffic) queues = diffQueueTraffic(relayBefore, await tb.relayQueueTraffic())
   else if (deltas.length === 2) queues = mergeEnds(deltas[0].queues, deltas[1].queues)
   else queues = deltas[0].queues
   const deviceDrops: DeviceDrops[] = ends.map(([dev, netns], i) => ({
@@ -135,7 +149,7 @@ export async function measure(
     txDropped: dropped(snapsBefore[i], snapsAfter[i], 'tx_dropped'),
     rxDropped: dropped(snapsBefore[i], snapsAfter[i], 'rx_dropped'),
   }))
-  tb.checkHealthy()
+  await tb.checkHealthy()
   return {
     index,
     startedAt,
@@ -143,8 +157,9 @@ export async function measure(
     result,
     cpu,
     queues,
-    interrupts: deltas[0].interrupts,
-    softnet: deltas[0].softnet,
+    // A guest's queue interrupts and softnet are the guest's own (its vCPUs serve the queues).
+    interrupts: (guest ?? deltas[0]).interrupts,
+    softnet: (guest ?? deltas[0]).softnet,
     deviceDrops,
   }
 }
@@ -169,7 +184,7 @@ export async function enterQueueCount(
 ): Promise<{startedAt: string; config: ConfigInForce}> {
   throwIfAborted(deps.signal)
   const startedAt = new Date().toISOString()
-  const readback = deps.testbed.setQueueCount(queueCount)
+  const readback = await deps.testbed.setQueueCount(queueCount)
   const config = configInForce(deps.testbed, readback, probes)
   started(readback)
   if (plan.config.warmupMs > 0) {

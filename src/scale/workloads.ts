@@ -41,10 +41,11 @@ interface Endpoint {
 }
 
 /**
- * The far end: the testbed's remote server, or one started in its B namespace for this run, which
- * takes the run's session count (a remote server has its own --max-sessions).
+ * The far end: the testbed's remote server, or one started in its B namespace (in a vm testbed:
+ * in the guest) for this run, which takes the run's session count (a remote server has its own
+ * --max-sessions). `testbed up` starts one too, for `rr`/`stream --testbed NAME`.
  */
-async function serverFor(
+export async function serverFor(
   tb: Testbed,
   sessions: number,
   token?: string,
@@ -62,6 +63,10 @@ async function serverFor(
     }
   }
   const own = token ?? randomBytes(12).toString('hex')
+  if (tb.startFarServer) {
+    const far = await tb.startFarServer(own, sessions)
+    return {server: tb.ipB, allowRemote: false, port: far.port, token: own, close: () => far.close()}
+  }
   const s = await startServer({bind: tb.ipB, port: 0, netns: tb.nsB, token: own, maxSessions: sessions})
   return {server: tb.ipB, allowRemote: false, port: s.port, token: own, close: () => s.close()}
 }
@@ -127,6 +132,31 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
   gen: {
     describe: 'pktgen-style UDP frames from A, flowsPerQueue flows per active queue, counted at B',
     async prepare(tb, config) {
+      if (tb.guest) {
+        // Into the guest: AF_PACKET on the tap (tun spreads the flows over the queues qemu has
+        // attached), counted per RX queue inside the guest by the sweep's guest snapshots.
+        const g = tb.guest
+        const tap = tb.genDev ?? tb.devA
+        return {
+          run: (w) =>
+            runGen(
+              {
+                backend: 'packet',
+                dev: tap,
+                netns: tb.nsA,
+                queues: w.queueCount,
+                frameSize: num(config, 'frameSize'),
+                flowsPerQueue: num(config, 'flowsPerQueue'),
+                dstMac: g.mac,
+                srcIp: tb.ipA,
+                dstIp: tb.ipB,
+                durationMs: w.durationMs,
+              },
+              {signal: w.signal},
+            ),
+          close: async () => {},
+        }
+      }
       if (!tb.nsB)
         throw new MqbError(
           'the gen workload needs a local receiver: use the tap or veth testbed',

@@ -8,6 +8,7 @@ import {ExitCode, MqbError, errnoCode, fromNative} from '../errors.js'
 import {
   sessions as nativeSessions,
   type NativeSessionResult,
+  type NativeSessionsResult,
   type SessionEngineHandle,
   type SessionPoll,
   type SessionWorkload,
@@ -23,6 +24,7 @@ import {
   type ResultMessage,
   type ServerMessage,
 } from './protocol.js'
+import {checkClientLimits} from './host-limits.js'
 import {resolveTarget} from './target.js'
 
 export const CONNECT_TIMEOUT_MS = 3000
@@ -58,6 +60,10 @@ export interface SessionHooks {
 export interface SessionRun {
   host: string
   sessions: NativeSessionResult[]
+  /** rr: every session's latency merged in native code (summary, encoded histogram, memory) */
+  total?: Omit<NativeSessionsResult, 'sessions'>
+  /** from starting the data connections until every session was connected (the ramp) */
+  connectMs: number
   /** the measurement window as the client saw it (CPU times cover the same span) */
   elapsedMs: number
   local: {utilisation: CpuUtilisation; busyMs: number}
@@ -208,6 +214,7 @@ export async function runSessions(plan: SessionPlan, hooks: SessionHooks = {}): 
     allowRemote: plan.allowRemote,
     what: 'server',
   })
+  checkClientLimits({sessions: plan.sessions, netns: plan.netns, where: host})
   const ctl = await openControl(host, plan.port, plan.netns)
   try {
     ctl.send({type: 'hello', version: PROTOCOL_VERSION, token: plan.token, caps: [plan.workload]})
@@ -262,6 +269,7 @@ async function measure(
   /** the server counts over our window when told where it starts (cap `window`) */
   sharedWindow: boolean,
 ): Promise<SessionRun> {
+  const started = performance.now()
   const {engine} = nativeSessions.start({
     side: 'client',
     workload: plan.workload,
@@ -292,6 +300,7 @@ async function measure(
   }
   try {
     await waitConnected(engine, plan.sessions, ctl.where)
+    const connectMs = performance.now() - started
     if (nativeSessions.poll(engine).failed) await join()
     const cpu = cpuWindow()
     const t0 = performance.now()
@@ -349,9 +358,12 @@ async function measure(
         partial = (err as Error).message
       }
     }
+    const {sessions: perSession, ...total} = result
     return {
       host,
-      sessions: result.sessions,
+      sessions: perSession,
+      total,
+      connectMs,
       elapsedMs,
       local: {utilisation: local.utilisation, busyMs: local.busyMs},
       remote,

@@ -38,3 +38,10 @@ export function liveLine(elapsedMs: number, figure: string): void {
 export function endLiveLine(): void {
   if (process.stderr.isTTY) process.stderr.write('\n')
 }
+
+/** How long the ramp took, for a command's header line: the sessions connected in so many ms. */
+export function connectedIn(r: {connectMs?: number}): string {
+  return r.connectMs === undefined
+    ? ''
+    : ` (connected in ${Math.round(r.connectMs).toLocaleString('en-US')} ms)`
+}

@@ -2,15 +2,11 @@
 import {badInput} from '../errors.js'
 import {onlineCpus} from '../host/cpus.js'
 import type {NativeSessionResult} from '../native.js'
-import {
-  emptyHistogram,
-  encodeHistogram,
-  histogramFromBuckets,
-  summarizeHistogram,
-} from '../results/histogram.js'
+import {emptyHistogram, encodeHistogram} from '../results/histogram.js'
 import type {RrResult, RrSession, RrType} from '../results/schema.js'
 import {PartialRunError, runSessions, type SessionRun} from './client.js'
 import {STALL_NS, fairness, serviceDemandUs} from './fairness.js'
+import {compressedBase64, latencySummary} from './latency.js'
 import {LIMITS} from '../limits.js'
 
 export interface RrOptions {
@@ -64,41 +60,33 @@ export function defaultThreads(sessions: number, cpus?: number[]): number {
   return Math.max(1, Math.min(sessions, cpus?.length || onlineCpus().length))
 }
 
-function rrSession(
-  id: number,
-  s: NativeSessionResult,
-): {session: RrSession; hist: ReturnType<typeof emptyHistogram>} {
-  const hist =
-    s.histValuesNs && s.histCounts
-      ? histogramFromBuckets({valuesNs: s.histValuesNs, counts: s.histCounts})
-      : emptyHistogram()
+// Summaries and histograms come finished from native code (native/histogram.cc): per session
+// here is a handful of assignments and one compression of a few hundred bytes.
+function rrSession(id: number, s: NativeSessionResult, empty: string): RrSession {
   const windowMs = s.windowNs / 1e6
   return {
-    hist,
-    session: {
-      id,
-      thread: s.thread,
-      cpu: s.cpu,
-      transactions: s.windowOps,
-      windowMs,
-      transactionsPerSecond: windowMs > 0 ? (s.windowOps * 1000) / windowMs : 0,
-      errors: s.errors,
-      stalled: s.dead || s.maxGapNs >= STALL_NS || s.windowOps === 0,
-      latency: summarizeHistogram(hist),
-      latencyHistogram: encodeHistogram(hist),
-    },
+    id,
+    thread: s.thread,
+    cpu: s.cpu,
+    transactions: s.windowOps,
+    windowMs,
+    transactionsPerSecond: windowMs > 0 ? (s.windowOps * 1000) / windowMs : 0,
+    errors: s.errors,
+    stalled: s.dead || s.maxGapNs >= STALL_NS || s.windowOps === 0,
+    latency: latencySummary(s.latency),
+    latencyHistogram: s.histogram ? compressedBase64(s.histogram) : empty,
   }
 }
 
 /** Turns one run's raw figures into the result; pure, so tests can feed it figures. */
 export function rrResult(
   o: RrOptions,
-  run: Pick<SessionRun, 'host' | 'sessions' | 'elapsedMs' | 'local' | 'remote'>,
+  run: Pick<SessionRun, 'host' | 'sessions' | 'total' | 'elapsedMs' | 'local' | 'remote'> & {
+    connectMs?: number
+  },
 ): RrResult {
-  const all = run.sessions.map((s, i) => rrSession(i, s))
-  const sessions = all.map((x) => x.session)
-  const merged = emptyHistogram()
-  for (const x of all) merged.add(x.hist)
+  const empty = encodeHistogram(emptyHistogram())
+  const sessions = run.sessions.map((s, i) => rrSession(i, s, empty))
   // The total is the sum of the sessions' own rates over their (common) window, never a
   // separately counted figure.
   const tps = sessions.reduce((s, x) => s + x.transactionsPerSecond, 0)
@@ -113,7 +101,8 @@ export function rrResult(
     windowMs: Math.max(0, ...sessions.map((s) => s.windowMs)),
     transactionsPerSecond: tps,
     sessions,
-    latency: summarizeHistogram(merged),
+    latency: latencySummary(run.total?.latency),
+    latencyHistogram: run.total?.histogram ? compressedBase64(run.total.histogram) : empty,
     localCpu: run.local.utilisation,
     remoteCpu: run.remote?.cpu,
     serviceDemandUsPerTx: {
@@ -122,6 +111,7 @@ export function rrResult(
       remote: run.remote && remoteOps > 0 ? (run.remote.busyMs * 1000) / remoteOps : undefined,
     },
     fairness: fairness(sessions.map((s) => s.transactionsPerSecond)),
+    connectMs: run.connectMs,
   }
 }
 

@@ -21,6 +21,7 @@ import {
   type ServerSessionFigures,
   type TestMessage,
 } from './protocol.js'
+import {openFilesShortfall} from './host-limits.js'
 import {isLoopback} from './target.js'
 import {LIMITS} from '../limits.js'
 
@@ -70,6 +71,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     maxDurationMs: opts.maxDurationMs ?? DEFAULT_LIMITS.maxDurationMs,
   }
   const log = opts.log ?? (() => {})
+  // Raises the open-file limit to its hard value once; each test is checked against it.
+  const hostLimits = nativeSessions.hostLimits({netns: opts.netns})
   let listened: {fd: number; port: number}
   try {
     listened = nativeSessions.listen({
@@ -92,6 +95,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     netns: opts.netns,
     token: opts.token,
     limits,
+    hostLimits,
     log,
     activeTests: 0,
     sockets: new Set<Socket>(),
@@ -120,6 +124,7 @@ interface Ctx {
   netns?: string
   token?: string
   limits: ServerLimits & {maxTests: number}
+  hostLimits: {openFiles: number; openFilesHard: number}
   log: (line: string) => void
   activeTests: number
   sockets: Set<Socket>
@@ -201,6 +206,8 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
   const startTest = (m: TestMessage) => {
     if (ctx.activeTests >= ctx.limits.maxTests)
       return refuse(`busy: ${ctx.activeTests} tests are running (the limit is ${ctx.limits.maxTests})`)
+    const files = openFilesShortfall(m.sessions, ctx.hostLimits)
+    if (files) return refuse(`this server cannot hold the test: ${files}`)
     const threads = Math.max(1, Math.min(m.threads, m.sessions, onlineCpus().length))
     const cookie = randomInt(0, 0xffffffff)
     let started: {engine: SessionEngineHandle; port: number}

@@ -109,7 +109,7 @@ function udpTotals(sessions: StreamSession[], remote: SessionRun['remote']): Par
 
 export function streamResult(
   o: StreamOptions,
-  run: Pick<SessionRun, 'host' | 'sessions' | 'elapsedMs' | 'local' | 'remote'>,
+  run: Pick<SessionRun, 'host' | 'sessions' | 'elapsedMs' | 'local' | 'remote'> & {connectMs?: number},
 ): StreamResult {
   const dirs = streamDirections(o)
   const udp = o.type === 'udp_stream' ? {messageSize: o.messageSize} : undefined
@@ -136,6 +136,7 @@ export function streamResult(
       local: serviceDemandUs(run.local.busyMs, run.elapsedMs, bytesPerSecond / 1024),
       remote: run.remote && remoteBytes > 0 ? (run.remote.busyMs * 1000) / (remoteBytes / 1024) : undefined,
     },
+    connectMs: run.connectMs,
   }
 }
 

@@ -6,6 +6,7 @@ import {lookup} from 'node:dns/promises'
 import {isIP} from 'node:net'
 import {networkInterfaces} from 'node:os'
 import {ExitCode, MqbError} from '../errors.js'
+import {guestAddresses} from '../host/guests.js'
 import {listNetns} from '../host/netns.js'
 import {run} from '../util/exec.js'
 
@@ -36,9 +37,13 @@ export function isLocalAddress(ip: string, localAddresses: Iterable<string>): bo
   return false
 }
 
-/** Every address assigned on this machine: host interfaces and those of every namespace (netns first). */
+/**
+ * Every address assigned on this machine: host interfaces, those of every namespace (netns
+ * first), and those of the guests mqbench booted and still runs.
+ */
 export function localAddresses(netns?: string): string[] {
   const out = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address))
+  out.push(...guestAddresses())
   const namespaces = [...new Set([...(netns ? [netns] : []), ...listNetns()])]
   for (const ns of namespaces) {
     const r = run('ip', ['-j', '-n', ns, 'addr', 'show'], {timeoutMs: 5000})

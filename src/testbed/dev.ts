@@ -161,7 +161,7 @@ export function createDevTestbed(
     ipB: remote.host,
     maxQueues: hwMax,
     remote: {...remote, token: spec.token},
-    setQueueCount(n: number): QueueReadback {
+    async setQueueCount(n: number): Promise<QueueReadback> {
       if (!Number.isInteger(n) || n < 1 || n > hwMax)
         throw new MqbError(
           `queue count ${n} is outside 1..${hwMax}, what ${dev} supports`,
@@ -176,7 +176,7 @@ export function createDevTestbed(
       return readBackQueues(dev, '', n, (c) => (usesCombined(ch) ? c.combined : c.rx === c.tx ? c.rx : -1))
     },
     queueCount: () => count,
-    checkHealthy: () => {},
-    close: () => undo(),
+    checkHealthy: async () => {},
+    close: async () => undo(),
   }
 }

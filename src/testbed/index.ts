@@ -7,10 +7,14 @@ import {pidAlive, readRecords, removeRecord, writeRecord} from './registry.js'
 import {createTapTestbed} from './tap.js'
 import type {Testbed, TestbedKind, TestbedOptions, TestbedSpec} from './types.js'
 import {createVethTestbed} from './veth.js'
+import {createVmTestbed} from './vm.js'
 
-export type {QueueReadback, Testbed, TestbedKind, TestbedOptions, TestbedSpec} from './types.js'
+export type {QueueReadback, Testbed, TestbedKind, TestbedOptions, TestbedSpec, VmOptions} from './types.js'
 
-type Create = (spec: TestbedSpec, opts: TestbedOptions & {onSaved?: (s: DevState) => void}) => Testbed
+type Create = (
+  spec: TestbedSpec,
+  opts: TestbedOptions & {onSaved?: (s: DevState) => void},
+) => Testbed | Promise<Testbed>
 
 export const TESTBED_KINDS: Record<TestbedKind, {create: Create; describe: string}> = {
   tap: {
@@ -22,16 +26,21 @@ export const TESTBED_KINDS: Record<TestbedKind, {create: Create; describe: strin
     create: createVethTestbed,
     describe: 'two namespaces joined by a multiqueue veth pair (count set with ETHTOOL_SCHANNELS)',
   },
+  vm: {
+    create: createVmTestbed,
+    describe:
+      'a qemu guest (KVM if usable, else TCG) with a multiqueue virtio-net NIC on a tap in namespace mqb-NAME-h; queue count set in the guest',
+  },
   dev: {
     create: createDevTestbed,
     describe: 'a real interface here and `mqbench server` on another host (--server, --token)',
   },
 }
 
-/** `tap`, `veth` or `dev:IF`. */
+/** `tap`, `veth`, `vm` or `dev:IF`. */
 export function parseTestbedKind(text: string): {kind: TestbedKind; dev?: string} {
-  const m = /^(tap|veth)$|^dev:([\w.@-]{1,15})$/.exec(text.trim())
-  if (!m) throw badInput(`testbed '${text}' is not one of tap, veth or dev:IF (e.g. dev:eth1)`)
+  const m = /^(tap|veth|vm)$|^dev:([\w.@-]{1,15})$/.exec(text.trim())
+  if (!m) throw badInput(`testbed '${text}' is not one of tap, veth, vm or dev:IF (e.g. dev:eth1)`)
   return m[1] ? {kind: m[1] as TestbedKind} : {kind: 'dev', dev: m[2]}
 }
 
@@ -40,7 +49,7 @@ export function parseTestbedKind(text: string): {kind: TestbedKind; dev?: string
  * shows it and `testbed down` can remove it, also after a SIGKILL. Everything is registered in
  * the cleanup registry as it is created; close() removes it all and the record.
  */
-export function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Testbed {
+export async function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Promise<Testbed> {
   checkTestbedName(spec.name)
   if (!Number.isInteger(opts.maxQueues) || opts.maxQueues < 1)
     throw badInput(`a testbed needs at least 1 queue, not ${opts.maxQueues}`)
@@ -51,7 +60,7 @@ export function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Testbed 
       ExitCode.busy,
     )
   let devState: DevState | undefined
-  const tb = TESTBED_KINDS[spec.kind].create(spec, {...opts, onSaved: (s) => (devState = s)})
+  const tb = await TESTBED_KINDS[spec.kind].create(spec, {...opts, onSaved: (s) => (devState = s)})
   const {kind, name, nsA, nsB, devA, devB, ipA, ipB, maxQueues} = tb
   writeRecord({
     name,
@@ -66,12 +75,13 @@ export function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Testbed 
     ipB,
     maxQueues,
     devState,
+    ...(tb.guest ? {guest: tb.guest} : {}),
   })
   const unrecord = opts.cleanup.add(`record of testbed ${name}`, () => removeRecord(name))
   const close = tb.close.bind(tb)
   return Object.assign(tb, {
-    close() {
-      close()
+    async close() {
+      await close()
       unrecord()
     },
   })

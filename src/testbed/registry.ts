@@ -2,14 +2,17 @@
 // reboot forgets them along with the namespaces), holding the owner's pid. `list` shows them
 // and any mqb- object no live owner accounts for; `down` stops the owner and removes the objects
 // even when the owner was killed with SIGKILL and never cleaned up.
-import {mkdirSync, readFileSync, readdirSync, rmSync} from 'node:fs'
-import {join} from 'node:path'
+import {existsSync, mkdirSync, readFileSync, readdirSync, rmSync} from 'node:fs'
+import {basename, join} from 'node:path'
 import {ExitCode, MqbError} from '../errors.js'
 import {writeFileAtomic} from '../host/files.js'
 import {run} from '../util/exec.js'
 import {restoreDevState, type DevState} from './dev.js'
 import {OBJECT_PREFIX, deleteNetns, linkExists, listNetns, netnsExists} from '../host/netns.js'
 import type {TestbedKind} from './types.js'
+import {forgetGuestAddress} from '../host/guests.js'
+import {readQemuRecord, type GuestSetup} from '../vm/guest.js'
+import {stopProcess} from '../host/process.js'
 
 export interface TestbedRecord {
   name: string
@@ -26,6 +29,21 @@ export interface TestbedRecord {
   maxQueues: number
   /** dev testbeds: what to write back if the owner died before restoring it */
   devState?: DevState
+  /** vm testbeds: the guest's setup (qemu command line, kernel, accel, ...) */
+  guest?: GuestSetup
+  /** the session server `testbed up` holds at the far end, for `rr`/`stream --testbed NAME` */
+  server?: {host: string; port: number; token?: string}
+}
+
+/** A held testbed by name, for the commands that run against it; exit 5 when there is none. */
+export function heldTestbed(name: string): TestbedRecord {
+  const rec = readRecords().find((r) => r.name === name)
+  if (!rec || !pidAlive(rec.pid))
+    throw new MqbError(
+      `no testbed ${name} is held${rec ? ` (its process ${rec.pid} is gone)` : ''}; start one with \`mqbench testbed up ${name}\``,
+      ExitCode.noDevice,
+    )
+  return rec
 }
 
 export const stateDir = () => process.env.MQBENCH_STATE_DIR ?? '/run/mqbench/testbeds'
@@ -112,6 +130,22 @@ function stopOwner(pid: number, graceMs = 5000): void {
   for (let waited = 0; waited < 2000 && pidAlive(pid); waited += 50) sleepMs(50)
 }
 
+/**
+ * A guest's scratch directory (NAME.vm next to the records) holds qemu.json, its pid and start
+ * time: qemu is stopped only if that very process still runs, then the directory goes.
+ */
+function removeGuest(vmDir: string): string[] {
+  const removed: string[] = []
+  const ref = readQemuRecord(vmDir)
+  if (ref && stopProcess(ref)) removed.push(`qemu (pid ${ref.pid})`)
+  if (existsSync(vmDir)) {
+    rmSync(vmDir, {recursive: true, force: true})
+    removed.push(vmDir)
+  }
+  forgetGuestAddress(basename(vmDir, '.vm'))
+  return removed
+}
+
 function removeObjects(names: {nsA: string; nsB: string; devA: string; devB: string}): string[] {
   const removed: string[] = []
   for (const ns of [names.nsA, names.nsB]) {
@@ -143,6 +177,9 @@ export function removeTestbed(name: string): string[] {
     stopOwner(rec.pid)
     removed.push(`testbed ${name} (its process ${rec.pid} stopped and cleaned up)`)
   }
+  // A guest left by a SIGKILL or by --keep has no live owner: qemu goes before its namespace.
+  removed.push(...removeGuest(join(stateDir(), `${name}.vm`)))
+  if (!rec && netnsExists(`${OBJECT_PREFIX}${name}-h`)) names.nsA = `${OBJECT_PREFIX}${name}-h`
   removed.push(...removeObjects(names))
   if (rec?.devState) {
     const failed = restoreDevState(rec.devState)
@@ -164,6 +201,13 @@ export function removeTestbed(name: string): string[] {
  */
 export function removeAll(opts: {force?: boolean} = {}): {removed: string[]; skipped: string[]} {
   const removed = readRecords().flatMap((r) => removeTestbed(r.name))
+  // Guests nobody holds (their owner was killed while booting, or --keep) run inside their
+  // namespace and would make it look in use: stop them first.
+  let dirs: string[] = []
+  try {
+    dirs = readdirSync(stateDir()).filter((f) => f.endsWith('.vm'))
+  } catch {}
+  for (const d of dirs) removed.push(...removeGuest(join(stateDir(), d)))
   const {netns, links} = mqbObjects()
   const skipped = opts.force ? [] : netns.filter(netnsHasProcesses)
   for (const ns of netns.filter((n) => !skipped.includes(n))) {

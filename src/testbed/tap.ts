@@ -70,7 +70,7 @@ export function createTapTestbed(spec: TestbedSpec, opts: TestbedOptions): Testb
       ipA,
       ipB,
       maxQueues: max,
-      setQueueCount(n: number): QueueReadback {
+      async setQueueCount(n: number): Promise<QueueReadback> {
         if (!Number.isInteger(n) || n < 1 || n > max)
           throw new MqbError(
             `queue count ${n} is outside 1..${max}, the queues this tap testbed was created with`,
@@ -90,9 +90,9 @@ export function createTapTestbed(spec: TestbedSpec, opts: TestbedOptions): Testb
         return readA
       },
       queueCount: () => count,
-      relayQueueTraffic: (): QueueTraffic[] => r.queueTraffic(),
-      checkHealthy: () => r.check(),
-      close() {
+      relayQueueTraffic: async (): Promise<QueueTraffic[]> => r.queueTraffic(),
+      checkHealthy: async () => r.check(),
+      async close() {
         for (const u of undos.splice(0).reverse()) u()
       },
     }

@@ -1,9 +1,12 @@
 // What every testbed kind (tap + relay, veth, a real device) offers the sweep: two endpoints
 // joined by a multiqueue link whose live queue count mqbench sets and reads back.
 import type {CleanupRegistry} from '../host/cleanup.js'
+import type {DeviceSnapshot} from '../observe/index.js'
 import type {ConfigInForce, QueueTraffic} from '../results/schema.js'
+import type {AccelChoice} from '../vm/accel.js'
+import type {GuestSetup} from '../vm/guest.js'
 
-export type TestbedKind = 'tap' | 'veth' | 'dev'
+export type TestbedKind = 'tap' | 'veth' | 'dev' | 'vm'
 
 export interface TestbedSpec {
   kind: TestbedKind
@@ -23,6 +26,21 @@ export interface TestbedOptions {
   maxQueues: number
   /** tap: CPUs the relay workers are pinned to (cycled); none = unpinned */
   relayCpus?: number[]
+  vm?: VmOptions
+}
+
+export interface VmOptions {
+  /** default: the largest queue count (a guest enables min(queues, vCPUs) queue pairs) */
+  vcpus?: number
+  memoryMiB?: number
+  /** default: /boot/vmlinuz-$(uname -r) with modules, else the newest installed image */
+  kernel?: string
+  accel?: AccelChoice
+  /** leave a guest that failed to come up running, for inspection */
+  keep?: boolean
+  bootTimeoutMs?: number
+  /** host CPUs to pin the vCPU threads to (cycled) */
+  vcpuCpus?: number[]
 }
 
 /** What the kernel reports after a queue-count change. */
@@ -30,6 +48,8 @@ export interface QueueReadback {
   queueCount: number
   channels: ConfigInForce['channels']
   sysfsQueues: {rx: number; tx: number}
+  /** vm: the host tap's queues as qemu holds them */
+  tapQueues?: {attached: number; detached: number}
 }
 
 export interface Testbed {
@@ -51,12 +71,26 @@ export interface Testbed {
    * Sets the live queue count on both ends and reads it back (channels and
    * /sys/class/net/IF/queues); throws an MqbError when the kernel did not take it.
    */
-  setQueueCount(n: number): QueueReadback
+  setQueueCount(n: number): Promise<QueueReadback>
+  /** the live queue count as last set (kept by the testbed: no kernel call) */
   queueCount(): number
   /** cumulative per-queue counters of the relay since the last queue-count change (tap only) */
-  relayQueueTraffic?(): QueueTraffic[]
-  /** throws an MqbError (ExitCode.partial) when a part of the testbed (the relay) has failed */
-  checkHealthy(): void
+  relayQueueTraffic?(): Promise<QueueTraffic[]>
+  /** the device `gen` sends on when it is not devA (vm: the tap, not the bridge) */
+  readonly genDev?: string
+  /** vm: the guest's setup, for the results file */
+  readonly guest?: GuestSetup
+  /** things the person should know (TCG, more queues than vCPUs) */
+  readonly warnings?: string[]
+  /**
+   * vm: starts the session server on the far end (in the guest, through its agent), listening on
+   * ipB, requiring `token` and taking up to `maxSessions`; the sessions' client side runs in nsA.
+   */
+  startFarServer?(token: string, maxSessions: number): Promise<{port: number; close(): Promise<void>}>
+  /** vm: a snapshot of the far end's device taken inside the guest (the per-queue evidence) */
+  guestSnapshot?(): Promise<DeviceSnapshot>
+  /** rejects with an MqbError (ExitCode.partial) when a part of the testbed (relay, guest) has failed */
+  checkHealthy(): Promise<void>
   /** removes everything the testbed created and restores what it changed; idempotent */
-  close(): void
+  close(): Promise<void>
 }

@@ -54,7 +54,7 @@ export function createVethTestbed(spec: TestbedSpec, opts: TestbedOptions): Test
       ipA,
       ipB,
       maxQueues: max,
-      setQueueCount(n: number): QueueReadback {
+      async setQueueCount(n: number): Promise<QueueReadback> {
         if (!Number.isInteger(n) || n < 1 || n > max)
           throw new MqbError(
             `queue count ${n} is outside 1..${max}, the queues this veth testbed was created with`,
@@ -76,8 +76,8 @@ export function createVethTestbed(spec: TestbedSpec, opts: TestbedOptions): Test
         return read
       },
       queueCount: () => count,
-      checkHealthy: () => {},
-      close() {
+      checkHealthy: async () => {},
+      async close() {
         for (const u of undos.splice(0).reverse()) u()
       },
     }

@@ -70,6 +70,15 @@ describeNet('agent: the C++ session server against mqbench rr/stream', () => {
     }
   })
 
+  it('serves two tests at once', async () => {
+    const rr = (sessions: number) =>
+      runRr({...base(), type: 'tcp_rr', sessions, requestSize: 1, responseSize: 1, durationMs: 1000})
+    const [a, b] = await Promise.all([rr(3), rr(5)])
+    expect(a.sessions.every((s) => s.transactions > 0)).toBe(true)
+    expect(b.sessions.every((s) => s.transactions > 0)).toBe(true)
+    expect(a.server.port).toBe(port)
+  })
+
   it('serves TCP_STREAM both ways and UDP_STREAM', async () => {
     const bidir = await runStream({
       ...base(),

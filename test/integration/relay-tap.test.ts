@@ -51,8 +51,8 @@ async function tcpThrough(
 describeNet('tap relay', () => {
   let tb: Testbed | undefined
   let tag = ''
-  afterEach(() => {
-    tb?.close()
+  afterEach(async () => {
+    await tb?.close()
     tb = undefined
     cleanup.runAll()
     expect(leftovers(tag)).toEqual([])
@@ -63,7 +63,7 @@ describeNet('tap relay', () => {
     tb = createTapTestbed({kind: 'tap', name: tag}, {maxQueues: 2, cleanup})
     expect(tb.queueCount()).toBe(2)
 
-    const two = tb.setQueueCount(2)
+    const two = await tb.setQueueCount(2)
     expect(two.channels.combined).toBe(2)
     expect(two.sysfsQueues).toEqual({rx: 2, tx: 2})
     const beforeA = linkCounters(tb.devA, tb.nsA)
@@ -71,7 +71,7 @@ describeNet('tap relay', () => {
     // 8 fresh connections: the chance that tun's hash puts all of them on one queue is 1/128.
     const r2 = await tcpThrough(tb, 8, 1)
     expect(r2.bitsPerSecond).toBeGreaterThan(0)
-    const q2 = tb.relayQueueTraffic!()
+    const q2 = await tb.relayQueueTraffic!()
     expect(q2.map((q) => q.queue)).toEqual([0, 1])
     for (const q of q2) {
       expect(q.txPackets, `queue ${q.queue} carried A->B`).toBeGreaterThan(0)
@@ -89,14 +89,14 @@ describeNet('tap relay', () => {
     expect(sum('rxPackets')).toBe(afterB.txPackets - beforeB.txPackets)
     expect(sum('rxBytes')).toBe(afterA.rxBytes - beforeA.rxBytes)
 
-    const one = tb.setQueueCount(1)
+    const one = await tb.setQueueCount(1)
     expect(one.channels.combined).toBe(1)
     expect(one.sysfsQueues).toEqual({rx: 1, tx: 1})
     await tcpThrough(tb, 4, 1)
-    const q1 = tb.relayQueueTraffic!()
+    const q1 = await tb.relayQueueTraffic!()
     expect(q1.map((q) => q.queue)).toEqual([0])
     expect(q1[0].txPackets).toBeGreaterThan(0)
-    tb.checkHealthy()
+    await tb.checkHealthy()
   })
 
   it('reports a worker failure: a queue fd closed behind the relay stops it with the reason', async () => {
@@ -127,10 +127,10 @@ describeNet('tap relay', () => {
     }
   })
 
-  it('refuses a queue count above the maximum and a name in use', () => {
+  it('refuses a queue count above the maximum and a name in use', async () => {
     tag = `r${uniqueTag().slice(0, 4)}`
     tb = createTapTestbed({kind: 'tap', name: tag}, {maxQueues: 2, cleanup})
-    expect(() => tb!.setQueueCount(3)).toThrow(/outside 1\.\.2/)
+    await expect(tb.setQueueCount(3)).rejects.toThrow(/outside 1\.\.2/)
     expect(() => createTapTestbed({kind: 'tap', name: tag}, {maxQueues: 2, cleanup})).toThrow(
       /exists already/,
     )

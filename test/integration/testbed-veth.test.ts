@@ -17,8 +17,8 @@ function rxPerQueue(tb: Testbed): number[] {
 describeNet('veth testbed', () => {
   let tb: Testbed | undefined
   let tag = ''
-  afterEach(() => {
-    tb?.close()
+  afterEach(async () => {
+    await tb?.close()
     cleanup.runAll()
     expect(leftovers(tag)).toEqual([])
     expect(readRecords().map((r) => r.name)).not.toContain(tag)
@@ -26,7 +26,7 @@ describeNet('veth testbed', () => {
 
   it('changes and reads back queue counts and spreads TCP over the queues', async () => {
     tag = `v${uniqueTag().slice(0, 4)}`
-    tb = createTestbed({kind: 'veth', name: tag}, {maxQueues: 4, cleanup})
+    tb = await createTestbed({kind: 'veth', name: tag}, {maxQueues: 4, cleanup})
     expect(readRecords().find((r) => r.name === tag)).toMatchObject({
       kind: 'veth',
       pid: process.pid,
@@ -36,12 +36,12 @@ describeNet('veth testbed', () => {
     expect(features).toMatch(/generic-receive-offload: on/)
     expect(features).toMatch(/tcp-segmentation-offload: off/)
     for (const n of [1, 3, 2]) {
-      const rb = tb.setQueueCount(n)
+      const rb = await tb.setQueueCount(n)
       expect(rb.channels).toMatchObject({rx: n, tx: n, maxRx: 4, maxTx: 4})
       expect(rb.sysfsQueues).toEqual({rx: n, tx: n})
       expect(tb.queueCount()).toBe(n)
     }
-    expect(() => tb!.setQueueCount(5)).toThrow(/outside 1\.\.4/)
+    await expect(tb.setQueueCount(5)).rejects.toThrow(/outside 1\.\.4/)
 
     const before = rxPerQueue(tb)
     const server = spawn('ip', ['netns', 'exec', tb.nsB, 'iperf3', '-s', '-1', '-B', tb.ipB], {

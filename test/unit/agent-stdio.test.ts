@@ -112,6 +112,9 @@ describe('agent ops', () => {
       stderr: 'err\n',
       truncated: false,
     })
+    // output that is not UTF-8 arrives with U+FFFD in place of the bad bytes, controls escaped
+    const odd = await agent.call('exec', {argv: ['printf', 'a\\377b\\001\\n']})
+    expect(odd.stdout).toBe('a\ufffdb\u0001\n')
     const r = await agent.request('exec', {argv: ['mqb-no-such-program']})
     expect(r).toMatchObject({ok: false, errno: 2, error: expect.stringContaining('mqb-no-such-program')})
   })

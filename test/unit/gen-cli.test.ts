@@ -29,6 +29,17 @@ describe('mqbench gen input errors', () => {
     expect(r.lines[0]).toMatch(/^mqbench: no interface mqbnosuch0; interfaces there: .*\blo\b/)
   })
 
+  it('options of another backend: exit 3, before anything is opened', () => {
+    const q = gen('--dev', 'lo', '--backend', 'xdp', '--qdisc', '--duration', '1s')
+    expect(q.status).toBe(3)
+    expect(q.lines).toEqual([
+      'mqbench: --qdisc is an option of the packet backend; --backend xdp does not use it',
+    ])
+    const m = gen('--dev', 'lo', '--backend', 'packet', '--xdp-mode', 'copy', '--duration', '1s')
+    expect(m.status).toBe(3)
+    expect(m.lines).toEqual(['mqbench: --xdp-mode copy needs --backend xdp (or auto)'])
+  })
+
   it('unknown namespace: exit 5', () => {
     const r = gen('--dev', 'lo', '--netns', 'mqb-nosuch-ns', '--duration', '1s')
     expect(r.status).toBe(5)

@@ -5,7 +5,6 @@ import {
   defaultPercentilePoints,
   emptyHistogram,
   encodeHistogram,
-  histogramFromBuckets,
   mergeHistograms,
   percentileDistribution,
   summarizeHistogram,
@@ -24,6 +23,13 @@ function nativeValueAt(idx: number): number {
     bucket = 0
   }
   return sub * 2 ** bucket
+}
+
+/** A histogram holding `counts[i]` values of `valuesNs[i]` each. */
+function histogramFromBuckets(b: {valuesNs: number[]; counts: number[]}) {
+  const h = emptyHistogram()
+  b.valuesNs.forEach((v, i) => h.recordValueWithCount(v, b.counts[i]))
+  return h
 }
 
 describe('histogram', () => {
@@ -52,8 +58,7 @@ describe('histogram', () => {
     expect(s.mean).toBeCloseTo((50 * 10 + 49 * 20 + 1000) / 100, 0)
   })
 
-  it('refuses mismatched bucket arrays and gives zeros for an empty histogram', () => {
-    expect(() => histogramFromBuckets({valuesNs: [1, 2], counts: [1]})).toThrow(/2 values but 1 counts/)
+  it('gives zeros for an empty histogram', () => {
     expect(summarizeHistogram(emptyHistogram())).toEqual({
       count: 0,
       min: 0,

@@ -14,6 +14,7 @@ import {
   type ServerLimits,
   type ServerMessage,
 } from '../../src/sessions/protocol.js'
+import {openFilesShortfall} from '../../src/sessions/host-limits.js'
 import {startServer} from '../../src/sessions/server.js'
 import {StdioAgent} from '../helpers/agent.js'
 
@@ -290,6 +291,44 @@ describe('both session servers answer mutated vectors alike', () => {
       lines.push(JSON.stringify({type: 'done'}))
       const [a, b] = await Promise.all([answer(ts.port, lines), answer(cppPort, lines)])
       expect({case: i, lines, cpp: b}).toEqual({case: i, lines, cpp: a})
+    }
+  })
+})
+
+describe('the C++ session server and the open-file limit', () => {
+  it('raises RLIMIT_NOFILE to its hard value and refuses a larger test as the TypeScript server words it', async () => {
+    const agent = new StdioAgent(['prlimit', '--nofile=100:300'])
+    try {
+      const port = (await agent.call('server_start', {port: 0, token})).port as number
+      const c = new Conversation(port)
+      c.send(hello)
+      expect(JSON.parse(await c.line())).toMatchObject({type: 'welcome'})
+      const test = {
+        type: 'test' as const,
+        workload: 'tcp_rr' as const,
+        sessions: 100,
+        threads: 1,
+        durationMs: 1000,
+      }
+      const sizes = {requestSize: 1, responseSize: 1, messageSize: 1, serverSends: new Array(100).fill(0)}
+      for (const l of encodeMessage({...test, ...sizes})
+        .trim()
+        .split('\n'))
+        c.send(l)
+      expect(JSON.parse(await c.line())).toEqual({
+        type: 'error',
+        reason: `this server cannot hold the test: ${openFilesShortfall(100, {openFiles: 300, openFilesHard: 300})}`,
+      })
+      // 44 sessions fit the 300 files (with the reserve of 256)
+      const d = new Conversation(port)
+      d.send(hello)
+      await d.line()
+      const fits = {...test, ...sizes, sessions: 44, serverSends: new Array(44).fill(0)}
+      for (const l of encodeMessage(fits).trim().split('\n')) d.send(l)
+      expect(JSON.parse(await d.line())).toMatchObject({type: 'ready'})
+      d.end()
+    } finally {
+      await agent.close()
     }
   })
 })

@@ -54,6 +54,16 @@ describe('planScale', () => {
       )
   })
 
+  it('records the gen backend (--gen-backend), auto by default, and refuses it for other workloads', () => {
+    expect(planScale(flags({workload: 'gen'}), {testbedName: 'x'}).config.params.backend).toBe('auto')
+    expect(
+      planScale(flags({workload: 'gen', params: {backend: 'xdp'}}), {testbedName: 'x'}).config.params.backend,
+    ).toBe('xdp')
+    expect(() => planScale(flags({params: {backend: 'xdp'}}), {testbedName: 'x'})).toThrow(
+      /backend does not apply to the rr workload/,
+    )
+  })
+
   it('rejects queue counts above the maximum, naming it', () => {
     const err = (() => {
       try {

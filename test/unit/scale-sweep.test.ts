@@ -40,16 +40,17 @@ function fakeTestbed(): Testbed & {set: number[]; windows: number} {
     maxQueues: 4,
     set: [] as number[],
     windows: 0,
-    setQueueCount(n: number) {
+    async setQueueCount(n: number) {
       count = n
       tb.windows = 0
       tb.set.push(n)
       return {queueCount: n, channels: {combined: n}, sysfsQueues: {rx: n, tx: n}}
     },
     queueCount: () => count,
-    relayQueueTraffic: () => Array.from({length: count}, (_, q) => qt(q, 10 * tb.windows, 5 * tb.windows)),
-    checkHealthy() {},
-    close() {},
+    relayQueueTraffic: async () =>
+      Array.from({length: count}, (_, q) => qt(q, 10 * tb.windows, 5 * tb.windows)),
+    async checkHealthy() {},
+    async close() {},
   }
   return tb as unknown as Testbed & {set: number[]; windows: number}
 }
@@ -184,7 +185,7 @@ describe('runSweep', () => {
 
   it('stops on a failed relay', async () => {
     const tb = fakeTestbed()
-    tb.checkHealthy = () => {
+    tb.checkHealthy = async () => {
       throw new Error('relay failed')
     }
     await expect(

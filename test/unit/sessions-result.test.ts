@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import type {NativeSessionResult} from '../../src/native.js'
+import {sessions as nativeSessions, type NativeSessionResult} from '../../src/native.js'
 import {decodeHistogram} from '../../src/results/histogram.js'
 import {rrResult} from '../../src/sessions/rr.js'
 import {streamDirections, streamResult} from '../../src/sessions/stream.js'
@@ -19,10 +19,13 @@ const native = (o: Partial<NativeSessionResult>): NativeSessionResult => ({
   dead: false,
   ...o,
 })
-const hist = (valueNs: number, count: number) => ({
-  histValuesNs: new Float64Array([valueNs]),
-  histCounts: new Float64Array([count]),
-})
+// Histograms as the native engine reports them: each session's, and the merged total.
+const latencies = nativeSessions.histograms([
+  new Float64Array(1000).fill(50_000),
+  new Float64Array(3000).fill(20_000),
+  new Float64Array(500).fill(100_000),
+])
+const hist = (i: number) => latencies.sessions[i]
 const opts = {
   server: '127.0.0.1',
   port: 1,
@@ -49,10 +52,11 @@ describe('rr results', () => {
       ],
     },
     sessions: [
-      native({windowOps: 1000, windowNs: 1e9, ...hist(50_000, 1000)}),
-      native({windowOps: 3000, windowNs: 1e9, thread: 1, ...hist(20_000, 3000)}),
-      native({windowOps: 500, windowNs: 0.5e9, maxGapNs: 1.5e9, ...hist(100_000, 500)}),
+      native({windowOps: 1000, windowNs: 1e9, ...hist(0)}),
+      native({windowOps: 3000, windowNs: 1e9, thread: 1, ...hist(1)}),
+      native({windowOps: 500, windowNs: 0.5e9, maxGapNs: 1.5e9, ...hist(2)}),
     ],
+    total: latencies,
   }
 
   it('derives the total from the sessions over the same window', () => {
@@ -60,6 +64,7 @@ describe('rr results', () => {
     expect(r.sessions.map((s) => s.transactionsPerSecond)).toEqual([1000, 3000, 1000])
     expect(r.transactionsPerSecond).toBe(r.sessions.reduce((s, x) => s + x.transactionsPerSecond, 0))
     expect(r.latency.count).toBe(r.sessions.reduce((s, x) => s + x.transactions, 0))
+    expect(decodeHistogram(r.latencyHistogram!).totalCount).toBe(r.latency.count)
     expect(r.fairness.slowestTps).toBe(1000)
     expect(r.fairness.fastestTps).toBe(3000)
   })

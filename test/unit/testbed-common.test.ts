@@ -32,13 +32,14 @@ describe('testbed names and addresses', () => {
 })
 
 describe('parseTestbedKind', () => {
-  it('accepts tap, veth and dev:IF, and nothing else', () => {
+  it('accepts tap, veth, vm and dev:IF, and nothing else', () => {
     expect(parseTestbedKind('tap')).toEqual({kind: 'tap'})
     expect(parseTestbedKind('veth')).toEqual({kind: 'veth'})
     expect(parseTestbedKind('dev:eth1')).toEqual({kind: 'dev', dev: 'eth1'})
-    expect(() => parseTestbedKind('dev:')).toThrow(/tap, veth or dev:IF/)
-    expect(() => parseTestbedKind('macvlan')).toThrow(/tap, veth or dev:IF/)
-    expect(Object.keys(TESTBED_KINDS).sort()).toEqual(['dev', 'tap', 'veth'])
+    expect(() => parseTestbedKind('dev:')).toThrow(/tap, veth, vm or dev:IF/)
+    expect(() => parseTestbedKind('macvlan')).toThrow(/tap, veth, vm or dev:IF/)
+    expect(parseTestbedKind('vm')).toEqual({kind: 'vm'})
+    expect(Object.keys(TESTBED_KINDS).sort()).toEqual(['dev', 'tap', 'veth', 'vm'])
   })
 
   it('reads a server as host[:port]', () => {

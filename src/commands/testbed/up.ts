@@ -4,11 +4,15 @@ import {join} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {MqbCommand} from '../../cli/base.js'
 import {cleanup, onInterrupt} from '../../cli/cleanup.js'
-import {cpuListFlag, testbedKindFlag} from '../../cli/flags.js'
+import {cpuListFlag, testbedKindFlag, vmFlags, vmOptions} from '../../cli/flags.js'
 import {ExitCode, MqbError} from '../../errors.js'
-import {createTestbed} from '../../testbed/index.js'
-import {pidAlive, readRecords, stateDir, type TestbedRecord} from '../../testbed/registry.js'
+import {createTestbed, type TestbedKind} from '../../testbed/index.js'
 import {LIMITS} from '../../limits.js'
+import {serverFor} from '../../scale/workloads.js'
+import {pidAlive, readRecords, stateDir, writeRecord, type TestbedRecord} from '../../testbed/registry.js'
+
+// A guest under TCG on a small host boots in seconds per vCPU: 2 queue pairs keep it quick.
+const DEFAULT_MAX_QUEUES: Record<TestbedKind, number> = {tap: 8, veth: 8, vm: 2, dev: 1}
 
 export default class TestbedUp extends MqbCommand {
   static description = `Create a testbed and hold it until Ctrl-C, SIGTERM or \`mqbench testbed down NAME\`.
@@ -24,6 +28,7 @@ Either way the testbed is removed when the holding process ends.`
     '<%= config.bin %> testbed up one --kind tap --max-queues 4 --queues 1',
     '<%= config.bin %> testbed up tb2 --kind veth --max-queues 8 --detach',
     '<%= config.bin %> testbed up nic --kind dev:eth1 --server 192.0.2.7 --token s3cret',
+    '<%= config.bin %> testbed up g1 --kind vm --max-queues 4 --vcpus 4 --memory 512M',
   ]
 
   static args = {
@@ -32,12 +37,13 @@ Either way the testbed is removed when the holding process ends.`
 
   static flags = {
     kind: testbedKindFlag({
-      description: 'tap, veth or dev:IF',
+      description: 'tap, veth, vm or dev:IF',
       default: {kind: 'tap'},
       defaultHelp: async () => 'tap',
     }),
     'max-queues': Flags.integer({
-      description: 'queues the link is created with (tap, veth: default 8; dev: what the driver allows)',
+      description:
+        'queues the link is created with (tap, veth: default 8; vm: default 2; dev: what the driver allows)',
       min: 1,
       max: LIMITS.maxQueues,
     }),
@@ -49,6 +55,7 @@ Either way the testbed is removed when the holding process ends.`
     'relay-cpus': cpuListFlag({description: 'tap: CPUs to pin the relay workers to (cycled)'}),
     server: Flags.string({description: 'dev: the remote `mqbench server` as HOST[:PORT]'}),
     token: Flags.string({description: 'dev: the remote server token'}),
+    ...vmFlags,
     detach: Flags.boolean({
       description: 'hold the testbed from a background process and return once it is up',
     }),
@@ -57,31 +64,44 @@ Either way the testbed is removed when the holding process ends.`
   async run(): Promise<TestbedRecord> {
     const {args, flags} = await this.parse(TestbedUp)
     if (flags.detach) return this.detach(args.name)
-    const tb = createTestbed(
+    const tb = await createTestbed(
       {kind: flags.kind.kind, dev: flags.kind.dev, name: args.name, server: flags.server, token: flags.token},
       {
-        maxQueues: flags['max-queues'] ?? (flags.kind.kind === 'dev' ? 1 : 8),
+        maxQueues: flags['max-queues'] ?? DEFAULT_MAX_QUEUES[flags.kind.kind],
         relayCpus: flags['relay-cpus'],
         cleanup,
+        vm: vmOptions(flags),
       },
     )
+    let far: Awaited<ReturnType<typeof serverFor>> | undefined
     try {
-      if (flags.queues !== undefined && flags.queues !== tb.maxQueues) tb.setQueueCount(flags.queues)
-      const rec = readRecords().find((r) => r.name === tb.name)!
+      if (flags.queues !== undefined && flags.queues !== tb.maxQueues) await tb.setQueueCount(flags.queues)
+      // A session server at the far end for `rr`/`stream --testbed NAME`, with its own token (a
+      // dev testbed's is the remote one, when its port was given).
+      const found = readRecords().find((r) => r.name === tb.name)!
+      let server: TestbedRecord['server']
+      if (!tb.remote) {
+        far = await serverFor(tb, LIMITS.defaultServerSessions, flags.token)
+        server = {host: far.server, port: far.port, token: far.token}
+      } else if (tb.remote.port) server = {host: tb.remote.host, port: tb.remote.port, token: tb.remote.token}
+      const rec: TestbedRecord = {...found, ...(server ? {server} : {})}
+      writeRecord(rec)
       if (!this.jsonEnabled()) {
         this.show(rec)
         this.log(`  live queue count: ${tb.queueCount()}`)
+        for (const w of tb.warnings ?? []) this.warn(w)
       }
       await this.hold(() => tb.checkHealthy())
       return rec
     } finally {
-      tb.close()
+      await far?.close().catch(() => {})
+      await tb.close()
       if (!this.jsonEnabled()) this.log(`testbed ${tb.name} removed`)
     }
   }
 
   /** Resolves on Ctrl-C / SIGTERM; rejects when the health check throws (a failed relay). */
-  private hold(check: () => void): Promise<void> {
+  private hold(check: () => Promise<void>): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const end = (err?: unknown) => {
         clearInterval(watch)
@@ -90,12 +110,14 @@ Either way the testbed is removed when the holding process ends.`
         else resolve()
       }
       const off = onInterrupt(() => end())
+      let checking = false
       const watch = setInterval(() => {
-        try {
-          check()
-        } catch (err) {
-          end(err)
-        }
+        if (checking) return
+        checking = true
+        check().then(
+          () => (checking = false),
+          (err: unknown) => end(err),
+        )
       }, 500)
     })
   }
@@ -122,7 +144,16 @@ Either way the testbed is removed when the holding process ends.`
   private show(rec: TestbedRecord): void {
     this.log(`testbed ${rec.name} (${rec.kind}, up to ${rec.maxQueues} queues), held by process ${rec.pid}`)
     this.log(`  A: ${rec.devA} ${rec.ipA}${rec.nsA ? ` in netns ${rec.nsA}` : ''}`)
-    this.log(`  B: ${rec.devB} ${rec.ipB}${rec.nsB ? ` in netns ${rec.nsB}` : ''}`)
+    this.log(
+      `  B: ${rec.devB} ${rec.ipB}${rec.nsB ? ` in netns ${rec.nsB}` : rec.guest ? ' in the guest' : ''}`,
+    )
+    if (rec.guest) {
+      const g = rec.guest
+      this.log(
+        `  guest: ${g.kernel.release}, ${g.accel}${g.vhost ? ', vhost' : ''}, ${g.vcpus} vCPUs, ${g.memoryMiB} MiB, ${g.queues} queue pairs, ${g.vectors} vectors; up in ${(g.bootMs / 1000).toFixed(1)} s`,
+      )
+      this.log(`  console: mqbench testbed console ${rec.name}`)
+    }
     if (process.stdout.isTTY) this.log('Ctrl-C removes it')
   }
 }

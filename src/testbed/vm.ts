@@ -1,0 +1,218 @@
+// The vm testbed: a qemu guest with a multiqueue virtio-net NIC (queues=MAX on the tap,
+// mq=on,vectors=2*MAX+2) on a tap in the host namespace mqb-NAME-h, bridged to a bridge whose MAC
+// is pinned (a bridge otherwise takes its ports' lowest MAC, and the guest's ARP entry goes stale
+// when taps come and go). The live queue count changes inside the guest (ETHTOOL_SCHANNELS through
+// the agent); qemu then attaches or detaches the tap's queues, so the read-back has three
+// witnesses that must agree: the guest's channels, the guest's sysfs queues and the host tap's
+// numqueues/numdisabled.
+import {createHash} from 'node:crypto'
+import {join} from 'node:path'
+import {ExitCode, MqbError} from '../errors.js'
+import {registerGuestAddress} from '../host/guests.js'
+import {createNetns} from '../host/netns.js'
+import type {DeviceSnapshot} from '../observe/index.js'
+import {runOk} from '../util/exec.js'
+import {Guest} from '../vm/guest.js'
+import {guestSnapshot} from '../vm/guest-observe.js'
+import {guestMac} from '../vm/qemu-args.js'
+import {endpointAddresses, quietNamespace} from './common.js'
+import {stateDir} from './registry.js'
+import type {QueueReadback, Testbed, TestbedOptions, TestbedSpec} from './types.js'
+
+export const GUEST_DEV = 'eth0'
+
+export function vmNames(name: string): {ns: string; tap: string; bridge: string; dir: string} {
+  return {
+    ns: `mqb-${name}-h`,
+    tap: `mqb-${name}-t`,
+    bridge: `mqb-${name}-b`,
+    dir: join(stateDir(), `${name}.vm`),
+  }
+}
+
+/** Parses `ip -d -j link show` of a tap: the queues qemu holds attached and detached. */
+export function tapQueues(json: string): {numqueues: number; numdisabled: number; multiQueue: boolean} {
+  const [l] = JSON.parse(json) as Array<{linkinfo?: {info_data?: Record<string, unknown>}}>
+  const d = l?.linkinfo?.info_data ?? {}
+  return {
+    numqueues: Number(d.numqueues ?? 0),
+    numdisabled: Number(d.numdisabled ?? 0),
+    multiQueue: d.multi_queue === true,
+  }
+}
+
+/**
+ * The three witnesses of a queue count; undefined when they agree on `n`, else the sentence that
+ * says who saw what. qemu keeps MAX queue fds on the tap and detaches those the guest disabled.
+ */
+export function queueMismatch(
+  n: number,
+  max: number,
+  w: {combined: number; sysfs: {rx: number; tx: number}; tap: {numqueues: number; numdisabled: number}},
+): string | undefined {
+  const tapOk = max === 1 ? true : w.tap.numqueues === n && w.tap.numdisabled === max - n
+  if (w.combined === n && w.sysfs.rx === n && w.sysfs.tx === n && tapOk) return undefined
+  return (
+    `asked the guest for ${n} queues, but its channels say ${w.combined}, its sysfs rx ${w.sysfs.rx} / tx ${w.sysfs.tx}` +
+    `, and the host tap has ${w.tap.numqueues} queues attached, ${w.tap.numdisabled} detached`
+  )
+}
+
+/** Queue interrupts of the guest NIC: per-queue lines, or one shared "virtioN-virtqueues" (too few vectors). */
+export function sharedVectors(interrupts: string, virtio: string): boolean {
+  return (
+    new RegExp(`\\b${virtio}-virtqueues\\b`).test(interrupts) &&
+    !new RegExp(`\\b${virtio}-input\\.\\d`).test(interrupts)
+  )
+}
+
+export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): Promise<Testbed> {
+  const {ns, tap, bridge, dir} = vmNames(spec.name)
+  const {ipA, ipB, prefix} = endpointAddresses(spec.name)
+  const max = opts.maxQueues
+  const vm = opts.vm ?? {}
+  const vcpus = vm.vcpus ?? max
+  const hash = createHash('sha256').update(spec.name).digest()
+  const undos: Array<() => void> = []
+  const warnings: string[] = []
+  if (max > vcpus)
+    warnings.push(
+      `${max} queues on ${vcpus} vCPUs: the guest enables min(queues, vCPUs) at boot, and queues beyond ${vcpus} share vCPUs`,
+    )
+  let guest: Guest | undefined
+  try {
+    undos.push(createNetns(ns, opts.cleanup))
+    quietNamespace(ns)
+    const ip = (...args: string[]) => runOk('ip', ['-n', ns, ...args])
+    ip('link', 'add', bridge, 'type', 'bridge')
+    // Pinned: locally administered, from the name, so it never follows the ports.
+    ip(
+      'link',
+      'set',
+      bridge,
+      'address',
+      `02:6d:71:${[hash[1], hash[2], hash[3]].map((b) => b.toString(16).padStart(2, '0')).join(':')}`,
+    )
+    ip('tuntap', 'add', 'dev', tap, 'mode', 'tap', ...(max > 1 ? ['multi_queue'] : []))
+    ip('link', 'set', tap, 'master', bridge)
+    ip('link', 'set', tap, 'up')
+    ip('addr', 'add', `${ipA}/${prefix}`, 'dev', bridge)
+    ip('link', 'set', bridge, 'up')
+    guest = await Guest.boot(
+      {
+        name: spec.name,
+        netns: ns,
+        tap,
+        mac: guestMac(hash[0], spec.name),
+        guestCidr: `${ipB}/${prefix}`,
+        queues: max,
+        vcpus,
+        memoryMiB: vm.memoryMiB ?? 512,
+        kernel: vm.kernel,
+        accel: vm.accel ?? 'auto',
+        dir,
+        bootTimeoutMs: vm.bootTimeoutMs,
+        vcpuCpus: vm.vcpuCpus,
+      },
+      opts.cleanup,
+      {keep: vm.keep},
+    )
+    const g = guest
+    undos.push(registerGuestAddress(spec.name, ipB, g.ref, opts.cleanup))
+    if (g.setup.accel === 'tcg')
+      warnings.push(`the guest runs under TCG (${g.setup.accelReason}): its figures are functional only`)
+    const agent = g.agent
+    const tapState = () => tapQueues(runOk('ip', ['-n', ns, '-d', '-j', 'link', 'show', 'dev', tap]))
+    const channels = async () =>
+      agent.request<{combined: number; maxCombined: number}>('channels_get', {dev: GUEST_DEV})
+    const sysfs = async () => {
+      const r = await agent.request<{entries: Array<{name: string}>}>('list_dir', {
+        path: `/sys/class/net/${GUEST_DEV}/queues`,
+      })
+      const names = r.entries.map((e) => e.name)
+      return {
+        rx: names.filter((e) => /^rx-\d+$/.test(e)).length,
+        tx: names.filter((e) => /^tx-\d+$/.test(e)).length,
+      }
+    }
+    // The guest's virtio name for its NIC ("virtio1"), for the interrupt lines.
+    const link = await agent.request<{stdout: string}>('exec', {
+      argv: ['readlink', `/sys/class/net/${GUEST_DEV}/device`],
+    })
+    const virtio = link.stdout.trim().split('/').pop() ?? ''
+    if (max > 1) {
+      const irq = await agent.request<{data: string}>('read_file', {path: '/proc/interrupts'})
+      if (sharedVectors(irq.data, virtio))
+        throw new MqbError(
+          `the guest's ${virtio} shares one interrupt for all queues (${virtio}-virtqueues): qemu gave it fewer than ${2 * max + 1} vectors`,
+          ExitCode.unsupported,
+        )
+    }
+    let count = (await channels()).combined
+    const setQueueCount = async (n: number): Promise<QueueReadback> => {
+      if (!Number.isInteger(n) || n < 1 || n > max)
+        throw new MqbError(
+          `queue count ${n} is outside 1..${max}, the queues this guest was booted with`,
+          ExitCode.unsupported,
+        )
+      g.checkAlive()
+      const set = await agent.request<{combined: number; maxCombined: number}>('channels_set', {
+        dev: GUEST_DEV,
+        combined: n,
+      })
+      count = set.combined
+      const witnesses = {combined: (await channels()).combined, sysfs: await sysfs(), tap: tapState()}
+      const mismatch = queueMismatch(n, max, witnesses)
+      if (mismatch) throw new MqbError(mismatch, ExitCode.unsupported)
+      return {
+        queueCount: n,
+        channels: {combined: witnesses.combined, maxCombined: set.maxCombined},
+        sysfsQueues: witnesses.sysfs,
+        tapQueues: {attached: witnesses.tap.numqueues, detached: witnesses.tap.numdisabled},
+      }
+    }
+    const testbed: Testbed = {
+      kind: 'vm',
+      name: spec.name,
+      nsA: ns,
+      nsB: '',
+      devA: bridge,
+      devB: GUEST_DEV,
+      ipA,
+      ipB,
+      maxQueues: max,
+      guest: g.setup,
+      genDev: tap,
+      warnings,
+      setQueueCount,
+      queueCount: () => count,
+      guestSnapshot: (): Promise<DeviceSnapshot> => guestSnapshot(agent, GUEST_DEV),
+      async startFarServer(token: string, maxSessions: number) {
+        const r = await agent.request<{port: number}>('server_start', {
+          bind: ipB,
+          port: 0,
+          token,
+          maxSessions,
+        })
+        return {
+          port: r.port,
+          close: async () => {
+            await agent.request('server_stop', {}).catch(() => {})
+          },
+        }
+      },
+      checkHealthy: async () => g.checkAlive(),
+      async close() {
+        g.stop()
+        for (const u of undos.splice(0).reverse()) u()
+      },
+    }
+    return testbed
+  } catch (err) {
+    if (!vm.keep) {
+      guest?.stop()
+      for (const u of undos.reverse()) u()
+    }
+    throw err
+  }
+}

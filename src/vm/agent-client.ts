@@ -1,0 +1,186 @@
+// The host side of the agent channel (docs/agent.md): requests with ids over the virtio-serial
+// port's unix socket, a timeout per attempt, retries with the same id (the agent answers a
+// repeated id from its cache), and a reconnect whenever the socket drops (qemu restarted the
+// chardev, the guest rebooted, a migration moved it).
+import type {Socket} from 'node:net'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {encodeFrame, FrameDecoder} from './framing.js'
+import {connectUnix} from './qmp.js'
+
+export const AGENT_PROTOCOL_VERSION = 1
+
+export class AgentError extends Error {
+  constructor(
+    readonly op: string,
+    message: string,
+    readonly errno = 0,
+    /** true when the agent answered (with an error); false for a timeout or a lost channel */
+    readonly answered = true,
+  ) {
+    super(`guest agent ${op}: ${message}`)
+  }
+}
+
+export interface AgentHello {
+  agent: string
+  version: string
+  protocol: number
+  kernel: string
+  cpus: number
+  build: string
+}
+
+interface Pending {
+  op: string
+  frame: Buffer
+  resolve: (v: unknown) => void
+  reject: (e: Error) => void
+}
+
+export class AgentClient {
+  private sock?: Socket
+  private decoder = new FrameDecoder()
+  private nextId = 1
+  private pending = new Map<number, Pending>()
+  private closed = false
+  private connecting?: Promise<void>
+  /** how many times the channel was (re)established */
+  connections = 0
+
+  constructor(
+    readonly path: string,
+    private readonly opts: {alive?: () => boolean; connectTimeoutMs?: number} = {},
+  ) {}
+
+  /**
+   * Sends one request and resolves with its result. Each attempt waits `timeoutMs`; a lost
+   * answer is asked for again with the same id, up to `retries` more times.
+   */
+  async request<T = Record<string, unknown>>(
+    op: string,
+    args: Record<string, unknown> = {},
+    opts: {timeoutMs?: number; retries?: number} = {},
+  ): Promise<T> {
+    const id = this.nextId++
+    const frame = encodeFrame({v: AGENT_PROTOCOL_VERSION, id, op, ...args})
+    const attempts = 1 + (opts.retries ?? 2)
+    const timeoutMs = opts.timeoutMs ?? 5000
+    let last: Error | undefined
+    for (let a = 0; a < attempts; a++) {
+      if (this.closed) throw new AgentError(op, 'the agent channel is closed', 0, false)
+      try {
+        await this.ensureConnected()
+        return (await this.attempt(id, op, frame, timeoutMs)) as T
+      } catch (err) {
+        if (err instanceof AgentError && err.answered) throw err
+        last = err as Error
+      }
+    }
+    throw new AgentError(op, `no answer after ${attempts} attempts (${last?.message ?? 'timeout'})`, 0, false)
+  }
+
+  /** Asks `hello` until the agent answers (it starts late in boot), within `timeoutMs`. */
+  async waitReady(timeoutMs: number, alive: () => boolean = () => true): Promise<AgentHello> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      try {
+        const hello = await this.request<AgentHello>('hello', {}, {timeoutMs: 1000, retries: 0})
+        if (hello.protocol !== AGENT_PROTOCOL_VERSION)
+          throw new AgentError(
+            'hello',
+            `the guest agent speaks protocol ${hello.protocol}, this mqbench ${AGENT_PROTOCOL_VERSION}; rebuild both`,
+          )
+        return hello
+      } catch (err) {
+        if (err instanceof AgentError && err.answered) throw err
+        if (Date.now() > deadline || !alive() || this.closed) throw err
+      }
+    }
+  }
+
+  close(): void {
+    this.closed = true
+    this.sock?.destroy()
+    for (const p of this.pending.values())
+      p.reject(new AgentError(p.op, 'the agent channel was closed', 0, false))
+    this.pending.clear()
+  }
+
+  private attempt(id: number, op: string, frame: Buffer, timeoutMs: number): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id)
+        reject(new AgentError(op, `no answer within ${timeoutMs} ms`, 0, false))
+      }, timeoutMs)
+      this.pending.set(id, {
+        op,
+        frame,
+        resolve: (v) => {
+          clearTimeout(timer)
+          resolve(v)
+        },
+        reject: (e) => {
+          clearTimeout(timer)
+          reject(e)
+        },
+      })
+      this.sock?.write(frame)
+    })
+  }
+
+  private ensureConnected(): Promise<void> {
+    if (this.sock && !this.sock.destroyed) return Promise.resolve()
+    this.connecting ??= this.connect().finally(() => (this.connecting = undefined))
+    return this.connecting
+  }
+
+  private async connect(): Promise<void> {
+    const sock = await connectUnix(this.path, this.opts.connectTimeoutMs ?? 10_000, this.opts.alive)
+    if (this.closed) {
+      sock.destroy()
+      return
+    }
+    this.decoder = new FrameDecoder()
+    this.sock = sock
+    this.connections++
+    sock.on('data', (chunk) => this.onData(chunk))
+    sock.on('error', () => {})
+    sock.on('close', () => {
+      if (this.sock === sock) this.sock = undefined
+      if (this.closed) return
+      // Requests in flight are sent again on the new connection with their ids.
+      void this.reconnect()
+    })
+    for (const p of this.pending.values()) sock.write(p.frame)
+  }
+
+  private async reconnect(): Promise<void> {
+    while (!this.closed && this.pending.size > 0) {
+      try {
+        await this.ensureConnected()
+        return
+      } catch {
+        await sleep(100)
+      }
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    for (const msg of this.decoder.push(chunk)) {
+      if (msg instanceof Error) continue
+      const id = typeof msg.id === 'number' ? msg.id : -1
+      const p = this.pending.get(id)
+      if (!p) continue // a late duplicate of an answer already taken
+      this.pending.delete(id)
+      if (msg.ok === true) p.resolve(msg.result ?? {})
+      else
+        p.reject(
+          new AgentError(
+            p.op,
+            typeof msg.error === 'string' ? msg.error : 'failed',
+            typeof msg.errno === 'number' ? msg.errno : 0,
+          ),
+        )
+    }
+  }
+}

@@ -1,0 +1,282 @@
+// One qemu guest: built, started, watched and stopped. Boot ends when the agent answers hello;
+// it fails at once when qemu exits or the guest panics (QMP GUEST_PANICKED, or the console shows
+// a panic before pvpanic is loaded), and after a bound otherwise, always with the console's tail.
+import {spawn, type ChildProcess} from 'node:child_process'
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {ExitCode, MqbError} from '../errors.js'
+import {run} from '../util/exec.js'
+import type {CleanupRegistry} from '../host/cleanup.js'
+import type {GuestRecord} from '../results/schema.js'
+import {AgentClient, AgentError, type AgentHello} from './agent-client.js'
+import {chooseAccel, type AccelChoice} from './accel.js'
+import {BOOT_MARK, buildInitramfs, type Initramfs} from './initramfs.js'
+import {chooseKernel, type GuestKernel} from './kernel.js'
+import {findAgent, findBusybox, findQemu, qemuVersion} from './prereqs.js'
+import {processStartTime, stopProcess, type ProcessRef} from '../host/process.js'
+import {QmpClient} from './qmp.js'
+import {guestPaths, qemuArgs, shellQuote, vectorsFor, type GuestConfig} from './qemu-args.js'
+
+export interface GuestOptions {
+  name: string
+  /** the namespace qemu runs in, holding the tap */
+  netns: string
+  tap: string
+  mac: string
+  /** the guest's eth0 address with prefix */
+  guestCidr: string
+  queues: number
+  vcpus: number
+  memoryMiB: number
+  kernel?: string
+  accel: AccelChoice
+  /** the scratch directory: sockets, console log, qemu.json; removed at the end */
+  dir: string
+  bootTimeoutMs?: number
+  /** host CPUs the vCPU threads are pinned to (vCPU i on the (i mod n)-th); none = unpinned */
+  vcpuCpus?: number[]
+}
+
+/** Pins each vCPU thread (QMP query-cpus-fast names their thread ids) to a host CPU. */
+async function pinVcpus(qmp: QmpClient, cpus: number[]): Promise<number[]> {
+  const threads = await qmp.execute<Array<{'cpu-index': number; 'thread-id': number}>>('query-cpus-fast')
+  const placed: number[] = []
+  for (const t of threads.sort((a, b) => a['cpu-index'] - b['cpu-index'])) {
+    const cpu = cpus[t['cpu-index'] % cpus.length]
+    const r = run('taskset', ['-pc', String(cpu), String(t['thread-id'])])
+    if (r.status !== 0)
+      throw new MqbError(
+        `cannot pin vCPU ${t['cpu-index']} to CPU ${cpu}: ${r.stderr.trim()}`,
+        ExitCode.badInput,
+      )
+    placed.push(cpu)
+  }
+  return placed
+}
+
+/** What the results file records about the guest (results/schema.ts GuestRecord). */
+export type GuestSetup = GuestRecord
+
+// The kernel's own panic, or its decompressor giving up on a damaged image (it halts, no panic line).
+const PANIC = /Kernel panic - not syncing[^\n]*|[^\n]*-- System halted/
+
+/** The last `n` lines of the console log, without carriage returns. */
+export function consoleTail(dir: string, n = 20): string {
+  try {
+    const lines = readFileSync(guestPaths(dir).consoleLog, 'utf8').replaceAll('\r', '').trimEnd().split('\n')
+    return lines.slice(-n).join('\n')
+  } catch {
+    return '(no console output)'
+  }
+}
+
+export function parseBootMarks(console: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const m of console.matchAll(new RegExp(`^${BOOT_MARK} (\\w+) ([\\d.]+)`, 'gm')))
+    out[m[1]] = Number(m[2])
+  return out
+}
+
+/** The record another process needs to stop this guest after a SIGKILL of its owner. */
+export const qemuRecordPath = (dir: string) => join(dir, 'qemu.json')
+
+export function readQemuRecord(dir: string): ProcessRef | undefined {
+  try {
+    return JSON.parse(readFileSync(qemuRecordPath(dir), 'utf8')) as ProcessRef
+  } catch {
+    return undefined
+  }
+}
+
+export class Guest {
+  private exitInfo?: string
+  private panicked?: string
+
+  private constructor(
+    readonly dir: string,
+    readonly proc: ChildProcess,
+    readonly ref: ProcessRef,
+    readonly qmp: QmpClient,
+    readonly agent: AgentClient,
+    readonly setup: GuestSetup,
+    private readonly undoQemu: () => void,
+  ) {}
+
+  /**
+   * Builds the initramfs, starts qemu in `opts.netns` and waits for the agent. Everything it
+   * creates is registered with `undo` at once; on failure it is all removed before the throw,
+   * unless `keep` (then the error names the command that removes it).
+   */
+  static async boot(opts: GuestOptions, undo: CleanupRegistry, hooks: {keep?: boolean} = {}): Promise<Guest> {
+    const qemu = findQemu()
+    const busybox = findBusybox()
+    const agentBin = findAgent()
+    const kernel: GuestKernel = chooseKernel(opts.kernel)
+    mkdirSync(opts.dir, {recursive: true, mode: 0o700})
+    const removeDir = undo.add(`guest scratch directory ${opts.dir}`, () =>
+      rmSync(opts.dir, {recursive: true, force: true}),
+    )
+    const image: Initramfs = buildInitramfs({kernel, busybox, agent: agentBin})
+    const accel = await chooseAccel(opts.accel, kernel, opts.dir)
+    const vhost = accel.accel === 'kvm' && existsSync('/dev/vhost-net')
+    const cfg: GuestConfig = {
+      name: opts.name,
+      kernel: kernel.path,
+      initrd: image.path,
+      append: [`mqb.ip=${opts.guestCidr}`, `mqb.hostname=mqb-${opts.name}`],
+      accel: accel.accel,
+      vcpus: opts.vcpus,
+      memoryMiB: opts.memoryMiB,
+      queues: opts.queues,
+      tap: opts.tap,
+      mac: opts.mac,
+      vhost,
+      dir: opts.dir,
+    }
+    const args = qemuArgs(cfg)
+    const paths = guestPaths(opts.dir)
+    const errFile = join(opts.dir, 'qemu.stderr')
+    const errFd = openSync(errFile, 'w')
+    const t0 = performance.now()
+    // Its own process group: a terminal's Ctrl-C reaches mqbench, which then stops qemu in order.
+    const argv = opts.netns ? ['netns', 'exec', opts.netns, qemu, ...args] : args
+    const proc = spawn(opts.netns ? 'ip' : qemu, argv, {stdio: ['ignore', 'ignore', errFd], detached: true})
+    closeSync(errFd)
+    let exited: string | undefined
+    proc.on('exit', (code, signal) => (exited = signal ? `killed by ${signal}` : `exit status ${code}`))
+    proc.on('error', (err) => (exited = err.message))
+    const startTime = proc.pid ? processStartTime(proc.pid) : undefined
+    if (!proc.pid || startTime === undefined) {
+      removeDir()
+      throw new MqbError(
+        `cannot start ${qemu}: ${exited ?? readFileSync(errFile, 'utf8').trim()}`,
+        ExitCode.failure,
+      )
+    }
+    const ref: ProcessRef = {pid: proc.pid, startTime}
+    writeFileSync(qemuRecordPath(opts.dir), JSON.stringify(ref))
+    const undoQemu = undo.add(`qemu guest ${opts.name} (pid ${ref.pid})`, () => stopProcess(ref))
+    const alive = () => exited === undefined
+    const qemuError = () => {
+      const e = readFileSync(errFile, 'utf8').trim().split('\n').filter(Boolean)
+      return e.at(-1) ?? exited ?? 'exited'
+    }
+
+    let qmp: QmpClient | undefined
+    const agent = new AgentClient(paths.agent, {alive})
+    const fail = (message: string, code: number): never => {
+      agent.close()
+      qmp?.close()
+      const tail = consoleTail(opts.dir, 15)
+      if (!hooks.keep) {
+        undoQemu()
+        removeDir()
+      }
+      const keepHint = hooks.keep
+        ? ` (kept for inspection: console ${paths.console}; remove with \`mqbench testbed down ${opts.name}\`)`
+        : ''
+      const shown = tail.trim()
+        ? `\n--- last lines of the guest console ---\n${tail}`
+        : ' (the guest printed nothing)'
+      throw new MqbError(`${message}${keepHint}${shown}`, code as MqbError['exitCode'])
+    }
+    const bootMs = opts.bootTimeoutMs ?? (accel.accel === 'kvm' ? 20_000 : 60_000)
+    try {
+      qmp = await QmpClient.connect(paths.qmp, {timeoutMs: 10_000, alive})
+    } catch {
+      return fail(
+        `qemu did not come up: ${exited ? qemuError() : 'no QMP greeting within 10 s'}`,
+        ExitCode.unsupported,
+      )
+    }
+    let vcpuCpus: number[] | undefined
+    if (opts.vcpuCpus?.length) {
+      try {
+        vcpuCpus = await pinVcpus(qmp, opts.vcpuCpus)
+      } catch (err) {
+        return fail((err as Error).message, ExitCode.badInput)
+      }
+    }
+    let panicked: string | undefined
+    qmp.onEvent((e) => {
+      if (e.event === 'GUEST_PANICKED') panicked = 'the guest kernel panicked (pvpanic)'
+      // Nothing reboots during boot: a reset now is a kernel that cannot start (a damaged or
+      // foreign image triple-faults and qemu resets it, over and over).
+      if (e.event === 'RESET' && e.data?.guest !== false)
+        panicked = `the guest reset during boot: ${kernel.path} is not a kernel this machine can start`
+    })
+    const hello = agent.waitReady(bootMs, alive).then(
+      (h) => ({h}),
+      (err: Error) => ({err}),
+    )
+    const deadline = Date.now() + bootMs
+    let answer: {h?: AgentHello; err?: Error} | undefined
+    void hello.then((a) => (answer = a))
+    while (!answer) {
+      if (exited) return fail(`qemu exited during boot (${exited}): ${qemuError()}`, ExitCode.unsupported)
+      if (panicked) return fail(panicked, ExitCode.unsupported)
+      const panicLine = PANIC.exec(safeRead(paths.consoleLog))
+      if (panicLine) return fail(`the guest kernel panicked: ${panicLine[0]}`, ExitCode.unsupported)
+      if (Date.now() > deadline + 2000) break
+      await sleep(50)
+    }
+    if (!answer?.h) {
+      const why = answer?.err instanceof AgentError && answer.err.answered ? answer.err.message : undefined
+      return fail(
+        why ??
+          `the guest did not come up within ${bootMs / 1000} s (${accel.accel}): its agent never answered`,
+        ExitCode.noDevice,
+      )
+    }
+    const setup: GuestSetup = {
+      qemuVersion: qmp.version || qemuVersion(qemu),
+      commandLine: shellQuote([qemu, ...args]),
+      kernel: {path: kernel.path, release: kernel.release},
+      accel: accel.accel,
+      accelReason: accel.reason,
+      vhost,
+      mac: opts.mac,
+      vcpus: opts.vcpus,
+      ...(vcpuCpus ? {vcpuCpus} : {}),
+      memoryMiB: opts.memoryMiB,
+      queues: opts.queues,
+      vectors: opts.queues > 1 ? vectorsFor(opts.queues) : 0,
+      initramfs: {key: image.key, modules: image.modules, sizeBytes: image.sizeBytes, cached: image.cached},
+      agent: answer.h,
+      bootMs: Math.round(performance.now() - t0),
+      bootMarks: parseBootMarks(safeRead(paths.consoleLog).replaceAll('\r', '')),
+    }
+    const g = new Guest(opts.dir, proc, ref, qmp, agent, setup, undoQemu)
+    proc.on('exit', () => (g.exitInfo = exited))
+    qmp.onEvent((e) => {
+      if (e.event === 'GUEST_PANICKED') g.panicked = 'the guest kernel panicked'
+    })
+    return g
+  }
+
+  /** Throws (exit 11) when qemu has exited or the guest panicked since boot. */
+  checkAlive(): void {
+    const why = this.exitInfo ? `qemu exited (${this.exitInfo})` : this.panicked
+    if (why)
+      throw new MqbError(
+        `the guest stopped: ${why}; last console lines: ${consoleTail(this.dir, 5).replaceAll('\n', ' | ')}`,
+        ExitCode.partial,
+      )
+  }
+
+  /** Stops qemu (its undo entry); the scratch directory goes with the registry's own entry. */
+  stop(): void {
+    this.agent.close()
+    this.qmp.close()
+    this.undoQemu()
+  }
+}
+
+function safeRead(p: string): string {
+  try {
+    return readFileSync(p, 'latin1')
+  } catch {
+    return ''
+  }
+}

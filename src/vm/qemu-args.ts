@@ -1,0 +1,117 @@
+// The qemu command line for a guest: pure, so that tests pin every flag and the results file
+// records exactly what ran.
+import {AGENT_PORT_NAME} from './initramfs.js'
+
+export type Accel = 'kvm' | 'tcg'
+
+export interface GuestConfig {
+  name: string
+  kernel: string
+  initrd: string
+  /** kernel command line additions (the guest's address) */
+  append: string[]
+  accel: Accel
+  vcpus: number
+  memoryMiB: number
+  /** queue pairs of the virtio-net NIC and the tap (the largest count a sweep may ask for) */
+  queues: number
+  /** the multiqueue tap qemu opens (it exists already, in qemu's namespace) */
+  tap: string
+  /** the guest NIC's MAC: fixed per testbed, so ARP entries stay right across reboots */
+  mac: string
+  /** vhost-net: only when /dev/vhost-net exists (qemu 7.2 aborts instead of failing cleanly) */
+  vhost: boolean
+  /** scratch directory for the sockets and the console log */
+  dir: string
+}
+
+export const guestPaths = (dir: string) => ({
+  qmp: `${dir}/qmp.sock`,
+  agent: `${dir}/agent.sock`,
+  console: `${dir}/console.sock`,
+  consoleLog: `${dir}/console.log`,
+  pidfile: `${dir}/qemu.pid`,
+})
+
+/** 2N+2 MSI-X vectors: one per queue, config and control; fewer makes all queues share one. */
+export const vectorsFor = (queues: number) => 2 * queues + 2
+
+export function qemuArgs(c: GuestConfig): string[] {
+  const p = guestPaths(c.dir)
+  const netdev = [
+    'tap',
+    'id=net0',
+    `ifname=${c.tap}`,
+    'script=no',
+    'downscript=no',
+    `queues=${c.queues}`,
+    `vhost=${c.vhost ? 'on' : 'off'}`,
+  ]
+  // queues=1 gives a tap without multi_queue; mq=on with one queue pair is refused by nothing but
+  // means nothing, so it is only set for more.
+  const nic = ['virtio-net-pci', 'netdev=net0', `mac=${c.mac}`, 'id=nic0']
+  if (c.queues > 1) nic.push('mq=on', `vectors=${vectorsFor(c.queues)}`)
+  const cmdline = ['console=ttyS0', 'quiet', 'ipv6.disable=1', 'panic=0', ...c.append]
+  return [
+    '-name',
+    `mqb-${c.name},debug-threads=on`,
+    '-nodefaults',
+    '-display',
+    'none',
+    '-machine',
+    'pc',
+    ...(c.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi']),
+    '-smp',
+    String(c.vcpus),
+    '-m',
+    `${c.memoryMiB}M`,
+    '-kernel',
+    c.kernel,
+    '-initrd',
+    c.initrd,
+    '-append',
+    cmdline.join(' '),
+    '-pidfile',
+    p.pidfile,
+    // QMP: commands and events (a panic, a shutdown, DEVICE_DELETED) for mqbench's own client.
+    '-chardev',
+    `socket,id=qmp,path=${p.qmp},server=on,wait=off`,
+    '-mon',
+    'chardev=qmp,mode=control',
+    // The console: a socket for `mqbench testbed console`, and a log file, without which
+    // everything printed before a client connects is lost.
+    '-chardev',
+    `socket,id=con,path=${p.console},server=on,wait=off,logfile=${p.consoleLog}`,
+    '-serial',
+    'chardev:con',
+    // The agent's control channel, independent of the NIC under test.
+    '-device',
+    'virtio-serial-pci,id=vser0',
+    '-chardev',
+    `socket,id=agent,path=${p.agent},server=on,wait=off`,
+    '-device',
+    `virtserialport,bus=vser0.0,chardev=agent,name=${AGENT_PORT_NAME}`,
+    // A guest panic reaches QMP as GUEST_PANICKED at once; pause keeps the guest for --keep.
+    '-device',
+    'pvpanic-pci',
+    '-action',
+    'panic=pause',
+    '-netdev',
+    netdev.join(','),
+    '-device',
+    nic.join(','),
+  ]
+}
+
+/** A locally administered unicast MAC from the testbed name (52:54:00 is qemu's own prefix). */
+export function guestMac(hashByte: number, name: string): string {
+  let h = hashByte
+  for (const c of name) h = (h * 31 + c.charCodeAt(0)) >>> 0
+  const b = [0x52, 0x54, 0x00, (h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff]
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':')
+}
+
+/** The command line as one shell-quoted string, for the results file and for people. */
+export function shellQuote(argv: string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ')
+}

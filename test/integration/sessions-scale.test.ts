@@ -1,0 +1,114 @@
+// Thousands of sessions (issue 11): 5,000 TCP_RR sessions for 1 s at the server's limit, client
+// as a person runs it (the CLI, its own process) against a server in the other namespace; and the
+// host limits that bound a session count, refused before anything connects.
+import {execFileSync} from 'node:child_process'
+import {afterAll, beforeAll, expect, it} from 'vitest'
+import {decodeHistogram} from '../../src/results/histogram.js'
+import type {RrResult} from '../../src/results/schema.js'
+import {startServer, type ServerHandle} from '../../src/sessions/index.js'
+import {RUN_JS, mqbench} from '../helpers/mqbench-cli.js'
+import {createNetPair, leftovers, type NetPair} from '../helpers/netpair.js'
+import {describeNet} from '../helpers/privileges.js'
+
+const SESSIONS = 5000
+
+describeNet('sessions: 5,000 at once', () => {
+  let p: NetPair
+  let server: ServerHandle
+  const rr = (sessions: number, extra: string[] = []) => [
+    'rr',
+    '--netns',
+    p.nsA,
+    '--server',
+    p.ipB,
+    '--port',
+    String(server.port),
+    '--sessions',
+    String(sessions),
+    '--duration',
+    '1s',
+    '--json',
+    ...extra,
+  ]
+
+  beforeAll(async () => {
+    p = createNetPair(2)
+    server = await startServer({netns: p.nsB, bind: p.ipB, port: 0, token: 'scale', maxSessions: SESSIONS})
+    process.env.MQBENCH_TOKEN = 'scale'
+  })
+  afterAll(async () => {
+    delete process.env.MQBENCH_TOKEN
+    await server?.close()
+    p?.close()
+    expect(leftovers(p.tag)).toEqual([])
+  })
+
+  it('runs 5,000 TCP_RR sessions: every session present, the total their sum, histograms their transactions', async () => {
+    const out = await mqbench(rr(SESSIONS))
+    expect(out.stderr).toBe('')
+    expect(out.status).toBe(0)
+    const r = JSON.parse(out.stdout) as RrResult
+    expect(r.sessions.map((s) => s.id)).toEqual(Array.from({length: SESSIONS}, (_, i) => i))
+    let transactions = 0
+    for (const s of r.sessions) {
+      expect(s.errors).toBe(0)
+      expect(decodeHistogram(s.latencyHistogram).totalCount).toBe(s.transactions)
+      expect(s.latency.count).toBe(s.transactions)
+      transactions += s.transactions
+    }
+    expect(transactions).toBeGreaterThan(0)
+    expect(r.transactionsPerSecond).toBeCloseTo(
+      r.sessions.reduce((a, s) => a + s.transactionsPerSecond, 0),
+      6,
+    )
+    expect(r.latency.count).toBe(transactions)
+    expect(decodeHistogram(r.latencyHistogram!).totalCount).toBe(transactions)
+    // The server's per-session figures came back (in chunks: 5,000 of them exceed one line).
+    expect(r.remoteCpu).toBeDefined()
+    expect(r.serviceDemandUsPerTx.remote).toBeGreaterThan(0)
+    expect(r.connectMs).toBeGreaterThan(0)
+  })
+
+  it("refuses one session beyond the server's limit with one line", async () => {
+    const out = await mqbench(rr(SESSIONS + 1))
+    expect(out.status).toBe(3)
+    expect(out.stderr).toMatch(/5001 sessions exceed the server's limit of 5000/)
+    expect(out.stdout).toBe('')
+  })
+
+  it('refuses a session count the open-file limit cannot hold, naming RLIMIT_NOFILE', () => {
+    let err: {status: number; stderr: Buffer} | undefined
+    try {
+      execFileSync(
+        'sh',
+        ['-c', `ulimit -n 1024 && exec "${process.execPath}" "${RUN_JS}" "$@"`, 'sh', ...rr(2000)],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+    } catch (e) {
+      err = e as typeof err
+    }
+    expect(err?.status).toBe(3)
+    expect(err?.stderr.toString()).toMatch(
+      /2000 sessions need about 2256 open files, but RLIMIT_NOFILE allows 1024/,
+    )
+  })
+
+  it('refuses more sessions than the local port range offers towards one server address', async () => {
+    // The namespace's own sysctl (it goes away with the namespace; restored anyway for later tests).
+    const sysctl = (...args: string[]) =>
+      execFileSync('ip', ['netns', 'exec', p.nsA, 'sysctl', ...args], {encoding: 'utf8'}).trim()
+    const range = sysctl('-n', 'net.ipv4.ip_local_port_range').replace(/\s+/, ' ')
+    sysctl('-q', '-w', 'net.ipv4.ip_local_port_range=40000 40999')
+    try {
+      const out = await mqbench(rr(1001))
+      expect(out.status).toBe(3)
+      expect(out.stderr).toMatch(
+        /1001 sessions need as many local ports .* \(40000-40999 in mqb-.*\) offers 1000/,
+      )
+    } finally {
+      sysctl('-q', '-w', `net.ipv4.ip_local_port_range=${range}`)
+    }
+  })
+})
