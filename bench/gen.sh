@@ -88,7 +88,7 @@ declare -A res=([trafgen]='' [packet]='' [xdp]='')
 gen_cmd() {
   local backend=$1 extra=$MQB_ARGS
   [ "$backend" = xdp ] && extra=$XDP_ARGS
-  echo node bin/run.js gen --backend "$backend" --netns "$NA" --dev "$A" --queues 1 --cpus 0 --size 60 \
+  echo node bin/run.js gen --backend "$backend" --netns "$NA" --dev "$A" --queues 1 --cpus 0 --frame-size 60 \
     --dst-mac "$DSTMAC" $extra --src-ip "$IPA" --dst-ip "$IPB" --duration "$((SECS + 2))s"
 }
 for i in $(seq 1 "$RUNS"); do

@@ -6,20 +6,16 @@ namespace mqb {
 namespace {
 
 Napi::Value FileTryLock(const Napi::CallbackInfo& info) {
-  try {
+  return guarded(info.Env(), [&]() -> Napi::Value {
     return Napi::Boolean::New(info.Env(), file_try_lock(info[0].As<Napi::Number>().Int32Value()));
-  } catch (const std::exception& e) {
-    throw_js(info.Env(), e);
-  }
+  });
 }
 
 Napi::Value FileUnlock(const Napi::CallbackInfo& info) {
-  try {
+  return guarded(info.Env(), [&]() -> Napi::Value {
     file_unlock(info[0].As<Napi::Number>().Int32Value());
-  } catch (const std::exception& e) {
-    throw_js(info.Env(), e);
-  }
-  return info.Env().Undefined();
+    return info.Env().Undefined();
+  });
 }
 
 void Register(Napi::Env env, Napi::Object exports) {

@@ -1,6 +1,6 @@
 // N-API surface of the generator and the receiver: options in, a handle (EngineWrap) out whose
 // stats() reads the per-thread counters without locks while the threads run, stop() asks them to
-// end, and wait() settles when they have (rejecting with `.code` when a thread failed).
+// end, and wait() settles when they have (rejecting with `.errno` when a thread failed).
 #include <cstring>
 #include <memory>
 
@@ -165,7 +165,7 @@ class RxHandle : public EngineWrap<RxHandle, RxEngine> {
   }
   Napi::Value Error(const Napi::CallbackInfo& info) {
     if (!engine_->failed()) return info.Env().Null();
-    return make_js_error(info.Env(), engine_->error_message(), engine_->error_code()).Value();
+    return make_js_error(info.Env(), engine_->error_message(), engine_->error_errno()).Value();
   }
 };
 
@@ -204,17 +204,13 @@ Napi::Value ProbePacket(const Napi::CallbackInfo& info) {
 
 // probeXdp({dev, netns, xdpMode, burst, frameSize}): 'zerocopy' or 'copy', as queue 0 would run.
 Napi::Value ProbeXdp(const Napi::CallbackInfo& info) {
-  try {
+  return guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Object o = info[0].As<Napi::Object>();
     XdpOptions x{xdp_mode(o), static_cast<unsigned>(opt_number(o, "burst", 32)),
                  static_cast<unsigned>(opt_number(o, "frameSize", 60))};
     const bool zc = probe_xdp_tx(opt_string(o, "dev", ""), opt_string(o, "netns", ""), x);
     return Napi::String::New(info.Env(), zc ? "zerocopy" : "copy");
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw_js(info.Env(), e);
-  }
+  });
 }
 
 // One stamped frame as the senders send it, for tests, pcap files and inspection.

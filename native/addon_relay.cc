@@ -41,7 +41,7 @@ class RelayHandle : public EngineWrap<RelayHandle, Relay> {
     r.Set("failed", relay.failed());
     if (relay.failed()) {
       r.Set("error", relay.error_message());
-      r.Set("code", relay.error_code());
+      if (relay.error_errno()) r.Set("errno", -relay.error_errno());
     }
     return r;
   }

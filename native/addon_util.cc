@@ -54,17 +54,16 @@ std::vector<int> opt_int_array(const Napi::Object& o, const char* key) {
   return out;
 }
 
-Napi::Error make_js_error(Napi::Env env, const std::string& message, const std::string& code) {
-  Napi::Error err = Napi::Error::New(env, message);
-  if (!code.empty()) err.Value().Set("code", Napi::String::New(env, code));
-  return err;
+Napi::Error make_js_error(Napi::Env env, const std::string& message, int err) {
+  Napi::Error e = Napi::Error::New(env, message);
+  if (err != 0) e.Value().Set("errno", Napi::Number::New(env, -err));
+  return e;
 }
 
 void throw_js(Napi::Env env, const std::exception& e) {
   if (auto* ne = dynamic_cast<const Napi::Error*>(&e)) throw *ne;
-  std::string code;
-  if (auto* se = dynamic_cast<const SysError*>(&e)) code = se->code();
-  throw make_js_error(env, e.what(), code);
+  auto* se = dynamic_cast<const SysError*>(&e);
+  throw make_js_error(env, e.what(), se ? se->err() : 0);
 }
 
 namespace {
@@ -83,7 +82,7 @@ class JoinWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     if (engine_->failed()) {
-      deferred_.Reject(make_js_error(env, engine_->error_message(), engine_->error_code()).Value());
+      deferred_.Reject(make_js_error(env, engine_->error_message(), engine_->error_errno()).Value());
       return;
     }
     try {
@@ -91,7 +90,8 @@ class JoinWorker : public Napi::AsyncWorker {
     } catch (const Napi::Error& e) {
       deferred_.Reject(e.Value());
     } catch (const std::exception& e) {
-      deferred_.Reject(make_js_error(env, e.what(), "").Value());
+      auto* se = dynamic_cast<const SysError*>(&e);
+      deferred_.Reject(make_js_error(env, e.what(), se ? se->err() : 0).Value());
     }
   }
 

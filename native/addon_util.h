@@ -1,5 +1,5 @@
 // Helpers for the N-API surface (addon*.cc only): registering an area's functions, reading
-// options objects, turning C++ errors into JS errors with `.code`, awaiting an engine, and the one
+// options objects, turning C++ errors into JS errors with `.errno`, awaiting an engine, and the one
 // kind of handle through which JavaScript drives an engine (EngineWrap).
 #pragma once
 #include <napi.h>
@@ -29,9 +29,11 @@ std::string opt_string(const Napi::Object& o, const char* key, const std::string
 bool opt_bool(const Napi::Object& o, const char* key, bool def);
 std::vector<int> opt_int_array(const Napi::Object& o, const char* key);
 
-// Throws a JS Error for a std::exception; SysError gains `.code` (errno name) and `.errno`.
+// Throws a JS Error for a std::exception; a SysError's gains `.errno`, negative as on node's own
+// errors (-EPERM), which src/native.ts names as `.code` with util.getSystemErrorName.
 [[noreturn]] void throw_js(Napi::Env env, const std::exception& e);
-Napi::Error make_js_error(Napi::Env env, const std::string& message, const std::string& code);
+// A JS Error with `.errno` = -err when err is not 0.
+Napi::Error make_js_error(Napi::Env env, const std::string& message, int err);
 
 // The one try/catch of the N-API surface: runs body, lets JS errors through and turns any other
 // C++ exception into a JS error (throw_js), so that none reaches node as std::terminate.
@@ -47,7 +49,7 @@ Napi::Value guarded(Napi::Env env, F&& body) {
 }
 
 // Runs engine->join() on the libuv pool and settles a promise: resolved with result(env) when the
-// engine ended without error, rejected with its error (and `.code`) otherwise. The engine is kept
+// engine ended without error, rejected with its error (and `.errno`) otherwise. The engine is kept
 // alive by the shared_ptr, and `owner` (the engine's handle, if any) by a strong reference, until the
 // promise settles: a handle nobody holds while awaiting it is not collected, and so not stopped.
 Napi::Promise join_async(Napi::Env env, std::shared_ptr<Engine> engine,

@@ -34,7 +34,7 @@ void Engine::fail(const std::exception& e) {
     if (!failed_) {
       failed_ = true;
       err_msg_ = e.what();
-      if (auto* se = dynamic_cast<const SysError*>(&e)) err_code_ = se->code();
+      if (auto* se = dynamic_cast<const SysError*>(&e)) err_errno_ = se->err();
     }
   }
   stop();
@@ -50,9 +50,9 @@ std::string Engine::error_message() const {
   return err_msg_;
 }
 
-std::string Engine::error_code() const {
+int Engine::error_errno() const {
   std::lock_guard<std::mutex> lock(err_mu_);
-  return err_code_;
+  return err_errno_;
 }
 
 }  // namespace mqb

@@ -24,7 +24,7 @@ class Engine {
   bool finished() const { return finished_.load(); }
   bool failed() const;
   std::string error_message() const;
-  std::string error_code() const;  // errno name ("EPERM") or "" when not a system error
+  int error_errno() const;  // the errno of a system error (SysError), 0 for any other error
 
  protected:
   // Starts the workers; called once by start(). Each worker should wrap its body in run_guarded.
@@ -45,7 +45,8 @@ class Engine {
   std::mutex join_mu_;
   std::atomic<bool> finished_{false};
   mutable std::mutex err_mu_;
-  std::string err_msg_, err_code_;
+  std::string err_msg_;
+  int err_errno_ = 0;
   bool failed_ = false;
 };
 

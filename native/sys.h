@@ -1,6 +1,8 @@
 // System-call error handling shared by every engine: an engine throws SysError with the
-// call and its errno text; the N-API layer turns it into a JS Error with `.code` = errno name,
-// so that TypeScript can map EPERM/ENODEV/... to a message a person can act on.
+// call and its errno text; the N-API layer turns it into a JS Error carrying the number as
+// `.errno` (negative, as on node's own errors), and src/native.ts names it (`.code`, EPERM,
+// ENODEV, ...) with util.getSystemErrorName, so that TypeScript can map it to a message a person
+// can act on.
 #pragma once
 #include <unistd.h>
 
@@ -11,14 +13,11 @@
 
 namespace mqb {
 
-const char* errno_name(int err);
-
 class SysError : public std::runtime_error {
  public:
   SysError(const std::string& what, int err)
       : std::runtime_error(what + ": " + std::strerror(err)), err_(err) {}
   int err() const { return err_; }
-  const char* code() const { return errno_name(err_); }
 
  private:
   int err_;

@@ -318,18 +318,8 @@ std::unique_ptr<TxQueue> open_xdp_tx(const std::string& dev, unsigned queue_id, 
 }
 
 bool probe_xdp_tx(const std::string& dev, const std::string& netns, const XdpOptions& opts) {
-  std::exception_ptr err;
   bool zc = false;
-  std::thread t([&] {
-    try {
-      enter_netns(netns);
-      open_xdp_tx(dev, 0, opts, &zc);
-    } catch (...) {
-      err = std::current_exception();
-    }
-  });
-  t.join();
-  if (err) std::rethrow_exception(err);
+  in_netns(netns, [&] { open_xdp_tx(dev, 0, opts, &zc); });
   return zc;
 }
 

@@ -4,6 +4,7 @@ import {createRequire} from 'node:module'
 import {existsSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {dirname, join} from 'node:path'
+import {getSystemErrorName} from 'node:util'
 import {ExitCode, MqbError} from './errors.js'
 
 // src/native.ts and dist/native.js both sit one level below the package root.
@@ -35,6 +36,51 @@ export function native(): NativeAddon {
   return cached
 }
 
+/**
+ * Errors from the addon carry the errno of a failed system call as `.errno`, negative as on node's
+ * own errors (-1 for EPERM); this names it as `.code` the way node does. Other values pass as they are.
+ */
+export function withErrnoCode<T>(value: T): T {
+  if (value instanceof Error) {
+    const e = value as NodeJS.ErrnoException
+    if (typeof e.errno === 'number' && e.errno < 0 && e.code === undefined) e.code = errnoName(e.errno)
+  }
+  return value
+}
+
+/**
+ * node's name for a (negative) errno. Linux gives EOPNOTSUPP and ENOTSUP one number (95), which
+ * node names ENOTSUP; the kernel's own name, and what ethtool and tun answer, is EOPNOTSUPP.
+ */
+export function errnoName(errno: number): string {
+  const name = getSystemErrorName(errno)
+  return name === 'ENOTSUP' ? 'EOPNOTSUPP' : name
+}
+
+/** One call into the addon: an error it throws, rejects with or returns comes out with `.code`. */
+function coded<R>(call: () => R): R {
+  try {
+    const r = call()
+    if (r instanceof Promise)
+      return r.then(withErrnoCode, (err) => {
+        throw withErrnoCode(err)
+      }) as R
+    return withErrnoCode(r)
+  } catch (err) {
+    throw withErrnoCode(err)
+  }
+}
+
+/** A native engine handle whose methods' errors come out with `.code`; holding it holds the handle. */
+function codedHandle<H extends object>(handle: H): H {
+  return new Proxy(handle, {
+    get(target, key) {
+      const v: unknown = Reflect.get(target, key)
+      return typeof v === 'function' ? (...args: unknown[]) => coded(() => v.apply(target, args)) : v
+    },
+  })
+}
+
 /** A native function by name, typed by the caller; a clear error if this build lacks it. */
 export function nativeFn<F>(name: string): F {
   const fn = native()[name]
@@ -43,7 +89,7 @@ export function nativeFn<F>(name: string): F {
       `this build of the native addon has no ${name}(); rebuild it with \`npm run build:native\``,
       ExitCode.failure,
     )
-  return fn as F
+  return ((...args: unknown[]) => coded(() => fn(...args))) as F
 }
 
 // ---- ifctl: multiqueue taps and ethtool channels (native/addon_ifctl.cc) ----
@@ -105,7 +151,8 @@ export interface RelayStatus {
   running: boolean
   failed: boolean
   error?: string
-  /** errno name of the failure, '' when not a system error */
+  /** the failure's errno (negative, as on node's errors) and its name; absent when not a system error */
+  errno?: number
   code?: string
 }
 
@@ -122,8 +169,11 @@ export interface RelayHandle {
 export const relay = {
   /** Starts one worker per queue pair (fdsA[i] <-> fdsB[i]); the fds stay the caller's to close. */
   start: (opts: {fdsA: number[]; fdsB: number[]; cpus?: number[]; vnetHdrLen: number}) =>
-    nativeFn<(o: typeof opts) => RelayHandle>('relayStart')(opts),
-  status: (h: RelayHandle) => h.status(),
+    codedHandle(nativeFn<(o: typeof opts) => RelayHandle>('relayStart')(opts)),
+  status: (h: RelayHandle): RelayStatus => {
+    const s = h.status()
+    return s.errno === undefined ? s : {...s, code: errnoName(s.errno)}
+  },
   /** Stops and joins the workers (within ~100 ms); idempotent. */
   stop: (h: RelayHandle) => h.stop(),
 }
@@ -219,7 +269,8 @@ export interface NativeRxHandle extends NativeHandle<NativeRxThreadStats[]> {
 }
 
 export const gen = {
-  startGen: (opts: NativeGenOptions) => nativeFn<(o: NativeGenOptions) => NativeGenHandle>('startGen')(opts),
+  startGen: (opts: NativeGenOptions) =>
+    codedHandle(nativeFn<(o: NativeGenOptions) => NativeGenHandle>('startGen')(opts)),
   /** AF_PACKET receiver on dev (one socket per receive queue in a PACKET_FANOUT_QM group), or readers of tap queue fds. */
   startRx: (opts: {
     dev?: string
@@ -229,7 +280,7 @@ export const gen = {
     queues: number
     flowsPerQueue: number
     cpus?: number[]
-  }) => nativeFn<(o: typeof opts) => NativeRxHandle>('startRx')(opts),
+  }) => codedHandle(nativeFn<(o: typeof opts) => NativeRxHandle>('startRx')(opts)),
   /** Opens and closes an AF_PACKET socket on dev: throws (EPERM, ENODEV) when a sender could not start. */
   probePacket: (dev: string, netns = '') =>
     nativeFn<(d: string, n: string) => void>('probePacket')(dev, netns),
@@ -348,7 +399,7 @@ export const sessions = {
   connect: (o: {netns?: string; host: string; port: number; timeoutMs: number}) =>
     nativeFn<(o: object) => Promise<number>>('sessionsConnect')(o),
   start: (o: SessionEngineOptions) => {
-    const engine = nativeFn<(o: object) => SessionEngineHandle>('sessionsStart')(o)
+    const engine = codedHandle(nativeFn<(o: object) => SessionEngineHandle>('sessionsStart')(o))
     return {engine, port: engine.port()}
   },
   /** Opens the measurement window (each thread snapshots its sessions when it sees this). */

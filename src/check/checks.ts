@@ -9,6 +9,7 @@ import {dominantCpu} from '../observe/interrupts.js'
 import type {DeviceSnapshot} from '../observe/snapshot.js'
 import {formatCpus} from '../host/cpus.js'
 import type {InterruptDelta} from '../results/schema.js'
+import {fmt} from '../report/format.js'
 
 export type CheckStatus = 'PASS' | 'FAIL' | 'N/A'
 
@@ -302,10 +303,6 @@ const restored: Check = (e) => {
     ok ? 'PASS' : 'FAIL',
     `${describeChannels(e.restored)}; was ${describeChannels(e.original)}`,
   )
-}
-
-function fmt(v: number): string {
-  return v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toPrecision(3)
 }
 
 /** The plan, in the order a person runs it. */

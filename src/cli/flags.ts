@@ -1,6 +1,8 @@
 // oclif custom flags over the shared parsers, so every command spells and checks them alike.
 import {Flags} from '@oclif/core'
+import {DEFAULT_FRAME_SIZE} from '../gen/frame.js'
 import {onlineCpus} from '../host/cpus.js'
+import {LIMITS} from '../limits.js'
 import {parseTestbedKind, type TestbedKind, type VmOptions} from '../testbed/index.js'
 import {formatDurationMs, parseBytes, parseCpuListFlag, parseDurationMs, parseQueueList} from './parse.js'
 
@@ -27,6 +29,9 @@ export const bytesFlag = (what: string, min: number, max: number) =>
     parse: async (input) => parseBytes(input, {min, max, what}),
     helpValue: 'BYTES',
   })
+
+/** --frame-size: the Ethernet frame without FCS, as gen sends it and the kernel's byte counters count it. */
+export const frameSizeFlag = bytesFlag('frame size', DEFAULT_FRAME_SIZE, LIMITS.maxFrameBytes)
 
 /** --netns, shared by every command that can run inside a namespace. */
 export const netnsFlag = Flags.string({

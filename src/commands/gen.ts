@@ -1,13 +1,15 @@
 import {Flags} from '@oclif/core'
 import {MqbCommand} from '../cli/base.js'
 import {cleanup, onInterrupt} from '../cli/cleanup.js'
-import {bytesFlag, cpuListFlag, durationFlag, netnsFlag} from '../cli/flags.js'
+import {cpuListFlag, durationFlag, frameSizeFlag, netnsFlag} from '../cli/flags.js'
+import {DEFAULT_FRAME_SIZE} from '../gen/frame.js'
 import {ExitCode} from '../errors.js'
 import type {GenKernel, GenProgress} from '../gen/run.js'
 import {runGen} from '../gen/run.js'
 import {formatPps, parseRate, rateToPps, type Rate} from '../gen/rate.js'
 import type {GenResult} from '../results/schema.js'
 import {LIMITS} from '../limits.js'
+import {fmt} from '../report/format.js'
 
 const rateFlag = Flags.custom<Rate>({
   parse: async (input) => parseRate(input),
@@ -19,7 +21,7 @@ export default class Gen extends MqbCommand {
 
 Each sender thread has its own socket (or tap queue fd), its own flows and its own counters. Frames
 are Ethernet + IPv4/IPv6 + UDP with valid checksums and a payload header (queue, flow, sequence
-number, send time) from which --rx-dev counts loss and reordering per flow. --size counts the frame
+number, send time) from which --rx-dev counts loss and reordering per flow. --frame-size counts the frame
 without the 4-byte FCS, as the kernel's byte counters do; --rate in bit/s counts the same bytes.
 
 On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on TX queue
@@ -39,7 +41,8 @@ arrived there (docs/gen.md). With --backend xdp thread i binds an AF_XDP socket 
     },
     {
       description: 'Write 1500-byte frames into a 2-queue tap (created if absent) at 500 Mbit/s',
-      command: '<%= config.bin %> gen --backend tap --dev mqb-tap0 --queues 2 --size 1500 --rate 500Mbit',
+      command:
+        '<%= config.bin %> gen --backend tap --dev mqb-tap0 --queues 2 --frame-size 1500 --rate 500Mbit',
     },
     {
       description: 'AF_XDP, one socket per queue (copy mode on veth), as fast as it goes for 5 s',
@@ -80,13 +83,10 @@ arrived there (docs/gen.md). With --backend xdp thread i binds an AF_XDP socket 
     cpus: cpuListFlag({
       description: 'CPUs for the sender threads, thread i on the (i mod n)-th (default: the online CPUs)',
     }),
-    size: bytesFlag(
-      'frame size',
-      60,
-      LIMITS.maxFrameBytes,
-    )({
-      default: 60,
-      description: `frame size in bytes without FCS (60..${LIMITS.maxFrameBytes}; IPv6 needs 80 or more)`,
+    'frame-size': frameSizeFlag({
+      default: DEFAULT_FRAME_SIZE,
+      aliases: ['size'],
+      description: `frame size in bytes without FCS (${DEFAULT_FRAME_SIZE}..${LIMITS.maxFrameBytes}; IPv6 needs 80 or more); --size is the old name`,
     }),
     flows: Flags.integer({
       default: 1,
@@ -166,7 +166,7 @@ arrived there (docs/gen.md). With --backend xdp thread i binds an AF_XDP socket 
           netns: flags.netns,
           queues: flags.queues,
           cpus: flags.cpus,
-          frameSize: flags.size,
+          frameSize: flags['frame-size'],
           flowsPerQueue: flags.flows,
           ipVersion: flags.ipv6 ? 6 : 4,
           srcMac: flags['src-mac'],
@@ -175,7 +175,7 @@ arrived there (docs/gen.md). With --backend xdp thread i binds an AF_XDP socket 
           dstIp: flags['dst-ip'],
           srcPort: flags['src-port'],
           dstPort: flags['dst-port'],
-          ratePps: flags.rate ? rateToPps(flags.rate, flags.size) : undefined,
+          ratePps: flags.rate ? rateToPps(flags.rate, flags['frame-size']) : undefined,
           count: flags.count,
           durationMs: flags.duration,
           burst: flags.burst,
@@ -215,8 +215,6 @@ arrived there (docs/gen.md). With --backend xdp thread i binds an AF_XDP socket 
   private render(r: GenResult & {kernel?: GenKernel}): void {
     const row = (cells: Array<string | number>) =>
       cells.map((c, i) => String(c).padStart(i === 0 ? 6 : 13)).join('')
-    const fmt = (n: number, d = 0) =>
-      n.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d})
     const backend = r.xdpMode ? `xdp (${r.xdpMode} mode)` : r.backend
     if (r.backendChoice) this.log(`backend chosen: ${r.backendChoice}`)
     this.log(
@@ -224,25 +222,38 @@ arrived there (docs/gen.md). With --backend xdp thread i binds an AF_XDP socket 
     )
     this.log(row(['queue', 'cpu', 'packets', 'bytes', 'pps', 'Mbit/s', 'refused']))
     for (const q of r.queues)
-      this.log(row([q.queue, q.cpu, fmt(q.packets), fmt(q.bytes), fmt(q.pps), fmt(q.mbps, 1), fmt(q.errors)]))
+      this.log(
+        row([
+          q.queue,
+          q.cpu,
+          fmt(q.packets, 0),
+          fmt(q.bytes, 0),
+          fmt(q.pps, 0),
+          fmt(q.mbps, 1),
+          fmt(q.errors, 0),
+        ]),
+      )
     this.log(
       row([
         'total',
         '',
-        fmt(r.packets),
-        fmt(r.bytes),
-        fmt(r.pps),
+        fmt(r.packets, 0),
+        fmt(r.bytes, 0),
+        fmt(r.pps, 0),
         fmt(r.mbps, 1),
-        fmt(r.queues.reduce((a, q) => a + q.errors, 0)),
+        fmt(
+          r.queues.reduce((a, q) => a + q.errors, 0),
+          0,
+        ),
       ]),
     )
     if (r.rx) {
       this.log(
-        `\nreceiver on ${r.rx.dev}: ${fmt(r.rx.packets)} frames, ${fmt(r.rx.lost)} lost, ${fmt(r.rx.reordered)} reordered, ${fmt(r.rx.duplicates)} duplicates, ${fmt(r.rx.socketDrops ?? 0)} dropped by the receive socket`,
+        `\nreceiver on ${r.rx.dev}: ${fmt(r.rx.packets, 0)} frames, ${fmt(r.rx.lost, 0)} lost, ${fmt(r.rx.reordered, 0)} reordered, ${fmt(r.rx.duplicates, 0)} duplicates, ${fmt(r.rx.socketDrops ?? 0, 0)} dropped by the receive socket`,
       )
       this.log(row(['queue', 'received', 'lost', 'reordered', 'duplicates']))
       for (const q of r.rx.queues)
-        this.log(row([q.queue, fmt(q.packets), fmt(q.lost), fmt(q.reordered), fmt(q.duplicates)]))
+        this.log(row([q.queue, fmt(q.packets, 0), fmt(q.lost, 0), fmt(q.reordered, 0), fmt(q.duplicates, 0)]))
     }
     const pl = r.placement
     if (pl) {
@@ -256,10 +267,10 @@ arrived there (docs/gen.md). With --backend xdp thread i binds an AF_XDP socket 
         `\nTX queue per thread: ${pl.expectedTxQueue.map((q, i) => `${i}->${q}`).join(' ')}; ${verdict}`,
       )
     }
-    if (r.kernel) for (const k of [r.kernel.tx, r.kernel.rx]) if (k) this.kernelBlock(k, fmt)
+    if (r.kernel) for (const k of [r.kernel.tx, r.kernel.rx]) if (k) this.kernelBlock(k)
   }
 
-  private kernelBlock(k: NonNullable<GenKernel['rx']>, fmt: (n: number) => string): void {
+  private kernelBlock(k: NonNullable<GenKernel['rx']>): void {
     const keys = [
       'tx_packets',
       'tx_bytes',
@@ -273,12 +284,12 @@ arrived there (docs/gen.md). With --backend xdp thread i binds an AF_XDP socket 
     this.log(
       `\nkernel counters of ${k.dev}${k.netns ? ` (netns ${k.netns})` : ''}, after minus before: ${keys
         .filter((x) => x in k.statistics)
-        .map((x) => `${x} ${fmt(k.statistics[x])}`)
+        .map((x) => `${x} ${fmt(k.statistics[x], 0)}`)
         .join(', ')}`,
     )
     for (const q of k.perQueue) {
       const nz = Object.entries(q.counters).filter(([, v]) => v !== 0)
-      if (nz.length) this.log(`  queue ${q.queue}: ${nz.map(([n, v]) => `${n} ${fmt(v)}`).join(', ')}`)
+      if (nz.length) this.log(`  queue ${q.queue}: ${nz.map(([n, v]) => `${n} ${fmt(v, 0)}`).join(', ')}`)
     }
   }
 }

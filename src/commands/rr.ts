@@ -15,6 +15,7 @@ import {
   type IterationSummary,
 } from '../sessions/render.js'
 import {LIMITS} from '../limits.js'
+import {fmt} from '../report/format.js'
 
 export default class Rr extends MqbCommand {
   static description = `Request/response sessions against an mqbench server (netperf TCP_RR, UDP_RR, TCP_CRR).
@@ -138,14 +139,12 @@ Sessions that stop making progress for a second or more are reported as stalled.
   }
 
   private render(r: RrResult, percentiles?: string, iterations?: IterationSummary): void {
-    const fmt = (n: number, d = 0) =>
-      n.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d})
     const lat = r.latency
     this.log(
       `mqbench rr: ${r.type} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s)${connectedIn(r)}, ${r.requestSize}/${r.responseSize} bytes, burst ${r.burst}, ${fmt(r.windowMs / 1000, 2)} s`,
     )
     this.log(
-      `transactions/s ${fmt(r.transactionsPerSecond)}   latency us: min ${fmt(lat.min, 1)} mean ${fmt(lat.mean, 1)} p50 ${fmt(lat.p50, 1)} p90 ${fmt(lat.p90, 1)} p99 ${fmt(lat.p99, 1)} p99.9 ${fmt(lat.p999, 1)} max ${fmt(lat.max, 1)}`,
+      `transactions/s ${fmt(r.transactionsPerSecond, 0)}   latency us: min ${fmt(lat.min, 1)} mean ${fmt(lat.mean, 1)} p50 ${fmt(lat.p50, 1)} p90 ${fmt(lat.p90, 1)} p99 ${fmt(lat.p99, 1)} p99.9 ${fmt(lat.p999, 1)} max ${fmt(lat.max, 1)}`,
     )
     if (percentiles) {
       const points = percentiles.split(',').map(Number)
@@ -158,10 +157,10 @@ Sessions that stop making progress for a second or more are reported as stalled.
       `cpu: local ${cpu(r.localCpu)} remote ${cpu(r.remoteCpu)}   service demand us/tx: local ${fmt(sd.local, 2)} remote ${sd.remote === undefined ? 'n/a' : fmt(sd.remote, 2)}`,
     )
     this.log(
-      `fairness: Jain ${fmt(r.fairness.jainIndex, 3)}, slowest ${fmt(r.fairness.slowestTps)} trans/s, fastest ${fmt(r.fairness.fastestTps)} trans/s`,
+      `fairness: Jain ${fmt(r.fairness.jainIndex, 3)}, slowest ${fmt(r.fairness.slowestTps, 0)} trans/s, fastest ${fmt(r.fairness.fastestTps, 0)} trans/s`,
     )
     if (r.sessions.length > 1 && r.sessions.length <= 64) {
-      this.log(`per session trans/s: ${r.sessions.map((s) => fmt(s.transactionsPerSecond)).join(' ')}`)
+      this.log(`per session trans/s: ${r.sessions.map((s) => fmt(s.transactionsPerSecond, 0)).join(' ')}`)
     }
     const stalled = r.sessions.filter((s) => s.stalled)
     if (stalled.length)

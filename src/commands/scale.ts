@@ -5,11 +5,13 @@ import {
   bytesFlag,
   cpuListFlag,
   durationFlag,
+  frameSizeFlag,
   queueListFlag,
   testbedKindFlag,
   vmFlags,
   vmOptions,
 } from '../cli/flags.js'
+import {DEFAULT_FRAME_SIZE} from '../gen/frame.js'
 import {ExitCode, MqbError} from '../errors.js'
 import {writeReport} from '../report/index.js'
 import {limitedBy, limitedByText, type LimitVerdict} from '../results/limited-by.js'
@@ -119,7 +121,9 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       1,
       LIMITS.maxMessageBytes,
     )({description: 'stream: bytes per send'}),
-    'frame-size': bytesFlag('frame size', 60, LIMITS.maxFrameBytes)({description: 'gen: frame bytes'}),
+    'frame-size': frameSizeFlag({
+      description: `gen: frame bytes without FCS (default ${DEFAULT_FRAME_SIZE})`,
+    }),
     'gen-backend': Flags.option({
       options: ['auto', 'packet', 'xdp'] as const,
       description:

@@ -14,6 +14,7 @@ import {
   type IterationSummary,
 } from '../sessions/render.js'
 import {LIMITS} from '../limits.js'
+import {fmt} from '../report/format.js'
 
 export default class Stream extends MqbCommand {
   static description = `Bulk-transfer sessions against an mqbench server (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM).
@@ -106,8 +107,6 @@ sent and those the server never counted. --bidir runs N sessions each way.`
   }
 
   private render(r: StreamResult, iterations?: IterationSummary): void {
-    const fmt = (n: number, d = 0) =>
-      n.toLocaleString('en-US', {maximumFractionDigits: d, minimumFractionDigits: d})
     const udp = r.type === 'udp_stream'
     this.log(
       `mqbench stream: ${r.type}${r.bidir ? ' (bidir)' : ''} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s)${connectedIn(r)}, ${r.messageSize}-byte messages, ${fmt(r.windowMs / 1000, 2)} s`,
@@ -143,8 +142,8 @@ sent and those the server never counted. --bidir runs N sessions each way.`
           s.direction,
           s.thread,
           fmt(s.gbps, 3),
-          udp ? fmt(s.datagrams ?? 0) : String(s.retransmits ?? 'n/a'),
-          udp ? fmt(s.lostDatagrams ?? 0) : '',
+          udp ? fmt(s.datagrams ?? 0, 0) : String(s.retransmits ?? 'n/a'),
+          udp ? fmt(s.lostDatagrams ?? 0, 0) : '',
         ]),
       )
     }

@@ -1,8 +1,10 @@
-// Frame sizes as mqbench counts them: `--size` is the Ethernet frame from the destination MAC to
+// Frame sizes as mqbench counts them: `--frame-size` is the Ethernet frame from the destination MAC to
 // the end of the payload, without the 4-byte FCS, which is also what the kernel's byte counters
 // count. The wire adds FCS, preamble and inter-frame gap, which matters only for line rate.
 
 export const FCS_BYTES = 4
+/** The smallest IPv4 frame, 64 bytes on a wire with its FCS (pktgen's default too): gen and scale's gen workload. */
+export const DEFAULT_FRAME_SIZE = 60
 /** Preamble (7) + start of frame delimiter (1) + minimum inter-frame gap (12). */
 export const WIRE_OVERHEAD_BYTES = 20
 /** mqbench's payload header: magic, version, queue, flow, sequence number, send time. */

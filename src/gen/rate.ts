@@ -1,6 +1,6 @@
 // `--rate` and the split of a total load over queues. A rate is packets per second (`100kpps`,
 // `1Mpps`, or a bare `1M`, as pktgen's "pps") or bits per second (`500Mbit`, `10Gbit`, `1.5Gbps`),
-// where bits count the frame as `--size` does: without FCS, preamble or gap, like the kernel's
+// where bits count the frame as `--frame-size` does: without FCS, preamble or gap, like the kernel's
 // byte counters, so that a requested rate and the reported Mbit/s agree.
 import {badInput} from '../errors.js'
 

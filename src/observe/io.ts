@@ -12,9 +12,12 @@ import {run} from '../util/exec.js'
 
 export interface ObserveOptions {
   netns?: string
-  /** where / is: fixture trees in tests */
+  /** where / is for sysfs and /proc (tests: fixture trees) */
   root?: string
-  /** replaces parts of the I/O (tests: canned ethtool output or channels) */
+  /**
+   * replaces parts of the I/O: tests over a fixture tree give canned (or no) ethtool, tc and
+   * channels answers here, since those tools would ask the real kernel
+   */
   io?: Partial<ObserveIO>
 }
 
@@ -163,8 +166,7 @@ function netnsArgs(netns: string, cmd: string, args: string[]): [string, string[
 export function observeIO(opts: ObserveOptions = {}): ObserveIO {
   const root = opts.root ?? '/'
   const netns = opts.netns ?? ''
-  const fixture = root !== '/'
-  if (netns && !fixture && !existsSync(`/run/netns/${netns}`))
+  if (netns && !existsSync(`/run/netns/${netns}`))
     throw new MqbError(
       `no network namespace ${netns} (/run/netns/${netns}); list them with \`ip netns list\``,
       ExitCode.noDevice,
@@ -182,7 +184,7 @@ export function observeIO(opts: ObserveOptions = {}): ObserveIO {
       }
     },
     deviceFiles: (dev) => {
-      if (fixture || !netns) return localDeviceFiles(root, dev)
+      if (!netns) return localDeviceFiles(root, dev)
       const r = run('ip', ['netns', 'exec', netns, 'sh', '-c', NETNS_SCRIPT, 'sh', dev])
       if (r.status === 3) throw noSuchDevice(dev, netns)
       if (r.status !== 0)
@@ -193,13 +195,11 @@ export function observeIO(opts: ObserveOptions = {}): ObserveIO {
       return parseDeviceDump(dev, r.stdout)
     },
     ethtool: (args) => {
-      if (fixture) return undefined
       const [cmd, a] = netnsArgs(netns, 'ethtool', args)
       const r = run(cmd, a)
       return r.status === 0 ? r.stdout : undefined
     },
     channels: (dev) => {
-      if (fixture) return undefined
       try {
         return ifctl.getChannels(dev, netns)
       } catch (err) {
@@ -208,7 +208,6 @@ export function observeIO(opts: ObserveOptions = {}): ObserveIO {
       }
     },
     setChannels: (dev, ch) => {
-      if (fixture) throw new MqbError('cannot set channels on a fixture tree', ExitCode.unsupported)
       try {
         ifctl.setChannels(dev, ch, netns)
       } catch (err) {
@@ -216,7 +215,6 @@ export function observeIO(opts: ObserveOptions = {}): ObserveIO {
       }
     },
     rootQdisc: (dev) => {
-      if (fixture) return undefined
       const [cmd, a] = netnsArgs(netns, 'tc', ['-j', 'qdisc', 'show', 'dev', dev])
       const r = run(cmd, a)
       if (r.status !== 0) return undefined
@@ -229,7 +227,7 @@ export function observeIO(opts: ObserveOptions = {}): ObserveIO {
     },
     writeDeviceFile: (dev, rel, value) => {
       const path = `/sys/class/net/${dev}/${rel}`
-      if (fixture || !netns) return writeHostOrThrow(join(root, path), value)
+      if (!netns) return writeHostOrThrow(join(root, path), value)
       const r = run('ip', ['netns', 'exec', netns, 'sh', '-c', 'printf %s "$1" > "$2"', 'sh', value, path])
       if (r.status !== 0) throw writeFailed(path, r.stderr)
     },

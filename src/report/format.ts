@@ -1,9 +1,14 @@
-// Number formatting shared by the summary sentences and the tables, so the words and the tables
-// of a report never disagree about rounding.
+// Number formatting shared by the summary sentences and the tables of a report, the commands'
+// text output, and the evidence of check and tune, so that no two places disagree about rounding.
 
-/** Three significant digits below 1000, whole numbers with thousands separators above. */
-export function fmt(v: number | null | undefined): string {
+/**
+ * Three significant digits below 1000, whole numbers with thousands separators above; with
+ * `digits`, exactly that many decimals, with thousands separators (a column of figures).
+ */
+export function fmt(v: number | null | undefined, digits?: number): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–'
+  if (digits !== undefined)
+    return v.toLocaleString('en-US', {maximumFractionDigits: digits, minimumFractionDigits: digits})
   if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US')
   if (v === 0) return '0'
   return Number(v.toPrecision(3)).toString()

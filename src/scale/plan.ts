@@ -4,6 +4,7 @@
 import {join} from 'node:path'
 import {badInput} from '../errors.js'
 import type {ResultsFile, RunConfig} from '../results/schema.js'
+import {DEFAULT_FRAME_SIZE} from '../gen/frame.js'
 import {KIND_MAX_QUEUES} from '../limits.js'
 
 export type WorkloadName = RunConfig['workload']
@@ -63,7 +64,7 @@ export const WORKLOAD_DEFAULTS: Record<WorkloadName, Record<string, number | str
   crr: {type: 'tcp_crr', requestSize: 1, responseSize: 1},
   udp_rr: {type: 'udp_rr', requestSize: 1, responseSize: 1},
   stream: {type: 'tcp_stream', messageSize: 16384},
-  gen: {frameSize: 64, flowsPerQueue: 4, backend: 'auto'},
+  gen: {frameSize: DEFAULT_FRAME_SIZE, flowsPerQueue: 4, backend: 'auto'},
 }
 
 export function planScale(flags: ScaleFlags, opts: {testbedName: string; maxQueues?: number}): ScalePlan {

@@ -1,9 +1,9 @@
 // Pieces every testbed kind shares: names, addresses, and reading a queue count back from the
 // kernel after changing it.
 import {createHash} from 'node:crypto'
-import {readdirSync} from 'node:fs'
 import {ExitCode, MqbError, badInput, fromNative} from '../errors.js'
 import {ifctl} from '../native.js'
+import {readSysfsQueueCounts} from '../observe/config.js'
 import {run, runInNetns} from '../util/exec.js'
 import {OBJECT_PREFIX} from '../host/netns.js'
 import type {QueueReadback} from './types.js'
@@ -37,26 +37,6 @@ export function randomTestbedName(prefix = 's'): string {
     .padStart(4, '0')}`
 }
 
-/** Counts of rx-N / tx-N entries in /sys/class/net/DEV/queues, seen from inside `netns`. */
-export function sysfsQueueCounts(dev: string, netns = ''): {rx: number; tx: number} {
-  let entries: string[]
-  try {
-    // `ip netns exec` remounts /sys for the namespace, so only there is the device visible.
-    entries = netns
-      ? runInNetns(netns, 'ls', [`/sys/class/net/${dev}/queues`]).split(/\s+/)
-      : readdirSync(`/sys/class/net/${dev}/queues`)
-  } catch (err) {
-    throw new MqbError(
-      `cannot list the queues of ${dev}${netns ? ` in ${netns}` : ''}: ${(err as Error).message.trim()}`,
-      ExitCode.noDevice,
-    )
-  }
-  return {
-    rx: entries.filter((e) => /^rx-\d+$/.test(e)).length,
-    tx: entries.filter((e) => /^tx-\d+$/.test(e)).length,
-  }
-}
-
 /** Reads channels and sysfs queues of `dev` and checks that both say `expected` queues. */
 export function readBackQueues(
   dev: string,
@@ -70,7 +50,7 @@ export function readBackQueues(
   } catch (err) {
     throw fromNative(err, {dev})
   }
-  const sysfs = sysfsQueueCounts(dev, netns)
+  const sysfs = readSysfsQueueCounts(dev, {netns})
   const got = count(ch)
   if (got !== expected || sysfs.rx !== expected || sysfs.tx !== expected)
     throw new MqbError(

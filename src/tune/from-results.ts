@@ -7,6 +7,7 @@ import type {ResultsFile} from '../results/schema.js'
 import {limitedBy, type LimitVerdict} from '../results/limited-by.js'
 import {scalingSummary} from '../results/stats.js'
 import type {Finding} from './findings.js'
+import {fmt} from '../report/format.js'
 
 export interface QueueCountAdvice {
   file: string
@@ -44,7 +45,6 @@ export function adviceFinding(
   current?: number,
 ): Finding {
   const mean = (q: number) => a.means.find((m) => m.queueCount === q)?.mean ?? NaN
-  const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3))
   const runs = a.means.map((m) => `${m.queueCount}:${fmt(m.mean)}`).join(' ')
   const pick = a.smallestWithin5pct
   const matches = current === pick

@@ -3,7 +3,7 @@ import {evaluateChecks, type CheckEvidence, type CheckResult} from '../../src/ch
 import type {Channels} from '../../src/native.js'
 import {readDeviceConfig} from '../../src/observe/config.js'
 import {observeDelta, takeSnapshot} from '../../src/observe/snapshot.js'
-import {buildTree, fixture} from '../fixtures/observe/tree.js'
+import {buildTree, fixture, onTree} from '../fixtures/observe/tree.js'
 
 const trees: Array<{remove(): void}> = []
 afterEach(() => {
@@ -39,7 +39,7 @@ function guestSnapshot(
     ),
   })
   trees.push(t)
-  return {snap: takeSnapshot('eth0', {root: t.root}), config: readDeviceConfig('eth0', {root: t.root})}
+  return {snap: takeSnapshot('eth0', onTree(t.root)), config: readDeviceConfig('eth0', onTree(t.root))}
 }
 
 /** Evidence of a 4-queue virtio guest whose load moved the lines from `before` to `after`. */
@@ -146,7 +146,7 @@ describe('check evaluation on a virtio-net guest with 4 queue pairs', () => {
       onlineCpus: '0-1',
     })
     trees.push(t)
-    const s = takeSnapshot('eth0', {root: t.root})
+    const s = takeSnapshot('eth0', onTree(t.root))
     const e: CheckEvidence = {
       dev: 'eth0',
       queues: 2,

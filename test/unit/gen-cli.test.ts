@@ -10,10 +10,12 @@ function gen(...args: string[]) {
 }
 
 describe('mqbench gen input errors', () => {
-  it('size out of range: exit 3', () => {
-    const r = gen('--dev', 'lo', '--size', '30')
-    expect(r.status).toBe(3)
-    expect(r.lines).toEqual(['mqbench: --size: frame size 30 is out of range (60 to 9000 bytes)'])
+  it('frame size out of range: exit 3, also under its old name --size', () => {
+    for (const flag of ['--frame-size', '--size']) {
+      const r = gen('--dev', 'lo', flag, '30')
+      expect(r.status).toBe(3)
+      expect(r.lines).toEqual(['mqbench: --frame-size: frame size 30 is out of range (60 to 9000 bytes)'])
+    }
   })
 
   it('malformed rate: exit 3', () => {

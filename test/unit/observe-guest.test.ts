@@ -19,7 +19,7 @@ import {observeDelta, takeSnapshot} from '../../src/observe/snapshot.js'
 import {parseSoftnetStat, softnetDeltas} from '../../src/observe/softnet.js'
 import {parseCpuMask} from '../../src/observe/sysfs.js'
 import {tuneFindings} from '../../src/tune/findings.js'
-import {buildTree, fixture} from '../fixtures/observe/tree.js'
+import {buildTree, fixture, onTree} from '../fixtures/observe/tree.js'
 
 const g = (name: string) => fixture(`guest-virtio-2q/${name}`)
 
@@ -112,7 +112,7 @@ const oneQ = {
 }
 const snap = (s: Parameters<typeof guest>[0]) => {
   const {root, io} = guest(s)
-  return takeSnapshot('eth0', {root, io})
+  return takeSnapshot('eth0', onTree(root, io))
 }
 /** bytes each flow read back from the echo server (traffic-N.txt) */
 const echoed = (file: string) =>
@@ -237,7 +237,7 @@ function evidence(): CheckEvidence {
     original: parseChannelsText(g('ethtool-l.txt')),
     afterSet: parseChannelsText(g('ethtool-l.txt')),
     sysfsAfterSet: queueCounts(g('queues-2.txt')),
-    config: readDeviceConfig('eth0', {root, io}),
+    config: readDeviceConfig('eth0', onTree(root, io)),
     loadN: {
       queueCount: 2,
       transactionsPerSecond: Number.NaN,
@@ -309,7 +309,7 @@ describe('the check table on the real guest', () => {
 describe('tune findings on the real guest', () => {
   it('2 combined channels on 2 vCPUs, IRQs 1:1 and XPS set by virtio_net: nothing to warn about channels, IRQs or XPS', () => {
     const {root, io} = guest(twoQ.after)
-    const c = readDeviceConfig('eth0', {root, io})
+    const c = readDeviceConfig('eth0', onTree(root, io))
     expect(c.txQueues.map((q) => q.xpsCpus)).toEqual(xps.map((m) => parseCpuMask(m)))
     const f = tuneFindings(c)
     const warn = f.filter((x) => x.level === 'warn').map((x) => x.area)

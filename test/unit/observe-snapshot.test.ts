@@ -8,7 +8,7 @@ import {
 } from '../../src/observe/index.js'
 import {parseDeviceDump} from '../../src/observe/io.js'
 import {formatCpuMask, parseCpuMask} from '../../src/observe/sysfs.js'
-import {buildTree, fixture} from '../fixtures/observe/tree.js'
+import {buildTree, fixture, onTree} from '../fixtures/observe/tree.js'
 
 const trees: Array<{remove(): void}> = []
 afterEach(() => {
@@ -60,8 +60,8 @@ describe('cpu masks', () => {
 describe('snapshot of a fixture tree', () => {
   it('counts queues, finds the virtio name through the device link, reads statistics', () => {
     const root = virtioGuest()
-    expect(readSysfsQueueCounts('eth0', {root})).toEqual({rx: 4, tx: 4})
-    const s = takeSnapshot('eth0', {root})
+    expect(readSysfsQueueCounts('eth0', onTree(root))).toEqual({rx: 4, tx: 4})
+    const s = takeSnapshot('eth0', onTree(root))
     expect(s.virtioName).toBe('virtio0')
     expect(s.queueInterrupts).toHaveLength(8)
     expect(s.statistics).toEqual({rx_packets: 100, tx_packets: 50})
@@ -69,8 +69,8 @@ describe('snapshot of a fixture tree', () => {
   })
 
   it('observeDelta: interrupt lines per queue, and per-queue traffic from interrupts when ethtool has no packet counters', () => {
-    const before = takeSnapshot('eth0', {root: virtioGuest()})
-    const after = takeSnapshot('eth0', {root: virtioGuest(fixture('interrupts-virtio-4q-after.txt'))})
+    const before = takeSnapshot('eth0', onTree(virtioGuest()))
+    const after = takeSnapshot('eth0', onTree(virtioGuest(fixture('interrupts-virtio-4q-after.txt'))))
     const d = observeDelta(before, after)
     expect(d.interrupts.map((x) => x.total)).toEqual([2000, 0, 500, 1005, 1000, 0, 100, 100])
     expect(d.queues.map((q) => [q.queue, q.source, q.rxPackets, q.txPackets])).toEqual([
@@ -93,8 +93,8 @@ describe('snapshot of a fixture tree', () => {
             : undefined,
     })
     const d = observeDelta(
-      takeSnapshot('eth0', {root, io: stats(10)}),
-      takeSnapshot('eth0', {root, io: stats(25)}),
+      takeSnapshot('eth0', onTree(root, stats(10))),
+      takeSnapshot('eth0', onTree(root, stats(25))),
     )
     expect(d.queues).toEqual([
       {queue: 0, source: 'ethtool', rxPackets: 15, txPackets: 30, rxBytes: 0, txBytes: 0, drops: 0},
@@ -120,7 +120,7 @@ describe('snapshot of a fixture tree', () => {
         },
       })
       trees.push(t)
-      return takeSnapshot('tap0', {root: t.root})
+      return takeSnapshot('tap0', onTree(t.root))
     }
     const d = observeDelta(mk(10), mk(15))
     expect(d.interrupts).toEqual([])
@@ -137,14 +137,14 @@ describe('snapshot of a fixture tree', () => {
       interrupts: fixture('interrupts-single-queue.txt'),
     })
     trees.push(t)
-    const s = takeSnapshot('mqb1a', {root: t.root})
+    const s = takeSnapshot('mqb1a', onTree(t.root))
     expect(observeDelta(s, s).queues).toEqual([])
   })
 
   it('an unknown device is a noDevice error', () => {
     const t = buildTree({dev: 'eth0', rxQueues: 1, txQueues: 1})
     trees.push(t)
-    expect(() => takeSnapshot('eth9', {root: t.root})).toThrow(/no interface eth9/)
+    expect(() => takeSnapshot('eth9', onTree(t.root))).toThrow(/no interface eth9/)
   })
 })
 
@@ -164,14 +164,14 @@ describe('configuration in force', () => {
       }),
       ethtool: (args: string[]) => (args[0] === '-k' ? fixture('ethtool-k-veth.txt') : undefined),
     }
-    const c = readConfigInForce('eth0', {root, io})
+    const c = readConfigInForce('eth0', onTree(root, io))
     expect(c.channels).toEqual({combined: 4, maxCombined: 4})
     expect(c.sysfsQueues).toEqual({rx: 4, tx: 4})
     expect(c.rpsCpus).toEqual(['', '', '', ''])
     expect(c.xpsCpus).toEqual(['0', '1', '2', '3'])
     expect(c.irqAffinity['virtio0-input.2']).toBe('2')
     expect(c.offloads['generic-receive-offload']).toBe(false)
-    const full = readDeviceConfig('eth0', {root, io})
+    const full = readDeviceConfig('eth0', onTree(root, io))
     expect(full.irqs[0].affinity).toEqual({allowed: [0], effective: [0]})
     expect(full.localCpus).toEqual([0, 1, 2, 3])
     expect(full.irqbalance).toBe(false)
@@ -190,7 +190,7 @@ describe('configuration in force', () => {
       rpsSockFlowEntries: 32768,
     })
     trees.push(t)
-    const c = readDeviceConfig('eth0', {root: t.root})
+    const c = readDeviceConfig('eth0', onTree(t.root))
     expect(c.numaNode).toBe(1)
     expect(c.localCpus).toEqual([4, 5, 6, 7])
     expect(c.irqbalance).toBe(true)

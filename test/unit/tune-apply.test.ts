@@ -5,7 +5,7 @@ import {readConfigInForce} from '../../src/observe/config.js'
 import {observeIO, type ObserveIO} from '../../src/observe/io.js'
 import type {Channels} from '../../src/native.js'
 import {applyTune, loadUndoFile, revertTune} from '../../src/tune/apply.js'
-import {buildTree, fixture} from '../fixtures/observe/tree.js'
+import {buildTree, fixture, onTree} from '../fixtures/observe/tree.js'
 
 const trees: Array<{remove(): void}> = []
 afterEach(() => {
@@ -44,17 +44,17 @@ function guest(combined: number) {
       channels.combined = ch.combined!
     },
   }
-  return {root: t.root, io: observeIO({root: t.root, io: over}), channels, setCalls}
+  return {root: t.root, io: observeIO(onTree(t.root, over)), channels, setCalls}
 }
 
 describe('tune --apply / --revert on a fixture tree', () => {
   it('raises channels, maps IRQs and XPS 1:1, and revert restores every value', () => {
     const g = guest(2)
-    const before = readConfigInForce('eth0', {root: g.root, io: {channels: g.io.channels}})
+    const before = readConfigInForce('eth0', onTree(g.root, {channels: g.io.channels}))
     const undoPath = join(g.root, 'undo.json')
     const r = applyTune(g.io, 'eth0', undoPath)
     expect(g.setCalls).toEqual([{combined: 4}])
-    const after = readConfigInForce('eth0', {root: g.root, io: {channels: g.io.channels}})
+    const after = readConfigInForce('eth0', onTree(g.root, {channels: g.io.channels}))
     expect(after.channels.combined).toBe(4)
     expect(after.irqAffinity).toMatchObject({
       'virtio0-input.0': '0',
@@ -71,7 +71,7 @@ describe('tune --apply / --revert on a fixture tree', () => {
 
     const rev = revertTune(g.io, undo)
     expect(rev.failures).toEqual([])
-    expect(readConfigInForce('eth0', {root: g.root, io: {channels: g.io.channels}})).toEqual(before)
+    expect(readConfigInForce('eth0', onTree(g.root, {channels: g.io.channels}))).toEqual(before)
   })
 
   it('a second apply changes nothing', () => {
@@ -82,7 +82,7 @@ describe('tune --apply / --revert on a fixture tree', () => {
 
   it('a failing write reverts what was already changed and says so', () => {
     const g = guest(2)
-    const before = readConfigInForce('eth0', {root: g.root, io: {channels: g.io.channels}})
+    const before = readConfigInForce('eth0', onTree(g.root, {channels: g.io.channels}))
     let writes = 0
     const io: ObserveIO = {
       ...g.io,
@@ -93,7 +93,7 @@ describe('tune --apply / --revert on a fixture tree', () => {
     }
     // a plain Error passes through unchanged; the state is back as it was
     expect(() => applyTune(io, 'eth0', join(g.root, 'undo.json'))).toThrow('EIO')
-    expect(readConfigInForce('eth0', {root: g.root, io: {channels: g.io.channels}})).toEqual(before)
+    expect(readConfigInForce('eth0', onTree(g.root, {channels: g.io.channels}))).toEqual(before)
   })
 
   it('--from queue count wins over one per CPU, also downwards', () => {

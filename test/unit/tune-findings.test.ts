@@ -2,7 +2,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {readDeviceConfig} from '../../src/observe/config.js'
 import type {ObserveIO} from '../../src/observe/io.js'
 import {tuneFindings, xpsPlan, type Finding} from '../../src/tune/findings.js'
-import {buildTree, fixture, type TreeSpec} from '../fixtures/observe/tree.js'
+import {buildTree, fixture, onTree, type TreeSpec} from '../fixtures/observe/tree.js'
 
 const trees: Array<{remove(): void}> = []
 afterEach(() => {
@@ -30,7 +30,7 @@ function findings(spec: TreeSpec, io: Partial<ObserveIO> = {}): Finding[] {
         : undefined,
     rootQdisc: () => 'mq',
   }
-  return tuneFindings(readDeviceConfig(spec.dev, {root: t.root, io: {...defaults, ...io}}))
+  return tuneFindings(readDeviceConfig(spec.dev, onTree(t.root, {...defaults, ...io})))
 }
 const byArea = (f: Finding[], area: string) => f.filter((x) => x.area === area)
 

@@ -2,7 +2,7 @@ import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {adviceFinding, loadQueueCountAdvice} from '../../src/tune/from-results.js'
 import {runTune} from '../../src/tune/index.js'
-import {buildTree, fixture} from '../fixtures/observe/tree.js'
+import {buildTree, fixture, onTree} from '../fixtures/observe/tree.js'
 
 const tapRr = fileURLToPath(new URL('../fixtures/results/tap-rr.json', import.meta.url))
 
@@ -39,11 +39,11 @@ describe('tune --from RESULTS.json', () => {
         other: 0,
         combined: 4,
       })
-      const r = runTune('eth0', {root: t.root, io: {channels}, fromResults: tapRr})
+      const r = runTune('eth0', {...onTree(t.root, {channels}), fromResults: tapRr})
       expect(r.findings[0].area).toBe('queue-count')
       expect(r.queueCount?.file).toBe(tapRr)
       expect(() =>
-        runTune('eth0', {root: t.root, io: {channels}, fromResults: `${t.root}none.json`}),
+        runTune('eth0', {...onTree(t.root, {channels}), fromResults: `${t.root}none.json`}),
       ).toThrow(/no such file/)
     } finally {
       t.remove()
