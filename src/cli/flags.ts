@@ -24,11 +24,24 @@ export const durationFlag = Flags.custom<number>({
     typeof options.default === 'number' ? formatDurationMs(options.default) : undefined,
 })
 
-export const bytesFlag = (what: string, min: number, max: number) =>
-  Flags.custom<number>({
+/**
+ * What a size suffix means, in every size flag's help: netperf reads 16K as 16384 but 16k as
+ * 16000, mqbench reads both as 16384, so a netperf command line copied here must say so.
+ */
+export const SIZE_SUFFIX_HELP = 'k/K/KiB = 1024, m/M/MiB = 1048576 (netperf reads lower-case k/m as 1000s)'
+
+export const bytesFlag = (what: string, min: number, max: number) => {
+  const make = Flags.custom<number>({
     parse: async (input) => parseBytes(input, {min, max, what}),
     helpValue: 'BYTES',
   })
+  // Same overloads as the flag it wraps (the default decides whether the value can be undefined).
+  return ((opts: {description?: string} = {}) =>
+    make({
+      ...opts,
+      description: `${opts.description ?? what}; ${SIZE_SUFFIX_HELP}`,
+    } as never)) as unknown as typeof make
+}
 
 /** --frame-size: the Ethernet frame without FCS, as gen sends it and the kernel's byte counters count it. */
 export const frameSizeFlag = bytesFlag('frame size', DEFAULT_FRAME_SIZE, LIMITS.maxFrameBytes)

@@ -88,7 +88,7 @@ const SIZE_UNITS: Record<string, number> = {
   mib: 1024 ** 2,
 }
 
-/** Bytes: `64`, `1500`, `16k`, `1M` (binary multiples, as netperf). */
+/** Bytes: `64`, `1500`, `16k`, `1M`: binary multiples whatever the case (netperf: `16k` is 16000). */
 export function parseBytes(
   text: string,
   {min = 0, max = Number.MAX_SAFE_INTEGER, what = 'size'} = {},

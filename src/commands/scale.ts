@@ -130,6 +130,14 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
         'gen: sender backend (auto: AF_XDP where the device takes it, else AF_PACKET; default auto)',
     })(),
     'relay-cpus': cpuListFlag({description: 'tap testbed: pin the relay workers to these CPUs (cycled)'}),
+    'server-cpus': cpuListFlag({
+      description:
+        'rr/crr/udp_rr/stream: pin the engine threads of the server the sweep starts to these CPUs (recorded in the results file)',
+    }),
+    'client-cpus': cpuListFlag({
+      description:
+        'rr/crr/udp_rr/stream: pin the client threads to these CPUs (recorded in the results file)',
+    }),
     ...vmFlags,
   }
 
@@ -166,6 +174,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
         order: flags.order as SweepOrder,
         server: flags.server,
         params,
+        pinning: {server: flags['server-cpus'], client: flags['client-cpus']},
       },
       outDir: flags.out,
       resume: flags.resume,

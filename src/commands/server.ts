@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MqbCommand} from '../cli/base.js'
 import {onInterrupt} from '../cli/cleanup.js'
-import {durationFlag, netnsFlag} from '../cli/flags.js'
+import {cpuListFlag, durationFlag, netnsFlag} from '../cli/flags.js'
 import {DEFAULT_LIMITS, DEFAULT_PORT, startServer} from '../sessions/index.js'
 import {LIMITS} from '../limits.js'
 
@@ -54,6 +54,10 @@ A bad control message closes that one connection, with the reason logged on stde
       max: LIMITS.maxServerTests,
       description: 'tests running at once',
     }),
+    cpus: cpuListFlag({
+      description:
+        "pin each test's engine thread i to the (i mod n)-th CPU of this list, at most one thread per CPU (netperf -T)",
+    }),
     'max-duration': durationFlag({
       default: DEFAULT_LIMITS.maxDurationMs,
       description: 'longest test accepted',
@@ -70,9 +74,10 @@ A bad control message closes that one connection, with the reason logged on stde
       maxSessions: flags['max-sessions'],
       maxTests: flags['max-tests'],
       maxDurationMs: flags['max-duration'],
+      cpus: flags.cpus,
       log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
     })
-    const where = `${handle.address}:${handle.port}${flags.netns ? ` in namespace ${flags.netns}` : ''}`
+    const where = `${handle.address}:${handle.port}${flags.netns ? ` in namespace ${flags.netns}` : ''}${flags.cpus ? `, engine threads on CPUs ${flags.cpus.join(',')}` : ''}`
     if (!this.jsonEnabled()) this.log(`mqbench server listening on ${where}`)
     await new Promise<void>((resolve) => {
       const off = onInterrupt(() => {

@@ -5,7 +5,7 @@ import {bytesFlag} from '../cli/flags.js'
 import {sessionClientFlags, sessionTarget} from '../cli/session-flags.js'
 import {ExitCode} from '../errors.js'
 import type {StreamResult} from '../results/schema.js'
-import {PartialRunError, iterate, runStream} from '../sessions/index.js'
+import {DEFAULT_MESSAGE_BYTES, PartialRunError, iterate, runStream} from '../sessions/index.js'
 import {
   connectedIn,
   describeIterations,
@@ -52,7 +52,10 @@ sent and those the server never counted. --bidir runs N sessions each way.`
       'message size',
       1,
       LIMITS.maxMessageBytes,
-    )({default: 16384, description: 'bytes per send call (UDP: per datagram, 8..65507)'}),
+    )({
+      description:
+        "bytes per send call (UDP: per datagram, 8..65507); default 128 KiB for TCP as iperf3, 16 KiB for UDP (netperf's TCP_STREAM sends 16 KiB: give 16k to compare with it)",
+    }),
   }
 
   async run(): Promise<StreamResult & {iterations?: IterationSummary & {results: StreamResult[]}}> {
@@ -67,7 +70,7 @@ sent and those the server never counted. --bidir runs N sessions each way.`
       bidir: flags.bidir,
       sessions: flags.sessions,
       threads: flags.threads,
-      messageSize: flags['message-size'],
+      messageSize: flags['message-size'] ?? DEFAULT_MESSAGE_BYTES[flags.type],
       durationMs: flags.duration,
       cpus: flags.cpus,
       intervalMs: flags.interval,

@@ -360,7 +360,19 @@ export interface RunConfig {
    * CPUs the run's threads were pinned to (absent: not pinned, every online CPU may run them):
    * the tap relay's workers (--relay-cpus) and the workload's own threads.
    */
-  pinnedCpus?: {relay?: number[]; workload?: number[]}
+  pinnedCpus?: RunPinning
+}
+
+/**
+ * relay: --relay-cpus; server/client: scale --server-cpus/--client-cpus (the engine threads of the
+ * server a sweep starts, and of its clients); workload: every CPU the workload's threads could run
+ * on, set only when all of them were pinned.
+ */
+export interface RunPinning {
+  relay?: number[]
+  workload?: number[]
+  server?: number[]
+  client?: number[]
 }
 
 export interface ResultsFile {

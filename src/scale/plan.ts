@@ -25,6 +25,8 @@ export interface ScaleFlags {
   server?: string
   /** workload parameters given on the command line; the rest take the workload's defaults */
   params?: Record<string, number | string | boolean>
+  /** sessions workloads: CPUs for the server the sweep starts and for the client threads */
+  pinning?: {server?: number[]; client?: number[]}
 }
 
 export interface PlannedStep {
@@ -63,8 +65,24 @@ export const WORKLOAD_DEFAULTS: Record<WorkloadName, Record<string, number | str
   rr: {type: 'tcp_rr', requestSize: 1, responseSize: 1},
   crr: {type: 'tcp_crr', requestSize: 1, responseSize: 1},
   udp_rr: {type: 'udp_rr', requestSize: 1, responseSize: 1},
-  stream: {type: 'tcp_stream', messageSize: 16384},
+  stream: {type: 'tcp_stream', messageSize: 131072}, // iperf3's default (sessions/stream.ts)
   gen: {frameSize: DEFAULT_FRAME_SIZE, flowsPerQueue: 4, backend: 'auto'},
+}
+
+const sorted = (cpus: number[]) => [...new Set(cpus)].sort((a, b) => a - b)
+
+/** The recorded pinning of a sweep's server and clients; `workload` only when both ends are pinned. */
+function sessionPinning(p: ScaleFlags['pinning']): Pick<RunConfig, 'pinnedCpus'> {
+  const server = p?.server?.length ? sorted(p.server) : undefined
+  const client = p?.client?.length ? sorted(p.client) : undefined
+  if (!server && !client) return {}
+  return {
+    pinnedCpus: {
+      ...(server ? {server} : {}),
+      ...(client ? {client} : {}),
+      ...(server && client ? {workload: sorted([...server, ...client])} : {}),
+    },
+  }
 }
 
 export function planScale(flags: ScaleFlags, opts: {testbedName: string; maxQueues?: number}): ScalePlan {
@@ -104,6 +122,7 @@ export function planScale(flags: ScaleFlags, opts: {testbedName: string; maxQueu
     iterations: flags.iterations,
     order: flags.order ?? 'steps',
     params: {...defaults, ...flags.params},
+    ...sessionPinning(flags.pinning),
   }
   return planRemaining({config, steps: []})
 }

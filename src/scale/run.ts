@@ -71,7 +71,10 @@ function openJournal(opts: ScaleRunOptions): {journal: ResultsJournal; plan: Sca
   }
   // The verdict on what limits scaling needs to know which CPUs the threads could run on.
   if (opts.relayCpus?.length && plan.config.testbed.kind === 'tap')
-    plan.config.pinnedCpus = {relay: [...new Set(opts.relayCpus)].sort((a, b) => a - b)}
+    plan.config.pinnedCpus = {
+      ...plan.config.pinnedCpus,
+      relay: [...new Set(opts.relayCpus)].sort((a, b) => a - b),
+    }
   const journal = ResultsJournal.create(resultsPath(outDir, plan.config, now), {
     schema: RESULTS_SCHEMA,
     version: RESULTS_VERSION,

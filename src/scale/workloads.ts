@@ -50,6 +50,7 @@ export async function serverFor(
   sessions: number,
   token?: string,
   allowRemote = false,
+  cpus?: number[],
 ): Promise<Endpoint> {
   if (tb.remote) {
     if (!tb.remote.port)
@@ -67,7 +68,7 @@ export async function serverFor(
     const far = await tb.startFarServer(own, sessions)
     return {server: tb.ipB, allowRemote: false, port: far.port, token: own, close: () => far.close()}
   }
-  const s = await startServer({bind: tb.ipB, port: 0, netns: tb.nsB, token: own, maxSessions: sessions})
+  const s = await startServer({bind: tb.ipB, port: 0, netns: tb.nsB, token: own, maxSessions: sessions, cpus})
   return {server: tb.ipB, allowRemote: false, port: s.port, token: own, close: () => s.close()}
 }
 
@@ -76,7 +77,7 @@ const num = (config: RunConfig, key: string) => Number(config.params[key])
 const rrWorkload = (describe: string): Workload => ({
   describe,
   async prepare(tb, config, opts) {
-    const ep = await serverFor(tb, config.sessions, opts.token, opts.allowRemote)
+    const ep = await serverFor(tb, config.sessions, opts.token, opts.allowRemote, config.pinnedCpus?.server)
     const type = String(config.params.type) as 'tcp_rr' | 'udp_rr' | 'tcp_crr'
     return {
       run: (w) =>
@@ -92,6 +93,7 @@ const rrWorkload = (describe: string): Workload => ({
             requestSize: num(config, 'requestSize'),
             responseSize: num(config, 'responseSize'),
             durationMs: w.durationMs,
+            cpus: config.pinnedCpus?.client,
           },
           {signal: w.signal},
         ),
@@ -107,7 +109,7 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
   stream: {
     describe: 'bulk TCP from A to B (netperf TCP_STREAM)',
     async prepare(tb, config, opts) {
-      const ep = await serverFor(tb, config.sessions, opts.token, opts.allowRemote)
+      const ep = await serverFor(tb, config.sessions, opts.token, opts.allowRemote, config.pinnedCpus?.server)
       const type = String(config.params.type) as 'tcp_stream' | 'tcp_maerts' | 'udp_stream'
       return {
         run: (w) =>
@@ -122,6 +124,7 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
               sessions: config.sessions,
               messageSize: num(config, 'messageSize'),
               durationMs: w.durationMs,
+              cpus: config.pinnedCpus?.client,
             },
             {signal: w.signal},
           ),

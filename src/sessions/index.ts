@@ -4,7 +4,13 @@ export {startServer, DEFAULT_PORT, DEFAULT_LIMITS} from './server.js'
 export type {ServerOptions, ServerHandle} from './server.js'
 export {runRr, rrResult, checkRrOptions} from './rr.js'
 export type {RrOptions, RrHooks} from './rr.js'
-export {runStream, streamResult, checkStreamOptions, streamDirections} from './stream.js'
+export {
+  runStream,
+  streamResult,
+  checkStreamOptions,
+  streamDirections,
+  DEFAULT_MESSAGE_BYTES,
+} from './stream.js'
 export type {StreamOptions, StreamHooks} from './stream.js'
 export {PartialRunError} from './client.js'
 export {jainIndex, fairness, serviceDemandUs} from './fairness.js'

@@ -44,6 +44,8 @@ export interface ServerOptions {
   maxSessions?: number
   maxTests?: number
   maxDurationMs?: number
+  /** pin engine thread i of every test to cpus[i mod n] (netperf -T); at most n threads per test */
+  cpus?: number[]
   /** where the server reports refused connections and finished tests (default: nowhere) */
   log?: (line: string) => void
 }
@@ -94,6 +96,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     bind,
     netns: opts.netns,
     token: opts.token,
+    cpus: opts.cpus,
     limits,
     hostLimits,
     log,
@@ -123,6 +126,7 @@ interface Ctx {
   bind: string
   netns?: string
   token?: string
+  cpus?: number[]
   limits: ServerLimits & {maxTests: number}
   hostLimits: {openFiles: number; openFilesHard: number}
   log: (line: string) => void
@@ -208,7 +212,8 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
       return refuse(`busy: ${ctx.activeTests} tests are running (the limit is ${ctx.limits.maxTests})`)
     const files = openFilesShortfall(m.sessions, ctx.hostLimits)
     if (files) return refuse(`this server cannot hold the test: ${files}`)
-    const threads = Math.max(1, Math.min(m.threads, m.sessions, onlineCpus().length))
+    // Pinned, one thread per listed CPU at most: two threads of one test on one CPU only take turns.
+    const threads = Math.max(1, Math.min(m.threads, m.sessions, (ctx.cpus ?? onlineCpus()).length))
     const cookie = randomInt(0, 0xffffffff)
     let started: {engine: SessionEngineHandle; port: number}
     try {
@@ -221,6 +226,7 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
         peer,
         sessions: m.sessions,
         threads,
+        cpus: ctx.cpus,
         requestSize: m.requestSize,
         responseSize: m.responseSize,
         messageSize: m.messageSize,

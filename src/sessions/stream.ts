@@ -31,6 +31,17 @@ export interface StreamHooks {
   onInterval?: (interim: {elapsedMs: number; gbps: number}) => void
 }
 
+/**
+ * Bytes per send when none is given: iperf3's 128 KiB for TCP, so that the two tools as installed
+ * compare like with like (netperf sends its socket buffer size, 16 KiB on Linux: give
+ * --message-size 16k to compare with it). UDP keeps 16 KiB datagrams, under the 65,507-byte limit.
+ */
+export const DEFAULT_MESSAGE_BYTES: Record<StreamType, number> = {
+  tcp_stream: 131072,
+  tcp_maerts: 131072,
+  udp_stream: 16384,
+}
+
 export function checkStreamOptions(o: StreamOptions): void {
   if (!Number.isInteger(o.sessions) || o.sessions < 1 || o.sessions > LIMITS.maxSessions)
     throw badInput(`--sessions ${o.sessions}: expected 1..${LIMITS.maxSessions}`)

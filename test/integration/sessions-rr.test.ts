@@ -1,5 +1,6 @@
 // rr against an in-process server on a veth pair between two throwaway namespaces: the client's
 // native threads run in namespace A, the server's in namespace B.
+import {readFileSync, readdirSync} from 'node:fs'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import {runRr, startServer, type ServerHandle} from '../../src/sessions/index.js'
 import {decodeHistogram} from '../../src/results/histogram.js'
@@ -39,6 +40,34 @@ describeNet('sessions: rr on a veth pair', () => {
     )
     expect(lines).toHaveLength(4)
     expect(lines.at(-1)).toBeGreaterThanOrEqual(1999)
+  })
+
+  // issue 15 point 4: `mqbench server --cpus` pins each test's engine threads (one per listed CPU at
+  // most), as the client's --cpus pins its threads.
+  it('pins the server engine threads to --cpus and the client threads to theirs', async () => {
+    const last = readdirSync('/sys/bus/cpu/devices').length - 1
+    const pinned = await startServer({netns: p.nsB, bind: p.ipB, port: 0, token, cpus: [last]})
+    const allowed: string[][] = []
+    try {
+      await runRr(
+        {...base(), port: pinned.port, type: 'tcp_rr', sessions: 4, threads: 4, cpus: [0], intervalMs: 500},
+        {
+          onInterval: () => {
+            allowed.push(
+              readdirSync('/proc/self/task').map(
+                (t) =>
+                  /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/self/task/${t}/status`, 'utf8'))![1],
+              ),
+            )
+          },
+        },
+      )
+    } finally {
+      await pinned.close()
+    }
+    const seen = allowed[0]
+    expect(seen.filter((c) => c === '0')).toHaveLength(last === 0 ? 5 : 4)
+    if (last > 0) expect(seen.filter((c) => c === String(last))).toHaveLength(1)
   })
 
   it('runs 20 TCP_RR sessions that all make progress, the total being the sum of the sessions', async () => {

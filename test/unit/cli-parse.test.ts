@@ -74,7 +74,8 @@ describe('durations and sizes', () => {
 
   it('parses byte counts with binary multiples and checks the range', () => {
     expect(parseBytes('64')).toBe(64)
-    expect(parseBytes('16k')).toBe(16384)
+    expect(parseBytes('16k')).toBe(16384) // netperf: 16000; --help says so (SIZE_SUFFIX_HELP)
+    expect(parseBytes('16K')).toBe(16384)
     expect(parseBytes('1M')).toBe(1 << 20)
     expect(errorOf(() => parseBytes('10', {min: 60, max: 9000, what: 'frame size'})).message).toMatch(
       /frame size 10 is out of range \(60 to 9000 bytes\)/,

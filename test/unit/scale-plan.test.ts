@@ -41,6 +41,16 @@ describe('planScale', () => {
     expect(p.config.params).toEqual({type: 'tcp_rr', requestSize: 1, responseSize: 1})
   })
 
+  it('records the server and client pinning (pinnedCpus) only when one was given', () => {
+    expect(planScale(flags(), {testbedName: 'x'}).config.pinnedCpus).toBeUndefined()
+    expect(planScale(flags({workload: 'stream'}), {testbedName: 'x'}).config.params.messageSize).toBe(131072)
+    const one = planScale(flags({pinning: {server: [1], client: undefined}}), {testbedName: 'x'})
+    expect(one.config.pinnedCpus).toEqual({server: [1]})
+    // both ends pinned: the "limited by" verdict may count only these CPUs
+    const both = planScale(flags({pinning: {server: [1], client: [0, 0]}}), {testbedName: 'x'})
+    expect(both.config.pinnedCpus).toEqual({server: [1], client: [0], workload: [0, 1]})
+  })
+
   it('takes workload parameters over the defaults and rejects ones that do not apply', () => {
     expect(
       planScale(flags({workload: 'stream', params: {messageSize: 1000}}), {testbedName: 'x'}).config.params,
