@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# mqbench rr/stream against their Debian peers on the same namespace pair, in the same run:
-#   rr 1 session            vs  sockperf ping-pong --tcp --full-rtt
-#   rr 20 sessions          vs  20 parallel sockperf ping-pong clients (one sockperf server)
-#   stream 1/2/20 sessions  vs  iperf3 -P 1/2/20
-# Each pair is run REPS times, alternating mqbench and the peer (runs vary 15-30% on a VM, so one
-# pair of runs says little); the medians and their ratio are printed. Then the cost of many
-# sessions: rr with 100, 1,000 and 10,000 sessions (SCALE_COUNTS), each run REPS times for
-# SECONDS, printing the client's wall time beyond the window (start-up, connection ramp, results),
-# the ramp alone and the client's peak RSS (medians). Creates and removes its own namespaces.
-# Usage: bench/sessions.sh [SECONDS_PER_RUN=5] [REPS=3] [SECTIONS="peers scale"]   (needs root)
+# mqbench rr/stream against the peers it can run here, on the same namespace pair, in the same run:
+#   rr tcp_rr/udp_rr/tcp_crr, 1 session (pinned) and 20 sessions, each against
+#     - the reference floor (bench/ref.c: blocking C client/server, the fewest syscalls a
+#       transaction can take; 20 sessions: the sum of 20 reference clients) and
+#     - sockperf ping-pong (TCP and UDP; it has no connect-per-transaction test)
+#   stream 1/2/20 sessions (128 KiB sends)  vs  iperf3 -P 1/2/20; and both tools with their defaults
+# Each pair is run REPS times, alternating mqbench and the peers (runs vary 15-30% on a VM, so one
+# pair of runs says little); medians, the range of mqbench's runs and the ratios are printed, then
+# syscalls per transaction of each client (strace -c -f; mqbench's count includes node's start-up).
+# Then the cost of many sessions: rr with 100, 1,000 and 10,000 sessions (SCALE_COUNTS), each run
+# REPS times for SECONDS, printing the client's wall time beyond the window (start-up, connection
+# ramp, results), the ramp alone and the client's peak RSS (medians). Creates and removes its own
+# namespaces. Usage: bench/sessions.sh [SECONDS_PER_RUN=5] [REPS=3] [SECTIONS="peers scale"]
+# (needs root, a C compiler, sockperf, iperf3, strace, jq, /usr/bin/time)
 set -euo pipefail
 DUR=${1:-5}
 REPS=${2:-3}
+SECTIONS=${3:-peers scale}
+SCALE_COUNTS=${SCALE_COUNTS:-100 1000 10000}
 SECTIONS=${3:-peers scale}
 SCALE_COUNTS=${SCALE_COUNTS:-100 1000 10000}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +27,9 @@ NSA=mqb-bench$TAG-a NSB=mqb-bench$TAG-b DEVA=mqb${TAG}a DEVB=mqb${TAG}b
 OCT=$((16#${TAG:0:2}))
 IPA=198.18.$OCT.1 IPB=198.18.$OCT.2
 TOKEN=bench-$TAG
-MQB_PORT=12866 MQB_PINNED_PORT=12867 MQB_SCALE_PORT=12868 SP_PORT=11111 SP_MULTI_PORT=11200 IP3_PORT=5201
+MQB_PORT=12866 MQB_PINNED_PORT=12867 MQB_SCALE_PORT=12868 SP_PORT=11111 SP_MULTI_PORT=11200 IP3_PORT=5201 SPU_PORT=11112 SPU_MULTI_PORT=11300
+# reference servers: one port per client (netserver's process per test); +100: the pinned one
+declare -A REF_PORT=([tcp_rr]=13000 [udp_rr]=13200 [tcp_crr]=13400)
 NCPU=$(nproc)
 PIDS=()
 
@@ -30,11 +38,15 @@ cleanup() {
   wait 2>/dev/null || true
   ip netns del "$NSA" 2>/dev/null || true
   ip netns del "$NSB" 2>/dev/null || true
-  rm -f "${FEED:-}"
+  rm -f "${FEED:-}" "${FEEDU:-}"
+  rm -rf "${WORK:-}"
 }
 trap cleanup EXIT INT TERM
 
-for c in sockperf iperf3 jq /usr/bin/time; do command -v $c >/dev/null || { echo "bench/sessions.sh needs $c (apt-get install $c)"; exit 1; }; done
+for c in sockperf iperf3 jq strace cc /usr/bin/time; do command -v $c >/dev/null || { echo "bench/sessions.sh needs $c (apt-get install $c)"; exit 1; }; done
+WORK=$(mktemp -d)
+REF=$WORK/ref
+cc -O2 -pthread -o "$REF" "$HERE/bench/ref.c"
 [ -f "$HERE/dist/commands/rr.js" ] || (cd "$HERE" && npm run build >/dev/null)
 
 ip netns add "$NSA"; ip netns add "$NSB"
@@ -42,6 +54,10 @@ ip -n "$NSA" link set lo up; ip -n "$NSB" link set lo up
 ip link add "$DEVA" numtxqueues 2 numrxqueues 2 netns "$NSA" type veth peer name "$DEVB" numtxqueues 2 numrxqueues 2 netns "$NSB"
 ip -n "$NSA" addr add "$IPA/30" dev "$DEVA"; ip -n "$NSB" addr add "$IPB/30" dev "$DEVB"
 ip -n "$NSA" link set "$DEVA" up; ip -n "$NSB" link set "$DEVB" up
+# The reference TCP_CRR client closes first (FIN, TIME_WAIT) as netperf's does; in this throwaway
+# namespace it may reuse those ports after a second instead of running out of them. mqbench's
+# client resets instead (no TIME_WAIT), so the setting changes nothing for it.
+ip netns exec "$NSA" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65000"
 
 MQBENCH_TOKEN=$TOKEN $MQB server --netns "$NSB" --bind "$IPB" --port $MQB_PORT >/dev/null 2>&1 & PIDS+=($!)
 MQBENCH_TOKEN=$TOKEN $MQB server --netns "$NSB" --bind "$IPB" --port $MQB_SCALE_PORT --max-sessions 100000 >/dev/null 2>&1 & PIDS+=($!)
@@ -57,51 +73,105 @@ ip netns exec "$NSB" taskset -c $SRV_CPU sockperf server --tcp -i "$IPB" -p $SP_
 FEED=$(mktemp)
 for i in $(seq 0 $((NCPU - 1))); do echo "T:$IPB:$((SP_MULTI_PORT + i))"; done >"$FEED"
 ip netns exec "$NSB" sockperf server -f "$FEED" -F epoll --threads-num "$NCPU" >/dev/null 2>&1 & PIDS+=($!)
+FEEDU=$(mktemp)
+for i in $(seq 0 $((NCPU - 1))); do echo "U:$IPB:$((SPU_MULTI_PORT + i))"; done >"$FEEDU"
+ip netns exec "$NSB" taskset -c $SRV_CPU sockperf server -i "$IPB" -p $SPU_PORT >/dev/null 2>&1 & PIDS+=($!)
+ip netns exec "$NSB" sockperf server -f "$FEEDU" -F epoll --threads-num "$NCPU" >/dev/null 2>&1 & PIDS+=($!)
 ip netns exec "$NSB" iperf3 -s -B "$IPB" -p $IP3_PORT >/dev/null 2>&1 & PIDS+=($!)
+for t in tcp_rr udp_rr tcp_crr; do
+  ip netns exec "$NSB" "$REF" server $t "$IPB" "${REF_PORT[$t]}" 20 64 64 & PIDS+=($!)
+  ip netns exec "$NSB" taskset -c $SRV_CPU "$REF" server $t "$IPB" $((REF_PORT[$t] + 100)) 1 64 64 & PIDS+=($!)
+done
 sleep 2
 
 export MQBENCH_TOKEN=$TOKEN
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-mqb_rr() { # sessions [extra flags] -> "tps p50 p99"; one session runs pinned (see above)
-  local n=$1; shift
+mqb_rr() { # type sessions [extra flags] -> "tps p50 p99"; one session runs pinned (see above)
+  local t=$1 n=$2; shift 2
   local pin=() port=$MQB_PORT
   if [ "$n" -eq 1 ]; then pin=(taskset -c 0); port=$MQB_PINNED_PORT; fi
-  "${pin[@]}" $MQB rr --netns "$NSA" --server "$IPB" --port $port --sessions "$n" "$@" --request-size 64 --response-size 64 --duration "${DUR}s" --json |
+  "${pin[@]}" $MQB rr --type "$t" --netns "$NSA" --server "$IPB" --port $port --sessions "$n" "$@" --request-size 64 --response-size 64 --duration "${DUR}s" --json |
     jq -r '"\(.transactionsPerSecond) \(.latency.p50) \(.latency.p99)"'
 }
-sockperf_one() { # port -> "tps p50 p99" of one client (valid-duration messages / runtime; full round trip)
-  ip netns exec "$NSA" ${PIN:-} sockperf ping-pong --tcp --full-rtt -i "$IPB" -p "$1" -m 64 -t "$DUR" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' | awk '
+ref_n() { # type clients -> "tps p50 p99": summed rate, median of the clients' percentiles
+  local t=$1 n=$2 dir; dir=$(mktemp -d -p "$WORK")
+  if [ "$n" -eq 1 ]; then ip netns exec "$NSA" taskset -c 0 "$REF" client "$t" "$IPB" $((REF_PORT[$t] + 100)) "$DUR" 64 64 >"$dir/1"
+  else for i in $(seq 1 "$n"); do ip netns exec "$NSA" "$REF" client "$t" "$IPB" $((REF_PORT[$t] + i - 1)) "$DUR" 64 64 >"$dir/$i" & done; wait; fi
+  sum_clients "$dir"
+}
+sum_clients() { # dir of "tps p50 p99" lines -> summed rate, median percentiles
+  printf '%s %s %s\n' "$(cat "$1"/* | awk '{ t += $1 } END { printf "%f", t }')" \
+    "$(cat "$1"/* | awk '{ print $2 }' | median)" "$(cat "$1"/* | awk '{ print $3 }' | median)"
+  rm -rf "$1"
+}
+sockperf_one() { # tcp|udp port -> "tps p50 p99" of one client (valid-duration messages / runtime; full round trip)
+  local tcp=(); [ "$1" = tcp ] && tcp=(--tcp)
+  ip netns exec "$NSA" ${PIN:-} sockperf ping-pong "${tcp[@]}" --full-rtt -i "$IPB" -p "$2" -m 64 -t "$DUR" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' | awk '
     /\[Valid Duration\]/ { for (i = 1; i <= NF; i++) { if ($i ~ /^RunTime=/) { sub("RunTime=", "", $i); rt = $i } if ($i ~ /^ReceivedMessages=/) { sub("ReceivedMessages=", "", $i); n = $i } } }
     /percentile 50.000/ { p50 = $NF } /percentile 99.000/ { p99 = $NF }
     END { printf "%f %s %s\n", n / rt, p50, p99 }'
 }
-sockperf_n() { # clients -> "tps p50 p99": summed rate, median of the clients' percentiles
-  local dir; dir=$(mktemp -d)
-  if [ "$1" -eq 1 ]; then PIN="taskset -c 0" sockperf_one $SP_PORT >"$dir/1"
-  else for i in $(seq 1 "$1"); do sockperf_one $((SP_MULTI_PORT + i % NCPU)) >"$dir/$i" & done; wait; fi
-  printf '%s %s %s\n' "$(cat "$dir"/* | awk '{ t += $1 } END { printf "%f", t }')" \
-    "$(cat "$dir"/* | awk '{ print $2 }' | median)" "$(cat "$dir"/* | awk '{ print $3 }' | median)"
-  rm -rf "$dir"
+sockperf_n() { # type clients -> "tps p50 p99": summed rate, median of the clients' percentiles
+  local proto=tcp port=$SP_PORT multi=$SP_MULTI_PORT dir; dir=$(mktemp -d -p "$WORK")
+  if [ "$1" = udp_rr ]; then proto=udp port=$SPU_PORT multi=$SPU_MULTI_PORT; fi
+  if [ "$2" -eq 1 ]; then PIN="taskset -c 0" sockperf_one $proto $port >"$dir/1"
+  else for i in $(seq 1 "$2"); do sockperf_one $proto $((multi + i % NCPU)) >"$dir/$i" & done; wait; fi
+  sum_clients "$dir"
 }
-mqb_stream() { # sessions -> gbps
-  $MQB stream --netns "$NSA" --server "$IPB" --port $MQB_PORT --sessions "$1" --message-size 131072 --duration "${DUR}s" --json | jq -r '.gbps'
+mqb_stream() { # sessions [extra flags] -> gbps
+  local n=$1; shift
+  $MQB stream --netns "$NSA" --server "$IPB" --port $MQB_PORT --sessions "$n" "$@" --duration "${DUR}s" --json | jq -r '.gbps'
 }
-iperf_stream() { # streams -> gbps (received)
-  ip netns exec "$NSA" iperf3 -c "$IPB" -p $IP3_PORT -P "$1" -t "$DUR" -J | jq -r '.end.sum_received.bits_per_second / 1e9'
+iperf_stream() { # streams [extra flags] -> gbps (received)
+  local n=$1; shift
+  ip netns exec "$NSA" iperf3 -c "$IPB" -p $IP3_PORT -P "$n" "$@" -t "$DUR" -J | jq -r '.end.sum_received.bits_per_second / 1e9'
+}
+none() { :; }
+
+field() { printf '%s\n' "$@" | awk -v k="$COL" '{ print $k }'; }
+# label unit mqb-command reference-command peer-command ("none": not run): REPS alternating rounds,
+# then mqbench's median and range, each peer's median and mqbench/peer; latency medians (us) after.
+triple() {
+  local label=$1 unit=$2 ours=$3 ref=$4 peer=$5 a=() b=() c=()
+  for r in $(seq 1 "$REPS"); do a+=("$($ours)"); b+=("$($ref)"); c+=("$($peer)"); done
+  local ma lo hi mb mc
+  ma=$(COL=1 field "${a[@]}" | median); lo=$(COL=1 field "${a[@]}" | sort -g | head -1); hi=$(COL=1 field "${a[@]}" | sort -g | tail -1)
+  printf '%-34s mqbench %11.2f %-7s (%.2f-%.2f)' "$label" "$ma" "$unit" "$lo" "$hi"
+  for other in b c; do
+    local -n arr=$other
+    [ -z "${arr[0]}" ] && { printf '  %-28s' "-"; continue; }
+    mb=$(COL=1 field "${arr[@]}" | median)
+    printf '  %s %.2fx of %.2f' "$([ $other = b ] && echo "ref" || echo "peer")" "$(echo "$ma $mb" | awk '{print $1 / $2}')" "$mb"
+  done
+  if [ -n "$(COL=2 field "${a[0]}")" ]; then
+    printf '  p50 %s' "$(COL=2 field "${a[@]}" | median)"
+    [ -n "${b[0]}" ] && printf '/%s' "$(COL=2 field "${b[@]}" | median)"
+    [ -n "${c[0]}" ] && printf '/%s' "$(COL=2 field "${c[@]}" | median)"
+    printf ' p99 %s' "$(COL=3 field "${a[@]}" | median)"
+    [ -n "${b[0]}" ] && printf '/%s' "$(COL=3 field "${b[@]}" | median)"
+    [ -n "${c[0]}" ] && printf '/%s' "$(COL=3 field "${c[@]}" | median)"
+    printf ' us'
+  fi
+  printf '\n'
 }
 
-pair() { # label unit mqb-command peer-command; columns after the first are latency (us)
-  local label=$1 unit=$2 ours=$3 peer=$4 a=() b=()
-  for r in $(seq 1 "$REPS"); do a+=("$($ours)"); b+=("$($peer)"); done
-  local ma mb
-  ma=$(printf '%s\n' "${a[@]}" | awk '{print $1}' | median); mb=$(printf '%s\n' "${b[@]}" | awk '{print $1}' | median)
-  local lat=""
-  if [ -n "$(printf '%s\n' "${a[0]}" | awk '{print $2}')" ]; then
-    lat=$(printf '  p50 %s/%s us  p99 %s/%s us' \
-      "$(printf '%s\n' "${a[@]}" | awk '{print $2}' | median)" "$(printf '%s\n' "${b[@]}" | awk '{print $2}' | median)" \
-      "$(printf '%s\n' "${a[@]}" | awk '{print $3}' | median)" "$(printf '%s\n' "${b[@]}" | awk '{print $3}' | median)")
-  fi
-  printf '%-48s mqbench %12.2f  peer %12.2f %-8s ratio %5.2fx%s\n' "$label" "$ma" "$mb" "$unit" "$(echo "$ma $mb" | awk '{print $1 / $2}')" "$lat"
+# Syscalls per transaction of one client over one run under strace -c -f (strace slows both alike;
+# only the counts matter): the total, then the calls that make up at least 0.1 per transaction.
+strace_calls() { # out-file command... -> runs it under strace, prints its stdout
+  local out=$1; shift
+  strace -f -c -o "$out" "$@"
+}
+per_tx() { # strace-summary transactions -> "N.N (call n.n, ...)"
+  awk -v tx="$2" '$NF == "total" { tot = $4 } $1 ~ /^[0-9.]+$/ && $NF != "total" && $4 / tx >= 0.1 { parts = parts sprintf("%s%s %.2f", sep, $NF, $4 / tx); sep = ", " }
+    END { printf "%.2f (%s)", tot / tx, parts }' "$1"
+}
+syscalls() { # type
+  local t=$1 port=$((REF_PORT[$1] + 100)) n
+  n=$(strace_calls "$WORK/ref.strace" ip netns exec "$NSA" taskset -c 0 "$REF" client "$t" "$IPB" $port "$DUR" 64 64 | awk '{print $4}')
+  local ref; ref=$(per_tx "$WORK/ref.strace" "$n")
+  n=$(strace_calls "$WORK/mqb.strace" taskset -c 0 $MQB rr --type "$t" --netns "$NSA" --server "$IPB" --port $MQB_PINNED_PORT \
+    --request-size 64 --response-size 64 --duration "${DUR}s" --json | jq -r '[.sessions[].transactions] | add')
+  printf '%-34s mqbench %s   ref %s\n' "syscalls/trans $t 1 session" "$(per_tx "$WORK/mqb.strace" "$n")" "$ref"
 }
 
 scale() { # sessions -> one line per run: "overhead_s ramp_ms rss_mb"
@@ -114,14 +184,16 @@ scale() { # sessions -> one line per run: "overhead_s ramp_ms rss_mb"
 
 if [[ " $SECTIONS " == *" peers "* ]]; then
 echo "mqbench sessions vs peers: veth pair (2 queues) between $NSA and $NSB, ${DUR}s runs, median of $REPS alternating runs, $NCPU CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-pair "rr tcp 1 session (pinned 0/$SRV_CPU) vs sockperf" "trans/s" "mqb_rr 1" "sockperf_n 1"
-pair "rr tcp 20 sessions vs 20 sockperf" "trans/s" "mqb_rr 20" "sockperf_n 20"
-# 20 sockperf clients are 20 processes; on a shared machine the scheduler gives them 20 shares of
-# the CPU against mqbench's one thread per CPU. The same run with one thread per session shows
-# how much of a gap is that share rather than the data path.
-pair "rr tcp 20 sessions --threads 20 vs 20 sockperf" "trans/s" "mqb_rr 20 --threads 20" "sockperf_n 20"
-for n in 1 2 20; do pair "stream tcp $n vs iperf3 -P $n" "Gbit/s" "mqb_stream $n" "iperf_stream $n"; done
-echo "(latency columns: mqbench/peer, full round trip; peer 20-client percentiles are the median client's)"
+echo "(ref: bench/ref.c, the blocking floor; peer: sockperf ping-pong for rr, iperf3 for stream; 64-byte requests and responses; latency p50/p99 mqbench/ref/peer)"
+for t in tcp_rr udp_rr tcp_crr; do
+  peer="sockperf_n $t"; [ $t = tcp_crr ] && peer=none
+  triple "$t 1 session (pinned 0/$SRV_CPU)" "trans/s" "mqb_rr $t 1" "ref_n $t 1" "${peer/ $t/ $t 1}"
+  triple "$t 20 sessions" "trans/s" "mqb_rr $t 20" "ref_n $t 20" "${peer/ $t/ $t 20}"
+done
+for n in 1 2 20; do triple "stream tcp $n, 128 KiB sends" "Gbit/s" "mqb_stream $n --message-size 128k" none "iperf_stream $n"; done
+triple "stream tcp 1, defaults of both" "Gbit/s" "mqb_stream 1" none "iperf_stream 1"
+for t in tcp_rr udp_rr tcp_crr; do syscalls $t; done
+echo "(load average at the end $(cut -d' ' -f1-3 /proc/loadavg); syscalls are the client's, over a whole run)"
 fi
 
 if [[ " $SECTIONS " == *" scale "* ]]; then
