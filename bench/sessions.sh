@@ -61,7 +61,7 @@ ip netns exec "$NSA" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_r
 
 MQBENCH_TOKEN=$TOKEN $MQB server --netns "$NSB" --bind "$IPB" --port $MQB_PORT >/dev/null 2>&1 & PIDS+=($!)
 MQBENCH_TOKEN=$TOKEN $MQB server --netns "$NSB" --bind "$IPB" --port $MQB_SCALE_PORT --max-sessions 100000 >/dev/null 2>&1 & PIDS+=($!)
-# Single-session round trips depend mostly on where the two ends run (FACTS.md: ~12 us on one
+# Single-session round trips depend mostly on where the two ends run (docs/platform.md: ~12 us on one
 # vCPU, ~55 us across two), so for that pair both tools run pinned alike: servers on the last CPU,
 # clients on CPU 0.
 SRV_CPU=$((NCPU - 1))

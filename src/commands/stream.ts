@@ -17,16 +17,14 @@ import {LIMITS} from '../limits.js'
 import {fmt} from '../report/format.js'
 
 export default class Stream extends MqbCommand {
-  static description = `Bulk-transfer sessions against an mqbench server (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM).
+  static summary = `Bulk-transfer sessions against an mqbench server (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM).`
 
-N sessions on T native threads with epoll; the total Gbit/s is the sum of the sessions' own rates over
-one window. TCP sessions report their sender's retransmits (TCP_INFO); UDP sessions report datagrams
-sent and those the server never counted. --bidir runs N sessions each way.`
+  static description = `N sessions on T native threads with epoll; the total Gbit/s is the sum of the sessions' own rates over one window. TCP sessions report their sender's retransmits (TCP_INFO); UDP sessions report datagrams sent and those the server never counted. --bidir runs N sessions each way.`
 
   static examples = [
     {
-      description: 'One TCP stream for 10 s to a server in namespace mqb-b',
-      command: '<%= config.bin %> stream --netns mqb-a --server 198.18.0.2',
+      description: 'One TCP stream for 10 s to a server in testbed tb1 (`mqbench testbed up tb1`)',
+      command: '<%= config.bin %> stream --netns mqb-tb1-a --server 198.18.100.2 --token s3cret',
     },
     {
       description: '20 streams from the server to the client',
