@@ -253,7 +253,7 @@ export async function runSessions(plan: SessionPlan, hooks: SessionHooks = {}): 
         `mqbench server at ${ctl.where} answered the test with ${ready.type}`,
         ExitCode.unreachable,
       )
-    return await measure(plan, hooks, ctl, host, ready.port, ready.cookie)
+    return await measure(plan, hooks, ctl, host, ready.port, ready.cookie, welcome.caps.includes('window'))
   } finally {
     ctl.sock.destroy()
   }
@@ -266,6 +266,8 @@ async function measure(
   host: string,
   dataPort: number,
   cookie: number,
+  /** the server counts over our window when told where it starts (cap `window`) */
+  sharedWindow: boolean,
 ): Promise<SessionRun> {
   const started = performance.now()
   const {engine} = nativeSessions.start({
@@ -303,6 +305,8 @@ async function measure(
     const cpu = cpuWindow()
     const t0 = performance.now()
     nativeSessions.measure(engine)
+    // The server's window: from this message to `done`, sent once our threads have stopped.
+    if (sharedWindow) ctl.send({type: 'measure'})
     let partial: string | undefined
     let interrupted = false
     const step = Math.min(plan.intervalMs ?? 250, 250)
