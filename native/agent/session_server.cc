@@ -249,7 +249,8 @@ class Connection {
     for (int i = 0; i < sessions_; i++) {
       SessionStats& st = engine_->stats(i);
       figures.push_back({static_cast<double>(st.ops.get()), static_cast<double>(st.datagrams.get()),
-                         static_cast<double>(st.retransmits)});
+                         static_cast<double>(st.retransmits),
+                         window_start_.empty() ? -1 : static_cast<double>(st.ops.get() - window_start_[i])});
     }
     control::CpuFigures cpu = cpu_->end();
     engine_.reset();
@@ -347,6 +348,14 @@ class Connection {
       if (m->type != "test") return refuse("expected test, got " + m->type);
       return start_test(m->test);
     }
+    if (m->type == "measure" && window_start_.empty()) {
+      // The client's window opens: count each session from here to its done (docs/protocol.md),
+      // per session rather than by the engine's per-thread windows (a UDP server session's
+      // datagrams land on whichever thread's socket the kernel picks).
+      window_start_.resize(std::max(sessions_, 1));
+      for (int i = 0; i < sessions_; i++) window_start_[i] = engine_->stats(i).ops.get();
+      return;
+    }
     if (m->type != "done") return refuse("expected done, got " + m->type);
     finish(true);
   }
@@ -361,6 +370,7 @@ class Connection {
   std::shared_ptr<SessionEngine> engine_;
   std::unique_ptr<CpuWindow> cpu_;
   int sessions_ = 0;
+  std::vector<uint64_t> window_start_;
   Clock::time_point overrun_deadline_;
 };
 

@@ -112,7 +112,13 @@ export default class Stream extends MqbCommand {
     this.log(
       `mqbench stream: ${r.type}${r.bidir ? ' (bidir)' : ''} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s)${connectedIn(r)}, ${r.messageSize}-byte messages, ${fmt(r.windowMs / 1000, 2)} s`,
     )
-    this.log(`Gbit/s ${fmt(r.gbps, 3)}${udp ? ' (sent)' : ''}`)
+    // UDP: what arrived is the headline (netperf, iperf3); sent and loss over the same window beside it.
+    const loss = r.lossPct === undefined ? 'loss n/a' : `loss ${fmt(r.lossPct, 1)}%`
+    const over =
+      r.receivedOver === 'server-span' ? ", received counted over the server's span (an older server)" : ''
+    this.log(
+      `Gbit/s ${fmt(r.gbps, 3)}${udp ? ` received (sent ${fmt(r.sentGbps ?? 0, 3)}, ${loss}${over})` : ''}`,
+    )
     const cpu = (c?: {totalPct: number}) => (c ? `${fmt(c.totalPct, 1)}%` : 'n/a')
     const sd = r.serviceDemandUsPerKB
     this.log(
@@ -121,7 +127,14 @@ export default class Stream extends MqbCommand {
     const row = (cells: Array<string | number>) =>
       cells.map((c, i) => String(c).padStart(i === 0 ? 8 : 12)).join('')
     this.log(
-      row(['session', 'direction', 'thread', 'Gbit/s', udp ? 'datagrams' : 'retrans', udp ? 'lost' : '']),
+      row([
+        'session',
+        'direction',
+        'thread',
+        udp ? 'recv Gbit/s' : 'Gbit/s',
+        udp ? 'datagrams' : 'retrans',
+        udp ? 'lost' : '',
+      ]),
     )
     for (const s of r.sessions.slice(0, 64)) {
       this.log(

@@ -18,6 +18,7 @@ import {
   encodeMessage,
   type ServerLimits,
   type ServerMessage,
+  type ServerSessionFigures,
   type TestMessage,
 } from './protocol.js'
 import {openFilesShortfall} from './host-limits.js'
@@ -145,6 +146,8 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
         cpu: ReturnType<typeof cpuWindow>
         sessions: number
         timer: NodeJS.Timeout
+        /** per session: ops when the client opened its window (`measure`) */
+        windowStart?: Float64Array
       }
     | undefined
   let finishing: Promise<void> | undefined
@@ -172,12 +175,16 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
     clearTimeout(t.timer)
     finishing = (async () => {
       nativeSessions.stop(t.engine)
-      let figures: Array<{ops: number; datagrams: number; retransmits: number}> = []
+      let figures: ServerSessionFigures[] = []
       try {
         const r = await nativeSessions.join(t.engine)
-        figures = r.sessions
-          .slice(0, t.sessions)
-          .map((s) => ({ops: s.ops, datagrams: s.datagrams, retransmits: s.retransmits}))
+        figures = r.sessions.slice(0, t.sessions).map((s, i) => ({
+          ops: s.ops,
+          datagrams: s.datagrams,
+          retransmits: s.retransmits,
+          // over the client's window: from its `measure` to its `done`, which stopped the engine
+          ...(t.windowStart ? {windowOps: s.ops - (t.windowStart[i] ?? 0)} : {}),
+        }))
       } catch (err) {
         ctx.log(`${who}: test engine failed: ${(err as Error).message}`)
       }
@@ -270,6 +277,12 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
     if (state === 'test') {
       if (m.type !== 'test') return refuse(`expected test, got ${m.type}`)
       return startTest(m)
+    }
+    if (m.type === 'measure' && test && !test.windowStart) {
+      // Counted here, per session, rather than by the engine's per-thread windows: a UDP server
+      // session's datagrams land on whichever thread's socket the kernel picks.
+      test.windowStart = Float64Array.from(nativeSessions.poll(test.engine).ops)
+      return
     }
     if (m.type !== 'done') return refuse(`expected done, got ${m.type}`)
     state = 'closed'
