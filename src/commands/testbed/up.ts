@@ -3,7 +3,7 @@ import {mkdirSync, openSync} from 'node:fs'
 import {join} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {MqbCommand} from '../../cli/base.js'
-import {cleanup, onInterrupt} from '../../cli/cleanup.js'
+import {cleanup, installCleanupHandlers, onInterrupt} from '../../cli/cleanup.js'
 import {cpuListFlag, testbedKindFlag, vmFlags, vmOptions} from '../../cli/flags.js'
 import {ExitCode, MqbError} from '../../errors.js'
 import {createTestbed, type TestbedKind} from '../../testbed/index.js'
@@ -82,6 +82,8 @@ export default class TestbedUp extends MqbCommand {
   async run(): Promise<TestbedRecord> {
     const {args, flags} = await this.parse(TestbedUp)
     if (flags.detach) return this.detach(args.name)
+    // Ctrl-C while a guest boots must stop it and remove what was made, like Ctrl-C while held.
+    installCleanupHandlers()
     const tb = await createTestbed(
       {kind: flags.kind.kind, dev: flags.kind.dev, name: args.name, server: flags.server, token: flags.token},
       {
@@ -90,7 +92,10 @@ export default class TestbedUp extends MqbCommand {
         cleanup,
         vm: vmOptions(flags),
       },
-    )
+    ).catch((err: unknown) => {
+      if (flags.keep) cleanup.forgetAll()
+      throw err
+    })
     let far: Awaited<ReturnType<typeof serverFor>> | undefined
     try {
       if (flags.queues !== undefined && flags.queues !== tb.maxQueues) await tb.setQueueCount(flags.queues)
