@@ -4,7 +4,7 @@
 #   tap, 1 queue   vs  tap, 2 queues   vs  veth, 2 queues
 # Each configuration is run REPS times, alternating (runs vary 15-30% on a VM), with P parallel
 # TCP streams; the medians, ranges and the 2-queue / 1-queue ratio are printed. Retransmits are
-# printed too: without vnet_hdr + offloads a relay shows tens of thousands (FACTS.md).
+# printed too: without vnet_hdr + offloads a relay shows tens of thousands (docs/platform.md).
 # Usage: bench/relay.sh [SECONDS_PER_RUN=5] [REPS=3] [STREAMS=8]   (needs root, iperf3, jq)
 set -euo pipefail
 DUR=${1:-5}

@@ -35,7 +35,10 @@ mqb_boot() { # prints ms from start to a held testbed; leaves the kernel/initrd/
   $MQB testbed down "$name" >/dev/null
 }
 
-bare_boot() { # the same kernel and initramfs, serial to a file, until init reaches the agent
+# the same kernel and initramfs, serial to a file, until init reaches the agent; a virtio-net NIC
+# on qemu's isolated user network (restrict=on: nothing leaves) so init finds its eth0 as it does
+# in the testbed
+bare_boot() {
   local kernel initrd log="$WORK/bare.log" t0 pid
   kernel=$(grep -o -- "-kernel [^ ]*" "$WORK/cmdline" | cut -d' ' -f2)
   initrd=$(grep -o -- "-initrd [^ ]*" "$WORK/cmdline" | cut -d' ' -f2)
@@ -43,6 +46,7 @@ bare_boot() { # the same kernel and initramfs, serial to a file, until init reac
   t0=$(now)
   qemu-system-x86_64 -nodefaults -display none -machine pc -accel tcg,thread=multi -smp 2 -m 512M \
     -kernel "$kernel" -initrd "$initrd" -append 'console=ttyS0 quiet ipv6.disable=1 panic=0' \
+    -netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0,mq=on,vectors=6 \
     -serial "file:$log" &
   pid=$!
   for _ in $(seq 1 1200); do grep -q 'mqb-boot: agent' "$log" 2>/dev/null && break; sleep 0.05; done
@@ -50,7 +54,7 @@ bare_boot() { # the same kernel and initramfs, serial to a file, until init reac
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
-stats() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%d %d %d", m, a[1], a[NR]}'; }
+stats() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%d %d %d\n", m, a[1], a[NR]}'; }
 
 mqb=() bare=()
 mqb+=("$(mqb_boot 0)") # warms the initramfs and KVM-probe caches; not counted

@@ -82,12 +82,15 @@ valid(
   'an 18,000-connection --bidir tcp_stream test (fits an open-file limit of 20,000): serverSends packed into chunks of at most 32 KiB',
   [test(18000, bidir)],
 )
+valid('client-measure', 'client', 'the start of the window (only to a server with cap "window")', [
+  {type: 'measure'},
+])
 valid('client-done', 'client', 'the end of the window', [{type: 'done'}])
 valid('server-welcome', 'server', 'the answer to hello', [
   {
     type: 'welcome',
     version: PROTOCOL_VERSION,
-    caps: ['tcp_rr', 'udp_rr', 'tcp_crr', 'tcp_stream', 'udp_stream', 'burst', 'bidir'],
+    caps: ['tcp_rr', 'udp_rr', 'tcp_crr', 'tcp_stream', 'udp_stream', 'burst', 'bidir', 'window'],
     limits: {maxSessions: 20000, maxDurationMs: 3600000},
   },
 ])
@@ -98,6 +101,17 @@ valid(
   'server',
   'the answer to done for 2,000 sessions: per-session figures in chunks of at most 32 KiB',
   [result(2000)],
+)
+valid(
+  'server-result-window',
+  'server',
+  'the answer to done after measure: windowOps, each session counted over the client window',
+  [
+    {
+      ...result(2),
+      sessions: result(2).sessions.map((s, i) => ({...s, datagrams: 800 + i, windowOps: 7000 + i})),
+    },
+  ],
 )
 valid('server-error', 'server', 'a refusal', [{type: 'error', reason: 'wrong or missing token'}])
 

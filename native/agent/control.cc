@@ -6,8 +6,8 @@
 namespace mqb::control {
 
 const char* const kWorkloads[5] = {"tcp_rr", "udp_rr", "tcp_crr", "tcp_stream", "udp_stream"};
-const char* const kServerCaps[7] = {"tcp_rr",     "udp_rr", "tcp_crr", "tcp_stream",
-                                    "udp_stream", "burst",  "bidir"};
+const char* const kServerCaps[8] = {"tcp_rr",     "udp_rr", "tcp_crr", "tcp_stream",
+                                    "udp_stream", "burst",  "bidir",   "window"};
 
 namespace {
 
@@ -142,7 +142,7 @@ std::optional<ClientMessage> ClientReader::push(std::string_view text) {
     m.caps = strings(o, "caps", 64);
     return m;
   }
-  if (t == "done") {
+  if (t == "done" || t == "measure") {
     m.type = t;
     return m;
   }
@@ -227,6 +227,7 @@ std::string result_lines(const CpuFigures& c, const std::vector<SessionFigures>&
     v.set("ops", s.ops);
     v.set("datagrams", s.datagrams);
     v.set("retransmits", s.retransmits);
+    if (s.window_ops >= 0) v.set("windowOps", s.window_ops);
     items.push_back(json::write(v));
   }
   Value empty = Value::object();

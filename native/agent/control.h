@@ -24,7 +24,7 @@ constexpr int kMaxThreads = 1024;
 // src/limits.ts maxSessions: what the TypeScript client accepts in a welcome.
 constexpr int kMaxSessions = 100000;
 extern const char* const kWorkloads[5];
-extern const char* const kServerCaps[7];
+extern const char* const kServerCaps[8];
 
 struct Limits {
   int max_sessions = 1000;
@@ -45,7 +45,7 @@ struct Test {
 };
 
 struct ClientMessage {
-  std::string type;  // hello test done
+  std::string type;  // hello test measure done
   int version = 0;
   std::optional<std::string> token;
   std::vector<std::string> caps;
@@ -82,6 +82,8 @@ class LineSplitter {
 
 struct SessionFigures {
   double ops = 0, datagrams = 0, retransmits = 0;
+  // Over the client's window, from its measure to its done; negative: no window was opened.
+  double window_ops = -1;
 };
 
 struct CpuFigures {

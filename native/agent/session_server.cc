@@ -36,7 +36,6 @@ constexpr int kOverrunGraceMs = 30000;
 constexpr int kMaxConnections = 256;
 constexpr int kSendTimeoutMs = 5000;
 // src/sessions/host-limits.ts RESERVED_FDS: descriptors a server needs beyond its sessions' sockets.
-constexpr uint64_t kReservedFds = 256;
 
 using Clock = std::chrono::steady_clock;
 
@@ -249,7 +248,8 @@ class Connection {
     for (int i = 0; i < sessions_; i++) {
       SessionStats& st = engine_->stats(i);
       figures.push_back({static_cast<double>(st.ops.get()), static_cast<double>(st.datagrams.get()),
-                         static_cast<double>(st.retransmits)});
+                         static_cast<double>(st.retransmits),
+                         window_start_.empty() ? -1 : static_cast<double>(st.ops.get() - window_start_[i])});
     }
     control::CpuFigures cpu = cpu_->end();
     engine_.reset();
@@ -277,15 +277,17 @@ class Connection {
     }
     // As openFilesShortfall: a test the open-file limit cannot hold is refused before it starts.
     uint64_t need = static_cast<uint64_t>(t.sessions) + kReservedFds;
-    if (need > s_.fds_.soft) {
+    uint64_t in_use = open_files_in_use();
+    if (in_use + need > s_.fds_.soft) {
       {
         std::lock_guard<std::mutex> lock(s_.mu_);
         s_.active_tests_--;
       }
       auto n = [](uint64_t x) { return json::number_text(static_cast<double>(x)); };
       return refuse("this server cannot hold the test: " + n(t.sessions) + " sessions need about " + n(need) +
-                    " open files, but RLIMIT_NOFILE allows " + n(s_.fds_.soft) + " (hard limit " +
-                    n(s_.fds_.hard) + "); raise it (ulimit -Hn, LimitNOFILE=) or run fewer sessions");
+                    " more open files, but RLIMIT_NOFILE allows " + n(s_.fds_.soft) + " (hard limit " +
+                    n(s_.fds_.hard) + ") and " + n(in_use) +
+                    " are open; raise it (ulimit -Hn, LimitNOFILE=) or run fewer sessions");
     }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = std::max(1, std::min({t.threads, t.sessions, static_cast<int>(cpus > 0 ? cpus : 1)}));
@@ -347,6 +349,14 @@ class Connection {
       if (m->type != "test") return refuse("expected test, got " + m->type);
       return start_test(m->test);
     }
+    if (m->type == "measure" && window_start_.empty()) {
+      // The client's window opens: count each session from here to its done (docs/protocol.md),
+      // per session rather than by the engine's per-thread windows (a UDP server session's
+      // datagrams land on whichever thread's socket the kernel picks).
+      window_start_.resize(std::max(sessions_, 1));
+      for (int i = 0; i < sessions_; i++) window_start_[i] = engine_->stats(i).ops.get();
+      return;
+    }
     if (m->type != "done") return refuse("expected done, got " + m->type);
     finish(true);
   }
@@ -361,6 +371,7 @@ class Connection {
   std::shared_ptr<SessionEngine> engine_;
   std::unique_ptr<CpuWindow> cpu_;
   int sessions_ = 0;
+  std::vector<uint64_t> window_start_;
   Clock::time_point overrun_deadline_;
 };
 

@@ -13,7 +13,7 @@ import {observeIO} from '../observe/io.js'
 import {observeDelta, takeSnapshotWith} from '../observe/snapshot.js'
 import {sysfsQueueCounts} from '../observe/sysfs.js'
 import {onlineCpus} from '../host/cpus.js'
-import {PartialRunError, runRr, DEFAULT_PORT} from '../sessions/index.js'
+import {PartialRunError, probeServer, runRr, DEFAULT_PORT} from '../sessions/index.js'
 import {run} from '../util/exec.js'
 import {
   channelMode,
@@ -105,6 +105,17 @@ export async function runCheck(opts: CheckOptions, hooks: CheckHooks): Promise<C
       ExitCode.badInput,
       [`pick a server whose route goes through ${dev} (\`ip route get ${route.ip}\`)`],
     )
+  // The server must answer before the channel count changes: without it the run would change
+  // the device, load nothing and put it back, and only then say that no server was there.
+  phase(`reaching the server at ${opts.server}`)
+  await probeServer({
+    server: opts.server,
+    port: opts.port ?? DEFAULT_PORT,
+    netns: opts.netns,
+    token: opts.token,
+    allowRemote: opts.allowRemote,
+    workload: 'tcp_rr',
+  })
   const e: CheckEvidence = {dev, queues, onlineCpus: onlineCpus()}
   try {
     e.original = io.channels(dev)

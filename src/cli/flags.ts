@@ -60,11 +60,16 @@ export const testbedKindFlag = Flags.custom<{kind: TestbedKind; dev?: string}>({
 
 /** The vm testbed's guest: shared by `testbed up` and `scale`. */
 export const vmFlags = {
-  vcpus: Flags.integer({description: 'vm: guest vCPUs (default: the largest queue count)', min: 1, max: 64}),
+  vcpus: Flags.integer({
+    helpValue: 'N',
+    description: 'vm: guest vCPUs (default: the largest queue count)',
+    min: 1,
+    max: 64,
+  }),
   memory: bytesFlag(
     '--memory',
     128 << 20,
-    64 << 30,
+    64 * 2 ** 30,
   )({description: 'vm: guest memory (default 512M)', helpValue: 'SIZE'}),
   kernel: Flags.string({
     description:

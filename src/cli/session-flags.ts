@@ -28,7 +28,13 @@ export const sessionClientFlags = {
       'address of the mqbench server (must be on this machine or in one of its namespaces unless --allow-remote)',
     helpValue: 'HOST',
   }),
-  port: Flags.integer({default: DEFAULT_PORT, min: 1, max: 65535, description: "the server's control port"}),
+  port: Flags.integer({
+    helpValue: 'PORT',
+    default: DEFAULT_PORT,
+    min: 1,
+    max: 65535,
+    description: "the server's control port",
+  }),
   netns: netnsFlag,
   token: Flags.string({
     env: 'MQBENCH_TOKEN',
@@ -46,12 +52,14 @@ export const sessionClientFlags = {
     description: 'allow a server address that is not on this machine',
   }),
   sessions: Flags.integer({
+    helpValue: 'N',
     default: 1,
     min: 1,
     max: LIMITS.maxSessions,
     description: 'concurrent sessions (connections)',
   }),
   threads: Flags.integer({
+    helpValue: 'N',
     min: 1,
     max: LIMITS.maxThreads,
     description:

@@ -7,21 +7,28 @@ import {runCheck, type CheckReport} from '../check/run.js'
 import {LIMITS} from '../limits.js'
 
 export default class Check extends MqbCommand {
-  static description = `Run the multiqueue virtio-net test plan on a live interface.
+  static summary = `Run the multiqueue virtio-net test plan on a live interface.`
 
-Sets N channels and reads them back, checks /sys/class/net/IF/queues, runs --sessions concurrent
-TCP_RR sessions against a \`mqbench server\` and checks that every queue's interrupt line and
-ethtool -S counter rose and that the interrupts are spread over CPUs, runs the same load at 1
-queue, and restores the original channel count (also on Ctrl-C or an error). One line per check:
-PASS, FAIL or N/A with the numbers read. Interfaces without per-queue interrupts (veth, tap) get
-N/A with the reason. Exits ${ExitCode.checkFailed} when a check failed.`
+  static description = `Sets N channels and reads them back, checks /sys/class/net/IF/queues, runs --sessions concurrent TCP_RR sessions against a \`mqbench server\` and checks that every queue's interrupt line and ethtool -S counter rose and that the interrupts are spread over CPUs, runs the same load at 1 queue, and restores the original channel count (also on Ctrl-C or an error). One line per check: PASS, FAIL or N/A with the numbers read. Interfaces without per-queue interrupts (veth, tap) get N/A with the reason. Exits ${ExitCode.checkFailed} when a check failed.`
 
   static enableJsonFlag = true
 
   static examples = [
-    '<%= config.bin %> check --dev eth0 --server 192.0.2.7 --token s3cret --allow-remote',
-    '<%= config.bin %> check --dev eth0 --server 192.0.2.7 --queues 4 --sessions 20 --duration 10s --allow-remote',
-    '<%= config.bin %> check --dev mqb1a --netns mqb-tb1-a --server 198.18.0.2 --port 12866 --json',
+    {
+      description: 'Check eth0 against a server on another host, at 2 queues',
+      command: '<%= config.bin %> check --dev eth0 --server 192.0.2.7 --token s3cret --allow-remote',
+    },
+    {
+      description: '4 queues, 20 sessions, 10 s per load run',
+      command:
+        '<%= config.bin %> check --dev eth0 --server 192.0.2.7 --queues 4 --sessions 20 --duration 10s --allow-remote',
+    },
+    {
+      description:
+        "A testbed's side A (`mqbench testbed up tb1 --kind veth --max-queues 4` and `mqbench server --netns mqb-tb1-b --bind 198.18.100.2 --token s3cret`), as JSON",
+      command:
+        '<%= config.bin %> check --dev mqb-tb1-a --netns mqb-tb1-a --server 198.18.100.2 --token s3cret --json',
+    },
   ]
 
   static flags = {
@@ -31,16 +38,23 @@ N/A with the reason. Exits ${ExitCode.checkFailed} when a check failed.`
       helpValue: 'HOST',
       required: true,
     }),
-    port: Flags.integer({description: "the server's port (default 12866)", min: 1, max: 65535}),
-    token: Flags.string({description: "the server's token", env: 'MQBENCH_TOKEN'}),
+    port: Flags.integer({
+      helpValue: 'PORT',
+      description: "the server's port (default 12866)",
+      min: 1,
+      max: 65535,
+    }),
+    token: Flags.string({description: "the server's token", env: 'MQBENCH_TOKEN', helpValue: 'TOKEN'}),
     'allow-remote': Flags.boolean({description: 'allow a server address that is not on this machine'}),
     queues: Flags.integer({
+      helpValue: 'N',
       description: 'N: the queue count to test',
       default: 2,
       min: 2,
       max: LIMITS.maxQueues,
     }),
     sessions: Flags.integer({
+      helpValue: 'N',
       description: 'concurrent TCP_RR sessions',
       default: 20,
       min: 1,

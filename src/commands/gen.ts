@@ -17,17 +17,11 @@ const rateFlag = Flags.custom<Rate>({
 })
 
 export default class Gen extends MqbCommand {
-  static description = `Send pktgen-style UDP frames, one pinned sender thread per queue, and count them at a receiver.
+  static summary = `Send pktgen-style UDP frames, one pinned sender thread per queue, and count them at a receiver.`
 
-Each sender thread has its own socket (or tap queue fd), its own flows and its own counters. Frames
-are Ethernet + IPv4/IPv6 + UDP with valid checksums and a payload header (queue, flow, sequence
-number, send time) from which --rx-dev counts loss and reordering per flow. --frame-size counts the frame
-without the 4-byte FCS, as the kernel's byte counters do; --rate in bit/s counts the same bytes.
+  static description = `Each sender thread has its own socket (or tap queue fd), its own flows and its own counters. Frames are Ethernet + IPv4/IPv6 + UDP with valid checksums and a payload header (queue, flow, sequence number, send time) from which --rx-dev counts loss and reordering per flow. --frame-size counts the frame without the 4-byte FCS, as the kernel's byte counters do; --rate in bit/s counts the same bytes.
 
-On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on TX queue
-(sending CPU mod TX queues), so thread i runs on the i-th CPU of --cpus and leaves on queue i; a
-receiver on a multiqueue device proves it by counting, per receive queue, which sender's frames
-arrived there (docs/gen.md). With --backend xdp thread i binds an AF_XDP socket to queue i itself.`
+On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on TX queue (sending CPU mod TX queues), so thread i runs on the i-th CPU of --cpus and leaves on queue i; a receiver on a multiqueue device proves it by counting, per receive queue, which sender's frames arrived there (docs/gen.md). With --backend xdp thread i binds an AF_XDP socket to queue i itself.`
 
   static examples = [
     {
@@ -75,6 +69,7 @@ arrived there (docs/gen.md). With --backend xdp thread i binds an AF_XDP socket 
     }),
     netns: netnsFlag,
     queues: Flags.integer({
+      helpValue: 'N',
       default: 1,
       min: 1,
       max: LIMITS.maxQueues,
@@ -89,6 +84,7 @@ arrived there (docs/gen.md). With --backend xdp thread i binds an AF_XDP socket 
       description: `frame size in bytes without FCS (${DEFAULT_FRAME_SIZE}..${LIMITS.maxFrameBytes}; IPv6 needs 80 or more); --size is the old name`,
     }),
     flows: Flags.integer({
+      helpValue: 'N',
       default: 1,
       min: 1,
       max: LIMITS.maxFlowsPerQueue,
@@ -99,6 +95,7 @@ arrived there (docs/gen.md). With --backend xdp thread i binds an AF_XDP socket 
         'total rate over all queues, in pps (100kpps, 1M) or bit/s (500Mbit, 10Gbit); default: as fast as possible',
     }),
     count: Flags.integer({
+      helpValue: 'FRAMES',
       min: 1,
       description: 'total frames to send (split over queues); the run still ends at --duration',
     }),
@@ -108,6 +105,7 @@ arrived there (docs/gen.md). With --backend xdp thread i binds an AF_XDP socket 
       description: 'how long to send (the run always ends by then)',
     }),
     burst: Flags.integer({
+      helpValue: 'N',
       default: 32,
       min: 1,
       max: LIMITS.maxGenBurst,
@@ -135,11 +133,17 @@ arrived there (docs/gen.md). With --backend xdp thread i binds an AF_XDP socket 
       helpValue: 'IP',
     }),
     'src-port': Flags.integer({
+      helpValue: 'PORT',
       min: 1,
       max: 65535,
       description: 'first UDP source port; queue q flow f uses src-port + q*flows + f (default 1024)',
     }),
-    'dst-port': Flags.integer({min: 1, max: 65535, description: 'UDP destination port (default 9, discard)'}),
+    'dst-port': Flags.integer({
+      helpValue: 'PORT',
+      min: 1,
+      max: 65535,
+      description: 'UDP destination port (default 9, discard)',
+    }),
     'rx-dev': Flags.string({
       description: 'count the frames on this interface (AF_PACKET, one socket per receive queue)',
       helpValue: 'IF',

@@ -4,13 +4,22 @@ import {loadResults} from '../results/load.js'
 import {writeReport, type ReportOutput} from '../report/index.js'
 
 export default class Report extends MqbCommand {
-  static description =
+  static summary =
     'Write a self-contained HTML scaling report (charts, tables, summary) from one or more results files; with several files or --baseline, compare the runs.'
 
   static examples = [
-    '<%= config.bin %> report results/mqb-tap-rr.json',
-    '<%= config.bin %> report after.json --baseline before.json --out tuning.html',
-    '<%= config.bin %> report tap.json veth.json --csv steps.csv --png charts/',
+    {
+      description: 'One results file to results/mqb-tap-rr.html',
+      command: '<%= config.bin %> report results/mqb-tap-rr.json',
+    },
+    {
+      description: 'Compare a tuned run with the run before it',
+      command: '<%= config.bin %> report after.json --baseline before.json --out tuning.html',
+    },
+    {
+      description: 'Two runs side by side, with the steps as CSV and the charts as PNG',
+      command: '<%= config.bin %> report tap.json veth.json --csv steps.csv --png charts/',
+    },
   ]
 
   static strict = false

@@ -18,17 +18,14 @@ import {LIMITS} from '../limits.js'
 import {fmt} from '../report/format.js'
 
 export default class Rr extends MqbCommand {
-  static description = `Request/response sessions against an mqbench server (netperf TCP_RR, UDP_RR, TCP_CRR).
+  static summary = `Request/response sessions against an mqbench server (netperf TCP_RR, UDP_RR, TCP_CRR).`
 
-N sessions run on T native threads with epoll; each does transactions of --request-size bytes out and
---response-size bytes back, --burst of them in flight. Latency is measured per transaction in the
-native threads; the total transactions/s is the sum of the sessions' own rates over one window.
-Sessions that stop making progress for a second or more are reported as stalled.`
+  static description = `N sessions run on T native threads with epoll; each does transactions of --request-size bytes out and --response-size bytes back, --burst of them in flight. Latency is measured per transaction in the native threads; the total transactions/s is the sum of the sessions' own rates over one window. Sessions that stop making progress for a second or more are reported as stalled.`
 
   static examples = [
     {
-      description: '20 TCP_RR sessions for 10 s against a server in namespace mqb-b',
-      command: '<%= config.bin %> rr --netns mqb-a --server 198.18.0.2 --sessions 20',
+      description: '20 TCP_RR sessions for 10 s against a server in testbed tb1 (`mqbench testbed up tb1`)',
+      command: '<%= config.bin %> rr --netns mqb-tb1-a --server 198.18.100.2 --token s3cret --sessions 20',
     },
     {
       description: 'UDP_RR with 8 transactions in flight per session, as JSON',
@@ -60,6 +57,7 @@ Sessions that stop making progress for a second or more are reported as stalled.
       LIMITS.maxMessageBytes,
     )({default: 1, description: 'bytes per response'}),
     burst: Flags.integer({
+      helpValue: 'N',
       default: 1,
       min: 1,
       max: LIMITS.maxBurst,

@@ -31,21 +31,40 @@ export interface ScaleOutput {
 }
 
 export default class Scale extends MqbCommand {
-  static description = `Run one workload at each queue count and show how throughput, latency and CPU cost change, with per-queue counters as proof that every queue carried traffic.
+  static summary = `Run one workload at each queue count and show how throughput, latency and CPU cost change, with per-queue counters as proof that every queue carried traffic.`
 
-The testbed (tap: two namespaces joined by the mqbench relay, one worker per queue pair; veth; or dev:IF with a remote \`mqbench server\`) is created for the run and removed at its end, whatever ends it. Every finished step is written to the results file at once: a run stopped by Ctrl-C or killed keeps its finished steps, and --resume FILE completes it.
+  static description = `The testbed (tap: two namespaces joined by the mqbench relay, one worker per queue pair; veth; or dev:IF with a remote \`mqbench server\`) is created for the run and removed at its end, whatever ends it. Every finished step is written to the results file at once: a run stopped by Ctrl-C or killed keeps its finished steps, and --resume FILE completes it.
 
 Figures on a VM drift by 15-30% from one run to the next; --order alternate measures in rounds (each round one iteration of every queue count, each set, read back and warmed up again) so that drift does not pose as a scaling effect. Every finished iteration is then kept.`
 
   static enableJsonFlag = true
 
   static examples = [
-    '<%= config.bin %> scale --queues 1..8',
-    '<%= config.bin %> scale --queues 1,2,4 --testbed veth --workload stream --duration 5s',
-    '<%= config.bin %> scale --queues 1..4 --testbed dev:eth1 --server 192.0.2.7:7979 --token s3cret --allow-remote',
-    '<%= config.bin %> scale --queues 1,2,4 --order alternate --iterations 5',
-    '<%= config.bin %> scale --queues 1..4 --testbed vm --workload gen --duration 2s',
-    '<%= config.bin %> scale --resume mqbench-results/scale-tap-rr-20261124T232501Z.json',
+    {
+      description: 'TCP_RR at 1 to 8 queues on a tap testbed',
+      command: '<%= config.bin %> scale --queues 1..8',
+    },
+    {
+      description: 'TCP_STREAM at 1, 2 and 4 queues on veth, 5 s per iteration',
+      command: '<%= config.bin %> scale --queues 1,2,4 --testbed veth --workload stream --duration 5s',
+    },
+    {
+      description: 'A real NIC with a `mqbench server` on another host',
+      command:
+        '<%= config.bin %> scale --queues 1..4 --testbed dev:eth1 --server 192.0.2.7:7979 --token s3cret --allow-remote',
+    },
+    {
+      description: 'Alternating rounds, 5 iterations per queue count',
+      command: '<%= config.bin %> scale --queues 1,2,4 --order alternate --iterations 5',
+    },
+    {
+      description: 'UDP frames into a qemu guest',
+      command: '<%= config.bin %> scale --queues 1..4 --testbed vm --workload gen --duration 2s',
+    },
+    {
+      description: 'Finish a run that was stopped or killed',
+      command: '<%= config.bin %> scale --resume mqbench-results/scale-tap-rr-20261124T232501Z.json',
+    },
   ]
 
   static flags = {
@@ -61,6 +80,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       description: 'rr: TCP_RR; crr: TCP_CRR; udp_rr: UDP_RR; stream: TCP_STREAM; gen: UDP frames',
     })(),
     sessions: Flags.integer({
+      helpValue: 'N',
       description: 'concurrent sessions (connections)',
       default: 20,
       min: 1,
@@ -72,6 +92,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       defaultHelp: async () => '10s',
     }),
     iterations: Flags.integer({
+      helpValue: 'N',
       description: 'measured iterations per queue count, each with fresh connections',
       default: 3,
       min: 1,
@@ -92,6 +113,7 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
     }),
     out: Flags.string({
       description: 'directory for the results file and report',
+      helpValue: 'DIR',
       default: './mqbench-results',
     }),
     resume: Flags.string({description: 'finish the run recorded in this results file', helpValue: 'FILE'}),
@@ -100,8 +122,15 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       default: true,
       allowNo: true,
     }),
-    server: Flags.string({description: 'dev testbed: the remote `mqbench server` as HOST:PORT'}),
-    token: Flags.string({description: 'dev testbed: the remote server token', env: 'MQBENCH_TOKEN'}),
+    server: Flags.string({
+      description: 'dev testbed: the remote `mqbench server` as HOST:PORT',
+      helpValue: 'HOST:PORT',
+    }),
+    token: Flags.string({
+      description: 'dev testbed: the remote server token',
+      env: 'MQBENCH_TOKEN',
+      helpValue: 'TOKEN',
+    }),
     'allow-remote': Flags.boolean({
       description: 'dev testbed: allow a --server that is not on this machine (load then leaves the host)',
       default: false,

@@ -6,19 +6,15 @@ import {DEFAULT_LIMITS, DEFAULT_PORT, startServer} from '../sessions/index.js'
 import {LIMITS} from '../limits.js'
 
 export default class Server extends MqbCommand {
-  static description = `Serve rr and stream tests (netserver's role) until interrupted.
+  static summary = `Serve rr and stream tests (netserver's role) until interrupted.`
 
-One control connection per test and one native engine per test for its data connections; many
-tests and clients at once. The server only accepts connections: it never connects out, and answers
-UDP only to the address of the test's own control connection. It listens on loopback unless told
-otherwise; any other address requires a token that clients present (--token or MQBENCH_TOKEN).
-A bad control message closes that one connection, with the reason logged on stderr.`
+  static description = `One control connection per test and one native engine per test for its data connections; many tests and clients at once. The server only accepts connections: it never connects out, and answers UDP only to the address of the test's own control connection. It listens on loopback unless told otherwise; any other address requires a token that clients present (--token or MQBENCH_TOKEN). A bad control message closes that one connection, with the reason logged on stderr.`
 
   static examples = [
     {description: 'Serve on 127.0.0.1:12866', command: '<%= config.bin %> server'},
     {
       description: 'Serve inside a testbed namespace, on its veth address, with a token',
-      command: 'MQBENCH_TOKEN=s3cret <%= config.bin %> server --netns mqb-b --bind 198.18.0.2',
+      command: 'MQBENCH_TOKEN=s3cret <%= config.bin %> server --netns mqb-tb1-b --bind 198.18.100.2',
     },
   ]
 
@@ -31,6 +27,7 @@ A bad control message closes that one connection, with the reason logged on stde
       helpValue: 'ADDR',
     }),
     port: Flags.integer({
+      helpValue: 'PORT',
       default: DEFAULT_PORT,
       min: 0,
       max: 65535,
@@ -43,12 +40,14 @@ A bad control message closes that one connection, with the reason logged on stde
       helpValue: 'TOKEN',
     }),
     'max-sessions': Flags.integer({
+      helpValue: 'N',
       default: DEFAULT_LIMITS.maxSessions,
       min: 1,
       max: LIMITS.maxSessions,
       description: 'sessions per test',
     }),
     'max-tests': Flags.integer({
+      helpValue: 'N',
       default: DEFAULT_LIMITS.maxTests,
       min: 1,
       max: LIMITS.maxServerTests,

@@ -17,16 +17,14 @@ import {LIMITS} from '../limits.js'
 import {fmt} from '../report/format.js'
 
 export default class Stream extends MqbCommand {
-  static description = `Bulk-transfer sessions against an mqbench server (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM).
+  static summary = `Bulk-transfer sessions against an mqbench server (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM).`
 
-N sessions on T native threads with epoll; the total Gbit/s is the sum of the sessions' own rates over
-one window. TCP sessions report their sender's retransmits (TCP_INFO); UDP sessions report datagrams
-sent and those the server never counted. --bidir runs N sessions each way.`
+  static description = `N sessions on T native threads with epoll; the total Gbit/s is the sum of the sessions' own rates over one window. TCP sessions report their sender's retransmits (TCP_INFO); UDP sessions report datagrams sent and those the server never counted. --bidir runs N sessions each way.`
 
   static examples = [
     {
-      description: 'One TCP stream for 10 s to a server in namespace mqb-b',
-      command: '<%= config.bin %> stream --netns mqb-a --server 198.18.0.2',
+      description: 'One TCP stream for 10 s to a server in testbed tb1 (`mqbench testbed up tb1`)',
+      command: '<%= config.bin %> stream --netns mqb-tb1-a --server 198.18.100.2 --token s3cret',
     },
     {
       description: '20 streams from the server to the client',
@@ -114,7 +112,13 @@ sent and those the server never counted. --bidir runs N sessions each way.`
     this.log(
       `mqbench stream: ${r.type}${r.bidir ? ' (bidir)' : ''} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s)${connectedIn(r)}, ${r.messageSize}-byte messages, ${fmt(r.windowMs / 1000, 2)} s`,
     )
-    this.log(`Gbit/s ${fmt(r.gbps, 3)}${udp ? ' (sent)' : ''}`)
+    // UDP: what arrived is the headline (netperf, iperf3); sent and loss over the same window beside it.
+    const loss = r.lossPct === undefined ? 'loss n/a' : `loss ${fmt(r.lossPct, 1)}%`
+    const over =
+      r.receivedOver === 'server-span' ? ", received counted over the server's span (an older server)" : ''
+    this.log(
+      `Gbit/s ${fmt(r.gbps, 3)}${udp ? ` received (sent ${fmt(r.sentGbps ?? 0, 3)}, ${loss}${over})` : ''}`,
+    )
     const cpu = (c?: {totalPct: number}) => (c ? `${fmt(c.totalPct, 1)}%` : 'n/a')
     const sd = r.serviceDemandUsPerKB
     this.log(
@@ -123,7 +127,14 @@ sent and those the server never counted. --bidir runs N sessions each way.`
     const row = (cells: Array<string | number>) =>
       cells.map((c, i) => String(c).padStart(i === 0 ? 8 : 12)).join('')
     this.log(
-      row(['session', 'direction', 'thread', 'Gbit/s', udp ? 'datagrams' : 'retrans', udp ? 'lost' : '']),
+      row([
+        'session',
+        'direction',
+        'thread',
+        udp ? 'recv Gbit/s' : 'Gbit/s',
+        udp ? 'datagrams' : 'retrans',
+        udp ? 'lost' : '',
+      ]),
     )
     for (const s of r.sessions.slice(0, 64)) {
       this.log(

@@ -5,23 +5,39 @@ import {badInput} from '../errors.js'
 import {runTune, type TuneReport} from '../tune/index.js'
 
 export default class Tune extends MqbCommand {
-  static description = `Explain a device's multiqueue setup and how to improve it.
+  static summary = `Explain a device's multiqueue setup and how to improve it.`
 
-Reads channels (current and maximum) against the online CPUs and the device's NUMA node, each
-queue's interrupt line and its affinity, irqbalance, XPS and RPS masks per queue, RFS, offloads
-(GRO, GSO, TSO) and the root qdisc, and gives each finding a recommendation with its reason.
---apply carries out the plan (channels, 1:1 IRQ affinity, XPS) after saving every value it
-changes to an undo file; --revert FILE puts them back. --from RESULTS.json adds the queue count a
-\`mqbench scale\` run supports: the smallest count within 5% of the best.`
+  static description = `Reads channels (current and maximum) against the online CPUs and the device's NUMA node, each queue's interrupt line and its affinity, irqbalance, XPS and RPS masks per queue, RFS, offloads (GRO, GSO, TSO) and the root qdisc, and gives each finding a recommendation with its reason. --apply carries out the plan (channels, 1:1 IRQ affinity, XPS) after saving every value it changes to an undo file; --revert FILE puts them back. --from RESULTS.json adds the queue count a \`mqbench scale\` run supports: the smallest count within 5% of the best.`
 
   static enableJsonFlag = true
 
   static examples = [
-    '<%= config.bin %> tune --dev eth0',
-    '<%= config.bin %> tune --dev eth0 --apply --undo /root/eth0-undo.json',
-    '<%= config.bin %> tune --revert /root/eth0-undo.json',
-    '<%= config.bin %> tune --dev eth0 --from results/scale-20261124.json',
-    '<%= config.bin %> tune --dev mqb1a --netns mqb-tb1-a --json',
+    {
+      description: 'What to change on eth0, and why',
+      command: '<%= config.bin %> tune --dev eth0',
+    },
+    {
+      description: 'Change it, saving every old value to an undo file',
+      command: '<%= config.bin %> tune --dev eth0 --apply --undo /root/eth0-undo.json',
+    },
+    {
+      description: 'Put the old values back',
+      command: '<%= config.bin %> tune --revert /root/eth0-undo.json',
+    },
+    {
+      description: 'Add the queue count a scale run supports',
+      command: '<%= config.bin %> tune --dev eth0 --from results/scale-20261124.json',
+    },
+    {
+      description: "A testbed's device, as JSON",
+      command: '<%= config.bin %> tune --dev mqb-tb1-a --netns mqb-tb1-a --json',
+    },
+  ]
+
+  // --undo needs --apply, and --apply excludes --revert: two forms, not one line of optional flags.
+  static usage = [
+    'tune --dev IF [--netns NAME] [--from RESULTS.json] [--apply [--undo FILE]] [--json]',
+    'tune --revert FILE [--dev IF] [--netns NAME] [--json]',
   ]
 
   static flags = {

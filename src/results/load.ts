@@ -7,6 +7,7 @@ import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import {ExitCode, MqbError} from '../errors.js'
 import {decodeHistogram} from './histogram.js'
 import {RESULTS_SCHEMA, RESULTS_VERSION, type ResultsFile} from './schema.js'
+import {upgradeResults} from './versions.js'
 
 /** docs/ sits two levels above both src/results/ (tests, tsx) and dist/results/ (the CLI). */
 export const RESULTS_SCHEMA_PATH = new URL('../../docs/results.schema.json', import.meta.url)
@@ -89,13 +90,12 @@ export function validateResults(obj: unknown, opts: ValidateOptions = {}): Resul
   ) {
     throw bad(what, `not an mqbench results file (no "schema": "${RESULTS_SCHEMA}" field)`)
   }
+  // Older versions are upgraded in memory (a copy: the caller's object stays as it was read).
   const version = (obj as {version?: unknown}).version
   if (version !== RESULTS_VERSION) {
-    const newer = typeof version === 'number' && version > RESULTS_VERSION
-    throw bad(
-      what,
-      `results schema version ${JSON.stringify(version)} is not known to this mqbench (it reads version ${RESULTS_VERSION})${newer ? '; upgrade mqbench to read it' : ''}`,
-    )
+    obj = structuredClone(obj)
+    const unknown = upgradeResults(obj as Record<string, unknown>)
+    if (unknown) throw bad(what, unknown)
   }
   const validate = compiled()
   if (!validate(obj)) {

@@ -1,4 +1,4 @@
-// The results file, version 1: the contract between runs (gen, rr, stream, scale) and everything
+// The results file, versions 1 and 2 (versions.ts): the contract between runs (gen, rr, stream, scale) and everything
 // that reads them (report, tune --from, resume). It keeps raw figures: per-queue, per-session and
 // per-iteration counts, and every session's latency histogram encoded with hdr-histogram-js
 // (encodeIntoCompressedBase64). Derived figures (speed-up, efficiency, verdicts, percentiles of
@@ -6,7 +6,8 @@
 // the fields and results.schema.json (next to this file's package root, under docs/) validates them.
 
 export const RESULTS_SCHEMA = 'mqbench/results'
-export const RESULTS_VERSION = 1
+// 2: a UDP_STREAM result's gbps is the rate received (1: sent); see versions.ts.
+export const RESULTS_VERSION = 2
 
 /** Latency figures in microseconds, summarised from a histogram. */
 export interface LatencySummaryUs {
@@ -111,9 +112,14 @@ export interface StreamSession {
   gbps: number
   /** TCP_INFO tcpi_total_retrans of the session's socket */
   retransmits?: number
-  /** UDP: datagrams sent minus datagrams the receiver counted */
+  /** UDP: datagrams sent in the window minus those the receiver counted over the same window */
   lostDatagrams?: number
+  /** UDP: datagrams sent in the window */
   datagrams?: number
+  /** UDP: the rate sent (gbps is the rate received) */
+  sentGbps?: number
+  /** UDP: bytes the server received over the window */
+  receivedBytes?: number
 }
 
 export interface StreamResult {
@@ -123,8 +129,17 @@ export interface StreamResult {
   messageSize: number
   server: {host: string; port: number}
   windowMs: number
-  /** always the sum of sessions[].gbps */
+  /** always the sum of sessions[].gbps; UDP: the rate received (version 1: the rate sent) */
   gbps: number
+  /** UDP: the rate sent, sum of sessions[].sentGbps */
+  sentGbps?: number
+  /** UDP: datagrams lost in percent of those sent */
+  lossPct?: number
+  /**
+   * UDP: over what the server counted: `window` (the client's window, shared through the control
+   * protocol), or `server-span` (an older server's totals over its own span)
+   */
+  receivedOver?: 'window' | 'server-span'
   sessions: StreamSession[]
   localCpu: CpuUtilisation
   remoteCpu?: CpuUtilisation

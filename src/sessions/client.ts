@@ -23,6 +23,7 @@ import {
   type ClientMessage,
   type ResultMessage,
   type ServerMessage,
+  type WelcomeMessage,
 } from './protocol.js'
 import {checkClientLimits} from './host-limits.js'
 import {resolveTarget} from './target.js'
@@ -208,6 +209,41 @@ async function waitConnected(engine: SessionEngineHandle, sessions: number, wher
 
 const opsTotal = (p: SessionPoll) => p.ops.reduce((s, x) => s + x, 0)
 
+/** hello, welcome: the server answers, takes our token and can run the workload. */
+async function greet(ctl: Control, plan: Pick<SessionPlan, 'token' | 'workload'>): Promise<WelcomeMessage> {
+  ctl.send({type: 'hello', version: PROTOCOL_VERSION, token: plan.token, caps: [plan.workload]})
+  const welcome = await ctl.next(REPLY_TIMEOUT_MS)
+  if (welcome.type !== 'welcome')
+    throw new MqbError(
+      `mqbench server at ${ctl.where} answered hello with ${welcome.type}`,
+      ExitCode.unreachable,
+    )
+  if (!welcome.caps.includes(plan.workload))
+    throw new MqbError(`mqbench server at ${ctl.where} cannot run ${plan.workload}`, ExitCode.unsupported)
+  return welcome
+}
+
+/**
+ * Reaches the server, says hello and leaves: for a command that changes the host before its load
+ * (`check` sets channels), so that an absent server, a wrong token or a refused target fails
+ * before anything changes.
+ */
+export async function probeServer(
+  plan: Pick<SessionPlan, 'server' | 'port' | 'netns' | 'token' | 'allowRemote' | 'workload'>,
+): Promise<void> {
+  const host = await resolveTarget(plan.server, {
+    netns: plan.netns,
+    allowRemote: plan.allowRemote,
+    what: 'server',
+  })
+  const ctl = await openControl(host, plan.port, plan.netns)
+  try {
+    await greet(ctl, plan)
+  } finally {
+    ctl.sock.destroy()
+  }
+}
+
 export async function runSessions(plan: SessionPlan, hooks: SessionHooks = {}): Promise<SessionRun> {
   const host = await resolveTarget(plan.server, {
     netns: plan.netns,
@@ -217,15 +253,7 @@ export async function runSessions(plan: SessionPlan, hooks: SessionHooks = {}): 
   checkClientLimits({sessions: plan.sessions, netns: plan.netns, where: host})
   const ctl = await openControl(host, plan.port, plan.netns)
   try {
-    ctl.send({type: 'hello', version: PROTOCOL_VERSION, token: plan.token, caps: [plan.workload]})
-    const welcome = await ctl.next(REPLY_TIMEOUT_MS)
-    if (welcome.type !== 'welcome')
-      throw new MqbError(
-        `mqbench server at ${ctl.where} answered hello with ${welcome.type}`,
-        ExitCode.unreachable,
-      )
-    if (!welcome.caps.includes(plan.workload))
-      throw new MqbError(`mqbench server at ${ctl.where} cannot run ${plan.workload}`, ExitCode.unsupported)
+    const welcome = await greet(ctl, plan)
     if (plan.sessions > welcome.limits.maxSessions)
       throw new MqbError(
         `${plan.sessions} sessions exceed the server's limit of ${welcome.limits.maxSessions} (its --max-sessions)`,
@@ -253,7 +281,7 @@ export async function runSessions(plan: SessionPlan, hooks: SessionHooks = {}): 
         `mqbench server at ${ctl.where} answered the test with ${ready.type}`,
         ExitCode.unreachable,
       )
-    return await measure(plan, hooks, ctl, host, ready.port, ready.cookie)
+    return await measure(plan, hooks, ctl, host, ready.port, ready.cookie, welcome.caps.includes('window'))
   } finally {
     ctl.sock.destroy()
   }
@@ -266,6 +294,8 @@ async function measure(
   host: string,
   dataPort: number,
   cookie: number,
+  /** the server counts over our window when told where it starts (cap `window`) */
+  sharedWindow: boolean,
 ): Promise<SessionRun> {
   const started = performance.now()
   const {engine} = nativeSessions.start({
@@ -303,6 +333,8 @@ async function measure(
     const cpu = cpuWindow()
     const t0 = performance.now()
     nativeSessions.measure(engine)
+    // The server's window: from this message to `done`, sent once our threads have stopped.
+    if (sharedWindow) ctl.send({type: 'measure'})
     let partial: string | undefined
     let interrupted = false
     const step = Math.min(plan.intervalMs ?? 250, 250)

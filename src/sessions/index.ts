@@ -12,7 +12,7 @@ export {
   DEFAULT_MESSAGE_BYTES,
 } from './stream.js'
 export type {StreamOptions, StreamHooks} from './stream.js'
-export {PartialRunError} from './client.js'
+export {PartialRunError, probeServer} from './client.js'
 export {jainIndex, fairness, serviceDemandUs} from './fairness.js'
 export {
   iterate,

@@ -6,6 +6,7 @@
 //   client: test {workload, sessions, sizes..., chunks} + `chunks` x chunk {seq, first, items}
 //                                                server: ready {port, cookie}
 //     ... data connections to `port`, each starting with the cookie and its session index ...
+//   client: measure (when the server has cap "window": the client's measurement window opens)
 //   client: done                                 server: result {cpu, sessions, chunks} + chunks
 //
 // Whatever carries one entry per session travels in chunk messages after its header, each line
@@ -28,7 +29,9 @@ export const WORKLOADS: readonly SessionWorkload[] = [
   'tcp_stream',
   'udp_stream',
 ]
-export const SERVER_CAPS = [...WORKLOADS, 'burst', 'bidir'] as const
+// window: the server counts each session over the window the client opens with `measure` and
+// closes with `done`, so that both ends' figures (UDP_STREAM: sent and received) cover one window.
+export const SERVER_CAPS = [...WORKLOADS, 'burst', 'bidir', 'window'] as const
 
 export interface ServerLimits {
   maxSessions: number
@@ -60,7 +63,12 @@ export interface DoneMessage {
   type: 'done'
 }
 
-export type ClientMessage = HelloMessage | TestMessage | DoneMessage
+/** The client opened its measurement window (sent only to a server with cap `window`). */
+export interface MeasureMessage {
+  type: 'measure'
+}
+
+export type ClientMessage = HelloMessage | TestMessage | MeasureMessage | DoneMessage
 
 export interface WelcomeMessage {
   type: 'welcome'
@@ -80,6 +88,8 @@ export interface ServerSessionFigures {
   ops: number
   datagrams: number
   retransmits: number
+  /** ops between the client's `measure` and `done` (absent: no window was opened) */
+  windowOps?: number
 }
 
 /** The server's figures as the client uses them: the `result` header with its chunks assembled. */
@@ -329,6 +339,8 @@ export function clientMessageReader(limits: ServerLimits): MessageReader<ClientM
         }
       case 'test':
         return parseTestHeader(o, limits)
+      case 'measure':
+        return {type: 'measure'}
       case 'done':
         return {type: 'done'}
       default:
@@ -355,7 +367,13 @@ function parseResultHeader(o: Record<string, unknown>) {
     int(o, 'chunks', 1, count),
     (x) => {
       const s = (typeof x === 'object' && x !== null ? x : {}) as Record<string, unknown>
-      return {ops: finite(s.ops), datagrams: finite(s.datagrams), retransmits: finite(s.retransmits)}
+      const figures: ServerSessionFigures = {
+        ops: finite(s.ops),
+        datagrams: finite(s.datagrams),
+        retransmits: finite(s.retransmits),
+      }
+      if (s.windowOps !== undefined) figures.windowOps = finite(s.windowOps)
+      return figures
     },
   )
   return {

@@ -18,9 +18,10 @@ import {
   encodeMessage,
   type ServerLimits,
   type ServerMessage,
+  type ServerSessionFigures,
   type TestMessage,
 } from './protocol.js'
-import {openFilesShortfall} from './host-limits.js'
+import {openFilesInUse, openFilesShortfall} from './host-limits.js'
 import {isLoopback} from './target.js'
 import {LIMITS} from '../limits.js'
 
@@ -145,6 +146,8 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
         cpu: ReturnType<typeof cpuWindow>
         sessions: number
         timer: NodeJS.Timeout
+        /** per session: ops when the client opened its window (`measure`) */
+        windowStart?: Float64Array
       }
     | undefined
   let finishing: Promise<void> | undefined
@@ -172,12 +175,16 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
     clearTimeout(t.timer)
     finishing = (async () => {
       nativeSessions.stop(t.engine)
-      let figures: Array<{ops: number; datagrams: number; retransmits: number}> = []
+      let figures: ServerSessionFigures[] = []
       try {
         const r = await nativeSessions.join(t.engine)
-        figures = r.sessions
-          .slice(0, t.sessions)
-          .map((s) => ({ops: s.ops, datagrams: s.datagrams, retransmits: s.retransmits}))
+        figures = r.sessions.slice(0, t.sessions).map((s, i) => ({
+          ops: s.ops,
+          datagrams: s.datagrams,
+          retransmits: s.retransmits,
+          // over the client's window: from its `measure` to its `done`, which stopped the engine
+          ...(t.windowStart ? {windowOps: s.ops - (t.windowStart[i] ?? 0)} : {}),
+        }))
       } catch (err) {
         ctx.log(`${who}: test engine failed: ${(err as Error).message}`)
       }
@@ -203,7 +210,7 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
   const startTest = (m: TestMessage) => {
     if (ctx.activeTests >= ctx.limits.maxTests)
       return refuse(`busy: ${ctx.activeTests} tests are running (the limit is ${ctx.limits.maxTests})`)
-    const files = openFilesShortfall(m.sessions, ctx.hostLimits)
+    const files = openFilesShortfall(m.sessions, ctx.hostLimits, openFilesInUse())
     if (files) return refuse(`this server cannot hold the test: ${files}`)
     // Pinned, one thread per listed CPU at most: two threads of one test on one CPU only take turns.
     const threads = Math.max(1, Math.min(m.threads, m.sessions, (ctx.cpus ?? onlineCpus()).length))
@@ -270,6 +277,12 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
     if (state === 'test') {
       if (m.type !== 'test') return refuse(`expected test, got ${m.type}`)
       return startTest(m)
+    }
+    if (m.type === 'measure' && test && !test.windowStart) {
+      // Counted here, per session, rather than by the engine's per-thread windows: a UDP server
+      // session's datagrams land on whichever thread's socket the kernel picks.
+      test.windowStart = Float64Array.from(nativeSessions.poll(test.engine).ops)
+      return
     }
     if (m.type !== 'done') return refuse(`expected done, got ${m.type}`)
     state = 'closed'

@@ -5,6 +5,7 @@ import {badInput} from '../errors.js'
 import type {NativeSessionResult, SessionWorkload} from '../native.js'
 import type {StreamResult, StreamSession, StreamType} from '../results/schema.js'
 import {PartialRunError, runSessions, type SessionRun} from './client.js'
+import type {ServerSessionFigures} from './protocol.js'
 import {serviceDemandUs} from './fairness.js'
 import {defaultThreads} from './rr.js'
 import {LIMITS} from '../limits.js'
@@ -72,10 +73,11 @@ function streamSession(
   id: number,
   s: NativeSessionResult,
   sends: boolean,
-  udp: boolean,
-  server?: {datagrams: number; retransmits: number},
+  udp: {messageSize: number} | undefined,
+  server?: ServerSessionFigures,
 ): StreamSession {
   const windowMs = s.windowNs / 1e6
+  const rate = (bytes: number) => (windowMs > 0 ? (bytes * 8) / (windowMs * 1e6) : 0)
   const out: StreamSession = {
     id,
     thread: s.thread,
@@ -83,12 +85,20 @@ function streamSession(
     direction: sends ? 'send' : 'receive',
     bytes: s.windowOps,
     windowMs,
-    gbps: windowMs > 0 ? (s.windowOps * 8) / (windowMs * 1e6) : 0,
+    gbps: rate(s.windowOps),
   }
   if (udp) {
-    out.datagrams = s.datagrams
-    // Over the whole test on both ends: datagrams still in flight when the client stopped count as lost.
-    if (server) out.lostDatagrams = Math.max(0, s.datagrams - server.datagrams)
+    // Sent and received over one window: ours, which the server counts from our `measure` to our
+    // `done` (cap "window"). A server without the cap gives its totals over its own span.
+    const sent = Math.round(s.windowOps / udp.messageSize)
+    out.datagrams = sent
+    out.sentGbps = out.gbps
+    if (server) {
+      const receivedBytes = Math.min(s.windowOps, server.windowOps ?? server.ops)
+      out.receivedBytes = receivedBytes
+      out.lostDatagrams = Math.max(0, sent - Math.round(receivedBytes / udp.messageSize))
+      out.gbps = rate(receivedBytes)
+    }
   } else {
     // Retransmits are the sender's: the client's socket when it sends, the server's otherwise.
     out.retransmits = sends ? s.retransmits : server?.retransmits
@@ -96,15 +106,28 @@ function streamSession(
   return out
 }
 
+function udpTotals(sessions: StreamSession[], remote: SessionRun['remote']): Partial<StreamResult> {
+  const sent = sessions.reduce((a, s) => a + (s.datagrams ?? 0), 0)
+  const lost = sessions.reduce((a, s) => a + (s.lostDatagrams ?? 0), 0)
+  return {
+    sentGbps: sessions.reduce((a, s) => a + (s.sentGbps ?? 0), 0),
+    ...(remote ? {lossPct: sent > 0 ? (100 * lost) / sent : 0} : {}),
+    ...(remote
+      ? {receivedOver: remote.sessions.every((s) => s.windowOps !== undefined) ? 'window' : 'server-span'}
+      : {}),
+  }
+}
+
 export function streamResult(
   o: StreamOptions,
   run: Pick<SessionRun, 'host' | 'sessions' | 'elapsedMs' | 'local' | 'remote'> & {connectMs?: number},
 ): StreamResult {
   const dirs = streamDirections(o)
-  const udp = o.type === 'udp_stream'
+  const udp = o.type === 'udp_stream' ? {messageSize: o.messageSize} : undefined
   const sessions = run.sessions.map((s, i) =>
     streamSession(i, s, dirs[i] === 1, udp, run.remote?.sessions[i]),
   )
+  // UDP: the received rate, as netperf and iperf3 headline it; sent and loss beside it.
   const gbps = sessions.reduce((s, x) => s + x.gbps, 0)
   const bytesPerSecond = (gbps * 1e9) / 8
   const remoteBytes = run.remote?.sessions.slice(0, sessions.length).reduce((s, x) => s + x.ops, 0) ?? 0
@@ -116,6 +139,7 @@ export function streamResult(
     server: {host: run.host, port: o.port},
     windowMs: Math.max(0, ...sessions.map((s) => s.windowMs)),
     gbps,
+    ...(udp ? udpTotals(sessions, run.remote) : {}),
     sessions,
     localCpu: run.local.utilisation,
     remoteCpu: run.remote?.cpu,

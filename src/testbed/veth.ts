@@ -10,7 +10,7 @@ import type {QueueReadback, Testbed, TestbedOptions, TestbedSpec} from './types.
 /**
  * veth runs the receiver's input path on the sending CPU, and spreads it over its per-queue NAPI
  * (counted in `ethtool -S` rx_queue_N_xdp_packets) only with GRO on at the receiver and TSO off at
- * the sender (FACTS.md). Both ends send and receive, so both get both settings.
+ * the sender (docs/platform.md). Both ends send and receive, so both get both settings.
  */
 function enablePerQueueNapi(dev: string, netns: string): void {
   try {

@@ -101,6 +101,7 @@ export class Guest {
     readonly agent: AgentClient,
     readonly setup: GuestSetup,
     private readonly undoQemu: () => void,
+    private readonly removeDir: () => void,
   ) {}
 
   /**
@@ -247,7 +248,7 @@ export class Guest {
       bootMs: Math.round(performance.now() - t0),
       bootMarks: parseBootMarks(safeRead(paths.consoleLog).replaceAll('\r', '')),
     }
-    const g = new Guest(opts.dir, proc, ref, qmp, agent, setup, undoQemu)
+    const g = new Guest(opts.dir, proc, ref, qmp, agent, setup, undoQemu, removeDir)
     proc.on('exit', () => (g.exitInfo = exited))
     qmp.onEvent((e) => {
       if (e.event === 'GUEST_PANICKED') g.panicked = 'the guest kernel panicked'
@@ -265,11 +266,12 @@ export class Guest {
       )
   }
 
-  /** Stops qemu (its undo entry); the scratch directory goes with the registry's own entry. */
+  /** Stops qemu and removes the scratch directory (both through their undo entries). */
   stop(): void {
     this.agent.close()
     this.qmp.close()
     this.undoQemu()
+    this.removeDir()
   }
 }
 

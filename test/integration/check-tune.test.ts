@@ -159,8 +159,10 @@ describeNet('check on a veth pair', () => {
     expect(ifctl.getChannels(p.devA, p.nsA)).toEqual(before)
   })
 
-  it('an unreachable server is an error after the channels are put back', async () => {
+  // issue 10 case 9: the server is reached first; nothing is changed or loaded for a server that is not there
+  it('an unreachable server is an error before the channels are touched', async () => {
     const before = ifctl.getChannels(p.devA, p.nsA)
+    const phases: string[] = []
     await expect(
       runCheck(
         {
@@ -173,9 +175,10 @@ describeNet('check on a veth pair', () => {
           sessions: 1,
           durationMs: 500,
         },
-        {cleanup},
+        {cleanup, onPhase: (l) => phases.push(l)},
       ),
     ).rejects.toMatchObject({exitCode: ExitCode.unreachable})
+    expect(phases).toEqual([`reaching the server at ${p.ipB}`])
     expect(ifctl.getChannels(p.devA, p.nsA)).toEqual(before)
   })
 })

@@ -56,7 +56,7 @@ describeNet('gen --backend xdp on a 2-queue veth pair', () => {
       [pair.nsB, pair.devB],
     ])
       runOk('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`])
-    // Per-queue NAPI at the receiver, so that rx_queue_N_xdp_packets counts (FACTS.md).
+    // Per-queue NAPI at the receiver, so that rx_queue_N_xdp_packets counts (docs/platform.md).
     runOk('ip', ['netns', 'exec', pair.nsA, 'ethtool', '-K', pair.devA, 'tso', 'off'])
     runOk('ip', ['netns', 'exec', pair.nsB, 'ethtool', '-K', pair.devB, 'gro', 'on'])
   })

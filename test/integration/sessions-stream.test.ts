@@ -57,7 +57,18 @@ describeNet('sessions: stream on a veth pair', () => {
       expect(s.datagrams).toBeGreaterThan(0)
       expect(s.lostDatagrams).toBeGreaterThanOrEqual(0)
       expect(s.lostDatagrams).toBeLessThanOrEqual(s.datagrams!)
+      // issue 10 case 6: received over the window both ends counted, never more than was sent in it
+      expect(s.receivedBytes).toBeGreaterThan(0)
+      expect(s.receivedBytes).toBeLessThanOrEqual(s.bytes)
+      expect(s.gbps).toBeLessThanOrEqual(s.sentGbps!)
+      expect(s.datagrams! - s.lostDatagrams!).toBe(Math.round(s.receivedBytes! / 1400))
     }
+    expect(r.receivedOver).toBe('window')
+    expect(r.gbps).toBeCloseTo(
+      r.sessions.reduce((a, s) => a + s.gbps, 0),
+      9,
+    )
+    expect(r.lossPct).toBeGreaterThanOrEqual(0)
     await expect(runStream({...base(), type: 'udp_stream', sessions: 1, messageSize: 4})).rejects.toThrow(
       /--message-size 4: expected 8..65507/,
     )

@@ -208,4 +208,18 @@ describe('check evaluation on a virtio-net guest with 4 queue pairs', () => {
     expect(r.restore.status).toBe('N/A')
     expect(r['one-queue'].status).toBe('N/A')
   })
+
+  // issue 10 case 9: equal channels before and after prove nothing when nothing was changed
+  it('says N/A, not PASS, for the restore when the channel count was never changed', () => {
+    const r = by(
+      evaluateChecks(
+        evidence(fixture('interrupts-virtio-4q.txt'), allRise, {
+          afterSet: undefined,
+          sysfsAfterSet: undefined,
+          restored: combined(1),
+        }),
+      ),
+    )
+    expect(r.restore).toMatchObject({status: 'N/A', evidence: 'the channel count was not changed'})
+  })
 })

@@ -53,9 +53,9 @@ describe('loadResults', () => {
 
   it('refuses an unknown schema version and says to upgrade for a newer one', () => {
     const obj = fixtureObj()
-    obj.version = 2
-    expect(failure(() => loadResults(write('v2.json', JSON.stringify(obj)))).message).toMatch(
-      /version 2 is not known.*reads version 1\); upgrade mqbench/,
+    obj.version = 3
+    expect(failure(() => loadResults(write('v3.json', JSON.stringify(obj)))).message).toBe(
+      `${join(dir, 'v3.json')}: results schema version 3 is not known to this mqbench (it reads versions 1, 2; the current is 2); upgrade mqbench to read it`,
     )
     obj.version = '1'
     expect(failure(() => validateResults(obj)).message).toMatch(/version "1" is not known/)
@@ -148,5 +148,32 @@ describe('loadResults', () => {
     expect(failure(() => validateResults(obj2)).message).toMatch(
       /steps\.0\.iterations\.1\.index: iteration 0 is recorded twice/,
     )
+  })
+
+  // issue 10, schema version policy: every older version is read (the committed fixtures are version 1)
+  it('reads the committed version 1 files, upgraded in memory, and leaves the object it was given alone', () => {
+    for (const f of ['tap-rr.json', 'veth-stream.json', 'veth-gen.json', 'real-tap-rr.json']) {
+      const raw = JSON.parse(readFileSync(fixture(f), 'utf8'))
+      expect(raw.version).toBe(1)
+      expect(loadResults(fixture(f)).version).toBe(2)
+      validateResults(raw)
+      expect(raw.version).toBe(1)
+    }
+  })
+
+  it('upgrades a version 1 UDP_STREAM result: gbps was the rate sent, now the rate received', () => {
+    const obj = JSON.parse(readFileSync(fixture('veth-stream.json'), 'utf8'))
+    const r = obj.steps[0].iterations[0].result
+    r.type = 'udp_stream'
+    r.sessions.forEach((s: {gbps: number; datagrams?: number; lostDatagrams?: number}) =>
+      Object.assign(s, {gbps: 2, datagrams: 1000, lostDatagrams: 700}),
+    )
+    r.gbps = 2 * r.sessions.length
+    const up = validateResults(obj).steps[0].iterations[0].result
+    if (up.workload !== 'stream') throw new Error('not a stream result')
+    expect(up.sentGbps).toBe(2 * r.sessions.length)
+    expect(up.gbps).toBeCloseTo(0.6 * r.sessions.length, 9)
+    expect(up.lossPct).toBeCloseTo(70, 9)
+    expect(up.receivedOver).toBe('server-span')
   })
 })

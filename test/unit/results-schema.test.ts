@@ -4,6 +4,7 @@
 import {readFileSync} from 'node:fs'
 import ts from 'typescript'
 import {describe, expect, it} from 'vitest'
+import {RESULTS_VERSION} from '../../src/results/schema.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON Schema document walked generically
 type Json = {[k: string]: any}
@@ -89,7 +90,7 @@ describe('docs/results.schema.json', () => {
   it('covers every workload result and every definition is used', () => {
     const text = JSON.stringify(schema)
     for (const name of Object.keys(schema.definitions)) expect(text).toContain(`"#/definitions/${name}"`)
-    expect(schema.properties.version.const).toBe(1)
+    expect(schema.properties.version.const).toBe(RESULTS_VERSION)
     expect(schema.properties.schema.const).toBe('mqbench/results')
   })
 })

@@ -85,9 +85,13 @@ describe('rr results', () => {
 })
 
 describe('stream results', () => {
-  it('sends both ways with --bidir and counts UDP loss against the server', () => {
+  it('sends both ways with --bidir', () => {
     expect(streamDirections({type: 'tcp_stream', bidir: true, sessions: 2})).toEqual([1, 1, 0, 0])
     expect(streamDirections({type: 'tcp_maerts', sessions: 2})).toEqual([0, 0])
+  })
+
+  // issue 10 case 6: UDP_STREAM headlines what arrived, both ends counting over the client's window
+  it('headlines the UDP rate received over the shared window, with sent and loss beside it', () => {
     const o = {
       server: '127.0.0.1',
       port: 1,
@@ -96,27 +100,37 @@ describe('stream results', () => {
       messageSize: 1000,
       durationMs: 1000,
     }
-    const r = streamResult(o, {
-      host: '127.0.0.1',
-      elapsedMs: 1000,
-      local: {utilisation: cpu, busyMs: 500},
-      remote: {
-        type: 'result',
-        cpu,
-        busyMs: 400,
-        processUs: {user: 0, sys: 0},
+    const run = (server: Array<{ops: number; datagrams: number; retransmits: number; windowOps?: number}>) =>
+      streamResult(o, {
+        host: '127.0.0.1',
+        elapsedMs: 1000,
+        local: {utilisation: cpu, busyMs: 500},
+        remote: {type: 'result', cpu, busyMs: 400, processUs: {user: 0, sys: 0}, sessions: server},
+        // 1 s windows: 125,000 and 62,500 datagrams of 1000 bytes sent (1 and 0.5 Gbit/s)
         sessions: [
-          {ops: 0, datagrams: 990, retransmits: 0},
-          {ops: 0, datagrams: 1000, retransmits: 0},
+          native({windowOps: 125_000_000, datagrams: 130_000}),
+          native({windowOps: 62_500_000, datagrams: 65_000}),
         ],
-      },
-      sessions: [
-        native({windowOps: 125_000_000, datagrams: 1000}),
-        native({windowOps: 62_500_000, datagrams: 1000}),
-      ],
-    })
-    expect(r.sessions.map((s) => s.gbps)).toEqual([1, 0.5])
-    expect(r.gbps).toBe(1.5)
-    expect(r.sessions.map((s) => s.lostDatagrams)).toEqual([10, 0])
+      })
+    // 70% lost on session 0: the server counted 30% of what was sent in the window
+    const r = run([
+      {ops: 40_000_000, datagrams: 40_000, retransmits: 0, windowOps: 37_500_000},
+      {ops: 65_000_000, datagrams: 65_000, retransmits: 0, windowOps: 62_500_000},
+    ])
+    expect(r.sessions.map((s) => s.gbps)).toEqual([0.3, 0.5])
+    expect(r.sessions.map((s) => s.sentGbps)).toEqual([1, 0.5])
+    expect(r.sessions.map((s) => s.datagrams)).toEqual([125_000, 62_500])
+    expect(r.sessions.map((s) => s.lostDatagrams)).toEqual([87_500, 0])
+    expect(r.gbps).toBeCloseTo(0.8, 12)
+    expect(r.sentGbps).toBe(1.5)
+    expect(r.lossPct).toBeCloseTo((100 * 87_500) / 187_500, 9)
+    expect(r.receivedOver).toBe('window')
+    // a server without cap "window" gives totals over its own span: used, capped at what was sent, and said
+    const old = run([
+      {ops: 40_000_000, datagrams: 40_000, retransmits: 0},
+      {ops: 65_000_000, datagrams: 65_000, retransmits: 0},
+    ])
+    expect(old.sessions.map((s) => s.gbps)).toEqual([0.32, 0.5])
+    expect(old.receivedOver).toBe('server-span')
   })
 })

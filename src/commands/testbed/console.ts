@@ -11,12 +11,16 @@ import {guestPaths} from '../../vm/qemu-args.js'
 const DETACH = 0x1d
 
 export default class TestbedConsole extends MqbCommand {
-  static description = `Attach to a vm testbed's guest console (a shell on ttyS0); Ctrl-] detaches.
+  static summary = `Attach to a vm testbed's guest console (a shell on ttyS0); Ctrl-] detaches.`
 
-The last lines the guest printed are shown first (the console is also logged in the testbed's
-scratch directory, console.log).`
+  static description = `The last lines the guest printed are shown first (the console is also logged in the testbed's scratch directory, console.log).`
 
-  static examples = ['<%= config.bin %> testbed console g1']
+  static examples = [
+    {
+      description: "Attach to vm testbed g1's console",
+      command: '<%= config.bin %> testbed console g1',
+    },
+  ]
 
   static args = {name: Args.string({description: 'vm testbed name', required: true})}
 

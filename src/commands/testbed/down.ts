@@ -4,13 +4,22 @@ import {badInput} from '../../errors.js'
 import {removeAll, removeTestbed} from '../../testbed/registry.js'
 
 export default class TestbedDown extends MqbCommand {
-  static description = `Remove a testbed: stop the process holding it, delete its namespaces and links, restore a real device's channels, IRQ affinity and RPS/XPS.
+  static summary = `Remove a testbed: stop the process holding it, delete its namespaces and links, restore a real device's channels, IRQ affinity and RPS/XPS.`
 
---all removes every testbed and every stale mqb- namespace or link, including those a killed run left behind; namespaces that processes still run in are left alone unless --force. Do not use it while another mqbench run is in progress: it removes that run's testbed too.`
+  static description = `--all removes every testbed and every stale mqb- namespace or link, including those a killed run left behind; namespaces that processes still run in are left alone unless --force. Do not use it while another mqbench run is in progress: it removes that run's testbed too.`
 
   static enableJsonFlag = true
 
-  static examples = ['<%= config.bin %> testbed down tb1', '<%= config.bin %> testbed down --all']
+  static examples = [
+    {
+      description: 'Remove testbed tb1',
+      command: '<%= config.bin %> testbed down tb1',
+    },
+    {
+      description: 'Remove every testbed and whatever mqb- objects a killed run left',
+      command: '<%= config.bin %> testbed down --all',
+    },
+  ]
 
   static args = {name: Args.string({description: 'testbed name'})}
 

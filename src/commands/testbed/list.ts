@@ -2,12 +2,21 @@ import {MqbCommand} from '../../cli/base.js'
 import {listTestbeds, type TestbedListing} from '../../testbed/registry.js'
 
 export default class TestbedList extends MqbCommand {
-  static description =
+  static summary =
     'List testbeds, the process holding each, and mqb- objects no live testbed accounts for (remove those with `mqbench testbed down --all`).'
 
   static enableJsonFlag = true
 
-  static examples = ['<%= config.bin %> testbed list', '<%= config.bin %> testbed list --json']
+  static examples = [
+    {
+      description: 'Testbeds and stale objects',
+      command: '<%= config.bin %> testbed list',
+    },
+    {
+      description: 'The same as JSON',
+      command: '<%= config.bin %> testbed list --json',
+    },
+  ]
 
   async run(): Promise<TestbedListing> {
     await this.parse(TestbedList)

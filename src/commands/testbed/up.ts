@@ -3,7 +3,7 @@ import {mkdirSync, openSync} from 'node:fs'
 import {join} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {MqbCommand} from '../../cli/base.js'
-import {cleanup, onInterrupt} from '../../cli/cleanup.js'
+import {cleanup, installCleanupHandlers, onInterrupt} from '../../cli/cleanup.js'
 import {cpuListFlag, testbedKindFlag, vmFlags, vmOptions} from '../../cli/flags.js'
 import {ExitCode, MqbError} from '../../errors.js'
 import {createTestbed, type TestbedKind} from '../../testbed/index.js'
@@ -15,20 +15,33 @@ import {pidAlive, readRecords, stateDir, writeRecord, type TestbedRecord} from '
 const DEFAULT_MAX_QUEUES: Record<TestbedKind, number> = {tap: 8, veth: 8, vm: 2, dev: 1}
 
 export default class TestbedUp extends MqbCommand {
-  static description = `Create a testbed and hold it until Ctrl-C, SIGTERM or \`mqbench testbed down NAME\`.
+  static summary = `Create a testbed and hold it until Ctrl-C, SIGTERM or \`mqbench testbed down NAME\`.`
 
-A tap testbed needs a live relay, so this command stays in the foreground (the relay runs in it);
---detach runs it in the background instead, logging to /run/mqbench/testbeds/NAME.log.
-Either way the testbed is removed when the holding process ends.`
+  static description = `A tap testbed needs a live relay, so this command stays in the foreground (the relay runs in it); --detach runs it in the background instead, logging to /run/mqbench/testbeds/NAME.log. Either way the testbed is removed when the holding process ends.`
 
   static enableJsonFlag = true
 
   static examples = [
-    '<%= config.bin %> testbed up tb1 --kind tap --max-queues 4',
-    '<%= config.bin %> testbed up one --kind tap --max-queues 4 --queues 1',
-    '<%= config.bin %> testbed up tb2 --kind veth --max-queues 8 --detach',
-    '<%= config.bin %> testbed up nic --kind dev:eth1 --server 192.0.2.7 --token s3cret',
-    '<%= config.bin %> testbed up g1 --kind vm --max-queues 4 --vcpus 4 --memory 512M',
+    {
+      description: 'A tap testbed with 4 queues, held in the foreground',
+      command: '<%= config.bin %> testbed up tb1 --kind tap --max-queues 4',
+    },
+    {
+      description: 'Created with 4 queues, starting at 1',
+      command: '<%= config.bin %> testbed up one --kind tap --max-queues 4 --queues 1',
+    },
+    {
+      description: 'A veth testbed held by a background process',
+      command: '<%= config.bin %> testbed up tb2 --kind veth --max-queues 8 --detach',
+    },
+    {
+      description: 'A real NIC and a remote server',
+      command: '<%= config.bin %> testbed up nic --kind dev:eth1 --server 192.0.2.7 --token s3cret',
+    },
+    {
+      description: 'A qemu guest with a 4-queue virtio-net',
+      command: '<%= config.bin %> testbed up g1 --kind vm --max-queues 4 --vcpus 4 --memory 512M',
+    },
   ]
 
   static args = {
@@ -42,19 +55,24 @@ Either way the testbed is removed when the holding process ends.`
       defaultHelp: async () => 'tap',
     }),
     'max-queues': Flags.integer({
+      helpValue: 'N',
       description:
         'queues the link is created with (tap, veth: default 8; vm: default 2; dev: what the driver allows)',
       min: 1,
       max: LIMITS.maxQueues,
     }),
     queues: Flags.integer({
+      helpValue: 'N',
       description: 'live queue count to start with (default: --max-queues)',
       min: 1,
       max: LIMITS.maxQueues,
     }),
     'relay-cpus': cpuListFlag({description: 'tap: CPUs to pin the relay workers to (cycled)'}),
-    server: Flags.string({description: 'dev: the remote `mqbench server` as HOST[:PORT]'}),
-    token: Flags.string({description: 'dev: the remote server token'}),
+    server: Flags.string({
+      description: 'dev: the remote `mqbench server` as HOST[:PORT]',
+      helpValue: 'HOST[:PORT]',
+    }),
+    token: Flags.string({description: 'dev: the remote server token', helpValue: 'TOKEN'}),
     ...vmFlags,
     detach: Flags.boolean({
       description: 'hold the testbed from a background process and return once it is up',
@@ -64,6 +82,8 @@ Either way the testbed is removed when the holding process ends.`
   async run(): Promise<TestbedRecord> {
     const {args, flags} = await this.parse(TestbedUp)
     if (flags.detach) return this.detach(args.name)
+    // Ctrl-C while a guest boots must stop it and remove what was made, like Ctrl-C while held.
+    installCleanupHandlers()
     const tb = await createTestbed(
       {kind: flags.kind.kind, dev: flags.kind.dev, name: args.name, server: flags.server, token: flags.token},
       {
@@ -72,7 +92,10 @@ Either way the testbed is removed when the holding process ends.`
         cleanup,
         vm: vmOptions(flags),
       },
-    )
+    ).catch((err: unknown) => {
+      if (flags.keep) cleanup.forgetAll()
+      throw err
+    })
     let far: Awaited<ReturnType<typeof serverFor>> | undefined
     try {
       if (flags.queues !== undefined && flags.queues !== tb.maxQueues) await tb.setQueueCount(flags.queues)
