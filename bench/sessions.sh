@@ -61,6 +61,7 @@ ip netns exec "$NSA" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_r
 
 MQBENCH_TOKEN=$TOKEN $MQB server --netns "$NSB" --bind "$IPB" --port $MQB_PORT >/dev/null 2>&1 & PIDS+=($!)
 MQBENCH_TOKEN=$TOKEN $MQB server --netns "$NSB" --bind "$IPB" --port $MQB_SCALE_PORT --max-sessions 100000 >/dev/null 2>&1 & PIDS+=($!)
+SCALE_SERVER=$!
 # Single-session round trips depend mostly on where the two ends run (docs/platform.md: ~12 us on one
 # vCPU, ~55 us across two), so for that pair both tools run pinned alike: servers on the last CPU,
 # clients on CPU 0.
@@ -198,12 +199,14 @@ fi
 
 if [[ " $SECTIONS " == *" scale "* ]]; then
   echo "mqbench rr, many sessions: ${DUR}s window, median of $REPS runs each, $NCPU CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  printf '%-10s %18s %14s %16s\n' sessions "wall overhead s" "ramp ms" "client RSS MB"
+  printf '%-10s %18s %14s %16s %22s\n' sessions "wall overhead s" "ramp ms" "client RSS MB" "server peak RSS MB"
   for n in $SCALE_COUNTS; do
     runs=()
     for r in $(seq 1 "$REPS"); do runs+=("$(scale "$n")"); done
     col() { printf '%s\n' "${runs[@]}" | awk -v c="$1" '{print $c}' | median; }
-    printf '%-10s %18.2f %14.0f %16.0f\n' "$n" "$(col 1)" "$(col 2)" "$(col 3)"
+    # The server is one process for every count, in increasing order: its peak so far is this count's.
+    srv=$(awk '/^VmHWM/ {print $2 / 1024}' "/proc/$SCALE_SERVER/status")
+    printf '%-10s %18.2f %14.0f %16.0f %22.0f\n' "$n" "$(col 1)" "$(col 2)" "$(col 3)" "$srv"
   done
   echo "(wall overhead: the client's wall time beyond the window: start-up, connection ramp, stop, results)"
 fi

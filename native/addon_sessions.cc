@@ -204,7 +204,11 @@ class SessionsHandle : public EngineWrap<SessionsHandle, SessionEngine> {
   }
   Napi::Value Join(const Napi::CallbackInfo& info) {
     auto e = engine_;
-    return join_promise(info.Env(), [e](Napi::Env env) { return Result(env, *e); });
+    return join_promise(info.Env(), [e](Napi::Env env) {
+      Napi::Value r = Result(env, *e);
+      e->close_sockets();
+      return r;
+    });
   }
 };
 

@@ -89,6 +89,10 @@ SessionEngine::SessionEngine(SessionConfig cfg, const Workload& workload)
 SessionEngine::~SessionEngine() {
   stop();
   join();
+  close_sockets();
+}
+
+void SessionEngine::close_sockets() {
   for (auto& w : workers_)
     for (auto& c : w->owned) close_conn(*w, *c, false);
 }

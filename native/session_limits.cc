@@ -1,5 +1,6 @@
 #include "session_limits.h"
 
+#include <dirent.h>
 #include <sys/resource.h>
 
 #include <fstream>
@@ -19,6 +20,16 @@ FdLimit raise_fd_limit() {
   }
   auto finite = [](rlim_t v) { return v == RLIM_INFINITY ? UINT64_MAX : static_cast<uint64_t>(v); };
   return {finite(r.rlim_cur), finite(r.rlim_max)};
+}
+
+uint64_t open_files_in_use() {
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) throw SysError("cannot list /proc/self/fd", errno);
+  uint64_t n = 0;
+  while (dirent* e = readdir(d))
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n - 1;  // the directory's own descriptor
 }
 
 PortRange local_port_range(const std::string& netns) {

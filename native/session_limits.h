@@ -15,6 +15,12 @@ struct FdLimit {
 // Raises the soft RLIMIT_NOFILE to the hard one (an unprivileged process may) and returns both.
 FdLimit raise_fd_limit();
 
+// Descriptors this process has open now (/proc/self/fd): a server may hold other tests' sockets.
+uint64_t open_files_in_use();
+
+// Descriptors a test needs beyond its sessions' sockets (src/sessions/host-limits.ts RESERVED_FDS).
+constexpr uint64_t kReservedFds = 64;
+
 // net.ipv4.ip_local_port_range as seen from `netns` ("" = the caller's): how many connections one
 // local address can open to one destination address and port.
 struct PortRange {

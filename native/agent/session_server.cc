@@ -36,7 +36,6 @@ constexpr int kOverrunGraceMs = 30000;
 constexpr int kMaxConnections = 256;
 constexpr int kSendTimeoutMs = 5000;
 // src/sessions/host-limits.ts RESERVED_FDS: descriptors a server needs beyond its sessions' sockets.
-constexpr uint64_t kReservedFds = 256;
 
 using Clock = std::chrono::steady_clock;
 
@@ -278,15 +277,17 @@ class Connection {
     }
     // As openFilesShortfall: a test the open-file limit cannot hold is refused before it starts.
     uint64_t need = static_cast<uint64_t>(t.sessions) + kReservedFds;
-    if (need > s_.fds_.soft) {
+    uint64_t in_use = open_files_in_use();
+    if (in_use + need > s_.fds_.soft) {
       {
         std::lock_guard<std::mutex> lock(s_.mu_);
         s_.active_tests_--;
       }
       auto n = [](uint64_t x) { return json::number_text(static_cast<double>(x)); };
       return refuse("this server cannot hold the test: " + n(t.sessions) + " sessions need about " + n(need) +
-                    " open files, but RLIMIT_NOFILE allows " + n(s_.fds_.soft) + " (hard limit " +
-                    n(s_.fds_.hard) + "); raise it (ulimit -Hn, LimitNOFILE=) or run fewer sessions");
+                    " more open files, but RLIMIT_NOFILE allows " + n(s_.fds_.soft) + " (hard limit " +
+                    n(s_.fds_.hard) + ") and " + n(in_use) +
+                    " are open; raise it (ulimit -Hn, LimitNOFILE=) or run fewer sessions");
     }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = std::max(1, std::min({t.threads, t.sessions, static_cast<int>(cpus > 0 ? cpus : 1)}));

@@ -34,6 +34,14 @@ export class CleanupRegistry {
     return this.entries.map((e) => e.what)
   }
 
+  /**
+   * Drops every entry without undoing it: what is registered then stays on the host on purpose
+   * (`testbed up --kind vm --keep` leaves a failed guest for inspection; `testbed down` removes it).
+   */
+  forgetAll(): void {
+    this.entries = []
+  }
+
   /** Undoes everything still registered, newest first; failures are collected, not thrown. */
   runAll(): void {
     while (this.entries.length > 0) this.runOne(this.entries.pop()!)

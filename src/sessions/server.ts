@@ -21,7 +21,7 @@ import {
   type ServerSessionFigures,
   type TestMessage,
 } from './protocol.js'
-import {openFilesShortfall} from './host-limits.js'
+import {openFilesInUse, openFilesShortfall} from './host-limits.js'
 import {isLoopback} from './target.js'
 import {LIMITS} from '../limits.js'
 
@@ -210,7 +210,7 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
   const startTest = (m: TestMessage) => {
     if (ctx.activeTests >= ctx.limits.maxTests)
       return refuse(`busy: ${ctx.activeTests} tests are running (the limit is ${ctx.limits.maxTests})`)
-    const files = openFilesShortfall(m.sessions, ctx.hostLimits)
+    const files = openFilesShortfall(m.sessions, ctx.hostLimits, openFilesInUse())
     if (files) return refuse(`this server cannot hold the test: ${files}`)
     // Pinned, one thread per listed CPU at most: two threads of one test on one CPU only take turns.
     const threads = Math.max(1, Math.min(m.threads, m.sessions, (ctx.cpus ?? onlineCpus()).length))

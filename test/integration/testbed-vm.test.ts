@@ -274,6 +274,17 @@ describeNet('vm testbed from the CLI', () => {
     nothingLeft(name)
   }, 120_000)
 
+  it('stops a guest that is still booting on Ctrl-C', async () => {
+    const name = `i${uniqueTag().slice(0, 5)}`
+    const {child, done} = startMqbench(['testbed', 'up', name, '--kind', 'vm', '--max-queues', '2'])
+    for (let i = 0; i < 300 && qemuOf(name).length === 0; i++) await new Promise((r) => setTimeout(r, 50))
+    expect(qemuOf(name)).toHaveLength(1)
+    child.kill('SIGINT')
+    const r = await done
+    expect(r.status, r.stderr).toBe(130)
+    nothingLeft(name)
+  }, 120_000)
+
   it('removes a guest whose holder was killed with SIGKILL', async () => {
     const name = `k${uniqueTag().slice(0, 5)}`
     const {child, done} = startMqbench(['testbed', 'up', name, '--kind', 'vm', '--max-queues', '2'])

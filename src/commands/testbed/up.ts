@@ -3,7 +3,7 @@ import {closeSync, fstatSync, mkdirSync, openSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {MqbCommand} from '../../cli/base.js'
-import {cleanup, onInterrupt} from '../../cli/cleanup.js'
+import {cleanup, installCleanupHandlers, onInterrupt} from '../../cli/cleanup.js'
 import {cpuListFlag, testbedKindFlag, vmFlags, vmOptions} from '../../cli/flags.js'
 import {ExitCode, MqbError, type ExitCodeValue} from '../../errors.js'
 import {checkTestbedSpec, createTestbed, type TestbedKind} from '../../testbed/index.js'
@@ -88,6 +88,8 @@ export default class TestbedUp extends MqbCommand {
     if (flags.queues !== undefined && flags.queues > maxQueues)
       throw new MqbError(`--queues ${flags.queues} is more than --max-queues ${maxQueues}`, ExitCode.badInput)
     if (flags.detach) return this.detach(args.name)
+    // Ctrl-C while a guest boots must stop it and remove what was made, like Ctrl-C while held.
+    installCleanupHandlers()
     const tb = await createTestbed(
       {kind: flags.kind.kind, dev: flags.kind.dev, name: args.name, server: flags.server, token: flags.token},
       {
@@ -96,7 +98,10 @@ export default class TestbedUp extends MqbCommand {
         cleanup,
         vm: vmOptions(flags),
       },
-    )
+    ).catch((err: unknown) => {
+      if (flags.keep) cleanup.forgetAll()
+      throw err
+    })
     let far: Awaited<ReturnType<typeof serverFor>> | undefined
     try {
       if (flags.queues !== undefined && flags.queues !== tb.maxQueues) await tb.setQueueCount(flags.queues)
