@@ -64,13 +64,13 @@ void complete_responses(SessionEngine& e, Worker& w, Conn& c, uint64_t now) {
 }
 
 // Connects (again, for TCP_CRR) and waits for the connect to complete.
-void connect_session(SessionEngine& e, Worker& w, Conn& c) {
+void connect_session(SessionEngine& e, Worker& w, Conn& c, bool nodelay = true, bool edge = false) {
   c.state = kConnecting;
-  tcp_connect(e, w, c, true);
+  tcp_connect(e, w, c, nodelay, edge);
 }
 
-bool connect_done(SessionEngine& e, Worker& w, Conn& c) {
-  if (!finish_connect(e, w, c)) return false;
+bool connect_done(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
+  if (!finish_connect(e, w, c, ev)) return false;
   c.state = kRunning;
   return true;
 }
@@ -87,7 +87,7 @@ void tcp_rr_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
   if (c.fd < 0) return;
   if (c.state == kConnecting) {
     if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
-    if (!connect_done(e, w, c)) return;
+    if (!connect_done(e, w, c, ev)) return;
     c.hello_off = 0;
     uint64_t now = now_ns();
     for (uint32_t i = 0; i < e.config().burst; i++) queue_request(e.config(), c, now);
@@ -141,29 +141,44 @@ void tcp_crr_server(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
 
 // ---- TCP_CRR: one connection per transaction -------------------------------------------------
 
+// Per transaction: socket, connect, epoll_ctl (edge-triggered, once), epoll_wait, send, epoll_wait,
+// recv, setsockopt (SO_LINGER), close. No TCP_NODELAY: a request that fits one segment goes out at
+// once on a fresh connection (Nagle holds only data behind unacknowledged data), and the server's
+// listener carries the option for its side.
+constexpr uint32_t kCrrNodelayAbove = 536;  // the smallest MSS: larger requests may span segments
+
+void crr_connect(SessionEngine& e, Worker& w, Conn& c) {
+  connect_session(e, w, c, e.config().request_size > kCrrNodelayAbove, true);
+}
+
 void tcp_crr_client_open(SessionEngine& e, Worker& w, Conn& c) {
   c.hello_off = sizeof(c.hello);  // no hello: the connection is the transaction
-  connect_session(e, w, c);
+  crr_connect(e, w, c);
 }
 
 void tcp_crr_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
   if (c.fd < 0) return;
   if (c.state == kConnecting) {
     if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
-    if (!connect_done(e, w, c)) return;
+    if (!connect_done(e, w, c, ev)) return;
     c.out_bytes = e.config().request_size;
     if (!flush(e, w, c, true)) e.session_failed(w, c);
     return;
   }
   if (ev & EPOLLIN) {
-    ssize_t n = recv(c.fd, w.buf.data(), w.buf.size(), 0);
-    if (n == 0 || (n < 0 && !again())) return e.session_failed(w, c);
-    if (n > 0) c.in_bytes += static_cast<uint64_t>(n);
-    if (c.in_bytes >= e.config().response_size) {
-      e.progress(w, c.session, 1, now_ns(), c.started_ns);
-      e.close_conn(w, c, true);
-      connect_session(e, w, c);
-      return;
+    // Edge-triggered: read until the response is whole or the socket is empty.
+    for (;;) {
+      ssize_t n = recv(c.fd, w.buf.data(), w.buf.size(), 0);
+      if (n == 0 || (n < 0 && !again())) return e.session_failed(w, c);
+      if (n < 0) break;
+      c.in_bytes += static_cast<uint64_t>(n);
+      if (c.in_bytes >= e.config().response_size) {
+        // The transaction is socket() to close(), as netperf's TCP_CRR (docs/sessions.md).
+        e.close_conn(w, c, true);
+        e.progress(w, c.session, 1, now_ns(), c.started_ns);
+        crr_connect(e, w, c);
+        return;
+      }
     }
   } else if (ev & (EPOLLERR | EPOLLHUP)) {
     return e.session_failed(w, c);
@@ -200,19 +215,49 @@ void udp_rr_client_open(SessionEngine& e, Worker& w, Conn& c) {
   udp_send_requests(e, w, c, now);
 }
 
-void udp_rr_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
-  if (c.fd < 0) return;
-  uint64_t now = now_ns();
-  for (int i = 0; i < 64; i++) {
-    ssize_t n = recv(c.fd, w.buf.data(), w.buf.size(), 0);
-    if (n < 0) {
-      if (errno == EAGAIN) break;
-      return e.session_failed(w, c);  // ECONNREFUSED: the server's port is gone
+void udp_rr_client_tick(SessionEngine& e, Worker& w, Conn& c, uint64_t now);
+
+// Up to kUdpBatch datagrams, all read into the one scratch buffer (a response's bytes are not
+// looked at; a datagram longer than the buffer is still consumed whole).
+constexpr unsigned kUdpBatch = 64;
+struct UdpBatch {
+  mmsghdr msgs[kUdpBatch];
+  iovec iov;
+  sockaddr_storage from[kUdpBatch];
+  UdpBatch(Worker& w, bool addresses)
+      : msgs{}, iov{w.buf.data(), w.buf.size()} {  // `from`: written by the kernel
+    for (unsigned i = 0; i < kUdpBatch; i++) {
+      msgs[i].msg_hdr.msg_iov = &iov;
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      if (addresses) {
+        msgs[i].msg_hdr.msg_name = &from[i];
+        msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+      }
     }
+  }
+};
+
+// One recvmmsg takes every response that is there (MSG_WAITFORONE: waits only for the first, so on
+// the blocking socket of solo mode it is the blocking recv, and on epoll it never finds nothing),
+// then the next requests go out: 2 syscalls per transaction alone on a thread, 3 on epoll.
+void udp_rr_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t) {
+  if (c.fd < 0) return;
+  UdpBatch b(w, false);
+  int n = recvmmsg(c.fd, b.msgs, kUdpBatch, MSG_WAITFORONE, nullptr);
+  uint64_t now = now_ns();
+  if (n < 0) {
+    if (!again()) return e.session_failed(w, c);  // ECONNREFUSED: the server's port is gone
+    return udp_rr_client_tick(e, w, c, now);      // solo mode's 5 ms receive timeout
+  }
+  for (int i = 0; i < n; i++) {
     c.in_bytes = e.config().response_size;  // one datagram is one whole response
     complete_responses(e, w, c, now);
   }
   udp_send_requests(e, w, c, now);
+}
+
+bool udp_running(const Conn& c) {
+  return c.fd >= 0;
 }
 
 void udp_rr_client_tick(SessionEngine& e, Worker& w, Conn& c, uint64_t now) {
@@ -224,26 +269,30 @@ void udp_rr_client_tick(SessionEngine& e, Worker& w, Conn& c, uint64_t now) {
   udp_send_requests(e, w, c, now);
 }
 
-void udp_rr_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
+// recvmmsg drains every request that is there in one call and sendmmsg answers them in one more:
+// 3 syscalls per wake-up (with epoll_wait) however many sessions the thread serves.
+void udp_rr_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t) {
   const SessionConfig& cfg = e.config();
-  uint64_t answered = 0;
-  for (int i = 0; i < 64; i++) {
-    sockaddr_storage from{};
-    socklen_t len = sizeof(from);
-    ssize_t n = recvfrom(c.fd, w.buf.data(), w.buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
-    if (n < 0) break;
+  UdpBatch b(w, true);
+  int n = recvmmsg(c.fd, b.msgs, kUdpBatch, MSG_DONTWAIT, nullptr);
+  if (n <= 0) return;
+  iovec out{w.buf.data(), cfg.response_size};
+  unsigned k = 0;
+  for (int i = 0; i < n; i++) {
+    msghdr& h = b.msgs[i].msg_hdr;
     // Only the test's own client is ever answered, so the server cannot be made to send to
     // an address someone else names (a spoofed source).
-    if (!e.peer_allowed(reinterpret_cast<sockaddr*>(&from))) continue;
-    if (sendto(c.fd, w.buf.data(), cfg.response_size, MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&from),
-               len) >= 0)
-      answered++;
+    if (!e.peer_allowed(static_cast<sockaddr*>(h.msg_name))) continue;
+    msghdr& o = b.msgs[k++].msg_hdr;
+    o.msg_name = h.msg_name;
+    o.msg_namelen = h.msg_namelen;
+    o.msg_iov = &out;
+    o.msg_iovlen = 1;
   }
-  if (answered) e.progress(w, w.index, answered, 0, 0);
+  int sent = k ? sendmmsg(c.fd, b.msgs, k, MSG_NOSIGNAL) : 0;
+  if (sent > 0) e.progress(w, w.index, static_cast<uint64_t>(sent), 0, 0);
 }
 
-// UDP_RR's client drains up to 64 responses per event before sending, which a blocking socket
-// would turn into a wait: it stays on epoll.
 const Workload kTcpRrClient{.name = "tcp_rr",
                             .socktype = SOCK_STREAM,
                             .records_latency = true,
@@ -287,8 +336,8 @@ const Workload kUdpRrClient{.name = "udp_rr",
                             .open = udp_rr_client_open,
                             .event = udp_rr_client_event,
                             .tick = udp_rr_client_tick,
-                            .running = nullptr,
-                            .solo_ok = false};
+                            .running = udp_running,
+                            .solo_ok = true};
 const Workload kUdpRrServer{.name = "udp_rr",
                             .socktype = SOCK_DGRAM,
                             .records_latency = false,

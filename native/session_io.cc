@@ -8,22 +8,28 @@
 
 namespace mqb {
 
-void tcp_connect(SessionEngine& e, Worker& w, Conn& c, bool nodelay) {
+void tcp_connect(SessionEngine& e, Worker& w, Conn& c, bool nodelay, bool edge) {
   const SessionConfig& cfg = e.config();
+  c.started_ns = now_ns();  // before socket(): TCP_CRR's transaction is socket() to close()
   c.fd = make_socket(cfg.addr.ss_family, SOCK_STREAM);
   if (nodelay) set_nodelay(c.fd);
   c.in_bytes = c.out_bytes = 0;
-  c.started_ns = now_ns();
   if (connect(c.fd, reinterpret_cast<const sockaddr*>(&cfg.addr), cfg.addr_len) < 0 && errno != EINPROGRESS)
     throw SysError("cannot connect a data session", errno);
-  c.want_out = true;
-  e.watch(w, c, EPOLLIN | EPOLLOUT, true);
+  // Edge-triggered, EPOLLOUT reports the connect once and needs no epoll_ctl to switch it off.
+  c.want_out = !edge;
+  e.watch(w, c, EPOLLIN | EPOLLOUT | (edge ? static_cast<uint32_t>(EPOLLET) : 0u), true);
 }
 
-bool finish_connect(SessionEngine& e, Worker& w, Conn& c) {
+bool finish_connect(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
   int err = 0;
-  socklen_t len = sizeof(err);
-  getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  // A failed connect always reports EPOLLERR; without it the connect succeeded and there is no
+  // error to read (one getsockopt fewer per TCP_CRR transaction).
+  if (ev & (EPOLLERR | EPOLLHUP)) {
+    socklen_t len = sizeof(err);
+    getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err == 0) err = ECONNRESET;
+  }
   if (err == 0) {
     e.stats(c.session).connected.set(1);
     return true;

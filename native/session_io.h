@@ -15,14 +15,16 @@ inline bool again() {
 }
 
 // Client: opens c's TCP socket and starts a non-blocking connect to the test's data address;
-// completion arrives as EPOLLOUT (see finish_connect). Resets the connection's byte counts.
-void tcp_connect(SessionEngine& e, Worker& w, Conn& c, bool nodelay);
+// completion arrives as EPOLLOUT (see finish_connect). Resets the connection's byte counts and sets
+// c.started_ns (before socket()). `edge`: registered edge-triggered, so the caller must read until
+// EAGAIN (TCP_CRR: saves the epoll_ctl that would switch EPOLLOUT off again).
+void tcp_connect(SessionEngine& e, Worker& w, Conn& c, bool nodelay, bool edge = false);
 
-// Client: the connect started by tcp_connect completed. True when it is up (the session counts as
-// connected); false when it failed after the session had been connected before (the session is
-// failed). A connect that fails before the session ever ran is a setup error for the whole test
+// Client: the connect started by tcp_connect completed (`events`: what epoll reported). True when it is up
+// (the session counts as connected); false when it failed after the session had been connected before (the
+// session is failed). A connect that fails before the session ever ran is a setup error for the whole test
 // (the data port is unreachable) and throws.
-bool finish_connect(SessionEngine& e, Worker& w, Conn& c);
+bool finish_connect(SessionEngine& e, Worker& w, Conn& c, uint32_t events);
 
 enum class Hello { pending, refused, known };
 // Server: reads more of the 8-byte hello of a TCP data connection. `known`: it named a session of

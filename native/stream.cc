@@ -71,7 +71,7 @@ void tcp_stream_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) 
   if (c.fd < 0) return;
   if (c.state == kConnecting) {
     if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
-    if (!finish_connect(e, w, c)) return;  // a stream session connects once: a failure throws
+    if (!finish_connect(e, w, c, ev)) return;  // a stream session connects once: a failure throws
     c.state = kRunning;
   }
   if (c.hello_off < sizeof(c.hello)) {

@@ -63,7 +63,7 @@ export const sessionClientFlags = {
     min: 1,
     max: LIMITS.maxThreads,
     description:
-      'native client threads the sessions are spread over with epoll (default: one per CPU, at most one per session)',
+      'native client threads the sessions are spread over with epoll (default: one per CPU, two for tcp_crr; at most one per session)',
   }),
   duration: durationFlag({default: 10_000, description: 'length of the measurement window'}),
   cpus: cpuListFlag({description: 'pin client thread i to the (i mod n)-th CPU of this list'}),

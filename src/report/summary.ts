@@ -102,5 +102,5 @@ export function comparisonSentence(beforeLabel: string, afterLabel: string, c: R
       )
     return `at ${queues(st.queueCount)} ${bits.join(', ')}`
   })
-  return `${afterLabel} vs ${beforeLabel}: ${parts.join('; ')}.`
+  return `${afterLabel} vs ${beforeLabel}: ${parts.join('; ')}${c.note ? ` (${c.note})` : ''}.`
 }

@@ -22,6 +22,8 @@ export interface RunComparison {
   comparable: boolean
   /** why not, when not comparable */
   reason?: string
+  /** a caveat that holds for every step: the runs' latency samples cover different things */
+  note?: string
   steps: StepComparison[]
 }
 
@@ -92,5 +94,13 @@ export function compareRuns(before: ScalingSummary, after: ScalingSummary): RunC
   }
   if (steps.length === 0)
     return {comparable: false, reason: 'no queue count was measured in both runs', steps}
+  const defs = [before.latencyCovers, after.latencyCovers]
+  // A changed definition would otherwise pass for a latency regression or improvement.
+  if (defs[0] !== defs[1] && defs[0] !== 'not recorded' && defs[1] !== 'not recorded')
+    return {
+      comparable: true,
+      note: `the latency definition changed: before, ${defs[0] ?? 'none'}; after, ${defs[1] ?? 'none'}`,
+      steps,
+    }
   return {comparable: true, steps}
 }

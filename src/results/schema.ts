@@ -91,6 +91,11 @@ export interface RrResult {
   fairness: {jainIndex: number; slowestTps: number; fastestTps: number}
   /** ms from starting the data connections until every session was connected (the ramp) */
   connectMs?: number
+  /**
+   * What one latency sample covers (LATENCY_COVERS in sessions/rr.ts; docs/sessions.md). Absent in
+   * files written before it, where tcp_crr's samples began after socket() and ended before close().
+   */
+  latencyCovers?: string
 }
 
 // ---- bulk transfer (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM) -----------------------------

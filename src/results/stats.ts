@@ -167,6 +167,8 @@ export interface ScalingSummary {
   best: number
   /** the smallest queue count whose mean is within 5% of the best's */
   smallestWithin5pct: number
+  /** rr workloads: what one latency sample covers (RrResult.latencyCovers), so comparisons can say when it differs */
+  latencyCovers?: string
 }
 
 function cpuSplit(iterations: Iteration[]): CpuSplit[] {
@@ -292,5 +294,18 @@ export function scalingSummary(r: ResultsFile, opts: {confidence?: number} = {})
     steps: summaries,
     best: best.queueCount,
     smallestWithin5pct: within.queueCount,
+    ...latencyDefinition(steps[0].iterations[0].result),
+  }
+}
+
+/** Files written before results recorded the definition said nothing; for tcp_crr it was narrower. */
+function latencyDefinition(r: Iteration['result']): {latencyCovers?: string} {
+  if (r.workload !== 'rr') return {}
+  return {
+    latencyCovers:
+      r.latencyCovers ??
+      (r.type === 'tcp_crr'
+        ? 'connect() to the last response byte (socket() and close() left out)'
+        : 'not recorded'),
   }
 }

@@ -111,6 +111,27 @@ describeNet('sessions: rr on a veth pair', () => {
     expect(r.transactionsPerSecond).toBeGreaterThan(0)
   })
 
+  // issue 15: one UDP_RR session runs its thread's blocking path (recvmmsg + send); with --burst
+  // several responses arrive per recvmmsg.
+  it('runs UDP_RR alone on a thread and with a burst', async () => {
+    for (const burst of [1, 4]) {
+      const r = await runRr({...base(), type: 'udp_rr', sessions: 1, burst, durationMs: 1000})
+      expect(r.sessions[0].transactions).toBeGreaterThan(0)
+      expect(r.sessions[0].stalled).toBe(false)
+      expect(r.latencyCovers).toBe('request send() to its response datagram')
+    }
+  })
+
+  // issue 15: a TCP_CRR sample is socket() to close(), so one session's samples cover its window
+  // but for the bookkeeping between one close() and the next socket().
+  it('measures TCP_CRR latency over the whole transaction', async () => {
+    const r = await runRr({...base(), type: 'tcp_crr', sessions: 1, durationMs: 1000})
+    expect(r.latencyCovers).toMatch(/^socket\(\) to close\(\)/)
+    const h = decodeHistogram(r.sessions[0].latencyHistogram)
+    expect(h.totalCount).toBe(r.sessions[0].transactions)
+    expect((h.mean * h.totalCount) / 1e6).toBeGreaterThan(0.8 * r.sessions[0].windowMs)
+  })
+
   it('runs TCP_CRR, one connection per transaction', async () => {
     const r = await runRr({...base(), type: 'tcp_crr', sessions: 4})
     expect(r.sessions.every((s) => s.transactions > 0 && s.errors === 0)).toBe(true)

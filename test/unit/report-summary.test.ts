@@ -81,6 +81,30 @@ describe('comparison of two runs', () => {
     expect(at1.beyondNoise).toBe(false)
   })
 
+  // issue 15: tcp_crr latency became socket() to close(); a comparison across that change says so
+  it('notes a changed latency definition instead of passing it off as a latency change', () => {
+    const crr = (r: ResultsFile, covers?: string) => {
+      const x = structuredClone(r)
+      for (const st of x.steps)
+        for (const it of st.iterations) {
+          const res = it.result as RrResult
+          res.type = 'tcp_crr'
+          if (covers) res.latencyCovers = covers
+          else delete res.latencyCovers
+        }
+      return x
+    }
+    const now = 'socket() to close(): connect, request, response and close (netperf TCP_CRR)'
+    const old = compareRuns(scalingSummary(crr(before)), scalingSummary(crr(after, now)))
+    expect(old.note).toBe(
+      `the latency definition changed: before, connect() to the last response byte (socket() and close() left out); after, ${now}`,
+    )
+    expect(
+      compareRuns(scalingSummary(crr(before, now)), scalingSummary(crr(after, now))).note,
+    ).toBeUndefined()
+    expect(c.note).toBeUndefined() // tcp_rr files without the field: its definition never changed
+  })
+
   it('refuses to compare different workloads', () => {
     const x = compareRuns(scalingSummary(before), scalingSummary(load('veth-stream.json')))
     expect(x).toMatchObject({comparable: false, reason: 'different workloads: transactions/s vs throughput'})
