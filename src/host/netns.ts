@@ -41,7 +41,9 @@ function ipFailed(what: string, stderr: string): MqbError {
 export function createNetns(name: string, cleanup: CleanupRegistry): () => void {
   if (netnsExists(name))
     throw new MqbError(
-      `network namespace ${name} exists already; remove it with \`mqbench testbed down --all\` or \`ip netns del ${name}\``,
+      // Not `testbed down --all`: the namespace may be a testbed of that name another process is
+      // creating right now (two `up NAME` at once), and --all would destroy it.
+      `network namespace ${name} exists already (another testbed of that name, or one left behind); \`mqbench testbed list\` shows which, and a stale one goes with \`ip netns del ${name}\``,
       ExitCode.busy,
     )
   const r = run('ip', ['netns', 'add', name])

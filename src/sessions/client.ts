@@ -341,7 +341,8 @@ async function measure(
     let lastOps = opsTotal(nativeSessions.poll(engine))
     let lastReport = t0
     // Interval lines fall on a fixed grid (1 s, 2 s, ...), not 1 s after the previous line, so
-    // that timer drift cannot push the last one past the end of the run and lose it.
+    // that timer drift cannot push the last one past the end of the run and lose it. A grid line
+    // taken within the 1 ms slack of the end is the last line: the end adds none after it.
     let nextReport = t0 + (plan.intervalMs ?? 0)
     const report = (ops: number, now: number) => {
       hooks.onInterval!(now - t0, ((ops - lastOps) * 1000) / (now - lastReport))
@@ -367,7 +368,7 @@ async function measure(
       if (
         plan.intervalMs &&
         hooks.onInterval &&
-        (now >= nextReport - 1 || (ended && now - lastReport >= 1))
+        (now >= nextReport - 1 || (ended && lastReport - t0 < plan.durationMs - 1))
       ) {
         report(opsTotal(p), now)
         while (nextReport <= now + 1) nextReport += plan.intervalMs

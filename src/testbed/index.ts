@@ -45,20 +45,28 @@ export function parseTestbedKind(text: string): {kind: TestbedKind; dev?: string
 }
 
 /**
+ * What can be known about a testbed before anything is created: a valid name, not held by a live
+ * process, and a queue count. `testbed up --detach` runs it before it starts the background process.
+ */
+export function checkTestbedSpec(name: string, maxQueues: number): void {
+  checkTestbedName(name)
+  if (!Number.isInteger(maxQueues) || maxQueues < 1)
+    throw badInput(`a testbed needs at least 1 queue, not ${maxQueues}`)
+  const existing = readRecords().find((r) => r.name === name)
+  if (existing && pidAlive(existing.pid))
+    throw new MqbError(
+      `testbed ${name} exists already (process ${existing.pid}); pick another name or run \`mqbench testbed down ${name}\``,
+      ExitCode.busy,
+    )
+}
+
+/**
  * Creates a testbed and records it (name, objects, this process's pid) so that `testbed list`
  * shows it and `testbed down` can remove it, also after a SIGKILL. Everything is registered in
  * the cleanup registry as it is created; close() removes it all and the record.
  */
 export async function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Promise<Testbed> {
-  checkTestbedName(spec.name)
-  if (!Number.isInteger(opts.maxQueues) || opts.maxQueues < 1)
-    throw badInput(`a testbed needs at least 1 queue, not ${opts.maxQueues}`)
-  const existing = readRecords().find((r) => r.name === spec.name)
-  if (existing && pidAlive(existing.pid))
-    throw new MqbError(
-      `testbed ${spec.name} exists already (process ${existing.pid}); pick another name or run \`mqbench testbed down ${spec.name}\``,
-      ExitCode.busy,
-    )
+  checkTestbedSpec(spec.name, opts.maxQueues)
   let devState: DevState | undefined
   const tb = await TESTBED_KINDS[spec.kind].create(spec, {...opts, onSaved: (s) => (devState = s)})
   const {kind, name, nsA, nsB, devA, devB, ipA, ipB, maxQueues} = tb

@@ -1,15 +1,15 @@
 import {spawn} from 'node:child_process'
-import {mkdirSync, openSync} from 'node:fs'
+import {closeSync, fstatSync, mkdirSync, openSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {MqbCommand} from '../../cli/base.js'
 import {cleanup, installCleanupHandlers, onInterrupt} from '../../cli/cleanup.js'
 import {cpuListFlag, testbedKindFlag, vmFlags, vmOptions} from '../../cli/flags.js'
-import {ExitCode, MqbError} from '../../errors.js'
-import {createTestbed, type TestbedKind} from '../../testbed/index.js'
+import {ExitCode, MqbError, type ExitCodeValue} from '../../errors.js'
+import {checkTestbedSpec, createTestbed, type TestbedKind} from '../../testbed/index.js'
 import {LIMITS} from '../../limits.js'
 import {serverFor} from '../../scale/workloads.js'
-import {pidAlive, readRecords, stateDir, writeRecord, type TestbedRecord} from '../../testbed/registry.js'
+import {readRecords, stateDir, writeRecord, type TestbedRecord} from '../../testbed/registry.js'
 
 // A guest under TCG on a small host boots in seconds per vCPU: 2 queue pairs keep it quick.
 const DEFAULT_MAX_QUEUES: Record<TestbedKind, number> = {tap: 8, veth: 8, vm: 2, dev: 1}
@@ -81,13 +81,19 @@ export default class TestbedUp extends MqbCommand {
 
   async run(): Promise<TestbedRecord> {
     const {args, flags} = await this.parse(TestbedUp)
+    // Everything that can be checked before creating anything, so that --detach never reports
+    // success for what the background process would then refuse.
+    const maxQueues = flags['max-queues'] ?? DEFAULT_MAX_QUEUES[flags.kind.kind]
+    checkTestbedSpec(args.name, maxQueues)
+    if (flags.queues !== undefined && flags.queues > maxQueues)
+      throw new MqbError(`--queues ${flags.queues} is more than --max-queues ${maxQueues}`, ExitCode.badInput)
     if (flags.detach) return this.detach(args.name)
     // Ctrl-C while a guest boots must stop it and remove what was made, like Ctrl-C while held.
     installCleanupHandlers()
     const tb = await createTestbed(
       {kind: flags.kind.kind, dev: flags.kind.dev, name: args.name, server: flags.server, token: flags.token},
       {
-        maxQueues: flags['max-queues'] ?? DEFAULT_MAX_QUEUES[flags.kind.kind],
+        maxQueues,
         relayCpus: flags['relay-cpus'],
         cleanup,
         vm: vmOptions(flags),
@@ -145,23 +151,53 @@ export default class TestbedUp extends MqbCommand {
     })
   }
 
+  /**
+   * Starts the holder in the background and waits for its "up" (its record) or its end: a holder
+   * that fails hands its exit code and its one-line reason (the last "mqbench: " line of its log)
+   * to this process, so that a failed --detach never looks like success.
+   */
   private async detach(name: string): Promise<TestbedRecord> {
     const argv = process.argv.slice(1).filter((a) => a !== '--detach' && a !== '--json')
     const log = join(stateDir(), `${name}.log`)
     mkdirSync(stateDir(), {recursive: true})
     const fd = openSync(log, 'a')
+    const from = fstatSync(fd).size
     const child = spawn(process.execPath, argv, {detached: true, stdio: ['ignore', fd, fd]})
+    closeSync(fd)
+    let exited: number | null | undefined
+    child.on('exit', (code, signal) => (exited = code ?? (signal ? 128 : 1)))
     child.unref()
-    for (let waited = 0; waited < 20_000; waited += 100) {
-      const rec = readRecords().find((r) => r.name === name && r.pid === child.pid)
+    for (let waited = 0; waited < 120_000; waited += 100) {
+      // "up": the holder prints its testbed (show()) once it is complete, its server included.
+      const up = readFileSync(log, 'utf8').slice(from).includes(`held by process ${child.pid}`)
+      const rec = up ? readRecords().find((r) => r.name === name && r.pid === child.pid) : undefined
       if (rec) {
         if (!this.jsonEnabled()) this.show(rec)
         return rec
       }
-      if (!pidAlive(child.pid!)) break
+      if (exited !== undefined) break
       await new Promise((r) => setTimeout(r, 100))
     }
-    throw new MqbError(`the background testbed process did not come up; see ${log}`, ExitCode.failure)
+    if (exited === undefined) {
+      child.kill('SIGTERM')
+      throw new MqbError(
+        `the background testbed process did not come up in 120 s; see ${log}`,
+        ExitCode.failure,
+      )
+    }
+    const said = readFileSync(log, 'utf8')
+      .slice(from)
+      .split('\n')
+      .filter((l) => l.startsWith('mqbench: '))
+      .at(-1)
+    throw new MqbError(
+      said
+        ? said.slice('mqbench: '.length)
+        : `the background testbed process ended (exit ${exited}); see ${log}`,
+      (Object.values(ExitCode) as number[]).includes(exited as number)
+        ? (exited as ExitCodeValue)
+        : ExitCode.failure,
+    )
   }
 
   private show(rec: TestbedRecord): void {
