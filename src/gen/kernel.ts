@@ -5,6 +5,7 @@
 import {readFileSync, readdirSync} from 'node:fs'
 import {ExitCode, MqbError} from '../errors.js'
 import {run} from '../util/exec.js'
+import {requireNetns} from '../host/netns.js'
 
 export interface DeviceFacts {
   name: string
@@ -128,11 +129,7 @@ function sysfsLs(path: string, netns: string, root: string): string[] {
 
 /** Checks that `dev` exists (listing the ones that do when not) and reads what a run needs to know. */
 export function deviceFacts(dev: string, netns = '', root = '/'): DeviceFacts {
-  if (netns && !listNetnsNames().includes(netns))
-    throw new MqbError(
-      `no network namespace ${netns}; existing ones: ${listNetnsNames().join(', ') || 'none'}`,
-      ExitCode.noDevice,
-    )
+  if (netns) requireNetns(netns)
   const r = run('ip', [...ns(netns), '-j', '-d', 'link', 'show', 'dev', dev])
   if (r.status !== 0) {
     const names = listInterfaces(netns)
@@ -157,13 +154,5 @@ export function deviceFacts(dev: string, netns = '', root = '/'): DeviceFacts {
     txQueues: queues.filter((q) => q.startsWith('tx-')).length,
     rxQueues: queues.filter((q) => q.startsWith('rx-')).length,
     kind: l.linkinfo?.info_kind,
-  }
-}
-
-function listNetnsNames(): string[] {
-  try {
-    return readdirSync('/run/netns')
-  } catch {
-    return []
   }
 }

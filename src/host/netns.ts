@@ -6,6 +6,7 @@ import {existsSync, readdirSync} from 'node:fs'
 import {ExitCode, MqbError} from '../errors.js'
 import {run, runOk} from '../util/exec.js'
 import type {CleanupRegistry} from './cleanup.js'
+import {requireCapabilities} from './privileges.js'
 
 /** All objects mqbench creates carry this prefix, so stale ones can be found and removed. */
 export const OBJECT_PREFIX = 'mqb-'
@@ -15,6 +16,20 @@ export const IFNAME_MAX = 15
 
 export function netnsExists(name: string): boolean {
   return existsSync(`/run/netns/${name}`)
+}
+
+/**
+ * A namespace a command is told to work in (`--netns`): it must exist (exit 5 naming those that
+ * do) and this process must be allowed to enter it (setns needs CAP_SYS_ADMIN: exit 4), checked
+ * before any tool runs in it, so that a refusal does not pass for a missing interface.
+ */
+export function requireNetns(name: string): void {
+  if (!netnsExists(name))
+    throw new MqbError(
+      `no network namespace ${name}; existing ones: ${listNetns().join(', ') || 'none'}`,
+      ExitCode.noDevice,
+    )
+  requireCapabilities(['CAP_SYS_ADMIN'], `enter network namespace ${name}`)
 }
 
 export function listNetns(): string[] {

@@ -9,6 +9,7 @@ import {join} from 'node:path'
 import {ExitCode, MqbError, errnoCode, fromNative} from '../errors.js'
 import {ifctl, type Channels} from '../native.js'
 import {run} from '../util/exec.js'
+import {requireNetns} from '../host/netns.js'
 
 export interface ObserveOptions {
   netns?: string
@@ -166,11 +167,7 @@ function netnsArgs(netns: string, cmd: string, args: string[]): [string, string[
 export function observeIO(opts: ObserveOptions = {}): ObserveIO {
   const root = opts.root ?? '/'
   const netns = opts.netns ?? ''
-  if (netns && !existsSync(`/run/netns/${netns}`))
-    throw new MqbError(
-      `no network namespace ${netns} (/run/netns/${netns}); list them with \`ip netns list\``,
-      ExitCode.noDevice,
-    )
+  if (netns) requireNetns(netns)
   const host = (p: string) => join(root, p)
   const io: ObserveIO = {
     root,

@@ -7,7 +7,7 @@ import {isIP} from 'node:net'
 import {networkInterfaces} from 'node:os'
 import {ExitCode, MqbError} from '../errors.js'
 import {guestAddresses} from '../host/guests.js'
-import {listNetns} from '../host/netns.js'
+import {listNetns, requireNetns} from '../host/netns.js'
 import {run} from '../util/exec.js'
 
 export function isLoopback(ip: string): boolean {
@@ -60,6 +60,7 @@ export async function resolveTarget(
   host: string,
   opts: {netns?: string; allowRemote?: boolean; what?: string} = {},
 ): Promise<string> {
+  if (opts.netns) requireNetns(opts.netns)
   let ip = host
   if (!isIP(host)) {
     try {

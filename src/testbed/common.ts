@@ -4,7 +4,7 @@ import {createHash} from 'node:crypto'
 import {ExitCode, MqbError, badInput, fromNative} from '../errors.js'
 import {ifctl} from '../native.js'
 import {readSysfsQueueCounts} from '../observe/config.js'
-import {run, runInNetns} from '../util/exec.js'
+import {runInNetns, runOk} from '../util/exec.js'
 import {OBJECT_PREFIX} from '../host/netns.js'
 import type {QueueReadback} from './types.js'
 
@@ -75,9 +75,7 @@ export function addressAndUp(dev: string, netns: string, cidr: string): void {
     [...ns, 'addr', 'add', cidr, 'dev', dev],
     [...ns, 'link', 'set', dev, 'up'],
   ]) {
-    const r = run('ip', args)
-    if (r.status !== 0)
-      throw new MqbError(`ip ${args.join(' ')} failed: ${r.stderr.trim()}`, ExitCode.failure)
+    runOk('ip', args)
   }
 }
 

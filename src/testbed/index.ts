@@ -8,6 +8,7 @@ import {createTapTestbed} from './tap.js'
 import type {Testbed, TestbedKind, TestbedOptions, TestbedSpec} from './types.js'
 import {createVethTestbed} from './veth.js'
 import {createVmTestbed} from './vm.js'
+import {requireCapabilities} from '../host/privileges.js'
 
 export type {QueueReadback, Testbed, TestbedKind, TestbedOptions, TestbedSpec, VmOptions} from './types.js'
 
@@ -67,6 +68,12 @@ export function checkTestbedSpec(name: string, maxQueues: number): void {
  */
 export async function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Promise<Testbed> {
   checkTestbedSpec(spec.name, opts.maxQueues)
+  // Before anything is created: namespaces need CAP_SYS_ADMIN (`ip netns add`, setns), links,
+  // taps and channel counts CAP_NET_ADMIN; a real device's testbed makes no namespace.
+  requireCapabilities(
+    spec.kind === 'dev' ? ['CAP_NET_ADMIN'] : ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN'],
+    `create a ${spec.kind} testbed`,
+  )
   let devState: DevState | undefined
   const tb = await TESTBED_KINDS[spec.kind].create(spec, {...opts, onSaved: (s) => (devState = s)})
   const {kind, name, nsA, nsB, devA, devB, ipA, ipB, maxQueues} = tb

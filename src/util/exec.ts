@@ -2,6 +2,8 @@
 // operations of a few milliseconds, and cleanup must also work from an exit handler where no
 // promise would ever settle.
 import {execFileSync, spawnSync} from 'node:child_process'
+import {ExitCode, MqbError} from '../errors.js'
+import {deniedByKernel} from '../host/privileges.js'
 
 export interface ExecResult {
   status: number
@@ -31,9 +33,18 @@ export class CommandFailed extends Error {
   }
 }
 
-/** Runs a command and returns stdout; throws CommandFailed (with stderr) on a non-zero status. */
+/**
+ * Runs a command and returns stdout; throws CommandFailed (with stderr) on a non-zero status, or
+ * exit 4 when the kernel refused the change for want of privilege (EPERM/EACCES from ip, ethtool,
+ * tc, sysctl all read "Operation not permitted" or "Permission denied").
+ */
 export function runOk(cmd: string, args: string[], opts: {input?: string; timeoutMs?: number} = {}): string {
   const r = run(cmd, args, opts)
+  if (r.status !== 0 && deniedByKernel(r.stderr))
+    throw new MqbError(
+      `${cmd} ${args.join(' ')}: ${r.stderr.trim()}: mqbench needs CAP_NET_ADMIN for this (run as root)`,
+      ExitCode.privilege,
+    )
   if (r.status !== 0) throw new CommandFailed(cmd, args, r.status, r.stderr)
   return r.stdout
 }
