@@ -2,7 +2,7 @@
 // dashboards/charts.js turns a ChartSpec into a chart.js chart; the HTML renders the table. Only
 // summarised figures go in (percentile points, means, intervals), never an encoded histogram, so
 // a report of 8 steps x 5 iterations x 20 sessions stays small.
-import type {ScalingSummary, StepSummary} from '../results/stats.js'
+import type {QueueInterrupts, ScalingSummary, StepSummary} from '../results/stats.js'
 import {fixed, fmt, pct} from './format.js'
 
 export interface Point {
@@ -274,6 +274,18 @@ function distributionChart(runs: RunView[]): ChartSpec | null {
   }
 }
 
+/** "q0 rx 812 tx 640 / q1 rx 790 tx 655": a queue with a combined line shows one figure. */
+export function interruptText(qs: QueueInterrupts[]): string {
+  if (qs.length === 0) return '–'
+  return qs
+    .map((q) =>
+      q.rx || q.tx
+        ? `q${q.queue} rx ${fmt(q.rx)} tx ${fmt(q.tx)}${q.combined ? ` +${fmt(q.combined)}` : ''}`
+        : `q${q.queue} ${fmt(q.combined)}`,
+    )
+    .join(' / ')
+}
+
 function shareCharts(runs: RunView[]): ChartSpec[] {
   return runs.map((r, i) => {
     const steps = r.summary.steps
@@ -289,6 +301,8 @@ function shareCharts(runs: RunView[]): ChartSpec[] {
       flagged,
       data: steps.map((s, k) => ({x: categories[k], y: q < s.queueCount ? 100 * s.queues.shares[q] : null})),
     }))
+    // The interrupt column only where some step has per-queue lines (a guest, a PCI NIC): veth and tap have none.
+    const irqs = steps.some((s) => s.queueInterrupts.length > 0)
     const rows = steps.map((s) => [
       String(s.queueCount),
       s.queues.source === null ? 'unknown (no counters)' : s.queues.verdict,
@@ -296,6 +310,7 @@ function shareCharts(runs: RunView[]): ChartSpec[] {
       s.queues.source ?? '–',
       s.queues.basis,
       fmt(s.queues.drops),
+      ...(irqs ? [interruptText(s.queueInterrupts)] : []),
     ])
     return {
       id: `shares-${i}`,
@@ -309,8 +324,19 @@ function shareCharts(runs: RunView[]): ChartSpec[] {
       yMin: 0,
       yMax: 100,
       datasets,
-      table: {columns: ['queues', 'verdict', 'share per queue', 'counter', 'compared', 'drops'], rows},
-      note: 'imbalanced: a queue carried less than half or more than twice its fair share; unused: a queue carried nothing. Flagged steps are outlined.',
+      table: {
+        columns: [
+          'queues',
+          'verdict',
+          'share per queue',
+          'counter',
+          'compared',
+          'drops',
+          ...(irqs ? ['interrupts per queue'] : []),
+        ],
+        rows,
+      },
+      note: `imbalanced: a queue carried less than half or more than twice its fair share; unused: a queue carried nothing. Flagged steps are outlined.${irqs ? ' Interrupts per queue: the deltas of its /proc/interrupts lines (rx = input, tx = output), summed over the iterations.' : ''}`,
     }
   })
 }

@@ -6,6 +6,7 @@ import {ExitCode, MqbError} from '../errors.js'
 import {emptyHistogram, percentileDistribution, runHistogram, summarizeHistogram} from './histogram.js'
 import {describe, ratioOfMeans, type Estimate, type RatioEstimate} from './estimate.js'
 import type {
+  InterruptDelta,
   Iteration,
   LatencySummaryUs,
   PerCpuTime,
@@ -150,11 +151,36 @@ export interface StepSummary {
   serviceDemandPerIteration: number[]
   cpu: CpuSplit[]
   queues: QueueShare
+  /** interrupts per queue line summed over the iterations (empty when the device has none: veth, tap) */
+  queueInterrupts: QueueInterrupts[]
   /** frames the testbed devices dropped (tx_dropped + rx_dropped over all iterations) */
   deviceDrops: number
   /** rr: failed transactions; stream: retransmits; gen: send errors */
   errors: number
   stalledSessions: number
+}
+
+/** One queue's interrupt counts at a step: `rx`/`tx` for split lines (virtioX-input.N/output.N), `combined` else. */
+export interface QueueInterrupts {
+  queue: number
+  rx: number
+  tx: number
+  combined: number
+}
+
+/**
+ * Sums interrupt deltas per queue index; lines that name no queue (a shared virtioX-virtqueues
+ * line, a config line) are left out, since they prove nothing about one queue.
+ */
+export function queueInterrupts(deltas: InterruptDelta[]): QueueInterrupts[] {
+  const per = new Map<number, QueueInterrupts>()
+  for (const d of deltas) {
+    if (d.queue === undefined) continue
+    const q = per.get(d.queue) ?? {queue: d.queue, rx: 0, tx: 0, combined: 0}
+    q[d.direction ?? 'combined'] += d.total
+    per.set(d.queue, q)
+  }
+  return [...per.values()].sort((a, b) => a.queue - b.queue)
 }
 
 export interface ScalingSummary {
@@ -276,6 +302,7 @@ export function scalingSummary(r: ResultsFile, opts: {confidence?: number} = {})
         step.iterations.flatMap((it) => it.queues),
         step.queueCount,
       ),
+      queueInterrupts: queueInterrupts(step.iterations.flatMap((it) => it.interrupts)),
       deviceDrops: step.iterations.reduce(
         (a, it) => a + (it.deviceDrops ?? []).reduce((b, d) => b + d.txDropped + d.rxDropped, 0),
         0,
