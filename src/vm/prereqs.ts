@@ -1,6 +1,7 @@
 // What a guest needs on this host, each missing piece reported in one line that names what to
 // install: qemu, a static busybox, the mqbench guest agent.
-import {existsSync, readFileSync} from 'node:fs'
+import {accessSync, constants, existsSync, readFileSync, statSync} from 'node:fs'
+import {join} from 'node:path'
 import {ExitCode, MqbError} from '../errors.js'
 import {agentBinary} from '../native.js'
 import {run} from '../util/exec.js'
@@ -22,25 +23,35 @@ export function elfIsDynamic(image: Buffer): boolean {
   return false
 }
 
-function which(cmd: string): string | undefined {
-  const r = run('sh', ['-c', `command -v ${cmd}`])
-  return r.status === 0 ? r.stdout.trim() : undefined
+/** The first executable `cmd` in the directories of `searchPath` (PATH's syntax), as the shell finds it. */
+function which(cmd: string, searchPath = process.env.PATH ?? ''): string | undefined {
+  for (const dir of searchPath.split(':').filter(Boolean)) {
+    const p = join(dir, cmd)
+    try {
+      accessSync(p, constants.X_OK)
+      if (statSync(p).isFile()) return p
+    } catch {}
+  }
+  return undefined
 }
 
-export function findQemu(): string {
-  const q = which(QEMU)
+/** `searchPath` is PATH's syntax; tests pass their own to see the message a host without qemu gets. */
+export function findQemu(searchPath?: string): string {
+  const q = which(QEMU, searchPath)
   if (!q) throw new MqbError(`${QEMU} not found: apt-get install qemu-system-x86`, ExitCode.unsupported)
   return q
 }
 
 /** The busybox to copy into the guest: it must be static (Debian's busybox-static package). */
-export function findBusybox(): string {
-  const candidates = [
+export function findBusybox(
+  paths: Array<string | undefined> = [
     process.env.MQBENCH_BUSYBOX,
     which('busybox'),
     '/bin/busybox',
     '/usr/bin/busybox',
-  ].filter((p): p is string => !!p && existsSync(p))
+  ],
+): string {
+  const candidates = paths.filter((p): p is string => !!p && existsSync(p))
   for (const p of candidates) {
     try {
       if (!elfIsDynamic(readFileSync(p))) return p
