@@ -1,7 +1,7 @@
 // Addresses of the guests mqbench booted. They count as local for the non-local-target guard,
 // as a namespace's addresses do (mqbench made the guest), but only while that guest's qemu still
 // runs: each file names the qemu process by pid and start time.
-import {mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {CleanupRegistry} from './cleanup.js'
 import {sameProcess, type ProcessRef} from './process.js'
@@ -17,12 +17,18 @@ export function registerGuestAddress(
   const file = join(guestsDir(), `${name}.json`)
   mkdirSync(guestsDir(), {recursive: true})
   writeFileSync(file, JSON.stringify({address, qemu}))
-  return cleanup.add(`guest address ${address} of ${name}`, () => rmSync(file, {force: true}))
+  return cleanup.add(`guest address ${address} of ${name}`, () => forgetGuestAddress(name))
 }
 
-/** Removes a guest's address file (its owner was killed before its undo ran). */
+/**
+ * Removes a guest's address file, and the folder with its last file, so that nothing of a guest
+ * stays in the state directory once it is gone.
+ */
 export function forgetGuestAddress(name: string): void {
   rmSync(join(guestsDir(), `${name}.json`), {force: true})
+  try {
+    rmdirSync(guestsDir())
+  } catch {} // not empty: other guests still run
 }
 
 export function guestAddresses(): string[] {
@@ -37,6 +43,8 @@ export function guestAddresses(): string[] {
     try {
       const g = JSON.parse(readFileSync(join(guestsDir(), f), 'utf8')) as {address: string; qemu: ProcessRef}
       if (sameProcess(g.qemu)) out.push(g.address)
+      // Its qemu is gone (an owner killed before its undo ran): the file says nothing any more.
+      else forgetGuestAddress(f.slice(0, -'.json'.length))
     } catch {}
   }
   return out
