@@ -183,6 +183,7 @@ export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): 
       maxQueues: max,
       guest: g.setup,
       genDev: tap,
+      agent,
       warnings,
       setQueueCount,
       queueCount: () => count,
