@@ -42,6 +42,14 @@ export interface VmOptions {
   bootTimeoutMs?: number
   /** host CPUs to pin the vCPU threads to (cycled) */
   vcpuCpus?: number[]
+  /**
+   * Test-plan variants (check --testbed vm): mq=off, or an explicit MSI-X vector count. With an
+   * explicit count the testbed does not refuse a shared-interrupt guest: the caller judges it.
+   */
+  mq?: boolean
+  vectors?: number
+  /** extra guest kernel parameters (e.g. pci=nomsi) */
+  append?: string[]
 }
 
 /** What the kernel reports after a queue-count change. */
