@@ -78,6 +78,14 @@ export function fromNative(
       return new MqbError(message, ExitCode.unreachable)
     case 'EOPNOTSUPP':
       return new MqbError(message, ExitCode.unsupported)
+    // Reached by any file a run opens after its sessions took the descriptors (a /proc read at the
+    // end of a window): the fix is the same whichever open failed.
+    case 'EMFILE':
+    case 'ENFILE':
+      return new MqbError(
+        `${message}: out of open files (${errnoCode(err)}); raise RLIMIT_NOFILE (\`ulimit -n\`, LimitNOFILE=) or run fewer sessions`,
+        ExitCode.unsupported,
+      )
     default:
       return err instanceof Error ? err : new Error(message)
   }

@@ -1,15 +1,20 @@
-import {Flags} from '@oclif/core'
+import {Flags, type Interfaces} from '@oclif/core'
 import {MqbCommand} from '../cli/base.js'
 import {cleanup, onInterrupt} from '../cli/cleanup.js'
-import {durationFlag, netnsFlag} from '../cli/flags.js'
-import {ExitCode} from '../errors.js'
+import {durationFlag, netnsFlag, vmFlags, vmOptions} from '../cli/flags.js'
+import {ExitCode, MqbError} from '../errors.js'
 import {runCheck, type CheckReport} from '../check/run.js'
+import {runVmPlan, selectCases} from '../check/vm/plan.js'
+import {CASES} from '../check/vm/cases.js'
+import type {CaseReport, PlanReport} from '../check/vm/types.js'
 import {LIMITS} from '../limits.js'
 
 export default class Check extends MqbCommand {
-  static summary = `Run the multiqueue virtio-net test plan on a live interface.`
+  static summary = `Run the multiqueue virtio-net test plan on a live interface, or all of it in a guest mqbench boots.`
 
-  static description = `Sets N channels and reads them back, checks /sys/class/net/IF/queues, runs --sessions concurrent TCP_RR sessions against a \`mqbench server\` and checks that every queue's interrupt line and ethtool -S counter rose and that the interrupts are spread over CPUs, runs the same load at 1 queue, and restores the original channel count (also on Ctrl-C or an error). One line per check: PASS, FAIL or N/A with the numbers read. Interfaces without per-queue interrupts (veth, tap) get N/A with the reason. Exits ${ExitCode.checkFailed} when a check failed.`
+  static description = `Sets N channels and reads them back, checks /sys/class/net/IF/queues, runs --sessions concurrent TCP_RR sessions against a \`mqbench server\` and checks that every queue's interrupt line and ethtool -S counter rose and that the interrupts are spread over CPUs, runs the same load at 1 queue, and restores the original channel count (also on Ctrl-C or an error). One line per check: PASS, FAIL or N/A with the numbers read. Interfaces without per-queue interrupts (veth, tap) get N/A with the reason. Exits ${ExitCode.checkFailed} when a check failed.
+
+With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC itself and runs every case of the plan, and tp-qemu's multiqueue checks, around and inside them (cases: ${CASES.map((c) => c.id).join(', ')}). Each case boots what it needs, is stopped at a bound, and removes what it made; one failing case does not stop the others.`
 
   static enableJsonFlag = true
 
@@ -32,12 +37,24 @@ export default class Check extends MqbCommand {
   ]
 
   static flags = {
-    dev: Flags.string({description: 'the interface to check', helpValue: 'IF', required: true}),
+    dev: Flags.string({description: 'the interface to check', helpValue: 'IF', exclusive: ['testbed']}),
     server: Flags.string({
       description: 'address of a running `mqbench server` reached through IF',
       helpValue: 'HOST',
-      required: true,
+      exclusive: ['testbed'],
     }),
+    testbed: Flags.option({options: ['vm'] as const})({
+      description: 'run the whole plan in guests mqbench boots (instead of --dev/--server)',
+    }),
+    cases: Flags.string({
+      description: `vm: the cases to run, comma-separated (default: the default set): ${CASES.map((c) => c.id).join(',')}`,
+      helpValue: 'LIST',
+    }),
+    extended: Flags.boolean({description: 'vm: add the long cases to the default set'}),
+    vcpus: vmFlags.vcpus,
+    memory: vmFlags.memory,
+    kernel: vmFlags.kernel,
+    accel: vmFlags.accel,
     port: Flags.integer({
       helpValue: 'PORT',
       description: "the server's port (default 12866)",
@@ -64,8 +81,11 @@ export default class Check extends MqbCommand {
     netns: netnsFlag,
   }
 
-  async run(): Promise<CheckReport> {
+  async run(): Promise<CheckReport | PlanReport> {
     const {flags} = await this.parse(Check)
+    if (flags.testbed) return this.runVm(flags)
+    if (!flags.dev || !flags.server)
+      throw new MqbError('give --dev IF and --server HOST, or --testbed vm', ExitCode.badInput)
     const abort = new AbortController()
     const off = onInterrupt(() => abort.abort())
     try {
@@ -93,6 +113,53 @@ export default class Check extends MqbCommand {
     } finally {
       off()
     }
+  }
+
+  private async runVm(flags: Interfaces.InferredFlags<typeof Check.flags>): Promise<PlanReport> {
+    const cases = selectCases(
+      flags.cases
+        ?.split(',')
+        .map((c) => c.trim())
+        .filter(Boolean),
+      flags.extended,
+    )
+    const vm = vmOptions(flags)
+    const abort = new AbortController()
+    const off = onInterrupt(() => abort.abort())
+    try {
+      const report = await runVmPlan(
+        {
+          queues: flags.queues,
+          vcpus: vm.vcpus ?? flags.queues,
+          sessions: flags.sessions,
+          durationMs: flags.duration,
+          memoryMiB: vm.memoryMiB ?? 512,
+          kernel: vm.kernel,
+          accel: vm.accel ?? 'auto',
+        },
+        cases,
+        {
+          cleanup,
+          signal: abort.signal,
+          onPhase: this.jsonEnabled() ? undefined : (line) => this.logToStderr(`.. ${line}`),
+          onCase: this.jsonEnabled() ? undefined : (c) => this.showCase(c),
+        },
+      )
+      if (!this.jsonEnabled())
+        this.log(
+          `${report.passed} passed, ${report.failed} failed, ${report.na} n/a (${(report.wallMs / 1000).toFixed(0)} s)`,
+        )
+      if (report.failed > 0) process.exitCode = ExitCode.checkFailed
+      return report
+    } finally {
+      off()
+    }
+  }
+
+  private showCase(c: CaseReport): void {
+    this.log(`${c.id}: ${c.title} (${(c.wallMs / 1000).toFixed(1)} s)`)
+    const width = Math.max(...c.checks.map((k) => k.title.length))
+    for (const k of c.checks) this.log(`  ${k.status.padEnd(4)}  ${k.title.padEnd(width)}  ${k.evidence}`)
   }
 
   private show(r: CheckReport): void {

@@ -66,7 +66,33 @@ export function sharedVectors(interrupts: string, virtio: string): boolean {
   )
 }
 
+/**
+ * A booted vm testbed with its parts in reach, for callers that drive the hypervisor too
+ * (check --testbed vm: QMP set_link, hotplug, migration, reboot). `testbed` is the same object
+ * `createVmTestbed` returns; closing it removes everything.
+ */
+export interface VmBed {
+  readonly testbed: Testbed
+  readonly guest: Guest
+  /** the host namespace qemu runs in, its multiqueue tap and the bridge that holds the host address */
+  readonly ns: string
+  readonly tap: string
+  readonly bridge: string
+  /** host (bridge) and guest addresses, without prefix */
+  readonly ipHost: string
+  readonly ipGuest: string
+  readonly prefix: number
+  /** the guest NIC's virtio device name ("virtio1"): its interrupt lines are virtio1-input.N */
+  readonly virtio: string
+  /** the host tap's queues as qemu holds them, from netlink */
+  tapState(): {numqueues: number; numdisabled: number; multiQueue: boolean}
+}
+
 export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): Promise<Testbed> {
+  return (await bootVmBed(spec, opts)).testbed
+}
+
+export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promise<VmBed> {
   const {ns, tap, bridge, dir} = vmNames(spec.name)
   const {ipA, ipB, prefix} = endpointAddresses(spec.name)
   const max = opts.maxQueues
@@ -113,6 +139,9 @@ export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): 
         dir,
         bootTimeoutMs: vm.bootTimeoutMs,
         vcpuCpus: vm.vcpuCpus,
+        mq: vm.mq,
+        vectors: vm.vectors,
+        append: vm.append,
       },
       opts.cleanup,
       {keep: vm.keep},
@@ -140,7 +169,7 @@ export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): 
       argv: ['readlink', `/sys/class/net/${GUEST_DEV}/device`],
     })
     const virtio = link.stdout.trim().split('/').pop() ?? ''
-    if (max > 1) {
+    if (max > 1 && vm.vectors === undefined && vm.mq !== false) {
       const irq = await agent.request<{data: string}>('read_file', {path: '/proc/interrupts'})
       if (sharedVectors(irq.data, virtio))
         throw new MqbError(
@@ -183,6 +212,7 @@ export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): 
       maxQueues: max,
       guest: g.setup,
       genDev: tap,
+      agent,
       warnings,
       setQueueCount,
       queueCount: () => count,
@@ -207,7 +237,18 @@ export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): 
         for (const u of undos.splice(0).reverse()) u()
       },
     }
-    return testbed
+    return {
+      testbed,
+      guest: g,
+      ns,
+      tap,
+      bridge,
+      ipHost: ipA,
+      ipGuest: ipB,
+      prefix,
+      virtio,
+      tapState,
+    }
   } catch (err) {
     if (!vm.keep) {
       guest?.stop()

@@ -16,7 +16,7 @@ import {chooseKernel, type GuestKernel} from './kernel.js'
 import {findAgent, findBusybox, findQemu, qemuVersion} from './prereqs.js'
 import {processStartTime, stopProcess, type ProcessRef} from '../host/process.js'
 import {QmpClient} from './qmp.js'
-import {guestPaths, qemuArgs, shellQuote, vectorsFor, type GuestConfig} from './qemu-args.js'
+import {guestPaths, nicQueueModel, qemuArgs, shellQuote, type GuestConfig} from './qemu-args.js'
 
 export interface GuestOptions {
   name: string
@@ -36,6 +36,10 @@ export interface GuestOptions {
   bootTimeoutMs?: number
   /** host CPUs the vCPU threads are pinned to (vCPU i on the (i mod n)-th); none = unpinned */
   vcpuCpus?: number[]
+  /** test-plan variants of the NIC (qemu-args.ts GuestConfig) and extra kernel parameters */
+  mq?: boolean
+  vectors?: number
+  append?: string[]
 }
 
 /** Pins each vCPU thread (QMP query-cpus-fast names their thread ids) to a host CPU. */
@@ -125,7 +129,7 @@ export class Guest {
       name: opts.name,
       kernel: kernel.path,
       initrd: image.path,
-      append: [`mqb.ip=${opts.guestCidr}`, `mqb.hostname=mqb-${opts.name}`],
+      append: [`mqb.ip=${opts.guestCidr}`, `mqb.hostname=mqb-${opts.name}`, ...(opts.append ?? [])],
       accel: accel.accel,
       vcpus: opts.vcpus,
       memoryMiB: opts.memoryMiB,
@@ -134,6 +138,8 @@ export class Guest {
       mac: opts.mac,
       vhost,
       dir: opts.dir,
+      mq: opts.mq,
+      vectors: opts.vectors,
     }
     const args = qemuArgs(cfg)
     const paths = guestPaths(opts.dir)
@@ -242,7 +248,7 @@ export class Guest {
       ...(vcpuCpus ? {vcpuCpus} : {}),
       memoryMiB: opts.memoryMiB,
       queues: opts.queues,
-      vectors: opts.queues > 1 ? vectorsFor(opts.queues) : 0,
+      vectors: nicQueueModel(cfg).vectors ?? 0,
       initramfs: {key: image.key, modules: image.modules, sizeBytes: image.sizeBytes, cached: image.cached},
       agent: answer.h,
       bootMs: Math.round(performance.now() - t0),

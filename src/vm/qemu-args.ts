@@ -23,6 +23,21 @@ export interface GuestConfig {
   vhost: boolean
   /** scratch directory for the sockets and the console log */
   dir: string
+  /**
+   * Test-plan variants (check --testbed vm): mq off, or an explicit vector count (scarce vectors,
+   * 0 for INTx). Unset, a multiqueue NIC gets mq=on and vectorsFor(queues).
+   */
+  mq?: boolean
+  vectors?: number
+}
+
+/** The mq and vectors the NIC is given: explicit ones, else mq=on with 2N+2 when N > 1. */
+export function nicQueueModel(c: Pick<GuestConfig, 'queues' | 'mq' | 'vectors'>): {
+  mq: boolean
+  vectors: number | undefined
+} {
+  const mq = c.mq ?? c.queues > 1
+  return {mq, vectors: c.vectors ?? (mq ? vectorsFor(c.queues) : undefined)}
 }
 
 export const guestPaths = (dir: string) => ({
@@ -50,7 +65,9 @@ export function qemuArgs(c: GuestConfig): string[] {
   // queues=1 gives a tap without multi_queue; mq=on with one queue pair is refused by nothing but
   // means nothing, so it is only set for more.
   const nic = ['virtio-net-pci', 'netdev=net0', `mac=${c.mac}`, 'id=nic0']
-  if (c.queues > 1) nic.push('mq=on', `vectors=${vectorsFor(c.queues)}`)
+  const model = nicQueueModel(c)
+  if (c.mq !== undefined || model.mq) nic.push(`mq=${model.mq ? 'on' : 'off'}`)
+  if (model.vectors !== undefined) nic.push(`vectors=${model.vectors}`)
   const cmdline = ['console=ttyS0', 'quiet', 'ipv6.disable=1', 'panic=0', ...c.append]
   return [
     '-name',

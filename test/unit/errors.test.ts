@@ -21,6 +21,15 @@ describe('fromNative', () => {
     expect((fromNative(sysError('x', 'EOPNOTSUPP')) as MqbError).exitCode).toBe(ExitCode.unsupported)
   })
 
+  it('turns running out of descriptors into the limit to raise, wherever the open failed', () => {
+    const e = fromNative(sysError("EMFILE: too many open files, open '/proc/stat'", 'EMFILE')) as MqbError
+    expect(e.exitCode).toBe(ExitCode.unsupported)
+    expect(e.message).toMatch(
+      /^EMFILE: too many open files, open '\/proc\/stat': out of open files \(EMFILE\); raise RLIMIT_NOFILE/,
+    )
+    expect((fromNative(sysError('x', 'ENFILE')) as MqbError).message).toMatch(/ENFILE.*fewer sessions/)
+  })
+
   it('passes other errors through unchanged', () => {
     const plain = new Error('bug')
     expect(fromNative(plain)).toBe(plain)
