@@ -3,11 +3,14 @@ import {MqbCommand} from '../cli/base.js'
 import {cleanup, onInterrupt} from '../cli/cleanup.js'
 import {cpuListFlag, durationFlag, frameSizeFlag, netnsFlag} from '../cli/flags.js'
 import {DEFAULT_FRAME_SIZE} from '../gen/frame.js'
-import {ExitCode} from '../errors.js'
+import {ExitCode, MqbError, badInput} from '../errors.js'
+import {genTestbed} from '../gen/testbed.js'
+import {FLOWS_PER_GUEST_QUEUE, runVmGen} from '../gen/vm.js'
+import {deviceFacts} from '../gen/kernel.js'
 import type {GenKernel, GenProgress} from '../gen/run.js'
 import {runGen} from '../gen/run.js'
 import {formatPps, parseRate, rateToPps, type Rate} from '../gen/rate.js'
-import type {GenResult} from '../results/schema.js'
+import type {GenGuest, GenResult} from '../results/schema.js'
 import {LIMITS} from '../limits.js'
 import {fmt} from '../report/format.js'
 
@@ -43,6 +46,16 @@ On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on 
       command: '<%= config.bin %> gen --backend xdp --dev veth0 --queues 2 --duration 5s',
     },
     {
+      description:
+        "A held testbed's A end, counted at its B end (the testbed supplies devices and addresses)",
+      command: '<%= config.bin %> gen --testbed tb1 --rate 100kpps --duration 5s',
+    },
+    {
+      description:
+        "From a held vm testbed's guest queues to the host, counted per guest TX queue and host tap queue",
+      command: '<%= config.bin %> gen --testbed g1 --from guest --duration 5s',
+    },
+    {
       description: 'Exactly 1,000,000 frames through the qdisc, as JSON',
       command: '<%= config.bin %> gen --dev veth0 --count 1000000 --qdisc --json',
     },
@@ -63,17 +76,28 @@ On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on 
       description: 'xdp backend: zero-copy, copy, or auto (zero-copy where the driver has it, else copy)',
     })(),
     dev: Flags.string({
-      required: true,
-      description: 'interface to send on (packet) or tap name (tap)',
+      description: 'interface to send on (packet) or tap name (tap); or give --testbed',
       helpValue: 'IF',
     }),
     netns: netnsFlag,
+    testbed: Flags.string({
+      description:
+        'send through a held testbed (`mqbench testbed up NAME`): tap, veth: from its A end, counted at B; dev: on its device; vm: see --from',
+      helpValue: 'NAME',
+      exclusive: ['dev', 'netns', 'rx-dev', 'rx-netns'],
+    }),
+    from: Flags.option({
+      options: ['host', 'guest'] as const,
+      default: 'host' as const,
+      description:
+        "vm testbed: host sends on the tap into the guest, counted per guest RX queue by the guest agent; guest: the agent's senders, one per guest queue, counted per guest TX queue and by a receiver on the host tap",
+    })(),
     queues: Flags.integer({
       helpValue: 'N',
-      default: 1,
       min: 1,
       max: LIMITS.maxQueues,
-      description: 'sender threads; thread i writes to TX queue i',
+      description:
+        "sender threads; thread i writes to TX queue i (default 1; with --testbed the testbed's live queue count)",
     }),
     cpus: cpuListFlag({
       description: 'CPUs for the sender threads, thread i on the (i mod n)-th (default: the online CPUs)',
@@ -85,10 +109,9 @@ On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on 
     }),
     flows: Flags.integer({
       helpValue: 'N',
-      default: 1,
       min: 1,
       max: LIMITS.maxFlowsPerQueue,
-      description: 'distinct UDP 5-tuples per queue (source ports), for RSS or tun flow hashing',
+      description: `distinct UDP 5-tuples per queue (source ports), for RSS or tun flow hashing (default 1; vm testbed: ${FLOWS_PER_GUEST_QUEUE} per guest queue in all)`,
     }),
     rate: rateFlag({
       description:
@@ -157,26 +180,55 @@ On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on 
 
   async run(): Promise<GenResult & {kernel?: GenKernel}> {
     const {flags} = await this.parse(Gen)
+    if (!flags.dev && !flags.testbed)
+      throw new MqbError('give the interface to send on (--dev IF) or a held --testbed NAME', ExitCode.usage)
     const abort = new AbortController()
     const offInterrupt = onInterrupt(() => abort.abort())
     const live = !this.jsonEnabled() && process.stderr.isTTY
     let last: GenProgress | undefined
+    const hooks = {
+      cleanup,
+      signal: abort.signal,
+      onProgress: live ? (p: GenProgress) => (this.liveLine(p, last), (last = p)) : undefined,
+    }
+    const held = flags.testbed ? genTestbed(flags.testbed) : undefined
     try {
+      if (held?.kind === 'vm') {
+        const result = await runVmGen(
+          held.target,
+          {
+            direction: flags.from === 'guest' ? 'from-guest' : 'to-guest',
+            queues: flags.queues,
+            cpus: flags.cpus,
+            frameSize: flags['frame-size'],
+            flowsPerQueue: flags.flows,
+            ratePps: flags.rate ? rateToPps(flags.rate, flags['frame-size']) : undefined,
+            count: flags.count,
+            burst: flags.burst,
+            durationMs: flags.duration,
+            srcPort: flags['src-port'],
+            dstPort: flags['dst-port'],
+          },
+          hooks,
+        )
+        return this.finish(result)
+      }
+      if (flags.from === 'guest') throw badInput('--from guest needs a vm --testbed')
+      const link = held?.target ?? {dev: flags.dev!, netns: flags.netns}
       const result = await runGen(
         {
           backend: flags.backend,
           xdpMode: flags['xdp-mode'],
-          dev: flags.dev,
-          netns: flags.netns,
-          queues: flags.queues,
+          ...link,
+          queues: flags.queues ?? (held ? liveTxQueues(link.dev, link.netns) : 1),
           cpus: flags.cpus,
           frameSize: flags['frame-size'],
-          flowsPerQueue: flags.flows,
+          flowsPerQueue: flags.flows ?? 1,
           ipVersion: flags.ipv6 ? 6 : 4,
           srcMac: flags['src-mac'],
-          dstMac: flags['dst-mac'],
-          srcIp: flags['src-ip'],
-          dstIp: flags['dst-ip'],
+          dstMac: flags['dst-mac'] ?? link.dstMac,
+          srcIp: flags['src-ip'] ?? link.srcIp,
+          dstIp: flags['dst-ip'] ?? link.dstIp,
           srcPort: flags['src-port'],
           dstPort: flags['dst-port'],
           ratePps: flags.rate ? rateToPps(flags.rate, flags['frame-size']) : undefined,
@@ -185,21 +237,22 @@ On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on 
           burst: flags.burst,
           qdiscBypass: !flags.qdisc,
           txRing: flags['tx-ring'],
-          rx: flags['rx-dev'] ? {dev: flags['rx-dev'], netns: flags['rx-netns']} : undefined,
+          rx: flags['rx-dev'] ? {dev: flags['rx-dev'], netns: flags['rx-netns']} : link.rx,
           pcap: flags.pcap,
         },
-        {
-          cleanup,
-          signal: abort.signal,
-          onProgress: live ? (p) => (this.liveLine(p, last), (last = p)) : undefined,
-        },
+        hooks,
       )
-      if (!this.jsonEnabled()) this.render(result)
-      if (result.interrupted) process.exitCode = ExitCode.interrupted
-      return result
+      return this.finish(result)
     } finally {
+      if (held?.kind === 'vm') held.close()
       offInterrupt()
     }
+  }
+
+  private finish<R extends GenResult>(result: R): R {
+    if (!this.jsonEnabled()) this.render(result)
+    if (result.interrupted) process.exitCode = ExitCode.interrupted
+    return result
   }
 
   private liveLine(p: GenProgress, prev: GenProgress | undefined): void {
@@ -263,7 +316,9 @@ On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on 
     if (pl) {
       const verdict =
         pl.verified === undefined
-          ? 'not checked (needs --rx-dev on a multiqueue receiver)'
+          ? pl.expectedTxQueue.some((q) => q < 0)
+            ? 'the driver picks the queue (-1: a tap hashes each flow onto one), so nothing to check'
+            : 'not checked (needs --rx-dev on a multiqueue receiver)'
           : pl.verified
             ? "verified: each queue's frames arrived on the matching receive queue"
             : 'NOT as expected: see placement.matrix in --json'
@@ -271,7 +326,28 @@ On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on 
         `\nTX queue per thread: ${pl.expectedTxQueue.map((q, i) => `${i}->${q}`).join(' ')}; ${verdict}`,
       )
     }
+    if (r.guest) this.guestBlock(r.guest, row)
     if (r.kernel) for (const k of [r.kernel.tx, r.kernel.rx]) if (k) this.kernelBlock(k)
+  }
+
+  private guestBlock(g: GenGuest, row: (cells: Array<string | number>) => string): void {
+    const into = g.direction === 'to-guest'
+    this.log(
+      into
+        ? `\nguest ${g.dev} per RX queue: frames the guest agent's receiver counted, and the driver's packet counters (ethtool -S, all traffic)`
+        : `\nguest ${g.dev} per TX queue: the driver's packet counters (ethtool -S, all traffic)`,
+    )
+    this.log(row(['queue', into ? 'received' : 'sent', 'pps', 'driver rx', 'driver tx']))
+    for (const q of g.queues)
+      this.log(
+        row([
+          q.queue,
+          fmt(into ? (q.received ?? 0) : q.txPackets, 0),
+          fmt(q.pps, 0),
+          fmt(q.rxPackets, 0),
+          fmt(q.txPackets, 0),
+        ]),
+      )
   }
 
   private kernelBlock(k: NonNullable<GenKernel['rx']>): void {
@@ -296,4 +372,9 @@ On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on 
       if (nz.length) this.log(`  queue ${q.queue}: ${nz.map(([n, v]) => `${n} ${fmt(v, 0)}`).join(', ')}`)
     }
   }
+}
+
+/** A testbed's live queue count, as its A end's kernel shows it (TX queues in use). */
+function liveTxQueues(dev: string, netns?: string): number {
+  return Math.min(LIMITS.maxQueues, deviceFacts(dev, netns ?? '').txQueues)
 }

@@ -72,41 +72,57 @@ export function summarise(s: SummaryInput): GenResult {
   if (s.backendChoice) result.backendChoice = s.backendChoice
   const placement: GenPlacement = {expectedTxQueue: s.expectedTxQueue}
   if (s.rx) {
-    const n = s.tx.length
-    const rxQueues = Array.from({length: n}, (_, q) => {
-      const sum = (k: 'packets' | 'bytes' | 'reordered' | 'duplicates') =>
-        s.rx!.threads.reduce((a, t) => a + t.queues[q][k], 0)
-      const got = sum('packets')
-      const dup = sum('duplicates')
-      // Sent minus received catches losses at the tail of a flow too, which sequence gaps cannot.
-      return {
-        queue: q,
-        packets: got,
-        bytes: sum('bytes'),
-        lost: Math.max(0, s.tx[q].packets - (got - dup)),
-        reordered: sum('reordered'),
-        duplicates: dup,
-      }
-    })
-    result.rx = {
-      dev: s.rx.dev,
+    const counted = countReceived(s.tx, s.rx, s.expectedTxQueue)
+    result.rx = counted.rx
+    placement.matrix = counted.matrix
+    placement.verified = counted.verified
+  }
+  result.placement = placement
+  return result
+}
+
+/**
+ * What a receiver counted, per sender queue (loss as sent minus received), and the placement
+ * matrix by receive queue. Also used for a receiver that ran elsewhere (inside a guest).
+ */
+export function countReceived(
+  tx: Array<{packets: number}>,
+  rx: NonNullable<SummaryInput['rx']>,
+  expectedTxQueue: number[],
+): {rx: NonNullable<GenResult['rx']>; matrix: number[][]; verified?: boolean} {
+  const rxQueues = Array.from({length: tx.length}, (_, q) => {
+    const sum = (k: 'packets' | 'bytes' | 'reordered' | 'duplicates') =>
+      rx.threads.reduce((a, t) => a + t.queues[q][k], 0)
+    const got = sum('packets')
+    const dup = sum('duplicates')
+    // Sent minus received catches losses at the tail of a flow too, which sequence gaps cannot.
+    return {
+      queue: q,
+      packets: got,
+      bytes: sum('bytes'),
+      lost: Math.max(0, tx[q].packets - (got - dup)),
+      reordered: sum('reordered'),
+      duplicates: dup,
+    }
+  })
+  const members = rx.threads.length
+  const matrix = rx.threads.map((_, rxq) =>
+    rx.threads[(rxq + rx.queueMappingOffset) % members].queues.map((q) => q.packets),
+  )
+  return {
+    rx: {
+      dev: rx.dev,
       packets: rxQueues.reduce((a, q) => a + q.packets, 0),
       lost: rxQueues.reduce((a, q) => a + q.lost, 0),
       reordered: rxQueues.reduce((a, q) => a + q.reordered, 0),
       duplicates: rxQueues.reduce((a, q) => a + q.duplicates, 0),
       queues: rxQueues,
-      socketDrops: s.rx.threads.reduce((a, t) => a + t.socketDrops, 0),
-      foreign: s.rx.threads.reduce((a, t) => a + t.foreign, 0),
-    }
-    const members = s.rx.threads.length
-    const offset = s.rx.queueMappingOffset
-    placement.matrix = s.rx.threads.map((_, rxq) =>
-      s.rx!.threads[(rxq + offset) % members].queues.map((q) => q.packets),
-    )
-    placement.verified = placementVerified(placement.matrix, s.expectedTxQueue)
+      socketDrops: rx.threads.reduce((a, t) => a + t.socketDrops, 0),
+      foreign: rx.threads.reduce((a, t) => a + t.foreign, 0),
+    },
+    matrix,
+    verified: placementVerified(matrix, expectedTxQueue),
   }
-  result.placement = placement
-  return result
 }
 
 /**

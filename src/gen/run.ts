@@ -366,7 +366,7 @@ async function execute(
   return {...result, kernel}
 }
 
-async function waitReady(rx: NativeRxHandle, dev: string): Promise<void> {
+export async function waitReady(rx: NativeRxHandle, dev: string): Promise<void> {
   const deadline = Date.now() + RX_READY_TIMEOUT_MS
   while (!rx.ready()) {
     if (Date.now() > deadline) {
@@ -385,7 +385,7 @@ async function waitReady(rx: NativeRxHandle, dev: string): Promise<void> {
   }
 }
 
-async function stopRx(rx: NativeRxHandle | undefined): Promise<void> {
+export async function stopRx(rx: NativeRxHandle | undefined): Promise<void> {
   if (!rx) return
   rx.stop()
   await rx.wait().catch(() => undefined)

@@ -207,6 +207,27 @@ export interface GenResult {
   qdiscBypass?: boolean
   /** which TX queue each sender thread's frames took, and the evidence */
   placement?: GenPlacement
+  /** vm testbeds: which way the frames went and what each guest queue carried */
+  guest?: GenGuest
+}
+
+export interface GenGuest {
+  /** to-guest: host senders on the tap, the receiver in the guest; from-guest: the guest's senders, the receiver on the host tap */
+  direction: 'to-guest' | 'from-guest'
+  /** the guest's NIC */
+  dev: string
+  queues: GenGuestQueue[]
+}
+
+export interface GenGuestQueue {
+  queue: number
+  /** to-guest: frames mqbench's receiver in the guest counted on this RX queue */
+  received?: number
+  /** the guest driver's rx_queue_N_packets / tx_queue_N_packets over the run (ethtool -S), all traffic */
+  rxPackets: number
+  txPackets: number
+  /** this direction's frames on the queue per second of the run (received, else the driver's count) */
+  pps: number
 }
 
 export interface GenPlacement {

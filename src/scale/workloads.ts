@@ -5,6 +5,8 @@ import {randomBytes} from 'node:crypto'
 import {ExitCode, MqbError} from '../errors.js'
 import type {GenBackendFlag} from '../gen/backend.js'
 import {runGen} from '../gen/run.js'
+import {vmGenTarget} from '../gen/testbed.js'
+import {defaultVmFlows, runVmGen} from '../gen/vm.js'
 import type {RunConfig, WorkloadResult} from '../results/schema.js'
 import {runRr, runStream, startServer} from '../sessions/index.js'
 import {linkInfo} from '../host/netns.js'
@@ -136,23 +138,22 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
     describe: 'pktgen-style UDP frames from A, flowsPerQueue flows per active queue, counted at B',
     async prepare(tb, config) {
       if (tb.guest) {
-        // Into the guest: AF_PACKET on the tap (tun spreads the flows over the queues qemu has
-        // attached), counted per RX queue inside the guest by the sweep's guest snapshots.
-        const g = tb.guest
-        const tap = tb.genDev ?? tb.devA
+        // Into the guest: AF_PACKET on the tap (tun's flow hash spreads the flows over the queues
+        // qemu has attached, so at least FLOWS_PER_GUEST_QUEUE per queue), counted per RX queue by
+        // the agent's receiver in the guest, besides the sweep's own guest snapshots.
+        const target = vmGenTarget(tb)
         return {
           run: (w) =>
-            runGen(
+            runVmGen(
+              target,
               {
-                backend: 'packet',
-                dev: tap,
-                netns: tb.nsA,
+                direction: 'to-guest',
                 queues: w.queueCount,
                 frameSize: num(config, 'frameSize'),
-                flowsPerQueue: num(config, 'flowsPerQueue'),
-                dstMac: g.mac,
-                srcIp: tb.ipA,
-                dstIp: tb.ipB,
+                flowsPerQueue: Math.max(
+                  num(config, 'flowsPerQueue'),
+                  defaultVmFlows(w.queueCount, w.queueCount),
+                ),
                 durationMs: w.durationMs,
               },
               {signal: w.signal},

@@ -4,6 +4,7 @@ import type {CleanupRegistry} from '../host/cleanup.js'
 import type {DeviceSnapshot} from '../observe/index.js'
 import type {ConfigInForce, QueueTraffic} from '../results/schema.js'
 import type {AccelChoice} from '../vm/accel.js'
+import type {AgentClient} from '../vm/agent-client.js'
 import type {GuestSetup} from '../vm/guest.js'
 
 export type TestbedKind = 'tap' | 'veth' | 'dev' | 'vm'
@@ -95,6 +96,8 @@ export interface Testbed {
    * ipB, requiring `token` and taking up to `maxSessions`; the sessions' client side runs in nsA.
    */
   startFarServer?(token: string, maxSessions: number): Promise<{port: number; close(): Promise<void>}>
+  /** vm: the guest agent (docs/agent.md): gen's guest side, the relay for other processes */
+  readonly agent?: Pick<AgentClient, 'request'>
   /** vm: a snapshot of the far end's device taken inside the guest (the per-queue evidence) */
   guestSnapshot?(): Promise<DeviceSnapshot>
   /** rejects with an MqbError (ExitCode.partial) when a part of the testbed (relay, guest) has failed */

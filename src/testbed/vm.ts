@@ -212,6 +212,7 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
       maxQueues: max,
       guest: g.setup,
       genDev: tap,
+      agent,
       warnings,
       setQueueCount,
       queueCount: () => count,

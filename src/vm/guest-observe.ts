@@ -65,7 +65,10 @@ export function guestIO(dev: string, s: Partial<Record<Section, string>>): Obser
   }
 }
 
-export async function guestSnapshot(agent: AgentClient, dev: string): Promise<DeviceSnapshot> {
+export async function guestSnapshot(
+  agent: Pick<AgentClient, 'request'>,
+  dev: string,
+): Promise<DeviceSnapshot> {
   const r = await agent.request<{status: number; stdout: string; stderr: string}>(
     'exec',
     {argv: ['sh', '-c', guestSnapshotScript(), 'sh', dev], timeoutMs: 10_000},

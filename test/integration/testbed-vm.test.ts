@@ -7,6 +7,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import {loadResults} from '../../src/results/load.js'
+import type {GenResult} from '../../src/results/schema.js'
 import {createTestbed, type Testbed} from '../../src/testbed/index.js'
 import {stateDir} from '../../src/testbed/registry.js'
 import {vmNames} from '../../src/testbed/vm.js'
@@ -192,6 +193,12 @@ describeNet('vm testbed from the CLI', () => {
       expect(it0.queues.map((q) => q.queue)).toEqual(Array.from({length: step.queueCount}, (_, q) => q))
       for (const q of it0.queues)
         expect(q.txPackets, `queue ${q.queue} at ${step.queueCount}`).toBeGreaterThan(0)
+      // the agent's receiver in the guest counted mqbench's frames on every live RX queue
+      const g = (it0.result as GenResult).guest!
+      expect(g.direction).toBe('to-guest')
+      expect(g.queues).toHaveLength(step.queueCount)
+      for (const q of g.queues)
+        expect(q.received, `guest rx queue ${q.queue} at ${step.queueCount}`).toBeGreaterThan(0)
       for (let q = 0; q < step.queueCount; q++)
         expect(
           it0.interrupts.find((i) => i.name.endsWith(`-input.${q}`))?.total,

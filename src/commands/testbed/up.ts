@@ -10,6 +10,8 @@ import {checkTestbedSpec, createTestbed, type TestbedKind} from '../../testbed/i
 import {LIMITS} from '../../limits.js'
 import {serverFor} from '../../scale/workloads.js'
 import {readRecords, stateDir, writeRecord, type TestbedRecord} from '../../testbed/registry.js'
+import {vmNames} from '../../testbed/vm.js'
+import {agentRelayPath, serveAgentRelay} from '../../vm/agent-relay.js'
 
 // A guest under TCG on a small host boots in seconds per vCPU: 2 queue pairs keep it quick.
 const DEFAULT_MAX_QUEUES: Record<TestbedKind, number> = {tap: 8, veth: 8, vm: 2, dev: 1}
@@ -103,7 +105,11 @@ export default class TestbedUp extends MqbCommand {
       throw err
     })
     let far: Awaited<ReturnType<typeof serverFor>> | undefined
+    let relay: {close(): void} | undefined
     try {
+      // Other processes (`gen --testbed NAME`) reach the guest's agent through this process.
+      if (tb.kind === 'vm' && tb.agent)
+        relay = await serveAgentRelay(tb.agent, agentRelayPath(vmNames(tb.name).dir), cleanup)
       if (flags.queues !== undefined && flags.queues !== tb.maxQueues) await tb.setQueueCount(flags.queues)
       // A session server at the far end for `rr`/`stream --testbed NAME`, with its own token (a
       // dev testbed's is the remote one, when its port was given).
@@ -124,6 +130,7 @@ export default class TestbedUp extends MqbCommand {
       return rec
     } finally {
       await far?.close().catch(() => {})
+      relay?.close()
       await tb.close()
       if (!this.jsonEnabled()) this.log(`testbed ${tb.name} removed`)
     }
