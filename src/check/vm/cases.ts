@@ -2,6 +2,22 @@
 // file under src/check/vm/cases/ and is listed here once; `--cases` selects by id.
 import {bootCase} from './cases/boot.js'
 import {hotplugCase} from './cases/hotplug.js'
+import {defaultStateCase} from './cases/default-state.js'
+import {vectorsCase} from './cases/vectors.js'
+import {negativeCase} from './cases/negative.js'
+import {churnCase, churnLongCase} from './cases/churn.js'
+import {affinityCase} from './cases/affinity.js'
+import {mqOffCase} from './cases/mq-off.js'
 import type {VmCase} from './types.js'
 
-export const CASES: VmCase[] = [bootCase, hotplugCase]
+export const CASES: VmCase[] = [
+  bootCase,
+  hotplugCase,
+  defaultStateCase,
+  vectorsCase,
+  negativeCase,
+  churnCase,
+  affinityCase,
+  mqOffCase,
+  churnLongCase,
+]
