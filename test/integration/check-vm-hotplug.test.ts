@@ -5,19 +5,9 @@
 import {afterAll, expect, it} from 'vitest'
 import {makeHotplugCase, hotplugCase} from '../../src/check/vm/cases/hotplug.js'
 import {runVmPlan} from '../../src/check/vm/plan.js'
-import type {PlanParams} from '../../src/check/vm/types.js'
 import {cleanup} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
-import {checksById as byId, guestNames, nothingLeft} from '../helpers/vm-plan.js'
-
-const params: PlanParams = {
-  queues: 2,
-  vcpus: 2,
-  sessions: 20,
-  durationMs: 2000,
-  memoryMiB: 512,
-  accel: 'auto',
-}
+import {checksById as byId, guestNames, nothingLeft, PLAN_2Q as params} from '../helpers/vm-plan.js'
 
 describeNet('check --testbed vm: hotplug', () => {
   afterAll(() => cleanup.runAll())
