@@ -5,7 +5,7 @@
 import {readFileSync} from 'node:fs'
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import {ExitCode, MqbError} from '../errors.js'
-import {decodeHistogram} from './histogram.js'
+import {histogramEncodingProblem} from './histogram-check.js'
 import {RESULTS_SCHEMA, RESULTS_VERSION, type ResultsFile} from './schema.js'
 import {upgradeResults} from './versions.js'
 
@@ -67,12 +67,13 @@ function contentProblem(results: ResultsFile, decode: boolean): string | undefin
         return `steps.${i}.iterations.${j}.index: iteration ${it.index} is recorded twice (iterations.${prev} has it too)`
       indexOf.set(it.index, j)
       if (!decode || it.result.workload !== 'rr') continue
+      const merged = it.result.latencyHistogram && histogramEncodingProblem(it.result.latencyHistogram)
+      if (merged)
+        return `steps.${i}.iterations.${j}.result.latencyHistogram is not a valid histogram (${merged})`
       for (const [k, session] of it.result.sessions.entries()) {
-        try {
-          decodeHistogram(session.latencyHistogram)
-        } catch (err) {
-          return `steps.${i}.iterations.${j}.result.sessions.${k}.latencyHistogram is not a valid histogram (${(err as Error).message})`
-        }
+        const problem = histogramEncodingProblem(session.latencyHistogram)
+        if (problem)
+          return `steps.${i}.iterations.${j}.result.sessions.${k}.latencyHistogram is not a valid histogram (${problem})`
       }
     }
   }
