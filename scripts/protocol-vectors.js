@@ -86,14 +86,31 @@ valid('client-measure', 'client', 'the start of the window (only to a server wit
   {type: 'measure'},
 ])
 valid('client-done', 'client', 'the end of the window', [{type: 'done'}])
-valid('server-welcome', 'server', 'the answer to hello', [
-  {
-    type: 'welcome',
-    version: PROTOCOL_VERSION,
-    caps: ['tcp_rr', 'udp_rr', 'tcp_crr', 'tcp_stream', 'udp_stream', 'burst', 'bidir', 'window'],
-    limits: {maxSessions: 20000, maxDurationMs: 3600000},
-  },
+const welcome = {
+  type: 'welcome',
+  version: PROTOCOL_VERSION,
+  caps: ['tcp_rr', 'udp_rr', 'tcp_crr', 'tcp_stream', 'udp_stream', 'burst', 'bidir', 'window'],
+  limits: {maxSessions: 20000, maxDurationMs: 3600000},
+}
+valid('server-welcome', 'server', 'the answer to hello, from a server whose threads are not pinned', [
+  {...welcome, cpus: []},
 ])
+valid('server-welcome-pinned', 'server', 'the answer to hello, from a server started with --cpus 1,0', [
+  {...welcome, cpus: [1, 0]},
+])
+valid(
+  'server-welcome-without-cpus',
+  'server',
+  'an older server says nothing of its pinning: still read, the client records it as unknown',
+  [welcome],
+)
+invalid(
+  'server-welcome-bad-cpus',
+  'server',
+  'a CPU number that is not one',
+  [JSON.stringify({...welcome, cpus: [0, -1]})],
+  'cpus must be a list of at most 1024 CPU numbers 0..65535',
+)
 valid('server-ready', 'server', 'the answer to test', [{type: 'ready', port: 40123, cookie: 123456789}])
 valid('server-result-small', 'server', 'the answer to done for 3 sessions: header and one chunk', [result(3)])
 valid(

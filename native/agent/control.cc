@@ -188,9 +188,11 @@ bool LineSplitter::push(const char* p, size_t n, std::vector<std::string>& out) 
   return true;
 }
 
-std::string welcome_line(const Limits& limits) {
+std::string welcome_line(const Limits& limits, const std::vector<int>& cpus) {
   Value caps = Value::array();
   for (const char* c : kServerCaps) caps.push(c);
+  Value pinned = Value::array();
+  for (int c : cpus) pinned.push(c);
   Value l = Value::object();
   l.set("maxSessions", limits.max_sessions);
   l.set("maxDurationMs", limits.max_duration_ms);
@@ -199,6 +201,7 @@ std::string welcome_line(const Limits& limits) {
   m.set("version", kVersion);
   m.set("caps", std::move(caps));
   m.set("limits", std::move(l));
+  m.set("cpus", std::move(pinned));
   return line(m);
 }
 

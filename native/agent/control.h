@@ -93,7 +93,8 @@ struct CpuFigures {
 };
 
 // Server messages, each a complete line with its "\n" (result: header and chunk lines).
-std::string welcome_line(const Limits& limits);
+// cpus: the engine threads' pinning (the server's --cpus), [] when unpinned; docs/protocol.md.
+std::string welcome_line(const Limits& limits, const std::vector<int>& cpus);
 std::string ready_line(int port, uint32_t cookie);
 std::string error_line(const std::string& reason);
 std::string result_lines(const CpuFigures& cpu, const std::vector<SessionFigures>& sessions);

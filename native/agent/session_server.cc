@@ -289,7 +289,10 @@ class Connection {
                     n(s_.fds_.hard) + ") and " + n(in_use) +
                     " are open; raise it (ulimit -Hn, LimitNOFILE=) or run fewer sessions");
     }
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    // Pinned, one thread per listed CPU at most (as the TypeScript server): two threads of one test
+    // on one CPU only take turns.
+    long cpus =
+        s_.opts_.cpus.empty() ? sysconf(_SC_NPROCESSORS_ONLN) : static_cast<long>(s_.opts_.cpus.size());
     int threads = std::max(1, std::min({t.threads, t.sessions, static_cast<int>(cpus > 0 ? cpus : 1)}));
     if (s_.opts_.max_threads > 0) threads = std::min(threads, s_.opts_.max_threads);
     SessionConfig cfg;
@@ -343,7 +346,7 @@ class Connection {
       if (!s_.opts_.token.empty() && !tokens_match(s_.opts_.token, m->token))
         return refuse("wrong or missing token");
       state_ = State::test;
-      return send(control::welcome_line(s_.opts_.limits));
+      return send(control::welcome_line(s_.opts_.limits, s_.opts_.cpus));
     }
     if (state_ == State::test) {
       if (m->type != "test") return refuse("expected test, got " + m->type);

@@ -96,6 +96,18 @@ export interface RrResult {
    * files written before it, where tcp_crr's samples began after socket() and ended before close().
    */
   latencyCovers?: string
+  /** where both ends' engine threads ran; absent in files written before it */
+  pinnedCpus?: SessionPinning
+}
+
+/**
+ * The CPUs each end's engine threads were pinned to (thread i on list[i mod n]); [] when that end
+ * was not pinned. `server` is what the server said in its welcome (docs/protocol.md), absent when
+ * it did not say (a server older than the field): then its placement is unknown.
+ */
+export interface SessionPinning {
+  client: number[]
+  server?: number[]
 }
 
 // ---- bulk transfer (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM) -----------------------------
@@ -147,6 +159,8 @@ export interface StreamResult {
   serviceDemandUsPerKB: {local: number; remote?: number}
   /** ms from starting the data connections until every session was connected (the ramp) */
   connectMs?: number
+  /** where both ends' engine threads ran; absent in files written before it */
+  pinnedCpus?: SessionPinning
 }
 
 // ---- packet generation (pktgen-style) ---------------------------------------------------------

@@ -14,7 +14,7 @@ import {
   type SessionWorkload,
 } from '../native.js'
 import {cpuWindow} from '../observe/cpu.js'
-import type {CpuUtilisation} from '../results/schema.js'
+import type {CpuUtilisation, SessionPinning} from '../results/schema.js'
 import {
   LineReader,
   PROTOCOL_VERSION,
@@ -72,6 +72,8 @@ export interface SessionRun {
   /** why the run stopped early when the server went away; undefined when it ran to the end */
   partial?: string
   interrupted: boolean
+  /** where both ends' engine threads ran: ours from the plan, the server's from its welcome */
+  pinnedCpus: SessionPinning
 }
 
 /** A run that ended early with what it had measured: commands print and save `result`, then exit `partial`. */
@@ -281,10 +283,27 @@ export async function runSessions(plan: SessionPlan, hooks: SessionHooks = {}): 
         `mqbench server at ${ctl.where} answered the test with ${ready.type}`,
         ExitCode.unreachable,
       )
-    return await measure(plan, hooks, ctl, host, ready.port, ready.cookie, welcome.caps.includes('window'))
+    const run = await measure(
+      plan,
+      hooks,
+      ctl,
+      host,
+      ready.port,
+      ready.cookie,
+      welcome.caps.includes('window'),
+    )
+    return {...run, pinnedCpus: sessionPinning(plan.cpus, welcome)}
   } finally {
     ctl.sock.destroy()
   }
+}
+
+/** Both ends' pinning as a result records it; the server's is left out when its welcome did not say. */
+export function sessionPinning(
+  clientCpus: number[] | undefined,
+  welcome: Pick<WelcomeMessage, 'cpus'>,
+): SessionPinning {
+  return {client: clientCpus ?? [], ...(welcome.cpus ? {server: welcome.cpus} : {})}
 }
 
 async function measure(
@@ -296,7 +315,7 @@ async function measure(
   cookie: number,
   /** the server counts over our window when told where it starts (cap `window`) */
   sharedWindow: boolean,
-): Promise<SessionRun> {
+): Promise<Omit<SessionRun, 'pinnedCpus'>> {
   const started = performance.now()
   const {engine} = nativeSessions.start({
     side: 'client',

@@ -2,7 +2,7 @@
 // connection per test (docs/protocol.md, with test vectors in test/fixtures/protocol/). The
 // client speaks first:
 //
-//   client: hello {version, token?, caps}        server: welcome {version, caps, limits}
+//   client: hello {version, token?, caps}        server: welcome {version, caps, limits, cpus}
 //   client: test {workload, sessions, sizes..., chunks} + `chunks` x chunk {seq, first, items}
 //                                                server: ready {port, cookie}
 //     ... data connections to `port`, each starting with the cookie and its session index ...
@@ -75,7 +75,16 @@ export interface WelcomeMessage {
   version: number
   caps: string[]
   limits: ServerLimits
+  /**
+   * The CPUs the server pins its engine threads to (thread i on cpus[i mod n], its --cpus); [] when
+   * not pinned. Undefined from a server older than the field, which the client records as unknown.
+   */
+  cpus?: number[]
 }
+
+/** Bounds of a welcome's `cpus`: as many entries as a test has threads at most, CPU numbers as Linux allows. */
+export const MAX_PINNED_CPUS = LIMITS.maxThreads
+export const MAX_CPU_NUMBER = 65535
 
 export interface ReadyMessage {
   type: 'ready'
@@ -349,6 +358,24 @@ export function clientMessageReader(limits: ServerLimits): MessageReader<ClientM
   })
 }
 
+/**
+ * A welcome's `cpus`: absent stays absent (an older server's welcome reads back as it was sent);
+ * anything else must be a list of CPU numbers.
+ */
+function pinnedCpus(o: Record<string, unknown>): {cpus?: number[]} {
+  const v = o.cpus
+  if (v === undefined) return {}
+  if (
+    !Array.isArray(v) ||
+    v.length > MAX_PINNED_CPUS ||
+    !v.every((c) => Number.isInteger(c) && (c as number) >= 0 && (c as number) <= MAX_CPU_NUMBER)
+  )
+    throw new ProtocolError(
+      `cpus must be a list of at most ${MAX_PINNED_CPUS} CPU numbers 0..${MAX_CPU_NUMBER}`,
+    )
+  return {cpus: v as number[]}
+}
+
 const finite = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : 0)
 
 function parseResultHeader(o: Record<string, unknown>) {
@@ -396,6 +423,7 @@ export function serverMessageReader(): MessageReader<ServerMessage> {
             maxSessions: int(limits, 'maxSessions', 1, LIMITS.maxSessions),
             maxDurationMs: int(limits, 'maxDurationMs', 1, 1e12),
           },
+          ...pinnedCpus(o),
         }
       }
       case 'ready':

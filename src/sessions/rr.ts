@@ -99,9 +99,8 @@ export const LATENCY_COVERS: Record<RrType, string> = {
 /** Turns one run's raw figures into the result; pure, so tests can feed it figures. */
 export function rrResult(
   o: RrOptions,
-  run: Pick<SessionRun, 'host' | 'sessions' | 'total' | 'elapsedMs' | 'local' | 'remote'> & {
-    connectMs?: number
-  },
+  run: Pick<SessionRun, 'host' | 'sessions' | 'total' | 'elapsedMs' | 'local' | 'remote'> &
+    Partial<Pick<SessionRun, 'connectMs' | 'pinnedCpus'>>,
 ): RrResult {
   const empty = encodeHistogram(emptyHistogram())
   const sessions = run.sessions.map((s, i) => rrSession(i, s, empty))
@@ -131,6 +130,7 @@ export function rrResult(
     },
     fairness: fairness(sessions.map((s) => s.transactionsPerSecond)),
     connectMs: run.connectMs,
+    pinnedCpus: run.pinnedCpus,
   }
 }
 

@@ -272,6 +272,8 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
         version: PROTOCOL_VERSION,
         caps: [...SERVER_CAPS],
         limits: {maxSessions: ctx.limits.maxSessions, maxDurationMs: ctx.limits.maxDurationMs},
+        // so that the client records where this end ran (results: pinnedCpus.server)
+        cpus: ctx.cpus ?? [],
       })
     }
     if (state === 'test') {

@@ -120,7 +120,8 @@ function udpTotals(sessions: StreamSession[], remote: SessionRun['remote']): Par
 
 export function streamResult(
   o: StreamOptions,
-  run: Pick<SessionRun, 'host' | 'sessions' | 'elapsedMs' | 'local' | 'remote'> & {connectMs?: number},
+  run: Pick<SessionRun, 'host' | 'sessions' | 'elapsedMs' | 'local' | 'remote'> &
+    Partial<Pick<SessionRun, 'connectMs' | 'pinnedCpus'>>,
 ): StreamResult {
   const dirs = streamDirections(o)
   const udp = o.type === 'udp_stream' ? {messageSize: o.messageSize} : undefined
@@ -148,6 +149,7 @@ export function streamResult(
       remote: run.remote && remoteBytes > 0 ? (run.remote.busyMs * 1000) / (remoteBytes / 1024) : undefined,
     },
     connectMs: run.connectMs,
+    pinnedCpus: run.pinnedCpus,
   }
 }
 

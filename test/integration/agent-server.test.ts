@@ -55,12 +55,15 @@ describeNet('agent: the C++ session server against mqbench rr/stream', () => {
       sessions: Array<{transactions: number; errors: number}>
       remoteCpu?: {cpus: number}
       serviceDemandUsPerTx: {remote?: number}
+      pinnedCpus?: {client: number[]; server?: number[]}
     }
     expect(out.sessions).toHaveLength(20)
     expect(out.sessions.every((s) => s.transactions > 0 && s.errors === 0)).toBe(true)
     // the C++ server's result: its CPU window and per-session figures reached the client
     expect(out.remoteCpu?.cpus).toBeGreaterThan(0)
     expect(out.serviceDemandUsPerTx.remote).toBeGreaterThan(0)
+    // its welcome said its threads are not pinned
+    expect(out.pinnedCpus).toEqual({client: [], server: []})
   })
 
   it('serves UDP_RR and TCP_CRR', async () => {

@@ -48,8 +48,9 @@ describeNet('sessions: rr on a veth pair', () => {
     const last = readdirSync('/sys/bus/cpu/devices').length - 1
     const pinned = await startServer({netns: p.nsB, bind: p.ipB, port: 0, token, cpus: [last]})
     const allowed: string[][] = []
+    let result
     try {
-      await runRr(
+      result = await runRr(
         {...base(), port: pinned.port, type: 'tcp_rr', sessions: 4, threads: 4, cpus: [0], intervalMs: 500},
         {
           onInterval: () => {
@@ -65,6 +66,8 @@ describeNet('sessions: rr on a veth pair', () => {
     } finally {
       await pinned.close()
     }
+    // both ends' pinning reaches the result: the server's through its welcome (docs/protocol.md)
+    expect(result.pinnedCpus).toEqual({client: [0], server: [last]})
     const seen = allowed[0]
     expect(seen.filter((c) => c === '0')).toHaveLength(last === 0 ? 5 : 4)
     if (last > 0) expect(seen.filter((c) => c === String(last))).toHaveLength(1)
@@ -72,6 +75,7 @@ describeNet('sessions: rr on a veth pair', () => {
 
   it('runs 20 TCP_RR sessions that all make progress, the total being the sum of the sessions', async () => {
     const r = await runRr({...base(), type: 'tcp_rr', sessions: 20})
+    expect(r.pinnedCpus).toEqual({client: [], server: []})
     expect(r.sessions).toHaveLength(20)
     for (const s of r.sessions) {
       expect(s.transactions).toBeGreaterThan(0)

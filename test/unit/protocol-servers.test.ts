@@ -196,6 +196,39 @@ describe('the C++ session server (agent server_start) against the protocol vecto
   }
 })
 
+// issue 15: each server tells the client its pinning (--cpus) in its welcome, so that rr and stream
+// results record where the server's threads ran.
+describe('both session servers say their pinning in the welcome', () => {
+  const pinnedVector = vectors.find((v) => v.name === 'server-welcome-pinned')!
+  const pinned = JSON.parse(pinnedVector.lines[0]) as {cpus: number[]; limits: ServerLimits}
+  const greet = async (port: number) => {
+    const c = new Conversation(port)
+    c.send(hello)
+    const welcome = await c.line()
+    c.end()
+    return welcome
+  }
+  it('the TypeScript server', async () => {
+    const server = await startServer({port: 0, token, ...pinned.limits, cpus: pinned.cpus})
+    try {
+      expect(await greet(server.port)).toBe(pinnedVector.lines[0])
+    } finally {
+      await server.close()
+    }
+  })
+  it('the C++ server', async () => {
+    const agent = new StdioAgent()
+    try {
+      const port = (await agent.call('server_start', {port: 0, token, ...pinned.limits, cpus: pinned.cpus}))
+        .port as number
+      expect(await greet(port)).toBe(pinnedVector.lines[0])
+      await agent.call('server_stop')
+    } finally {
+      expect(await agent.close()).toBe(0)
+    }
+  })
+})
+
 // Differential fuzz: the vectors' lines mutated field by field and byte by byte, each case played
 // to both servers; they must answer alike (the same message types, the same refusal reasons).
 describe('both session servers answer mutated vectors alike', () => {

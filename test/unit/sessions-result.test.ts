@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {sessions as nativeSessions, type NativeSessionResult} from '../../src/native.js'
 import {decodeHistogram} from '../../src/results/histogram.js'
+import {sessionPinning} from '../../src/sessions/client.js'
 import {rrResult} from '../../src/sessions/rr.js'
 import {streamDirections, streamResult} from '../../src/sessions/stream.js'
 
@@ -81,6 +82,38 @@ describe('rr results', () => {
     expect(r.serviceDemandUsPerTx.local).toBeCloseTo((700 * 1000) / 5000)
     expect(r.serviceDemandUsPerTx.remote).toBeCloseTo((600 * 1000) / 6000)
     expect(rrResult(opts, {...run, remote: undefined}).serviceDemandUsPerTx.remote).toBeUndefined()
+  })
+})
+
+describe("both ends' pinning (issue 15)", () => {
+  it("records the client's --cpus and what the server's welcome said", () => {
+    expect(sessionPinning([0], {cpus: [1]})).toEqual({client: [0], server: [1]})
+    expect(sessionPinning(undefined, {cpus: []})).toEqual({client: [], server: []})
+  })
+  it('leaves the server out when an older server said nothing: unknown, not unpinned', () => {
+    expect(sessionPinning([1, 0], {})).toEqual({client: [1, 0]})
+  })
+  it('writes the pinning into rr and stream results', () => {
+    const pinnedCpus = {client: [0], server: [1]}
+    const r = rrResult(opts, {
+      host: '127.0.0.1',
+      elapsedMs: 1000,
+      local: {utilisation: cpu, busyMs: 10},
+      sessions: [native({windowOps: 10})],
+      pinnedCpus,
+    })
+    expect(r.pinnedCpus).toEqual(pinnedCpus)
+    const s = streamResult(
+      {server: '127.0.0.1', port: 1, type: 'tcp_stream', sessions: 1, messageSize: 1000, durationMs: 1000},
+      {
+        host: '127.0.0.1',
+        elapsedMs: 1000,
+        local: {utilisation: cpu, busyMs: 10},
+        sessions: [native({})],
+        pinnedCpus,
+      },
+    )
+    expect(s.pinnedCpus).toEqual(pinnedCpus)
   })
 })
 
