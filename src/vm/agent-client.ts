@@ -98,6 +98,14 @@ export class AgentClient {
     }
   }
 
+  /**
+   * Drops the connection; the next request makes a new one. After a guest reset: the agent
+   * then sees the host leave and starts the next connection on a frame boundary.
+   */
+  dropConnection(): void {
+    this.sock?.destroy()
+  }
+
   close(): void {
     this.closed = true
     this.sock?.destroy()
