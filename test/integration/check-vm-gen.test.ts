@@ -47,7 +47,13 @@ describeNet('check --testbed vm: gen', () => {
     const [good, bad, state] = plan.cases
     const g = byId(good)
     for (const c of good.checks) expect(c.status, `${c.id}: ${c.evidence}`).toBe('PASS')
-    expect(Object.keys(g)).toEqual(['from-guest-queues', 'from-guest-host', 'to-guest-queues', 'pktgen'])
+    expect(Object.keys(g)).toEqual([
+      'from-guest-queues',
+      'from-guest-host',
+      'to-guest-queues',
+      'pktgen',
+      'kernel-log',
+    ])
     expect(g['from-guest-queues'].evidence).toMatch(/^tx0 \+\d+ \(\d+ pps\), tx1 \+\d+ \(\d+ pps\)$/)
     expect(g['to-guest-queues'].evidence).toMatch(
       /^rx0 [1-9]\d* \(\d+ pps\), rx1 [1-9]\d* \(\d+ pps\); \d+ of \d+ sent/,
@@ -55,6 +61,11 @@ describeNet('check --testbed vm: gen', () => {
     expect(g.pktgen.evidence).toMatch(
       /^q0 [1-9]\d* \(\d+ pps, tx_queue \+\d+\), q1 [1-9]\d* .*host tap received \d+ of \d+/,
     )
+    expect(good.figures?.loads?.map((l) => l.packetsPerSecond)).toEqual([
+      expect.any(Number),
+      expect.any(Number),
+      expect.any(Number),
+    ])
     const b = byId(bad)
     expect(b['from-guest-queues']).toMatchObject({status: 'FAIL'})
     expect(b['from-guest-queues'].evidence).toMatch(/no frames on TX queue 1/)

@@ -11,6 +11,7 @@ import {runOk} from '../../../util/exec.js'
 import {GUEST_DEV} from '../../../testbed/vm.js'
 import {guestSnapshot} from '../../../vm/guest-observe.js'
 import {runPktgen, type PktgenRun} from '../../../vm/pktgen.js'
+import {guestKernelProblems, healthCheck, kernelLogMark} from '../health.js'
 import type {CaseContext, CaseOutcome, PlanCheck, VmCase} from '../types.js'
 
 const FRAME = 64
@@ -125,6 +126,7 @@ export function makeGenCase(o: GenCaseOptions = {}): VmCase {
       const live = o.queuesDuringLoad?.(n) ?? n
       if (live !== n) await bed.testbed.setQueueCount(live)
       try {
+        const mark = await kernelLogMark(bed)
         const target = vmGenTarget(bed.testbed)
         const durationMs = ctx.params.durationMs
         ctx.phase(`gen from the guest: ${live} pinned senders, counted on the host tap`)
@@ -158,12 +160,56 @@ export function makeGenCase(o: GenCaseOptions = {}): VmCase {
           const b = before.ethtoolQueues.find((q) => q.queue === k)?.tx.packets ?? 0
           return a - b
         })
+        const health = await guestKernelProblems(bed, mark)
+        const load = (label: string, r: {pps: number; lost: number}) => ({
+          label,
+          workloads: ['gen' as const],
+          sessions: live,
+          queues: live,
+          durationMs,
+          packetsPerSecond: Math.round(r.pps),
+          errors: r.lost,
+        })
+        const pgSent = pg.ran ? pg.queues.reduce((a, q) => a + q.packets, 0) : 0
         return {
-          checks: [...fromGuestChecks(from, n), toGuestCheck(to, n), pktgenCheck(pg, n, txDelta, hostRx)],
+          checks: [
+            ...fromGuestChecks(from, n),
+            toGuestCheck(to, n),
+            pktgenCheck(pg, n, txDelta, hostRx),
+            healthCheck(health),
+          ],
           figures: {
-            fromGuest: genFigures(from),
-            toGuest: genFigures(to),
-            pktgen: pg.ran ? {queues: pg.queues, txDelta, hostReceived: hostRx} : {notRun: pg.reason},
+            loads: [
+              load(`gen from the guest: ${live} pinned senders, one per TX queue`, {
+                pps: from.pps,
+                ...genFigures(from),
+              }),
+              load(`gen into the guest through the tap (${to.flowsPerQueue} flows per sender)`, {
+                pps: to.pps,
+                ...genFigures(to),
+              }),
+              ...(pg.ran
+                ? [
+                    load(`kernel pktgen in the guest, ${live} kpktgend threads`, {
+                      pps: pg.queues.reduce((a, q) => a + q.pps, 0),
+                      lost: Math.max(0, pgSent - hostRx),
+                    }),
+                  ]
+                : []),
+            ],
+            perQueuePps: {
+              fromGuest: genFigures(from).perQueuePps,
+              toGuest: genFigures(to).perQueuePps,
+              ...(pg.ran ? {pktgen: pg.queues.map((q) => q.pps)} : {}),
+            },
+            numbers: {
+              fromGuestSent: from.packets,
+              fromGuestReceived: from.rx?.packets ?? 0,
+              toGuestSent: to.packets,
+              toGuestReceived: to.rx?.packets ?? 0,
+              ...(pg.ran ? {pktgenSent: pgSent, pktgenHostReceived: hostRx} : {pktgen: pg.reason}),
+            },
+            kernelLog: health.problems,
           },
         }
       } finally {
