@@ -6,7 +6,6 @@
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {pathToFileURL} from 'node:url'
 import {chromium, type Browser} from 'playwright-core'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import {interruptText} from '../../src/report/charts.js'
@@ -18,6 +17,7 @@ import type {ResultsFile} from '../../src/results/schema.js'
 import {mqbench} from '../helpers/mqbench-cli.js'
 import {leftovers} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
+import {openReport} from '../helpers/report-page.js'
 
 describeNet('report of a vm-testbed run in headless Chromium', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mqb-vm-report-'))
@@ -58,23 +58,7 @@ describeNet('report of a vm-testbed run in headless Chromium', () => {
   it('shows the guest setup and the per-queue interrupt counts of every step', async () => {
     const out = join(dir, 'vm.html')
     await writeReport([results], {out})
-    const page = await browser.newPage({viewport: {width: 1100, height: 900}})
-    const requests: string[] = []
-    const problems: string[] = []
-    page.on('request', (q) => requests.push(q.url()))
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`)
-    })
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
-    const url = pathToFileURL(out).href
-    await page.goto(url)
-    await page.waitForFunction(
-      () => (window as unknown as {mqbReady?: boolean}).mqbReady === true,
-      undefined,
-      {
-        timeout: 15_000,
-      },
-    )
+    const {page, requests, problems, url} = await openReport(browser, out)
 
     // the guest as it ran, from config.testbed.guest
     const g = results.config.testbed.guest!
