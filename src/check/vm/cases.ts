@@ -1,6 +1,7 @@
 // The table of `check --testbed vm` cases, in the order they run. Each case lives in its own
 // file under src/check/vm/cases/ and is listed here once; `--cases` selects by id.
 import {bootCase} from './cases/boot.js'
+import {genCase} from './cases/gen.js'
 import {hotplugCase} from './cases/hotplug.js'
 import {defaultStateCase} from './cases/default-state.js'
 import {vectorsCase} from './cases/vectors.js'
@@ -13,6 +14,7 @@ import type {VmCase} from './types.js'
 export const CASES: VmCase[] = [
   bootCase,
   hotplugCase,
+  genCase,
   defaultStateCase,
   vectorsCase,
   negativeCase,
