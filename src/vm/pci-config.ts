@@ -21,7 +21,8 @@ const STATUS_CAP_LIST = 0x10
  * space cut short: a non-root reader gets 64 bytes) ends the walk; `error` says which.
  */
 export function pciCapabilities(config: Uint8Array): {caps: PciCapability[]; error?: string} {
-  if (config.length < 0x40) return {caps: [], error: `config space is ${config.length} bytes, under the 64 of a header`}
+  if (config.length < 0x40)
+    return {caps: [], error: `config space is ${config.length} bytes, under the 64 of a header`}
   const status = config[0x06] | (config[0x07] << 8)
   if (!(status & STATUS_CAP_LIST)) return {caps: []}
   const caps: PciCapability[] = []
@@ -30,7 +31,10 @@ export function pciCapabilities(config: Uint8Array): {caps: PciCapability[]; err
   // 64-byte standard header; 48 capabilities fill the rest of 256 bytes.
   for (let ptr = config[0x34] & 0xfc; ptr !== 0; ptr = config[ptr + 1] & 0xfc) {
     if (ptr < 0x40 || ptr + 1 >= config.length)
-      return {caps, error: `capability pointer 0x${ptr.toString(16)} is outside the ${config.length} bytes read`}
+      return {
+        caps,
+        error: `capability pointer 0x${ptr.toString(16)} is outside the ${config.length} bytes read`,
+      }
     if (seen.has(ptr) || caps.length >= 48)
       return {caps, error: `the capability list loops at 0x${ptr.toString(16)}`}
     seen.add(ptr)
@@ -65,4 +69,6 @@ export function msixCapability(config: Uint8Array): MsixCapability | {error: str
 }
 
 export const describeCaps = (caps: PciCapability[]) =>
-  caps.length ? caps.map((c) => `0x${c.id.toString(16).padStart(2, '0')}@0x${c.offset.toString(16)}`).join(' ') : 'none'
+  caps.length
+    ? caps.map((c) => `0x${c.id.toString(16).padStart(2, '0')}@0x${c.offset.toString(16)}`).join(' ')
+    : 'none'

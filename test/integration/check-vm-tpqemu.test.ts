@@ -59,7 +59,8 @@ describeNet('check --testbed vm: tp-qemu default set', () => {
     })
     const times = plan.cases.map((c) => `${c.id} ${c.wallMs} ms`).join(', ')
     console.log(`wall times: ${times}; plan ${plan.wallMs} ms`)
-    for (const c of plan.cases) console.log(c.id, c.checks.map((k) => `${k.id} ${k.status}: ${k.evidence}`).join('\n   '))
+    for (const c of plan.cases)
+      console.log(c.id, c.checks.map((k) => `${k.id} ${k.status}: ${k.evidence}`).join('\n   '))
     const [ds, vec, neg, churn, aff, off, bds, bvec, bneg, bchurn, baff, boff] = plan.cases
 
     for (const r of [ds, vec, neg, churn, aff, off]) allPass(r)
@@ -72,11 +73,20 @@ describeNet('check --testbed vm: tp-qemu default set', () => {
     expect(byId(vec).intx.evidence).toMatch(/IO-APIC lines: \d+ /)
     expect(Object.keys(byId(neg))).toEqual(['above-max', 'zero', 'same-value'])
     expect(statuses(churn)).toEqual({changes: 'PASS', 'rr-stalls': 'PASS', stream: 'PASS', loss: 'PASS'})
-    expect(statuses(aff)).toEqual({'irq-affinity': 'PASS', xps: 'PASS', 'flow-txq': 'PASS', 'flow-irq': 'PASS'})
+    expect(statuses(aff)).toEqual({
+      'irq-affinity': 'PASS',
+      xps: 'PASS',
+      'flow-txq': 'PASS',
+      'flow-irq': 'PASS',
+    })
     expect(statuses(off)).toMatchObject({'one-pair': 'PASS', 'irq-spread': 'N/A', churn: 'N/A'})
 
     expect(statuses(bds)['max-combined']).toBe('FAIL')
-    expect(statuses(bvec)).toMatchObject({'msi-allocated': 'FAIL', 'irq-lines': 'FAIL', 'scarce-detected': 'FAIL'})
+    expect(statuses(bvec)).toMatchObject({
+      'msi-allocated': 'FAIL',
+      'irq-lines': 'FAIL',
+      'scarce-detected': 'FAIL',
+    })
     expect(statuses(bneg)['above-max']).toBe('FAIL')
     expect(byId(bneg)['above-max'].evidence).toMatch(/accepted/)
     expect(statuses(bchurn)['rr-stalls']).toBe('FAIL')

@@ -32,7 +32,10 @@ export interface BaselineVerdict extends LoadSamples {
 
 /** The loads of a plan's cases (CaseFigures.loads), grouped by case, label and metric. */
 export function loadSamples(
-  cases: Array<{id: string; figures?: {loads?: Array<{label: string} & Partial<Record<LoadMetric, number>>>}}>,
+  cases: Array<{
+    id: string
+    figures?: {loads?: Array<{label: string} & Partial<Record<LoadMetric, number>>>}
+  }>,
 ): LoadSamples[] {
   const out = new Map<string, LoadSamples>()
   for (const c of cases)
@@ -72,7 +75,10 @@ export function compareWithBaseline(current: LoadSamples[], baseline: LoadSample
         baseline: base.values,
         status: 'N/A',
         evidence: `${head}: cannot estimate the run-to-run noise from ${few
-          .map((s) => `${s.values.length} repeat${s.values.length === 1 ? '' : 's'} ${s === cur ? 'now' : 'in the baseline'}`)
+          .map(
+            (s) =>
+              `${s.values.length} repeat${s.values.length === 1 ? '' : 's'} ${s === cur ? 'now' : 'in the baseline'}`,
+          )
           .join(' and ')} (need ${MIN_SAMPLES})`,
       }
     const b = median(base.values)

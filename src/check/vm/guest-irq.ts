@@ -25,7 +25,9 @@ export async function readVectorFacts(bed: VmBed, dev: string): Promise<VectorFa
   const link = await sh(bed, 'readlink -f "/sys/class/net/$1/device/.."', dev)
   const pci = link.stdout.trim().split('/').pop() ?? ''
   if (!/^[\da-f]{4}:[\da-f]{2}:[\da-f]{2}\.\d$/.test(pci))
-    throw new Error(`cannot find the PCI device of ${dev} in the guest: ${link.stdout.trim() || link.stderr.trim()}`)
+    throw new Error(
+      `cannot find the PCI device of ${dev} in the guest: ${link.stdout.trim() || link.stderr.trim()}`,
+    )
   const {agent} = bed.guest
   const cfg = await agent.request<{data: string; encoding: string}>('read_file', {
     path: `/sys/bus/pci/devices/${pci}/config`,
@@ -101,5 +103,8 @@ export function parseXps(text: string): number[][] {
 /** Writes XPS masks per TX queue (sysfs acts on each write); the previous masks are the undo. */
 export async function writeXps(bed: VmBed, dev: string, masks: string[]): Promise<void> {
   for (const [q, mask] of masks.entries())
-    await bed.guest.agent.request('write_file', {path: `/sys/class/net/${dev}/queues/tx-${q}/xps_cpus`, data: mask})
+    await bed.guest.agent.request('write_file', {
+      path: `/sys/class/net/${dev}/queues/tx-${q}/xps_cpus`,
+      data: mask,
+    })
 }

@@ -13,7 +13,8 @@ import {readIrqAffinity, readXps, writeXps, type IrqAffinity} from '../guest-irq
 import {readGuestFacts} from '../guest-facts.js'
 import {notApplicable, verdict} from '../judge.js'
 import {rrLoad} from '../rr-load.js'
-import type {CaseOutcome, PlanCheck, VmCase} from '../types.js'
+import {loadFigure} from '../figures.js'
+import type {CaseOutcome, LoadFigure, PlanCheck, VmCase} from '../types.js'
 
 /** A queue's share of traffic or interrupts under which a pinned flow is not "on" it. */
 export const MIN_SHARE = 0.8
@@ -32,7 +33,10 @@ export function queueAffinities(lines: QueueInterrupt[], read: IrqAffinity[], n:
     queue,
     lines: lines
       .filter((l) => l.queue === queue)
-      .map((l) => ({name: l.name, ...(read.find((r) => r.irq === l.irq) ?? {irq: l.irq, hint: [], affinity: []})})),
+      .map((l) => ({
+        name: l.name,
+        ...(read.find((r) => r.irq === l.irq) ?? {irq: l.irq, hint: [], affinity: []}),
+      })),
   }))
 }
 
@@ -50,7 +54,9 @@ export function judgeIrqAffinity(qs: QueueAffinity[]): PlanCheck {
   )
   const own = qs.map(queueCpus)
   const overlap = own.some((a, i) => a.some((c) => own.some((b, j) => j !== i && b.includes(c))))
-  const follow = qs.every((q) => q.lines.length === 2 && q.lines.every((l) => l.affinity.every((c) => l.hint.includes(c))))
+  const follow = qs.every(
+    (q) => q.lines.length === 2 && q.lines.every((l) => l.affinity.every((c) => l.hint.includes(c))),
+  )
   return verdict('irq-affinity', t, own.every((c) => c.length > 0) && !overlap && follow, parts.join('; '))
 }
 
@@ -61,7 +67,9 @@ export function judgeXps(qs: QueueAffinity[], xps: number[][]): PlanCheck {
     'xps',
     t,
     bad.length === 0,
-    qs.map((q) => `tx-${q.queue} xps ${cpus(xps[q.queue] ?? [])} (irq vCPUs ${cpus(queueCpus(q))})`).join(', '),
+    qs
+      .map((q) => `tx-${q.queue} xps ${cpus(xps[q.queue] ?? [])} (irq vCPUs ${cpus(queueCpus(q))})`)
+      .join(', '),
   )
 }
 
@@ -101,7 +109,9 @@ export function judgeFlows(flows: PinnedFlow[]): PlanCheck[] {
       'flow-irq',
       `its interrupts rise on that vCPU (at least ${MIN_SHARE * 100}% of the NIC's queue interrupts)`,
       irq.every((x) => x.all > 0 && x.share >= MIN_SHARE),
-      irq.map((x) => `vCPU ${x.f.cpu}: ${x.on} of ${x.all} queue interrupts (${Math.round(x.share * 100)}%)`).join('; '),
+      irq
+        .map((x) => `vCPU ${x.f.cpu}: ${x.on} of ${x.all} queue interrupts (${Math.round(x.share * 100)}%)`)
+        .join('; '),
     ),
   ]
 }
@@ -125,19 +135,36 @@ export function makeAffinityCase(o: AffinityOptions = {}): VmCase {
       if (n < 2)
         return {
           checks: [
-            notApplicable('irq-affinity', 'per-queue affinity', `${n} queue pair on ${vcpus} vCPUs: nothing to place`),
+            notApplicable(
+              'irq-affinity',
+              'per-queue affinity',
+              `${n} queue pair on ${vcpus} vCPUs: nothing to place`,
+            ),
           ],
         }
       ctx.phase('reading affinity_hint, smp_affinity and xps_cpus')
       const facts = await readGuestFacts(bed)
       const lines = facts.snapshot.queueInterrupts
-      const qs = queueAffinities(lines, await readIrqAffinity(bed, lines.map((l) => l.irq)), n)
+      const qs = queueAffinities(
+        lines,
+        await readIrqAffinity(
+          bed,
+          lines.map((l) => l.irq),
+        ),
+        n,
+      )
       const original = await readXps(bed, GUEST_DEV)
       const masks = original.map(formatCpuMask)
       try {
-        if (o.crossXps) await writeXps(bed, GUEST_DEV, masks.map((_, q) => masks[(q + 1) % masks.length]))
+        if (o.crossXps)
+          await writeXps(
+            bed,
+            GUEST_DEV,
+            masks.map((_, q) => masks[(q + 1) % masks.length]),
+          )
         const checks = [judgeIrqAffinity(qs), judgeXps(qs, await readXps(bed, GUEST_DEV))]
         const flows: PinnedFlow[] = []
+        const loads: LoadFigure[] = []
         for (const q of qs) {
           const [cpu] = queueCpus(q)
           if (cpu === undefined) continue
@@ -148,20 +175,34 @@ export function makeAffinityCase(o: AffinityOptions = {}): VmCase {
             signal: ctx.signal,
             cpus: [cpu],
           })
+          loads.push(
+            loadFigure(
+              {
+                label: `1 TCP_RR flow, guest server pinned to vCPU ${cpu}`,
+                workloads: ['tcp_rr'],
+                sessions: 1,
+                queues: n,
+                durationMs: ctx.params.durationMs,
+                transactionsPerSecond: run.transactionsPerSecond,
+              },
+              run,
+            ),
+          )
           const prev = new Map(run.before.ethtoolQueues.map((e) => [e.queue, e.tx.packets ?? 0]))
           flows.push({
             cpu,
             queue: q.queue,
             txPackets: Array.from(
               {length: n},
-              (_, k) => (run.after.ethtoolQueues.find((e) => e.queue === k)?.tx.packets ?? 0) - (prev.get(k) ?? 0),
+              (_, k) =>
+                (run.after.ethtoolQueues.find((e) => e.queue === k)?.tx.packets ?? 0) - (prev.get(k) ?? 0),
             ),
             interrupts: run.interrupts,
             transactionsPerSecond: run.transactionsPerSecond,
           })
         }
         checks.push(...judgeFlows(flows))
-        return {checks, figures: {flows: flows.map(({interrupts: _, ...f}) => f)}}
+        return {checks, figures: {loads, flows: flows.map(({interrupts: _, ...f}) => f)}}
       } finally {
         if (o.crossXps) await writeXps(bed, GUEST_DEV, masks)
       }

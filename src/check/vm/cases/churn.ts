@@ -2,12 +2,14 @@
 // while TCP_RR sessions, a few UDP_RR sessions and a TCP stream run between host and guest.
 // Every change is read back from its three witnesses (guest channels, guest sysfs, host tap:
 // testbed.setQueueCount); no TCP_RR session may stall or fail, the stream must end without
-// error, and UDP_RR's ping-style loss (timed-out transactions / all) must stay within 5%.
+// error, UDP_RR's ping-style loss (timed-out transactions / all) must stay within 5%, and the
+// guest's kernel log must show nothing new (no call trace, TX timeout, lockup...) afterwards.
 import {runRr, runStream} from '../../../sessions/index.js'
 import type {RrResult, StreamResult} from '../../../results/schema.js'
 import {serverFor} from '../../../scale/workloads.js'
+import {guestKernelProblems, healthCheck, kernelLogMark} from '../health.js'
 import {verdict, notApplicable} from '../judge.js'
-import type {CaseContext, CaseOutcome, PlanCheck, VmCase} from '../types.js'
+import type {CaseContext, CaseOutcome, LoadFigure, PlanCheck, VmCase} from '../types.js'
 
 export const MAX_LOSS = 0.05
 /** UDP_RR sessions beside the TCP ones: the ping of the case. */
@@ -95,6 +97,35 @@ export function judgeLoss(r: RrResult | {error: string}): PlanCheck {
   )
 }
 
+/** The load figures of the churn (each run once: its noise is the churn's, not a repeat's). */
+export function churnLoads(
+  rr: RrResult | {error: string},
+  stream: StreamResult | {error: string},
+  o: {sessions: number; queues: number; durationMs: number},
+): LoadFigure[] {
+  const out: LoadFigure[] = []
+  if (!('error' in rr))
+    out.push({
+      label: `${o.sessions} TCP_RR sessions under churn`,
+      workloads: ['tcp_rr'],
+      sessions: o.sessions,
+      queues: o.queues,
+      durationMs: o.durationMs,
+      transactionsPerSecond: rr.transactionsPerSecond,
+      errors: rr.sessions.reduce((a, s) => a + s.errors, 0),
+    })
+  if (!('error' in stream))
+    out.push({
+      label: '1 TCP stream under churn',
+      workloads: ['tcp_stream'],
+      sessions: 1,
+      queues: o.queues,
+      durationMs: o.durationMs,
+      bitsPerSecond: stream.gbps * 1e9,
+    })
+  return out
+}
+
 export interface ChurnOptions {
   /** changes in the run (default 50; --extended: 300) */
   changes?: number
@@ -116,13 +147,22 @@ export function makeChurnCase(o: ChurnOptions = {}, set: VmCase['set'] = 'defaul
     async run(ctx): Promise<CaseOutcome> {
       const n = ctx.params.queues
       if (n < 2)
-        return {checks: [notApplicable('changes', 'queue-count changes', `one queue pair (queues ${n}): nothing to change`)]}
+        return {
+          checks: [
+            notApplicable(
+              'changes',
+              'queue-count changes',
+              `one queue pair (queues ${n}): nothing to change`,
+            ),
+          ],
+        }
       const bed = await ctx.shared()
       const tb = bed.testbed
       const seq = churnSequence(n, count)
       const sessions = ctx.params.sessions
       const loadMs = churnLoadMs(count, ctx.params.durationMs)
       ctx.phase(`${sessions} TCP_RR + ${UDP_SESSIONS} UDP_RR sessions + 1 stream for ${loadMs / 1000} s`)
+      const mark = await kernelLogMark(bed)
       const ep = await serverFor(tb, sessions + UDP_SESSIONS + 1)
       const changes: ChangeRecord[] = []
       let underLoad = 0
@@ -133,7 +173,12 @@ export function makeChurnCase(o: ChurnOptions = {}, set: VmCase['set'] = 'defaul
         const settle = <T>(p: Promise<T>) => p.catch((err: unknown) => ({error: failed(err)}))
         const loads = Promise.all([
           settle(runRr({...common, type: 'tcp_rr', sessions, requestSize: 1, responseSize: 1}, hooks)),
-          settle(runRr({...common, type: 'udp_rr', sessions: UDP_SESSIONS, requestSize: 1, responseSize: 1}, hooks)),
+          settle(
+            runRr(
+              {...common, type: 'udp_rr', sessions: UDP_SESSIONS, requestSize: 1, responseSize: 1},
+              hooks,
+            ),
+          ),
           settle(runStream({...common, type: 'tcp_stream', sessions: 1, messageSize: 16384}, hooks)),
         ]).finally(() => (loadsDone = true))
         // Let the sessions connect first: a change during the ramp tests the connect, not the churn.
@@ -154,33 +199,20 @@ export function makeChurnCase(o: ChurnOptions = {}, set: VmCase['set'] = 'defaul
           if (!loadsDone) underLoad++
         }
         const [rr, udp, stream] = await loads
+        const health = await guestKernelProblems(bed, mark)
         return {
-          checks: [judgeChanges(changes, count, underLoad), judgeRr(rr, sessions), judgeStream(stream), judgeLoss(udp)],
+          checks: [
+            judgeChanges(changes, count, underLoad),
+            judgeRr(rr, sessions),
+            judgeStream(stream),
+            judgeLoss(udp),
+            healthCheck(health),
+          ],
           figures: {
+            kernelLog: health.problems,
             changes: changes.length,
             changeMs: changes.map((c) => Math.round(c.ms)),
-            loads: [
-              'error' in rr
-                ? undefined
-                : {
-                    label: `${sessions} TCP_RR sessions under churn`,
-                    workloads: ['tcp_rr'],
-                    sessions,
-                    queues: n,
-                    durationMs: loadMs,
-                    transactionsPerSecond: rr.transactionsPerSecond,
-                  },
-              'error' in stream
-                ? undefined
-                : {
-                    label: '1 TCP stream under churn',
-                    workloads: ['tcp_stream'],
-                    sessions: 1,
-                    queues: n,
-                    durationMs: loadMs,
-                    bitsPerSecond: stream.gbps * 1e9,
-                  },
-            ].filter(Boolean),
+            loads: churnLoads(rr, stream, {sessions, queues: n, durationMs: loadMs}),
           },
         }
       } finally {

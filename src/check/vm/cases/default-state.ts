@@ -63,7 +63,9 @@ export function judgeDefaultState(e: DefaultStateEvidence): PlanCheck[] {
       'ethtool-l',
       "the guest's ethtool -l says the same (parsed at any width)",
       typeof l !== 'string' && l.maxCombined === e.probe.maxCombined && l.combined === now,
-      typeof l === 'string' ? `unparsed: ${l.split('\n').slice(0, 3).join(' | ')}` : `max ${l.maxCombined}, current ${l.combined}`,
+      typeof l === 'string'
+        ? `unparsed: ${l.split('\n').slice(0, 3).join(' | ')}`
+        : `max ${l.maxCombined}, current ${l.combined}`,
     ),
   ]
 }
@@ -81,7 +83,9 @@ export function makeDefaultStateCase(variant: Omit<GuestVariant, 'queues' | 'vcp
       ctx.phase(`booting a guest with ${queues} queues on ${vcpus} vCPUs`)
       const bed = await ctx.boot({...variant, queues, vcpus})
       const {agent} = bed.guest
-      const probe = await agent.request<{combined: number; maxCombined: number}>('channels_get', {dev: GUEST_DEV})
+      const probe = await agent.request<{combined: number; maxCombined: number}>('channels_get', {
+        dev: GUEST_DEV,
+      })
       const want = Math.min(queues, vcpus)
       let afterSet: DefaultStateEvidence['afterSet']
       if (probe.combined !== want) {
@@ -90,17 +94,23 @@ export function makeDefaultStateCase(variant: Omit<GuestVariant, 'queues' | 'vcp
           argv: ['ethtool', '-L', GUEST_DEV, 'combined', String(want)],
         })
         const read = await agent.request<{combined: number}>('channels_get', {dev: GUEST_DEV})
-        afterSet = {combined: read.combined, setStatus: r.status, setError: r.stderr.trim().split('\n')[0] ?? ''}
+        afterSet = {
+          combined: read.combined,
+          setStatus: r.status,
+          setError: r.stderr.trim().split('\n')[0] ?? '',
+        }
       }
       const f = await readGuestFacts(bed)
-      const l = await agent.request<{stdout: string; stderr: string}>('exec', {argv: ['ethtool', '-l', GUEST_DEV]})
+      const l = await agent.request<{stdout: string; stderr: string}>('exec', {
+        argv: ['ethtool', '-l', GUEST_DEV],
+      })
       const checks = judgeDefaultState({
         queues,
         vcpus,
         probe,
         afterSet,
         facts: {tap: f.tap, sysfs: f.snapshot.queueCounts},
-        ethtoolL: parseEthtoolChannels(l.stdout) ?? (l.stdout + l.stderr),
+        ethtoolL: parseEthtoolChannels(l.stdout) ?? l.stdout + l.stderr,
       })
       return {
         checks,

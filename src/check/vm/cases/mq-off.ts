@@ -6,7 +6,8 @@ import {GUEST_DEV} from '../../../testbed/vm.js'
 import {readGuestFacts, type GuestFacts} from '../guest-facts.js'
 import {notApplicable, verdict} from '../judge.js'
 import {perQueueChecks, rrLoad, sessionsCheck} from '../rr-load.js'
-import type {CaseOutcome, PlanCheck, VmCase} from '../types.js'
+import {loadFigure} from '../figures.js'
+import type {CaseOutcome, LoadFigure, PlanCheck, VmCase} from '../types.js'
 
 /** The queue facts of a guest whose NIC was given `queues` on the netdev and mq=off. */
 export function judgeMqOff(f: GuestFacts, queues: number, setStatus: number): PlanCheck[] {
@@ -57,7 +58,7 @@ export function makeMqOffCase(o: {mq?: boolean; repeats?: number} = {}): VmCase 
       })
       const facts = await readGuestFacts(bed)
       const checks = judgeMqOff(facts, queues, set.status)
-      const loads = []
+      const loads: LoadFigure[] = []
       let last
       for (let i = 0; i < repeats; i++) {
         ctx.phase(`${ctx.params.sessions} TCP_RR sessions on one queue pair (${i + 1}/${repeats})`)
@@ -66,14 +67,19 @@ export function makeMqOffCase(o: {mq?: boolean; repeats?: number} = {}): VmCase 
           durationMs: ctx.params.durationMs,
           signal: ctx.signal,
         })
-        loads.push({
-          label: `${ctx.params.sessions} TCP_RR sessions at 1 queue (mq=off)`,
-          workloads: ['tcp_rr'],
-          sessions: ctx.params.sessions,
-          queues: 1,
-          durationMs: ctx.params.durationMs,
-          transactionsPerSecond: last.transactionsPerSecond,
-        })
+        loads.push(
+          loadFigure(
+            {
+              label: `${ctx.params.sessions} TCP_RR sessions at 1 queue (mq=off)`,
+              workloads: ['tcp_rr'],
+              sessions: ctx.params.sessions,
+              queues: 1,
+              durationMs: ctx.params.durationMs,
+              transactionsPerSecond: last.transactionsPerSecond,
+            },
+            last,
+          ),
+        )
       }
       if (last) {
         checks.push(sessionsCheck(last.rr, ctx.params.sessions))

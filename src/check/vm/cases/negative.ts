@@ -87,7 +87,12 @@ export function makeNegativeCase(o: NegativeOptions = {}): VmCase {
         const same = await attempt(bed, inForce, inForce)
         return {
           checks: [
-            judgeRefused('above-max', `ethtool -L combined ${n + 1} (above the ${n} given) is refused`, above, inForce),
+            judgeRefused(
+              'above-max',
+              `ethtool -L combined ${n + 1} (above the ${n} given) is refused`,
+              above,
+              inForce,
+            ),
             judgeRefused('zero', 'ethtool -L combined 0 is refused', zero, inForce),
             judgeSameValue(same),
           ],
@@ -95,7 +100,8 @@ export function makeNegativeCase(o: NegativeOptions = {}): VmCase {
         }
       } finally {
         // An accepted change must not leave the shared guest altered.
-        if ((await readGuestFacts(bed)).channels.combined !== inForce) await bed.testbed.setQueueCount(inForce)
+        if ((await readGuestFacts(bed)).channels.combined !== inForce)
+          await bed.testbed.setQueueCount(inForce)
       }
     },
   }

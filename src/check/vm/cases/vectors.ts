@@ -7,6 +7,7 @@ import {GUEST_DEV, type VmBed} from '../../../testbed/vm.js'
 import {vectorsFor} from '../../../vm/qemu-args.js'
 import {intxLines, readVectorFacts, type VectorFacts} from '../guest-irq.js'
 import {missingQueueLines, readGuestFacts} from '../guest-facts.js'
+import {loadFigure} from '../figures.js'
 import {detects, verdict} from '../judge.js'
 import {perQueueChecks, rrLoad} from '../rr-load.js'
 import type {CaseContext, CaseOutcome, PlanCheck, VmCase} from '../types.js'
@@ -58,7 +59,8 @@ export function judgeIntx(f: VectorFacts, virtio: string): PlanCheck {
     'vectors=0: the NIC interrupts through INTx (no MSI vectors, an IO-APIC line)',
     !msixOn && f.msiIrqs.length === 0 && lines.length > 0,
     `${msixText(f)}; ${f.msiIrqs.length} entries in msi_irqs; IO-APIC lines: ${
-      lines.map((l) => `${l.irq} ${l.hwirq} ${l.name}`.replace(/\s+/g, ' ')).join('; ') || `none carries ${virtio}`
+      lines.map((l) => `${l.irq} ${l.hwirq} ${l.name}`.replace(/\s+/g, ' ')).join('; ') ||
+      `none carries ${virtio}`
     }`,
   )
 }
@@ -98,10 +100,15 @@ export function makeVectorsCase(o: VectorsOptions = {}): VmCase {
           'irq-lines',
           'one interrupt line per queue and direction',
           missing.length === 0,
-          missing.length ? `missing ${missing.join(', ')}` : lines.queueInterrupts.map((q) => q.name).join(', '),
+          missing.length
+            ? `missing ${missing.join(', ')}`
+            : lines.queueInterrupts.map((q) => q.name).join(', '),
         ),
       )
-      const figures: Record<string, unknown> = {given, tableSize: 'error' in facts.msix ? null : facts.msix.tableSize}
+      const figures: Record<string, unknown> = {
+        given,
+        tableSize: 'error' in facts.msix ? null : facts.msix.tableSize,
+      }
       figures.allocated = facts.msiIrqs.length
 
       const scarce = o.scarce?.(n) ?? n + 1
@@ -116,7 +123,9 @@ export function makeVectorsCase(o: VectorsOptions = {}): VmCase {
         durationMs: ctx.params.durationMs,
         signal: ctx.signal,
       })
-      const irq = perQueueChecks(GUEST_DEV, n, sb.guest.setup.vcpus, load).find((c) => c.id === 'irq-per-queue')
+      const irq = perQueueChecks(GUEST_DEV, n, sb.guest.setup.vcpus, load).find(
+        (c) => c.id === 'irq-per-queue',
+      )
       checks.push(
         detects(
           'scarce-detected',
@@ -125,7 +134,20 @@ export function makeVectorsCase(o: VectorsOptions = {}): VmCase {
           `vectors=${scarce}`,
         ),
       )
-      figures.scarce = {vectors: scarce, allocated: sf.msiIrqs.length, transactionsPerSecond: load.transactionsPerSecond}
+      figures.scarce = {vectors: scarce, allocated: sf.msiIrqs.length}
+      figures.loads = [
+        loadFigure(
+          {
+            label: `${ctx.params.sessions} TCP_RR sessions, vectors=${scarce} (one shared interrupt)`,
+            workloads: ['tcp_rr'],
+            sessions: ctx.params.sessions,
+            queues: load.queueCount,
+            durationMs: ctx.params.durationMs,
+            transactionsPerSecond: load.transactionsPerSecond,
+          },
+          load,
+        ),
+      ]
       await sb.testbed.close()
 
       if (o.intx ?? true) {
