@@ -16,6 +16,7 @@ import {
 import {churnSequence, judgeChanges, judgeLoss, judgeRr, judgeStream} from '../../src/check/vm/cases/churn.js'
 import {defaultStateQueues, judgeDefaultState} from '../../src/check/vm/cases/default-state.js'
 import {judgeMqOff} from '../../src/check/vm/cases/mq-off.js'
+import {judgeBootRefusal} from '../../src/check/vm/cases/negative-qemu.js'
 import {judgeRefused, judgeSameValue} from '../../src/check/vm/cases/negative.js'
 import {judgeIntx, judgeShared, judgeVectors} from '../../src/check/vm/cases/vectors.js'
 import {parseIrqAffinity, parseXps, type VectorFacts} from '../../src/check/vm/guest-irq.js'
@@ -27,6 +28,7 @@ import {deviceQueueInterrupts, parseInterrupts} from '../../src/observe/interrup
 import type {DeviceSnapshot} from '../../src/observe/snapshot.js'
 import type {RrResult, StreamResult} from '../../src/results/schema.js'
 import {msixCapability, pciCapabilities} from '../../src/vm/pci-config.js'
+import {ExitCode, MqbError} from '../../src/errors.js'
 import {fixture, fixtureDir} from '../fixtures/observe/tree.js'
 
 const config = (name: string) =>
@@ -334,5 +336,26 @@ describe('mq_off judge', () => {
       'FAIL',
       'FAIL',
     ])
+  })
+})
+
+describe('negative_qemu judge', () => {
+  it('wants an MqbError of one line naming qemu, with exit 8', () => {
+    const ok = new MqbError('qemu refused queues=0: Invalid parameter queues', ExitCode.unsupported)
+    expect(judgeBootRefusal('q', 't', {error: ok})).toMatchObject({
+      status: 'PASS',
+      evidence: `exit 8, one line: ${ok.message}`,
+    })
+    expect(judgeBootRefusal('q', 't', {error: new MqbError('qemu said no\n--- console ---', 8)}).status).toBe(
+      'FAIL',
+    )
+    expect(judgeBootRefusal('q', 't', {error: new MqbError('qemu exited', ExitCode.failure)})).toMatchObject({
+      status: 'FAIL',
+      evidence: 'exit 1 (want 8), one line: qemu exited',
+    })
+    expect(judgeBootRefusal('q', 't', {error: new TypeError('x is undefined')}).evidence).toMatch(
+      /^not one of mqbench's errors: TypeError/,
+    )
+    expect(judgeBootRefusal('q', 't', {booted: true}).status).toBe('FAIL')
   })
 })

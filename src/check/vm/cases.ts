@@ -9,6 +9,8 @@ import {negativeCase} from './cases/negative.js'
 import {churnCase, churnLongCase} from './cases/churn.js'
 import {affinityCase} from './cases/affinity.js'
 import {mqOffCase} from './cases/mq-off.js'
+import {vectorsNomsiCase} from './cases/vectors-nomsi.js'
+import {negativeQemuCase} from './cases/negative-qemu.js'
 import type {VmCase} from './types.js'
 
 export const CASES: VmCase[] = [
@@ -22,4 +24,6 @@ export const CASES: VmCase[] = [
   affinityCase,
   mqOffCase,
   churnLongCase,
+  vectorsNomsiCase,
+  negativeQemuCase,
 ]

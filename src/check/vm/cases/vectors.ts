@@ -51,12 +51,17 @@ export function judgeShared(f: VectorFacts, virtio: string, given: number): Plan
 }
 
 /** vectors=0: no MSI-X, nothing in msi_irqs, the NIC on an IO-APIC line. */
-export function judgeIntx(f: VectorFacts, virtio: string): PlanCheck {
+export function judgeIntx(
+  f: VectorFacts,
+  virtio: string,
+  id = 'intx',
+  title = 'vectors=0: the NIC interrupts through INTx (no MSI vectors, an IO-APIC line)',
+): PlanCheck {
   const lines = intxLines(f.interrupts, virtio)
   const msixOn = !('error' in f.msix) && f.msix.enabled
   return verdict(
-    'intx',
-    'vectors=0: the NIC interrupts through INTx (no MSI vectors, an IO-APIC line)',
+    id,
+    title,
     !msixOn && f.msiIrqs.length === 0 && lines.length > 0,
     `${msixText(f)}; ${f.msiIrqs.length} entries in msi_irqs; IO-APIC lines: ${
       lines.map((l) => `${l.irq} ${l.hwirq} ${l.name}`.replace(/\s+/g, ' ')).join('; ') ||
