@@ -11,12 +11,14 @@ import {affinityCase} from './cases/affinity.js'
 import {mqOffCase} from './cases/mq-off.js'
 import {vectorsNomsiCase} from './cases/vectors-nomsi.js'
 import {negativeQemuCase} from './cases/negative-qemu.js'
+import {hotplugRepeatCase} from './cases/hotplug-repeat.js'
 import type {VmCase} from './types.js'
 
 export const CASES: VmCase[] = [
   bootCase,
   hotplugCase,
   genCase,
+  hotplugRepeatCase,
   defaultStateCase,
   vectorsCase,
   negativeCase,
