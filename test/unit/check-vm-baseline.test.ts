@@ -1,7 +1,13 @@
 // --baseline: a case's load figures against an earlier run's, a regression only beyond the
 // run-to-run noise of the repeats in both runs, and "cannot judge" with fewer than 3 repeats.
 import {describe, expect, it} from 'vitest'
-import {compareWithBaseline, loadSamples, median, type LoadSamples} from '../../src/check/vm/baseline.js'
+import {
+  compareWithBaseline,
+  incomparable,
+  loadSamples,
+  median,
+  type LoadSamples,
+} from '../../src/check/vm/baseline.js'
 
 const rr = (caseId: string, values: number[], label = '20 TCP_RR sessions at 1 queue'): LoadSamples => ({
   caseId,
@@ -70,5 +76,15 @@ describe('compareWithBaseline', () => {
       evidence: 'a "20 TCP_RR sessions at 1 queue" transactionsPerSecond: not in the baseline',
     })
     expect(compareWithBaseline([rr('a', [1, 2, 3])], [rr('a', [0, 0, 0])])[0].status).toBe('N/A')
+  })
+})
+
+describe('incomparable', () => {
+  const p = {queues: 2, vcpus: 2, sessions: 20, durationMs: 2000}
+  it('names what differs between the runs', () => {
+    expect(incomparable({params: p, accel: ['tcg']}, {params: p, accel: ['tcg', 'tcg']})).toBeUndefined()
+    expect(incomparable({params: {...p, queues: 4}, accel: ['kvm']}, {params: p, accel: ['tcg']})).toBe(
+      'the runs differ: queues 2 in the baseline, 4 now, guests under tcg in the baseline, kvm now',
+    )
   })
 })

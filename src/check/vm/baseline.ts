@@ -101,3 +101,20 @@ export function compareWithBaseline(current: LoadSamples[], baseline: LoadSample
     }
   })
 }
+
+/** Why two plans' loads cannot be compared (other queues, sessions, load length, accelerator), or undefined. */
+export function incomparable(
+  current: {params: PlanParamsLike; accel: string[]},
+  baseline: {params: PlanParamsLike; accel: string[]},
+): string | undefined {
+  const diffs: string[] = []
+  for (const k of ['queues', 'vcpus', 'sessions', 'durationMs'] as const)
+    if (current.params[k] !== baseline.params[k])
+      diffs.push(`${k} ${baseline.params[k]} in the baseline, ${current.params[k]} now`)
+  const acc = (a: string[]) => [...new Set(a)].sort().join('+') || 'none'
+  if (acc(current.accel) !== acc(baseline.accel))
+    diffs.push(`guests under ${acc(baseline.accel)} in the baseline, ${acc(current.accel)} now`)
+  return diffs.length ? `the runs differ: ${diffs.join(', ')}` : undefined
+}
+
+type PlanParamsLike = {queues: number; vcpus: number; sessions: number; durationMs: number}
