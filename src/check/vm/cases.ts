@@ -2,6 +2,7 @@
 // file under src/check/vm/cases/ and is listed here once; `--cases` selects by id.
 import {bootCase} from './cases/boot.js'
 import {hotplugCase} from './cases/hotplug.js'
+import {migrationCase} from './cases/migration.js'
 import type {VmCase} from './types.js'
 
-export const CASES: VmCase[] = [bootCase, hotplugCase]
+export const CASES: VmCase[] = [bootCase, migrationCase, hotplugCase]
