@@ -5,19 +5,9 @@
 import {afterAll, expect, it} from 'vitest'
 import {makeHotplugCase, hotplugCase} from '../../src/check/vm/cases/hotplug.js'
 import {runVmPlan} from '../../src/check/vm/plan.js'
-import type {PlanParams} from '../../src/check/vm/types.js'
 import {cleanup} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
-import {checksById as byId, guestNames, nothingLeft} from '../helpers/vm-plan.js'
-
-const params: PlanParams = {
-  queues: 2,
-  vcpus: 2,
-  sessions: 20,
-  durationMs: 2000,
-  memoryMiB: 512,
-  accel: 'auto',
-}
+import {checksById as byId, guestNames, nothingLeft, PLAN_2Q as params} from '../helpers/vm-plan.js'
 
 describeNet('check --testbed vm: hotplug', () => {
   afterAll(() => cleanup.runAll())
@@ -38,13 +28,15 @@ describeNet('check --testbed vm: hotplug', () => {
       'rr-sessions',
       'irq-per-queue',
       'ethtool-per-queue',
+      'kernel-log',
     ])
+    expect(good.figures?.loads?.[0].interrupts?.length).toBeGreaterThanOrEqual(4)
     expect(g['plug-queues'].evidence).toMatch(
       /combined 2, sysfs rx 2 \/ tx 2, tap mqb-\w+-p 2 attached, 0 detached/,
     )
     expect(g['irq-per-queue'].evidence).toMatch(/virtio\d+-input\.0 \+\d+.*virtio\d+-input\.1 \+\d+/)
     expect(g['irq-per-queue'].evidence).toMatch(/virtio\d+-output\.1 \+\d+/)
-    expect(good.figures?.deletedMs).toBeGreaterThan(0)
+    expect(good.figures?.numbers?.deletedMs).toBeGreaterThan(0)
     // the broken run: the plugged NIC left at one queue pair
     const b = byId(bad)
     expect(b['unplug-deleted'].status).toBe('PASS')
