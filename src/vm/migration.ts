@@ -109,6 +109,10 @@ export interface MigrationOutcome extends PolledMigration {
   destExit?: string
   /** the source qemu, which is stopped once the guest moved */
   source: ProcessRef
+  /** performance.now() when migrate was issued: the events' zero */
+  startedAt: number
+  /** what happened, ms after migrate was issued */
+  events: Array<{atMs: number; label: string}>
 }
 
 /**
@@ -123,30 +127,46 @@ export async function migrateGuest(
   o: {boundMs: number; signal?: AbortSignal},
 ): Promise<MigrationOutcome> {
   const source = guest.ref
+  const startedAt = performance.now()
+  const events = [{atMs: 0, label: `migrate to ${dest.uri}`}]
+  const mark = (label: string) => events.push({atMs: Math.round(performance.now() - startedAt), label})
   await guest.qmp.execute('migrate', {uri: dest.uri})
   const polled = await pollMigration(guest.qmp, o)
+  mark(`query-migrate: ${polled.figures.status}${polled.timedOut ? ' at the bound (cancelled)' : ''}`)
+  const base = {...polled, source, startedAt, events}
   if (polled.figures.status !== 'completed') {
     // Give a failing destination a moment to print its reason before it is stopped.
     for (let i = 0; i < 20 && !dest.exited(); i++) await sleep(50)
     const destExit = dest.exited() ? `${dest.exited()}: ${dest.error()}` : undefined
     dest.stop()
-    return {...polled, moved: false, source, ...(destExit ? {destExit} : {})}
+    mark('destination stopped; the guest stays on the source')
+    return {...base, moved: false, ...(destExit ? {destExit} : {})}
   }
+  // Completed on the source means everything was sent; the destination may still refuse what it
+  // loaded (another device model) and exit, leaving the source paused (postmigrate).
   let destStatus = 'unknown'
   const until = performance.now() + 10_000
   while (performance.now() < until && !dest.exited()) {
-    const st = await dest.qmp.execute<{status: string}>('query-status')
+    const st = await dest.qmp.execute<{status: string}>('query-status').catch(() => undefined)
+    if (!st) break
     destStatus = st.status
     if (st.status === 'running') break
     await sleep(20)
   }
   if (destStatus !== 'running') {
+    for (let i = 0; i < 20 && !dest.exited(); i++) await sleep(50)
     const destExit = dest.exited() ? `${dest.exited()}: ${dest.error()}` : undefined
     dest.stop()
-    return {...polled, moved: false, destStatus, source, ...(destExit ? {destExit} : {})}
+    mark(`destination ${dest.exited() ? 'exited' : destStatus}, stopped; the guest stays on the source`)
+    // The guest goes on where it was: the source continues from postmigrate.
+    await guest.qmp.execute('cont')
+    mark('source resumed (cont)')
+    return {...base, moved: false, destStatus, ...(destExit ? {destExit} : {})}
   }
+  mark('destination running')
   guest.adopt(dest)
-  return {...polled, moved: true, destStatus, source}
+  mark('source qemu stopped; agent channel on the destination')
+  return {...base, moved: true, destStatus}
 }
 
 /** The receiver's figures (the agent's copy_recv_stats). */

@@ -17,9 +17,12 @@ import {
   type CopyOutcome,
   type MigrationOutcome,
 } from '../../../vm/migration.js'
+import {check, notReached} from '../judge.js'
+import {loadFigure} from '../figures.js'
 import {readGuestFacts} from '../guest-facts.js'
+import {guestKernelProblems, healthCheck} from '../health.js'
 import {perQueueChecks, rrLoad, sessionsCheck} from '../rr-load.js'
-import type {CaseContext, CaseOutcome, PlanCheck, VmCase} from '../types.js'
+import type {CaseContext, CaseFigures, CaseOutcome, PlanCheck, VmCase} from '../types.js'
 import {addBridgedTap} from './hotplug.js'
 
 /** A local migration took 0.7-0.9 s here under TCG; one that has not ended by then is cancelled and FAILs. */
@@ -42,20 +45,6 @@ const GO_FILE = '/tmp/mqb-migration-go'
 const ONCE_SCRIPT =
   `i=0; while [ ! -e ${GO_FILE} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; ` +
   `echo once >> ${ONCE_FILE}`
-
-const check = (id: string, title: string, ok: boolean, evidence: string): PlanCheck => ({
-  id,
-  title,
-  status: ok ? 'PASS' : 'FAIL',
-  evidence,
-})
-
-const notReached = (id: string, title: string, why: string): PlanCheck => ({
-  id,
-  title,
-  status: 'N/A',
-  evidence: `not reached: ${why}`,
-})
 
 const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`
 
@@ -115,6 +104,8 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
       })
 
       ctx.phase(`copy of ${mib(COPY_BYTES)} host->guest at ${mib(COPY_RATE)}/s`)
+      const copyT0 = performance.now()
+      const sinceCopy = () => Math.round(performance.now() - copyT0)
       const copy = await startGuestCopy(guest.agent, {
         guestAddress: bed.ipGuest,
         netns: bed.ns,
@@ -130,6 +121,8 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
       let onceAnswer: {status: number} | undefined
       let onceError: string | undefined
       let onceAfterMove = false
+      let onceAtMs: number | undefined
+      let copyDoneMs: number | undefined
       const connsBefore = guest.agent.connections
       try {
         const t0 = performance.now()
@@ -149,6 +142,7 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
           .then(
             (r) => {
               onceAnswer = r
+              onceAtMs = sinceCopy()
               onceAfterMove = guest.migrations > 0
             },
             (err: Error) => (onceError = err.message),
@@ -159,6 +153,7 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
         await once
         ctx.phase('waiting for the copy to end')
         copied = await copy.finish()
+        copyDoneMs = sinceCopy()
       } catch (err) {
         copyError = (err as Error).message
         await copy.abort()
@@ -172,15 +167,40 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
           `QMP migrate completed within ${MIGRATION_BOUND_MS / 1000} s and the destination runs`,
           mig.moved,
           `${describeMigration(f)}${mig.timedOut ? ` (cancelled at the bound after ${mig.polls} polls)` : ''}` +
-            `${mig.destStatus ? `; destination ${mig.destStatus}` : ''}${mig.destExit ? `; destination ${mig.destExit}` : ''}`,
+            `${mig.destStatus && mig.destStatus !== 'unknown' ? `; destination ${mig.destStatus}` : ''}${mig.destExit ? `; destination ${mig.destExit}` : ''}`,
         ),
       )
       checks.push(copyCheck(copied, atMigrate, copyError))
-      const figures: Record<string, unknown> = {
-        migration: {...f, timedOut: mig.timedOut, polls: mig.polls},
-        copy: copied
-          ? {bytes: copied.bytes, sent: copied.sent, received: copied.received, atMigrate}
-          : undefined,
+      // One timeline from the copy's start: the copy, the migration's steps, the request's answer.
+      const shift = Math.round(mig.startedAt - copyT0)
+      const events = [
+        {atMs: 0, label: `copy of ${mib(COPY_BYTES)} host->guest started`},
+        ...mig.events.map((e) => ({atMs: e.atMs + shift, label: e.label})),
+        ...(onceAtMs !== undefined ? [{atMs: onceAtMs, label: 'agent request in flight answered'}] : []),
+        ...(copyDoneMs !== undefined ? [{atMs: copyDoneMs, label: 'copy ended'}] : []),
+      ].sort((a, b) => a.atMs - b.atMs)
+      const figures: CaseFigures = {
+        timeline: {
+          label: 'live migration with a copy running',
+          events,
+          ...(f.totalMs !== undefined ? {totalMs: f.totalMs} : {}),
+          ...(f.downtimeMs !== undefined ? {downtimeMs: f.downtimeMs} : {}),
+          ...(f.transferredBytes !== undefined ? {transferredBytes: f.transferredBytes} : {}),
+        },
+        numbers: {
+          migrationStatus: f.status,
+          ...(f.setupMs !== undefined ? {setupMs: f.setupMs} : {}),
+          ...(f.dirtySyncCount !== undefined ? {dirtySyncCount: f.dirtySyncCount} : {}),
+          ...(f.ramTotalBytes !== undefined ? {ramTotalBytes: f.ramTotalBytes} : {}),
+          queryMigratePolls: mig.polls,
+          copyBytes: COPY_BYTES,
+          copyRateBytesPerSec: COPY_RATE,
+          copyBytesAtMigrate: atMigrate,
+          ...(copied
+            ? {copyChecksumSent: copied.sent.checksum, copyChecksumReceived: copied.received.checksum}
+            : {}),
+          agentConnections: guest.agent.connections,
+        },
       }
       const titles = {
         gone: 'the source qemu is gone; the guest runs in the destination',
@@ -190,7 +210,9 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
       if (!mig.moved) {
         const why = `the migration did not complete (${f.status})`
         for (const [id, t] of Object.entries(titles)) checks.push(notReached(`dest-${id}`, t, why))
-        return {checks, figures}
+        const health = await guestKernelProblems(bed)
+        checks.push(healthCheck(health))
+        return {checks, figures: {...figures, kernelLog: health.problems}}
       }
 
       const sourceAlive = sameProcess(mig.source)
@@ -249,10 +271,22 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
           title: `on the destination: ${c.title}`,
         })),
       )
-      figures.transactionsPerSecond = load.rr.transactionsPerSecond
-      figures.interrupts = load.interrupts
-        .filter((d) => d.queue !== undefined)
-        .map((d) => ({name: d.name, total: d.total}))
+      const health = await guestKernelProblems(bed)
+      checks.push(healthCheck(health))
+      figures.loads = [
+        loadFigure(
+          {
+            label: `${ctx.params.sessions} TCP_RR sessions at ${n} queues on the destination`,
+            workloads: ['tcp_rr'],
+            sessions: ctx.params.sessions,
+            queues: n,
+            durationMs: ctx.params.durationMs,
+            transactionsPerSecond: load.rr.transactionsPerSecond,
+          },
+          load,
+        ),
+      ]
+      figures.kernelLog = health.problems
       return {checks, figures}
     },
   }
