@@ -1,17 +1,32 @@
-// The two shapes every case's checks take: a judged condition (PASS/FAIL with the numbers read)
-// and a check a case could not reach (N/A with the reason), shared so that cases word them alike.
+// The few ways a case turns what it read into a PlanCheck, in one place: a condition that holds
+// or not, a check that does not apply (always with the reason), and a check whose purpose is to
+// show that mqbench notices a broken setup (PASS when the inner check FAILed as it should).
 import type {PlanCheck} from './types.js'
 
-export const check = (id: string, title: string, ok: boolean, evidence: string): PlanCheck => ({
+export const verdict = (id: string, title: string, ok: boolean, evidence: string): PlanCheck => ({
   id,
   title,
   status: ok ? 'PASS' : 'FAIL',
   evidence,
 })
 
-export const notReached = (id: string, title: string, why: string): PlanCheck => ({
+export const notApplicable = (id: string, title: string, why: string): PlanCheck => ({
   id,
   title,
   status: 'N/A',
-  evidence: `not reached: ${why}`,
+  evidence: why,
 })
+
+/**
+ * A broken setup made on purpose (too few vectors, XPS crossed): the inner check must FAIL; the
+ * outer one PASSes when it did and FAILs when mqbench did not notice (or could not judge).
+ */
+export function detects(id: string, title: string, inner: PlanCheck | undefined, setup: string): PlanCheck {
+  if (!inner) return verdict(id, title, false, `${setup}: the check that should notice did not run`)
+  return verdict(
+    id,
+    title,
+    inner.status === 'FAIL',
+    `${setup}: "${inner.title}" ${inner.status === 'FAIL' ? 'FAILed as it should' : `said ${inner.status}`} (${inner.evidence})`,
+  )
+}

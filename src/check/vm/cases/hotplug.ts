@@ -16,7 +16,6 @@ import {
   type NicSpec,
 } from '../../../vm/hotplug.js'
 import {loadFigure} from '../figures.js'
-import {check, notReached} from '../judge.js'
 import {guestKernelProblems, healthCheck} from '../health.js'
 import {perQueueChecks, rrLoad, sessionsCheck} from '../rr-load.js'
 import type {CaseContext, CaseOutcome, PlanCheck, VmCase} from '../types.js'
@@ -25,6 +24,20 @@ import type {CaseContext, CaseOutcome, PlanCheck, VmCase} from '../types.js'
 export const UNPLUG_BOUND_MS = 20_000
 /** The guest's interface goes or comes within this of the device's event. */
 const GUEST_IF_BOUND_MS = 10_000
+
+const check = (id: string, title: string, ok: boolean, evidence: string): PlanCheck => ({
+  id,
+  title,
+  status: ok ? 'PASS' : 'FAIL',
+  evidence,
+})
+
+const notReached = (id: string, title: string, why: string): PlanCheck => ({
+  id,
+  title,
+  status: 'N/A',
+  evidence: `not reached: ${why}`,
+})
 
 /** The NIC a vm testbed boots with (qemu-args.ts: netdev net0, device nic0 on the testbed's tap). */
 export function bootNic(bed: VmBed): NicSpec {

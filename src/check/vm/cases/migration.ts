@@ -17,7 +17,7 @@ import {
   type CopyOutcome,
   type MigrationOutcome,
 } from '../../../vm/migration.js'
-import {check, notReached} from '../judge.js'
+import {notApplicable, verdict as check} from '../judge.js'
 import {loadFigure} from '../figures.js'
 import {readGuestFacts} from '../guest-facts.js'
 import {guestKernelProblems, healthCheck} from '../health.js'
@@ -209,7 +209,8 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
       }
       if (!mig.moved) {
         const why = `the migration did not complete (${f.status})`
-        for (const [id, t] of Object.entries(titles)) checks.push(notReached(`dest-${id}`, t, why))
+        for (const [id, t] of Object.entries(titles))
+          checks.push(notApplicable(`dest-${id}`, t, `not reached: ${why}`))
         const health = await guestKernelProblems(bed)
         checks.push(healthCheck(health))
         return {checks, figures: {...figures, kernelLog: health.problems}}
