@@ -51,6 +51,13 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
       helpValue: 'LIST',
     }),
     extended: Flags.boolean({description: 'vm: add the long cases to the default set'}),
+    'hotplug-cycles': Flags.integer({
+      description:
+        'vm: unplug/plug cycles of the extended hotplug-repeat case (default 20; tp-qemu runs 100)',
+      helpValue: 'N',
+      min: 1,
+      max: 1000,
+    }),
     vcpus: vmFlags.vcpus,
     memory: vmFlags.memory,
     kernel: vmFlags.kernel,
@@ -136,6 +143,7 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
           memoryMiB: vm.memoryMiB ?? 512,
           kernel: vm.kernel,
           accel: vm.accel ?? 'auto',
+          hotplugCycles: flags['hotplug-cycles'],
         },
         cases,
         {

@@ -65,6 +65,8 @@ export type GuestSetup = GuestRecord
 // The kernel's own panic, or its decompressor giving up on a damaged image (it halts, no panic line).
 const PANIC = /Kernel panic - not syncing[^\n]*|[^\n]*-- System halted/
 
+const RESET_BURST_MS = 1000
+
 /** The last `n` lines of the console log, without carriage returns. */
 export function consoleTail(dir: string, n = 20): string {
   try {
@@ -93,9 +95,29 @@ export function readQemuRecord(dir: string): ProcessRef | undefined {
   }
 }
 
+/** What Guest.reboot() saw. */
+export interface RebootObservation {
+  how: 'reset' | 'guest'
+  /** from the request to qemu's RESET event, ms */
+  resetMs: number
+  /** from the request to the agent's hello, ms */
+  backMs: number
+  hello: AgentHello
+  /** RESET events during the reboot (a burst: qemu's, then the firmware's) */
+  resets: number
+  /** the guest's boot marks printed after the reset (seconds of guest uptime) */
+  bootMarks: Record<string, number>
+  /** times the agent channel has been (re)established so far */
+  agentConnections: number
+  /** vCPU pinning applied again */
+  vcpuCpus?: number[]
+}
+
 export class Guest {
   private exitInfo?: string
   private panicked?: string
+  /** RESET events since boot: reboots, asked for or by the guest itself */
+  resets = 0
 
   private constructor(
     readonly dir: string,
@@ -206,7 +228,9 @@ export class Guest {
       }
     }
     let panicked: string | undefined
-    qmp.onEvent((e) => {
+    // Only while booting (removed once the agent answers): after that a RESET is a reboot, which
+    // Guest.reboot() expects and the guest's own `reboot` may cause.
+    const offBootWatch = qmp.onEvent((e) => {
       if (e.event === 'GUEST_PANICKED') panicked = 'the guest kernel panicked (pvpanic)'
       // Nothing reboots during boot: a reset now is a kernel that cannot start (a damaged or
       // foreign image triple-faults and qemu resets it, over and over).
@@ -254,12 +278,115 @@ export class Guest {
       bootMs: Math.round(performance.now() - t0),
       bootMarks: parseBootMarks(safeRead(paths.consoleLog).replaceAll('\r', '')),
     }
+    offBootWatch()
     const g = new Guest(opts.dir, proc, ref, qmp, agent, setup, undoQemu, removeDir)
     proc.on('exit', () => (g.exitInfo = exited))
     qmp.onEvent((e) => {
       if (e.event === 'GUEST_PANICKED') g.panicked = 'the guest kernel panicked'
+      if (e.event === 'RESET') g.resets++
     })
     return g
+  }
+
+  /**
+   * Reboots the guest and waits until its agent answers `hello` again: `reset` is QMP
+   * `system_reset` (a hardware reset), `guest` the guest's own `reboot -f` through the agent.
+   * The RESET event is awaited before asking for the agent, so that the old agent can never
+   * answer for the new one; then the agent channel is reconnected (the guest sees the host
+   * leave and drops any frame cut short by the reset). What boot applied from the host is applied
+   * again (vCPU pinning); the guest's addresses come from its kernel command line. The NIC comes
+   * back with its boot-time channels (min(queues, vCPUs)): a caller that changed them sets them
+   * again. Fails like boot (console tail; exit 8 for a panic, qemu's exit or a reset loop, exit 5
+   * when the agent does not answer within the bound).
+   */
+  async reboot(opts: {how?: 'reset' | 'guest'; timeoutMs?: number} = {}): Promise<RebootObservation> {
+    this.checkAlive()
+    const how = opts.how ?? 'reset'
+    const boundMs = opts.timeoutMs ?? (this.setup.accel === 'kvm' ? 20_000 : 60_000)
+    const logPath = guestPaths(this.dir).consoleLog
+    const consoleFrom = safeRead(logPath).length
+    const resetsBefore = this.resets
+    let resetAt: number | undefined
+    // A reset comes as a burst of RESET events (qemu's, then the firmware's own guest-reset some
+    // 30 ms later); one well after the burst is the new kernel failing to start.
+    let resetAgain: number | undefined
+    const offReset = this.qmp.onEvent((e) => {
+      if (e.event !== 'RESET') return
+      const now = performance.now()
+      resetAt ??= now
+      if (now - resetAt > RESET_BURST_MS) resetAgain ??= now - resetAt
+    })
+    const fail = (message: string, code: number): never => {
+      const tail = consoleTail(this.dir, 15)
+      throw new MqbError(
+        `${message}\n--- last lines of the guest console ---\n${tail}`,
+        code as MqbError['exitCode'],
+      )
+    }
+    const t0 = performance.now()
+    const deadline = Date.now() + boundMs
+    /** Polls until `done()` while watching qemu, the console and the reset count. */
+    const watch = async (done: () => boolean, what: string): Promise<void> => {
+      while (!done()) {
+        if (this.exitInfo)
+          fail(`qemu exited while the guest rebooted (${this.exitInfo})`, ExitCode.unsupported)
+        if (this.panicked) fail(`${this.panicked} while rebooting`, ExitCode.unsupported)
+        const panicLine = PANIC.exec(safeRead(logPath).slice(consoleFrom))
+        if (panicLine)
+          fail(`the guest kernel panicked while rebooting: ${panicLine[0]}`, ExitCode.unsupported)
+        if (resetAgain !== undefined)
+          fail(
+            `the guest reset again ${(resetAgain / 1000).toFixed(1)} s into its reboot: its kernel cannot start`,
+            ExitCode.unsupported,
+          )
+        if (Date.now() > deadline)
+          fail(
+            `the guest did not come back within ${boundMs / 1000} s of a ${how} (${what})`,
+            ExitCode.noDevice,
+          )
+        await sleep(50)
+      }
+    }
+    try {
+      let asked: Promise<unknown> = Promise.resolve()
+      if (how === 'reset') await this.qmp.execute('system_reset')
+      // The answer never comes when the reboot is quick: the reset is what is awaited.
+      else
+        asked = this.agent
+          .request('exec', {argv: ['reboot', '-f'], timeoutMs: 5000}, {timeoutMs: 2000, retries: 0})
+          .catch(() => {})
+      await watch(() => resetAt !== undefined, 'no RESET event')
+      // Settled (by its 2 s timeout) before the reconnect, which would send it again to the new agent.
+      await asked
+      this.agent.dropConnection()
+      let answer: {h?: AgentHello; err?: Error} | undefined
+      void this.agent
+        .waitReady(Math.max(1000, deadline - Date.now()), () => !this.exitInfo)
+        .then(
+          (h) => (answer = {h}),
+          (err: Error) => (answer = {err}),
+        )
+      await watch(() => answer !== undefined, 'its agent never answered')
+      if (!answer?.h)
+        return fail(
+          `the guest agent did not answer after a ${how}: ${answer?.err?.message}`,
+          ExitCode.noDevice,
+        )
+      const backMs = Math.round(performance.now() - t0)
+      const vcpuCpus = this.setup.vcpuCpus ? await pinVcpus(this.qmp, this.setup.vcpuCpus) : undefined
+      return {
+        how,
+        resetMs: Math.round(resetAt! - t0),
+        backMs,
+        hello: answer.h,
+        resets: this.resets - resetsBefore,
+        bootMarks: parseBootMarks(safeRead(logPath).slice(consoleFrom).replaceAll('\r', '')),
+        agentConnections: this.agent.connections,
+        ...(vcpuCpus ? {vcpuCpus} : {}),
+      }
+    } finally {
+      offReset()
+    }
   }
 
   /** Throws (exit 11) when qemu has exited or the guest panicked since boot. */

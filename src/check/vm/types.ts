@@ -17,11 +17,109 @@ export interface PlanCheck {
   evidence: string
 }
 
+// ---- figures: the vocabulary of what the report draws ---------------------------------------------
+// Every figure is JSON-safe (it goes into the results file as it is) and says what it counts.
+
+/** One interrupt line of a guest NIC around a load: its count before and after, and the rise per vCPU. */
+export interface InterruptFigure {
+  /** the /proc/interrupts name: virtio0-input.0, virtio0-output.1, virtio0-virtqueues */
+  label: string
+  irq: string
+  /** the queue parsed from the name; absent for a shared line */
+  queue?: number
+  direction?: 'rx' | 'tx' | 'combined'
+  /** summed over vCPUs */
+  before: number
+  after: number
+  /** after - before per vCPU (index = vCPU) */
+  perCpu: number[]
+}
+
+/** One per-queue counter of a guest NIC (ethtool -S) around a load. */
+export interface QueueCounterFigure {
+  /** "rx0 packets", "tx1 kicks" */
+  label: string
+  queue: number
+  direction: 'rx' | 'tx'
+  /** which ethtool -S quantity: packets where the driver counts them, else kicks */
+  metric: string
+  before: number
+  after: number
+}
+
+/** What a load moved: one row of the report's load table, with the per-queue bars behind it. */
+export interface LoadFigure {
+  /** "20 TCP_RR sessions at 2 queues" */
+  label: string
+  /** the workloads that ran at once (one for a plain load; several for a mixed stress) */
+  workloads: Array<'tcp_rr' | 'udp_rr' | 'tcp_crr' | 'tcp_stream' | 'gen'>
+  sessions: number
+  /** queue pairs enabled in the guest during the load */
+  queues: number
+  durationMs: number
+  transactionsPerSecond?: number
+  bitsPerSecond?: number
+  packetsPerSecond?: number
+  /** sessions that ended with an error, or frames lost */
+  errors?: number
+  interrupts?: InterruptFigure[]
+  counters?: QueueCounterFigure[]
+}
+
+/** One event of a timeline, at its offset from the timeline's start. */
+export interface TimelineEvent {
+  atMs: number
+  label: string
+}
+
+/** A sequence of events (a migration: started, converged, stopped, resumed on the destination). */
+export interface TimelineFigure {
+  label: string
+  events: TimelineEvent[]
+  totalMs?: number
+  downtimeMs?: number
+  transferredBytes?: number
+}
+
+/** A problem line found in a guest's kernel log (health.ts). */
+export interface KernelLogProblem {
+  kind:
+    | 'call-trace'
+    | 'soft-lockup'
+    | 'hard-lockup'
+    | 'rcu-stall'
+    | 'hung-task'
+    | 'tx-timeout'
+    | 'alloc-failure'
+    | 'oom'
+    | 'bug'
+    | 'oops'
+    | 'warning'
+    | 'panic'
+  /** the line as the log has it, without its timestamp */
+  line: string
+  /** where it was read: "console" or "dmesg" */
+  source: string
+}
+
+/**
+ * The figures of one case. The named fields are what the report draws (loads with their
+ * per-queue bars, a timeline, the kernel log problems); `numbers` and any other JSON-safe
+ * field are shown as a list of free-form figures.
+ */
+export interface CaseFigures {
+  loads?: LoadFigure[]
+  timeline?: TimelineFigure
+  kernelLog?: KernelLogProblem[]
+  numbers?: Record<string, number | string | boolean>
+  [other: string]: unknown
+}
+
 /** What a case hands back: its checks and the structured figures the report draws. */
 export interface CaseOutcome {
   checks: PlanCheck[]
-  /** JSON-safe figures for the results file and the report (per-queue counts, timelines, rates) */
-  figures?: Record<string, unknown>
+  /** JSON-safe figures for the results file and the report */
+  figures?: CaseFigures
 }
 
 /** Which run a case belongs to: the default set (CI, under 5 minutes under TCG) or --extended. */
@@ -39,6 +137,8 @@ export interface PlanParams {
   memoryMiB: number
   kernel?: string
   accel: NonNullable<VmOptions['accel']>
+  /** cycles of the extended hotplug-repeat case (its default: 20) */
+  hotplugCycles?: number
 }
 
 /** A guest differing from the plan's default one (queues, vectors, mq=off, kernel parameters). */
@@ -80,7 +180,7 @@ export interface CaseReport {
   title: string
   source: VmCase['source']
   checks: PlanCheck[]
-  figures?: Record<string, unknown>
+  figures?: CaseFigures
   wallMs: number
   /** the setup of each guest the case booted or shared, in order */
   guests: GuestRecord[]

@@ -1,0 +1,81 @@
+// A TCP_RR load between the host namespace and a guest NIC, with the guest snapshots around it:
+// the agent's session server in the guest, one engine thread pinned per vCPU (so that replies
+// leave on every vCPU's TX queue by XPS), mqbench's sessions from the host namespace, and the
+// interrupt deltas of the guest NIC. The per-queue judging is the host `check`'s (checks.ts).
+import {randomBytes} from 'node:crypto'
+import {observeDelta} from '../../observe/index.js'
+import type {RrResult} from '../../results/schema.js'
+import {runRr} from '../../sessions/index.js'
+import type {VmBed} from '../../testbed/vm.js'
+import {guestSnapshot} from '../../vm/guest-observe.js'
+import {evaluateChecks, type LoadRun} from '../checks.js'
+import type {PlanCheck} from './types.js'
+
+export async function rrLoad(
+  bed: VmBed,
+  dev: string,
+  opts: {sessions: number; durationMs: number; signal?: AbortSignal},
+): Promise<LoadRun & {rr: RrResult}> {
+  const token = randomBytes(12).toString('hex')
+  const cpus = Array.from({length: bed.guest.setup.vcpus}, (_, i) => i)
+  const srv = await bed.guest.agent.request<{port: number}>('server_start', {
+    bind: bed.ipGuest,
+    port: 0,
+    token,
+    maxSessions: opts.sessions,
+    cpus,
+  })
+  try {
+    const before = await guestSnapshot(bed.guest.agent, dev)
+    const rr = await runRr(
+      {
+        server: bed.ipGuest,
+        port: srv.port,
+        netns: bed.ns,
+        token,
+        type: 'tcp_rr',
+        sessions: opts.sessions,
+        requestSize: 1,
+        responseSize: 1,
+        durationMs: opts.durationMs,
+      },
+      {signal: opts.signal},
+    )
+    const after = await guestSnapshot(bed.guest.agent, dev)
+    return {
+      queueCount: after.queueCounts.rx,
+      transactionsPerSecond: rr.transactionsPerSecond,
+      before,
+      after,
+      interrupts: observeDelta(before, after).interrupts,
+      rr,
+    }
+  } finally {
+    await bed.guest.agent.request('server_stop', {}).catch(() => {})
+  }
+}
+
+/** The host check's per-queue judging of a load on `queues` queue pairs: interrupts and ethtool -S. */
+export function perQueueChecks(dev: string, queues: number, vcpus: number, load: LoadRun): PlanCheck[] {
+  const wanted = new Set(['irq-per-queue', 'ethtool-per-queue'])
+  return evaluateChecks({
+    dev,
+    queues,
+    onlineCpus: Array.from({length: vcpus}, (_, i) => i),
+    loadN: load,
+  }).filter((c) => wanted.has(c.id))
+}
+
+/** Every session carried transactions (a session stuck at zero is a queue that lost its flows). */
+export function sessionsCheck(rr: RrResult, sessions: number): PlanCheck {
+  const idle = rr.sessions.filter((s) => s.transactions === 0).length
+  const ok = rr.sessions.length === sessions && idle === 0
+  return {
+    id: 'rr-sessions',
+    title: `${sessions} TCP_RR sessions between host and guest all carried transactions`,
+    status: ok ? 'PASS' : 'FAIL',
+    evidence:
+      `${rr.sessions.length} sessions, ${idle} without a transaction, ` +
+      `${Math.round(rr.transactionsPerSecond)} transactions/s`,
+  }
+}
