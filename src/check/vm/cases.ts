@@ -3,7 +3,29 @@
 import {bootCase} from './cases/boot.js'
 import {genCase} from './cases/gen.js'
 import {hotplugCase} from './cases/hotplug.js'
+import {defaultStateCase} from './cases/default-state.js'
+import {vectorsCase} from './cases/vectors.js'
+import {negativeCase} from './cases/negative.js'
+import {churnCase, churnLongCase} from './cases/churn.js'
+import {affinityCase} from './cases/affinity.js'
+import {mqOffCase} from './cases/mq-off.js'
+import {vectorsNomsiCase} from './cases/vectors-nomsi.js'
+import {negativeQemuCase} from './cases/negative-qemu.js'
 import {hotplugRepeatCase} from './cases/hotplug-repeat.js'
 import type {VmCase} from './types.js'
 
-export const CASES: VmCase[] = [bootCase, hotplugCase, genCase, hotplugRepeatCase]
+export const CASES: VmCase[] = [
+  bootCase,
+  hotplugCase,
+  genCase,
+  hotplugRepeatCase,
+  defaultStateCase,
+  vectorsCase,
+  negativeCase,
+  churnCase,
+  affinityCase,
+  mqOffCase,
+  churnLongCase,
+  vectorsNomsiCase,
+  negativeQemuCase,
+]
