@@ -12,7 +12,7 @@ import {registerGuestAddress} from '../host/guests.js'
 import {createNetns} from '../host/netns.js'
 import type {DeviceSnapshot} from '../observe/index.js'
 import {runOk} from '../util/exec.js'
-import {Guest} from '../vm/guest.js'
+import {Guest, type RebootObservation} from '../vm/guest.js'
 import {guestSnapshot} from '../vm/guest-observe.js'
 import {guestMac} from '../vm/qemu-args.js'
 import {endpointAddresses, quietNamespace} from './common.js'
@@ -86,6 +86,16 @@ export interface VmBed {
   readonly virtio: string
   /** the host tap's queues as qemu holds them, from netlink */
   tapState(): {numqueues: number; numdisabled: number; multiQueue: boolean}
+  /**
+   * Guest.reboot(), then the live queue count the testbed had set before is set again (the guest
+   * comes back with its boot-time channels), read back from the three witnesses.
+   */
+  reboot(opts?: Parameters<Guest['reboot']>[0]): Promise<RebootObservation & {queues: QueueReadback}>
+  /**
+   * Hands the bed an undo (a tap a case added, a migration's destination tap): run when the
+   * testbed closes, after its guest's qemu(s) stopped, whoever closes it.
+   */
+  own(undo: () => void): void
 }
 
 export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): Promise<Testbed> {
@@ -148,10 +158,18 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
     )
     const g = guest
     undos.push(registerGuestAddress(spec.name, ipB, g.ref, opts.cleanup))
+    // After a live migration the guest runs in the destination qemu on its own tap: the address
+    // record names the new process (it counts as local only while that one runs), the tap
+    // witness and gen's tap follow.
+    let curTap = tap
+    g.onMoved((m) => {
+      curTap = m.tap
+      undos.push(registerGuestAddress(spec.name, ipB, m.ref, opts.cleanup))
+    })
     if (g.setup.accel === 'tcg')
       warnings.push(`the guest runs under TCG (${g.setup.accelReason}): its figures are functional only`)
     const agent = g.agent
-    const tapState = () => tapQueues(runOk('ip', ['-n', ns, '-d', '-j', 'link', 'show', 'dev', tap]))
+    const tapState = () => tapQueues(runOk('ip', ['-n', ns, '-d', '-j', 'link', 'show', 'dev', curTap]))
     const channels = async () =>
       agent.request<{combined: number; maxCombined: number}>('channels_get', {dev: GUEST_DEV})
     const sysfs = async () => {
@@ -211,7 +229,9 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
       ipB,
       maxQueues: max,
       guest: g.setup,
-      genDev: tap,
+      get genDev() {
+        return curTap
+      },
       agent,
       warnings,
       setQueueCount,
@@ -241,13 +261,22 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
       testbed,
       guest: g,
       ns,
-      tap,
+      get tap() {
+        return curTap
+      },
       bridge,
       ipHost: ipA,
       ipGuest: ipB,
       prefix,
       virtio,
       tapState,
+      async reboot(o) {
+        const before = count
+        const seen = await g.reboot(o)
+        count = (await channels()).combined
+        return {...seen, queues: await setQueueCount(before)}
+      },
+      own: (undo) => undos.push(undo),
     }
   } catch (err) {
     if (!vm.keep) {
