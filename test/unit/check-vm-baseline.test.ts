@@ -4,6 +4,7 @@ import {describe, expect, it} from 'vitest'
 import {
   compareWithBaseline,
   incomparable,
+  judgeBaseline,
   loadSamples,
   median,
   type LoadSamples,
@@ -86,5 +87,34 @@ describe('incomparable', () => {
     expect(incomparable({params: {...p, queues: 4}, accel: ['kvm']}, {params: p, accel: ['tcg']})).toBe(
       'the runs differ: queues 2 in the baseline, 4 now, guests under tcg in the baseline, kvm now',
     )
+  })
+})
+
+describe('judgeBaseline', () => {
+  const plan = (tps: number[], accel = 'tcg', queues = 2) => ({
+    params: {queues, vcpus: 2, sessions: 20, durationMs: 2000},
+    cases: [
+      {
+        id: 'mq_off',
+        guests: [{accel}],
+        figures: {
+          loads: tps.map((t) => ({label: '20 TCP_RR sessions at 1 queue', transactionsPerSecond: t})),
+        },
+      },
+    ],
+  })
+  it('counts the regressions of a plan against its baseline', () => {
+    const r = judgeBaseline(plan([3000, 3100, 2950]), plan([5000, 5200, 4900]), 'base.json')
+    expect(r).toMatchObject({file: 'base.json', regressions: 1})
+    expect(judgeBaseline(plan([5000, 5100, 4950]), plan([5000, 5200, 4900]), 'b').regressions).toBe(0)
+  })
+  it('compares nothing when the runs differ, and says why for each load', () => {
+    const r = judgeBaseline(plan([3000, 3100, 2950], 'kvm'), plan([5000, 5200, 4900]), 'b')
+    expect(r.regressions).toBe(0)
+    expect(r.verdicts[0]).toMatchObject({
+      status: 'N/A',
+      evidence:
+        'mq_off "20 TCP_RR sessions at 1 queue": the runs differ: guests under tcg in the baseline, kvm now',
+    })
   })
 })

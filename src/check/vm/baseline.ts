@@ -118,3 +118,31 @@ export function incomparable(
 }
 
 type PlanParamsLike = {queues: number; vcpus: number; sessions: number; durationMs: number}
+
+/** The parts of a plan report (or a plan results file) the comparison reads. */
+export interface PlanLike {
+  params: PlanParamsLike
+  cases: Array<Parameters<typeof loadSamples>[0][number] & {guests: Array<{accel: string}>}>
+}
+
+export interface BaselineComparison {
+  /** the baseline file as given */
+  file: string
+  verdicts: BaselineVerdict[]
+  /** loads that regressed beyond the noise: `check` exits 9 when there is one */
+  regressions: number
+}
+
+/** Every load of `current` against `baseline`; all N/A with the reason when the runs differ. */
+export function judgeBaseline(current: PlanLike, baseline: PlanLike, file: string): BaselineComparison {
+  const accel = (p: PlanLike) => p.cases.flatMap((c) => c.guests.map((g) => g.accel))
+  const why = incomparable(
+    {params: current.params, accel: accel(current)},
+    {params: baseline.params, accel: accel(baseline)},
+  )
+  const now = loadSamples(current.cases)
+  const verdicts = why
+    ? now.map((s): BaselineVerdict => ({...s, status: 'N/A', evidence: `${s.caseId} "${s.label}": ${why}`}))
+    : compareWithBaseline(now, loadSamples(baseline.cases))
+  return {file, verdicts, regressions: verdicts.filter((v) => v.status === 'FAIL').length}
+}
