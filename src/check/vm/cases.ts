@@ -4,6 +4,7 @@ import {bootCase} from './cases/boot.js'
 import {genCase} from './cases/gen.js'
 import {hotplugCase} from './cases/hotplug.js'
 import {hotplugRepeatCase} from './cases/hotplug-repeat.js'
+import {queuesMaxCase} from './cases/queues-max.js'
 import type {VmCase} from './types.js'
 
-export const CASES: VmCase[] = [bootCase, hotplugCase, genCase, hotplugRepeatCase]
+export const CASES: VmCase[] = [bootCase, hotplugCase, genCase, hotplugRepeatCase, queuesMaxCase]
