@@ -14,10 +14,11 @@ import type {PlanCheck} from './types.js'
 export async function rrLoad(
   bed: VmBed,
   dev: string,
-  opts: {sessions: number; durationMs: number; signal?: AbortSignal},
+  /** cpus: the guest vCPUs the server's engine threads are pinned to (default: one per vCPU) */
+  opts: {sessions: number; durationMs: number; signal?: AbortSignal; cpus?: number[]},
 ): Promise<LoadRun & {rr: RrResult}> {
   const token = randomBytes(12).toString('hex')
-  const cpus = Array.from({length: bed.guest.setup.vcpus}, (_, i) => i)
+  const cpus = opts.cpus ?? Array.from({length: bed.guest.setup.vcpus}, (_, i) => i)
   const srv = await bed.guest.agent.request<{port: number}>('server_start', {
     bind: bed.ipGuest,
     port: 0,
