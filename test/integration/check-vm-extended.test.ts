@@ -40,7 +40,6 @@ describeNet('check --testbed vm: extended cases, small', () => {
     expect(c['8q-to-guest-queues'].evidence).toMatch(/rx7 [1-9]/)
     expect(c['largest-max'].evidence).toMatch(/^max combined 256/)
     expect(c['largest-set'].evidence).toMatch(/^combined 256, sysfs rx 256 \/ tx 256, tap 256 attached/)
-    expect(c['largest-beyond'].evidence).toMatch(/Argument list too long/)
     console.log(`queues-max wall time ${q.wallMs} ms`)
     cleanup.runAll()
     expect(cleanup.failures).toEqual([])

@@ -5,7 +5,8 @@
 //    virtio-net-pci takes 256 pairs with 2*256+2 MSI-X vectors; the guest (Debian 6.1) shows max
 //    combined 256 and enables all 256. Measured here: with 2 vCPUs it cannot allocate 513 vectors
 //    and falls back to one shared virtioN-virtqueues interrupt; with 4 it gets one per queue, so
-//    this part boots at least 4. 257 is refused by tun (TUNSETIFF: E2BIG), so qemu exits.
+//    this part boots at least 4. 257 is refused by tun (TUNSETIFF: E2BIG): case negative-qemu.
+import {LIMITS} from '../../../limits.js'
 import {GUEST_DEV} from '../../../testbed/vm.js'
 import {vmGenTarget} from '../../../gen/testbed.js'
 import {runVmGen} from '../../../gen/vm.js'
@@ -15,8 +16,6 @@ import type {CaseContext, CaseOutcome, PlanCheck, VmCase} from '../types.js'
 import {bootChecks} from './boot.js'
 import {fromGuestChecks, genFigures, toGuestCheck} from './gen.js'
 
-/** tun's limit of queues per tap (MAX_TAP_QUEUES in drivers/net/tun.c). */
-export const TAP_MAX_QUEUES = 256
 /** vCPUs the largest count boots with at least: 2 cannot hold 2*256+1 vectors (measured here). */
 const LARGEST_MIN_VCPUS = 4
 
@@ -114,29 +113,12 @@ async function largest(
   }
   checks.push({...healthCheck(await guestKernelProblems(bed)), id: 'largest-kernel-log'})
   await bed.testbed.close()
-  if (n === TAP_MAX_QUEUES) {
-    ctx.phase(`starting qemu with ${n + 1} queues (beyond the tap's limit)`)
-    const refused = await ctx.boot({queues: n + 1, vcpus: 1}).then(
-      async (b) => {
-        await b.testbed.close()
-        return undefined
-      },
-      (err: Error) => err.message.split('\n')[0],
-    )
-    checks.push({
-      id: 'largest-beyond',
-      title: `${n + 1} queues, one more than tun allows, is refused`,
-      // refused for the tap's reason (TUNSETIFF E2BIG), not for another one
-      status: refused && /\/dev\/net\/tun|Argument list too long/.test(refused) ? 'PASS' : 'FAIL',
-      evidence: refused ?? `a guest with ${n + 1} queues booted`,
-    })
-  }
   return {checks, numbers: {'largest.queues': n, 'largest.vcpus': vcpus}}
 }
 
 export function makeQueuesMaxCase(o: QueuesMaxOptions = {}): VmCase {
   const many = o.many ?? 8
-  const top = o.largest ?? TAP_MAX_QUEUES
+  const top = o.largest ?? LIMITS.maxQueues
   return {
     id: 'queues-max',
     title: `${many} queue pairs on ${many} vCPUs, and the largest count (${top})`,
