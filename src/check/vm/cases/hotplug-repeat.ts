@@ -4,9 +4,8 @@
 // stop/cont) and must reach the host with pings through the new NIC. After the last cycle the
 // plugged NIC carries TCP_RR sessions on every queue, and the guest's kernel log stays clean.
 import type {NicSpec} from '../../../vm/hotplug.js'
-import {loadFigure} from '../figures.js'
 import {guestKernelProblems, healthCheck} from '../health.js'
-import {perQueueChecks, rrLoad, sessionsCheck} from '../rr-load.js'
+import {judgedRrLoad} from '../rr-load.js'
 import type {CaseContext, CaseOutcome, PlanCheck, VmCase} from '../types.js'
 import {addBridgedTap, bootNic, replug} from './hotplug.js'
 
@@ -125,31 +124,16 @@ export const hotplugRepeatCase: VmCase = {
     }
     if (!failed && dev) {
       ctx.phase(`${ctx.params.sessions} TCP_RR sessions to ${dev} after the last cycle`)
-      const load = await rrLoad(bed, dev, {
+      const l = await judgedRrLoad(bed, dev, {
         sessions: ctx.params.sessions,
         durationMs: ctx.params.durationMs,
         signal: ctx.signal,
+        queues: n,
+        prefix: virtio ?? dev,
+        label: `${ctx.params.sessions} TCP_RR sessions on ${dev} after ${cycles} cycles`,
       })
-      checks.push(
-        sessionsCheck(load.rr, ctx.params.sessions),
-        ...perQueueChecks(dev, n, bed.guest.setup.vcpus, load).map((c) => ({
-          ...c,
-          title: `${virtio}: ${c.title}`,
-        })),
-      )
-      figures.loads = [
-        loadFigure(
-          {
-            label: `${ctx.params.sessions} TCP_RR sessions on ${dev} after ${cycles} cycles`,
-            workloads: ['tcp_rr'],
-            sessions: ctx.params.sessions,
-            queues: n,
-            durationMs: ctx.params.durationMs,
-            transactionsPerSecond: load.rr.transactionsPerSecond,
-          },
-          load,
-        ),
-      ]
+      checks.push(...l.checks)
+      figures.loads = [l.figure]
     }
     const health = await guestKernelProblems(bed)
     checks.push(healthCheck(health))

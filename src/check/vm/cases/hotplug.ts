@@ -15,9 +15,8 @@ import {
   waitInterfaces,
   type NicSpec,
 } from '../../../vm/hotplug.js'
-import {loadFigure} from '../figures.js'
 import {guestKernelProblems, healthCheck} from '../health.js'
-import {perQueueChecks, rrLoad, sessionsCheck} from '../rr-load.js'
+import {judgedRrLoad} from '../rr-load.js'
 import type {CaseContext, CaseOutcome, PlanCheck, VmCase} from '../types.js'
 
 /** DEVICE_DELETED came after ~0.25-0.8 s here under TCG; a guest that never releases the device FAILs here. */
@@ -265,37 +264,21 @@ export function makeHotplugCase(o: HotplugOptions = {}): VmCase {
           figures: {numbers: r.numbers},
         }
       ctx.phase(`${ctx.params.sessions} TCP_RR sessions to ${r.dev}`)
-      const load = await rrLoad(bed, r.dev, {
+      const l = await judgedRrLoad(bed, r.dev, {
         sessions: ctx.params.sessions,
         durationMs: ctx.params.durationMs,
         signal: ctx.signal,
+        queues: n,
+        enabled: combined,
+        prefix: r.virtio ?? r.dev,
+        label: `${ctx.params.sessions} TCP_RR sessions at ${combined} queues on the plugged ${r.dev}`,
       })
       const health = await guestKernelProblems(bed)
       return {
-        checks: [
-          ...r.checks,
-          sessionsCheck(load.rr, ctx.params.sessions),
-          ...perQueueChecks(r.dev, n, bed.guest.setup.vcpus, load).map((c) => ({
-            ...c,
-            title: `${r.virtio}: ${c.title}`,
-          })),
-          healthCheck(health),
-        ],
+        checks: [...r.checks, ...l.checks, healthCheck(health)],
         figures: {
           numbers: r.numbers,
-          loads: [
-            loadFigure(
-              {
-                label: `${ctx.params.sessions} TCP_RR sessions at ${combined} queues on the plugged ${r.dev}`,
-                workloads: ['tcp_rr'],
-                sessions: ctx.params.sessions,
-                queues: combined,
-                durationMs: ctx.params.durationMs,
-                transactionsPerSecond: load.rr.transactionsPerSecond,
-              },
-              load,
-            ),
-          ],
+          loads: [l.figure],
           kernelLog: health.problems,
         },
       }
