@@ -88,4 +88,25 @@ describeNet('check --testbed vm: migration', () => {
     nothingLeft(names)
     for (const n of names) expect(existsSync(`${vmNames(n).dir.replace(/\.vm$/, '')}-mig.vm`)).toBe(false)
   }, 170_000)
+
+  it('an interrupt during the migration removes both qemus, both taps and both directories', async () => {
+    const stop = new AbortController()
+    const lines: string[] = []
+    const run = runVmPlan(params, [migrationCase], {
+      cleanup,
+      signal: stop.signal,
+      onPhase: (l) => {
+        lines.push(l)
+        // Mid-migration: the destination listens, the copy runs, migrate was just issued.
+        if (l.includes('QMP migrate')) setTimeout(() => stop.abort(), 200)
+      },
+    })
+    await expect(run).rejects.toThrow(/interrupted/)
+    const name = lines.map((l) => /on tap mqb-(\w+)-m,/.exec(l)?.[1]).find(Boolean)
+    expect(name, lines.join('\n')).toBeDefined()
+    cleanup.runAll()
+    expect(cleanup.failures).toEqual([])
+    nothingLeft([name!])
+    expect(existsSync(`${vmNames(name!).dir.replace(/\.vm$/, '')}-mig.vm`)).toBe(false)
+  }, 90_000)
 })
