@@ -2,6 +2,9 @@
 // file under src/check/vm/cases/ and is listed here once; `--cases` selects by id.
 import {bootCase} from './cases/boot.js'
 import {hotplugCase} from './cases/hotplug.js'
+import {mqCase} from './cases/mq.js'
+import {setLinkCase} from './cases/set-link.js'
+import {stressCase} from './cases/stress.js'
 import type {VmCase} from './types.js'
 
-export const CASES: VmCase[] = [bootCase, hotplugCase]
+export const CASES: VmCase[] = [bootCase, mqCase, setLinkCase, hotplugCase, stressCase]
