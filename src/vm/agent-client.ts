@@ -39,7 +39,6 @@ interface Pending {
 
 export class AgentClient {
   private sock?: Socket
-  private decoder = new FrameDecoder()
   private nextId = 1
   private pending = new Map<number, Pending>()
   private closed = false
@@ -48,9 +47,30 @@ export class AgentClient {
   connections = 0
 
   constructor(
-    readonly path: string,
-    private readonly opts: {alive?: () => boolean; connectTimeoutMs?: number} = {},
+    private target: string,
+    private opts: {alive?: () => boolean; connectTimeoutMs?: number} = {},
   ) {}
+
+  /** The socket the channel connects to (the destination's after a migration). */
+  get path(): string {
+    return this.target
+  }
+
+  /**
+   * Moves the channel to another socket: after a live migration the guest's port is served by the
+   * destination qemu, and whatever the source still held (requests written after the guest
+   * stopped there, answers it had not passed on) is lost. The old connection is dropped at once
+   * (a late frame from it is never read) and every request in flight is sent again, with its id,
+   * on the new one: the agent answers a repeat from its cache, so each is answered exactly once.
+   */
+  retarget(path: string, alive?: () => boolean): void {
+    this.target = path
+    if (alive) this.opts = {...this.opts, alive}
+    const old = this.sock
+    this.sock = undefined
+    old?.destroy()
+    if (!this.closed && this.pending.size > 0) void this.reconnect()
+  }
 
   /**
    * Sends one request and resolves with its result. Each attempt waits `timeoutMs`; a lost
@@ -143,15 +163,21 @@ export class AgentClient {
   }
 
   private async connect(): Promise<void> {
-    const sock = await connectUnix(this.path, this.opts.connectTimeoutMs ?? 10_000, this.opts.alive)
-    if (this.closed) {
+    const target = this.target
+    const sock = await connectUnix(target, this.opts.connectTimeoutMs ?? 10_000, this.opts.alive)
+    // Closed meanwhile, or moved to another socket (a retarget during the connect).
+    if (this.closed || target !== this.target) {
       sock.destroy()
+      if (!this.closed) return this.connect()
       return
     }
-    this.decoder = new FrameDecoder()
+    // One decoder per connection: a frame cut short by a drop never runs into the next one's.
+    const decoder = new FrameDecoder()
     this.sock = sock
     this.connections++
-    sock.on('data', (chunk) => this.onData(chunk))
+    sock.on('data', (chunk) => {
+      if (this.sock === sock) this.onData(decoder, chunk)
+    })
     sock.on('error', () => {})
     sock.on('close', () => {
       if (this.sock === sock) this.sock = undefined
@@ -173,8 +199,8 @@ export class AgentClient {
     }
   }
 
-  private onData(chunk: Buffer): void {
-    for (const msg of this.decoder.push(chunk)) {
+  private onData(decoder: FrameDecoder, chunk: Buffer): void {
+    for (const msg of decoder.push(chunk)) {
       if (msg instanceof Error) continue
       const id = typeof msg.id === 'number' ? msg.id : -1
       const p = this.pending.get(id)

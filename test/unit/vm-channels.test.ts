@@ -2,6 +2,7 @@
 import {mkdtempSync} from 'node:fs'
 import {createServer, type Server, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {AgentClient, AgentError} from '../../src/vm/agent-client.js'
@@ -155,6 +156,67 @@ describe('agent client', () => {
     const c = new AgentClient(a.path)
     expect(await c.request('channels_get', {dev: 'eth0'}, {timeoutMs: 2000, retries: 0})).toEqual({conn: 2})
     expect(c.connections).toBe(2)
+    c.close()
+  })
+
+  it('moves to the destination after a migration: a request in flight runs once and is answered once', async () => {
+    // One guest seen through two qemus: what the agent ran and its answer cache travel with it.
+    const ran = new Map<number, Record<string, unknown>>()
+    let runs = 0
+    const held: Array<[Socket, Record<string, unknown>]> = []
+    const raw: Buffer[] = []
+    const src = fakeAgent((req, _c, s) => {
+      runs++
+      ran.set(req.id as number, {ran: runs})
+      held.push([s, req]) // the guest stopped: the answer never leaves the source
+    })
+    const dst = fakeAgent((req, _c, s) => {
+      raw.push(encodeFrame(req))
+      const cached = ran.get(req.id as number)
+      if (cached) answer(s, req, {...cached, cached: true})
+      else {
+        runs++
+        ran.set(req.id as number, {ran: runs})
+        answer(s, req, {ran: runs})
+      }
+    })
+    const c = new AgentClient(src.path)
+    const inFlight = c.request(
+      'exec',
+      {argv: ['sh', '-c', 'echo x >> /tmp/once']},
+      {timeoutMs: 5000, retries: 0},
+    )
+    let settled = 0
+    void inFlight.finally(() => settled++)
+    while (src.requests.length === 0) await sleep(5)
+    c.retarget(dst.path)
+    expect(c.path).toBe(dst.path)
+    // The source's late answer, after the switch-over, is never read.
+    for (const [s, r] of held) {
+      s.on('error', () => {})
+      answer(s, r, {late: true})
+    }
+    expect(await inFlight).toEqual({ran: 1, cached: true})
+    expect(runs).toBe(1)
+    expect(dst.requests.map((r) => [r.id, r.op])).toEqual([[src.requests[0].id, 'exec']])
+    expect(raw[0]).toEqual(encodeFrame(src.requests[0]))
+    // New requests go to the destination with new ids.
+    expect(await c.request('hello')).toEqual({ran: 2})
+    expect(dst.requests.map((r) => r.id)).toEqual([1, 2])
+    await sleep(20)
+    expect(settled).toBe(1)
+    expect(c.connections).toBe(2)
+    c.close()
+  })
+
+  it('retargets with nothing in flight: the next request connects to the new socket', async () => {
+    const a = fakeAgent((req, _c, s) => answer(s, req, {at: 'a'}))
+    const b = fakeAgent((req, _c, s) => answer(s, req, {at: 'b'}))
+    const c = new AgentClient(a.path)
+    expect(await c.request('hello')).toEqual({at: 'a'})
+    c.retarget(b.path)
+    expect(await c.request('hello')).toEqual({at: 'b'})
+    expect([a.requests.length, b.requests.length]).toEqual([1, 1])
     c.close()
   })
 
