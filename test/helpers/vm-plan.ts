@@ -2,7 +2,7 @@
 // proof that nothing of them stayed (qemu, namespace, taps and bridge, scratch directory).
 import {existsSync} from 'node:fs'
 import {expect} from 'vitest'
-import type {CaseReport} from '../../src/check/vm/types.js'
+import type {CaseReport, PlanParams} from '../../src/check/vm/types.js'
 import {vmNames} from '../../src/testbed/vm.js'
 import {run} from '../../src/util/exec.js'
 import {leftovers} from './netpair.js'
@@ -20,3 +20,13 @@ export function nothingLeft(names: string[]): void {
 }
 
 export const checksById = (r: CaseReport) => Object.fromEntries(r.checks.map((c) => [c.id, c]))
+
+/** The plan the vm tests run: 2 queues on 2 vCPUs (TCG here), 20 sessions, 2 s loads. */
+export const TEST_PLAN: PlanParams = {
+  queues: 2,
+  vcpus: 2,
+  sessions: 20,
+  durationMs: 2000,
+  memoryMiB: 512,
+  accel: 'auto',
+}

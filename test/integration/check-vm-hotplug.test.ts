@@ -5,19 +5,11 @@
 import {afterAll, expect, it} from 'vitest'
 import {makeHotplugCase, hotplugCase} from '../../src/check/vm/cases/hotplug.js'
 import {runVmPlan} from '../../src/check/vm/plan.js'
-import type {PlanParams} from '../../src/check/vm/types.js'
 import {cleanup} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
-import {checksById as byId, guestNames, nothingLeft} from '../helpers/vm-plan.js'
+import {checksById as byId, guestNames, nothingLeft, TEST_PLAN} from '../helpers/vm-plan.js'
 
-const params: PlanParams = {
-  queues: 2,
-  vcpus: 2,
-  sessions: 20,
-  durationMs: 2000,
-  memoryMiB: 512,
-  accel: 'auto',
-}
+const params = TEST_PLAN
 
 describeNet('check --testbed vm: hotplug', () => {
   afterAll(() => cleanup.runAll())

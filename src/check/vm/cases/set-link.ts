@@ -3,9 +3,9 @@
 // `set_link nic0 on` brings both up again and traffic flows. The link is set up again whatever
 // happens (a case that throws leaves the shared guest up; the runner then drops it anyway).
 import {setTimeout as sleep} from 'node:timers/promises'
-import {randomBytes} from 'node:crypto'
 import {runRr} from '../../../sessions/index.js'
 import {GUEST_DEV, type VmBed} from '../../../testbed/vm.js'
+import {guestServer} from '../rr-load.js'
 import type {CaseContext, CaseOutcome, PlanCheck, TimelineEvent, VmCase} from '../types.js'
 
 /** The guest followed set_link at once here (FACTS: ~0.02 s); a guest that takes longer FAILs. */
@@ -51,20 +51,14 @@ async function waitLink(
 
 /** A short TCP_RR from the host namespace into the guest: transactions, or why it failed. */
 async function probe(bed: VmBed, signal: AbortSignal): Promise<{transactions: number; error?: string}> {
-  const token = randomBytes(12).toString('hex')
-  const srv = await bed.guest.agent.request<{port: number}>('server_start', {
-    bind: bed.ipGuest,
-    port: 0,
-    token,
-    maxSessions: 2,
-  })
+  const srv = await guestServer(bed, 2)
   try {
     const rr = await runRr(
       {
         server: bed.ipGuest,
         port: srv.port,
         netns: bed.ns,
-        token,
+        token: srv.token,
         type: 'tcp_rr',
         sessions: 2,
         requestSize: 1,
@@ -78,13 +72,32 @@ async function probe(bed: VmBed, signal: AbortSignal): Promise<{transactions: nu
     if (signal.aborted) throw err
     return {transactions: 0, error: err instanceof Error ? err.message : String(err)}
   } finally {
-    await bed.guest.agent.request('server_stop', {}).catch(() => {})
+    await srv.stop()
   }
 }
 
 const isDown = (s: LinkState) => s.carrier === '0' && s.operstate === 'down'
 const isUp = (s: LinkState) => s.carrier === '1' && s.operstate === 'up'
 const show = (s: LinkState) => `carrier ${s.carrier}, operstate ${s.operstate}`
+
+function linkCheck(way: 'down' | 'up', r: {ms?: number; state: LinkState}, more: string): PlanCheck {
+  return {
+    id: way,
+    title: `the guest's carrier and operstate go ${way} within ${LINK_BOUND_MS / 1000} s`,
+    status: r.ms !== undefined ? 'PASS' : 'FAIL',
+    evidence: `${show(r.state)} after ${r.ms !== undefined ? `${r.ms} ms` : `${LINK_BOUND_MS / 1000} s`}${more}`,
+  }
+}
+
+/** With the link down no transaction may pass; with it up some must. */
+function trafficCheck(way: 'down' | 'up', p: {transactions: number; error?: string}): PlanCheck {
+  return {
+    id: `${way}-traffic`,
+    title: way === 'down' ? 'with the link down, traffic stops' : 'with the link up again, traffic flows',
+    status: (way === 'down' ? p.transactions === 0 : p.transactions > 0) ? 'PASS' : 'FAIL',
+    evidence: p.error ? `the TCP_RR failed: ${p.error}` : `${p.transactions} transactions in ${PROBE_MS} ms`,
+  }
+}
 
 export interface SetLinkOptions {
   /**
@@ -117,23 +130,11 @@ export function makeSetLinkCase(o: SetLinkOptions = {}): VmCase {
         at('set_link off')
         const off = await waitLink(bed, isDown, LINK_BOUND_MS)
         if (off.ms !== undefined) at('guest link down')
-        checks.push({
-          id: 'down',
-          title: `the guest's carrier and operstate go down within ${LINK_BOUND_MS / 1000} s`,
-          status: off.ms !== undefined ? 'PASS' : 'FAIL',
-          evidence: `${show(off.state)}${off.ms !== undefined ? ` after ${off.ms} ms` : ` after ${LINK_BOUND_MS / 1000} s`} (was ${show(before)})`,
-        })
+        checks.push(linkCheck('down', off, ` (was ${show(before)})`))
         ctx.phase('a short TCP_RR with the link down')
         const dead = await probe(bed, ctx.signal)
         at('probe with the link down ended')
-        checks.push({
-          id: 'down-traffic',
-          title: 'with the link down, traffic stops',
-          status: dead.transactions === 0 ? 'PASS' : 'FAIL',
-          evidence: dead.error
-            ? `the TCP_RR failed: ${dead.error}`
-            : `${dead.transactions} transactions in ${PROBE_MS} ms`,
-        })
+        checks.push(trafficCheck('down', dead))
         if (!o.leaveDown) {
           ctx.phase(`set_link ${nic} on`)
           await bed.guest.qmp.execute('set_link', {name: nic, up: true})
@@ -142,23 +143,11 @@ export function makeSetLinkCase(o: SetLinkOptions = {}): VmCase {
         }
         const on = await waitLink(bed, isUp, LINK_BOUND_MS)
         if (on.ms !== undefined) at('guest link up')
-        checks.push({
-          id: 'up',
-          title: `the guest's carrier and operstate come up within ${LINK_BOUND_MS / 1000} s`,
-          status: on.ms !== undefined ? 'PASS' : 'FAIL',
-          evidence: `${show(on.state)}${on.ms !== undefined ? ` after ${on.ms} ms` : ` after ${LINK_BOUND_MS / 1000} s`}`,
-        })
+        checks.push(linkCheck('up', on, ''))
         ctx.phase('a short TCP_RR with the link up')
         const live = await probe(bed, ctx.signal)
         at('probe with the link up ended')
-        checks.push({
-          id: 'up-traffic',
-          title: 'with the link up again, traffic flows',
-          status: live.transactions > 0 ? 'PASS' : 'FAIL',
-          evidence: live.error
-            ? `the TCP_RR failed: ${live.error}`
-            : `${live.transactions} transactions in ${PROBE_MS} ms`,
-        })
+        checks.push(trafficCheck('up', live))
         return {checks, figures: {timeline: {label: 'set_link off, then on', events}}}
       } finally {
         if (down) await bed.guest.qmp.execute('set_link', {name: nic, up: true})

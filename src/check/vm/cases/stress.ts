@@ -3,14 +3,13 @@
 // be healthy: every workload moved data without session errors, every queue's interrupt line and
 // ethtool -S counter rose (no queue stuck), and its kernel log since the load began has no call
 // trace, lockup, stall, NETDEV WATCHDOG/TX timeout or failed allocation (health.ts; lines quoted).
-import {randomBytes} from 'node:crypto'
 import {observeDelta} from '../../../observe/index.js'
 import {runRr, runStream} from '../../../sessions/index.js'
 import {GUEST_DEV, type VmBed} from '../../../testbed/vm.js'
 import {guestSnapshot} from '../../../vm/guest-observe.js'
 import {loadFigure} from '../figures.js'
 import {guestKernelProblems, healthCheck, kernelLogMark} from '../health.js'
-import {perQueueChecks} from '../rr-load.js'
+import {guestServer, perQueueChecks} from '../rr-load.js'
 import type {CaseContext, CaseOutcome, PlanCheck, PlanParams, VmCase} from '../types.js'
 
 /** How many sessions of each workload the mixed load runs. */
@@ -26,15 +25,14 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
 
 async function mixedLoad(bed: VmBed, p: PlanParams, signal: AbortSignal) {
   const mix = stressMix(p)
-  const token = randomBytes(12).toString('hex')
-  const srv = await bed.guest.agent.request<{port: number}>('server_start', {
-    bind: bed.ipGuest,
-    port: 0,
-    token,
-    maxSessions: mix.rr + mix.stream + mix.crr,
-    cpus: Array.from({length: bed.guest.setup.vcpus}, (_, i) => i),
-  })
-  const common = {server: bed.ipGuest, port: srv.port, netns: bed.ns, token, durationMs: p.durationMs}
+  const srv = await guestServer(bed, mix.rr + mix.stream + mix.crr)
+  const common = {
+    server: bed.ipGuest,
+    port: srv.port,
+    netns: bed.ns,
+    token: srv.token,
+    durationMs: p.durationMs,
+  }
   const rr = (type: 'tcp_rr' | 'tcp_crr', sessions: number) =>
     runRr({...common, type, sessions, requestSize: 1, responseSize: 1}, {signal})
   try {
@@ -47,7 +45,7 @@ async function mixedLoad(bed: VmBed, p: PlanParams, signal: AbortSignal) {
     const after = await guestSnapshot(bed.guest.agent, GUEST_DEV)
     return {mix, before, after, interrupts: observeDelta(before, after).interrupts, r, s, c}
   } finally {
-    await bed.guest.agent.request('server_stop', {}).catch(() => {})
+    await srv.stop()
   }
 }
 
