@@ -54,6 +54,13 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
       helpValue: 'LIST',
     }),
     extended: Flags.boolean({description: 'vm: add the long cases to the default set'}),
+    'hotplug-cycles': Flags.integer({
+      description:
+        'vm: unplug/plug cycles of the extended hotplug-repeat case (default 20; tp-qemu runs 100)',
+      helpValue: 'N',
+      min: 1,
+      max: 1000,
+    }),
     vcpus: vmFlags.vcpus,
     memory: vmFlags.memory,
     kernel: vmFlags.kernel,
@@ -147,6 +154,7 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
     const abort = new AbortController()
     const off = onInterrupt(() => abort.abort())
     try {
+<<<<<<< HEAD
       const report = await runVmPlan(params, cases, {
         cleanup,
         signal: abort.signal,
@@ -154,6 +162,18 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
         onCase: (c) => {
           ended.push(c)
           if (!this.jsonEnabled()) this.showCase(c)
+=======
+      const report = await runVmPlan(
+        {
+          queues: flags.queues,
+          vcpus: vm.vcpus ?? flags.queues,
+          sessions: flags.sessions,
+          durationMs: flags.duration,
+          memoryMiB: vm.memoryMiB ?? 512,
+          kernel: vm.kernel,
+          accel: vm.accel ?? 'auto',
+          hotplugCycles: flags['hotplug-cycles'],
+>>>>>>> main
         },
       }).catch((err: unknown) => {
         // Interrupted: the cases that ended are still recorded, then the interrupt is reported.

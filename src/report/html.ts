@@ -8,6 +8,7 @@ import {dirname, join} from 'node:path'
 import type {ChartSpec} from './charts.js'
 import {escapeHtml as e, fmt, signedPct} from './format.js'
 import type {ReportModel, RunReport} from './model.js'
+import type {GuestRecord} from '../results/schema.js'
 import {KEY_OFFLOADS} from '../observe/ethtool.js'
 
 /** dashboards/ sits two levels above both src/report/ and dist/report/. */
@@ -91,12 +92,30 @@ function runMeta(r: RunReport): string {
       `${x.run.id}, ${x.run.status}, ${x.run.startedAt}${x.run.finishedAt ? ` to ${x.run.finishedAt}` : ''}`,
     ],
   ]
+  const g = x.config.testbed.guest
+  if (g) rows.push(...guestRows(g))
   // The key offloads only: `ethtool -k` lists ~60 features, all kept in the results file.
   const offloads = x.steps[0]?.config.offloads ?? {}
   const key = KEY_OFFLOADS.filter((k) => k in offloads)
   if (key.length)
     rows.push(['offloads (first step)', key.map((k) => `${k} ${offloads[k] ? 'on' : 'off'}`).join(', ')])
   return `<div class="run-meta"><h3><span class="swatch" data-color="${r.color}"></span>${e(r.label)}</h3><dl>${rows.map(([k, v]) => `<dt>${e(k)}</dt><dd>${e(v)}</dd>`).join('')}</dl><p>Reproduce with:</p><pre><code>${e(x.run.command)}</code></pre></div>`
+}
+
+/** A vm testbed's guest as it ran: enough to boot the same one again (the command line in full). */
+function guestRows(g: GuestRecord): Array<[string, string]> {
+  const pinned = g.vcpuCpus ? ` pinned to host CPUs ${g.vcpuCpus.join(',')}` : ''
+  return [
+    [
+      'guest',
+      `${g.kernel.release}, ${g.accel}${g.accel === 'tcg' ? ' (timings functional only)' : ''}, vhost ${g.vhost ? 'on' : 'off'}, ${g.vcpus} vCPUs${pinned}, ${g.memoryMiB} MiB, ${g.queues} queue pairs, ${g.vectors} vectors; up in ${fmt(g.bootMs / 1000, 1)} s`,
+    ],
+    [
+      'guest agent',
+      `${g.agent.agent} ${g.agent.version}, protocol ${g.agent.protocol}, build ${g.agent.build}`,
+    ],
+    [`qemu ${g.qemuVersion}`, g.commandLine],
+  ]
 }
 
 function chartSection(c: ChartSpec): string {

@@ -123,7 +123,7 @@ export class AgentClient {
    * then sees the host leave and starts the next connection on a frame boundary.
    */
   dropConnection(): void {
-    this.sock?.destroy()
+    this.retarget(this.target)
   }
 
   close(): void {

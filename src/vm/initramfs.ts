@@ -19,10 +19,16 @@ import {ExitCode, MqbError} from '../errors.js'
 import {run} from '../util/exec.js'
 import {writeCpio, type CpioEntry} from './cpio.js'
 import type {GuestKernel} from './kernel.js'
-import {loadOrder, parseModulesBuiltin, parseModulesDep, readModule} from './modules.js'
+import {loadOrder, moduleName, parseModulesBuiltin, parseModulesDep, readModule} from './modules.js'
 
 /** virtio_pci/virtio_net for the NIC, virtio_console for the agent's port, pvpanic for panics. */
 export const GUEST_MODULES = ['virtio_pci', 'virtio_net', 'virtio_console', 'pvpanic_pci']
+
+/**
+ * Modules put into the image but not loaded at boot, for `modprobe` in the guest when a case needs
+ * them (pktgen: the kernel's own generator). A kernel without them gets an image without them.
+ */
+export const OPTIONAL_GUEST_MODULES = ['pktgen']
 
 export const AGENT_PORT_NAME = 'org.mqbench.agent'
 export const AGENT_GUEST_PATH = '/sbin/mqbench-agent'
@@ -136,6 +142,41 @@ export function guestModules(
 }
 
 /**
+ * The optional modules this kernel has, with the dependencies that boot does not load, at
+ * /lib/modules/RELEASE/extra/NAME.ko with a modules.dep of their own, which busybox modprobe reads.
+ */
+export function optionalModuleFiles(
+  kernel: GuestKernel,
+  loaded: string[],
+  wanted = OPTIONAL_GUEST_MODULES,
+): Array<{path: string; data: Buffer; mode: number}> {
+  let deps
+  try {
+    deps = parseModulesDep(readFileSync(join(kernel.moduleDir, 'modules.dep'), 'utf8'))
+  } catch {
+    return []
+  }
+  const present = wanted.filter((w) => deps.has(w))
+  if (!present.length) return []
+  const boot = new Set(loaded.map(moduleName))
+  const {paths} = loadOrder(deps, present)
+  const mine = paths.filter((p) => !boot.has(moduleName(p)))
+  const dir = `/lib/modules/${kernel.release}`
+  const files = mine.map((p) => ({...readModule(kernel.moduleDir, p), rel: p}))
+  const names = new Set(files.map((f) => moduleName(f.rel)))
+  const dep = files
+    .map((f) => {
+      const own = deps.get(moduleName(f.rel))!.deps.filter((d) => names.has(d))
+      return `extra/${f.name}:${own.map((d) => ` extra/${d}.ko`).join('')}\n`
+    })
+    .join('')
+  return [
+    ...files.map((f) => ({path: `${dir}/extra/${f.name}`, data: f.data, mode: 0o644})),
+    {path: `${dir}/modules.dep`, data: Buffer.from(dep), mode: 0o644},
+  ]
+}
+
+/**
  * A host tool for the guest with the libraries `ldd` names, at the same paths: ethtool, whose
  * `-S` gives the per-queue packet counters the evidence needs. Absent tool: nothing.
  */
@@ -181,7 +222,13 @@ export function buildInitramfs(opts: {
     modules,
     busybox: readFileSync(opts.busybox),
     agent: readFileSync(opts.agent),
-    extras: hostTool('ethtool'),
+    extras: [
+      ...hostTool('ethtool'),
+      ...optionalModuleFiles(
+        opts.kernel,
+        modules.map((m) => m.name),
+      ),
+    ],
   }
   const entries = initramfsEntries(inputs)
   const h = createHash('sha256')

@@ -21,8 +21,8 @@ export function nothingLeft(names: string[]): void {
 
 export const checksById = (r: CaseReport) => Object.fromEntries(r.checks.map((c) => [c.id, c]))
 
-/** The plan the vm tests run: 2 queues on 2 vCPUs (TCG here), 20 sessions, 2 s loads. */
-export const TEST_PLAN: PlanParams = {
+/** The plan the tests run: 2 queues on 2 vCPUs, 20 sessions, 2 s loads, under TCG here. */
+export const PLAN_2Q: PlanParams = {
   queues: 2,
   vcpus: 2,
   sessions: 20,

@@ -7,9 +7,7 @@ import {makeHotplugCase, hotplugCase} from '../../src/check/vm/cases/hotplug.js'
 import {runVmPlan} from '../../src/check/vm/plan.js'
 import {cleanup} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
-import {checksById as byId, guestNames, nothingLeft, TEST_PLAN} from '../helpers/vm-plan.js'
-
-const params = TEST_PLAN
+import {checksById as byId, guestNames, nothingLeft, PLAN_2Q as params} from '../helpers/vm-plan.js'
 
 describeNet('check --testbed vm: hotplug', () => {
   afterAll(() => cleanup.runAll())
@@ -30,13 +28,15 @@ describeNet('check --testbed vm: hotplug', () => {
       'rr-sessions',
       'irq-per-queue',
       'ethtool-per-queue',
+      'kernel-log',
     ])
+    expect(good.figures?.loads?.[0].interrupts?.length).toBeGreaterThanOrEqual(4)
     expect(g['plug-queues'].evidence).toMatch(
       /combined 2, sysfs rx 2 \/ tx 2, tap mqb-\w+-p 2 attached, 0 detached/,
     )
     expect(g['irq-per-queue'].evidence).toMatch(/virtio\d+-input\.0 \+\d+.*virtio\d+-input\.1 \+\d+/)
     expect(g['irq-per-queue'].evidence).toMatch(/virtio\d+-output\.1 \+\d+/)
-    expect(good.figures?.deletedMs).toBeGreaterThan(0)
+    expect(good.figures?.numbers?.deletedMs).toBeGreaterThan(0)
     // the broken run: the plugged NIC left at one queue pair
     const b = byId(bad)
     expect(b['unplug-deleted'].status).toBe('PASS')

@@ -18,7 +18,7 @@ import {loadAnyResults} from '../../src/results/plan.js'
 import {mqbench} from '../helpers/mqbench-cli.js'
 import {cleanup} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
-import {checksById as byId, guestNames, nothingLeft, TEST_PLAN} from '../helpers/vm-plan.js'
+import {checksById as byId, guestNames, nothingLeft, PLAN_2Q} from '../helpers/vm-plan.js'
 
 const out = mkdtempSync(join(tmpdir(), 'mqb-plan-'))
 
@@ -76,7 +76,7 @@ describeNet('check --testbed vm: the default plan', () => {
   }, 240_000)
 
   it('FAILs with scarce vectors, a link left down, and a TX timeout in the kernel log', async () => {
-    const params = TEST_PLAN
+    const params = PLAN_2Q
     // The stress case as it is, with a NETDEV WATCHDOG line put into the guest's kernel log
     // (/dev/kmsg) while its load runs: the health check must find it.
     const line = 'NETDEV WATCHDOG: eth0 (virtio_net): transmit queue 1 timed out 5120 ms'

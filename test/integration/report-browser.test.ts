@@ -3,12 +3,12 @@
 import {mkdtempSync, readFileSync, readdirSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {pathToFileURL} from 'node:url'
 import {chromium, type Browser, type Page} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {ResultsFile} from '../../src/results/schema.js'
 import {writeReport} from '../../src/report/index.js'
 import {CHROMIUM_ARGS, CHROMIUM_PATH} from '../../src/report/png.js'
+import {openReport} from '../helpers/report-page.js'
 
 const load = (name: string) =>
   JSON.parse(readFileSync(new URL(`../fixtures/results/${name}`, import.meta.url), 'utf8')) as ResultsFile
@@ -23,29 +23,7 @@ afterAll(async () => {
   rmSync(dir, {recursive: true, force: true})
 })
 
-interface Opened {
-  page: Page
-  requests: string[]
-  problems: string[]
-  url: string
-}
-
-async function open(file: string): Promise<Opened> {
-  const page = await browser.newPage({viewport: {width: 1100, height: 900}})
-  const requests: string[] = []
-  const problems: string[] = []
-  page.on('request', (r) => requests.push(r.url()))
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`)
-  })
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
-  const url = pathToFileURL(file).href
-  await page.goto(url)
-  await page.waitForFunction(() => (window as unknown as {mqbReady?: boolean}).mqbReady === true, undefined, {
-    timeout: 15_000,
-  })
-  return {page, requests, problems, url}
-}
+const open = (file: string) => openReport(browser, file)
 
 /**
  * Coloured pixels per canvas: axes, grid lines and labels are grey, so only drawn series (all in

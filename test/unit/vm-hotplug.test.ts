@@ -3,6 +3,7 @@
 import {describe, expect, it} from 'vitest'
 import {flattenPci, parseInfoNetwork, plugArgs, unplugNic} from '../../src/vm/hotplug.js'
 import type {QmpEvent} from '../../src/vm/qmp.js'
+import {pingReceived} from '../../src/check/vm/cases/hotplug-repeat.js'
 
 describe('plugArgs', () => {
   it('gives a multiqueue tap netdev and a virtio-net-pci with mq=on and 2N+2 vectors', () => {
@@ -115,5 +116,13 @@ describe('unplugNic', () => {
     const r = await unplugNic(q, {deviceId: 'nic0', netdevId: 'net0'}, 100)
     expect(r).toEqual({error: 'qemu sent no DEVICE_DELETED for nic0 within 0.1 s of device_del'})
     expect(q.commands).toEqual(['device_del {"id":"nic0"}'])
+  })
+})
+
+describe('pingReceived', () => {
+  it('reads busybox and iputils summaries', () => {
+    expect(pingReceived('3 packets transmitted, 2 packets received, 33% packet loss')).toBe(2)
+    expect(pingReceived('3 packets transmitted, 3 received, 0% packet loss, time 402ms')).toBe(3)
+    expect(pingReceived('ping: sendto: Network unreachable')).toBe(0)
   })
 })

@@ -1,10 +1,18 @@
 // The table of `check --testbed vm` cases, in the order they run. Each case lives in its own
 // file under src/check/vm/cases/ and is listed here once; `--cases` selects by id.
 import {bootCase} from './cases/boot.js'
+import {genCase} from './cases/gen.js'
 import {hotplugCase} from './cases/hotplug.js'
+<<<<<<< HEAD
 import {mqCase} from './cases/mq.js'
 import {setLinkCase} from './cases/set-link.js'
 import {stressCase} from './cases/stress.js'
 import type {VmCase} from './types.js'
 
 export const CASES: VmCase[] = [bootCase, mqCase, setLinkCase, hotplugCase, stressCase]
+=======
+import {hotplugRepeatCase} from './cases/hotplug-repeat.js'
+import type {VmCase} from './types.js'
+
+export const CASES: VmCase[] = [bootCase, hotplugCase, genCase, hotplugRepeatCase]
+>>>>>>> main

@@ -137,6 +137,8 @@ export interface PlanParams {
   memoryMiB: number
   kernel?: string
   accel: NonNullable<VmOptions['accel']>
+  /** cycles of the extended hotplug-repeat case (its default: 20) */
+  hotplugCycles?: number
 }
 
 /** A guest differing from the plan's default one (queues, vectors, mq=off, kernel parameters). */

@@ -15,6 +15,8 @@ import {
   waitInterfaces,
   type NicSpec,
 } from '../../../vm/hotplug.js'
+import {loadFigure} from '../figures.js'
+import {guestKernelProblems, healthCheck} from '../health.js'
 import {perQueueChecks, rrLoad, sessionsCheck} from '../rr-load.js'
 import type {CaseContext, CaseOutcome, PlanCheck, VmCase} from '../types.js'
 
@@ -72,7 +74,8 @@ export interface ReplugResult {
   /** the guest's interface of the new NIC, when it came */
   dev?: string
   virtio?: string
-  figures: Record<string, number | string | undefined>
+  /** timings (ms) and what the guest showed, for the case's figures */
+  numbers: Record<string, number | string>
 }
 
 /**
@@ -88,7 +91,10 @@ export async function replug(
   const {qmp, agent} = bed.guest
   const n = to.queues
   const checks: PlanCheck[] = []
-  const figures: ReplugResult['figures'] = {}
+  const numbers: ReplugResult['numbers'] = {}
+  const note = (k: string, v: number | string | undefined) => {
+    if (v !== undefined) numbers[k] = v
+  }
   const titles = {
     deleted: `device_del ${from.deviceId}: qemu reports DEVICE_DELETED`,
     gone: "the guest's interface disappears",
@@ -101,7 +107,7 @@ export async function replug(
   opts.phase(`device_del ${from.deviceId}`)
   const before = (await waitInterfaces(agent, () => true, 0)).ifs.find((i) => i.mac === from.mac)
   const un = await unplugNic(qmp, from, opts.unplugBoundMs ?? UNPLUG_BOUND_MS)
-  figures.deletedMs = un.deletedMs
+  note('deletedMs', un.deletedMs)
   checks.push(
     check(
       'unplug-deleted',
@@ -117,10 +123,10 @@ export async function replug(
       ['plug-guest', titles.appeared],
     ])
       checks.push(notReached(id, t, un.error))
-    return {checks, figures}
+    return {checks, numbers}
   }
   const gone = await waitInterfaces(agent, (ifs) => !ifs.some((i) => i.mac === from.mac), GUEST_IF_BOUND_MS)
-  figures.guestGoneMs = gone.ms
+  note('guestGoneMs', gone.ms)
   checks.push(
     check(
       'unplug-guest',
@@ -154,7 +160,7 @@ export async function replug(
   opts.phase(`netdev_add ${to.netdevId} (tap ${to.tap}, ${n} queues) + device_add ${to.deviceId}`)
   await plugNic(qmp, to)
   const came = await waitInterfaces(agent, (ifs) => ifs.some((i) => i.mac === to.mac), GUEST_IF_BOUND_MS)
-  figures.guestAppearedMs = came.ms
+  note('guestAppearedMs', came.ms)
   const dev = came.ifs.find((i) => i.mac === to.mac)?.name
   if (!dev) {
     checks.push(
@@ -165,12 +171,12 @@ export async function replug(
         `no interface with ${to.mac} after ${GUEST_IF_BOUND_MS / 1000} s`,
       ),
     )
-    return {checks, figures}
+    return {checks, numbers}
   }
   const virtio = await guestVirtioName(agent, dev)
   const probe = await agent.request<{combined: number; maxCombined: number}>('channels_get', {dev})
-  figures.dev = dev
-  figures.combinedAtProbe = probe.combined
+  note('device', `${dev} (${virtio})`)
+  note('combinedAtProbe', probe.combined)
   checks.push(
     check(
       'plug-guest',
@@ -223,7 +229,7 @@ export async function replug(
     argv: ['ip', 'addr', 'replace', `${bed.ipGuest}/${bed.prefix}`, 'dev', dev],
   })
   if (addr.status !== 0) throw new Error(`ip addr on the guest's ${dev}: ${addr.stderr.trim()}`)
-  return {checks, dev, virtio, figures}
+  return {checks, dev, virtio, numbers}
 }
 
 export interface HotplugOptions {
@@ -248,18 +254,24 @@ export function makeHotplugCase(o: HotplugOptions = {}): VmCase {
       try {
         const from = bootNic(bed)
         const to: NicSpec = {...from, netdevId: 'net1', deviceId: 'nic1', tap: `mqb-${bed.testbed.name}-p`}
+        const combined = o.combinedAfterPlug?.(n) ?? n
         const r = await replug(bed, from, to, {
-          combined: o.combinedAfterPlug?.(n) ?? n,
+          combined,
           signal: ctx.signal,
           phase: (l) => ctx.phase(l),
         })
-        if (!r.dev) return {checks: r.checks, figures: r.figures}
+        if (!r.dev)
+          return {
+            checks: [...r.checks, healthCheck(await guestKernelProblems(bed))],
+            figures: {numbers: r.numbers},
+          }
         ctx.phase(`${ctx.params.sessions} TCP_RR sessions to ${r.dev}`)
         const load = await rrLoad(bed, r.dev, {
           sessions: ctx.params.sessions,
           durationMs: ctx.params.durationMs,
           signal: ctx.signal,
         })
+        const health = await guestKernelProblems(bed)
         return {
           checks: [
             ...r.checks,
@@ -268,13 +280,24 @@ export function makeHotplugCase(o: HotplugOptions = {}): VmCase {
               ...c,
               title: `${r.virtio}: ${c.title}`,
             })),
+            healthCheck(health),
           ],
           figures: {
-            ...r.figures,
-            transactionsPerSecond: load.rr.transactionsPerSecond,
-            interrupts: load.interrupts
-              .filter((d) => d.queue !== undefined)
-              .map((d) => ({name: d.name, total: d.total})),
+            numbers: r.numbers,
+            loads: [
+              loadFigure(
+                {
+                  label: `${ctx.params.sessions} TCP_RR sessions at ${combined} queues on the plugged ${r.dev}`,
+                  workloads: ['tcp_rr'],
+                  sessions: ctx.params.sessions,
+                  queues: combined,
+                  durationMs: ctx.params.durationMs,
+                  transactionsPerSecond: load.rr.transactionsPerSecond,
+                },
+                load,
+              ),
+            ],
+            kernelLog: health.problems,
           },
         }
       } finally {
