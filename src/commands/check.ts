@@ -147,6 +147,7 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
       memoryMiB: vm.memoryMiB ?? 512,
       kernel: vm.kernel,
       accel: vm.accel ?? 'auto',
+      hotplugCycles: flags['hotplug-cycles'],
     }
     const at = new Date()
     const meta = {host: hostInfo(), command: shellCommand(this.argv), at}
@@ -154,7 +155,6 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
     const abort = new AbortController()
     const off = onInterrupt(() => abort.abort())
     try {
-<<<<<<< HEAD
       const report = await runVmPlan(params, cases, {
         cleanup,
         signal: abort.signal,
@@ -162,18 +162,6 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
         onCase: (c) => {
           ended.push(c)
           if (!this.jsonEnabled()) this.showCase(c)
-=======
-      const report = await runVmPlan(
-        {
-          queues: flags.queues,
-          vcpus: vm.vcpus ?? flags.queues,
-          sessions: flags.sessions,
-          durationMs: flags.duration,
-          memoryMiB: vm.memoryMiB ?? 512,
-          kernel: vm.kernel,
-          accel: vm.accel ?? 'auto',
-          hotplugCycles: flags['hotplug-cycles'],
->>>>>>> main
         },
       }).catch((err: unknown) => {
         // Interrupted: the cases that ended are still recorded, then the interrupt is reported.

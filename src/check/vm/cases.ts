@@ -3,16 +3,18 @@
 import {bootCase} from './cases/boot.js'
 import {genCase} from './cases/gen.js'
 import {hotplugCase} from './cases/hotplug.js'
-<<<<<<< HEAD
+import {hotplugRepeatCase} from './cases/hotplug-repeat.js'
 import {mqCase} from './cases/mq.js'
 import {setLinkCase} from './cases/set-link.js'
 import {stressCase} from './cases/stress.js'
 import type {VmCase} from './types.js'
 
-export const CASES: VmCase[] = [bootCase, mqCase, setLinkCase, hotplugCase, stressCase]
-=======
-import {hotplugRepeatCase} from './cases/hotplug-repeat.js'
-import type {VmCase} from './types.js'
-
-export const CASES: VmCase[] = [bootCase, hotplugCase, genCase, hotplugRepeatCase]
->>>>>>> main
+export const CASES: VmCase[] = [
+  bootCase,
+  mqCase,
+  setLinkCase,
+  hotplugCase,
+  genCase,
+  stressCase,
+  hotplugRepeatCase,
+]
