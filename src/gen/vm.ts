@@ -14,7 +14,7 @@ import {linkInfo} from '../host/netns.js'
 import {gen, type NativeGenQueueStats, type NativeRxHandle, type NativeRxThreadStats} from '../native.js'
 import {queueTraffic, type DeviceSnapshot} from '../observe/index.js'
 import type {GenGuest, GenResult} from '../results/schema.js'
-import type {AgentClient} from '../vm/agent-client.js'
+import {AgentError, type AgentClient} from '../vm/agent-client.js'
 import {guestSnapshot} from '../vm/guest-observe.js'
 import {mtuFor} from './frame.js'
 import {deviceFacts} from './kernel.js'
@@ -64,6 +64,14 @@ export const FLOWS_PER_GUEST_QUEUE = 16
 
 // As in runGen: frames in flight when the senders end reach the receiver within this.
 const DRAIN_MS = 500
+// How often the guest's senders are asked whether they are done (an agent round trip is a few ms).
+const GEN_POLL_MS = 200
+
+interface GenStats {
+  queues: NativeGenQueueStats[]
+  failed: boolean
+  error: string
+}
 
 /** Flows per sender so that the run has at least FLOWS_PER_GUEST_QUEUE per live guest queue. */
 export function defaultVmFlows(senders: number, guestQueues: number): number {
@@ -94,6 +102,21 @@ export function guestQueues(
       pps: durationMs > 0 ? (packets * 1000) / durationMs : 0,
     }
   })
+}
+
+/**
+ * Starts an agent engine (`gen_start`, `rx_start`). The agent runs one of each: one left by a
+ * run that was killed (SIGKILL: its receiver would run until stopped) is stopped and replaced.
+ */
+async function startEngine(t: VmGenTarget, op: 'gen_start' | 'rx_start', args: Record<string, unknown>) {
+  const stopOp = op === 'gen_start' ? 'gen_stop' : 'rx_stop'
+  try {
+    await t.agent.request(op, args)
+  } catch (err) {
+    if (!(err instanceof AgentError && err.answered && err.message.includes(`${stopOp} it first`))) throw err
+    await t.agent.request(stopOp, {})
+    await t.agent.request(op, args)
+  }
 }
 
 async function liveQueues(t: VmGenTarget): Promise<number> {
@@ -148,7 +171,7 @@ async function toGuest(
   live: number,
   hooks: {signal?: AbortSignal; onProgress?: (p: GenProgress) => void; cleanup?: CleanupRegistry},
 ): Promise<DirectionRun> {
-  await t.agent.request('rx_start', {
+  await startEngine(t, 'rx_start', {
     dev: t.guestDev,
     sockets: live,
     queues: senders,
@@ -245,45 +268,41 @@ async function fromGuest(
   let interrupted = false
   try {
     await waitReady(rx, t.tap)
-    await t.agent.request('gen_start', {
+    await startEngine(t, 'gen_start', {
       dev: t.guestDev,
       ...bytesOf(plan),
       durationMs: opts.durationMs,
       qdiscBypass: true,
       queues: plan.queues.map((q) => ({cpu: q.cpu, ratePps: q.ratePps, count: q.count, srcPort: q.srcPort})),
     })
-    const stop = () => {
-      interrupted = true
-      void t.agent.request('gen_stop', {}).catch(() => {})
-    }
-    if (hooks.signal?.aborted) stop()
-    hooks.signal?.addEventListener('abort', stop, {once: true})
+    // Polled, not gen_stop {wait: true}: that takes the generator out of the agent's hands, and
+    // a Ctrl-C's gen_stop could then no longer end it before its duration.
+    const abort = () => (interrupted = true)
+    if (hooks.signal?.aborted) abort()
+    hooks.signal?.addEventListener('abort', abort, {once: true})
     const t0 = Date.now()
-    const progress = hooks.onProgress
-      ? setInterval(() => {
-          void t.agent
-            .request<{queues: NativeGenQueueStats[]}>('gen_stats', {}, {retries: 0})
-            .then((s) =>
-              hooks.onProgress!({
-                elapsedMs: Date.now() - t0,
-                queues: s.queues.map(({queue, packets, bytes}) => ({queue, packets, bytes})),
-              }),
-            )
-            .catch(() => {})
-        }, 1000)
-      : undefined
+    let lastProgress = t0
+    let done: GenStats
     try {
-      const done = await t.agent.request<{queues: NativeGenQueueStats[]; failed: boolean; error: string}>(
-        'gen_stop',
-        {wait: true},
-        {timeoutMs: opts.durationMs + 15_000},
-      )
-      if (done.failed) throw new MqbError(`the guest's senders failed: ${done.error}`, ExitCode.failure)
-      tx = done.queues
+      for (;;) {
+        const s = await t.agent.request<GenStats>('gen_stats')
+        if (s.failed || interrupted || s.queues.every((q) => q.endNs > 0)) break
+        if (hooks.onProgress && Date.now() - lastProgress >= 1000) {
+          lastProgress = Date.now()
+          hooks.onProgress({
+            elapsedMs: lastProgress - t0,
+            queues: s.queues.map(({queue, packets, bytes}) => ({queue, packets, bytes})),
+          })
+        }
+        await sleep(GEN_POLL_MS)
+      }
     } finally {
-      if (progress) clearInterval(progress)
-      hooks.signal?.removeEventListener('abort', stop)
+      hooks.signal?.removeEventListener('abort', abort)
+      // Ends a run still going (Ctrl-C, an error) and collects the final figures.
+      done = await t.agent.request<GenStats>('gen_stop')
     }
+    tx = done.queues
+    if (done.failed) throw new MqbError(`the guest's senders failed: ${done.error}`, ExitCode.failure)
     await sleep(DRAIN_MS)
   } catch (err) {
     await stopRx(rx)

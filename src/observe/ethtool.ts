@@ -1,6 +1,7 @@
 // Text output of `ethtool -S` (driver statistics), `ethtool -k` (offloads) and `ethtool -i`
 // (driver, bus address). Per-queue counters have no standard names: each driver spells them its
 // own way, so they are recognised by a table of patterns and folded into one shape.
+import type {Channels} from '../native.js'
 
 /** `ethtool -S IF`: counter name -> value. */
 export function parseEthtoolStats(text: string): Record<string, number> {
@@ -10,6 +11,27 @@ export function parseEthtoolStats(text: string): Record<string, number> {
     if (m) out[m[1].trim()] = Number(m[2])
   }
   return out
+}
+
+/**
+ * `ethtool -l IF` as the ETHTOOL_GCHANNELS ioctl gives it (Channels): "n/a" is 0, as the kernel
+ * reports a channel kind the driver lacks. Counts of any width: tp-qemu reads `Combined:\s+(\d)`,
+ * one digit, and takes 16 queues for 1. Undefined when either section is missing.
+ */
+export function parseEthtoolChannels(text: string): Channels | undefined {
+  const max = /Pre-set maximums:\n([\s\S]*?)(?:\nCurrent hardware settings:|$)/.exec(text)?.[1]
+  const cur = /Current hardware settings:\n([\s\S]*)$/.exec(text)?.[1]
+  if (max === undefined || cur === undefined) return undefined
+  const field = (section: string, key: string): number | undefined => {
+    const m = new RegExp(`^\\s*${key}:\\s*(\\d+|n/a)\\s*$`, 'mi').exec(section)
+    return m ? (m[1] === 'n/a' ? 0 : Number(m[1])) : undefined
+  }
+  const keys = ['RX', 'TX', 'Other', 'Combined'] as const
+  const m = keys.map((k) => field(max, k))
+  const c = keys.map((k) => field(cur, k))
+  if ([...m, ...c].some((v) => v === undefined)) return undefined
+  const [maxRx, maxTx, maxOther, maxCombined, rx, tx, other, combined] = [...m, ...c] as number[]
+  return {maxRx, maxTx, maxOther, maxCombined, rx, tx, other, combined}
 }
 
 /** `ethtool -k IF`: feature -> on; "[fixed]" and "[requested on]" annotations are dropped. */

@@ -9,7 +9,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {RESULTS_SCHEMA_PATH} from '../../src/results/load.js'
 import type {GenResult} from '../../src/results/schema.js'
 import {vmNames} from '../../src/testbed/vm.js'
-import {mqbench} from '../helpers/mqbench-cli.js'
+import {mqbench, startMqbench} from '../helpers/mqbench-cli.js'
 import {leftovers, uniqueTag} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
 
@@ -85,6 +85,7 @@ describeNet('gen --testbed on namespace testbeds', () => {
 
 describeNet('gen --testbed on a vm testbed (one held guest)', () => {
   const name = `g${uniqueTag().slice(0, 5)}`
+  const fromGuest = () => ['--testbed', name, '--from', 'guest']
 
   beforeAll(() => hold(name, 'vm'), 120_000)
   afterAll(() => down(name), 60_000)
@@ -108,7 +109,7 @@ describeNet('gen --testbed on a vm testbed (one held guest)', () => {
   }, 60_000)
 
   it('from the guest: one pinned sender per guest queue, each on its own TX queue and tap queue', async () => {
-    const r = await gen(['--testbed', name, '--from', 'guest', '--duration', '2s', '--rate', '20kpps'])
+    const r = await gen([...fromGuest(), '--duration', '2s', '--rate', '20kpps'])
     expect(r.guest!.direction).toBe('from-guest')
     expect(r.queues.map((q) => q.cpu)).toEqual([0, 1])
     for (const q of r.guest!.queues) {
@@ -122,18 +123,31 @@ describeNet('gen --testbed on a vm testbed (one held guest)', () => {
     expect(r.placement).toMatchObject({expectedTxQueue: [0, 1], verified: true})
   }, 60_000)
 
+  it('stops the guest side on Ctrl-C, and takes over a receiver a killed run left in the guest', async () => {
+    // Ctrl-C during a 20 s run from the guest: exit 130 with what was sent so far
+    const int = startMqbench(['gen', ...fromGuest(), '--duration', '20s', '--rate', '5kpps', '--json'])
+    await new Promise((r) => setTimeout(r, 3000))
+    int.child.kill('SIGINT')
+    const ri = await int.done
+    expect(ri.status, ri.stderr).toBe(130)
+    const partial = JSON.parse(ri.stdout) as GenResult
+    expect(partial.interrupted).toBe(true)
+    // the guest's senders stopped when asked, not at the end of their 20 s
+    expect(partial.durationMs).toBeLessThan(15_000)
+    expect(partial.packets).toBeGreaterThan(0)
+    // SIGKILL during a run into the guest leaves the agent's receiver running
+    const killed = startMqbench(['gen', '--testbed', name, '--duration', '20s', '--rate', '5kpps'])
+    await new Promise((r) => setTimeout(r, 3000))
+    killed.child.kill('SIGKILL')
+    await killed.done
+    const r = await gen(['--testbed', name, '--duration', '1s', '--rate', '5kpps'])
+    for (const q of r.guest!.queues) expect(q.received, `guest rx queue ${q.queue}`).toBeGreaterThan(0)
+    const back = await gen([...fromGuest(), '--duration', '1s', '--rate', '5kpps'])
+    expect(back.rx!.packets).toBeGreaterThan(0)
+  }, 90_000)
+
   it('names a bad option in one line', async () => {
-    const r = await mqbench([
-      'gen',
-      '--testbed',
-      name,
-      '--from',
-      'guest',
-      '--duration',
-      '1s',
-      '--frame-size',
-      '9000',
-    ])
+    const r = await mqbench(['gen', ...fromGuest(), '--duration', '1s', '--frame-size', '9000'])
     expect(r.status).toBe(3)
     expect(r.stderr.trim().split('\n')).toHaveLength(1)
   }, 30_000)

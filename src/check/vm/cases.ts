@@ -3,6 +3,14 @@
 import {bootCase} from './cases/boot.js'
 import {genCase} from './cases/gen.js'
 import {hotplugCase} from './cases/hotplug.js'
+import {defaultStateCase} from './cases/default-state.js'
+import {vectorsCase} from './cases/vectors.js'
+import {negativeCase} from './cases/negative.js'
+import {churnCase, churnLongCase} from './cases/churn.js'
+import {affinityCase} from './cases/affinity.js'
+import {mqOffCase} from './cases/mq-off.js'
+import {vectorsNomsiCase} from './cases/vectors-nomsi.js'
+import {negativeQemuCase} from './cases/negative-qemu.js'
 import {hotplugRepeatCase} from './cases/hotplug-repeat.js'
 import {mqCase} from './cases/mq.js'
 import {setLinkCase} from './cases/set-link.js'
@@ -17,4 +25,13 @@ export const CASES: VmCase[] = [
   genCase,
   stressCase,
   hotplugRepeatCase,
+  defaultStateCase,
+  vectorsCase,
+  negativeCase,
+  churnCase,
+  affinityCase,
+  mqOffCase,
+  churnLongCase,
+  vectorsNomsiCase,
+  negativeQemuCase,
 ]

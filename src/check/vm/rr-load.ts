@@ -18,6 +18,7 @@ import type {PlanCheck} from './types.js'
 export async function guestServer(
   bed: VmBed,
   maxSessions: number,
+  cpus = Array.from({length: bed.guest.setup.vcpus}, (_, i) => i),
 ): Promise<{port: number; token: string; stop: () => Promise<void>}> {
   const token = randomBytes(12).toString('hex')
   const srv = await bed.guest.agent.request<{port: number}>('server_start', {
@@ -25,7 +26,7 @@ export async function guestServer(
     port: 0,
     token,
     maxSessions,
-    cpus: Array.from({length: bed.guest.setup.vcpus}, (_, i) => i),
+    cpus,
   })
   return {
     port: srv.port,
@@ -39,9 +40,10 @@ export async function guestServer(
 export async function rrLoad(
   bed: VmBed,
   dev: string,
-  opts: {sessions: number; durationMs: number; signal?: AbortSignal},
+  /** cpus: the guest vCPUs the server's engine threads are pinned to (default: one per vCPU) */
+  opts: {sessions: number; durationMs: number; signal?: AbortSignal; cpus?: number[]},
 ): Promise<LoadRun & {rr: RrResult}> {
-  const srv = await guestServer(bed, opts.sessions)
+  const srv = await guestServer(bed, opts.sessions, opts.cpus)
   const token = srv.token
   try {
     const before = await guestSnapshot(bed.guest.agent, dev)

@@ -1,0 +1,103 @@
+// `check --testbed vm --baseline FILE`: each case's load figures against the same case's in an
+// earlier plan results file. Under TCG a figure moves by tens of percent from run to run, so a
+// drop counts as a regression only beyond the noise measured by the repeats within both runs
+// (at least MIN_SAMPLES of each load); with fewer the comparison says it cannot judge.
+import type {CheckStatus} from '../checks.js'
+
+/** The throughput figures a load records, all higher-is-better. */
+export const LOAD_METRICS = ['transactionsPerSecond', 'bitsPerSecond', 'packetsPerSecond'] as const
+export type LoadMetric = (typeof LOAD_METRICS)[number]
+
+/** The repeats of one load of one case: a case records each repeat as a load with the same label. */
+export interface LoadSamples {
+  caseId: string
+  label: string
+  metric: LoadMetric
+  values: number[]
+}
+
+export const MIN_SAMPLES = 3
+/** Under this relative drop nothing is called a regression, however quiet the runs were. */
+export const FLOOR = 0.05
+
+export interface BaselineVerdict extends LoadSamples {
+  status: CheckStatus
+  baseline?: number[]
+  /** current median / baseline median - 1 */
+  change?: number
+  /** the larger relative range (max - min) / median of the two runs' repeats */
+  noise?: number
+  evidence: string
+}
+
+/** The loads of a plan's cases (CaseFigures.loads), grouped by case, label and metric. */
+export function loadSamples(
+  cases: Array<{
+    id: string
+    figures?: {loads?: Array<{label: string} & Partial<Record<LoadMetric, number>>>}
+  }>,
+): LoadSamples[] {
+  const out = new Map<string, LoadSamples>()
+  for (const c of cases)
+    for (const load of c.figures?.loads ?? [])
+      for (const metric of LOAD_METRICS) {
+        const v = load[metric]
+        if (typeof v !== 'number' || !Number.isFinite(v)) continue
+        const key = JSON.stringify([c.id, load.label, metric])
+        if (!out.has(key)) out.set(key, {caseId: c.id, label: load.label, metric, values: []})
+        out.get(key)!.values.push(v)
+      }
+  return [...out.values()]
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+const spread = (v: number[]) => (Math.max(...v) - Math.min(...v)) / median(v)
+const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`
+const list = (v: number[]) => v.map((x) => Math.round(x)).join('/')
+
+/** One verdict per load of the current run: PASS, FAIL (a drop beyond the noise) or N/A with why. */
+export function compareWithBaseline(current: LoadSamples[], baseline: LoadSamples[]): BaselineVerdict[] {
+  return current.map((cur) => {
+    const base = baseline.find(
+      (b) => b.caseId === cur.caseId && b.label === cur.label && b.metric === cur.metric,
+    )
+    const head = `${cur.caseId} "${cur.label}" ${cur.metric}`
+    if (!base) return {...cur, status: 'N/A', evidence: `${head}: not in the baseline`}
+    const few = [cur, base].filter((s) => s.values.length < MIN_SAMPLES)
+    if (few.length)
+      return {
+        ...cur,
+        baseline: base.values,
+        status: 'N/A',
+        evidence: `${head}: cannot estimate the run-to-run noise from ${few
+          .map(
+            (s) =>
+              `${s.values.length} repeat${s.values.length === 1 ? '' : 's'} ${s === cur ? 'now' : 'in the baseline'}`,
+          )
+          .join(' and ')} (need ${MIN_SAMPLES})`,
+      }
+    const b = median(base.values)
+    if (!(b > 0))
+      return {...cur, baseline: base.values, status: 'N/A', evidence: `${head}: the baseline median is ${b}`}
+    const change = median(cur.values) / b - 1
+    const noise = Math.max(spread(cur.values), spread(base.values))
+    const threshold = Math.max(noise, FLOOR)
+    const regressed = -change > threshold
+    return {
+      ...cur,
+      baseline: base.values,
+      change,
+      noise,
+      status: regressed ? 'FAIL' : 'PASS',
+      evidence:
+        `${head}: median ${Math.round(median(cur.values))} (${list(cur.values)}) vs baseline ${Math.round(b)} ` +
+        `(${list(base.values)}), ${pct(change)}; noise ${(noise * 100).toFixed(1)}%` +
+        (regressed ? ': a regression beyond the noise' : ''),
+    }
+  })
+}

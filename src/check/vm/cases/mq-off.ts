@@ -1,0 +1,95 @@
+// tp-qemu's mq=off variants: a device with mq=off has one queue pair whatever `queues` the netdev
+// says (qemu attaches one tap queue and detaches the rest), `ethtool -L` beyond 1 is refused,
+// the load runs on queue 0; the checks that compare queues (spread, affinity, churn) have nothing
+// to compare and say so. The load repeats (3 by default) give the baseline comparison its noise.
+import {GUEST_DEV} from '../../../testbed/vm.js'
+import {readGuestFacts, type GuestFacts} from '../guest-facts.js'
+import {notApplicable, verdict} from '../judge.js'
+import {perQueueChecks, rrLoad, sessionsCheck} from '../rr-load.js'
+import {loadFigure} from '../figures.js'
+import type {CaseOutcome, LoadFigure, PlanCheck, VmCase} from '../types.js'
+
+/** The queue facts of a guest whose NIC was given `queues` on the netdev and mq=off. */
+export function judgeMqOff(f: GuestFacts, queues: number, setStatus: number): PlanCheck[] {
+  const {rx, tx} = f.snapshot.queueCounts
+  return [
+    verdict(
+      'one-pair',
+      `mq=off with queues=${queues}: max combined 1, current 1`,
+      f.channels.maxCombined === 1 && f.channels.combined === 1,
+      `max combined ${f.channels.maxCombined}, current ${f.channels.combined}`,
+    ),
+    verdict('sysfs-one', 'one rx-* and one tx-* in sysfs', rx === 1 && tx === 1, `${rx} rx-*, ${tx} tx-*`),
+    verdict(
+      'tap-one',
+      `the host tap has 1 queue attached, ${queues - 1} detached`,
+      f.tap.numqueues === 1 && f.tap.numdisabled === queues - 1,
+      `${f.tap.numqueues} attached, ${f.tap.numdisabled} detached`,
+    ),
+    verdict(
+      'set-refused',
+      `ethtool -L combined ${queues} is refused and changes nothing`,
+      setStatus !== 0,
+      `exit ${setStatus}`,
+    ),
+  ]
+}
+
+export const MQ_OFF_NA: Array<[string, string]> = [
+  ['irq-spread', 'queue interrupts spread over vCPUs'],
+  ['affinity', 'per-queue affinity and XPS'],
+  ['churn', 'queue-count changes under load'],
+]
+
+export function makeMqOffCase(o: {mq?: boolean; repeats?: number} = {}): VmCase {
+  const repeats = o.repeats ?? 3
+  return {
+    id: 'mq_off',
+    title: 'mq=off: one queue pair whatever queues says; the checks adapt',
+    source: 'tp-qemu',
+    set: 'default',
+    boundMs: (p) => 90_000 + repeats * (p.durationMs + 10_000),
+    async run(ctx): Promise<CaseOutcome> {
+      const queues = Math.max(2, ctx.params.queues)
+      ctx.phase(`booting a guest with queues=${queues}, mq=${o.mq ? 'on' : 'off'}`)
+      const bed = await ctx.boot({queues, mq: o.mq ?? false})
+      const set = await bed.guest.agent.request<{status: number}>('exec', {
+        argv: ['ethtool', '-L', GUEST_DEV, 'combined', String(queues)],
+      })
+      const facts = await readGuestFacts(bed)
+      const checks = judgeMqOff(facts, queues, set.status)
+      const loads: LoadFigure[] = []
+      let last
+      for (let i = 0; i < repeats; i++) {
+        ctx.phase(`${ctx.params.sessions} TCP_RR sessions on one queue pair (${i + 1}/${repeats})`)
+        last = await rrLoad(bed, GUEST_DEV, {
+          sessions: ctx.params.sessions,
+          durationMs: ctx.params.durationMs,
+          signal: ctx.signal,
+        })
+        loads.push(
+          loadFigure(
+            {
+              label: `${ctx.params.sessions} TCP_RR sessions at 1 queue (mq=off)`,
+              workloads: ['tcp_rr'],
+              sessions: ctx.params.sessions,
+              queues: 1,
+              durationMs: ctx.params.durationMs,
+              transactionsPerSecond: last.transactionsPerSecond,
+            },
+            last,
+          ),
+        )
+      }
+      if (last) {
+        checks.push(sessionsCheck(last.rr, ctx.params.sessions))
+        checks.push(...perQueueChecks(GUEST_DEV, 1, bed.guest.setup.vcpus, last))
+      }
+      for (const [id, title] of MQ_OFF_NA)
+        checks.push(notApplicable(id, title, 'one queue pair (mq=off): nothing to compare between queues'))
+      return {checks, figures: {queues, mq: o.mq ?? false, loads}}
+    },
+  }
+}
+
+export const mqOffCase = makeMqOffCase()

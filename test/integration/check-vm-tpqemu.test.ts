@@ -1,0 +1,106 @@
+// check --testbed vm, tp-qemu's default-set cases under TCG through the plan runner, in one plan
+// so that the cases on the default guest share its boot: default_state, vectors, negative, churn,
+// affinity, mq_off; then each again with its condition broken (mq=off where queues are expected,
+// scarce vectors where 2N+2 are expected, a guest with more queues than the plan gave, the link
+// cut in the middle of the churn, XPS crossed, mq=on where mq=off is expected), each of which
+// must FAIL. Nothing of any guest stays (qemu, namespace, taps, scratch directory).
+import {afterAll, expect, it} from 'vitest'
+import {makeAffinityCase, affinityCase} from '../../src/check/vm/cases/affinity.js'
+import {makeChurnCase, churnCase} from '../../src/check/vm/cases/churn.js'
+import {makeDefaultStateCase, defaultStateCase} from '../../src/check/vm/cases/default-state.js'
+import {makeMqOffCase, mqOffCase} from '../../src/check/vm/cases/mq-off.js'
+import {makeNegativeCase, negativeCase} from '../../src/check/vm/cases/negative.js'
+import {makeVectorsCase, vectorsCase} from '../../src/check/vm/cases/vectors.js'
+import {runVmPlan} from '../../src/check/vm/plan.js'
+import type {CaseReport, PlanParams} from '../../src/check/vm/types.js'
+import {cleanup} from '../helpers/netpair.js'
+import {describeNet} from '../helpers/privileges.js'
+import {checksById as byId, guestNames, nothingLeft} from '../helpers/vm-plan.js'
+
+const params: PlanParams = {
+  queues: 2,
+  vcpus: 2,
+  sessions: 20,
+  durationMs: 1500,
+  memoryMiB: 512,
+  accel: 'auto',
+}
+
+const statuses = (r: CaseReport) => Object.fromEntries(r.checks.map((c) => [c.id, c.status]))
+const allPass = (r: CaseReport) => {
+  for (const c of r.checks) expect(c.status, `${r.id} ${c.id}: ${c.evidence}`).not.toBe('FAIL')
+}
+
+describeNet('check --testbed vm: tp-qemu default set', () => {
+  afterAll(() => cleanup.runAll())
+
+  it('passes on a sound setup and FAILs each case with its condition broken', async () => {
+    const broken = [
+      makeDefaultStateCase({mq: false}),
+      makeVectorsCase({vectors: (n) => n + 1, scarce: (n) => 2 * n + 2, intx: false}),
+      makeNegativeCase({guestQueues: (n) => n + 2}),
+      makeChurnCase({
+        changes: 16,
+        // The link cut for 2.5 s: TCP_RR sessions stall and UDP_RR loses its transactions.
+        midway: async (ctx) => {
+          const bed = await ctx.shared()
+          await bed.guest.qmp.execute('set_link', {name: 'nic0', up: false})
+          await new Promise((r) => setTimeout(r, 2500))
+          await bed.guest.qmp.execute('set_link', {name: 'nic0', up: true})
+        },
+      }),
+      makeAffinityCase({crossXps: true}),
+      makeMqOffCase({mq: true, repeats: 1}),
+    ]
+    const good = [defaultStateCase, vectorsCase, negativeCase, churnCase, affinityCase, mqOffCase]
+    const plan = await runVmPlan(params, [...good, ...broken], {
+      cleanup,
+      onPhase: (l) => console.log(`  ${l}`),
+    })
+    const times = plan.cases.map((c) => `${c.id} ${c.wallMs} ms`).join(', ')
+    console.log(`wall times: ${times}; plan ${plan.wallMs} ms`)
+    for (const c of plan.cases)
+      console.log(c.id, c.checks.map((k) => `${k.id} ${k.status}: ${k.evidence}`).join('\n   '))
+    const [ds, vec, neg, churn, aff, off, bds, bvec, bneg, bchurn, baff, boff] = plan.cases
+
+    for (const r of [ds, vec, neg, churn, aff, off]) allPass(r)
+    expect(byId(ds)['current-combined'].evidence).toMatch(/enabled 2 at probe/)
+    expect(byId(ds)['max-combined'].evidence).toBe('max combined 4')
+    expect(byId(vec)['msix-table'].evidence).toMatch(/MSI-X table size 6 /)
+    expect(byId(vec)['msi-allocated'].evidence).toMatch(/^5 entries/)
+    expect(byId(vec)['scarce-shared'].evidence).toMatch(/virtio\d+-virtqueues/)
+    expect(byId(vec)['scarce-detected'].evidence).toMatch(/FAILed as it should/)
+    expect(byId(vec).intx.evidence).toMatch(/IO-APIC lines: \d+ /)
+    expect(Object.keys(byId(neg))).toEqual(['above-max', 'zero', 'same-value'])
+    expect(statuses(churn)).toEqual({
+      changes: 'PASS',
+      'rr-stalls': 'PASS',
+      stream: 'PASS',
+      loss: 'PASS',
+      'kernel-log': 'PASS',
+    })
+    expect(statuses(aff)).toEqual({
+      'irq-affinity': 'PASS',
+      xps: 'PASS',
+      'flow-txq': 'PASS',
+      'flow-irq': 'PASS',
+    })
+    expect(statuses(off)).toMatchObject({'one-pair': 'PASS', 'irq-spread': 'N/A', churn: 'N/A'})
+
+    expect(statuses(bds)['max-combined']).toBe('FAIL')
+    expect(statuses(bvec)).toMatchObject({
+      'msi-allocated': 'FAIL',
+      'irq-lines': 'FAIL',
+      'scarce-detected': 'FAIL',
+    })
+    expect(statuses(bneg)['above-max']).toBe('FAIL')
+    expect(byId(bneg)['above-max'].evidence).toMatch(/accepted/)
+    expect(statuses(bchurn)['rr-stalls']).toBe('FAIL')
+    expect(statuses(baff)).toMatchObject({xps: 'FAIL', 'flow-txq': 'FAIL', 'flow-irq': 'FAIL'})
+    expect(statuses(boff)).toMatchObject({'one-pair': 'FAIL', 'set-refused': 'FAIL'})
+
+    cleanup.runAll()
+    expect(cleanup.failures).toEqual([])
+    nothingLeft(plan.cases.flatMap(guestNames))
+  }, 300_000)
+})
