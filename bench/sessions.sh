@@ -12,12 +12,12 @@
 # REPS times for SECONDS, printing the client's wall time beyond the window (start-up, connection
 # ramp, results), the ramp alone and the client's peak RSS (medians). Creates and removes its own
 # namespaces. Usage: bench/sessions.sh [SECONDS_PER_RUN=5] [REPS=3] [SECTIONS="peers scale"]
+# Narrower sections for short runs on a shared machine: "single" (the three 1-session rr pairs and
+# their syscalls per transaction), "crr" (TCP_CRR with 4 and 20 sessions, default threads).
 # (needs root, a C compiler, sockperf, iperf3, strace, jq, /usr/bin/time)
 set -euo pipefail
 DUR=${1:-5}
 REPS=${2:-3}
-SECTIONS=${3:-peers scale}
-SCALE_COUNTS=${SCALE_COUNTS:-100 1000 10000}
 SECTIONS=${3:-peers scale}
 SCALE_COUNTS=${SCALE_COUNTS:-100 1000 10000}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +29,7 @@ IPA=198.18.$OCT.1 IPB=198.18.$OCT.2
 TOKEN=bench-$TAG
 MQB_PORT=12866 MQB_PINNED_PORT=12867 MQB_SCALE_PORT=12868 SP_PORT=11111 SP_MULTI_PORT=11200 IP3_PORT=5201 SPU_PORT=11112 SPU_MULTI_PORT=11300
 # reference servers: one port per client (netserver's process per test); +100: the pinned one
-declare -A REF_PORT=([tcp_rr]=13000 [udp_rr]=13200 [tcp_crr]=13400)
+declare -A REF_PORT=([tcp_rr]=13000 [udp_rr]=13200 [tcp_crr]=13400) REF_PINNED_PID=()
 NCPU=$(nproc)
 PIDS=()
 
@@ -67,6 +67,7 @@ SCALE_SERVER=$!
 # clients on CPU 0.
 SRV_CPU=$((NCPU - 1))
 MQBENCH_TOKEN=$TOKEN taskset -c $SRV_CPU $MQB server --netns "$NSB" --bind "$IPB" --port $MQB_PINNED_PORT >/dev/null 2>&1 & PIDS+=($!)
+MQB_PINNED_PID=$!
 # The peer at its best for each case: for one client sockperf's default blocking server; for many,
 # its epoll server with one thread per CPU, each on its own port (sockperf needs a socket per
 # thread), clients spread over the ports.
@@ -82,6 +83,7 @@ ip netns exec "$NSB" iperf3 -s -B "$IPB" -p $IP3_PORT >/dev/null 2>&1 & PIDS+=($
 for t in tcp_rr udp_rr tcp_crr; do
   ip netns exec "$NSB" "$REF" server $t "$IPB" "${REF_PORT[$t]}" 20 64 64 & PIDS+=($!)
   ip netns exec "$NSB" taskset -c $SRV_CPU "$REF" server $t "$IPB" $((REF_PORT[$t] + 100)) 1 64 64 & PIDS+=($!)
+  REF_PINNED_PID[$t]=$!
 done
 sleep 2
 
@@ -166,13 +168,24 @@ per_tx() { # strace-summary transactions -> "N.N (call n.n, ...)"
   awk -v tx="$2" '$NF == "total" { tot = $4 } $1 ~ /^[0-9.]+$/ && $NF != "total" && $4 / tx >= 0.1 { parts = parts sprintf("%s%s %.2f", sep, $NF, $4 / tx); sep = ", " }
     END { printf "%.2f (%s)", tot / tx, parts }' "$1"
 }
+# The server's calls: strace attached (-f: every thread) to the pinned server for one client run.
+attach() { # pid out-file -> sets ATTACHED to strace's pid
+  strace -f -c -p "$1" -o "$2" 2>/dev/null & ATTACHED=$!
+  sleep 1
+}
+detach() { kill -INT "$ATTACHED" 2>/dev/null || true; wait "$ATTACHED" 2>/dev/null || true; }
 syscalls() { # type
   local t=$1 port=$((REF_PORT[$1] + 100)) n
+  attach "${REF_PINNED_PID[$t]}" "$WORK/refsrv.strace"
   n=$(strace_calls "$WORK/ref.strace" ip netns exec "$NSA" taskset -c 0 "$REF" client "$t" "$IPB" $port "$DUR" 64 64 | awk '{print $4}')
-  local ref; ref=$(per_tx "$WORK/ref.strace" "$n")
+  detach
+  local ref refsrv; ref=$(per_tx "$WORK/ref.strace" "$n"); refsrv=$(per_tx "$WORK/refsrv.strace" "$n")
+  attach "$MQB_PINNED_PID" "$WORK/mqbsrv.strace"
   n=$(strace_calls "$WORK/mqb.strace" taskset -c 0 $MQB rr --type "$t" --netns "$NSA" --server "$IPB" --port $MQB_PINNED_PORT \
     --request-size 64 --response-size 64 --duration "${DUR}s" --json | jq -r '[.sessions[].transactions] | add')
+  detach
   printf '%-34s mqbench %s   ref %s\n' "syscalls/trans $t 1 session" "$(per_tx "$WORK/mqb.strace" "$n")" "$ref"
+  printf '%-34s mqbench %s   ref %s\n' "  its server's" "$(per_tx "$WORK/mqbsrv.strace" "$n")" "$refsrv"
 }
 
 scale() { # sessions -> one line per run: "overhead_s ramp_ms rss_mb"
@@ -195,6 +208,25 @@ for n in 1 2 20; do triple "stream tcp $n, 128 KiB sends" "Gbit/s" "mqb_stream $
 triple "stream tcp 1, defaults of both" "Gbit/s" "mqb_stream 1" none "iperf_stream 1"
 for t in tcp_rr udp_rr tcp_crr; do syscalls $t; done
 echo "(load average at the end $(cut -d' ' -f1-3 /proc/loadavg); syscalls are the client's, over a whole run)"
+fi
+
+if [[ " $SECTIONS " == *" single "* ]]; then
+echo "mqbench rr, 1 session, vs the reference floor and sockperf: ${DUR}s runs, median of $REPS alternating runs, $NCPU CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+for t in tcp_rr udp_rr tcp_crr; do
+  peer="sockperf_n $t 1"; [ $t = tcp_crr ] && peer=none
+  triple "$t 1 session (pinned 0/$SRV_CPU)" "trans/s" "mqb_rr $t 1" "ref_n $t 1" "$peer"
+done
+for t in tcp_rr udp_rr tcp_crr; do syscalls $t; done
+echo "(load average at the end $(cut -d' ' -f1-3 /proc/loadavg); syscalls are the client's, over a whole run)"
+fi
+
+if [[ " $SECTIONS " == *" crr "* ]]; then
+echo "mqbench rr tcp_crr, many sessions (default threads) vs the sum of as many reference clients: ${DUR}s runs, median of $REPS alternating runs, $NCPU CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# CRR_FLAGS: extra rr flags for mqbench (e.g. "--threads 8"), to compare thread counts with the default.
+for n in ${CRR_SESSIONS:-4 20}; do
+  triple "tcp_crr $n sessions ${CRR_FLAGS:-}" "trans/s" "mqb_rr tcp_crr $n ${CRR_FLAGS:-}" "ref_n tcp_crr $n" none
+done
+echo "(load average at the end $(cut -d' ' -f1-3 /proc/loadavg))"
 fi
 
 if [[ " $SECTIONS " == *" scale "* ]]; then

@@ -16,7 +16,10 @@ class Engine {
  public:
   virtual ~Engine();
   void start();
-  void stop() { stop_.store(true, std::memory_order_relaxed); }
+  void stop() {
+    stop_.store(true, std::memory_order_relaxed);
+    interrupt();
+  }
   // Waits for every thread; safe to call from two threads at once (a handle's finalizer at exit
   // while a wait() still joins on the libuv pool): the second waits for the first.
   void join();
@@ -29,6 +32,8 @@ class Engine {
  protected:
   // Starts the workers; called once by start(). Each worker should wrap its body in run_guarded.
   virtual void launch(std::vector<std::thread>& threads) = 0;
+  // Called by stop() after the flag is set: wakes workers blocked in a call with no timeout of its own.
+  virtual void interrupt() {}
   template <class F>
   void run_guarded(F&& body) {
     try {

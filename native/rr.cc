@@ -13,10 +13,12 @@
 namespace mqb {
 namespace {
 
-enum State { kConnecting = 0, kRunning = 1 };
+// kSolo: a TCP_CRR session alone on its thread, between two blocking transactions (no socket);
+// kDead: a solo TCP_CRR session that failed.
+enum State { kConnecting = 0, kRunning = 1, kSolo = 2, kDead = 3 };
 
 bool running(const Conn& c) {
-  return c.state == kRunning;
+  return c.fd >= 0 && c.state == kRunning;
 }
 
 // Writes the pending hello and request/response bytes; arms EPOLLOUT only while the socket
@@ -153,6 +155,11 @@ void crr_connect(SessionEngine& e, Worker& w, Conn& c) {
 
 void tcp_crr_client_open(SessionEngine& e, Worker& w, Conn& c) {
   c.hello_off = sizeof(c.hello);  // no hello: the connection is the transaction
+  // Alone on its thread, the session runs in solo mode (tcp_crr_client_solo) and never sees epoll.
+  if (w.conns.size() == 1) {
+    c.state = kSolo;
+    return;
+  }
   crr_connect(e, w, c);
 }
 
@@ -185,6 +192,82 @@ void tcp_crr_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
   }
   if (c.out_bytes > 0 || (ev & EPOLLOUT))
     if (!flush(e, w, c, true)) e.session_failed(w, c);
+}
+
+bool crr_solo(const Conn& c) {
+  return c.state == kSolo;
+}
+
+// A solo transaction that failed: quietly when stop() shut its socket down, a setup error for the
+// whole test when the session never connected (the data port is unreachable), else a failed session.
+bool crr_solo_failed(SessionEngine& e, Worker& w, Conn& c, int err) {
+  c.state = kDead;
+  if (e.stopping()) return e.close_conn(w, c, false), false;
+  if (!e.stats(c.session).connected.get()) {
+    e.close_conn(w, c, false);
+    throw SysError("cannot connect a data session", err);
+  }
+  e.session_failed(w, c);
+  return false;
+}
+
+// TCP_CRR alone on a thread, as the reference floor does it (bench/ref.c): socket(), a blocking
+// connect(), send(), blocking recv() until the response is whole, close(), and nothing registered
+// with epoll. One call more than the floor: SO_LINGER, for the RST that leaves no TIME_WAIT (the
+// floor relies on net.ipv4.tcp_tw_reuse instead). stop() shuts the socket down if a call blocks.
+bool tcp_crr_client_solo(SessionEngine& e, Worker& w, Conn& c) {
+  const SessionConfig& cfg = e.config();
+  c.started_ns = now_ns();  // the transaction is socket() to close() (docs/sessions.md)
+  c.fd = e.solo_socket(w, SOCK_STREAM);
+  if (c.fd < 0) return false;  // stopping
+  if (cfg.request_size > kCrrNodelayAbove) set_nodelay(c.fd);
+  // A signal meant for node's main thread may land here (EINTR): the connect goes on in the
+  // background, and calling again waits for it (EALREADY) until it is up (EISCONN).
+  int r;
+  while ((r = connect(c.fd, reinterpret_cast<const sockaddr*>(&cfg.addr), cfg.addr_len)) < 0 &&
+         (errno == EINTR || errno == EALREADY) && !e.stopping()) {
+  }
+  if (r < 0 && errno != EISCONN) return crr_solo_failed(e, w, c, errno);
+  if (!e.stats(c.session).connected.get()) e.stats(c.session).connected.set(1);
+  for (uint64_t sent = 0; sent < cfg.request_size;) {
+    size_t len = std::min<uint64_t>(cfg.request_size - sent, w.buf.size());
+    ssize_t n = send(c.fd, w.buf.data(), len, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR && !e.stopping()) continue;
+    if (n < 0) return crr_solo_failed(e, w, c, errno);
+    sent += static_cast<uint64_t>(n);
+  }
+  for (uint64_t got = 0; got < cfg.response_size;) {
+    ssize_t n = recv(c.fd, w.buf.data(), w.buf.size(), 0);
+    if (n < 0 && errno == EINTR && !e.stopping()) continue;
+    if (n <= 0) return crr_solo_failed(e, w, c, n == 0 ? ECONNRESET : errno);
+    got += static_cast<uint64_t>(n);
+  }
+  e.close_conn(w, c, true);
+  e.progress(w, c.session, 1, now_ns(), c.started_ns);
+  return true;
+}
+
+// The TCP_CRR server's accept path: the listener defers accept() until the request is there
+// (TCP_DEFER_ACCEPT), so a connection is normally answered and closed at once, as the reference
+// server does it (accept, recv, send, close) and without epoll. A request or response that does not
+// fit one call continues on epoll (tcp_crr_server).
+bool tcp_crr_server_accepted(SessionEngine& e, Worker& w, Conn& c) {
+  const SessionConfig& cfg = e.config();
+  ssize_t n = recv(c.fd, w.buf.data(), w.buf.size(), 0);
+  if (n < 0 && again()) return false;
+  if (n <= 0) return e.close_conn(w, c, false), true;  // the client went away
+  uint64_t k = static_cast<uint64_t>(n) / cfg.request_size;
+  c.in_bytes = static_cast<uint64_t>(n) - k * cfg.request_size;
+  if (k == 0) return false;
+  e.progress(w, w.index, k, 0, 0);
+  uint64_t out = k * cfg.response_size;
+  ssize_t s = send(c.fd, w.buf.data(), std::min<uint64_t>(out, w.buf.size()), MSG_NOSIGNAL);
+  if (s < 0 && !again()) return e.close_conn(w, c, false), true;
+  c.out_bytes = out - static_cast<uint64_t>(std::max<ssize_t>(s, 0));
+  if (c.out_bytes > 0) return c.want_out = true, false;
+  // Closed first (FIN), as the floor's server does: the client's RST then ends it without TIME_WAIT.
+  e.close_conn(w, c, false);
+  return true;
 }
 
 // ---- UDP_RR ------------------------------------------------------------------------------------
@@ -274,7 +357,9 @@ void udp_rr_client_tick(SessionEngine& e, Worker& w, Conn& c, uint64_t now) {
 void udp_rr_server_event(SessionEngine& e, Worker& w, Conn& c, uint32_t) {
   const SessionConfig& cfg = e.config();
   UdpBatch b(w, true);
-  int n = recvmmsg(c.fd, b.msgs, kUdpBatch, MSG_DONTWAIT, nullptr);
+  // MSG_WAITFORONE: on epoll's non-blocking socket it never waits; in solo mode (the socket made
+  // blocking) it waits for the first datagram only, instead of epoll_wait.
+  int n = recvmmsg(c.fd, b.msgs, kUdpBatch, MSG_WAITFORONE, nullptr);
   if (n <= 0) return;
   iovec out{w.buf.data(), cfg.response_size};
   unsigned k = 0;
@@ -301,7 +386,9 @@ const Workload kTcpRrClient{.name = "tcp_rr",
                             .event = tcp_rr_client_event,
                             .tick = nullptr,
                             .running = running,
-                            .solo_ok = true};
+                            .solo = solo_event,
+                            .solo_on_listener = false,
+                            .accepted = nullptr};
 const Workload kTcpRrServer{.name = "tcp_rr",
                             .socktype = SOCK_STREAM,
                             .records_latency = false,
@@ -310,7 +397,9 @@ const Workload kTcpRrServer{.name = "tcp_rr",
                             .event = tcp_rr_server,
                             .tick = nullptr,
                             .running = nullptr,
-                            .solo_ok = true};
+                            .solo = solo_event,
+                            .solo_on_listener = false,
+                            .accepted = nullptr};
 const Workload kTcpCrrClient{.name = "tcp_crr",
                              .socktype = SOCK_STREAM,
                              .records_latency = true,
@@ -318,8 +407,10 @@ const Workload kTcpCrrClient{.name = "tcp_crr",
                              .open = tcp_crr_client_open,
                              .event = tcp_crr_client_event,
                              .tick = nullptr,
-                             .running = running,
-                             .solo_ok = false};
+                             .running = crr_solo,
+                             .solo = tcp_crr_client_solo,
+                             .solo_on_listener = false,
+                             .accepted = nullptr};
 const Workload kTcpCrrServer{.name = "tcp_crr",
                              .socktype = SOCK_STREAM,
                              .records_latency = false,
@@ -328,7 +419,9 @@ const Workload kTcpCrrServer{.name = "tcp_crr",
                              .event = tcp_crr_server,
                              .tick = nullptr,
                              .running = nullptr,
-                             .solo_ok = false};
+                             .solo = solo_accept,
+                             .solo_on_listener = true,
+                             .accepted = tcp_crr_server_accepted};
 const Workload kUdpRrClient{.name = "udp_rr",
                             .socktype = SOCK_DGRAM,
                             .records_latency = true,
@@ -337,7 +430,9 @@ const Workload kUdpRrClient{.name = "udp_rr",
                             .event = udp_rr_client_event,
                             .tick = udp_rr_client_tick,
                             .running = udp_running,
-                            .solo_ok = true};
+                            .solo = solo_event,
+                            .solo_on_listener = false,
+                            .accepted = nullptr};
 const Workload kUdpRrServer{.name = "udp_rr",
                             .socktype = SOCK_DGRAM,
                             .records_latency = false,
@@ -346,7 +441,9 @@ const Workload kUdpRrServer{.name = "udp_rr",
                             .event = udp_rr_server_event,
                             .tick = nullptr,
                             .running = nullptr,
-                            .solo_ok = false};
+                            .solo = solo_event,
+                            .solo_on_listener = true,
+                            .accepted = nullptr};
 
 const Workload* const kTable[][2] = {
     {&kTcpRrClient, &kTcpRrServer},

@@ -126,6 +126,11 @@ void SessionEngine::listen_sockets() {
       // Accepted connections inherit TCP_NODELAY from their listener: one setsockopt per TCP_CRR
       // transaction fewer than setting it on each.
       set_nodelay(fd);
+      // accept() only once the request is there, so accepted() can answer it at once (1 s: how
+      // long a connection that says nothing may wait before it is accepted anyway).
+      if (wl_.accepted)
+        check(setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one)),
+              "setsockopt TCP_DEFER_ACCEPT");
     }
     if (port_ == 0) {
       socklen_t len = sizeof(a);
@@ -201,7 +206,25 @@ void SessionEngine::set_want_out(Worker& w, Conn& c, bool want) {
   watch(w, c, EPOLLIN | (want ? static_cast<uint32_t>(EPOLLOUT) : 0u), false);
 }
 
-void SessionEngine::close_conn(Worker&, Conn& c, bool reset) {
+int SessionEngine::solo_socket(Worker& w, int type) {
+  int fd = static_cast<int>(check(socket(cfg_.addr.ss_family, type | SOCK_CLOEXEC, 0), "socket"));
+  std::lock_guard<std::mutex> lock(w.solo_mu);
+  w.solo_fd = fd;
+  // Checked after publishing: a stop() that came before it found nothing to shut down.
+  if (!stopping()) return fd;
+  w.solo_fd = -1;
+  close(fd);
+  return -1;
+}
+
+void SessionEngine::interrupt() {
+  for (auto& w : workers_) {
+    std::lock_guard<std::mutex> lock(w->solo_mu);
+    if (w->solo_fd >= 0) shutdown(w->solo_fd, SHUT_RDWR);
+  }
+}
+
+void SessionEngine::close_conn(Worker& w, Conn& c, bool reset) {
   if (c.fd < 0) return;
   if (reset) {
     // An RST instead of a FIN leaves no TIME_WAIT behind: TCP_CRR opens thousands of
@@ -209,9 +232,17 @@ void SessionEngine::close_conn(Worker&, Conn& c, bool reset) {
     linger l{1, 0};
     setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
   }
-  close(c.fd);  // also removes it from the epoll set
+  if (c.fd == w.solo_fd) {
+    // Closed under the lock, so that stop() never shuts down a number the kernel has reused.
+    std::lock_guard<std::mutex> lock(w.solo_mu);
+    w.solo_fd = -1;
+    close(c.fd);
+  } else {
+    close(c.fd);  // also removes it from the epoll set
+  }
   c.fd = -1;
   c.want_out = false;
+  c.blocking = false;
 }
 
 // Accepted connections come from a per-thread free list: TCP_CRR accepts thousands a second, and
@@ -227,6 +258,11 @@ Conn* SessionEngine::pooled_conn(Worker& w) {
   return w.owned.back().get();
 }
 
+void SessionEngine::recycle(Worker& w, Conn& c) {
+  c.next_free = w.free_list;
+  w.free_list = &c;
+}
+
 void SessionEngine::release_conn(Worker& w, Conn& c) {
   close_conn(w, c, false);
   auto it = std::find(w.active.begin(), w.active.end(), &c);
@@ -234,8 +270,7 @@ void SessionEngine::release_conn(Worker& w, Conn& c) {
     *it = w.active.back();
     w.active.pop_back();
   }
-  c.next_free = w.free_list;
-  w.free_list = &c;
+  recycle(w, c);
 }
 
 void SessionEngine::progress(Worker& w, int session, uint64_t n, uint64_t now, uint64_t started_ns) {
@@ -289,34 +324,73 @@ void SessionEngine::close_window(Worker& w, uint64_t now) {
   w.window_open = false;
 }
 
+// Accepts one connection; false when there was none. The workload's accepted() may finish it at
+// once (TCP_CRR); otherwise it joins the worker's epoll set.
+static bool accept_one(SessionEngine& e, Worker& w, Conn& l) {
+  sockaddr_storage from{};
+  socklen_t len = sizeof(from);
+  FdGuard fd{accept4(l.fd, reinterpret_cast<sockaddr*>(&from), &len, SOCK_NONBLOCK | SOCK_CLOEXEC)};
+  if (fd.fd < 0) {
+    if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return false;
+    if (errno == EMFILE || errno == ENFILE) return false;  // the peer's next retry may find a free fd
+    throw SysError("accept", errno);
+  }
+  if (!e.peer_allowed(reinterpret_cast<sockaddr*>(&from))) return true;  // closed by the guard
+  Conn* c = e.pooled_conn(w);
+  c->fd = fd.release();
+  const Workload& wl = e.workload();
+  if (wl.accepted && wl.accepted(e, w, *c)) return e.recycle(w, *c), true;
+  e.watch(w, *c, EPOLLIN | (c->want_out ? static_cast<uint32_t>(EPOLLOUT) : 0u), true);
+  w.active.push_back(c);
+  return true;
+}
+
 static void accept_all(SessionEngine& e, Worker& w, Conn& l) {
-  for (;;) {
-    sockaddr_storage from{};
-    socklen_t len = sizeof(from);
-    FdGuard fd{accept4(l.fd, reinterpret_cast<sockaddr*>(&from), &len, SOCK_NONBLOCK | SOCK_CLOEXEC)};
-    if (fd.fd < 0) {
-      if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return;
-      if (errno == EMFILE || errno == ENFILE) return;  // the peer's next retry may find a free fd
-      throw SysError("accept", errno);
-    }
-    if (!e.peer_allowed(reinterpret_cast<sockaddr*>(&from))) continue;  // closed by the guard
-    Conn* c = e.pooled_conn(w);
-    c->fd = fd.release();
-    e.watch(w, *c, EPOLLIN, true);
-    w.active.push_back(c);
+  while (accept_one(e, w, l)) {
   }
 }
 
-// A thread with one running connection and nothing else to wait for (a client thread with one
-// TCP_RR session; a server thread whose single session is in and whose listener is done) can
-// block in recv() instead of epoll_wait() + recv(): one syscall fewer per transaction on each
-// side, which is measurable when a round trip is a few tens of microseconds. The socket gets a
-// short timeout so that the thread still sees the window and stop flags.
+// Solo mode blocks in the socket's own calls, with a short timeout so that the thread still sees
+// the window and stop flags.
+static bool set_blocking(Conn& c, bool on) {
+  int flags = fcntl(c.fd, F_GETFL);
+  if (flags < 0 || fcntl(c.fd, F_SETFL, on ? flags & ~O_NONBLOCK : flags | O_NONBLOCK) < 0) return false;
+  if (on) {
+    timeval tv{0, 5000};
+    setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  }
+  c.blocking = on;
+  return true;
+}
+
+bool solo_event(SessionEngine& e, Worker& w, Conn& c) {
+  e.workload().event(e, w, c, EPOLLIN);
+  return c.fd >= 0;
+}
+
+bool solo_accept(SessionEngine& e, Worker& w, Conn& listener) {
+  accept_one(e, w, listener);
+  if (w.active.empty()) return true;
+  // A connection went to epoll: so does the listener, non-blocking again for accept_all.
+  set_blocking(listener, false);
+  return false;
+}
+
+// A thread with one thing to wait for can block on it instead of in epoll_wait(): one syscall fewer
+// per transaction on each side, which is measurable when a round trip is a few tens of microseconds.
+// That is a client thread with one session (TCP_RR, UDP_RR: its socket; TCP_CRR: the whole
+// transaction on blocking calls), a TCP_RR server thread whose single session is in and whose
+// listener is done, and a server thread whose listener is all it has open (UDP_RR: recvmmsg;
+// TCP_CRR: accept, while accepted() finishes every connection at once).
 Conn* SessionEngine::solo_conn(Worker& w) {
-  if (!wl_.solo_ok) return nullptr;
+  if (!wl_.solo) return nullptr;
   Conn* c = nullptr;
   if (cfg_.side == Side::client) {
-    if (w.conns.size() != 1 || w.conns[0]->fd < 0 || !wl_.running(*w.conns[0])) return nullptr;
+    if (w.conns.size() != 1 || !wl_.running(*w.conns[0])) return nullptr;
+    c = w.conns[0];
+  } else if (wl_.solo_on_listener) {
+    if (!w.active.empty() || w.conns.size() != 1) return nullptr;
     c = w.conns[0];
   } else {
     if (w.active.size() != 1 || w.active[0]->session < 0) return nullptr;
@@ -329,11 +403,8 @@ Conn* SessionEngine::solo_conn(Worker& w) {
     c = w.active[0];
   }
   if (c->out_bytes > 0) return nullptr;
-  int flags = fcntl(c->fd, F_GETFL);
-  if (flags < 0 || fcntl(c->fd, F_SETFL, flags & ~O_NONBLOCK) < 0) return nullptr;
-  timeval tv{0, 5000};
-  setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  // TCP_CRR's solo client has no socket between transactions: it makes blocking ones itself.
+  if (c->fd >= 0 && !c->blocking && !set_blocking(*c, true)) return nullptr;
   return c;
 }
 
@@ -351,8 +422,7 @@ void SessionEngine::run_worker(Worker& w) {
     while (!stopping()) {
       if (!w.window_open && measuring_.load(std::memory_order_relaxed)) open_window(w, now_ns());
       if (solo) {
-        wl_.event(*this, w, *solo, EPOLLIN);
-        if (solo->fd < 0) solo = nullptr;
+        if (!wl_.solo(*this, w, *solo)) solo = nullptr;
         continue;
       }
       if ((++turns & 63) == 0 || w.conns.size() == 1) solo = solo_conn(w);

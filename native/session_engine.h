@@ -75,6 +75,7 @@ struct Conn {
   bool listener = false;
   bool wake = false;  // the worker's hand-off eventfd
   bool want_out = false;
+  bool blocking = false;   // made blocking (with short timeouts) for solo mode
   uint64_t in_bytes = 0;   // bytes received towards the current response/request
   uint64_t out_bytes = 0;  // bytes still to write
   uint32_t hello_off = 0;  // hello bytes written (client) or read (server)
@@ -101,12 +102,25 @@ struct Workload {
   void (*event)(SessionEngine& e, Worker& w, Conn& c, uint32_t events);
   // Called every loop turn (at most every few ms) for each client session: UDP timeouts.
   void (*tick)(SessionEngine& e, Worker& w, Conn& c, uint64_t now);
-  // client: the connection is up and exchanging data (not still connecting); needed when solo_ok.
+  // client: the session can run alone in solo mode now (up and between transactions); needed with solo.
   bool (*running)(const Conn& c);
-  // event() does one receive and then its sends, so it also works on a blocking socket: a thread
-  // left with a single connection may then skip epoll (see SessionEngine::solo_conn).
-  bool solo_ok;
+  // Solo mode (see SessionEngine::solo_conn): one turn of a thread whose only work is `c`, on
+  // blocking calls instead of epoll; false sends `c` back to epoll. solo_event (event() on a blocking
+  // socket), solo_accept, or the workload's own; nullptr: no solo mode.
+  bool (*solo)(SessionEngine& e, Worker& w, Conn& c);
+  // server: what blocks in solo mode is the worker's listener (UDP datagrams, TCP_CRR accepts), not
+  // an accepted connection.
+  bool solo_on_listener;
+  // server, when a connection is one transaction and the client speaks first (TCP_CRR): each accepted
+  // connection is handed to accepted() before epoll sees it; true when it finished and closed it.
+  // The listeners of such a workload get TCP_DEFER_ACCEPT, so accept() returns with the request there.
+  bool (*accepted)(SessionEngine& e, Worker& w, Conn& c);
 };
+
+// Solo-mode turns the table entries share: the workload's event() on a blocking socket (it does one
+// receive and then its sends), and one blocking accept() handed to the workload's accepted().
+bool solo_event(SessionEngine& e, Worker& w, Conn& c);
+bool solo_accept(SessionEngine& e, Worker& w, Conn& listener);
 
 // The workload table: the entry for `name` on `side`, or nullptr (workloads.cc).
 const Workload* find_workload(const std::string& name, Side side);
@@ -126,6 +140,10 @@ struct Worker {
   Conn wake_conn;
   std::mutex handoff_mu;
   std::vector<Conn*> handoff, handoff_scratch;
+  // The socket a solo transaction blocks on without a timeout (TCP_CRR's connect and recv), so that
+  // stop() can shut it down; -1 when none. Written by the worker and read by stop(), under solo_mu.
+  std::mutex solo_mu;
+  int solo_fd = -1;
   bool window_open = false;
   uint64_t window_start_ns = 0, window_end_ns = 0;
 };
@@ -155,6 +173,11 @@ class SessionEngine : public Engine {
 
   // Helpers for workloads.
   void watch(Worker& w, Conn& c, uint32_t events, bool add);
+  // A blocking socket for a solo transaction, published so that stop() can shut it down (a blocking
+  // connect or recv has no timeout of its own); -1 when the engine is stopping. close_conn() closes it.
+  int solo_socket(Worker& w, int type);
+  // Puts a connection that accepted() finished back in the worker's pool.
+  void recycle(Worker& w, Conn& c);
   void set_want_out(Worker& w, Conn& c, bool want);
   void close_conn(Worker& w, Conn& c, bool reset);
   Conn* pooled_conn(Worker& w);
@@ -172,6 +195,7 @@ class SessionEngine : public Engine {
 
  protected:
   void launch(std::vector<std::thread>& threads) override;
+  void interrupt() override;
 
  private:
   void run_worker(Worker& w);

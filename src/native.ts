@@ -178,6 +178,39 @@ export const relay = {
   stop: (h: RelayHandle) => h.stop(),
 }
 
+// ---- copy: a bulk copy over one TCP connection, checksummed at both ends (native/addon_copy.cc) ----
+
+export interface CopyStatus {
+  /** the connection is up (the sender's connect or the receiver's accept returned) */
+  connected: boolean
+  bytes: number
+  /** 64-bit FNV-1a of every byte so far, 16 hex digits */
+  checksum: string
+  startNs: number
+  endNs: number
+  done: boolean
+}
+
+export interface CopyHandle {
+  status(): CopyStatus
+  stop(): void
+  /** settles when the receiver has read everything and closed, or rejects with what ended the copy */
+  wait(): Promise<CopyStatus>
+}
+
+export const copy = {
+  /** Sends exactly `bytes` bytes of seeded content to a copy receiver (the agent's copy_recv_start). */
+  send: (opts: {
+    host: string
+    port: number
+    bytes: number
+    seed: number
+    rateBytesPerSec?: number
+    timeoutMs?: number
+    netns?: string
+  }) => codedHandle(nativeFn<(o: typeof opts) => CopyHandle>('copySend')(opts)),
+}
+
 // ---- gen: packet generator and receiver (native/addon_gen.cc) ----
 
 export interface NativeGenQueueOptions {

@@ -31,6 +31,7 @@ struct OpArea {
 OpArea system_ops();
 OpArea server_ops();
 OpArea load_ops();
+OpArea copy_ops();
 
 // A bad argument: the message names the field and what was wrong.
 class BadArgument : public std::runtime_error {

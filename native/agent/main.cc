@@ -68,7 +68,7 @@ class Dispatcher {
 
  public:
   Dispatcher() {
-    for (OpArea a : {system_ops(), server_ops(), load_ops()}) {
+    for (OpArea a : {system_ops(), server_ops(), load_ops(), copy_ops()}) {
       for (const Op& op : a.ops) ops_.push_back(op);
       if (a.shutdown) shutdowns_.push_back(a.shutdown);
     }

@@ -66,7 +66,7 @@ json::Value hello(const json::Value&) {
   r.set("build", build_id());
   r.set("pid", static_cast<long>(getpid()));
   json::Value ops = json::Value::array();
-  for (OpArea a : {system_ops(), server_ops(), load_ops()})
+  for (OpArea a : {system_ops(), server_ops(), load_ops(), copy_ops()})
     for (const Op& op : a.ops) ops.push(op.name);
   r.set("ops", std::move(ops));
   return r;

@@ -86,6 +86,11 @@ export interface VmBed {
   readonly virtio: string
   /** the host tap's queues as qemu holds them, from netlink */
   tapState(): {numqueues: number; numdisabled: number; multiQueue: boolean}
+  /**
+   * Hands the bed an undo (a tap a case added, a migration's destination tap): run when the
+   * testbed closes, after its guest's qemu(s) stopped, whoever closes it.
+   */
+  own(undo: () => void): void
 }
 
 export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): Promise<Testbed> {
@@ -148,10 +153,18 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
     )
     const g = guest
     undos.push(registerGuestAddress(spec.name, ipB, g.ref, opts.cleanup))
+    // After a live migration the guest runs in the destination qemu on its own tap: the address
+    // record names the new process (it counts as local only while that one runs), the tap
+    // witness and gen's tap follow.
+    let curTap = tap
+    g.onMoved((m) => {
+      curTap = m.tap
+      undos.push(registerGuestAddress(spec.name, ipB, m.ref, opts.cleanup))
+    })
     if (g.setup.accel === 'tcg')
       warnings.push(`the guest runs under TCG (${g.setup.accelReason}): its figures are functional only`)
     const agent = g.agent
-    const tapState = () => tapQueues(runOk('ip', ['-n', ns, '-d', '-j', 'link', 'show', 'dev', tap]))
+    const tapState = () => tapQueues(runOk('ip', ['-n', ns, '-d', '-j', 'link', 'show', 'dev', curTap]))
     const channels = async () =>
       agent.request<{combined: number; maxCombined: number}>('channels_get', {dev: GUEST_DEV})
     const sysfs = async () => {
@@ -211,7 +224,9 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
       ipB,
       maxQueues: max,
       guest: g.setup,
-      genDev: tap,
+      get genDev() {
+        return curTap
+      },
       agent,
       warnings,
       setQueueCount,
@@ -241,13 +256,16 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
       testbed,
       guest: g,
       ns,
-      tap,
+      get tap() {
+        return curTap
+      },
       bridge,
       ipHost: ipA,
       ipGuest: ipB,
       prefix,
       virtio,
       tapState,
+      own: (undo) => undos.push(undo),
     }
   } catch (err) {
     if (!vm.keep) {

@@ -118,17 +118,41 @@ export class Guest {
   private panicked?: string
   /** RESET events since boot: reboots, asked for or by the guest itself */
   resets = 0
+  /** live migrations this guest went through (adopt()) */
+  migrations = 0
+  private launch?: {qemu: string; cfg: GuestConfig; netns: string; name: string}
+  /** stops of migration destinations not adopted (yet): they go with the guest */
+  private readonly incoming = new Set<() => void>()
+  private readonly pendingIncoming = new Map<
+    IncomingQemu,
+    {q: QemuProcess; removeDir: () => void; stop: () => void}
+  >()
+  private readonly movedListeners: Array<(m: {ref: ProcessRef; tap: string; dir: string}) => void> = []
 
   private constructor(
-    readonly dir: string,
-    readonly proc: ChildProcess,
-    readonly ref: ProcessRef,
-    readonly qmp: QmpClient,
+    private _dir: string,
+    private _proc: ChildProcess,
+    private _ref: ProcessRef,
+    private _qmp: QmpClient,
     readonly agent: AgentClient,
     readonly setup: GuestSetup,
-    private readonly undoQemu: () => void,
-    private readonly removeDir: () => void,
+    private undoQemu: () => void,
+    private removeDir: () => void,
   ) {}
+
+  /** The scratch directory, process and QMP of the qemu that runs the guest now (after a migration: the destination's). */
+  get dir(): string {
+    return this._dir
+  }
+  get proc(): ChildProcess {
+    return this._proc
+  }
+  get ref(): ProcessRef {
+    return this._ref
+  }
+  get qmp(): QmpClient {
+    return this._qmp
+  }
 
   /**
    * Builds the initramfs, starts qemu in `opts.netns` and waits for the agent. Everything it
@@ -165,32 +189,16 @@ export class Guest {
     }
     const args = qemuArgs(cfg)
     const paths = guestPaths(opts.dir)
-    const errFile = join(opts.dir, 'qemu.stderr')
-    const errFd = openSync(errFile, 'w')
     const t0 = performance.now()
-    // Its own process group: a terminal's Ctrl-C reaches mqbench, which then stops qemu in order.
-    const argv = opts.netns ? ['netns', 'exec', opts.netns, qemu, ...args] : args
-    const proc = spawn(opts.netns ? 'ip' : qemu, argv, {stdio: ['ignore', 'ignore', errFd], detached: true})
-    closeSync(errFd)
-    let exited: string | undefined
-    proc.on('exit', (code, signal) => (exited = signal ? `killed by ${signal}` : `exit status ${code}`))
-    proc.on('error', (err) => (exited = err.message))
-    const startTime = proc.pid ? processStartTime(proc.pid) : undefined
-    if (!proc.pid || startTime === undefined) {
+    let q: QemuProcess
+    try {
+      q = spawnQemu(qemu, args, opts.netns, opts.dir, `qemu guest ${opts.name}`, undo)
+    } catch (err) {
       removeDir()
-      throw new MqbError(
-        `cannot start ${qemu}: ${exited ?? readFileSync(errFile, 'utf8').trim()}`,
-        ExitCode.failure,
-      )
+      throw err
     }
-    const ref: ProcessRef = {pid: proc.pid, startTime}
-    writeFileSync(qemuRecordPath(opts.dir), JSON.stringify(ref))
-    const undoQemu = undo.add(`qemu guest ${opts.name} (pid ${ref.pid})`, () => stopProcess(ref))
-    const alive = () => exited === undefined
-    const qemuError = () => {
-      const e = readFileSync(errFile, 'utf8').trim().split('\n').filter(Boolean)
-      return e.at(-1) ?? exited ?? 'exited'
-    }
+    const {proc, ref, undo: undoQemu, alive, error: qemuError} = q
+    const exitedNow = () => q.exited()
 
     let qmp: QmpClient | undefined
     const agent = new AgentClient(paths.agent, {alive})
@@ -215,7 +223,7 @@ export class Guest {
       qmp = await QmpClient.connect(paths.qmp, {timeoutMs: 10_000, alive})
     } catch {
       return fail(
-        `qemu did not come up: ${exited ? qemuError() : 'no QMP greeting within 10 s'}`,
+        `qemu did not come up: ${exitedNow() ? qemuError() : 'no QMP greeting within 10 s'}`,
         ExitCode.unsupported,
       )
     }
@@ -245,7 +253,8 @@ export class Guest {
     let answer: {h?: AgentHello; err?: Error} | undefined
     void hello.then((a) => (answer = a))
     while (!answer) {
-      if (exited) return fail(`qemu exited during boot (${exited}): ${qemuError()}`, ExitCode.unsupported)
+      if (exitedNow())
+        return fail(`qemu exited during boot (${exitedNow()}): ${qemuError()}`, ExitCode.unsupported)
       if (panicked) return fail(panicked, ExitCode.unsupported)
       const panicLine = PANIC.exec(safeRead(paths.consoleLog))
       if (panicLine) return fail(`the guest kernel panicked: ${panicLine[0]}`, ExitCode.unsupported)
@@ -280,12 +289,116 @@ export class Guest {
     }
     offBootWatch()
     const g = new Guest(opts.dir, proc, ref, qmp, agent, setup, undoQemu, removeDir)
-    proc.on('exit', () => (g.exitInfo = exited))
-    qmp.onEvent((e) => {
-      if (e.event === 'GUEST_PANICKED') g.panicked = 'the guest kernel panicked'
-      if (e.event === 'RESET') g.resets++
-    })
+    g.launch = {qemu, cfg, netns: opts.netns, name: opts.name}
+    g.watch(q, qmp)
     return g
+  }
+
+  /** Follows a qemu process and its QMP: its exit, a panic, resets (the source's, then a destination's). */
+  private watch(q: QemuProcess, qmp: QmpClient): void {
+    q.proc.on('exit', () => {
+      if (this._proc === q.proc) this.exitInfo = q.exited()
+    })
+    qmp.onEvent((e) => {
+      if (this._qmp !== qmp) return
+      if (e.event === 'GUEST_PANICKED') this.panicked = 'the guest kernel panicked'
+      if (e.event === 'RESET') this.resets++
+    })
+  }
+
+  /**
+   * Starts the destination of a live migration: a second qemu with this guest's device model
+   * (the same command line, with `config` changes for tests that need a mismatch) on its own tap
+   * and scratch directory, waiting on `-incoming unix:DIR/migrate.sock`. It is registered with
+   * `undo` and stopped with this guest (stop()) until adopt() makes it the guest.
+   */
+  async startIncoming(o: {
+    tap: string
+    dir: string
+    undo: CleanupRegistry
+    config?: Partial<Pick<GuestConfig, 'queues' | 'vectors' | 'mq' | 'memoryMiB'>>
+  }): Promise<IncomingQemu> {
+    this.checkAlive()
+    if (!this.launch) throw new Error('this guest was not started by Guest.boot')
+    const {qemu, cfg, netns, name} = this.launch
+    mkdirSync(o.dir, {recursive: true, mode: 0o700})
+    const removeDir = o.undo.add(`guest scratch directory ${o.dir}`, () =>
+      rmSync(o.dir, {recursive: true, force: true}),
+    )
+    const uri = `unix:${join(o.dir, 'migrate.sock')}`
+    const dcfg: GuestConfig = {...cfg, ...o.config, tap: o.tap, dir: o.dir, incoming: uri}
+    let q: QemuProcess
+    try {
+      q = spawnQemu(qemu, qemuArgs(dcfg), netns, o.dir, `qemu migration destination of ${name}`, o.undo)
+    } catch (err) {
+      removeDir()
+      throw err
+    }
+    const stop = () => {
+      q.undo()
+      removeDir()
+    }
+    this.incoming.add(stop)
+    let qmp: QmpClient
+    try {
+      qmp = await QmpClient.connect(guestPaths(o.dir).qmp, {timeoutMs: 10_000, alive: q.alive})
+    } catch {
+      const why = q.exited() ? q.error() : 'no QMP greeting within 10 s'
+      this.incoming.delete(stop)
+      stop()
+      throw new MqbError(`the migration destination did not come up: ${why}`, ExitCode.unsupported)
+    }
+    const inc: IncomingQemu = {
+      dir: o.dir,
+      tap: o.tap,
+      uri,
+      qmp,
+      ref: q.ref,
+      commandLine: shellQuote([qemu, ...qemuArgs(dcfg)]),
+      exited: q.exited,
+      error: q.error,
+      stop: () => {
+        this.incoming.delete(stop)
+        this.pendingIncoming.delete(inc)
+        qmp.close()
+        stop()
+      },
+    }
+    this.pendingIncoming.set(inc, {q, removeDir, stop})
+    return inc
+  }
+
+  /**
+   * Makes a destination that completed an incoming migration this guest: QMP, the process, the
+   * scratch directory and the agent channel (retarget: requests in flight are asked again there)
+   * move to it, then the source qemu is stopped and its directory removed. Afterwards every
+   * method of this object acts on the destination.
+   */
+  adopt(inc: IncomingQemu): void {
+    const parts = this.pendingIncoming.get(inc)
+    if (!parts) throw new Error('adopt() takes a destination this guest started')
+    this.pendingIncoming.delete(inc)
+    this.incoming.delete(parts.stop)
+    const old = {qmp: this._qmp, undoQemu: this.undoQemu, removeDir: this.removeDir}
+    this._dir = inc.dir
+    this._proc = parts.q.proc
+    this._ref = parts.q.ref
+    this._qmp = inc.qmp
+    this.undoQemu = parts.q.undo
+    this.removeDir = parts.removeDir
+    this.watch(parts.q, inc.qmp)
+    if (parts.q.exited()) this.exitInfo = parts.q.exited()
+    this.agent.retarget(guestPaths(inc.dir).agent, parts.q.alive)
+    old.qmp.close()
+    old.undoQemu()
+    old.removeDir()
+    this.migrations++
+    for (const f of this.movedListeners) f({ref: inc.ref, tap: inc.tap, dir: inc.dir})
+  }
+
+  /** Called after adopt() with the new qemu, tap and directory (the testbed follows the guest). */
+  onMoved(f: (m: {ref: ProcessRef; tap: string; dir: string}) => void): void {
+    this.movedListeners.push(f)
   }
 
   /**
@@ -405,6 +518,11 @@ export class Guest {
     this.qmp.close()
     this.undoQemu()
     this.removeDir()
+    // A migration destination not adopted (a migration that failed or was cut short) goes too.
+    for (const stopIncoming of [...this.incoming]) stopIncoming()
+    this.incoming.clear()
+    for (const inc of this.pendingIncoming.keys()) inc.qmp.close()
+    this.pendingIncoming.clear()
   }
 }
 
@@ -413,5 +531,73 @@ function safeRead(p: string): string {
     return readFileSync(p, 'latin1')
   } catch {
     return ''
+  }
+}
+
+/** A second qemu waiting for a migration (Guest.startIncoming). */
+export interface IncomingQemu {
+  dir: string
+  tap: string
+  /** the URI it listens on (QMP migrate's uri) */
+  uri: string
+  qmp: QmpClient
+  ref: ProcessRef
+  commandLine: string
+  /** why it exited, undefined while it runs */
+  exited(): string | undefined
+  /** its last stderr line (qemu's reason for a failed incoming migration) */
+  error(): string
+  /** stops it and removes its directory (not needed after adopt()) */
+  stop(): void
+}
+
+interface QemuProcess {
+  proc: ChildProcess
+  ref: ProcessRef
+  undo: () => void
+  alive: () => boolean
+  exited: () => string | undefined
+  error: () => string
+}
+
+/**
+ * Starts qemu (in `netns`) with its stderr in DIR/qemu.stderr and its pid record in DIR/qemu.json
+ * (for `testbed down` after a SIGKILL), registered with `undo` at once.
+ */
+function spawnQemu(
+  qemu: string,
+  args: string[],
+  netns: string,
+  dir: string,
+  label: string,
+  undo: CleanupRegistry,
+): QemuProcess {
+  const errFile = join(dir, 'qemu.stderr')
+  const errFd = openSync(errFile, 'w')
+  // Its own process group: a terminal's Ctrl-C reaches mqbench, which then stops qemu in order.
+  const argv = netns ? ['netns', 'exec', netns, qemu, ...args] : args
+  const proc = spawn(netns ? 'ip' : qemu, argv, {stdio: ['ignore', 'ignore', errFd], detached: true})
+  closeSync(errFd)
+  let exited: string | undefined
+  proc.on('exit', (code, signal) => (exited = signal ? `killed by ${signal}` : `exit status ${code}`))
+  proc.on('error', (err) => (exited = err.message))
+  const startTime = proc.pid ? processStartTime(proc.pid) : undefined
+  if (!proc.pid || startTime === undefined)
+    throw new MqbError(
+      `cannot start ${qemu}: ${exited ?? readFileSync(errFile, 'utf8').trim()}`,
+      ExitCode.failure,
+    )
+  const ref: ProcessRef = {pid: proc.pid, startTime}
+  writeFileSync(qemuRecordPath(dir), JSON.stringify(ref))
+  return {
+    proc,
+    ref,
+    undo: undo.add(`${label} (pid ${ref.pid})`, () => stopProcess(ref)),
+    alive: () => exited === undefined,
+    exited: () => exited,
+    error: () => {
+      const e = safeRead(errFile).trim().split('\n').filter(Boolean)
+      return e.at(-1) ?? exited ?? 'exited'
+    },
   }
 }

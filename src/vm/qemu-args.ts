@@ -29,6 +29,8 @@ export interface GuestConfig {
    */
   mq?: boolean
   vectors?: number
+  /** a migration destination: waits for the incoming migration on this URI (`unix:PATH`) */
+  incoming?: string
 }
 
 /** The mq and vectors the NIC is given: explicit ones, else mq=on with 2N+2 when N > 1. */
@@ -117,6 +119,7 @@ export function qemuArgs(c: GuestConfig): string[] {
     netdev.join(','),
     '-device',
     nic.join(','),
+    ...(c.incoming ? ['-incoming', c.incoming] : []),
   ]
 }
 

@@ -143,6 +143,26 @@ describeNet('sessions: rr on a veth pair', () => {
     expect(r.latency.min).toBeGreaterThan(0)
   })
 
+  // issue 15: alone on a thread a TCP_CRR session runs on blocking calls, and the server answers at
+  // accept(); requests and responses larger than one call (the server's epoll fallback) still work.
+  it('runs TCP_CRR alone on a thread and with messages larger than one call', async () => {
+    for (const [sessions, size] of [
+      [1, 64],
+      [1, 300_000],
+      [3, 300_000],
+    ]) {
+      const r = await runRr({
+        ...base(),
+        type: 'tcp_crr',
+        sessions,
+        requestSize: size,
+        responseSize: size + 1,
+        durationMs: 1000,
+      })
+      expect(r.sessions.every((s) => s.transactions > 0 && s.errors === 0 && !s.stalled)).toBe(true)
+    }
+  })
+
   it('serves two clients at once', async () => {
     const [a, b] = await Promise.all([
       runRr({...base(), type: 'tcp_rr', sessions: 3}),

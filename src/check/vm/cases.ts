@@ -3,6 +3,7 @@
 import {bootCase} from './cases/boot.js'
 import {genCase} from './cases/gen.js'
 import {hotplugCase} from './cases/hotplug.js'
+import {migrationCase} from './cases/migration.js'
 import {defaultStateCase} from './cases/default-state.js'
 import {vectorsCase} from './cases/vectors.js'
 import {negativeCase} from './cases/negative.js'
@@ -20,6 +21,7 @@ import type {VmCase} from './types.js'
 export const CASES: VmCase[] = [
   bootCase,
   mqCase,
+  migrationCase,
   setLinkCase,
   hotplugCase,
   genCase,

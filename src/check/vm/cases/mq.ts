@@ -7,19 +7,13 @@
 import {evaluateChecks, type LoadRun} from '../../checks.js'
 import {GUEST_DEV, type VmBed} from '../../../testbed/vm.js'
 import {loadFigure} from '../figures.js'
+import {verdict as check} from '../judge.js'
 import {readGuestFacts, type GuestFacts} from '../guest-facts.js'
 import {rrLoad, sessionsCheck} from '../rr-load.js'
 import type {CaseContext, CaseOutcome, GuestVariant, LoadFigure, PlanCheck, VmCase} from '../types.js'
 
 /** The page's "4 concurrent" sessions of the single-queue run. */
 export const ONE_QUEUE_SESSIONS = 4
-
-const check = (id: string, title: string, ok: boolean, evidence: string): PlanCheck => ({
-  id,
-  title,
-  status: ok ? 'PASS' : 'FAIL',
-  evidence,
-})
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err))
 

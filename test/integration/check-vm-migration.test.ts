@@ -1,0 +1,91 @@
+// check --testbed vm, case migration, under TCG through the plan runner: a destination qemu on its
+// own tap, multiqueue on in the source, a checksummed copy and an agent request in flight across
+// QMP migrate; the destination keeps N queues, each carrying traffic, and the source qemu is gone.
+// The same case with a destination of another device model (MSI-X vectors) FAILs the migration;
+// nothing of either guest stays (both qemus, namespace, both taps, both scratch directories).
+import {existsSync} from 'node:fs'
+import {afterAll, expect, it} from 'vitest'
+import {makeMigrationCase, migrationCase} from '../../src/check/vm/cases/migration.js'
+import {runVmPlan} from '../../src/check/vm/plan.js'
+import type {PlanParams} from '../../src/check/vm/types.js'
+import {vmNames} from '../../src/testbed/vm.js'
+import {cleanup} from '../helpers/netpair.js'
+import {describeNet} from '../helpers/privileges.js'
+import {checksById as byId, guestNames, nothingLeft} from '../helpers/vm-plan.js'
+
+const params: PlanParams = {
+  queues: 2,
+  vcpus: 2,
+  sessions: 20,
+  durationMs: 2000,
+  memoryMiB: 512,
+  accel: 'auto',
+}
+
+describeNet('check --testbed vm: migration', () => {
+  afterAll(() => cleanup.runAll())
+
+  it('migrates with a copy and a request in flight; the destination keeps N busy queues; another device model FAILs', async () => {
+    const broken = makeMigrationCase({destination: {vectors: 2 * params.queues + 3}})
+    const plan = await runVmPlan(params, [migrationCase, broken], {cleanup})
+    const [good, bad] = plan.cases
+    expect(good.error, good.error).toBeUndefined()
+    const g = byId(good)
+    for (const c of good.checks) expect(c.status, `${c.id}: ${c.evidence}`).toBe('PASS')
+    expect(Object.keys(g)).toEqual([
+      'source-queues',
+      'migrate-completed',
+      'transfer',
+      'dest-gone',
+      'dest-once',
+      'dest-queues',
+      'rr-sessions',
+      'irq-per-queue',
+      'ethtool-per-queue',
+      'kernel-log',
+    ])
+    expect(g['migrate-completed'].evidence).toMatch(
+      /^completed, total \d+ ms, downtime \d+ ms, [\d.]+ MB transferred/,
+    )
+    expect(g['dest-queues'].evidence).toMatch(
+      /combined 2, sysfs rx 2 \/ tx 2, tap mqb-\w+-m 2 attached, 0 detached/,
+    )
+    expect(g['dest-once'].evidence).toMatch(/answered \(status 0\) after the move, 1 line/)
+    expect(g['irq-per-queue'].evidence).toMatch(/virtio\d+-input\.1 \+\d+/)
+    const t = good.figures!.timeline!
+    expect(t.totalMs).toBeGreaterThan(0)
+    expect(t.transferredBytes).toBeGreaterThan(0)
+    expect(t.events.map((e) => e.label)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^migrate to unix:/),
+        'query-migrate: completed',
+        'destination running',
+        'agent request in flight answered',
+        'copy ended',
+      ]),
+    )
+    expect(good.figures!.loads![0].interrupts!.length).toBeGreaterThanOrEqual(4)
+    // the broken run: the destination's NIC has other MSI-X vectors
+    expect(bad.error, bad.error).toBeUndefined()
+    const b = byId(bad)
+    expect(b['source-queues'].status).toBe('PASS')
+    expect(b['migrate-completed']).toMatchObject({status: 'FAIL'})
+    // Refused by the destination while loading: the source says failed, or completed (all sent)
+    // with the destination gone, and the guest then resumes on the source.
+    expect(b['migrate-completed'].evidence).toMatch(/^(failed|completed).*load of migration failed/)
+    expect(b['dest-queues'].status).toBe('N/A')
+    expect(bad.figures!.timeline!.events.map((e) => e.label)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/the guest stays on the source$/)]),
+    )
+    expect(b.transfer.status).toBe('PASS')
+    console.log(
+      `migration wall time ${good.wallMs} ms (broken run ${bad.wallMs} ms); ` +
+        `${g['migrate-completed'].evidence}; ${g.transfer.evidence}; ${g['dest-once'].evidence}; broken: ${b['migrate-completed'].evidence}; ${b.transfer.evidence}`,
+    )
+    cleanup.runAll()
+    expect(cleanup.failures).toEqual([])
+    const names = [...guestNames(good), ...guestNames(bad)]
+    nothingLeft(names)
+    for (const n of names) expect(existsSync(`${vmNames(n).dir.replace(/\.vm$/, '')}-mig.vm`)).toBe(false)
+  }, 170_000)
+})
