@@ -13,6 +13,7 @@ import {mqOffCase} from './cases/mq-off.js'
 import {vectorsNomsiCase} from './cases/vectors-nomsi.js'
 import {negativeQemuCase} from './cases/negative-qemu.js'
 import {hotplugRepeatCase} from './cases/hotplug-repeat.js'
+import {queuesMaxCase} from './cases/queues-max.js'
 import type {VmCase} from './types.js'
 
 export const CASES: VmCase[] = [
@@ -20,7 +21,6 @@ export const CASES: VmCase[] = [
   migrationCase,
   hotplugCase,
   genCase,
-  hotplugRepeatCase,
   defaultStateCase,
   vectorsCase,
   negativeCase,
@@ -30,4 +30,6 @@ export const CASES: VmCase[] = [
   churnLongCase,
   vectorsNomsiCase,
   negativeQemuCase,
+  hotplugRepeatCase,
+  queuesMaxCase,
 ]
