@@ -12,7 +12,7 @@ import {registerGuestAddress} from '../host/guests.js'
 import {createNetns} from '../host/netns.js'
 import type {DeviceSnapshot} from '../observe/index.js'
 import {runOk} from '../util/exec.js'
-import {Guest} from '../vm/guest.js'
+import {Guest, type RebootObservation} from '../vm/guest.js'
 import {guestSnapshot} from '../vm/guest-observe.js'
 import {guestMac} from '../vm/qemu-args.js'
 import {endpointAddresses, quietNamespace} from './common.js'
@@ -86,6 +86,11 @@ export interface VmBed {
   readonly virtio: string
   /** the host tap's queues as qemu holds them, from netlink */
   tapState(): {numqueues: number; numdisabled: number; multiQueue: boolean}
+  /**
+   * Guest.reboot(), then the live queue count the testbed had set before is set again (the guest
+   * comes back with its boot-time channels), read back from the three witnesses.
+   */
+  reboot(opts?: Parameters<Guest['reboot']>[0]): Promise<RebootObservation & {queues: QueueReadback}>
   /**
    * Hands the bed an undo (a tap a case added, a migration's destination tap): run when the
    * testbed closes, after its guest's qemu(s) stopped, whoever closes it.
@@ -265,6 +270,12 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
       prefix,
       virtio,
       tapState,
+      async reboot(o) {
+        const before = count
+        const seen = await g.reboot(o)
+        count = (await channels()).combined
+        return {...seen, queues: await setQueueCount(before)}
+      },
       own: (undo) => undos.push(undo),
     }
   } catch (err) {

@@ -1,7 +1,9 @@
 // The extended cases of check --testbed vm at small sizes, so that CI runs them too: hotplug
-// repeated (2 cycles with stop/cont), then nothing of their guests stays.
+// repeated (2 cycles with stop/cont); 8 queues on 8 vCPUs and the largest count; then nothing of
+// their guests stays.
 import {afterAll, expect, it} from 'vitest'
 import {hotplugRepeatCase} from '../../src/check/vm/cases/hotplug-repeat.js'
+import {queuesMaxCase} from '../../src/check/vm/cases/queues-max.js'
 import {runVmPlan} from '../../src/check/vm/plan.js'
 import {cleanup} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
@@ -28,4 +30,19 @@ describeNet('check --testbed vm: extended cases, small', () => {
     expect(cleanup.failures).toEqual([])
     nothingLeft(plan.cases.flatMap(guestNames))
   }, 170_000)
+
+  it('boots 8 queue pairs on 8 vCPUs with load on every queue, and the tap maximum of 256', async () => {
+    const plan = await runVmPlan(PLAN_2Q, [queuesMaxCase], {cleanup})
+    const [q] = plan.cases
+    for (const c of q.checks) expect(c.status, `${c.id}: ${c.evidence}`).toBe('PASS')
+    const c = byId(q)
+    expect(c['8q-max-combined'].evidence).toBe('max combined 8, current 8')
+    expect(c['8q-to-guest-queues'].evidence).toMatch(/rx7 [1-9]/)
+    expect(c['largest-max'].evidence).toMatch(/^max combined 256/)
+    expect(c['largest-set'].evidence).toMatch(/^combined 256, sysfs rx 256 \/ tx 256, tap 256 attached/)
+    console.log(`queues-max wall time ${q.wallMs} ms`)
+    cleanup.runAll()
+    expect(cleanup.failures).toEqual([])
+    nothingLeft(plan.cases.flatMap(guestNames))
+  }, 300_000)
 })

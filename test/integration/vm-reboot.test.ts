@@ -79,4 +79,18 @@ describeNet('vm guest reboot', () => {
       await shortRr()
     }, 120_000)
   }
+
+  it('through the testbed: the queue count set before the reboot is set again and read back', async () => {
+    await bed.testbed.setQueueCount(1)
+    const seen = await bed.reboot({how: 'reset'})
+    expect(seen.queues).toMatchObject({
+      queueCount: 1,
+      channels: {combined: 1, maxCombined: 2},
+      sysfsQueues: {rx: 1, tx: 1},
+      tapQueues: {attached: 1, detached: 1},
+    })
+    expect(bed.testbed.queueCount()).toBe(1)
+    await bed.testbed.setQueueCount(2)
+    await shortRr()
+  }, 120_000)
 })

@@ -13,6 +13,7 @@ import {mqOffCase} from './cases/mq-off.js'
 import {vectorsNomsiCase} from './cases/vectors-nomsi.js'
 import {negativeQemuCase} from './cases/negative-qemu.js'
 import {hotplugRepeatCase} from './cases/hotplug-repeat.js'
+import {queuesMaxCase} from './cases/queues-max.js'
 import {mqCase} from './cases/mq.js'
 import {setLinkCase} from './cases/set-link.js'
 import {stressCase} from './cases/stress.js'
@@ -26,7 +27,6 @@ export const CASES: VmCase[] = [
   hotplugCase,
   genCase,
   stressCase,
-  hotplugRepeatCase,
   defaultStateCase,
   vectorsCase,
   negativeCase,
@@ -36,4 +36,6 @@ export const CASES: VmCase[] = [
   churnLongCase,
   vectorsNomsiCase,
   negativeQemuCase,
+  hotplugRepeatCase,
+  queuesMaxCase,
 ]

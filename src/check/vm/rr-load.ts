@@ -9,7 +9,8 @@ import {runRr} from '../../sessions/index.js'
 import type {VmBed} from '../../testbed/vm.js'
 import {guestSnapshot} from '../../vm/guest-observe.js'
 import {evaluateChecks, type LoadRun} from '../checks.js'
-import type {PlanCheck} from './types.js'
+import {loadFigure} from './figures.js'
+import type {LoadFigure, PlanCheck} from './types.js'
 
 /**
  * The agent's session server in the guest on the guest NIC's address, one engine thread pinned
@@ -97,5 +98,46 @@ export function sessionsCheck(rr: RrResult, sessions: number): PlanCheck {
     evidence:
       `${rr.sessions.length} sessions, ${idle} without a transaction, ` +
       `${Math.round(rr.transactionsPerSecond)} transactions/s`,
+  }
+}
+
+/**
+ * The plan's load step on a guest NIC: TCP_RR sessions, then the sessions check, the interrupt
+ * and counter checks of `queues` queue pairs (titles prefixed with `prefix`) and the load's
+ * figure (`enabled`: the pairs the guest had enabled, when not `queues`).
+ */
+export async function judgedRrLoad(
+  bed: VmBed,
+  dev: string,
+  o: {
+    sessions: number
+    durationMs: number
+    signal?: AbortSignal
+    queues: number
+    enabled?: number
+    prefix: string
+    label: string
+  },
+): Promise<{checks: PlanCheck[]; figure: LoadFigure}> {
+  const load = await rrLoad(bed, dev, o)
+  return {
+    checks: [
+      sessionsCheck(load.rr, o.sessions),
+      ...perQueueChecks(dev, o.queues, bed.guest.setup.vcpus, load).map((c) => ({
+        ...c,
+        title: `${o.prefix}: ${c.title}`,
+      })),
+    ],
+    figure: loadFigure(
+      {
+        label: o.label,
+        workloads: ['tcp_rr'],
+        sessions: o.sessions,
+        queues: o.enabled ?? o.queues,
+        durationMs: o.durationMs,
+        transactionsPerSecond: load.rr.transactionsPerSecond,
+      },
+      load,
+    ),
   }
 }

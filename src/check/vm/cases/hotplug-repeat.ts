@@ -4,9 +4,8 @@
 // stop/cont) and must reach the host with pings through the new NIC. After the last cycle the
 // plugged NIC carries TCP_RR sessions on every queue, and the guest's kernel log stays clean.
 import type {NicSpec} from '../../../vm/hotplug.js'
-import {loadFigure} from '../figures.js'
 import {guestKernelProblems, healthCheck} from '../health.js'
-import {perQueueChecks, rrLoad, sessionsCheck} from '../rr-load.js'
+import {judgedRrLoad} from '../rr-load.js'
 import type {CaseContext, CaseOutcome, PlanCheck, VmCase} from '../types.js'
 import {addBridgedTap, bootNic, replug} from './hotplug.js'
 
@@ -56,109 +55,89 @@ export const hotplugRepeatCase: VmCase = {
     const cycles = ctx.params.hotplugCycles ?? DEFAULT_HOTPLUG_CYCLES
     const bed = await ctx.boot()
     const spare = `mqb-${bed.testbed.name}-p`
-    const undoTap = addBridgedTap(bed, spare, n, ctx.cleanup)
-    try {
-      let cur: NicSpec = bootNic(bed)
-      let dev: string | undefined
-      let virtio: string | undefined
-      const done: Cycle[] = []
-      for (let i = 1; i <= cycles && !ctx.signal.aborted; i++) {
-        const next: NicSpec = {...cur, netdevId: `net${i}`, deviceId: `nic${i}`, tap: i % 2 ? spare : bed.tap}
-        const r = await replug(bed, cur, next, {
-          combined: n,
-          signal: ctx.signal,
-          phase: (l) => ctx.phase(`cycle ${i}/${cycles}: ${l}`),
-        })
-        const c: Cycle = {
-          deletedMs: r.numbers.deletedMs as number,
-          appearedMs: r.numbers.guestAppearedMs as number,
-          pings: 0,
-        }
-        done.push(c)
-        const bad = r.checks.find((x) => x.status !== 'PASS')
-        if (bad || !r.dev) {
-          c.failed = bad ? `${bad.title}: ${bad.evidence}` : 'no interface came'
-          break
-        }
-        cur = next
-        dev = r.dev
-        virtio = r.virtio
-        const sc = await stopCont(ctx, bed.guest.qmp)
-        if (sc) {
-          c.failed = sc
-          break
-        }
-        // busybox ping in the guest (the host may have none), to the bridge through the new NIC
-        const ping = await bed.guest.agent.request<{stdout: string}>('exec', {
-          argv: ['ping', '-c', String(PINGS), '-i', '0.2', '-W', '2', bed.ipHost],
-        })
-        c.pings = pingReceived(ping.stdout)
-        if (c.pings === 0) {
-          c.failed = `no reply from the host to ${PINGS} pings from the guest after stop/cont`
-          break
-        }
+    bed.own(addBridgedTap(bed, spare, n, ctx.cleanup))
+    let cur: NicSpec = bootNic(bed)
+    let dev: string | undefined
+    let virtio: string | undefined
+    const done: Cycle[] = []
+    for (let i = 1; i <= cycles && !ctx.signal.aborted; i++) {
+      const next: NicSpec = {...cur, netdevId: `net${i}`, deviceId: `nic${i}`, tap: i % 2 ? spare : bed.tap}
+      const r = await replug(bed, cur, next, {
+        combined: n,
+        signal: ctx.signal,
+        phase: (l) => ctx.phase(`cycle ${i}/${cycles}: ${l}`),
+      })
+      const c: Cycle = {
+        deletedMs: r.numbers.deletedMs as number,
+        appearedMs: r.numbers.guestAppearedMs as number,
+        pings: 0,
       }
-      const failed = done.find((c) => c.failed)
-      const ok = done.filter((c) => !c.failed)
-      const deleted = ok.map((c) => c.deletedMs ?? 0)
-      const appeared = ok.map((c) => c.appearedMs ?? 0)
-      const pings = done.reduce((a, c) => a + c.pings, 0)
-      const checks: PlanCheck[] = [
-        {
-          id: 'cycles',
-          title: `${cycles} unplug/plug cycles, each with its checks, stop/cont and pings through the new NIC`,
-          status: !failed && ok.length === cycles ? 'PASS' : 'FAIL',
-          evidence:
-            (failed ? `cycle ${done.indexOf(failed) + 1} failed: ${failed.failed}; ` : '') +
-            `${ok.length} of ${cycles} cycles done; DEVICE_DELETED median ${median(deleted)} ms (max ${Math.max(0, ...deleted)}), ` +
-            `new interface median ${median(appeared)} ms (max ${Math.max(0, ...appeared)}); ${pings} of ${done.length * PINGS} pings answered`,
-        },
-      ]
-      const figures: CaseOutcome['figures'] = {
-        numbers: {
-          cycles,
-          completed: ok.length,
-          pingsAnswered: pings,
-          deletedMedianMs: median(deleted),
-          appearedMedianMs: median(appeared),
-        },
-        cycles: done,
+      done.push(c)
+      const bad = r.checks.find((x) => x.status !== 'PASS')
+      if (bad || !r.dev) {
+        c.failed = bad ? `${bad.title}: ${bad.evidence}` : 'no interface came'
+        break
       }
-      if (!failed && dev) {
-        ctx.phase(`${ctx.params.sessions} TCP_RR sessions to ${dev} after the last cycle`)
-        const load = await rrLoad(bed, dev, {
-          sessions: ctx.params.sessions,
-          durationMs: ctx.params.durationMs,
-          signal: ctx.signal,
-        })
-        checks.push(
-          sessionsCheck(load.rr, ctx.params.sessions),
-          ...perQueueChecks(dev, n, bed.guest.setup.vcpus, load).map((c) => ({
-            ...c,
-            title: `${virtio}: ${c.title}`,
-          })),
-        )
-        figures.loads = [
-          loadFigure(
-            {
-              label: `${ctx.params.sessions} TCP_RR sessions on ${dev} after ${cycles} cycles`,
-              workloads: ['tcp_rr'],
-              sessions: ctx.params.sessions,
-              queues: n,
-              durationMs: ctx.params.durationMs,
-              transactionsPerSecond: load.rr.transactionsPerSecond,
-            },
-            load,
-          ),
-        ]
+      cur = next
+      dev = r.dev
+      virtio = r.virtio
+      const sc = await stopCont(ctx, bed.guest.qmp)
+      if (sc) {
+        c.failed = sc
+        break
       }
-      const health = await guestKernelProblems(bed)
-      checks.push(healthCheck(health))
-      figures.kernelLog = health.problems
-      return {checks, figures}
-    } finally {
-      await bed.testbed.close()
-      undoTap()
+      // busybox ping in the guest (the host may have none), to the bridge through the new NIC
+      const ping = await bed.guest.agent.request<{stdout: string}>('exec', {
+        argv: ['ping', '-c', String(PINGS), '-i', '0.2', '-W', '2', bed.ipHost],
+      })
+      c.pings = pingReceived(ping.stdout)
+      if (c.pings === 0) {
+        c.failed = `no reply from the host to ${PINGS} pings from the guest after stop/cont`
+        break
+      }
     }
+    const failed = done.find((c) => c.failed)
+    const ok = done.filter((c) => !c.failed)
+    const deleted = ok.map((c) => c.deletedMs ?? 0)
+    const appeared = ok.map((c) => c.appearedMs ?? 0)
+    const pings = done.reduce((a, c) => a + c.pings, 0)
+    const checks: PlanCheck[] = [
+      {
+        id: 'cycles',
+        title: `${cycles} unplug/plug cycles, each with its checks, stop/cont and pings through the new NIC`,
+        status: !failed && ok.length === cycles ? 'PASS' : 'FAIL',
+        evidence:
+          (failed ? `cycle ${done.indexOf(failed) + 1} failed: ${failed.failed}; ` : '') +
+          `${ok.length} of ${cycles} cycles done; DEVICE_DELETED median ${median(deleted)} ms (max ${Math.max(0, ...deleted)}), ` +
+          `new interface median ${median(appeared)} ms (max ${Math.max(0, ...appeared)}); ${pings} of ${done.length * PINGS} pings answered`,
+      },
+    ]
+    const figures: CaseOutcome['figures'] = {
+      numbers: {
+        cycles,
+        completed: ok.length,
+        pingsAnswered: pings,
+        deletedMedianMs: median(deleted),
+        appearedMedianMs: median(appeared),
+      },
+      cycles: done,
+    }
+    if (!failed && dev) {
+      ctx.phase(`${ctx.params.sessions} TCP_RR sessions to ${dev} after the last cycle`)
+      const l = await judgedRrLoad(bed, dev, {
+        sessions: ctx.params.sessions,
+        durationMs: ctx.params.durationMs,
+        signal: ctx.signal,
+        queues: n,
+        prefix: virtio ?? dev,
+        label: `${ctx.params.sessions} TCP_RR sessions on ${dev} after ${cycles} cycles`,
+      })
+      checks.push(...l.checks)
+      figures.loads = [l.figure]
+    }
+    const health = await guestKernelProblems(bed)
+    checks.push(healthCheck(health))
+    figures.kernelLog = health.problems
+    return {checks, figures}
   },
 }

@@ -15,9 +15,8 @@ import {
   waitInterfaces,
   type NicSpec,
 } from '../../../vm/hotplug.js'
-import {loadFigure} from '../figures.js'
 import {guestKernelProblems, healthCheck} from '../health.js'
-import {perQueueChecks, rrLoad, sessionsCheck} from '../rr-load.js'
+import {judgedRrLoad} from '../rr-load.js'
 import type {CaseContext, CaseOutcome, PlanCheck, VmCase} from '../types.js'
 
 /** DEVICE_DELETED came after ~0.25-0.8 s here under TCG; a guest that never releases the device FAILs here. */
@@ -52,8 +51,8 @@ export function bootNic(bed: VmBed): NicSpec {
 
 /**
  * A multiqueue tap in qemu's namespace on the testbed's bridge (whose MAC is pinned, so the
- * gateway the guest knows does not change as taps come and go); the undo deletes it if it is
- * still there (the namespace going first takes it along).
+ * gateway the guest knows does not change as taps come and go). The undo deletes it if it is still
+ * there: hand it to `bed.own` so that it runs after qemu (which holds the tap) stopped.
  */
 export function addBridgedTap(bed: VmBed, tap: string, queues: number, cleanup: CleanupRegistry): () => void {
   const ip = (...args: string[]) => runOk('ip', ['-n', bed.ns, ...args])
@@ -250,60 +249,38 @@ export function makeHotplugCase(o: HotplugOptions = {}): VmCase {
     async run(ctx: CaseContext): Promise<CaseOutcome> {
       const n = ctx.params.queues
       const bed = await ctx.boot()
-      const undoTap = addBridgedTap(bed, `mqb-${bed.testbed.name}-p`, n, ctx.cleanup)
-      try {
-        const from = bootNic(bed)
-        const to: NicSpec = {...from, netdevId: 'net1', deviceId: 'nic1', tap: `mqb-${bed.testbed.name}-p`}
-        const combined = o.combinedAfterPlug?.(n) ?? n
-        const r = await replug(bed, from, to, {
-          combined,
-          signal: ctx.signal,
-          phase: (l) => ctx.phase(l),
-        })
-        if (!r.dev)
-          return {
-            checks: [...r.checks, healthCheck(await guestKernelProblems(bed))],
-            figures: {numbers: r.numbers},
-          }
-        ctx.phase(`${ctx.params.sessions} TCP_RR sessions to ${r.dev}`)
-        const load = await rrLoad(bed, r.dev, {
-          sessions: ctx.params.sessions,
-          durationMs: ctx.params.durationMs,
-          signal: ctx.signal,
-        })
-        const health = await guestKernelProblems(bed)
+      bed.own(addBridgedTap(bed, `mqb-${bed.testbed.name}-p`, n, ctx.cleanup))
+      const from = bootNic(bed)
+      const to: NicSpec = {...from, netdevId: 'net1', deviceId: 'nic1', tap: `mqb-${bed.testbed.name}-p`}
+      const combined = o.combinedAfterPlug?.(n) ?? n
+      const r = await replug(bed, from, to, {
+        combined,
+        signal: ctx.signal,
+        phase: (l) => ctx.phase(l),
+      })
+      if (!r.dev)
         return {
-          checks: [
-            ...r.checks,
-            sessionsCheck(load.rr, ctx.params.sessions),
-            ...perQueueChecks(r.dev, n, bed.guest.setup.vcpus, load).map((c) => ({
-              ...c,
-              title: `${r.virtio}: ${c.title}`,
-            })),
-            healthCheck(health),
-          ],
-          figures: {
-            numbers: r.numbers,
-            loads: [
-              loadFigure(
-                {
-                  label: `${ctx.params.sessions} TCP_RR sessions at ${combined} queues on the plugged ${r.dev}`,
-                  workloads: ['tcp_rr'],
-                  sessions: ctx.params.sessions,
-                  queues: combined,
-                  durationMs: ctx.params.durationMs,
-                  transactionsPerSecond: load.rr.transactionsPerSecond,
-                },
-                load,
-              ),
-            ],
-            kernelLog: health.problems,
-          },
+          checks: [...r.checks, healthCheck(await guestKernelProblems(bed))],
+          figures: {numbers: r.numbers},
         }
-      } finally {
-        // qemu first (it holds the new tap), then the tap.
-        await bed.testbed.close()
-        undoTap()
+      ctx.phase(`${ctx.params.sessions} TCP_RR sessions to ${r.dev}`)
+      const l = await judgedRrLoad(bed, r.dev, {
+        sessions: ctx.params.sessions,
+        durationMs: ctx.params.durationMs,
+        signal: ctx.signal,
+        queues: n,
+        enabled: combined,
+        prefix: r.virtio ?? r.dev,
+        label: `${ctx.params.sessions} TCP_RR sessions at ${combined} queues on the plugged ${r.dev}`,
+      })
+      const health = await guestKernelProblems(bed)
+      return {
+        checks: [...r.checks, ...l.checks, healthCheck(health)],
+        figures: {
+          numbers: r.numbers,
+          loads: [l.figure],
+          kernelLog: health.problems,
+        },
       }
     },
   }
