@@ -14,13 +14,19 @@ import {vectorsNomsiCase} from './cases/vectors-nomsi.js'
 import {negativeQemuCase} from './cases/negative-qemu.js'
 import {hotplugRepeatCase} from './cases/hotplug-repeat.js'
 import {queuesMaxCase} from './cases/queues-max.js'
+import {mqCase} from './cases/mq.js'
+import {setLinkCase} from './cases/set-link.js'
+import {stressCase} from './cases/stress.js'
 import type {VmCase} from './types.js'
 
 export const CASES: VmCase[] = [
   bootCase,
+  mqCase,
   migrationCase,
+  setLinkCase,
   hotplugCase,
   genCase,
+  stressCase,
   defaultStateCase,
   vectorsCase,
   negativeCase,
