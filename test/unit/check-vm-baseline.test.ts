@@ -5,10 +5,13 @@ import {
   compareWithBaseline,
   incomparable,
   judgeBaseline,
+  loadBaselinePlan,
   loadSamples,
   median,
   type LoadSamples,
 } from '../../src/check/vm/baseline.js'
+import {validatePlanResults} from '../../src/results/plan.js'
+import {mqbench} from '../helpers/mqbench-cli.js'
 
 const rr = (caseId: string, values: number[], label = '20 TCP_RR sessions at 1 queue'): LoadSamples => ({
   caseId,
@@ -116,5 +119,33 @@ describe('judgeBaseline', () => {
       evidence:
         'mq_off "20 TCP_RR sessions at 1 queue": the runs differ: guests under tcg in the baseline, kvm now',
     })
+  })
+})
+
+describe('--baseline FILE', () => {
+  const plan = new URL('../fixtures/results/plan-vm-tcg.json', import.meta.url).pathname
+  const scale = new URL('../fixtures/results/tap-rr.json', import.meta.url).pathname
+  it('reads a plan results file, and a plan carrying the comparison still validates', () => {
+    const base = loadBaselinePlan(plan)
+    const withBaseline = {...base, baseline: judgeBaseline(base, base, plan)}
+    expect(withBaseline.baseline.regressions).toBe(0)
+    expect(validatePlanResults(JSON.parse(JSON.stringify(withBaseline)), 'x.json').baseline).toEqual(
+      withBaseline.baseline,
+    )
+  })
+  it("refuses a scale run's file with the bad-results exit code", () => {
+    expect(() => loadBaselinePlan(scale)).toThrow(
+      expect.objectContaining({
+        exitCode: 7,
+        message: `${scale} is the results file of a scale run: --baseline takes one that check --testbed vm wrote`,
+      }),
+    )
+  })
+  it('check --testbed vm says so in one line before booting anything', async () => {
+    const r = await mqbench(['check', '--testbed', 'vm', '--baseline', scale])
+    expect(r.status).toBe(7)
+    expect(r.stderr.trim()).toBe(
+      `mqbench: ${scale} is the results file of a scale run: --baseline takes one that check --testbed vm wrote`,
+    )
   })
 })

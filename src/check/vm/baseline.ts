@@ -2,6 +2,8 @@
 // earlier plan results file. Under TCG a figure moves by tens of percent from run to run, so a
 // drop counts as a regression only beyond the noise measured by the repeats within both runs
 // (at least MIN_SAMPLES of each load); with fewer the comparison says it cannot judge.
+import {ExitCode, MqbError} from '../../errors.js'
+import {loadAnyResults, type PlanResultsFile} from '../../results/plan.js'
 import type {CheckStatus} from '../checks.js'
 
 /** The throughput figures a load records, all higher-is-better. */
@@ -145,4 +147,15 @@ export function judgeBaseline(current: PlanLike, baseline: PlanLike, file: strin
     ? now.map((s): BaselineVerdict => ({...s, status: 'N/A', evidence: `${s.caseId} "${s.label}": ${why}`}))
     : compareWithBaseline(now, loadSamples(baseline.cases))
   return {file, verdicts, regressions: verdicts.filter((v) => v.status === 'FAIL').length}
+}
+
+/** The baseline plan of `--baseline FILE`: a results file `check --testbed vm` wrote, validated. */
+export function loadBaselinePlan(path: string): PlanResultsFile {
+  const r = loadAnyResults(path)
+  if (r.kind !== 'plan')
+    throw new MqbError(
+      `${path} is the results file of a scale run: --baseline takes one that check --testbed vm wrote`,
+      ExitCode.badResults,
+    )
+  return r.plan
 }
