@@ -14,6 +14,7 @@ import {vectorsNomsiCase} from './cases/vectors-nomsi.js'
 import {negativeQemuCase} from './cases/negative-qemu.js'
 import {hotplugRepeatCase} from './cases/hotplug-repeat.js'
 import {queuesMaxCase} from './cases/queues-max.js'
+import {multiNicCase} from './cases/multi-nic.js'
 import type {VmCase} from './types.js'
 
 export const CASES: VmCase[] = [
@@ -32,4 +33,5 @@ export const CASES: VmCase[] = [
   negativeQemuCase,
   hotplugRepeatCase,
   queuesMaxCase,
+  multiNicCase,
 ]
