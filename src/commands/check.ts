@@ -4,9 +4,12 @@ import {cleanup, onInterrupt} from '../cli/cleanup.js'
 import {durationFlag, netnsFlag, vmFlags, vmOptions} from '../cli/flags.js'
 import {ExitCode, MqbError} from '../errors.js'
 import {runCheck, type CheckReport} from '../check/run.js'
-import {runVmPlan, selectCases} from '../check/vm/plan.js'
+import {planTotals, runVmPlan, selectCases} from '../check/vm/plan.js'
 import {CASES} from '../check/vm/cases.js'
-import type {CaseReport, PlanReport} from '../check/vm/types.js'
+import type {CaseReport, PlanParams} from '../check/vm/types.js'
+import {hostInfo} from '../host/info.js'
+import {planResults, writePlanResults, type PlanResultsFile} from '../results/plan.js'
+import {shellCommand} from '../scale/plan.js'
 import {LIMITS} from '../limits.js'
 
 export default class Check extends MqbCommand {
@@ -86,9 +89,14 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
     }),
     duration: durationFlag({description: 'length of each load run', default: 5000}),
     netns: netnsFlag,
+    out: Flags.string({
+      description: 'vm: directory for the results file (check-vm-STAMP.json; never replaces another run)',
+      helpValue: 'DIR',
+      default: './mqbench-results',
+    }),
   }
 
-  async run(): Promise<CheckReport | PlanReport> {
+  async run(): Promise<CheckReport | PlanResultsFile> {
     const {flags} = await this.parse(Check)
     if (flags.testbed) return this.runVm(flags)
     if (!flags.dev || !flags.server)
@@ -122,7 +130,7 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
     }
   }
 
-  private async runVm(flags: Interfaces.InferredFlags<typeof Check.flags>): Promise<PlanReport> {
+  private async runVm(flags: Interfaces.InferredFlags<typeof Check.flags>): Promise<PlanResultsFile> {
     const cases = selectCases(
       flags.cases
         ?.split(',')
@@ -131,37 +139,60 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
       flags.extended,
     )
     const vm = vmOptions(flags)
+    const params: PlanParams = {
+      queues: flags.queues,
+      vcpus: vm.vcpus ?? flags.queues,
+      sessions: flags.sessions,
+      durationMs: flags.duration,
+      memoryMiB: vm.memoryMiB ?? 512,
+      kernel: vm.kernel,
+      accel: vm.accel ?? 'auto',
+      hotplugCycles: flags['hotplug-cycles'],
+    }
+    const at = new Date()
+    const meta = {host: hostInfo(), command: shellCommand(this.argv), at}
+    const ended: CaseReport[] = []
     const abort = new AbortController()
     const off = onInterrupt(() => abort.abort())
     try {
-      const report = await runVmPlan(
-        {
-          queues: flags.queues,
-          vcpus: vm.vcpus ?? flags.queues,
-          sessions: flags.sessions,
-          durationMs: flags.duration,
-          memoryMiB: vm.memoryMiB ?? 512,
-          kernel: vm.kernel,
-          accel: vm.accel ?? 'auto',
-          hotplugCycles: flags['hotplug-cycles'],
+      const report = await runVmPlan(params, cases, {
+        cleanup,
+        signal: abort.signal,
+        onPhase: this.jsonEnabled() ? undefined : (line) => this.logToStderr(`.. ${line}`),
+        onCase: (c) => {
+          ended.push(c)
+          if (!this.jsonEnabled()) this.showCase(c)
         },
-        cases,
-        {
-          cleanup,
-          signal: abort.signal,
-          onPhase: this.jsonEnabled() ? undefined : (line) => this.logToStderr(`.. ${line}`),
-          onCase: this.jsonEnabled() ? undefined : (c) => this.showCase(c),
-        },
-      )
+      }).catch((err: unknown) => {
+        // Interrupted: the cases that ended are still recorded, then the interrupt is reported.
+        if (abort.signal.aborted && ended.length)
+          this.write(
+            planResults(
+              {params, cases: ended, ...planTotals(ended), wallMs: Date.now() - at.getTime()},
+              {...meta, status: 'interrupted'},
+            ),
+            flags.out,
+          )
+        throw err
+      })
+      const file = planResults(report, meta)
+      this.write(file, flags.out)
       if (!this.jsonEnabled())
         this.log(
-          `${report.passed} passed, ${report.failed} failed, ${report.na} n/a (${(report.wallMs / 1000).toFixed(0)} s)`,
+          `${report.passed} passed, ${report.failed} failed, ${report.na} n/a (${(report.wallMs / 1000).toFixed(0)} s)${file.functionalOnly ? '; under TCG: timings are functional only' : ''}`,
         )
       if (report.failed > 0) process.exitCode = ExitCode.checkFailed
-      return report
+      return file
     } finally {
       off()
     }
+  }
+
+  /** Writes the plan's results file and says where (on stderr: stdout may be the JSON document). */
+  private write(file: PlanResultsFile, outDir: string): string {
+    const path = writePlanResults(outDir, file)
+    process.stderr.write(`wrote ${path}\n`)
+    return path
   }
 
   private showCase(c: CaseReport): void {

@@ -1,11 +1,13 @@
 import {Args, Flags} from '@oclif/core'
 import {MqbCommand} from '../cli/base.js'
+import {ExitCode, MqbError} from '../errors.js'
 import {loadResults} from '../results/load.js'
-import {writeReport, type ReportOutput} from '../report/index.js'
+import {loadAnyResults} from '../results/plan.js'
+import {writePlanReport, writeReport, type ReportOutput} from '../report/index.js'
 
 export default class Report extends MqbCommand {
   static summary =
-    'Write a self-contained HTML scaling report (charts, tables, summary) from one or more results files; with several files or --baseline, compare the runs.'
+    'Write a self-contained HTML scaling report (charts, tables, summary) from one or more results files; with several files or --baseline, compare the runs. A test-plan file (check --testbed vm) gives its PASS/FAIL page.'
 
   static examples = [
     {
@@ -26,7 +28,11 @@ export default class Report extends MqbCommand {
   static enableJsonFlag = true
 
   static args = {
-    results: Args.string({description: 'results file(s) written by `mqbench scale`', required: true}),
+    results: Args.string({
+      description:
+        'results file(s) written by `mqbench scale`, or one written by `mqbench check --testbed vm`',
+      required: true,
+    }),
   }
 
   static flags = {
@@ -51,7 +57,19 @@ export default class Report extends MqbCommand {
   async run(): Promise<ReportOutput> {
     const {argv, flags} = await this.parse(Report)
     // Every input is read and checked before anything is written.
-    const files = (argv as string[]).map((p) => loadResults(p))
+    const any = (argv as string[]).map((p) => loadAnyResults(p))
+    const plan = any.find((a) => a.kind === 'plan')
+    if (plan?.kind === 'plan') {
+      if (any.length > 1 || flags.baseline || flags.csv || flags.png)
+        throw new MqbError(
+          'a test-plan results file (check --testbed vm) makes a page of its own: give it alone, without --baseline, --csv or --png',
+          ExitCode.badInput,
+        )
+      const out = writePlanReport(plan.plan, flags.out)
+      if (!this.jsonEnabled()) this.show(out)
+      return out
+    }
+    const files = any.map((a) => (a.kind === 'run' ? a.results : undefined)).filter((r) => r !== undefined)
     const baseline = flags.baseline === undefined ? undefined : loadResults(flags.baseline)
     const out = await writeReport(files, {out: flags.out, baseline, csv: flags.csv, png: flags.png})
     if (!this.jsonEnabled()) this.show(out)

@@ -5,6 +5,8 @@ import {writeFileAtomic} from '../host/files.js'
 import {stepsCsv} from '../results/csv.js'
 import type {ResultsFile} from '../results/schema.js'
 import {renderHtml} from './html.js'
+import type {PlanResultsFile} from '../results/plan.js'
+import {renderPlanHtml} from './plan-page.js'
 import {buildReportModel} from './model.js'
 
 export interface ReportOptions {
@@ -53,4 +55,21 @@ export async function writeReport(files: ResultsFile[], opts: ReportOptions): Pr
     result.png = await exportPngs(opts.out, opts.png)
   }
   return result
+}
+
+/** The page of a test plan (check --testbed vm), written atomically like a scale report. */
+export function writePlanReport(plan: PlanResultsFile, out: string): ReportOutput {
+  const html = renderPlanHtml(plan)
+  writeFileAtomic(out, html)
+  return {
+    out,
+    bytes: statSync(out).size,
+    title: `test plan: ${plan.passed} passed, ${plan.failed} failed, ${plan.na} n/a`,
+    runs: [plan.command],
+    summary: plan.cases.map(
+      (c) =>
+        `${c.id}: ${c.checks.filter((k) => k.status === 'PASS').length} passed, ${c.checks.filter((k) => k.status === 'FAIL').length} failed, ${c.checks.filter((k) => k.status === 'N/A').length} n/a`,
+    ),
+    charts: [],
+  }
 }

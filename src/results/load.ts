@@ -14,22 +14,29 @@ export const RESULTS_SCHEMA_PATH = new URL('../../docs/results.schema.json', imp
 
 let validator: ValidateFunction | undefined
 
-function compiled(): ValidateFunction {
-  if (validator) return validator
-  const ajv = new Ajv({allErrors: false, strict: true, allowUnionTypes: true, discriminator: true})
+/** An ajv for mqbench's schemas: strict, with the one format they use. */
+export function schemaAjv(opts: {discriminator?: boolean} = {}): Ajv {
+  const ajv = new Ajv({allErrors: false, strict: true, allowUnionTypes: true, ...opts})
   // ajv-formats is not a dependency; ISO 8601 timestamps are all the schema's formats need.
   ajv.addFormat('date-time', {
     type: 'string',
     validate: (s: string) =>
       /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)),
   })
+  return ajv
+}
+
+function compiled(): ValidateFunction {
+  if (validator) return validator
+  const ajv = schemaAjv({discriminator: true})
   validator = ajv.compile(JSON.parse(readFileSync(RESULTS_SCHEMA_PATH, 'utf8')))
   return validator
 }
 
 const bad = (what: string, message: string) => new MqbError(`${what}: ${message}`, ExitCode.badResults)
 
-function describeError(e: ErrorObject): string {
+/** One ajv error as words: where, and what is wrong. */
+export function describeError(e: ErrorObject): string {
   const where =
     e.instancePath === '' ? 'the top level' : e.instancePath.replace(/^\//, '').replaceAll('/', '.')
   if (e.keyword === 'required')
@@ -91,6 +98,9 @@ export function validateResults(obj: unknown, opts: ValidateOptions = {}): Resul
   ) {
     throw bad(what, `not an mqbench results file (no "schema": "${RESULTS_SCHEMA}" field)`)
   }
+  // A test plan's file (results/plan.ts) has cases, not steps: say so rather than "lacks steps".
+  if ((obj as {kind?: unknown}).kind === 'plan')
+    throw bad(what, 'a test-plan results file (check --testbed vm), not the results of a scale run')
   // Older versions are upgraded in memory (a copy: the caller's object stays as it was read).
   const version = (obj as {version?: unknown}).version
   if (version !== RESULTS_VERSION) {
@@ -123,7 +133,8 @@ export function validateResults(obj: unknown, opts: ValidateOptions = {}): Resul
 }
 
 /** Reads and validates a results file; every failure is one MqbError line naming the file. */
-export function loadResults(path: string, opts: Omit<ValidateOptions, 'what'> = {}): ResultsFile {
+/** Reads a file as JSON; every failure is one MqbError line naming the file. */
+export function readResultsJson(path: string): unknown {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -134,11 +145,14 @@ export function loadResults(path: string, opts: Omit<ValidateOptions, 'what'> = 
     if (code === 'EACCES') throw bad(path, 'permission denied')
     throw bad(path, (err as Error).message)
   }
-  let obj: unknown
   try {
-    obj = JSON.parse(text)
+    return JSON.parse(text)
   } catch (err) {
     throw bad(path, `not JSON (${(err as Error).message}); is this an mqbench results file?`)
   }
-  return validateResults(obj, {...opts, what: path})
+}
+
+/** Reads and validates a results file; every failure is one MqbError line naming the file. */
+export function loadResults(path: string, opts: Omit<ValidateOptions, 'what'> = {}): ResultsFile {
+  return validateResults(readResultsJson(path), {...opts, what: path})
 }

@@ -124,9 +124,11 @@ export interface MigrationOutcome extends PolledMigration {
 export async function migrateGuest(
   guest: Guest,
   dest: IncomingQemu,
-  o: {boundMs: number; signal?: AbortSignal},
+  o: {boundMs: number; signal?: AbortSignal; maxBandwidthBytesPerSec?: number},
 ): Promise<MigrationOutcome> {
   const source = guest.ref
+  if (o.maxBandwidthBytesPerSec !== undefined)
+    await guest.qmp.execute('migrate-set-parameters', {'max-bandwidth': o.maxBandwidthBytesPerSec})
   const startedAt = performance.now()
   const events = [{atMs: 0, label: `migrate to ${dest.uri}`}]
   const mark = (label: string) => events.push({atMs: Math.round(performance.now() - startedAt), label})

@@ -27,8 +27,10 @@ describeNet('check --testbed vm: migration', () => {
 
   it('migrates with a copy and a request in flight; the destination keeps N busy queues; another device model FAILs', async () => {
     const broken = makeMigrationCase({destination: {vectors: 2 * params.queues + 3}})
-    const plan = await runVmPlan(params, [migrationCase, broken], {cleanup})
-    const [good, bad] = plan.cases
+    // 1 MB/s against a guest that dirties more (the copy alone writes 6 MiB/s): never converges.
+    const stalled = makeMigrationCase({maxBandwidthBytesPerSec: 1_000_000, boundMs: 3000})
+    const plan = await runVmPlan(params, [migrationCase, broken, stalled], {cleanup})
+    const [good, bad, slow] = plan.cases
     expect(good.error, good.error).toBeUndefined()
     const g = byId(good)
     for (const c of good.checks) expect(c.status, `${c.id}: ${c.evidence}`).toBe('PASS')
@@ -78,13 +80,19 @@ describeNet('check --testbed vm: migration', () => {
       expect.arrayContaining([expect.stringMatching(/the guest stays on the source$/)]),
     )
     expect(b.transfer.status).toBe('PASS')
+    const sl = byId(slow)
+    expect(slow.error, slow.error).toBeUndefined()
+    expect(sl['migrate-completed']).toMatchObject({status: 'FAIL'})
+    expect(sl['migrate-completed'].evidence).toMatch(/^active, .*MB remaining.*cancelled at the bound/)
+    expect(sl.transfer.status).toBe('PASS')
+    expect(sl['dest-queues'].status).toBe('N/A')
     console.log(
       `migration wall time ${good.wallMs} ms (broken run ${bad.wallMs} ms); ` +
-        `${g['migrate-completed'].evidence}; ${g.transfer.evidence}; ${g['dest-once'].evidence}; broken: ${b['migrate-completed'].evidence}; ${b.transfer.evidence}`,
+        `${g['migrate-completed'].evidence}; ${g.transfer.evidence}; ${g['dest-once'].evidence}; broken: ${b['migrate-completed'].evidence}; ${b.transfer.evidence}; stalled: ${sl['migrate-completed'].evidence}`,
     )
     cleanup.runAll()
     expect(cleanup.failures).toEqual([])
-    const names = [...guestNames(good), ...guestNames(bad)]
+    const names = [...guestNames(good), ...guestNames(bad), ...guestNames(slow)]
     nothingLeft(names)
     for (const n of names) expect(existsSync(`${vmNames(n).dir.replace(/\.vm$/, '')}-mig.vm`)).toBe(false)
   }, 170_000)

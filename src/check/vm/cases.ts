@@ -15,13 +15,19 @@ import {negativeQemuCase} from './cases/negative-qemu.js'
 import {hotplugRepeatCase} from './cases/hotplug-repeat.js'
 import {queuesMaxCase} from './cases/queues-max.js'
 import {multiNicCase} from './cases/multi-nic.js'
+import {mqCase} from './cases/mq.js'
+import {setLinkCase} from './cases/set-link.js'
+import {stressCase} from './cases/stress.js'
 import type {VmCase} from './types.js'
 
 export const CASES: VmCase[] = [
   bootCase,
+  mqCase,
   migrationCase,
+  setLinkCase,
   hotplugCase,
   genCase,
+  stressCase,
   defaultStateCase,
   vectorsCase,
   negativeCase,

@@ -115,23 +115,31 @@ export async function readGuestLogs(bed: Pick<VmBed, 'guest'>): Promise<GuestLog
   }
 }
 
-/** A mark in a guest's kernel log: problems found later by `guestKernelProblems(bed, mark)` are new. */
-export async function kernelLogMark(bed: Pick<VmBed, 'guest'>): Promise<number | undefined> {
+/**
+ * Where a guest's kernel logs stand now: problems found later by `guestKernelProblems(bed, mark)`
+ * are new. The console log is a file that outlives reboots (counted in bytes); dmesg restarts
+ * with the kernel (counted by printk time).
+ */
+export interface LogMark {
+  consoleBytes: number
+  dmesgAfter?: number
+}
+
+export async function kernelLogMark(bed: Pick<VmBed, 'guest'>): Promise<LogMark> {
   const logs = await readGuestLogs(bed)
-  const stamps = [lastStamp(logs.console), lastStamp(logs.dmesg)].filter((s) => s !== undefined)
-  return stamps.length ? Math.max(...stamps) : undefined
+  return {consoleBytes: logs.console.length, dmesgAfter: lastStamp(logs.dmesg)}
 }
 
 /** The problems in a guest's console and dmesg (after `mark` when given). */
 export async function guestKernelProblems(
   bed: Pick<VmBed, 'guest'>,
-  mark?: number,
+  mark?: LogMark,
 ): Promise<{problems: KernelLogProblem[]; dmesgError?: string}> {
   const logs = await readGuestLogs(bed)
   return {
     problems: mergeProblems(
-      kernelLogProblems(logs.dmesg, {source: 'dmesg', afterSeconds: mark}),
-      kernelLogProblems(logs.console, {source: 'console', afterSeconds: mark}),
+      kernelLogProblems(logs.dmesg, {source: 'dmesg', afterSeconds: mark?.dmesgAfter}),
+      kernelLogProblems(logs.console.slice(mark?.consoleBytes ?? 0), {source: 'console'}),
     ),
     dmesgError: logs.dmesgError,
   }

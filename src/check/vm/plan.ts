@@ -148,13 +148,12 @@ export async function runVmPlan(params: PlanParams, cases: VmCase[], hooks: Plan
   }
   if (hooks.signal?.aborted)
     throw new MqbError('check interrupted; every guest it started is stopped', ExitCode.interrupted)
-  const all = reports.flatMap((r) => r.checks)
-  return {
-    params,
-    cases: reports,
-    passed: all.filter((c) => c.status === 'PASS').length,
-    failed: all.filter((c) => c.status === 'FAIL').length,
-    na: all.filter((c) => c.status === 'N/A').length,
-    wallMs: Math.round(performance.now() - t0),
-  }
+  return {params, cases: reports, ...planTotals(reports), wallMs: Math.round(performance.now() - t0)}
+}
+
+/** The checks of `cases` counted by status. */
+export function planTotals(cases: CaseReport[]): Pick<PlanReport, 'passed' | 'failed' | 'na'> {
+  const all = cases.flatMap((r) => r.checks)
+  const count = (s: string) => all.filter((c) => c.status === s).length
+  return {passed: count('PASS'), failed: count('FAIL'), na: count('N/A')}
 }

@@ -12,21 +12,40 @@ import {evaluateChecks, type LoadRun} from '../checks.js'
 import {loadFigure} from './figures.js'
 import type {LoadFigure, PlanCheck} from './types.js'
 
+/**
+ * The agent's session server in the guest on the guest NIC's address, one engine thread pinned
+ * per vCPU (replies then leave on every vCPU's TX queue by XPS), with a fresh token.
+ */
+export async function guestServer(
+  bed: VmBed,
+  maxSessions: number,
+  cpus = Array.from({length: bed.guest.setup.vcpus}, (_, i) => i),
+): Promise<{port: number; token: string; stop: () => Promise<void>}> {
+  const token = randomBytes(12).toString('hex')
+  const srv = await bed.guest.agent.request<{port: number}>('server_start', {
+    bind: bed.ipGuest,
+    port: 0,
+    token,
+    maxSessions,
+    cpus,
+  })
+  return {
+    port: srv.port,
+    token,
+    stop: async () => {
+      await bed.guest.agent.request('server_stop', {}).catch(() => {})
+    },
+  }
+}
+
 export async function rrLoad(
   bed: VmBed,
   dev: string,
   /** cpus: the guest vCPUs the server's engine threads are pinned to (default: one per vCPU) */
   opts: {sessions: number; durationMs: number; signal?: AbortSignal; cpus?: number[]},
 ): Promise<LoadRun & {rr: RrResult}> {
-  const token = randomBytes(12).toString('hex')
-  const cpus = opts.cpus ?? Array.from({length: bed.guest.setup.vcpus}, (_, i) => i)
-  const srv = await bed.guest.agent.request<{port: number}>('server_start', {
-    bind: bed.ipGuest,
-    port: 0,
-    token,
-    maxSessions: opts.sessions,
-    cpus,
-  })
+  const srv = await guestServer(bed, opts.sessions, opts.cpus)
+  const token = srv.token
   try {
     const before = await guestSnapshot(bed.guest.agent, dev)
     const rr = await runRr(
@@ -53,7 +72,7 @@ export async function rrLoad(
       rr,
     }
   } finally {
-    await bed.guest.agent.request('server_stop', {}).catch(() => {})
+    await srv.stop()
   }
 }
 

@@ -1,6 +1,6 @@
 // Fedora plan, "boot & reboot": a guest booted with N queue pairs sees a virtio-net device whose
 // channels allow N, with one interrupt line per queue and direction (2N+1 vectors given: 2N+2).
-import type {VmBed} from '../../../testbed/vm.js'
+import {GUEST_DEV, type VmBed} from '../../../testbed/vm.js'
 import {missingQueueLines, readGuestFacts} from '../guest-facts.js'
 import type {CaseOutcome, PlanCheck, VmCase} from '../types.js'
 
@@ -40,11 +40,30 @@ export const bootCase: VmCase = {
   title: 'boot & reboot with N queue pairs',
   source: 'fedora',
   set: 'default',
-  boundMs: () => 120_000,
+  boundMs: () => 180_000,
   async run(ctx): Promise<CaseOutcome> {
+    const n = ctx.params.queues
     const bed = await ctx.shared()
     ctx.phase('reading the booted guest')
-    const checks = await bootChecks(bed, ctx.params.queues, 'boot')
-    return {checks, figures: {bootMs: bed.guest.setup.bootMs, accel: bed.guest.setup.accel}}
+    const checks = await bootChecks(bed, n, 'boot')
+    ctx.phase('rebooting the guest (its own reboot -f)')
+    const seen = await bed.guest.reboot({how: 'guest'})
+    checks.push({
+      id: 'reboot',
+      title: "the guest's reboot: qemu reports RESET and the agent answers again",
+      status: 'PASS',
+      evidence: `RESET after ${seen.resetMs} ms, agent back after ${seen.backMs} ms (${seen.resets} RESET events, connection ${seen.agentConnections})`,
+    })
+    checks.push(...(await bootChecks(bed, n, 'reboot')))
+    // The shared guest is left as found: N queue pairs (a guest enables min(N, vCPUs) at probe).
+    const ch = await bed.guest.agent.request<{combined: number}>('channels_get', {dev: GUEST_DEV})
+    if (ch.combined !== n) await bed.testbed.setQueueCount(n)
+    return {
+      checks,
+      figures: {
+        numbers: {bootMs: bed.guest.setup.bootMs, rebootMs: seen.backMs, rebootResetMs: seen.resetMs},
+        accel: bed.guest.setup.accel,
+      },
+    }
   },
 }

@@ -54,6 +54,12 @@ export interface MigrationCaseOptions {
    * broken setup the case must FAIL: the tests use it to show that it does.
    */
   destination?: Partial<Pick<GuestConfig, 'queues' | 'vectors' | 'mq'>>
+  /**
+   * A migration throttled below what the guest dirties (max-bandwidth, bytes/s) never converges:
+   * with a short bound the tests show that it FAILs there, cancelled, with query-migrate's figures.
+   */
+  maxBandwidthBytesPerSec?: number
+  boundMs?: number
 }
 
 function copyCheck(c: CopyOutcome | undefined, atMigrate: number, why: string | undefined): PlanCheck {
@@ -77,6 +83,7 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
     boundMs: (p) => 150_000 + MIGRATION_BOUND_MS + p.durationMs,
     async run(ctx: CaseContext): Promise<CaseOutcome> {
       const n = ctx.params.queues
+      const migrationBoundMs = o.boundMs ?? MIGRATION_BOUND_MS
       const bed: VmBed = await ctx.boot()
       const {guest} = bed
       const checks: PlanCheck[] = []
@@ -148,7 +155,11 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
             (err: Error) => (onceError = err.message),
           )
         ctx.phase(`QMP migrate to ${inc.uri}`)
-        mig = await migrateGuest(guest, inc, {boundMs: MIGRATION_BOUND_MS, signal: ctx.signal})
+        mig = await migrateGuest(guest, inc, {
+          boundMs: migrationBoundMs,
+          signal: ctx.signal,
+          maxBandwidthBytesPerSec: o.maxBandwidthBytesPerSec,
+        })
         await guest.agent.request('write_file', {path: GO_FILE, data: 'go'})
         await once
         ctx.phase('waiting for the copy to end')
@@ -164,7 +175,7 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
       checks.push(
         check(
           'migrate-completed',
-          `QMP migrate completed within ${MIGRATION_BOUND_MS / 1000} s and the destination runs`,
+          `QMP migrate completed within ${migrationBoundMs / 1000} s and the destination runs`,
           mig.moved,
           `${describeMigration(f)}${mig.timedOut ? ` (cancelled at the bound after ${mig.polls} polls)` : ''}` +
             `${mig.destStatus && mig.destStatus !== 'unknown' ? `; destination ${mig.destStatus}` : ''}${mig.destExit ? `; destination ${mig.destExit}` : ''}`,

@@ -1,0 +1,155 @@
+// Fedora plan, "other stress": a mixed load for a bounded time, TCP_RR + TCP_STREAM + TCP_CRR at
+// once on one guest server (one engine thread pinned per vCPU), many sessions; then the guest must
+// be healthy: every workload moved data without session errors, every queue's interrupt line and
+// ethtool -S counter rose (no queue stuck), and its kernel log since the load began has no call
+// trace, lockup, stall, NETDEV WATCHDOG/TX timeout or failed allocation (health.ts; lines quoted).
+import {observeDelta} from '../../../observe/index.js'
+import {runRr, runStream} from '../../../sessions/index.js'
+import {GUEST_DEV, type VmBed} from '../../../testbed/vm.js'
+import {guestSnapshot} from '../../../vm/guest-observe.js'
+import {loadFigure} from '../figures.js'
+import {guestKernelProblems, healthCheck, kernelLogMark} from '../health.js'
+import {guestServer, perQueueChecks} from '../rr-load.js'
+import type {CaseContext, CaseOutcome, PlanCheck, PlanParams, VmCase} from '../types.js'
+
+/** How many sessions of each workload the mixed load runs. */
+export function stressMix(p: Pick<PlanParams, 'sessions' | 'queues'>): {
+  rr: number
+  stream: number
+  crr: number
+} {
+  return {rr: p.sessions, stream: 2 * p.queues, crr: 2 * p.queues}
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err))
+
+async function mixedLoad(bed: VmBed, p: PlanParams, signal: AbortSignal) {
+  const mix = stressMix(p)
+  const srv = await guestServer(bed, mix.rr + mix.stream + mix.crr)
+  const common = {
+    server: bed.ipGuest,
+    port: srv.port,
+    netns: bed.ns,
+    token: srv.token,
+    durationMs: p.durationMs,
+  }
+  const rr = (type: 'tcp_rr' | 'tcp_crr', sessions: number) =>
+    runRr({...common, type, sessions, requestSize: 1, responseSize: 1}, {signal})
+  try {
+    const before = await guestSnapshot(bed.guest.agent, GUEST_DEV)
+    const [r, s, c] = await Promise.allSettled([
+      rr('tcp_rr', mix.rr),
+      runStream({...common, type: 'tcp_stream', sessions: mix.stream, messageSize: 16384}, {signal}),
+      rr('tcp_crr', mix.crr),
+    ])
+    const after = await guestSnapshot(bed.guest.agent, GUEST_DEV)
+    return {mix, before, after, interrupts: observeDelta(before, after).interrupts, r, s, c}
+  } finally {
+    await srv.stop()
+  }
+}
+
+export const stressCase: VmCase = {
+  id: 'stress',
+  title: 'mixed stress (TCP_RR + TCP_STREAM + TCP_CRR at once); the guest stays healthy',
+  source: 'fedora',
+  set: 'default',
+  boundMs: (p) => 60_000 + 2 * p.durationMs,
+  async run(ctx: CaseContext): Promise<CaseOutcome> {
+    const bed = await ctx.shared()
+    const n = ctx.params.queues
+    const mark = await kernelLogMark(bed)
+    const mix = stressMix(ctx.params)
+    ctx.phase(
+      `${mix.rr} TCP_RR + ${mix.stream} TCP_STREAM + ${mix.crr} TCP_CRR sessions for ${ctx.params.durationMs / 1000} s`,
+    )
+    const load = await mixedLoad(bed, ctx.params, ctx.signal)
+    const checks: PlanCheck[] = []
+    const rr = load.r.status === 'fulfilled' ? load.r.value : undefined
+    const stream = load.s.status === 'fulfilled' ? load.s.value : undefined
+    const crr = load.c.status === 'fulfilled' ? load.c.value : undefined
+    const rrLike = (
+      label: string,
+      res: PromiseSettledResult<{
+        sessions: Array<{errors: number; transactions: number; stalled: boolean}>
+        transactionsPerSecond: number
+      }>,
+      sessions: number,
+    ): PlanCheck => {
+      const id = `${label.toLowerCase().replace('tcp_', '')}-ran`
+      const title = `${sessions} ${label} sessions ran without errors and all carried transactions`
+      if (res.status === 'rejected') return {id, title, status: 'FAIL', evidence: message(res.reason)}
+      const v = res.value
+      const errors = v.sessions.reduce((a, x) => a + x.errors, 0)
+      const idle = v.sessions.filter((x) => x.transactions === 0).length
+      const stalled = v.sessions.filter((x) => x.stalled).length
+      return {
+        id,
+        title,
+        status: errors === 0 && idle === 0 && v.sessions.length === sessions ? 'PASS' : 'FAIL',
+        evidence: `${v.sessions.length} sessions, ${Math.round(v.transactionsPerSecond)} transactions/s, ${errors} errors, ${idle} without a transaction, ${stalled} stalled for 1 s or more`,
+      }
+    }
+    checks.push(rrLike('TCP_RR', load.r, mix.rr), rrLike('TCP_CRR', load.c, mix.crr))
+    checks.push(
+      load.s.status === 'rejected'
+        ? {
+            id: 'stream-ran',
+            title: `${mix.stream} TCP_STREAM sessions moved data`,
+            status: 'FAIL',
+            evidence: message(load.s.reason),
+          }
+        : {
+            id: 'stream-ran',
+            title: `${mix.stream} TCP_STREAM sessions moved data`,
+            status:
+              load.s.value.sessions.length === mix.stream && load.s.value.sessions.every((x) => x.bytes > 0)
+                ? 'PASS'
+                : 'FAIL',
+            evidence: `${load.s.value.sessions.length} sessions, ${load.s.value.gbps.toFixed(3)} Gbit/s, ${load.s.value.sessions.filter((x) => x.bytes === 0).length} moved nothing`,
+          },
+    )
+    const run = {
+      queueCount: n,
+      transactionsPerSecond: rr?.transactionsPerSecond ?? 0,
+      before: load.before,
+      after: load.after,
+      interrupts: load.interrupts,
+    }
+    checks.push(
+      ...perQueueChecks(GUEST_DEV, n, bed.guest.setup.vcpus, run).map((c) => ({
+        ...c,
+        title: `no queue stuck: ${c.title}`,
+      })),
+    )
+    ctx.phase("reading the guest's kernel log")
+    const found = await guestKernelProblems(bed, mark)
+    checks.push(healthCheck(found))
+    bed.guest.checkAlive()
+    return {
+      checks,
+      figures: {
+        loads: [
+          loadFigure(
+            {
+              label: `mixed: ${mix.rr} TCP_RR + ${mix.stream} TCP_STREAM + ${mix.crr} TCP_CRR`,
+              workloads: ['tcp_rr', 'tcp_stream', 'tcp_crr'],
+              sessions: mix.rr + mix.stream + mix.crr,
+              queues: n,
+              durationMs: ctx.params.durationMs,
+              transactionsPerSecond: (rr?.transactionsPerSecond ?? 0) + (crr?.transactionsPerSecond ?? 0),
+              bitsPerSecond: stream ? stream.gbps * 1e9 : undefined,
+            },
+            run,
+          ),
+        ],
+        kernelLog: found.problems,
+        numbers: {
+          rrTransactionsPerSecond: Math.round(rr?.transactionsPerSecond ?? 0),
+          crrTransactionsPerSecond: Math.round(crr?.transactionsPerSecond ?? 0),
+          streamGbps: Number((stream?.gbps ?? 0).toFixed(4)),
+        },
+      },
+    }
+  },
+}

@@ -1,0 +1,216 @@
+// The page of a test-plan results file (check --testbed vm): a PASS/FAIL/N/A table per case, the
+// per-queue interrupt and counter bars before/after each load, the loads side by side, a
+// timeline (set_link, migration: total and downtime) where a case recorded one, the kernel log
+// lines a stress case found, each guest's setup, and a banner when a guest ran under TCG. Plain
+// HTML and CSS (report.css plus a few rules), no script: it reads the same offline and printed.
+import {readFileSync} from 'node:fs'
+import type {
+  CaseReport,
+  InterruptFigure,
+  LoadFigure,
+  QueueCounterFigure,
+  TimelineFigure,
+} from '../check/vm/types.js'
+import type {PlanResultsFile} from '../results/plan.js'
+import type {GuestRecord} from '../results/schema.js'
+import {escapeHtml as e, fmt} from './format.js'
+
+const CSS = new URL('../../dashboards/report.css', import.meta.url)
+
+const PLAN_CSS = `
+.banner { border: 2px solid #c77c00; background: #fff5e0; padding: 0.5rem 0.8rem; border-radius: 4px; margin: 0.8rem 0; }
+.status { font-weight: 700; text-align: center !important; }
+.status.PASS { color: #176e2c; } .status.FAIL { color: #b3261e; background: #fdecea; } .status.NA { color: #5b6670; }
+table.checks td:nth-child(2) { text-align: left; }
+td.evidence { text-align: left; font-family: ui-monospace, monospace; font-size: 0.8rem; overflow-wrap: anywhere; }
+.bars { display: grid; grid-template-columns: max-content minmax(140px, 1fr) max-content; gap: 0.1rem 0.6rem; align-items: center; font-size: 0.82rem; margin: 0.4rem 0 1rem; max-width: 900px; }
+.bars .label { font-family: ui-monospace, monospace; }
+.bars .track { background: #f0f2f4; height: 0.9rem; border-radius: 2px; display: flex; flex-direction: column; justify-content: space-around; }
+.bars .bar { height: 45%; border-radius: 2px; min-width: 1px; }
+.bars .cpus { grid-column: 2 / 4; color: #5b6670; font-size: 0.75rem; margin-top: -0.15rem; }
+.bar.before { background: #9aa6b2; } .bar.after { background: #2b6cb0; }
+.bars .num { font-variant-numeric: tabular-nums; text-align: right; }
+.legend .bar { display: inline-block; width: 0.8em; height: 0.8em; margin: 0 0.3em 0 0.8em; vertical-align: baseline; }
+.loads { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 1rem; }
+.timeline text { font-size: 12px; fill: #1d2329; }
+.timeline .events { font-size: 0.85rem; margin: 0.2rem 0; }
+.kernel-log { color: #b3261e; }
+`
+
+const statusClass = (s: string) => (s === 'N/A' ? 'NA' : s)
+
+function checksTable(c: CaseReport): string {
+  const rows = c.checks
+    .map(
+      (k) =>
+        `<tr data-check="${e(k.id)}"><td class="status ${statusClass(k.status)}">${e(k.status)}</td><td>${e(k.title)}</td><td class="evidence">${e(k.evidence)}</td></tr>`,
+    )
+    .join('')
+  return `<table class="checks"><thead><tr><th scope="col">status</th><th scope="col">check</th><th scope="col">what was read</th></tr></thead><tbody>${rows}</tbody></table>`
+}
+
+/** Two bars per row (before, after) on one scale: the largest value of the group fills the track. */
+function bars(
+  caption: string,
+  rows: Array<{label: string; before: number; after: number; note?: string}>,
+): string {
+  if (!rows.length) return ''
+  const max = Math.max(1, ...rows.map((r) => Math.max(r.before, r.after)))
+  const w = (v: number) => `${((100 * v) / max).toFixed(2)}%`
+  const cells = rows
+    .map(
+      (r) =>
+        `<span class="label">${e(r.label)}</span><div class="track"><div class="bar before" style="width:${w(r.before)}" title="before ${r.before}"></div><div class="bar after" style="width:${w(r.after)}" title="after ${r.after}"></div></div><span class="num">${fmt(r.before)} → ${fmt(r.after)} (+${fmt(r.after - r.before)})</span>${r.note ? `<span></span><span class="cpus">${e(r.note)}</span>` : ''}`,
+    )
+    .join('')
+  return `<figure class="bar-group"><figcaption>${e(caption)}<span class="legend"><span class="bar before"></span>before<span class="bar after"></span>after</span></figcaption><div class="bars" data-bars="${e(caption)}">${cells}</div></figure>`
+}
+
+const perCpu = (i: InterruptFigure) =>
+  i.perCpu.length > 1 ? `on vCPUs ${i.perCpu.map((n, cpu) => `${cpu}:+${fmt(n)}`).join(' ')}` : undefined
+
+function loadBlock(l: LoadFigure): string {
+  const ints = (l.interrupts ?? []) as InterruptFigure[]
+  const ctrs = (l.counters ?? []) as QueueCounterFigure[]
+  return `<div class="load" data-load="${e(l.label)}"><h4>${e(l.label)}</h4>${bars(
+    'interrupts per queue line',
+    ints.map((i) => ({label: i.label, before: i.before, after: i.after, note: perCpu(i)})),
+  )}${bars(
+    'ethtool -S per queue',
+    ctrs.map((c) => ({label: c.label, before: c.before, after: c.after})),
+  )}</div>`
+}
+
+function loadsSection(loads: LoadFigure[], functionalOnly: boolean): string {
+  const table = `<table class="load-table"><thead><tr>${[
+    'load',
+    'workloads',
+    'sessions',
+    'queue pairs',
+    'seconds',
+    'transactions/s',
+    'Gbit/s',
+  ]
+    .map((h) => `<th scope="col">${h}</th>`)
+    .join('')}</tr></thead><tbody>${loads
+    .map(
+      (l) =>
+        `<tr><td>${e(l.label)}</td><td>${e(l.workloads.join(' + '))}</td><td>${l.sessions}</td><td>${l.queues}</td><td>${fmt(l.durationMs / 1000)}</td><td>${fmt(l.transactionsPerSecond)}</td><td>${l.bitsPerSecond === undefined ? '–' : fmt(l.bitsPerSecond / 1e9, 3)}</td></tr>`,
+    )
+    .join(
+      '',
+    )}</tbody></table>${functionalOnly ? '<p class="note">Under TCG these rates are functional only.</p>' : ''}`
+  return `${table}<div class="loads">${loads.map(loadBlock).join('')}</div>`
+}
+
+/** The events on one axis (SVG), with the total and downtime under it. */
+function timelineSection(t: TimelineFigure): string {
+  const width = 900
+  const end = Math.max(1, t.totalMs ?? 0, ...t.events.map((x) => x.atMs))
+  const x = (ms: number) => 20 + ((width - 40) * ms) / end
+  // Numbered marks on the axis (labels that close together would overlap), the events listed below.
+  const marks = t.events
+    .map(
+      (ev, i) =>
+        `<g data-event="${e(ev.label)}"><line x1="${x(ev.atMs).toFixed(1)}" x2="${x(ev.atMs).toFixed(1)}" y1="30" y2="50" stroke="#2b6cb0" stroke-width="2"/><text x="${x(ev.atMs).toFixed(1)}" y="${i % 2 ? 64 : 24}" text-anchor="middle">${i + 1}</text></g>`,
+    )
+    .join('')
+  const list = `<ol class="events">${t.events.map((ev) => `<li>${e(ev.label)}: ${fmt(ev.atMs)} ms</li>`).join('')}</ol>`
+  const facts = [
+    t.totalMs !== undefined ? `total ${fmt(t.totalMs)} ms` : '',
+    t.downtimeMs !== undefined ? `downtime ${fmt(t.downtimeMs)} ms` : '',
+    t.transferredBytes !== undefined ? `${fmt(t.transferredBytes / 2 ** 20)} MiB transferred` : '',
+  ].filter(Boolean)
+  return `<figure class="timeline"><figcaption>${e(t.label)}${facts.length ? `: ${facts.join(', ')}` : ''}</figcaption><svg viewBox="0 0 ${width} 80" width="100%" role="img" aria-label="${e(t.label)}"><line x1="20" x2="${width - 20}" y1="40" y2="40" stroke="#9aa6b2"/>${marks}</svg>${list}</figure>`
+}
+
+/** Figures the report does not draw: scalars listed by name. */
+function otherFigures(f: NonNullable<CaseReport['figures']>): string {
+  const items: Array<[string, string]> = []
+  for (const [k, v] of Object.entries(f.numbers ?? {}))
+    items.push([k, typeof v === 'number' ? fmt(v) : String(v)])
+  for (const [k, v] of Object.entries(f)) {
+    if (['loads', 'timeline', 'kernelLog', 'numbers'].includes(k)) continue
+    if (typeof v === 'number') items.push([k, fmt(v)])
+    else if (typeof v === 'string' || typeof v === 'boolean') items.push([k, String(v)])
+    else if (v !== undefined) items.push([k, JSON.stringify(v)])
+  }
+  if (!items.length) return ''
+  return `<div class="run-meta"><dl class="numbers">${items.map(([k, v]) => `<dt>${e(k)}</dt><dd>${e(v)}</dd>`).join('')}</dl></div>`
+}
+
+function guestsTable(guests: GuestRecord[]): string {
+  if (!guests.length) return ''
+  const rows = guests
+    .map(
+      (g) =>
+        `<tr><td>${e(g.kernel.release)}</td><td>${e(g.accel)}</td><td>${g.vcpus}</td><td>${g.memoryMiB}</td><td>${g.queues}</td><td>${g.vectors}</td><td>${g.vhost ? 'on' : 'off'}</td><td>${e(g.qemuVersion)}</td><td>${fmt(g.bootMs)}</td></tr><tr><td colspan="9"><details><summary>qemu command line</summary><pre>${e(g.commandLine)}</pre></details></td></tr>`,
+    )
+    .join('')
+  return `<table class="guests"><caption>guests</caption><thead><tr>${[
+    'kernel',
+    'accel',
+    'vCPUs',
+    'MiB',
+    'queues',
+    'vectors',
+    'vhost',
+    'qemu',
+    'boot ms',
+  ]
+    .map((h) => `<th scope="col">${h}</th>`)
+    .join('')}</tr></thead><tbody>${rows}</tbody></table>`
+}
+
+function caseSection(c: CaseReport, functionalOnly: boolean): string {
+  const f = c.figures ?? {}
+  const verdict = c.checks.some((k) => k.status === 'FAIL') ? 'FAIL' : 'PASS'
+  const parts = [
+    `<h2 id="case-${e(c.id)}"><span class="status ${verdict}">${verdict}</span> ${e(c.id)}: ${e(c.title)}</h2>`,
+    `<p class="note">${c.source === 'fedora' ? 'Fedora multiqueue test plan' : 'tp-qemu'}; ${fmt(c.wallMs / 1000)} s${c.error ? `; ended early: ${e(c.error)}` : ''}</p>`,
+    checksTable(c),
+    f.loads?.length ? loadsSection(f.loads, functionalOnly) : '',
+    f.timeline ? timelineSection(f.timeline) : '',
+    f.kernelLog?.length
+      ? `<h3>kernel log</h3><pre class="kernel-log">${f.kernelLog.map((p) => e(`${p.kind} (${p.source}): ${p.line}`)).join('\n')}</pre>`
+      : '',
+    otherFigures(f),
+    guestsTable(c.guests),
+  ]
+  return `<section class="case" data-case="${e(c.id)}">${parts.join('')}</section>`
+}
+
+export function renderPlanHtml(p: PlanResultsFile): string {
+  const title = `mqbench test plan: ${p.passed} passed, ${p.failed} failed, ${p.na} n/a`
+  const overview = `<table class="overview"><thead><tr>${['case', 'source', 'PASS', 'FAIL', 'N/A', 'seconds']
+    .map((h) => `<th scope="col">${h}</th>`)
+    .join('')}</tr></thead><tbody>${p.cases
+    .map((c) => {
+      const n = (s: string) => c.checks.filter((k) => k.status === s).length
+      return `<tr><td><a href="#case-${e(c.id)}">${e(c.id)}</a></td><td>${e(c.source)}</td><td>${n('PASS')}</td><td>${n('FAIL')}</td><td>${n('N/A')}</td><td>${fmt(c.wallMs / 1000)}</td></tr>`
+    })
+    .join('')}</tbody></table>`
+  const banner = p.functionalOnly
+    ? '<div class="banner" id="tcg-banner">Guests ran under TCG (software emulation): every timing and rate on this page shows that the path works, not how fast it is.</div>'
+    : ''
+  const meta = `<div class="run-meta"><dl>${[
+    ['command', p.command],
+    ['status', p.status],
+    [
+      'plan',
+      `${p.params.queues} queue pairs, ${p.params.vcpus} vCPUs, ${p.params.sessions} sessions, ${fmt(p.params.durationMs / 1000)} s per load, accel ${p.params.accel}`,
+    ],
+    ['host', `${p.host.hostname} (${p.host.cpuModel}, ${p.host.onlineCpus} CPUs), kernel ${p.host.kernel}`],
+    ['mqbench / node', `${p.host.mqbenchVersion} / ${p.host.nodeVersion}`],
+    ['run', `${p.createdAt}, ${fmt(p.wallMs / 1000)} s`],
+  ]
+    .map(([k, v]) => `<dt>${e(k)}</dt><dd>${e(v)}</dd>`)
+    .join('')}</dl></div>`
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${e(title)}</title><style>${readFileSync(CSS, 'utf8')}${PLAN_CSS}</style></head>
+<body><h1>${e(title)}</h1>${banner}${meta}<section id="summary"><h2>Cases</h2>${overview}</section>${p.cases
+    .map((c) => caseSection(c, p.functionalOnly))
+    .join('')}</body></html>
+`
+}

@@ -1,0 +1,144 @@
+// The results file of `check --testbed vm`: a test-plan kind of the results family ("schema":
+// "mqbench/results", "kind": "plan"), with its own JSON Schema (docs/plan-results.schema.json,
+// which takes HostInfo and GuestRecord from the scale schema) and validator. A scale run's file
+// has steps; a plan has cases: the two never share a validator, and loadAnyResults dispatches.
+// A plan file is written once, at the end, atomically and under a name no other run has.
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import type {ValidateFunction} from 'ajv'
+import type {PlanReport} from '../check/vm/types.js'
+import {ExitCode, MqbError} from '../errors.js'
+import {createFileExclusive, ensureDir} from '../host/files.js'
+import {candidateName} from './journal.js'
+import {describeError, readResultsJson, RESULTS_SCHEMA_PATH, schemaAjv, validateResults} from './load.js'
+import {RESULTS_SCHEMA, type HostInfo, type ResultsFile} from './schema.js'
+
+export const PLAN_KIND = 'plan'
+export const PLAN_VERSION = 1
+
+export const PLAN_SCHEMA_PATH = new URL('../../docs/plan-results.schema.json', import.meta.url)
+
+export interface PlanResultsFile extends PlanReport {
+  schema: typeof RESULTS_SCHEMA
+  kind: typeof PLAN_KIND
+  version: typeof PLAN_VERSION
+  createdAt: string
+  host: HostInfo
+  /** the command line that reproduces the run */
+  command: string
+  /** interrupted: Ctrl-C/SIGTERM stopped the plan; the cases that ended are recorded */
+  status: 'complete' | 'interrupted'
+  /** a guest ran under TCG: timings and rates are functional only */
+  functionalOnly: boolean
+}
+
+export function planResults(
+  report: PlanReport,
+  o: {host: HostInfo; command: string; at: Date; status?: PlanResultsFile['status']},
+): PlanResultsFile {
+  return {
+    schema: RESULTS_SCHEMA,
+    kind: PLAN_KIND,
+    version: PLAN_VERSION,
+    createdAt: o.at.toISOString(),
+    host: o.host,
+    command: o.command,
+    status: o.status ?? 'complete',
+    functionalOnly: report.cases.some((c) => c.guests.some((g) => g.accel === 'tcg')),
+    ...report,
+  }
+}
+
+let validator: ValidateFunction | undefined
+
+function compiled(): ValidateFunction {
+  if (validator) return validator
+  const ajv = schemaAjv({discriminator: true})
+  // HostInfo and GuestRecord are referenced from the scale schema, not copied.
+  ajv.addSchema(JSON.parse(readFileSync(RESULTS_SCHEMA_PATH, 'utf8')))
+  validator = ajv.compile(JSON.parse(readFileSync(PLAN_SCHEMA_PATH, 'utf8')))
+  return validator
+}
+
+/** What the schema cannot say: the totals are the checks' counts, and case ids are unique. */
+function contentProblem(f: PlanResultsFile): string | undefined {
+  const seen = new Map<string, number>()
+  for (const [i, c] of f.cases.entries()) {
+    const first = seen.get(c.id)
+    if (first !== undefined)
+      return `cases.${i}.id: case "${c.id}" is recorded twice (cases.${first} has it too)`
+    seen.set(c.id, i)
+  }
+  const all = f.cases.flatMap((c) => c.checks)
+  const count = (s: string) => all.filter((c) => c.status === s).length
+  for (const [field, status] of [
+    ['passed', 'PASS'],
+    ['failed', 'FAIL'],
+    ['na', 'N/A'],
+  ] as const)
+    if (f[field] !== count(status))
+      return `${field} is ${f[field]}, but the cases hold ${count(status)} ${status} check(s)`
+  if (f.functionalOnly !== f.cases.some((c) => c.guests.some((g) => g.accel === 'tcg')))
+    return `functionalOnly is ${f.functionalOnly}, but ${f.functionalOnly ? 'no guest' : 'a guest'} ran under TCG`
+  return undefined
+}
+
+/** Checks that `obj` is a test-plan results file this mqbench can read, and returns it typed. */
+export function validatePlanResults(obj: unknown, what = 'results'): PlanResultsFile {
+  const bad = (message: string) => new MqbError(`${what}: ${message}`, ExitCode.badResults)
+  const o = obj as {schema?: unknown; kind?: unknown; version?: unknown}
+  if (typeof obj !== 'object' || obj === null || o.schema !== RESULTS_SCHEMA || o.kind !== PLAN_KIND)
+    throw bad(
+      `not an mqbench test-plan results file (no "schema": "${RESULTS_SCHEMA}", "kind": "${PLAN_KIND}")`,
+    )
+  if (o.version !== PLAN_VERSION)
+    throw bad(
+      `test-plan results version ${JSON.stringify(o.version)} is not one this mqbench reads (${PLAN_VERSION}); use the mqbench that wrote it`,
+    )
+  const validate = compiled()
+  if (!validate(obj)) {
+    const first = validate.errors?.[0]
+    throw bad(`not a valid test-plan results file: ${first ? describeError(first) : 'schema check failed'}`)
+  }
+  const f = obj as PlanResultsFile
+  const problem = contentProblem(f)
+  if (problem) throw bad(`not a valid test-plan results file: ${problem}`)
+  return f
+}
+
+/** ./mqbench-results/check-vm-20261130T190512Z.json */
+export function planResultsPath(outDir: string, at: Date): string {
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
+  return join(outDir, `check-vm-${stamp}.json`)
+}
+
+/**
+ * Writes a plan's results under `outDir` (created if missing): validated first, then created
+ * atomically and exclusively at the first free name of NAME.json, NAME-2.json, ...; returns the path.
+ */
+export function writePlanResults(outDir: string, file: PlanResultsFile): string {
+  validatePlanResults(file, 'the results about to be written')
+  ensureDir(outDir)
+  const text = JSON.stringify(file, null, 2) + '\n'
+  const path = planResultsPath(outDir, new Date(file.createdAt))
+  for (let n = 1; n <= 1000; n++) {
+    const candidate = candidateName(path, n)
+    if (createFileExclusive(candidate, text)) return candidate
+  }
+  throw new MqbError(`cannot create ${path}: it and 999 numbered variants exist`, ExitCode.busy, [
+    'choose another --out',
+  ])
+}
+
+export type AnyResults = {kind: 'run'; results: ResultsFile} | {kind: 'plan'; plan: PlanResultsFile}
+
+/** Reads a results file of either kind: a scale run's (steps) or a test plan's (cases). */
+export function loadAnyResults(path: string): AnyResults {
+  const obj = readResultsJson(path)
+  if ((obj as {kind?: unknown} | null)?.kind === PLAN_KIND)
+    return {kind: 'plan', plan: validatePlanResults(obj, path)}
+  return {kind: 'run', results: validateResults(obj, {what: path})}
+}

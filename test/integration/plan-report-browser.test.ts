@@ -1,0 +1,89 @@
+// The test-plan page (check --testbed vm) as people see it: rendered from a real plan's results
+// file (test/fixtures/results/plan-vm-tcg.json: 2 queues under TCG), opened from disk in Debian's
+// headless Chromium, offline: the TCG banner shows, each case's table has its checks, every
+// per-queue bar is drawn with the width its count gives, the timeline has its events.
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
+import {chromium, type Browser} from 'playwright-core'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {writePlanReport} from '../../src/report/index.js'
+import {CHROMIUM_ARGS, CHROMIUM_PATH} from '../../src/report/png.js'
+import {validatePlanResults} from '../../src/results/plan.js'
+
+const plan = validatePlanResults(
+  JSON.parse(readFileSync(new URL('../fixtures/results/plan-vm-tcg.json', import.meta.url), 'utf8')),
+)
+const dir = mkdtempSync(join(tmpdir(), 'mqb-plan-browser-'))
+let browser: Browser
+
+beforeAll(async () => {
+  browser = await chromium.launch({executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS})
+})
+afterAll(async () => {
+  await browser?.close()
+  rmSync(dir, {recursive: true, force: true})
+})
+
+describe('test-plan page in headless Chromium', () => {
+  it('shows the banner, the checks, the bars before/after and the timeline, offline', async () => {
+    const out = join(dir, 'plan.html')
+    writePlanReport(plan, out)
+    const page = await browser.newPage({viewport: {width: 1100, height: 900}})
+    const requests: string[] = []
+    const problems: string[] = []
+    page.on('request', (r) => requests.push(r.url()))
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`)
+    })
+    page.on('pageerror', (err) => problems.push(err.message))
+    const url = pathToFileURL(out).href
+    await page.goto(url)
+
+    const banner = page.locator('#tcg-banner')
+    expect(await banner.isVisible()).toBe(true)
+    expect(await banner.textContent()).toMatch(/TCG/)
+
+    for (const c of plan.cases) {
+      const rows = page.locator(`section[data-case="${c.id}"] table.checks tbody tr`)
+      expect(await rows.count(), c.id).toBe(c.checks.length)
+      expect(await rows.first().locator('td.status').textContent()).toBe(c.checks[0].status)
+    }
+
+    // Each bar's drawn width is its count's share of the largest count in its group.
+    const mq = plan.cases.find((c) => c.id === 'mq')!
+    const first = mq.figures!.loads![0]
+    const measured = await page.evaluate((label) => {
+      const group = document.querySelector(`[data-load="${label}"] .bars`)!
+      return [...group.querySelectorAll('.track')].map((t) => {
+        const w = t.getBoundingClientRect().width
+        const [b, a] = [...t.querySelectorAll('.bar')].map((x) => x.getBoundingClientRect().width)
+        return {track: w, before: b, after: a}
+      })
+    }, first.label)
+    const ints = first.interrupts!
+    expect(measured).toHaveLength(ints.length)
+    const max = Math.max(...ints.map((i) => i.after))
+    for (const [i, m] of measured.entries()) {
+      expect(m.track).toBeGreaterThan(100)
+      expect(m.after / m.track).toBeCloseTo(ints[i].after / max, 1)
+      expect(m.before).toBeLessThanOrEqual(m.after)
+    }
+    // the single-queue load: its queue-1 lines did not move
+    const one = mq.figures!.loads![1]
+    expect(one.queues).toBe(1)
+    expect(await page.locator(`[data-load="${one.label}"] .bars`).first().textContent()).toMatch(/\(\+0\)/)
+
+    const link = plan.cases.find((c) => c.id === 'set_link')!
+    const events = page.locator(`section[data-case="set_link"] .timeline g[data-event]`)
+    expect(await events.count()).toBe(link.figures!.timeline!.events.length)
+    expect(
+      await page.locator('section[data-case="set_link"] .timeline .events li').first().textContent(),
+    ).toMatch(/^set_link off: \d+ ms$/)
+
+    expect(requests).toEqual([url])
+    expect(problems).toEqual([])
+    await page.close()
+  })
+})
