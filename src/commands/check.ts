@@ -6,6 +6,7 @@ import {ExitCode, MqbError} from '../errors.js'
 import {runCheck, type CheckReport} from '../check/run.js'
 import {planTotals, runVmPlan, selectCases} from '../check/vm/plan.js'
 import {CASES} from '../check/vm/cases.js'
+import {judgeBaseline, loadBaselinePlan, type BaselineComparison} from '../check/vm/baseline.js'
 import type {CaseReport, PlanParams} from '../check/vm/types.js'
 import {hostInfo} from '../host/info.js'
 import {planResults, writePlanResults, type PlanResultsFile} from '../results/plan.js'
@@ -89,6 +90,11 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
     }),
     duration: durationFlag({description: 'length of each load run', default: 5000}),
     netns: netnsFlag,
+    baseline: Flags.string({
+      description:
+        "vm: an earlier run's results file (check-vm-STAMP.json); each case's loads are compared with its, a drop beyond the run-to-run noise of the repeats fails (exit 9)",
+      helpValue: 'FILE',
+    }),
     out: Flags.string({
       description: 'vm: directory for the results file (check-vm-STAMP.json; never replaces another run)',
       helpValue: 'DIR',
@@ -149,6 +155,8 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
       accel: vm.accel ?? 'auto',
       hotplugCycles: flags['hotplug-cycles'],
     }
+    // Read first: a bad baseline is said before any guest boots.
+    const baseline = flags.baseline ? loadBaselinePlan(flags.baseline) : undefined
     const at = new Date()
     const meta = {host: hostInfo(), command: shellCommand(this.argv), at}
     const ended: CaseReport[] = []
@@ -175,13 +183,16 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
           )
         throw err
       })
+      if (baseline && flags.baseline) report.baseline = judgeBaseline(report, baseline, flags.baseline)
       const file = planResults(report, meta)
       this.write(file, flags.out)
-      if (!this.jsonEnabled())
+      if (!this.jsonEnabled()) {
+        if (report.baseline) this.showBaseline(report.baseline)
         this.log(
           `${report.passed} passed, ${report.failed} failed, ${report.na} n/a (${(report.wallMs / 1000).toFixed(0)} s)${file.functionalOnly ? '; under TCG: timings are functional only' : ''}`,
         )
-      if (report.failed > 0) process.exitCode = ExitCode.checkFailed
+      }
+      if (report.failed > 0 || report.baseline?.regressions) process.exitCode = ExitCode.checkFailed
       return file
     } finally {
       off()
@@ -193,6 +204,11 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
     const path = writePlanResults(outDir, file)
     process.stderr.write(`wrote ${path}\n`)
     return path
+  }
+
+  private showBaseline(b: BaselineComparison): void {
+    this.log(`against ${b.file}: ${b.regressions} load(s) regressed beyond the noise`)
+    for (const v of b.verdicts) this.log(`  ${v.status.padEnd(4)}  ${v.evidence}`)
   }
 
   private showCase(c: CaseReport): void {

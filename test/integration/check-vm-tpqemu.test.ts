@@ -11,6 +11,8 @@ import {makeDefaultStateCase, defaultStateCase} from '../../src/check/vm/cases/d
 import {makeMqOffCase, mqOffCase} from '../../src/check/vm/cases/mq-off.js'
 import {makeNegativeCase, negativeCase} from '../../src/check/vm/cases/negative.js'
 import {makeVectorsCase, vectorsCase} from '../../src/check/vm/cases/vectors.js'
+import {negativeQemuCase} from '../../src/check/vm/cases/negative-qemu.js'
+import {vectorsNomsiCase} from '../../src/check/vm/cases/vectors-nomsi.js'
 import {runVmPlan} from '../../src/check/vm/plan.js'
 import type {CaseReport, PlanParams} from '../../src/check/vm/types.js'
 import {cleanup} from '../helpers/netpair.js'
@@ -103,4 +105,26 @@ describeNet('check --testbed vm: tp-qemu default set', () => {
     expect(cleanup.failures).toEqual([])
     nothingLeft(plan.cases.flatMap(guestNames))
   }, 300_000)
+
+  it('extended: pci=nomsi carries traffic on every queue; qemu refusing queues=0 and 257 is one line, exit 8', async () => {
+    const plan = await runVmPlan(params, [vectorsNomsiCase, negativeQemuCase], {cleanup})
+    const [nomsi, qemu] = plan.cases
+    console.log(`wall times: vectors_nomsi ${nomsi.wallMs} ms, negative_qemu ${qemu.wallMs} ms`)
+    expect(statuses(nomsi)).toEqual({
+      'nomsi-intx': 'PASS',
+      'rr-sessions': 'PASS',
+      'irq-per-queue': 'N/A',
+      'ethtool-per-queue': 'PASS',
+    })
+    expect(byId(nomsi)['ethtool-per-queue'].evidence).toMatch(/rx1 packets \+[1-9]/)
+    expect(statuses(qemu)).toEqual({'queues-0': 'PASS', 'queues-over-tap': 'PASS'})
+    expect(byId(qemu)['queues-over-tap'].evidence).toMatch(
+      /^exit 8, one line: .*could not configure \/dev\/net\/tun/,
+    )
+    // the refused boots registered no guest: what they made was undone when qemu exited
+    expect(cleanup.pending).toEqual([])
+    cleanup.runAll()
+    expect(cleanup.failures).toEqual([])
+    nothingLeft(plan.cases.flatMap(guestNames))
+  }, 120_000)
 })

@@ -1,7 +1,17 @@
 // --baseline: a case's load figures against an earlier run's, a regression only beyond the
 // run-to-run noise of the repeats in both runs, and "cannot judge" with fewer than 3 repeats.
 import {describe, expect, it} from 'vitest'
-import {compareWithBaseline, loadSamples, median, type LoadSamples} from '../../src/check/vm/baseline.js'
+import {
+  compareWithBaseline,
+  incomparable,
+  judgeBaseline,
+  loadBaselinePlan,
+  loadSamples,
+  median,
+  type LoadSamples,
+} from '../../src/check/vm/baseline.js'
+import {validatePlanResults} from '../../src/results/plan.js'
+import {mqbench} from '../helpers/mqbench-cli.js'
 
 const rr = (caseId: string, values: number[], label = '20 TCP_RR sessions at 1 queue'): LoadSamples => ({
   caseId,
@@ -70,5 +80,72 @@ describe('compareWithBaseline', () => {
       evidence: 'a "20 TCP_RR sessions at 1 queue" transactionsPerSecond: not in the baseline',
     })
     expect(compareWithBaseline([rr('a', [1, 2, 3])], [rr('a', [0, 0, 0])])[0].status).toBe('N/A')
+  })
+})
+
+describe('incomparable', () => {
+  const p = {queues: 2, vcpus: 2, sessions: 20, durationMs: 2000}
+  it('names what differs between the runs', () => {
+    expect(incomparable({params: p, accel: ['tcg']}, {params: p, accel: ['tcg', 'tcg']})).toBeUndefined()
+    expect(incomparable({params: {...p, queues: 4}, accel: ['kvm']}, {params: p, accel: ['tcg']})).toBe(
+      'the runs differ: queues 2 in the baseline, 4 now, guests under tcg in the baseline, kvm now',
+    )
+  })
+})
+
+describe('judgeBaseline', () => {
+  const plan = (tps: number[], accel = 'tcg', queues = 2) => ({
+    params: {queues, vcpus: 2, sessions: 20, durationMs: 2000},
+    cases: [
+      {
+        id: 'mq_off',
+        guests: [{accel}],
+        figures: {
+          loads: tps.map((t) => ({label: '20 TCP_RR sessions at 1 queue', transactionsPerSecond: t})),
+        },
+      },
+    ],
+  })
+  it('counts the regressions of a plan against its baseline', () => {
+    const r = judgeBaseline(plan([3000, 3100, 2950]), plan([5000, 5200, 4900]), 'base.json')
+    expect(r).toMatchObject({file: 'base.json', regressions: 1})
+    expect(judgeBaseline(plan([5000, 5100, 4950]), plan([5000, 5200, 4900]), 'b').regressions).toBe(0)
+  })
+  it('compares nothing when the runs differ, and says why for each load', () => {
+    const r = judgeBaseline(plan([3000, 3100, 2950], 'kvm'), plan([5000, 5200, 4900]), 'b')
+    expect(r.regressions).toBe(0)
+    expect(r.verdicts[0]).toMatchObject({
+      status: 'N/A',
+      evidence:
+        'mq_off "20 TCP_RR sessions at 1 queue": the runs differ: guests under tcg in the baseline, kvm now',
+    })
+  })
+})
+
+describe('--baseline FILE', () => {
+  const plan = new URL('../fixtures/results/plan-vm-tcg.json', import.meta.url).pathname
+  const scale = new URL('../fixtures/results/tap-rr.json', import.meta.url).pathname
+  it('reads a plan results file, and a plan carrying the comparison still validates', () => {
+    const base = loadBaselinePlan(plan)
+    const withBaseline = {...base, baseline: judgeBaseline(base, base, plan)}
+    expect(withBaseline.baseline.regressions).toBe(0)
+    expect(validatePlanResults(JSON.parse(JSON.stringify(withBaseline)), 'x.json').baseline).toEqual(
+      withBaseline.baseline,
+    )
+  })
+  it("refuses a scale run's file with the bad-results exit code", () => {
+    expect(() => loadBaselinePlan(scale)).toThrow(
+      expect.objectContaining({
+        exitCode: 7,
+        message: `${scale} is the results file of a scale run: --baseline takes one that check --testbed vm wrote`,
+      }),
+    )
+  })
+  it('check --testbed vm says so in one line before booting anything', async () => {
+    const r = await mqbench(['check', '--testbed', 'vm', '--baseline', scale])
+    expect(r.status).toBe(7)
+    expect(r.stderr.trim()).toBe(
+      `mqbench: ${scale} is the results file of a scale run: --baseline takes one that check --testbed vm wrote`,
+    )
   })
 })

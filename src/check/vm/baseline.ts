@@ -2,6 +2,8 @@
 // earlier plan results file. Under TCG a figure moves by tens of percent from run to run, so a
 // drop counts as a regression only beyond the noise measured by the repeats within both runs
 // (at least MIN_SAMPLES of each load); with fewer the comparison says it cannot judge.
+import {ExitCode, MqbError} from '../../errors.js'
+import {loadAnyResults, type PlanResultsFile} from '../../results/plan.js'
 import type {CheckStatus} from '../checks.js'
 
 /** The throughput figures a load records, all higher-is-better. */
@@ -100,4 +102,60 @@ export function compareWithBaseline(current: LoadSamples[], baseline: LoadSample
         (regressed ? ': a regression beyond the noise' : ''),
     }
   })
+}
+
+/** Why two plans' loads cannot be compared (other queues, sessions, load length, accelerator), or undefined. */
+export function incomparable(
+  current: {params: PlanParamsLike; accel: string[]},
+  baseline: {params: PlanParamsLike; accel: string[]},
+): string | undefined {
+  const diffs: string[] = []
+  for (const k of ['queues', 'vcpus', 'sessions', 'durationMs'] as const)
+    if (current.params[k] !== baseline.params[k])
+      diffs.push(`${k} ${baseline.params[k]} in the baseline, ${current.params[k]} now`)
+  const acc = (a: string[]) => [...new Set(a)].sort().join('+') || 'none'
+  if (acc(current.accel) !== acc(baseline.accel))
+    diffs.push(`guests under ${acc(baseline.accel)} in the baseline, ${acc(current.accel)} now`)
+  return diffs.length ? `the runs differ: ${diffs.join(', ')}` : undefined
+}
+
+type PlanParamsLike = {queues: number; vcpus: number; sessions: number; durationMs: number}
+
+/** The parts of a plan report (or a plan results file) the comparison reads. */
+export interface PlanLike {
+  params: PlanParamsLike
+  cases: Array<Parameters<typeof loadSamples>[0][number] & {guests: Array<{accel: string}>}>
+}
+
+export interface BaselineComparison {
+  /** the baseline file as given */
+  file: string
+  verdicts: BaselineVerdict[]
+  /** loads that regressed beyond the noise: `check` exits 9 when there is one */
+  regressions: number
+}
+
+/** Every load of `current` against `baseline`; all N/A with the reason when the runs differ. */
+export function judgeBaseline(current: PlanLike, baseline: PlanLike, file: string): BaselineComparison {
+  const accel = (p: PlanLike) => p.cases.flatMap((c) => c.guests.map((g) => g.accel))
+  const why = incomparable(
+    {params: current.params, accel: accel(current)},
+    {params: baseline.params, accel: accel(baseline)},
+  )
+  const now = loadSamples(current.cases)
+  const verdicts = why
+    ? now.map((s): BaselineVerdict => ({...s, status: 'N/A', evidence: `${s.caseId} "${s.label}": ${why}`}))
+    : compareWithBaseline(now, loadSamples(baseline.cases))
+  return {file, verdicts, regressions: verdicts.filter((v) => v.status === 'FAIL').length}
+}
+
+/** The baseline plan of `--baseline FILE`: a results file `check --testbed vm` wrote, validated. */
+export function loadBaselinePlan(path: string): PlanResultsFile {
+  const r = loadAnyResults(path)
+  if (r.kind !== 'plan')
+    throw new MqbError(
+      `${path} is the results file of a scale run: --baseline takes one that check --testbed vm wrote`,
+      ExitCode.badResults,
+    )
+  return r.plan
 }

@@ -6,6 +6,7 @@ import type {GuestRecord} from '../../results/schema.js'
 import type {VmBed} from '../../testbed/vm.js'
 import type {VmOptions} from '../../testbed/types.js'
 import type {CheckStatus} from '../checks.js'
+import type {BaselineComparison} from './baseline.js'
 
 /** One judged check: PASS, FAIL or N/A (always with the reason), with the figures it read. */
 export interface PlanCheck {
@@ -195,4 +196,6 @@ export interface PlanReport {
   failed: number
   na: number
   wallMs: number
+  /** --baseline: each case's loads against an earlier plan's (baseline.ts) */
+  baseline?: BaselineComparison
 }

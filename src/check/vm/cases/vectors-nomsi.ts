@@ -3,9 +3,8 @@
 // queue: each queue's ethtool -S counter rises under TCP_RR sessions (the interrupt check has no
 // per-queue line to read and says so).
 import {GUEST_DEV} from '../../../testbed/vm.js'
-import {loadFigure} from '../figures.js'
 import {readVectorFacts} from '../guest-irq.js'
-import {perQueueChecks, rrLoad, sessionsCheck} from '../rr-load.js'
+import {judgedRrLoad} from '../rr-load.js'
 import type {CaseOutcome, VmCase} from '../types.js'
 import {judgeIntx} from './vectors.js'
 
@@ -26,30 +25,14 @@ export const vectorsNomsiCase: VmCase = {
       judgeIntx(facts, bed.virtio, 'nomsi-intx', 'pci=nomsi: no MSI vectors, the NIC on an IO-APIC line'),
     ]
     ctx.phase(`${ctx.params.sessions} TCP_RR sessions on ${queues} queues over INTx`)
-    const load = await rrLoad(bed, GUEST_DEV, {
+    const load = await judgedRrLoad(bed, GUEST_DEV, {
       sessions: ctx.params.sessions,
       durationMs: ctx.params.durationMs,
       signal: ctx.signal,
+      queues,
+      prefix: 'pci=nomsi',
+      label: `${ctx.params.sessions} TCP_RR sessions, pci=nomsi`,
     })
-    checks.push(sessionsCheck(load.rr, ctx.params.sessions))
-    checks.push(...perQueueChecks(GUEST_DEV, queues, bed.guest.setup.vcpus, load))
-    return {
-      checks,
-      figures: {
-        loads: [
-          loadFigure(
-            {
-              label: `${ctx.params.sessions} TCP_RR sessions, pci=nomsi`,
-              workloads: ['tcp_rr'],
-              sessions: ctx.params.sessions,
-              queues,
-              durationMs: ctx.params.durationMs,
-              transactionsPerSecond: load.transactionsPerSecond,
-            },
-            load,
-          ),
-        ],
-      },
-    }
+    return {checks: [...checks, ...load.checks], figures: {loads: [load.figure]}}
   },
 }
