@@ -50,6 +50,8 @@ export interface VmOptions {
   vectors?: number
   /** extra guest kernel parameters (e.g. pci=nomsi) */
   append?: string[]
+  /** more multiqueue NICs like the first, each on its own tap on the bridge (no address in the guest) */
+  extraNics?: number
 }
 
 /** What the kernel reports after a queue-count change. */

@@ -84,6 +84,8 @@ export interface VmBed {
   readonly prefix: number
   /** the guest NIC's virtio device name ("virtio1"): its interrupt lines are virtio1-input.N */
   readonly virtio: string
+  /** the NICs beyond the first (VmOptions.extraNics): their taps on the bridge and guest MACs */
+  readonly extraNics: Array<{tap: string; mac: string}>
   /** the host tap's queues as qemu holds them, from netlink */
   tapState(): {numqueues: number; numdisabled: number; multiQueue: boolean}
   /**
@@ -129,9 +131,16 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
       'address',
       `02:6d:71:${[hash[1], hash[2], hash[3]].map((b) => b.toString(16).padStart(2, '0')).join(':')}`,
     )
-    ip('tuntap', 'add', 'dev', tap, 'mode', 'tap', ...(max > 1 ? ['multi_queue'] : []))
-    ip('link', 'set', tap, 'master', bridge)
-    ip('link', 'set', tap, 'up')
+    // The first NIC's tap, then one per extra NIC (mqb-NAME-t1, -t2, ...): the namespace takes them along.
+    const extraNics = Array.from({length: vm.extraNics ?? 0}, (_, i) => ({
+      tap: `${tap}${i + 1}`,
+      mac: guestMac(hash[0] ^ (i + 1), `${spec.name}.${i + 1}`),
+    }))
+    for (const t of [tap, ...extraNics.map((x) => x.tap)]) {
+      ip('tuntap', 'add', 'dev', t, 'mode', 'tap', ...(max > 1 ? ['multi_queue'] : []))
+      ip('link', 'set', t, 'master', bridge)
+      ip('link', 'set', t, 'up')
+    }
     ip('addr', 'add', `${ipA}/${prefix}`, 'dev', bridge)
     ip('link', 'set', bridge, 'up')
     guest = await Guest.boot(
@@ -152,6 +161,7 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
         mq: vm.mq,
         vectors: vm.vectors,
         append: vm.append,
+        extraNics,
       },
       opts.cleanup,
       {keep: vm.keep},
@@ -277,6 +287,7 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
         return {...seen, queues: await setQueueCount(before)}
       },
       own: (undo) => undos.push(undo),
+      extraNics,
     }
   } catch (err) {
     if (!vm.keep) {

@@ -40,6 +40,8 @@ export interface GuestOptions {
   mq?: boolean
   vectors?: number
   append?: string[]
+  /** more NICs like the first, each on its own tap (qemu-args.ts GuestConfig.extraNics) */
+  extraNics?: GuestConfig['extraNics']
 }
 
 /** Pins each vCPU thread (QMP query-cpus-fast names their thread ids) to a host CPU. */
@@ -186,6 +188,7 @@ export class Guest {
       dir: opts.dir,
       mq: opts.mq,
       vectors: opts.vectors,
+      ...(opts.extraNics?.length ? {extraNics: opts.extraNics} : {}),
     }
     const args = qemuArgs(cfg)
     const paths = guestPaths(opts.dir)

@@ -31,6 +31,11 @@ export interface GuestConfig {
   vectors?: number
   /** a migration destination: waits for the incoming migration on this URI (`unix:PATH`) */
   incoming?: string
+  /**
+   * More NICs like the first (same queues, mq and vectors), each on its own tap: netdev netK,
+   * device nicK for K = 1, 2, ... (several multiqueue NICs in one guest, tp-qemu's extremes).
+   */
+  extraNics?: Array<{tap: string; mac: string}>
 }
 
 /** The mq and vectors the NIC is given: explicit ones, else mq=on with 2N+2 when N > 1. */
@@ -66,10 +71,20 @@ export function qemuArgs(c: GuestConfig): string[] {
   ]
   // queues=1 gives a tap without multi_queue; mq=on with one queue pair is refused by nothing but
   // means nothing, so it is only set for more.
-  const nic = ['virtio-net-pci', 'netdev=net0', `mac=${c.mac}`, 'id=nic0']
   const model = nicQueueModel(c)
-  if (c.mq !== undefined || model.mq) nic.push(`mq=${model.mq ? 'on' : 'off'}`)
-  if (model.vectors !== undefined) nic.push(`vectors=${model.vectors}`)
+  const nicOf = (k: number, mac: string) => {
+    const d = ['virtio-net-pci', `netdev=net${k}`, `mac=${mac}`, `id=nic${k}`]
+    if (c.mq !== undefined || model.mq) d.push(`mq=${model.mq ? 'on' : 'off'}`)
+    if (model.vectors !== undefined) d.push(`vectors=${model.vectors}`)
+    return d.join(',')
+  }
+  const nic = [nicOf(0, c.mac)]
+  const extra = (c.extraNics ?? []).flatMap((x, i) => [
+    '-netdev',
+    [...netdev.slice(0, 1), `id=net${i + 1}`, `ifname=${x.tap}`, ...netdev.slice(3)].join(','),
+    '-device',
+    nicOf(i + 1, x.mac),
+  ])
   const cmdline = ['console=ttyS0', 'quiet', 'ipv6.disable=1', 'panic=0', ...c.append]
   return [
     '-name',
@@ -119,6 +134,7 @@ export function qemuArgs(c: GuestConfig): string[] {
     netdev.join(','),
     '-device',
     nic.join(','),
+    ...extra,
     ...(c.incoming ? ['-incoming', c.incoming] : []),
   ]
 }

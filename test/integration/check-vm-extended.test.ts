@@ -1,9 +1,10 @@
 // The extended cases of check --testbed vm at small sizes, so that CI runs them too: hotplug
-// repeated (2 cycles with stop/cont); 8 queues on 8 vCPUs and the largest count; then nothing of
+// repeated (2 cycles with stop/cont); 8 queues on 8 vCPUs and the largest count; 3 NICs; then nothing of
 // their guests stays.
 import {afterAll, expect, it} from 'vitest'
 import {hotplugRepeatCase} from '../../src/check/vm/cases/hotplug-repeat.js'
 import {queuesMaxCase} from '../../src/check/vm/cases/queues-max.js'
+import {multiNicCase} from '../../src/check/vm/cases/multi-nic.js'
 import {runVmPlan} from '../../src/check/vm/plan.js'
 import {cleanup} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
@@ -45,4 +46,25 @@ describeNet('check --testbed vm: extended cases, small', () => {
     expect(cleanup.failures).toEqual([])
     nothingLeft(plan.cases.flatMap(guestNames))
   }, 300_000)
+
+  it('runs 3 NICs of 4 queue pairs in one guest, every RX queue of each loaded', async () => {
+    const plan = await runVmPlan(PLAN_2Q, [multiNicCase], {cleanup})
+    const [m] = plan.cases
+    for (const c of m.checks) expect(c.status, `${c.id}: ${c.evidence}`).toBe('PASS')
+    const c = byId(m)
+    expect(c.nics.evidence).toMatch(
+      /^\S+ eth\d \(tap mqb-\w+-t\), \S+ eth\d \(tap mqb-\w+-t1\), \S+ eth\d \(tap mqb-\w+-t2\)$/,
+    )
+    for (const dev of ['eth0', 'eth1', 'eth2']) {
+      expect(c[`${dev}-set`].evidence).toMatch(/^combined 4; tap \S+ 4 attached, 0 detached$/)
+      expect(c[`${dev}-to-guest-queues`].evidence).toMatch(/rx3 [1-9]/)
+    }
+    expect(m.guests[0].commandLine).toMatch(
+      /-device virtio-net-pci,netdev=net2,mac=[0-9a-f:]+,id=nic2,mq=on,vectors=10/,
+    )
+    console.log(`multi-nic wall time ${m.wallMs} ms`)
+    cleanup.runAll()
+    expect(cleanup.failures).toEqual([])
+    nothingLeft(plan.cases.flatMap(guestNames))
+  }, 200_000)
 })

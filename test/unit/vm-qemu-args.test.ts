@@ -30,6 +30,27 @@ describe('qemu arguments', () => {
     expect(vectorsFor(4)).toBe(10)
   })
 
+  it('gives extra NICs the same queue model, each on its own tap (netK, nicK)', () => {
+    const a = qemuArgs({
+      ...base,
+      extraNics: [
+        {tap: 'mqb-g1-t1', mac: '52:54:00:01:02:04'},
+        {tap: 'mqb-g1-t2', mac: '52:54:00:01:02:05'},
+      ],
+    })
+    expect(after(a, '-netdev')).toEqual([
+      'tap,id=net0,ifname=mqb-g1-t,script=no,downscript=no,queues=4,vhost=off',
+      'tap,id=net1,ifname=mqb-g1-t1,script=no,downscript=no,queues=4,vhost=off',
+      'tap,id=net2,ifname=mqb-g1-t2,script=no,downscript=no,queues=4,vhost=off',
+    ])
+    expect(after(a, '-device').filter((d) => d.startsWith('virtio-net-pci'))).toEqual([
+      'virtio-net-pci,netdev=net0,mac=52:54:00:01:02:03,id=nic0,mq=on,vectors=10',
+      'virtio-net-pci,netdev=net1,mac=52:54:00:01:02:04,id=nic1,mq=on,vectors=10',
+      'virtio-net-pci,netdev=net2,mac=52:54:00:01:02:05,id=nic2,mq=on,vectors=10',
+    ])
+    // none given: the command line of a one-NIC guest, unchanged
+    expect(qemuArgs({...base, extraNics: []})).toEqual(qemuArgs(base))
+  })
   it('leaves mq and vectors out for one queue pair', () => {
     const nic = after(qemuArgs({...base, queues: 1}), '-device').find((d) => d.startsWith('virtio-net-pci'))
     expect(nic).toBe('virtio-net-pci,netdev=net0,mac=52:54:00:01:02:03,id=nic0')

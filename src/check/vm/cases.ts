@@ -14,6 +14,7 @@ import {vectorsNomsiCase} from './cases/vectors-nomsi.js'
 import {negativeQemuCase} from './cases/negative-qemu.js'
 import {hotplugRepeatCase} from './cases/hotplug-repeat.js'
 import {queuesMaxCase} from './cases/queues-max.js'
+import {multiNicCase} from './cases/multi-nic.js'
 import {mqCase} from './cases/mq.js'
 import {setLinkCase} from './cases/set-link.js'
 import {stressCase} from './cases/stress.js'
@@ -38,4 +39,5 @@ export const CASES: VmCase[] = [
   negativeQemuCase,
   hotplugRepeatCase,
   queuesMaxCase,
+  multiNicCase,
 ]

@@ -62,6 +62,7 @@ export async function runVmPlan(params: PlanParams, cases: VmCase[], hooks: Plan
           mq: variant.mq,
           vectors: variant.vectors,
           append: variant.append,
+          extraNics: variant.extraNics,
         },
       },
     )

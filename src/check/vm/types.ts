@@ -143,7 +143,10 @@ export interface PlanParams {
 }
 
 /** A guest differing from the plan's default one (queues, vectors, mq=off, kernel parameters). */
-export type GuestVariant = Pick<VmOptions, 'vcpus' | 'mq' | 'vectors' | 'append' | 'memoryMiB'> & {
+export type GuestVariant = Pick<
+  VmOptions,
+  'vcpus' | 'mq' | 'vectors' | 'append' | 'memoryMiB' | 'extraNics'
+> & {
   queues?: number
 }
 
