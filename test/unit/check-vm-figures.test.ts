@@ -2,21 +2,10 @@
 // /proc/interrupts and ethtool -S before and after TCP flows on each vCPU of a 2-queue guest).
 import {describe, expect, it} from 'vitest'
 import {counterFigures, interruptFigures, loadFigure} from '../../src/check/vm/figures.js'
-import type {DeviceSnapshot} from '../../src/observe/index.js'
-import {ethtoolQueueStats, parseEthtoolStats} from '../../src/observe/ethtool.js'
-import {deviceQueueInterrupts, interruptDeltas, parseInterrupts} from '../../src/observe/interrupts.js'
-import {fixture} from '../fixtures/observe/tree.js'
+import {interruptDeltas} from '../../src/observe/interrupts.js'
+import {captureSnapshot} from '../helpers/guest-capture.js'
 
-function snap(when: 'before' | 'after'): DeviceSnapshot {
-  const interrupts = parseInterrupts(fixture(`guest-virtio-2q/interrupts-${when}.txt`))
-  const stats = parseEthtoolStats(fixture(`guest-virtio-2q/ethtool-S-${when}.txt`))
-  return {
-    interrupts,
-    queueInterrupts: deviceQueueInterrupts(interrupts, 'eth0', {virtioName: 'virtio0'}),
-    ethtoolStats: stats,
-    ethtoolQueues: ethtoolQueueStats(stats, 'virtio_net'),
-  } as DeviceSnapshot
-}
+const snap = (when: 'before' | 'after') => captureSnapshot(`interrupts-${when}.txt`, `ethtool-S-${when}.txt`)
 
 describe('load figures', () => {
   const before = snap('before')
