@@ -9,9 +9,10 @@ import {createHash} from 'node:crypto'
 import {join} from 'node:path'
 import {ExitCode, MqbError} from '../errors.js'
 import {registerGuestAddress} from '../host/guests.js'
+import type {CleanupRegistry} from '../host/cleanup.js'
 import {createNetns} from '../host/netns.js'
 import type {DeviceSnapshot} from '../observe/index.js'
-import {runOk} from '../util/exec.js'
+import {run, runOk} from '../util/exec.js'
 import {Guest, type RebootObservation} from '../vm/guest.js'
 import {guestSnapshot} from '../vm/guest-observe.js'
 import {guestMac} from '../vm/qemu-args.js'
@@ -39,6 +40,31 @@ export function tapQueues(json: string): {numqueues: number; numdisabled: number
     numdisabled: Number(d.numdisabled ?? 0),
     multiQueue: d.multi_queue === true,
   }
+}
+
+/** The queues qemu holds on `tap` in `ns`, from netlink. */
+export const readTapQueues = (ns: string, tap: string) =>
+  tapQueues(runOk('ip', ['-n', ns, '-d', '-j', 'link', 'show', 'dev', tap]))
+
+/** A tap (multiqueue when `queues` > 1) in `ns`, a port of `bridge`, up. */
+function addBridgePort(ns: string, bridge: string, tap: string, queues: number): void {
+  const ip = (...args: string[]) => runOk('ip', ['-n', ns, ...args])
+  ip('tuntap', 'add', 'dev', tap, 'mode', 'tap', ...(queues > 1 ? ['multi_queue'] : []))
+  ip('link', 'set', tap, 'master', bridge)
+  ip('link', 'set', tap, 'up')
+}
+
+/**
+ * A further tap on a booted testbed's bridge (hotplug, a migration's destination), in qemu's
+ * namespace; the bridge's MAC is pinned, so the gateway the guest knows does not change as taps
+ * come and go. The undo deletes it if it is still there: hand it to `bed.own` so that it runs
+ * after qemu (which holds the tap) stopped.
+ */
+export function addBridgedTap(bed: VmBed, tap: string, queues: number, cleanup: CleanupRegistry): () => void {
+  addBridgePort(bed.ns, bed.bridge, tap, queues)
+  return cleanup.add(`tap ${tap} in ${bed.ns}`, () => {
+    run('ip', ['-n', bed.ns, 'link', 'del', tap])
+  })
 }
 
 /**
@@ -136,11 +162,7 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
       tap: `${tap}${i + 1}`,
       mac: guestMac(hash[0] ^ (i + 1), `${spec.name}.${i + 1}`),
     }))
-    for (const t of [tap, ...extraNics.map((x) => x.tap)]) {
-      ip('tuntap', 'add', 'dev', t, 'mode', 'tap', ...(max > 1 ? ['multi_queue'] : []))
-      ip('link', 'set', t, 'master', bridge)
-      ip('link', 'set', t, 'up')
-    }
+    for (const t of [tap, ...extraNics.map((x) => x.tap)]) addBridgePort(ns, bridge, t, max)
     ip('addr', 'add', `${ipA}/${prefix}`, 'dev', bridge)
     ip('link', 'set', bridge, 'up')
     guest = await Guest.boot(
@@ -179,7 +201,7 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
     if (g.setup.accel === 'tcg')
       warnings.push(`the guest runs under TCG (${g.setup.accelReason}): its figures are functional only`)
     const agent = g.agent
-    const tapState = () => tapQueues(runOk('ip', ['-n', ns, '-d', '-j', 'link', 'show', 'dev', curTap]))
+    const tapState = () => readTapQueues(ns, curTap)
     const channels = async () =>
       agent.request<{combined: number; maxCombined: number}>('channels_get', {dev: GUEST_DEV})
     const sysfs = async () => {

@@ -7,7 +7,8 @@ import type {NicSpec} from '../../../vm/hotplug.js'
 import {guestKernelProblems, healthCheck} from '../health.js'
 import {judgedRrLoad} from '../rr-load.js'
 import type {CaseContext, CaseOutcome, PlanCheck, VmCase} from '../types.js'
-import {addBridgedTap, bootNic, replug} from './hotplug.js'
+import {addBridgedTap} from '../../../testbed/vm.js'
+import {bootNic, replug} from './hotplug.js'
 
 export const DEFAULT_HOTPLUG_CYCLES = 20
 const PINGS = 3

@@ -3,9 +3,7 @@
 // multiqueue tap (on the same pinned-MAC bridge, in qemu's namespace) + device_add
 // virtio-net-pci,mq=on,vectors=2N+2: a new interface in the guest, `ethtool -L combined N` on it,
 // its address, TCP_RR sessions host<->guest, and every queue's interrupt lines of the new device rise.
-import type {CleanupRegistry} from '../../../host/cleanup.js'
-import {queueMismatch, tapQueues, type VmBed} from '../../../testbed/vm.js'
-import {run, runOk} from '../../../util/exec.js'
+import {addBridgedTap, queueMismatch, readTapQueues, type VmBed} from '../../../testbed/vm.js'
 import {
   guestVirtioName,
   networkClients,
@@ -48,25 +46,6 @@ export function bootNic(bed: VmBed): NicSpec {
     mac: bed.guest.setup.mac,
   }
 }
-
-/**
- * A multiqueue tap in qemu's namespace on the testbed's bridge (whose MAC is pinned, so the
- * gateway the guest knows does not change as taps come and go). The undo deletes it if it is still
- * there: hand it to `bed.own` so that it runs after qemu (which holds the tap) stopped.
- */
-export function addBridgedTap(bed: VmBed, tap: string, queues: number, cleanup: CleanupRegistry): () => void {
-  const ip = (...args: string[]) => runOk('ip', ['-n', bed.ns, ...args])
-  ip('tuntap', 'add', 'dev', tap, 'mode', 'tap', ...(queues > 1 ? ['multi_queue'] : []))
-  const undo = cleanup.add(`tap ${tap} in ${bed.ns}`, () => {
-    run('ip', ['-n', bed.ns, 'link', 'del', tap])
-  })
-  ip('link', 'set', tap, 'master', bed.bridge)
-  ip('link', 'set', tap, 'up')
-  return undo
-}
-
-export const tapState = (bed: VmBed, tap: string) =>
-  tapQueues(runOk('ip', ['-n', bed.ns, '-d', '-j', 'link', 'show', 'dev', tap]))
 
 export interface ReplugResult {
   checks: PlanCheck[]
@@ -211,7 +190,7 @@ export async function replug(
     rx: names.filter((e) => /^rx-\d+$/.test(e)).length,
     tx: names.filter((e) => /^tx-\d+$/.test(e)).length,
   }
-  const tap = tapState(bed, to.tap)
+  const tap = readTapQueues(bed.ns, to.tap)
   const mismatch = queueMismatch(n, n, {combined: ch.combined, sysfs, tap})
   checks.push(
     check(

@@ -23,7 +23,7 @@ import {readGuestFacts} from '../guest-facts.js'
 import {guestKernelProblems, healthCheck} from '../health.js'
 import {perQueueChecks, rrLoad, sessionsCheck} from '../rr-load.js'
 import type {CaseContext, CaseFigures, CaseOutcome, PlanCheck, VmCase} from '../types.js'
-import {addBridgedTap} from './hotplug.js'
+import {addBridgedTap} from '../../../testbed/vm.js'
 
 /** A local migration took 0.7-0.9 s here under TCG; one that has not ended by then is cancelled and FAILs. */
 export const MIGRATION_BOUND_MS = 60_000
