@@ -158,7 +158,7 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
     // Read first: a bad baseline is said before any guest boots.
     const baseline = flags.baseline ? loadBaselinePlan(flags.baseline) : undefined
     const at = new Date()
-    const meta = {host: hostInfo(), command: shellCommand(this.argv), at}
+    const meta = {host: hostInfo(), command: shellCommand([this.id ?? 'check', ...this.argv]), at}
     const ended: CaseReport[] = []
     const abort = new AbortController()
     const off = onInterrupt(() => abort.abort())

@@ -54,6 +54,8 @@ describeNet('check --testbed vm: the default plan', () => {
     if (loaded.kind !== 'plan') throw new Error('not a plan file')
     const plan = loaded.plan
     expect(plan).toEqual(printed)
+    // The command that reproduces the run, subcommand included.
+    expect(plan.command).toMatch(/^mqbench check --testbed vm /)
     expect(plan.cases.map((c) => c.id)).toEqual(selectCases(undefined, false).map((c) => c.id))
     // No check FAILs; N/A only where a case says why (mq_off has one queue pair to compare).
     for (const c of plan.cases)
