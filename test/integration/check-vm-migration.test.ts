@@ -11,16 +11,9 @@ import type {PlanParams} from '../../src/check/vm/types.js'
 import {vmNames} from '../../src/testbed/vm.js'
 import {cleanup} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
-import {checksById as byId, guestNames, nothingLeft} from '../helpers/vm-plan.js'
+import {PLAN_2Q, checksById as byId, guestNames, nothingLeft} from '../helpers/vm-plan.js'
 
-const params: PlanParams = {
-  queues: 2,
-  vcpus: 2,
-  sessions: 20,
-  durationMs: 2000,
-  memoryMiB: 512,
-  accel: 'auto',
-}
+const params: PlanParams = PLAN_2Q
 
 describeNet('check --testbed vm: migration', () => {
   afterAll(() => cleanup.runAll())
