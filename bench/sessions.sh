@@ -9,7 +9,8 @@
 # pair of runs says little); medians, the range of mqbench's runs and the ratios are printed, then
 # syscalls per transaction of each client (strace -c -f; mqbench's count includes node's start-up).
 # Then the cost of many sessions: rr with 100, 1,000 and 10,000 sessions (SCALE_COUNTS), each run
-# REPS times for SECONDS, printing the client's wall time beyond the window (start-up, connection
+# REPS times for SECONDS on loopback (client and server in one namespace) and over the veth pair,
+# alternating, printing the client's wall time beyond the window (start-up, connection
 # ramp, results), the ramp alone and the client's peak RSS (medians). Creates and removes its own
 # namespaces. Usage: bench/sessions.sh [SECONDS_PER_RUN=5] [REPS=3] [SECTIONS="peers scale"]
 # Narrower sections for short runs on a shared machine: "single" (the three 1-session rr pairs and
@@ -27,7 +28,7 @@ NSA=mqb-bench$TAG-a NSB=mqb-bench$TAG-b DEVA=mqb${TAG}a DEVB=mqb${TAG}b
 OCT=$((16#${TAG:0:2}))
 IPA=198.18.$OCT.1 IPB=198.18.$OCT.2
 TOKEN=bench-$TAG
-MQB_PORT=12866 MQB_PINNED_PORT=12867 MQB_SCALE_PORT=12868 SP_PORT=11111 SP_MULTI_PORT=11200 IP3_PORT=5201 SPU_PORT=11112 SPU_MULTI_PORT=11300
+MQB_PORT=12866 MQB_PINNED_PORT=12867 MQB_SCALE_PORT=12868 MQB_LO_PORT=12869 SP_PORT=11111 SP_MULTI_PORT=11200 IP3_PORT=5201 SPU_PORT=11112 SPU_MULTI_PORT=11300
 # reference servers: one port per client (netserver's process per test); +100: the pinned one
 declare -A REF_PORT=([tcp_rr]=13000 [udp_rr]=13200 [tcp_crr]=13400) REF_PINNED_PID=()
 NCPU=$(nproc)
@@ -62,6 +63,9 @@ ip netns exec "$NSA" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_r
 MQBENCH_TOKEN=$TOKEN $MQB server --netns "$NSB" --bind "$IPB" --port $MQB_PORT >/dev/null 2>&1 & PIDS+=($!)
 MQBENCH_TOKEN=$TOKEN $MQB server --netns "$NSB" --bind "$IPB" --port $MQB_SCALE_PORT --max-sessions 100000 >/dev/null 2>&1 & PIDS+=($!)
 SCALE_SERVER=$!
+# The same on loopback inside NSB (issue 11's setting: client and server in one namespace).
+MQBENCH_TOKEN=$TOKEN $MQB server --netns "$NSB" --bind 127.0.0.1 --port $MQB_LO_PORT --max-sessions 100000 >/dev/null 2>&1 & PIDS+=($!)
+LO_SERVER=$!
 # Single-session round trips depend mostly on where the two ends run (docs/platform.md: ~12 us on one
 # vCPU, ~55 us across two), so for that pair both tools run pinned alike: servers on the last CPU,
 # clients on CPU 0.
@@ -188,9 +192,11 @@ syscalls() { # type
   printf '%-34s mqbench %s   ref %s\n' "  its server's" "$(per_tx "$WORK/mqbsrv.strace" "$n")" "$refsrv"
 }
 
-scale() { # sessions -> one line per run: "overhead_s ramp_ms rss_mb"
-  local out; out=$(mktemp)
-  /usr/bin/time -f '%e %M' -o "$out.time" $MQB rr --netns "$NSA" --server "$IPB" --port $MQB_SCALE_PORT --sessions "$1" --duration "${DUR}s" --json >"$out" 2>/dev/null || { echo "rr --sessions $1 failed" >&2; rm -f "$out" "$out.time"; return 1; }
+scale() { # lo|veth sessions -> one line per run: "overhead_s ramp_ms rss_mb"
+  local out where; out=$(mktemp)
+  if [ "$1" = lo ]; then where=(--netns "$NSB" --server 127.0.0.1 --port $MQB_LO_PORT)
+  else where=(--netns "$NSA" --server "$IPB" --port $MQB_SCALE_PORT); fi
+  /usr/bin/time -f '%e %M' -o "$out.time" $MQB rr "${where[@]}" --sessions "$2" --duration "${DUR}s" --json >"$out" 2>/dev/null || { echo "rr --sessions $2 ($1) failed" >&2; rm -f "$out" "$out.time"; return 1; }
   read -r wall rss <"$out.time"
   printf '%s %s %s\n' "$(echo "$wall $DUR" | awk '{print $1 - $2}')" "$(jq -r '.connectMs' "$out")" "$(echo "$rss" | awk '{print $1 / 1024}')"
   rm -f "$out" "$out.time"
@@ -230,15 +236,22 @@ echo "(load average at the end $(cut -d' ' -f1-3 /proc/loadavg))"
 fi
 
 if [[ " $SECTIONS " == *" scale "* ]]; then
-  echo "mqbench rr, many sessions: ${DUR}s window, median of $REPS runs each, $NCPU CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  printf '%-10s %18s %14s %16s %22s\n' sessions "wall overhead s" "ramp ms" "client RSS MB" "server peak RSS MB"
+  echo "mqbench rr, many sessions: ${DUR}s window, median of $REPS runs each (loopback and veth alternating), $NCPU CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  printf '%-10s %-5s %24s %14s %16s %22s\n' sessions path "wall overhead s (range)" "ramp ms" "client RSS MB" "server peak RSS MB"
   for n in $SCALE_COUNTS; do
-    runs=()
-    for r in $(seq 1 "$REPS"); do runs+=("$(scale "$n")"); done
-    col() { printf '%s\n' "${runs[@]}" | awk -v c="$1" '{print $c}' | median; }
-    # The server is one process for every count, in increasing order: its peak so far is this count's.
-    srv=$(awk '/^VmHWM/ {print $2 / 1024}' "/proc/$SCALE_SERVER/status")
-    printf '%-10s %18.2f %14.0f %16.0f %22.0f\n' "$n" "$(col 1)" "$(col 2)" "$(col 3)" "$srv"
+    lo=() veth=()
+    for r in $(seq 1 "$REPS"); do lo+=("$(scale lo "$n")"); veth+=("$(scale veth "$n")"); done
+    for path in lo veth; do
+      local_runs="$path[@]"
+      runs=("${!local_runs}")
+      col() { printf '%s\n' "${runs[@]}" | awk -v c="$1" '{print $c}' | median; }
+      range=$(printf '%s\n' "${runs[@]}" | awk '{print $1}' | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')
+      # Each path's server is one process for every count, in increasing order: its peak so far is this count's.
+      pid=$SCALE_SERVER; [ $path = lo ] && pid=$LO_SERVER
+      srv=$(awk '/^VmHWM/ {print $2 / 1024}' "/proc/$pid/status")
+      printf '%-10s %-5s %12.2f (%9s) %14.0f %16.0f %22.0f\n' "$n" "$path" "$(col 1)" "$range" "$(col 2)" "$(col 3)" "$srv"
+    done
   done
-  echo "(wall overhead: the client's wall time beyond the window: start-up, connection ramp, stop, results)"
+  echo "(wall overhead: the client's wall time beyond the window: start-up, connection ramp, stop, results;"
+  echo " both ends need RLIMIT_NOFILE above the session count: ulimit -Hn caps the largest count)"
 fi

@@ -66,9 +66,10 @@ void complete_responses(SessionEngine& e, Worker& w, Conn& c, uint64_t now) {
 }
 
 // Connects (again, for TCP_CRR) and waits for the connect to complete.
-void connect_session(SessionEngine& e, Worker& w, Conn& c, bool nodelay = true, bool edge = false) {
+void connect_session(SessionEngine& e, Worker& w, Conn& c, Lasts lasts, bool nodelay = true,
+                     bool edge = false) {
   c.state = kConnecting;
-  tcp_connect(e, w, c, nodelay, edge);
+  tcp_connect(e, w, c, nodelay, lasts, edge);
 }
 
 bool connect_done(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
@@ -82,7 +83,7 @@ bool connect_done(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
 void tcp_rr_client_open(SessionEngine& e, Worker& w, Conn& c) {
   c.hello = {e.config().cookie, static_cast<uint32_t>(c.session)};
   c.hello_off = sizeof(c.hello);  // nothing to send until connected
-  connect_session(e, w, c);
+  connect_session(e, w, c, Lasts::test);
 }
 
 void tcp_rr_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
@@ -150,7 +151,7 @@ void tcp_crr_server(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
 constexpr uint32_t kCrrNodelayAbove = 536;  // the smallest MSS: larger requests may span segments
 
 void crr_connect(SessionEngine& e, Worker& w, Conn& c) {
-  connect_session(e, w, c, e.config().request_size > kCrrNodelayAbove, true);
+  connect_session(e, w, c, Lasts::transaction, e.config().request_size > kCrrNodelayAbove, true);
 }
 
 void tcp_crr_client_open(SessionEngine& e, Worker& w, Conn& c) {

@@ -74,6 +74,7 @@ SessionEngine::SessionEngine(SessionConfig cfg, const Workload& workload)
     workers_.push_back(std::move(w));
   }
   if (cfg_.side == Side::client) {
+    if (wl_.socktype == SOCK_STREAM) ports_ = std::make_unique<LocalPorts>(cfg_.netns);
     for (int s = 0; s < cfg_.sessions; s++) {
       Worker& w = *workers_[s % cfg_.threads];
       auto c = std::make_unique<Conn>();

@@ -22,6 +22,7 @@
 
 #include "engine.h"
 #include "histogram.h"
+#include "session_limits.h"
 #include "stats.h"
 #include "sys.h"
 
@@ -162,6 +163,8 @@ class SessionEngine : public Engine {
   int session_count() const { return static_cast<int>(stats_.size()); }
   // The server's data port (known after listen(), before start()).
   int port() const { return port_; }
+  // Client of a TCP workload: where its persistent connections take their local ports.
+  LocalPorts* local_ports() { return ports_.get(); }
 
   // Server: creates the per-thread listening sockets (SO_REUSEPORT) in the config's namespace.
   // Called on the calling thread, which must be in that namespace.
@@ -210,6 +213,7 @@ class SessionEngine : public Engine {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<bool> measuring_{false};
   int port_ = 0;
+  std::unique_ptr<LocalPorts> ports_;
 };
 
 // Shared socket helpers (session_engine.cc).

@@ -8,11 +8,12 @@
 
 namespace mqb {
 
-void tcp_connect(SessionEngine& e, Worker& w, Conn& c, bool nodelay, bool edge) {
+void tcp_connect(SessionEngine& e, Worker& w, Conn& c, bool nodelay, Lasts lasts, bool edge) {
   const SessionConfig& cfg = e.config();
   c.started_ns = now_ns();  // before socket(): TCP_CRR's transaction is socket() to close()
   c.fd = make_socket(cfg.addr.ss_family, SOCK_STREAM);
   if (nodelay) set_nodelay(c.fd);
+  if (lasts == Lasts::test && e.local_ports()) e.local_ports()->bind_next(c.fd, cfg.addr.ss_family);
   c.in_bytes = c.out_bytes = 0;
   if (connect(c.fd, reinterpret_cast<const sockaddr*>(&cfg.addr), cfg.addr_len) < 0 && errno != EINPROGRESS)
     throw SysError("cannot connect a data session", errno);

@@ -17,8 +17,11 @@ inline bool again() {
 // Client: opens c's TCP socket and starts a non-blocking connect to the test's data address;
 // completion arrives as EPOLLOUT (see finish_connect). Resets the connection's byte counts and sets
 // c.started_ns (before socket()). `edge`: registered edge-triggered, so the caller must read until
-// EAGAIN (TCP_CRR: saves the epoll_ctl that would switch EPOLLOUT off again).
-void tcp_connect(SessionEngine& e, Worker& w, Conn& c, bool nodelay, bool edge = false);
+// EAGAIN (TCP_CRR: saves the epoll_ctl that would switch EPOLLOUT off again). `persistent`: the
+// connection lasts the test (TCP_RR, streams) and takes its local port from e.local_ports();
+// TCP_CRR's, one per transaction and reset at close, leave the choice to connect().
+enum class Lasts { test, transaction };
+void tcp_connect(SessionEngine& e, Worker& w, Conn& c, bool nodelay, Lasts lasts, bool edge = false);
 
 // Client: the connect started by tcp_connect completed (`events`: what epoll reported). True when it is up
 // (the session counts as connected); false when it failed after the session had been connected before (the

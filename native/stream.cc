@@ -64,7 +64,7 @@ bool tcp_move(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {
 void tcp_stream_client_open(SessionEngine& e, Worker& w, Conn& c) {
   c.hello = {e.config().cookie, static_cast<uint32_t>(c.session)};
   c.state = kConnecting;
-  tcp_connect(e, w, c, false);
+  tcp_connect(e, w, c, false, Lasts::test);
 }
 
 void tcp_stream_client_event(SessionEngine& e, Worker& w, Conn& c, uint32_t ev) {

@@ -15,7 +15,7 @@ const SESSIONS = 5000
 describeNet('sessions: 5,000 at once', () => {
   let p: NetPair
   let server: ServerHandle
-  const rr = (sessions: number, extra: string[] = []) => [
+  const rr = (sessions: number, duration = '1s') => [
     'rr',
     '--netns',
     p.nsA,
@@ -26,9 +26,8 @@ describeNet('sessions: 5,000 at once', () => {
     '--sessions',
     String(sessions),
     '--duration',
-    '1s',
+    duration,
     '--json',
-    ...extra,
   ]
 
   beforeAll(async () => {
@@ -95,10 +94,59 @@ describeNet('sessions: 5,000 at once', () => {
     )
   })
 
+  // The namespace's own sysctls (they go away with the namespace; restored anyway for later tests).
+  const sysctl = (...args: string[]) =>
+    execFileSync('ip', ['netns', 'exec', p.nsA, 'sysctl', ...args], {encoding: 'utf8'}).trim()
+
+  it('takes local ports from the range, skipping reserved ones and those another client holds', async () => {
+    // Two clients at once, 900 sessions each, in a range of 2,000 ports of which 100 are reserved:
+    // each walks the range from its own random start (native LocalPorts), so they meet and must step
+    // over each other's ports.
+    const range = sysctl('-n', 'net.ipv4.ip_local_port_range').replace(/\s+/, ' ')
+    const reserved = sysctl('-n', 'net.ipv4.ip_local_reserved_ports')
+    sysctl(
+      '-q',
+      '-w',
+      'net.ipv4.ip_local_port_range=40000 41999',
+      'net.ipv4.ip_local_reserved_ports=40100-40199',
+    )
+    try {
+      const seen = new Set<number>()
+      let running = true
+      const watch = (async () => {
+        while (running) {
+          const ss = execFileSync('ip', ['netns', 'exec', p.nsA, 'ss', '-Htn', 'state', 'established'], {
+            encoding: 'utf8',
+          })
+          for (const m of ss.matchAll(/\S+:(\d+)\s+\S+:(\d+)\s*$/gm))
+            if (Number(m[2]) !== server.port) seen.add(Number(m[1])) // not the control connections
+          await new Promise((r) => setTimeout(r, 100))
+        }
+      })()
+      const runs = await Promise.all([mqbench(rr(900, '2s')), mqbench(rr(900, '2s'))])
+      running = false
+      await watch
+      for (const out of runs) {
+        expect(out.stderr).toBe('')
+        expect(out.status).toBe(0)
+        expect((JSON.parse(out.stdout) as RrResult).sessions.filter((s) => s.transactions > 0)).toHaveLength(
+          900,
+        )
+      }
+      const ports = [...seen]
+      expect(ports.length).toBe(1800)
+      expect(ports.filter((q) => q < 40000 || q > 41999 || (q >= 40100 && q <= 40199))).toEqual([])
+    } finally {
+      sysctl(
+        '-q',
+        '-w',
+        `net.ipv4.ip_local_port_range=${range}`,
+        `net.ipv4.ip_local_reserved_ports=${reserved}`,
+      )
+    }
+  })
+
   it('refuses more sessions than the local port range offers towards one server address', async () => {
-    // The namespace's own sysctl (it goes away with the namespace; restored anyway for later tests).
-    const sysctl = (...args: string[]) =>
-      execFileSync('ip', ['netns', 'exec', p.nsA, 'sysctl', ...args], {encoding: 'utf8'}).trim()
     const range = sysctl('-n', 'net.ipv4.ip_local_port_range').replace(/\s+/, ' ')
     sysctl('-q', '-w', 'net.ipv4.ip_local_port_range=40000 40999')
     try {
