@@ -290,6 +290,7 @@ void udp_send_requests(SessionEngine& e, Worker& w, Conn& c, uint64_t now) {
 void udp_rr_client_open(SessionEngine& e, Worker& w, Conn& c) {
   const SessionConfig& cfg = e.config();
   c.fd = make_socket(cfg.addr.ss_family, SOCK_DGRAM);
+  hold_datagrams(c.fd, cfg.burst, cfg.response_size);  // --burst K: K responses may wait at once
   check(connect(c.fd, reinterpret_cast<const sockaddr*>(&cfg.addr), cfg.addr_len),
         "cannot connect a UDP data session");
   e.watch(w, c, EPOLLIN, true);
@@ -433,7 +434,8 @@ const Workload kUdpRrClient{.name = "udp_rr",
                             .running = udp_running,
                             .solo = solo_event,
                             .solo_on_listener = false,
-                            .accepted = nullptr};
+                            .accepted = nullptr,
+                            .holds_inflight = false};
 const Workload kUdpRrServer{.name = "udp_rr",
                             .socktype = SOCK_DGRAM,
                             .records_latency = false,
@@ -444,7 +446,8 @@ const Workload kUdpRrServer{.name = "udp_rr",
                             .running = nullptr,
                             .solo = solo_event,
                             .solo_on_listener = true,
-                            .accepted = nullptr};
+                            .accepted = nullptr,
+                            .holds_inflight = true};
 
 const Workload* const kTable[][2] = {
     {&kTcpRrClient, &kTcpRrServer},

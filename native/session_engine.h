@@ -116,6 +116,10 @@ struct Workload {
   // connection is handed to accepted() before epoll sees it; true when it finished and closed it.
   // The listeners of such a workload get TCP_DEFER_ACCEPT, so accept() returns with the request there.
   bool (*accepted)(SessionEngine& e, Worker& w, Conn& c);
+  // server, UDP_RR: every datagram that can wait in a listener at once is a request in flight
+  // (sessions x burst), so the listeners get a receive buffer that holds them all (the client sizes
+  // each session's socket for its burst of responses). Not a stream's: its loss is what it measures.
+  bool holds_inflight = false;
 };
 
 // Solo-mode turns the table entries share: the workload's event() on a blocking socket (it does one
@@ -219,6 +223,9 @@ class SessionEngine : public Engine {
 // Shared socket helpers (session_engine.cc).
 int make_socket(int family, int type);
 void set_nodelay(int fd);
+// Grows fd's receive buffer to hold `datagrams` of `size` bytes at once, never shrinking it:
+// SO_RCVBUFFORCE where the process may (CAP_NET_ADMIN), else SO_RCVBUF up to net.core.rmem_max.
+void hold_datagrams(int fd, uint64_t datagrams, uint32_t size);
 bool parse_address(const std::string& host, int port, sockaddr_storage& out, socklen_t& len);
 
 }  // namespace mqb
