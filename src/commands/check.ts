@@ -63,6 +63,7 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
       max: 1000,
     }),
     vcpus: vmFlags.vcpus,
+    'vcpu-cpus': vmFlags['vcpu-cpus'],
     memory: vmFlags.memory,
     kernel: vmFlags.kernel,
     accel: vmFlags.accel,
@@ -148,6 +149,7 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
     const params: PlanParams = {
       queues: flags.queues,
       vcpus: vm.vcpus ?? flags.queues,
+      ...(vm.vcpuCpus ? {vcpuCpus: vm.vcpuCpus} : {}),
       sessions: flags.sessions,
       durationMs: flags.duration,
       memoryMiB: vm.memoryMiB ?? 512,

@@ -6,7 +6,6 @@ import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeF
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {ExitCode, MqbError} from '../errors.js'
-import {run} from '../util/exec.js'
 import type {CleanupRegistry} from '../host/cleanup.js'
 import type {GuestRecord} from '../results/schema.js'
 import {AgentClient, AgentError, type AgentHello} from './agent-client.js'
@@ -17,6 +16,7 @@ import {findAgent, findBusybox, findQemu, qemuVersion} from './prereqs.js'
 import {processStartTime, stopProcess, type ProcessRef} from '../host/process.js'
 import {QmpClient} from './qmp.js'
 import {guestPaths, nicQueueModel, qemuArgs, shellQuote, type GuestConfig} from './qemu-args.js'
+import {pinVcpus, readVcpuPlacement, type VcpuPlacement} from './vcpu-pinning.js'
 
 export interface GuestOptions {
   name: string
@@ -42,23 +42,6 @@ export interface GuestOptions {
   append?: string[]
   /** more NICs like the first, each on its own tap (qemu-args.ts GuestConfig.extraNics) */
   extraNics?: GuestConfig['extraNics']
-}
-
-/** Pins each vCPU thread (QMP query-cpus-fast names their thread ids) to a host CPU. */
-async function pinVcpus(qmp: QmpClient, cpus: number[]): Promise<number[]> {
-  const threads = await qmp.execute<Array<{'cpu-index': number; 'thread-id': number}>>('query-cpus-fast')
-  const placed: number[] = []
-  for (const t of threads.sort((a, b) => a['cpu-index'] - b['cpu-index'])) {
-    const cpu = cpus[t['cpu-index'] % cpus.length]
-    const r = run('taskset', ['-pc', String(cpu), String(t['thread-id'])])
-    if (r.status !== 0)
-      throw new MqbError(
-        `cannot pin vCPU ${t['cpu-index']} to CPU ${cpu}: ${r.stderr.trim()}`,
-        ExitCode.badInput,
-      )
-    placed.push(cpu)
-  }
-  return placed
 }
 
 /** What the results file records about the guest (results/schema.ts GuestRecord). */
@@ -312,8 +295,9 @@ export class Guest {
   /**
    * Starts the destination of a live migration: a second qemu with this guest's device model
    * (the same command line, with `config` changes for tests that need a mismatch) on its own tap
-   * and scratch directory, waiting on `-incoming unix:DIR/migrate.sock`. It is registered with
-   * `undo` and stopped with this guest (stop()) until adopt() makes it the guest.
+   * and scratch directory, waiting on `-incoming unix:DIR/migrate.sock`, its vCPUs pinned as this
+   * guest's (setup.vcpuCpus). It is registered with `undo` and stopped with this guest (stop())
+   * until adopt() makes it the guest.
    */
   async startIncoming(o: {
     tap: string
@@ -351,6 +335,19 @@ export class Guest {
       stop()
       throw new MqbError(`the migration destination did not come up: ${why}`, ExitCode.unsupported)
     }
+    // Its vCPU threads exist already (paused, inmigrate) and keep their ids across the switch-over:
+    // pinned now as the source's were at boot, the guest never runs unpinned on the destination.
+    let vcpuCpus: number[] | undefined
+    if (this.setup.vcpuCpus) {
+      try {
+        vcpuCpus = await pinVcpus(qmp, this.setup.vcpuCpus)
+      } catch (err) {
+        qmp.close()
+        this.incoming.delete(stop)
+        stop()
+        throw err
+      }
+    }
     const inc: IncomingQemu = {
       dir: o.dir,
       tap: o.tap,
@@ -358,6 +355,7 @@ export class Guest {
       qmp,
       ref: q.ref,
       commandLine: shellQuote([qemu, ...qemuArgs(dcfg)]),
+      ...(vcpuCpus ? {vcpuCpus} : {}),
       exited: q.exited,
       error: q.error,
       stop: () => {
@@ -505,6 +503,11 @@ export class Guest {
     }
   }
 
+  /** Each vCPU thread of the qemu that runs the guest now and the host CPUs it may run on (/proc). */
+  vcpuPlacement(): Promise<VcpuPlacement[]> {
+    return readVcpuPlacement(this.qmp, this.ref.pid)
+  }
+
   /** Throws (exit 11) when qemu has exited or the guest panicked since boot. */
   checkAlive(): void {
     const why = this.exitInfo ? `qemu exited (${this.exitInfo})` : this.panicked
@@ -546,6 +549,8 @@ export interface IncomingQemu {
   qmp: QmpClient
   ref: ProcessRef
   commandLine: string
+  /** the host CPU of each vCPU, pinned before the switch-over as the guest's (setup.vcpuCpus) */
+  vcpuCpus?: number[]
   /** why it exited, undefined while it runs */
   exited(): string | undefined
   /** its last stderr line (qemu's reason for a failed incoming migration) */

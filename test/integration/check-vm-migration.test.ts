@@ -1,9 +1,11 @@
 // check --testbed vm, case migration, under TCG through the plan runner: a destination qemu on its
 // own tap, multiqueue on in the source, a checksummed copy and an agent request in flight across
 // QMP migrate; the destination keeps N queues, each carrying traffic, and the source qemu is gone.
+// The guests are pinned (vCPU 0 on CPU 1, vCPU 1 on CPU 0): the destination's vCPU threads, read
+// from /proc while the case runs there, are pinned as the source's were.
 // The same case with a destination of another device model (MSI-X vectors) FAILs the migration;
 // nothing of either guest stays (both qemus, namespace, both taps, both scratch directories).
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import {afterAll, expect, it} from 'vitest'
 import {makeMigrationCase, migrationCase} from '../../src/check/vm/cases/migration.js'
 import {runVmPlan} from '../../src/check/vm/plan.js'
@@ -13,7 +15,22 @@ import {cleanup} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
 import {PLAN_2Q, checksById as byId, guestNames, nothingLeft} from '../helpers/vm-plan.js'
 
-const params: PlanParams = PLAN_2Q
+const params: PlanParams = {...PLAN_2Q, vcpuCpus: [1, 0]}
+
+/**
+ * The Cpus_allowed_list of each vCPU thread ("CPU K/TCG" or "CPU K/KVM": qemu runs with
+ * debug-threads=on) of the qemu whose qemu.json is in `dir`, by vCPU, read straight from /proc.
+ */
+function vcpuAffinity(dir: string): Record<number, string> {
+  const {pid} = JSON.parse(readFileSync(`${dir}/qemu.json`, 'utf8')) as {pid: number}
+  const out: Record<number, string> = {}
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const vcpu = /^CPU (\d+)\//.exec(readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8'))?.[1]
+    const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8')
+    if (vcpu !== undefined) out[Number(vcpu)] = /^Cpus_allowed_list:\s*(\S+)/m.exec(status)![1]
+  }
+  return out
+}
 
 describeNet('check --testbed vm: migration', () => {
   afterAll(() => cleanup.runAll())
@@ -22,7 +39,21 @@ describeNet('check --testbed vm: migration', () => {
     const broken = makeMigrationCase({destination: {vectors: 2 * params.queues + 3}})
     // 1 MB/s against a guest that dirties more (the copy alone writes 6 MiB/s): never converges.
     const stalled = makeMigrationCase({maxBandwidthBytesPerSec: 1_000_000, boundMs: 3000})
-    const plan = await runVmPlan(params, [migrationCase, broken, stalled], {cleanup})
+    // The first case's qemus, read from /proc while they run: the source before the migration, the
+    // destination once the guest runs there.
+    const seen: {name?: string; source?: Record<number, string>; dest?: Record<number, string>} = {}
+    const plan = await runVmPlan(params, [migrationCase, broken, stalled], {
+      cleanup,
+      onPhase: (l) => {
+        const name = /^migration: destination qemu on tap mqb-(\w+)-m,/.exec(l)?.[1]
+        if (name && !seen.name) {
+          seen.name = name
+          seen.source = vcpuAffinity(vmNames(name).dir)
+        }
+        if (l === 'migration: reading the destination' && seen.name && !seen.dest)
+          seen.dest = vcpuAffinity(`${vmNames(seen.name).dir.replace(/\.vm$/, '')}-mig.vm`)
+      },
+    })
     const [good, bad, slow] = plan.cases
     expect(good.error, good.error).toBeUndefined()
     const g = byId(good)
@@ -33,6 +64,7 @@ describeNet('check --testbed vm: migration', () => {
       'transfer',
       'dest-gone',
       'dest-once',
+      'dest-pinned',
       'dest-queues',
       'rr-sessions',
       'irq-per-queue',
@@ -46,6 +78,14 @@ describeNet('check --testbed vm: migration', () => {
       /combined 2, sysfs rx 2 \/ tx 2, tap mqb-\w+-m 2 attached, 0 detached/,
     )
     expect(g['dest-once'].evidence).toMatch(/answered \(status 0\) after the move, 1 line/)
+    // vCPU i on the (i mod n)-th of --vcpu-cpus, in the source and, after the move, in the destination
+    expect(seen.source).toEqual({0: '1', 1: '0'})
+    expect(seen.dest).toEqual({0: '1', 1: '0'})
+    expect(g['dest-pinned'].evidence).toMatch(
+      /^source: vCPU 0 \(tid \d+\) on 1, vCPU 1 \(tid \d+\) on 0; destination pid \d+: vCPU 0 \(tid \d+\) on 1, vCPU 1 \(tid \d+\) on 0$/,
+    )
+    expect(good.figures!.numbers!.vcpuPlacementDestination).toMatch(/^vCPU 0 \(tid \d+\) on 1, vCPU 1/)
+    expect(good.guests[0].vcpuCpus).toEqual([1, 0])
     expect(g['irq-per-queue'].evidence).toMatch(/virtio\d+-input\.1 \+\d+/)
     const t = good.figures!.timeline!
     expect(t.totalMs).toBeGreaterThan(0)
@@ -69,6 +109,7 @@ describeNet('check --testbed vm: migration', () => {
     // with the destination gone, and the guest then resumes on the source.
     expect(b['migrate-completed'].evidence).toMatch(/^(failed|completed).*load of migration failed/)
     expect(b['dest-queues'].status).toBe('N/A')
+    expect(b['dest-pinned'].status).toBe('N/A')
     expect(bad.figures!.timeline!.events.map((e) => e.label)).toEqual(
       expect.arrayContaining([expect.stringMatching(/the guest stays on the source$/)]),
     )

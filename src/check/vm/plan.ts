@@ -56,6 +56,7 @@ export async function runVmPlan(params: PlanParams, cases: VmCase[], hooks: Plan
         maxQueues: queues,
         vm: {
           vcpus: variant.vcpus ?? params.vcpus,
+          vcpuCpus: params.vcpuCpus,
           memoryMiB: variant.memoryMiB ?? params.memoryMiB,
           kernel: params.kernel,
           accel: params.accel,

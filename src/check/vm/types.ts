@@ -131,6 +131,8 @@ export interface PlanParams {
   queues: number
   /** vCPUs per guest (default: N, as a guest enables min(queues, vCPUs) pairs) */
   vcpus: number
+  /** host CPUs every guest's vCPU i is pinned to (the (i mod n)-th; --vcpu-cpus); absent: unpinned */
+  vcpuCpus?: number[]
   /** concurrent TCP_RR sessions of the load checks (the plan's "20 concurrent netperf") */
   sessions: number
   /** length of each load window */

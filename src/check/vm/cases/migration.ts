@@ -2,14 +2,15 @@
 // qemus on one multiqueue tap name would add queues to one device) on the same pinned-MAC bridge,
 // started with -incoming; multiqueue enabled in the source; a checksummed bulk copy from the host
 // into the guest and an agent request in flight while QMP migrate moves the guest; query-migrate's
-// figures; then on the destination: the source qemu gone, N queues still enabled (channels,
-// sysfs, the destination tap) and every queue carrying traffic (TCP_RR, per-queue interrupts and
-// counters rose).
+// figures; then on the destination: the source qemu gone, its vCPUs pinned as the source's (when
+// --vcpu-cpus pinned them), N queues still enabled (channels, sysfs, the destination tap) and every
+// queue carrying traffic (TCP_RR, per-queue interrupts and counters rose).
 import {randomBytes} from 'node:crypto'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {sameProcess} from '../../../host/process.js'
 import {GUEST_DEV, queueMismatch, type VmBed} from '../../../testbed/vm.js'
 import type {GuestConfig} from '../../../vm/qemu-args.js'
+import {describePlacement, placementMismatch, vcpuCpu, type VcpuPlacement} from '../../../vm/vcpu-pinning.js'
 import {
   describeMigration,
   migrateGuest,
@@ -74,6 +75,36 @@ function copyCheck(c: CopyOutcome | undefined, atMigrate: number, why: string | 
   return check('transfer', title, c.intact && atMigrate > 0 && atMigrate < c.bytes, evidence)
 }
 
+export const PINNED_TITLE = "on the destination: each vCPU thread pinned to the host CPU the source's was"
+
+/**
+ * The destination's vCPU placement (read from /proc under its pid) against the source's, read
+ * before the migration, and both against the pinning the guest was booted with (`map`,
+ * --vcpu-cpus), so that two unpinned qemus never pass as "the same"; N/A when it was not pinned.
+ */
+export function judgePinning(
+  map: number[] | undefined,
+  source: VcpuPlacement[] | undefined,
+  dest: {pid: number; placement: VcpuPlacement[]} | undefined,
+): PlanCheck {
+  if (!map || !source || !dest)
+    return notApplicable(
+      'dest-pinned',
+      PINNED_TITLE,
+      "the guest's vCPUs are not pinned (--vcpu-cpus LIST pins them)",
+    )
+  const asBooted = source.every((v) => v.cpus.length === 1 && v.cpus[0] === vcpuCpu(map, v.vcpu))
+  const mismatch = placementMismatch(source, dest.placement)
+  return check(
+    'dest-pinned',
+    PINNED_TITLE,
+    source.length > 0 && asBooted && mismatch === undefined,
+    `source: ${describePlacement(source)}; destination pid ${dest.pid}: ${describePlacement(dest.placement)}` +
+      (mismatch ? ` (${mismatch})` : '') +
+      (asBooted ? '' : `; the source is not on its --vcpu-cpus ${map.join(',')}`),
+  )
+}
+
 export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
   return {
     id: 'migration',
@@ -99,6 +130,9 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
             `tap ${bed.tap} ${rb.tapQueues?.attached} attached`,
         ),
       )
+
+      // Where the source's vCPUs run (pinned at boot with --vcpu-cpus): the destination's must match.
+      const sourcePlacement = guest.setup.vcpuCpus ? await guest.vcpuPlacement() : undefined
 
       const destTap = `mqb-${bed.testbed.name}-m`
       ctx.phase(`destination qemu on tap ${destTap}, -incoming`)
@@ -216,6 +250,7 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
       const titles = {
         gone: 'the source qemu is gone; the guest runs in the destination',
         once: 'an agent request in flight across the switch-over was answered once and ran once',
+        pinned: PINNED_TITLE,
         queues: `on the destination: ${n} queue pairs still enabled (guest channels, sysfs, destination tap)`,
       }
       if (!mig.moved) {
@@ -250,6 +285,13 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
             `${lines} line(s) in ${ONCE_FILE}; agent connections ${connsBefore} -> ${guest.agent.connections}`,
         ),
       )
+
+      const destPlacement = sourcePlacement && {pid: guest.ref.pid, placement: await guest.vcpuPlacement()}
+      checks.push(judgePinning(guest.setup.vcpuCpus, sourcePlacement, destPlacement))
+      if (sourcePlacement && destPlacement) {
+        figures.numbers!.vcpuPlacementSource = describePlacement(sourcePlacement)
+        figures.numbers!.vcpuPlacementDestination = describePlacement(destPlacement.placement)
+      }
 
       ctx.phase('reading the destination')
       const facts = await readGuestFacts(bed)
