@@ -135,17 +135,22 @@ function comparisonTables(m: ReportModel): string {
           signedPct(ch.relative),
           ch.beyondNoise === null
             ? 'unknown (single iterations)'
-            : ch.beyondNoise
-              ? ch.diff > 0 === ch.higherIsBetter
-                ? 'yes: better'
-                : 'yes: worse'
-              : 'no',
+            : !ch.beyondNoise
+              ? 'no'
+              : ch.notJudged
+                ? `yes, not judged: ${ch.notJudged}`
+                : ch.diff > 0 === ch.higherIsBetter
+                  ? 'yes: better'
+                  : 'yes: worse',
         ]),
       )
-      return table(
-        ['queues', 'metric', c.before, c.after, 'change', 'beyond noise'],
-        rows,
-        `${c.after} vs ${c.before}`,
+      const note = c.comparison.note ? `<p class="note">${e(c.comparison.note)}</p>` : ''
+      return (
+        table(
+          ['queues', 'metric', c.before, c.after, 'change', 'beyond noise'],
+          rows,
+          `${c.after} vs ${c.before}`,
+        ) + note
       )
     })
   return parts.length

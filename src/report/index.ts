@@ -2,6 +2,7 @@
 // and PNGs. The scale command calls it at the end of a sweep; `mqbench report` calls it on files.
 import {statSync} from 'node:fs'
 import {writeFileAtomic} from '../host/files.js'
+import type {RunComparison} from '../results/compare.js'
 import {stepsCsv} from '../results/csv.js'
 import type {ResultsFile} from '../results/schema.js'
 import {renderHtml} from './html.js'
@@ -27,6 +28,10 @@ export interface ReportOutput {
   /** the summary sentences, per run and per comparison, as they appear at the top of the page */
   summary: string[]
   charts: string[]
+  /** each run against the reference: whether compared (else why not) and what else differs between them */
+  comparisons: Array<
+    Pick<RunComparison, 'comparable' | 'reason' | 'differences'> & {before: string; after: string}
+  >
   csv?: string
   png?: string[]
 }
@@ -45,6 +50,13 @@ export async function writeReport(files: ResultsFile[], opts: ReportOptions): Pr
       ...model.comparisons.map((c) => c.sentence),
     ],
     charts: model.charts.map((c) => c.id),
+    comparisons: model.comparisons.map(({before, after, comparison: c}) => ({
+      before,
+      after,
+      comparable: c.comparable,
+      ...(c.reason ? {reason: c.reason} : {}),
+      differences: c.differences,
+    })),
   }
   if (opts.csv) {
     writeFileAtomic(opts.csv, stepsCsv(model.runs.map((r) => ({label: r.label, summary: r.summary}))))
@@ -71,5 +83,6 @@ export function writePlanReport(plan: PlanResultsFile, out: string): ReportOutpu
         `${c.id}: ${c.checks.filter((k) => k.status === 'PASS').length} passed, ${c.checks.filter((k) => k.status === 'FAIL').length} failed, ${c.checks.filter((k) => k.status === 'N/A').length} n/a`,
     ),
     charts: [],
+    comparisons: [],
   }
 }

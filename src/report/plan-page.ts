@@ -1,14 +1,16 @@
 // The page of a test-plan results file (check --testbed vm): a PASS/FAIL/N/A table per case, the
-// per-queue interrupt and counter bars before/after each load, the loads side by side, a
-// timeline (set_link, migration: total and downtime) where a case recorded one, the kernel log
-// lines a stress case found, each guest's setup, and a banner when a guest ran under TCG. Plain
-// HTML and CSS (report.css plus a few rules), no script: it reads the same offline and printed.
+// per-queue interrupt and counter bars before/after each load (gen loads: packets/s per guest
+// queue), the loads side by side, a timeline (set_link, migration: total and downtime) where a
+// case recorded one, the kernel log lines a stress case found, each guest's setup, and a banner
+// when a guest ran under TCG. Plain HTML and CSS (report.css plus a few rules), no script: it
+// reads the same offline and printed.
 import {readFileSync} from 'node:fs'
 import type {
   CaseReport,
   InterruptFigure,
   LoadFigure,
   QueueCounterFigure,
+  QueueRateFigure,
   TimelineFigure,
 } from '../check/vm/types.js'
 import type {PlanResultsFile} from '../results/plan.js'
@@ -66,6 +68,19 @@ function bars(
   return `<figure class="bar-group"><figcaption>${e(caption)}<span class="legend"><span class="bar before"></span>before<span class="bar after"></span>after</span></figcaption><div class="bars" data-bars="${e(caption)}">${cells}</div></figure>`
 }
 
+/** One bar per queue on one scale (a rate has no before/after): the largest rate fills the track. */
+function rateBars(caption: string, rates: QueueRateFigure[]): string {
+  if (!rates.length) return ''
+  const max = Math.max(1, ...rates.map((r) => r.pps))
+  const cells = rates
+    .map(
+      (r) =>
+        `<span class="label">${r.direction}${r.queue}</span><div class="track"><div class="bar after" style="width:${((100 * r.pps) / max).toFixed(2)}%" title="${r.pps} pps"></div></div><span class="num">${fmt(r.pps)}</span>`,
+    )
+    .join('')
+  return `<figure class="bar-group"><figcaption>${e(caption)}</figcaption><div class="bars rates" data-rates="${e(caption)}">${cells}</div></figure>`
+}
+
 const perCpu = (i: InterruptFigure) =>
   i.perCpu.length > 1 ? `on vCPUs ${i.perCpu.map((n, cpu) => `${cpu}:+${fmt(n)}`).join(' ')}` : undefined
 
@@ -78,7 +93,7 @@ function loadBlock(l: LoadFigure): string {
   )}${bars(
     'ethtool -S per queue',
     ctrs.map((c) => ({label: c.label, before: c.before, after: c.after})),
-  )}</div>`
+  )}${rateBars('packets/s per guest queue', l.queueRates ?? [])}</div>`
 }
 
 function loadsSection(loads: LoadFigure[], functionalOnly: boolean): string {
@@ -90,12 +105,14 @@ function loadsSection(loads: LoadFigure[], functionalOnly: boolean): string {
     'seconds',
     'transactions/s',
     'Gbit/s',
+    'packets/s',
+    'errors / lost',
   ]
     .map((h) => `<th scope="col">${h}</th>`)
     .join('')}</tr></thead><tbody>${loads
     .map(
       (l) =>
-        `<tr><td>${e(l.label)}</td><td>${e(l.workloads.join(' + '))}</td><td>${l.sessions}</td><td>${l.queues}</td><td>${fmt(l.durationMs / 1000)}</td><td>${fmt(l.transactionsPerSecond)}</td><td>${l.bitsPerSecond === undefined ? '–' : fmt(l.bitsPerSecond / 1e9, 3)}</td></tr>`,
+        `<tr data-load-row="${e(l.label)}"><td>${e(l.label)}</td><td>${e(l.workloads.join(' + '))}</td><td>${l.sessions}</td><td>${l.queues}</td><td>${fmt(l.durationMs / 1000)}</td><td>${fmt(l.transactionsPerSecond)}</td><td>${l.bitsPerSecond === undefined ? '–' : fmt(l.bitsPerSecond / 1e9, 3)}</td><td class="pps">${fmt(l.packetsPerSecond)}</td><td class="lost">${fmt(l.errors)}</td></tr>`,
     )
     .join(
       '',

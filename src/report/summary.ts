@@ -98,7 +98,7 @@ export function comparisonSentence(beforeLabel: string, afterLabel: string, c: R
       .filter((m) => m.metric !== 'p50 latency')
       .map(
         (m) =>
-          `${m.metric} ${signedPct(m.relative)}${m.beyondNoise === null ? ' (noise unknown: single iterations)' : m.beyondNoise ? ' (beyond noise)' : ' (within noise)'}`,
+          `${m.metric} ${signedPct(m.relative)}${m.beyondNoise === null ? ' (noise unknown: single iterations)' : m.beyondNoise ? (m.notJudged ? ` (beyond noise, not judged: ${m.notJudged})` : ' (beyond noise)') : ' (within noise)'}`,
       )
     return `at ${queues(st.queueCount)} ${bits.join(', ')}`
   })

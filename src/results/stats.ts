@@ -5,6 +5,7 @@
 import {ExitCode, MqbError} from '../errors.js'
 import {emptyHistogram, percentileDistribution, runHistogram, summarizeHistogram} from './histogram.js'
 import {describe, ratioOfMeans, type Estimate, type RatioEstimate} from './estimate.js'
+import {runPlacement, type RunPlacement} from './placement.js'
 import type {
   InterruptDelta,
   Iteration,
@@ -195,6 +196,8 @@ export interface ScalingSummary {
   smallestWithin5pct: number
   /** rr workloads: what one latency sample covers (RrResult.latencyCovers), so comparisons can say when it differs */
   latencyCovers?: string
+  /** where each end's threads ran, so that comparisons can say when it differs */
+  placement: RunPlacement
 }
 
 function cpuSplit(iterations: Iteration[]): CpuSplit[] {
@@ -322,6 +325,7 @@ export function scalingSummary(r: ResultsFile, opts: {confidence?: number} = {})
     best: best.queueCount,
     smallestWithin5pct: within.queueCount,
     ...latencyDefinition(steps[0].iterations[0].result),
+    placement: runPlacement(r),
   }
 }
 

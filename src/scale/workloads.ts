@@ -8,7 +8,7 @@ import {runGen} from '../gen/run.js'
 import {vmGenTarget} from '../gen/testbed.js'
 import {defaultVmFlows, runVmGen} from '../gen/vm.js'
 import type {RunConfig, WorkloadResult} from '../results/schema.js'
-import {runRr, runStream, startServer} from '../sessions/index.js'
+import {runRr, runStream, startServerProcess} from '../sessions/index.js'
 import {linkInfo} from '../host/netns.js'
 import type {Testbed} from '../testbed/types.js'
 import type {WorkloadName} from './plan.js'
@@ -45,7 +45,8 @@ interface Endpoint {
 /**
  * The far end: the testbed's remote server, or one started in its B namespace (in a vm testbed:
  * in the guest) for this run, which takes the run's session count (a remote server has its own
- * --max-sessions). `testbed up` starts one too, for `rr`/`stream --testbed NAME`.
+ * --max-sessions). `testbed up` starts one too, for `rr`/`stream --testbed NAME`. A local one runs
+ * in a child process (startServerProcess), as a person would run `mqbench server`.
  */
 export async function serverFor(
   tb: Testbed,
@@ -70,7 +71,14 @@ export async function serverFor(
     const far = await tb.startFarServer(own, sessions)
     return {server: tb.ipB, allowRemote: false, port: far.port, token: own, close: () => far.close()}
   }
-  const s = await startServer({bind: tb.ipB, port: 0, netns: tb.nsB, token: own, maxSessions: sessions, cpus})
+  const s = await startServerProcess({
+    bind: tb.ipB,
+    port: 0,
+    netns: tb.nsB,
+    token: own,
+    maxSessions: sessions,
+    cpus,
+  })
   return {server: tb.ipB, allowRemote: false, port: s.port, token: own, close: () => s.close()}
 }
 

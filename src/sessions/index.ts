@@ -1,6 +1,7 @@
 // The sessions library's public face: the server, rr and stream clients, and the pure helpers
 // the scale sweep, `mqbench check` and reports reuse.
 export {startServer, DEFAULT_PORT, DEFAULT_LIMITS} from './server.js'
+export {startServerProcess} from './server-process.js'
 export type {ServerOptions, ServerHandle} from './server.js'
 export {runRr, rrResult, checkRrOptions} from './rr.js'
 export type {RrOptions, RrHooks} from './rr.js'

@@ -66,6 +66,14 @@ describeNet('check --testbed vm: gen', () => {
       expect.any(Number),
       expect.any(Number),
     ])
+    // each load's rate per guest queue, in its direction: the senders' and pktgen's TX, the flows' RX
+    expect(good.figures?.loads?.map((l) => l.queueRates?.map((q) => `${q.direction}${q.queue}`))).toEqual([
+      ['tx0', 'tx1'],
+      ['rx0', 'rx1'],
+      ['tx0', 'tx1'],
+    ])
+    for (const l of good.figures!.loads!)
+      for (const q of l.queueRates!) expect(q.pps, l.label).toBeGreaterThan(0)
     const b = byId(bad)
     expect(b['from-guest-queues']).toMatchObject({status: 'FAIL'})
     expect(b['from-guest-queues'].evidence).toMatch(/no frames on TX queue 1/)

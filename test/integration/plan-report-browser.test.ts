@@ -1,7 +1,8 @@
-// The test-plan page (check --testbed vm) as people see it: rendered from a real plan's results
-// file (test/fixtures/results/plan-vm-tcg.json: 2 queues under TCG), opened from disk in Debian's
-// headless Chromium, offline: the TCG banner shows, each case's table has its checks, every
-// per-queue bar is drawn with the width its count gives, the timeline has its events.
+// The test-plan page (check --testbed vm) as people see it: rendered from real plans' results
+// files (test/fixtures/results/plan-vm-tcg.json and plan-vm-gen-tcg.json: 2 queues under TCG),
+// opened from disk in Debian's headless Chromium, offline: the TCG banner shows, each case's table
+// has its checks, every per-queue bar is drawn with the width its count gives, the timeline has its
+// events, gen loads show the file's packets/s, loss and per-queue rates.
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -14,6 +15,9 @@ import {validatePlanResults} from '../../src/results/plan.js'
 
 const plan = validatePlanResults(
   JSON.parse(readFileSync(new URL('../fixtures/results/plan-vm-tcg.json', import.meta.url), 'utf8')),
+)
+const gen = validatePlanResults(
+  JSON.parse(readFileSync(new URL('../fixtures/results/plan-vm-gen-tcg.json', import.meta.url), 'utf8')),
 )
 const dir = mkdtempSync(join(tmpdir(), 'mqb-plan-browser-'))
 let browser: Browser
@@ -84,6 +88,39 @@ describe('test-plan page in headless Chromium', () => {
 
     expect(requests).toEqual([url])
     expect(problems).toEqual([])
+    await page.close()
+  })
+
+  // A real gen case's file (check --testbed vm --cases gen, 2 queues, TCG): what the reader sees
+  // for each gen load is the file's packets/s, loss and per-queue rates, each bar as wide as its share.
+  it("shows each gen load's packets/s and loss, and its per-queue rates as bars", async () => {
+    const out = join(dir, 'gen.html')
+    writePlanReport(gen, out)
+    const page = await browser.newPage({viewport: {width: 1100, height: 900}})
+    await page.goto(pathToFileURL(out).href)
+    const loads = gen.cases[0].figures!.loads!
+    expect(loads).toHaveLength(3)
+    const header = await page.locator('table.load-table thead th').allTextContents()
+    const number = (s: string) => Number(s.replaceAll(',', ''))
+    for (const l of loads) {
+      const cells = await page.locator(`tr[data-load-row="${l.label}"] td`).allTextContents()
+      expect(number(cells[header.indexOf('packets/s')])).toBe(l.packetsPerSecond)
+      expect(number(cells[header.indexOf('errors / lost')])).toBe(l.errors)
+      const shown = await page.evaluate((label) => {
+        const group = document.querySelector(`div.load[data-load="${label}"] .bars.rates`)!
+        const labels = [...group.querySelectorAll('.label')].map((x) => x.textContent)
+        const nums = [...group.querySelectorAll('.num')].map((x) => x.textContent!)
+        const widths = [...group.querySelectorAll('.track')].map(
+          (t) => t.querySelector('.bar')!.getBoundingClientRect().width / t.getBoundingClientRect().width,
+        )
+        return labels.map((label, i) => ({label, pps: nums[i], share: widths[i]}))
+      }, l.label)
+      const max = Math.max(...l.queueRates!.map((q) => q.pps))
+      expect(shown.map((x) => [x.label, number(x.pps)])).toEqual(
+        l.queueRates!.map((q) => [`${q.direction}${q.queue}`, q.pps]),
+      )
+      for (const [i, q] of l.queueRates!.entries()) expect(shown[i].share).toBeCloseTo(q.pps / max, 2)
+    }
     await page.close()
   })
 })

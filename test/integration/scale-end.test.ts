@@ -7,6 +7,7 @@ import {afterAll, expect, it} from 'vitest'
 import {loadResults} from '../../src/results/load.js'
 import {startMqbench} from '../helpers/mqbench-cli.js'
 import {describeNet} from '../helpers/privileges.js'
+import {serverChildren} from '../helpers/server-children.js'
 
 const out = mkdtempSync(join(tmpdir(), 'mqb-end-'))
 afterAll(() => rmSync(out, {recursive: true, force: true}))
@@ -51,5 +52,7 @@ describeNet('how a sweep ends', () => {
     const results = loadResults(join(dir, file))
     expect(results.run.status).toBe('interrupted')
     expect(results.run.endReason).toMatch(/^interrupted by SIGINT after [01] of 2 steps$/)
+    // The sweep's server ran in a process of its own (src/sessions/server-process.ts): gone too.
+    expect(serverChildren()).toEqual([])
   })
 })

@@ -90,4 +90,40 @@ describe('mqbench report', () => {
     expect(json.summary.at(-1)).toMatch(/ vs .*: at 1 queue transactions\/s/)
     expect(readFileSync(out).length).toBe(json.bytes)
   })
+
+  it('names a pinning difference between the runs in its output and its JSON', () => {
+    // the same run twice, once with every result recording a pinned client and server
+    const o = JSON.parse(readFileSync(fixture('tap-rr.json'), 'utf8'))
+    const pin = (cpus: {client: number[]; server: number[]}) => {
+      for (const st of o.steps) for (const it of st.iterations) it.result.pinnedCpus = cpus
+      return JSON.stringify(o)
+    }
+    writeFileSync(join(dir, 'pinned.json'), pin({client: [0], server: [1]}))
+    writeFileSync(join(dir, 'unpinned.json'), pin({client: [], server: []}))
+    const args = [
+      'report',
+      join(dir, 'pinned.json'),
+      join(dir, 'unpinned.json'),
+      '--out',
+      join(dir, 'pin.html'),
+    ]
+    const r = mqbench(...args)
+    expect(r.status).toBe(0)
+    const line = r.stdout.split('\n').find((l) => / vs .*: at 1 queue/.test(l))
+    expect(line).toMatch(
+      /\(the runs were pinned differently \(client pinning CPUs 0 before, unpinned after; server pinning CPUs 1 before, unpinned after\): .* so no change is judged better or worse\)\.$/,
+    )
+    const json = JSON.parse(mqbench(...args, '--json').stdout)
+    expect(json.comparisons).toEqual([
+      {
+        before: json.runs[0],
+        after: json.runs[1],
+        comparable: true,
+        differences: [
+          {what: 'client pinning', before: 'CPUs 0', after: 'unpinned', withholds: 'all'},
+          {what: 'server pinning', before: 'CPUs 1', after: 'unpinned', withholds: 'all'},
+        ],
+      },
+    ])
+  })
 })

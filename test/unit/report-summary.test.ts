@@ -1,11 +1,13 @@
 import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 import {decodeHistogram, emptyHistogram} from '../../src/results/histogram.js'
-import {compareRuns} from '../../src/results/compare.js'
+import {compareRuns, type RunComparison} from '../../src/results/compare.js'
+import {runPlacement} from '../../src/results/placement.js'
 import {scalingSummary} from '../../src/results/stats.js'
-import type {ResultsFile, RrResult} from '../../src/results/schema.js'
+import type {ResultsFile, RrResult, SessionPinning} from '../../src/results/schema.js'
 import {buildReportModel, runLabels} from '../../src/report/model.js'
-import {summarySentences} from '../../src/report/summary.js'
+import {renderHtml} from '../../src/report/html.js'
+import {comparisonSentence, summarySentences} from '../../src/report/summary.js'
 
 const load = (name: string) =>
   JSON.parse(readFileSync(new URL(`../fixtures/results/${name}`, import.meta.url), 'utf8')) as ResultsFile
@@ -103,6 +105,13 @@ describe('comparison of two runs', () => {
       compareRuns(scalingSummary(crr(before, now)), scalingSummary(crr(after, now))).note,
     ).toBeUndefined()
     expect(c.note).toBeUndefined() // tcp_rr files without the field: its definition never changed
+    // a latency change beyond noise is not judged; the other metrics still are
+    const changes = old.steps.flatMap((s) => s.changes).filter((m) => m.beyondNoise)
+    expect(changes.filter((m) => m.notJudged).map((m) => m.metric)).toEqual(
+      changes.filter((m) => m.metric.endsWith('latency')).map((m) => m.metric),
+    )
+    expect(changes.some((m) => m.notJudged === 'the latency definition differs')).toBe(true)
+    expect(changes.some((m) => m.metric === 'transactions/s' && !m.notJudged)).toBe(true)
   })
 
   it('refuses to compare different workloads', () => {
@@ -122,6 +131,123 @@ describe('comparison of two runs', () => {
     expect(through.datasets.map((d) => d.label)).toEqual(
       expect.arrayContaining([m.runs[0].label, m.runs[1].label]),
     )
+  })
+})
+
+// Single-session figures depend mostly on where the ends ran (docs/platform.md): a comparison of
+// runs pinned differently names the ends and judges no change better or worse.
+describe('comparison of runs pinned differently', () => {
+  const before = load('tap-rr.json')
+  const after = load('tap-rr-tuned.json')
+  /** The file with every result recording this pinning, and nothing else changed. */
+  const pinned = (r: ResultsFile, p: SessionPinning | undefined, edit?: (x: ResultsFile) => void) => {
+    const x = structuredClone(r)
+    for (const st of x.steps)
+      for (const it of st.iterations) {
+        const res = it.result as RrResult
+        if (p) res.pinnedCpus = structuredClone(p)
+        else delete res.pinnedCpus
+      }
+    edit?.(x)
+    return x
+  }
+  const cmp = (a: ResultsFile, b: ResultsFile) => compareRuns(scalingSummary(a), scalingSummary(b))
+  const at4 = (c: RunComparison) =>
+    c.steps.find((s) => s.queueCount === 4)!.changes.find((m) => m.metric === 'transactions/s')!
+
+  it('reads each end from the file: results for client and server, config for relay and vCPUs', () => {
+    expect(runPlacement(before)).toEqual({client: 'unknown', server: 'unknown', relay: []})
+    expect(runPlacement(pinned(before, {client: [0], server: [1]}))).toEqual({
+      client: [0],
+      server: [1],
+      relay: [],
+    })
+    // a server that did not announce its CPUs: known only when the sweep started it pinned
+    expect(runPlacement(pinned(before, {client: []})).server).toBe('unknown')
+    const started = pinned(before, {client: []}, (x) => (x.config.pinnedCpus = {server: [1], relay: [0]}))
+    expect(runPlacement(started)).toEqual({client: [], server: [1], relay: [0]})
+    const mixed = pinned(before, {client: [0], server: []})
+    ;(mixed.steps[1].iterations[0].result as RrResult).pinnedCpus = {client: [1], server: []}
+    expect(runPlacement(mixed)).toMatchObject({client: 'varied', server: []})
+    const vm = load('veth-stream.json')
+    vm.config.testbed.kind = 'vm'
+    expect(runPlacement(vm)).toEqual({client: 'unknown', server: 'unknown', vCPUs: 'unknown'})
+    expect(runPlacement(load('veth-gen.json'))).toEqual({})
+  })
+
+  it('names every end pinned differently and judges no change better or worse', () => {
+    const c = cmp(pinned(before, {client: [0], server: [1]}), pinned(after, {client: [], server: []}))
+    expect(c.comparable).toBe(true)
+    expect(c.differences).toEqual([
+      {what: 'client pinning', before: 'CPUs 0', after: 'unpinned', withholds: 'all'},
+      {what: 'server pinning', before: 'CPUs 1', after: 'unpinned', withholds: 'all'},
+    ])
+    expect(c.note).toBe(
+      'the runs were pinned differently (client pinning CPUs 0 before, unpinned after; server pinning CPUs 1 before, unpinned after): ' +
+        "where the ends run moves these figures by itself, a single session's most of all, so no change is judged better or worse",
+    )
+    // the same figures as the unpinned comparison: beyond noise, but not a verdict
+    const same = at4(cmp(before, after))
+    expect(same.beyondNoise).toBe(true)
+    expect(same.notJudged).toBeUndefined()
+    expect(at4(c)).toMatchObject({
+      relative: same.relative,
+      beyondNoise: true,
+      notJudged: 'the client pinning differs',
+    })
+    for (const st of c.steps)
+      for (const m of st.changes) expect(m.notJudged !== undefined).toBe(m.beyondNoise === true)
+    expect(comparisonSentence('a', 'b', c)).toContain(
+      'transactions/s +' +
+        Math.round(100 * same.relative) +
+        '% (beyond noise, not judged: the client pinning differs)',
+    )
+  })
+
+  it('files that differ only in pinning: the difference is named though no figure moved', () => {
+    const c = cmp(
+      before,
+      pinned(before, {client: [0], server: [0]}, (x) => (x.config.pinnedCpus = {relay: [1]})),
+    )
+    expect(c.differences.map((d) => [d.what, d.before, d.after, d.withholds])).toEqual([
+      ['client pinning', 'unknown (the file predates the record)', 'CPUs 0', 'none'],
+      ['server pinning', 'unknown (the file predates the record)', 'CPUs 0', 'none'],
+      ['relay pinning', 'unpinned', 'CPUs 1', 'all'],
+    ])
+    expect(c.note).toMatch(
+      /^the runs were pinned differently \(relay pinning unpinned before, CPUs 1 after\): /,
+    )
+    expect(c.note).toMatch(
+      /; pinning not known for both runs \(client pinning unknown \(the file predates the record\) before, CPUs 0 after; server pinning .*\): the changes may be the placement's$/,
+    )
+    for (const st of c.steps) for (const m of st.changes) expect(m.relative).toBe(0)
+  })
+
+  it('an unknown end is said to be unknown and withholds nothing', () => {
+    const c = cmp(before, pinned(after, {client: [0], server: [1]}))
+    expect(c.differences.every((d) => d.withholds === 'none')).toBe(true)
+    expect(c.note).toMatch(/^pinning not known for both runs \(/)
+    expect(at4(c)).toMatchObject({beyondNoise: true})
+    expect(at4(c).notJudged).toBeUndefined()
+  })
+
+  it('says nothing when both runs were placed alike or neither recorded it', () => {
+    const p = {client: [0], server: [1]}
+    const c = cmp(pinned(before, p), pinned(after, p))
+    expect(c.differences).toEqual([])
+    expect(c.note).toBeUndefined()
+    expect(cmp(before, after).differences).toEqual([])
+  })
+
+  it('shows the note and the withheld verdict in the report', () => {
+    const m = buildReportModel([pinned(after, {client: [], server: []})], {
+      baseline: pinned(before, {client: [0], server: [1]}),
+    })
+    const html = renderHtml(m)
+    expect(html).toContain('yes, not judged: the client pinning differs')
+    expect(html).not.toContain('yes: better')
+    expect(html).toContain('the runs were pinned differently (client pinning CPUs 0 before')
+    expect(m.comparisons[0].sentence).toContain('the runs were pinned differently')
   })
 })
 

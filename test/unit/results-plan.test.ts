@@ -108,4 +108,32 @@ describe('the test-plan page', () => {
     for (const c of noTcg.cases) for (const g of c.guests) g.accel = 'kvm'
     expect(renderPlanHtml({...noTcg, functionalOnly: false})).not.toContain('tcg-banner')
   })
+
+  // A real gen case (check --testbed vm --cases gen, 2 queues, TCG): senders, host flows, pktgen.
+  it("shows each gen load's packets/s and loss in the loads table and its per-queue rates as bars", () => {
+    const gen = validatePlanResults(
+      JSON.parse(readFileSync(new URL('../fixtures/results/plan-vm-gen-tcg.json', import.meta.url), 'utf8')),
+    )
+    const loads = gen.cases[0].figures!.loads!
+    expect(loads.map((l) => l.queueRates?.map((q) => q.direction))).toEqual([
+      ['tx', 'tx'],
+      ['rx', 'rx'],
+      ['tx', 'tx'],
+    ])
+    const html = renderPlanHtml(gen)
+    for (const l of loads) {
+      const row = new RegExp(`<tr data-load-row="${l.label.replace(/[()]/g, '\\$&')}">(.*?)</tr>`).exec(
+        html,
+      )![1]
+      const cells = [...row.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((m) => m[1])
+      expect(cells.slice(-2)).toEqual([l.packetsPerSecond!.toLocaleString('en-US'), String(l.errors)])
+      const block = html.slice(html.indexOf(`<div class="load" data-load="${l.label}">`))
+      const bars = block.slice(0, block.indexOf('</figure>'))
+      expect(
+        [...bars.matchAll(/<span class="label">(\w+)<\/span>.*?<span class="num"[^>]*>([\d,]+)</g)].map(
+          (m) => [m[1], m[2]],
+        ),
+      ).toEqual(l.queueRates!.map((q) => [`${q.direction}${q.queue}`, q.pps.toLocaleString('en-US')]))
+    }
+  })
 })

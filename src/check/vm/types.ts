@@ -48,6 +48,17 @@ export interface QueueCounterFigure {
   after: number
 }
 
+/**
+ * One guest queue's packet rate during a gen load: frames per second of the load's direction on
+ * that queue (the agent's receiver's count on an RX queue, the driver's count on a TX queue,
+ * pktgen's own rate for its thread's queue).
+ */
+export interface QueueRateFigure {
+  queue: number
+  direction: 'rx' | 'tx'
+  pps: number
+}
+
 /** What a load moved: one row of the report's load table, with the per-queue bars behind it. */
 export interface LoadFigure {
   /** "20 TCP_RR sessions at 2 queues" */
@@ -63,6 +74,11 @@ export interface LoadFigure {
   packetsPerSecond?: number
   /** sessions that ended with an error, or frames lost */
   errors?: number
+  /**
+   * gen loads: the rate each guest queue carried. packetsPerSecond is the senders' total, so the
+   * queues' sum falls short of it by what was lost or carried elsewhere.
+   */
+  queueRates?: QueueRateFigure[]
   interrupts?: InterruptFigure[]
   counters?: QueueCounterFigure[]
 }

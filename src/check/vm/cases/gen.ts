@@ -12,7 +12,7 @@ import {GUEST_DEV} from '../../../testbed/vm.js'
 import {guestSnapshot} from '../../../vm/guest-observe.js'
 import {runPktgen, type PktgenRun} from '../../../vm/pktgen.js'
 import {guestKernelProblems, healthCheck, kernelLogMark} from '../health.js'
-import type {CaseContext, CaseOutcome, PlanCheck, VmCase} from '../types.js'
+import type {CaseContext, CaseOutcome, PlanCheck, QueueRateFigure, VmCase} from '../types.js'
 
 const FRAME = 64
 /** pktgen's count per queue: the run ends at the duration or here, whichever is first. */
@@ -20,14 +20,22 @@ const PKTGEN_COUNT = 50_000_000
 
 const pps = (x: number) => `${Math.round(x)} pps`
 
-/** Sent, received and lost of a gen run, for the evidence and the figures. */
+/** Sent, received and lost of a gen run, and the rate on each guest queue, for the evidence and the figures. */
 export function genFigures(r: GenResult) {
   const received = r.rx?.packets ?? 0
+  // The guest queue carries the run's direction: its RX queues into the guest, its TX queues out.
+  const direction = r.guest?.direction === 'to-guest' ? ('rx' as const) : ('tx' as const)
+  const queueRates: QueueRateFigure[] = (r.guest?.queues ?? []).map((q) => ({
+    queue: q.queue,
+    direction,
+    pps: Math.round(q.pps),
+  }))
   return {
     sent: r.packets,
     received,
     lost: Math.max(0, r.packets - received),
-    perQueuePps: (r.guest?.queues ?? []).map((q) => Math.round(q.pps)),
+    queueRates,
+    perQueuePps: queueRates.map((q) => q.pps),
   }
 }
 
@@ -161,7 +169,7 @@ export function makeGenCase(o: GenCaseOptions = {}): VmCase {
           return a - b
         })
         const health = await guestKernelProblems(bed, mark)
-        const load = (label: string, r: {pps: number; lost: number}) => ({
+        const load = (label: string, r: {pps: number; lost: number; queueRates: QueueRateFigure[]}) => ({
           label,
           workloads: ['gen' as const],
           sessions: live,
@@ -169,6 +177,7 @@ export function makeGenCase(o: GenCaseOptions = {}): VmCase {
           durationMs,
           packetsPerSecond: Math.round(r.pps),
           errors: r.lost,
+          queueRates: r.queueRates,
         })
         const pgSent = pg.ran ? pg.queues.reduce((a, q) => a + q.packets, 0) : 0
         return {
@@ -193,15 +202,15 @@ export function makeGenCase(o: GenCaseOptions = {}): VmCase {
                     load(`kernel pktgen in the guest, ${live} kpktgend threads`, {
                       pps: pg.queues.reduce((a, q) => a + q.pps, 0),
                       lost: Math.max(0, pgSent - hostRx),
+                      queueRates: pg.queues.map((q) => ({
+                        queue: q.queue,
+                        direction: 'tx' as const,
+                        pps: q.pps,
+                      })),
                     }),
                   ]
                 : []),
             ],
-            perQueuePps: {
-              fromGuest: genFigures(from).perQueuePps,
-              toGuest: genFigures(to).perQueuePps,
-              ...(pg.ran ? {pktgen: pg.queues.map((q) => q.pps)} : {}),
-            },
             numbers: {
               fromGuestSent: from.packets,
               fromGuestReceived: from.rx?.packets ?? 0,
