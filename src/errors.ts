@@ -15,7 +15,7 @@ export const ExitCode = {
   checkFailed: 9, // `mqbench check` found a failing check
   notLocal: 10, // a non-local target without --allow-remote
   partial: 11, // the run stopped early (server died, worker crashed); partial results were kept
-  busy: 12, // a testbed or object with that name exists already
+  busy: 12, // a testbed or object with that name exists already, or a running command uses it
   interrupted: 130, // Ctrl-C / SIGTERM: what was measured so far was printed and saved
 } as const
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]

@@ -36,8 +36,15 @@ export default class TestbedList extends MqbCommand {
         : t.owner && !t.owner.holder
           ? `in use by ${ownerText(t)}`
           : `held by process ${t.pid}`
+      // Recorded before its objects are made: a testbed being set up has no names yet.
+      const ends =
+        t.nsA || t.devA
+          ? `${t.devA} ${t.ipA} <-> ${t.devB} ${t.ipB}`
+          : t.alive
+            ? 'being set up'
+            : 'never set up'
       this.log(
-        `${t.name.padEnd(10)} ${t.kind.padEnd(5)} queues<=${String(t.maxQueues).padEnd(4)} ${t.devA} ${t.ipA} <-> ${t.devB} ${t.ipB}  (${state})`,
+        `${t.name.padEnd(10)} ${t.kind.padEnd(5)} queues<=${String(t.maxQueues).padEnd(4)} ${ends}  (${state})`,
       )
     }
     if (inUse.length)
