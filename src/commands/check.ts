@@ -97,7 +97,10 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
       helpValue: 'FILE',
     }),
     repeats: Flags.integer({
-      description: `vm: runs of each performance load (mq at N and at 1 queue, stress, mq_off), which --baseline needs to measure each run's noise (default 1; with --baseline ${MIN_SAMPLES}); each repeat adds one --duration per load`,
+      description:
+        "vm: runs of each performance load (mq at N and at 1 queue, gen's three, stress, mq_off), which " +
+        `--baseline needs to measure each run's noise (default 1; with --baseline ${MIN_SAMPLES}); ` +
+        'each repeat adds one --duration per load',
       helpValue: 'N',
       min: 1,
       max: LIMITS.maxRepeats,

@@ -105,7 +105,10 @@ export function compareWithBaseline(current: LoadSamples[], baseline: LoadSample
   })
 }
 
-/** Why two plans' loads cannot be compared (other queues, sessions, load length, repeats, accelerator), or undefined. */
+/**
+ * Why two plans' loads cannot be compared (other queues, sessions, load length, repeats,
+ * accelerator), or undefined.
+ */
 export function incomparable(
   current: {params: PlanParamsLike; accel: string[]},
   baseline: {params: PlanParamsLike; accel: string[]},
@@ -156,7 +159,9 @@ export function judgeBaseline(current: PlanLike, baseline: PlanLike, file: strin
         v.status === 'N/A' && v.values.length < Math.min(repeats, MIN_SAMPLES) && v.baseline
           ? {
               ...v,
-              evidence: `${v.caseId} "${v.label}" ${v.metric}: not a performance figure: its case runs it once, whatever --repeats`,
+              evidence:
+                `${v.caseId} "${v.label}" ${v.metric}: ` +
+                'not a performance figure: its case runs it once, whatever --repeats',
             }
           : v,
       )

@@ -159,7 +159,7 @@ export interface PlanParams {
   /** cycles of the extended hotplug-repeat case (its default: 20) */
   hotplugCycles?: number
   /**
-   * --repeats: runs of each performance load (mq at N and at 1 queue, gen, stress, mq_off), so
+   * --repeats: runs of each performance load (mq at N and at 1 queue, gen's three, stress, mq_off), so
    * that --baseline can measure each run's noise; absent: once (judge.ts loadRepeats)
    */
   repeats?: number

@@ -180,7 +180,9 @@ export function makeMqCase(o: MqOptions = {}): VmCase {
             'side-by-side',
             `both loads ran: ${n} queue pairs with ${sessions} sessions beside 1 with ${ONE_QUEUE_SESSIONS}`,
             a > 0 && b > 0,
-            `${Math.round(a)} vs ${Math.round(b)} transactions/s${repeats > 1 ? ` (medians of ${repeats} repeats)` : ''}${bed.guest.setup.accel === 'tcg' ? ' (TCG: functional only)' : ''}`,
+            `${Math.round(a)} vs ${Math.round(b)} transactions/s` +
+              (repeats > 1 ? ` (medians of ${repeats} repeats)` : '') +
+              (bed.guest.setup.accel === 'tcg' ? ' (TCG: functional only)' : ''),
           ),
         )
         return {checks, figures: {loads}}
