@@ -11,6 +11,7 @@ import {ResultsJournal} from '../results/journal.js'
 import {RESULTS_SCHEMA, RESULTS_VERSION, type ResultsFile} from '../results/schema.js'
 import {randomTestbedName} from '../testbed/common.js'
 import {createTestbed, type VmOptions} from '../testbed/index.js'
+import {ownerSelf} from '../testbed/registry.js'
 import {runAlternating} from './alternate.js'
 import {
   missingIterations,
@@ -116,7 +117,13 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
         token: opts.token,
         name: opts.resume ? randomTestbedName('r') : config.testbed.name,
       },
-      {maxQueues: plan.maxQueues, relayCpus: opts.relayCpus, vm: opts.vm, cleanup: opts.cleanup},
+      {
+        maxQueues: plan.maxQueues,
+        relayCpus: opts.relayCpus,
+        vm: opts.vm,
+        cleanup: opts.cleanup,
+        owner: ownerSelf('mqbench scale'),
+      },
     )
     if (testbed.guest) journal.recordGuest(testbed.guest)
     if (opts.progress)

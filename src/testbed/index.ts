@@ -3,11 +3,11 @@
 import {ExitCode, MqbError, badInput} from '../errors.js'
 import {checkTestbedName} from './common.js'
 import {createDevTestbed, type DevState} from './dev.js'
-import {pidAlive, readRecords, removeRecord, writeRecord} from './registry.js'
+import {ownerAlive, readRecords, removeRecord, writeRecord, type TestbedOwner} from './registry.js'
 import {createTapTestbed} from './tap.js'
 import type {Testbed, TestbedKind, TestbedOptions, TestbedSpec} from './types.js'
 import {createVethTestbed} from './veth.js'
-import {createVmTestbed} from './vm.js'
+import {bootVmBed, createVmTestbed, type VmBed} from './vm.js'
 import {requireCapabilities} from '../host/privileges.js'
 
 export type {QueueReadback, Testbed, TestbedKind, TestbedOptions, TestbedSpec, VmOptions} from './types.js'
@@ -54,7 +54,7 @@ export function checkTestbedSpec(name: string, maxQueues: number): void {
   if (!Number.isInteger(maxQueues) || maxQueues < 1)
     throw badInput(`a testbed needs at least 1 queue, not ${maxQueues}`)
   const existing = readRecords().find((r) => r.name === name)
-  if (existing && pidAlive(existing.pid))
+  if (existing && ownerAlive(existing))
     throw new MqbError(
       `testbed ${name} exists already (process ${existing.pid}); pick another name or run \`mqbench testbed down ${name}\``,
       ExitCode.busy,
@@ -62,11 +62,38 @@ export function checkTestbedSpec(name: string, maxQueues: number): void {
 }
 
 /**
- * Creates a testbed and records it (name, objects, this process's pid) so that `testbed list`
- * shows it and `testbed down` can remove it, also after a SIGKILL. Everything is registered in
- * the cleanup registry as it is created; close() removes it all and the record.
+ * Creates a testbed and records it (name, objects, this process as its owner: `owner`, by default
+ * a run of `command`) so that `testbed list` shows it and `testbed down` can remove it, also after
+ * a SIGKILL. Everything is registered in the cleanup registry as it is created; close() removes it
+ * all and the record.
  */
-export async function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Promise<Testbed> {
+export async function createTestbed(
+  spec: TestbedSpec,
+  opts: TestbedOptions & {owner: TestbedOwner},
+): Promise<Testbed> {
+  let devState: DevState | undefined
+  const made = await recorded(
+    spec,
+    opts,
+    async () => ({
+      testbed: await TESTBED_KINDS[spec.kind].create(spec, {...opts, onSaved: (s) => (devState = s)}),
+    }),
+    () => devState,
+  )
+  return made.testbed
+}
+
+/** A vm testbed with its guest in reach (bootVmBed), recorded as createTestbed records any testbed. */
+export function createVmBed(spec: TestbedSpec, opts: TestbedOptions & {owner: TestbedOwner}): Promise<VmBed> {
+  return recorded({...spec, kind: 'vm'}, opts, () => bootVmBed(spec, opts))
+}
+
+async function recorded<T extends {testbed: Testbed}>(
+  spec: TestbedSpec,
+  opts: TestbedOptions & {owner: TestbedOwner},
+  create: () => Promise<T>,
+  devState: () => DevState | undefined = () => undefined,
+): Promise<T> {
   checkTestbedSpec(spec.name, opts.maxQueues)
   // Before anything is created: namespaces need CAP_SYS_ADMIN (`ip netns add`, setns), links,
   // taps and channel counts CAP_NET_ADMIN; a real device's testbed makes no namespace.
@@ -74,13 +101,24 @@ export async function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Pr
     spec.kind === 'dev' ? ['CAP_NET_ADMIN'] : ['CAP_NET_ADMIN', 'CAP_SYS_ADMIN'],
     `create a ${spec.kind} testbed`,
   )
-  let devState: DevState | undefined
-  const tb = await TESTBED_KINDS[spec.kind].create(spec, {...opts, onSaved: (s) => (devState = s)})
-  const {kind, name, nsA, nsB, devA, devB, ipA, ipB, maxQueues} = tb
+  const base = {name: spec.name, kind: spec.kind, pid: process.pid, owner: opts.owner}
+  // Claimed before anything is made (a guest boots for seconds): `testbed down --all` leaves a
+  // testbed being made by a live run alone, and takes what a killed one left by its name.
+  const empty = {nsA: '', nsB: '', devA: '', devB: '', ipA: '', ipB: ''}
+  writeRecord({...base, createdAt: new Date().toISOString(), ...empty, maxQueues: opts.maxQueues})
+  const unrecord = opts.cleanup.add(`record of testbed ${spec.name}`, () => removeRecord(spec.name))
+  let made: T
+  try {
+    made = await create()
+  } catch (err) {
+    // Not with --keep: the kept guest is then removed by name (`testbed down NAME`).
+    if (!opts.vm?.keep) unrecord()
+    throw err
+  }
+  const tb = made.testbed
+  const {nsA, nsB, devA, devB, ipA, ipB, maxQueues} = tb
   writeRecord({
-    name,
-    kind,
-    pid: process.pid,
+    ...base,
     createdAt: new Date().toISOString(),
     nsA,
     nsB,
@@ -89,15 +127,15 @@ export async function createTestbed(spec: TestbedSpec, opts: TestbedOptions): Pr
     ipA,
     ipB,
     maxQueues,
-    devState,
+    devState: devState(),
     ...(tb.guest ? {guest: tb.guest} : {}),
   })
-  const unrecord = opts.cleanup.add(`record of testbed ${name}`, () => removeRecord(name))
   const close = tb.close.bind(tb)
-  return Object.assign(tb, {
+  Object.assign(tb, {
     async close() {
       await close()
       unrecord()
     },
   })
+  return made
 }

@@ -12,13 +12,29 @@ import {OBJECT_PREFIX, deleteNetns, linkExists, listNetns, netnsExists} from '..
 import type {TestbedKind} from './types.js'
 import {forgetGuestAddress} from '../host/guests.js'
 import {readQemuRecord, type GuestSetup} from '../vm/guest.js'
-import {stopProcess} from '../host/process.js'
+import {processStartTime, stopProcess} from '../host/process.js'
+
+/**
+ * Who holds a testbed. A holder (`testbed up`, foreground or --detach) exists to keep it until
+ * `testbed down`; any other owner is a command that made the testbed for its own run (`scale`,
+ * each guest of `check --testbed vm`) and removes it when the run ends: `down` leaves those alone
+ * while the run lives.
+ */
+export interface TestbedOwner {
+  /** "mqbench testbed up", "mqbench scale", "mqbench check" */
+  command: string
+  holder: boolean
+  /** the owner's start time (/proc/PID/stat), so that a pid reused by another process is not the owner */
+  startTime?: number
+}
 
 export interface TestbedRecord {
   name: string
   kind: TestbedKind
   /** the process that holds the testbed (and, for tap, runs its relay) */
   pid: number
+  /** absent in records of earlier versions: taken for a holder */
+  owner?: TestbedOwner
   createdAt: string
   nsA: string
   nsB: string
@@ -38,7 +54,7 @@ export interface TestbedRecord {
 /** A held testbed by name, for the commands that run against it; exit 5 when there is none. */
 export function heldTestbed(name: string): TestbedRecord {
   const rec = readRecords().find((r) => r.name === name)
-  if (!rec || !pidAlive(rec.pid))
+  if (!rec || !ownerAlive(rec))
     throw new MqbError(
       `no testbed ${name} is held${rec ? ` (its process ${rec.pid} is gone)` : ''}; start one with \`mqbench testbed up ${name}\``,
       ExitCode.noDevice,
@@ -87,6 +103,40 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** The record's owner still runs: its pid is alive and, when recorded, started when the owner did. */
+export function ownerAlive(rec: Pick<TestbedRecord, 'pid' | 'owner'>): boolean {
+  if (!pidAlive(rec.pid)) return false
+  return rec.owner?.startTime === undefined || processStartTime(rec.pid) === rec.owner.startTime
+}
+
+/** This process as a testbed's owner. */
+export function ownerSelf(command: string, holder = false): TestbedOwner {
+  return {command, holder, startTime: processStartTime(process.pid)}
+}
+
+/**
+ * Whether a testbed is in use by a run in progress, which `down` must not pull from under it: its
+ * owner lives and is not a holder (a holder is there to be taken down; a record of an earlier
+ * version, without owner, counts as one).
+ */
+export function testbedInUse(rec: Pick<TestbedRecord, 'pid' | 'owner'>, alive: boolean): boolean {
+  return alive && rec.owner !== undefined && !rec.owner.holder && rec.pid !== process.pid
+}
+
+/** "mqbench check (pid 4242)" */
+export const ownerText = (rec: Pick<TestbedRecord, 'pid' | 'owner'>) =>
+  `${rec.owner?.command ?? 'a process'} (pid ${rec.pid})`
+
+/**
+ * Whether a namespace, link or scratch directory (NAME.vm, NAME-mig.vm) belongs to testbed
+ * `name`: everything a testbed makes is named mqb-NAME-... (names are [a-z0-9]{1,9}, so the dash
+ * ends the name), its guest directories NAME.vm and NAME-*.vm.
+ */
+export function belongsTo(name: string, object: string): boolean {
+  if (object.endsWith('.vm')) return object === `${name}.vm` || object.startsWith(`${name}-`)
+  return object.startsWith(`${OBJECT_PREFIX}${name}-`)
+}
+
 /** mqb- namespaces, and links in this namespace whose name starts with mqb. */
 export function mqbObjects(): {netns: string[]; links: string[]} {
   const links = run('ip', ['-o', 'link', 'show'])
@@ -112,18 +162,26 @@ function netnsHasProcesses(ns: string): boolean {
 }
 
 export function listTestbeds(): TestbedListing {
-  const testbeds = readRecords().map((r) => ({...r, alive: pidAlive(r.pid)}))
-  const owned = new Set(testbeds.filter((t) => t.alive).flatMap((t) => [t.nsA, t.nsB, t.devA, t.devB]))
+  const testbeds = readRecords().map((r) => ({...r, alive: ownerAlive(r)}))
+  const live = testbeds.filter((t) => t.alive)
+  const names = new Set(live.flatMap((t) => [t.nsA, t.nsB, t.devA, t.devB]))
+  // A testbed still being made has a record before its objects: they go by its name.
+  const owned = (o: string) => names.has(o) || live.some((t) => belongsTo(t.name, o))
   const {netns, links} = mqbObjects()
-  const inUse = netns.filter((n) => !owned.has(n) && netnsHasProcesses(n))
-  return {testbeds, stale: [...netns, ...links].filter((n) => !owned.has(n) && !inUse.includes(n)), inUse}
+  const inUse = netns.filter((n) => !owned(n) && netnsHasProcesses(n))
+  return {testbeds, stale: [...netns, ...links].filter((n) => !owned(n) && !inUse.includes(n)), inUse}
 }
 
 const sleepMs = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
 
 /** SIGTERM, then SIGKILL after `graceMs`; returns once the process is gone. */
-function stopOwner(pid: number, graceMs = 5000): void {
-  if (pid === process.pid || !pidAlive(pid)) return
+function stopOwner(rec: Pick<TestbedRecord, 'pid' | 'owner'>, graceMs = 5000): void {
+  const {pid} = rec
+  if (pid === process.pid || !ownerAlive(rec)) return
+  if (rec.owner?.startTime !== undefined) {
+    stopProcess({pid, startTime: rec.owner.startTime}, graceMs)
+    return
+  }
   process.kill(pid, 'SIGTERM')
   for (let waited = 0; waited < graceMs && pidAlive(pid); waited += 50) sleepMs(50)
   if (pidAlive(pid)) process.kill(pid, 'SIGKILL')
@@ -163,23 +221,47 @@ function removeObjects(names: {nsA: string; nsB: string; devA: string; devB: str
   return removed
 }
 
-/** Removes one testbed: stops its owner, deletes its objects, restores a device's state. */
-export function removeTestbed(name: string): string[] {
-  const rec = readRecords().find((r) => r.name === name)
-  const names = rec ?? {
-    nsA: `${OBJECT_PREFIX}${name}-a`,
-    nsB: `${OBJECT_PREFIX}${name}-b`,
-    devA: `${OBJECT_PREFIX}${name}-a`,
-    devB: `${OBJECT_PREFIX}${name}-b`,
+/** The scratch directories of guests in the state directory (NAME.vm, NAME-mig.vm). */
+function guestDirs(): string[] {
+  try {
+    return readdirSync(stateDir()).filter((f) => f.endsWith('.vm'))
+  } catch {
+    return []
   }
+}
+
+/**
+ * Removes one testbed: stops its owner, deletes its objects, restores a device's state. A testbed
+ * a running command made for itself is refused (exit 12) unless `force`: stopping it would end
+ * that run.
+ */
+export function removeTestbed(name: string, opts: {force?: boolean; missingOk?: boolean} = {}): string[] {
+  const rec = readRecords().find((r) => r.name === name)
+  const alive = rec ? ownerAlive(rec) : false
+  if (rec && !opts.force && testbedInUse(rec, alive))
+    throw new MqbError(
+      `testbed ${name} is in use by ${ownerText(rec)}; stop that run, or add --force`,
+      ExitCode.busy,
+    )
+  // A record written before its testbed was made has no object names yet: they follow from the name.
+  const names = rec?.nsA
+    ? {...rec}
+    : {
+        nsA: `${OBJECT_PREFIX}${name}-a`,
+        nsB: `${OBJECT_PREFIX}${name}-b`,
+        devA: `${OBJECT_PREFIX}${name}-a`,
+        devB: `${OBJECT_PREFIX}${name}-b`,
+      }
   const removed: string[] = []
-  if (rec && rec.pid !== process.pid && pidAlive(rec.pid)) {
-    stopOwner(rec.pid)
+  if (rec && rec.pid !== process.pid && alive) {
+    stopOwner(rec)
     removed.push(`testbed ${name} (its process ${rec.pid} stopped and cleaned up)`)
   }
-  // A guest left by a SIGKILL or by --keep has no live owner: qemu goes before its namespace.
-  removed.push(...removeGuest(join(stateDir(), `${name}.vm`)))
-  if (!rec && netnsExists(`${OBJECT_PREFIX}${name}-h`)) names.nsA = `${OBJECT_PREFIX}${name}-h`
+  // A guest left by a SIGKILL or by --keep has no live owner: qemu goes before its namespace
+  // (a migration's destination, NAME-mig.vm, too).
+  for (const d of guestDirs().filter((f) => belongsTo(name, f)))
+    removed.push(...removeGuest(join(stateDir(), d)))
+  if (!rec?.nsA && netnsExists(`${OBJECT_PREFIX}${name}-h`)) names.nsA = `${OBJECT_PREFIX}${name}-h`
   removed.push(...removeObjects(names))
   if (rec?.devState) {
     const failed = restoreDevState(rec.devState)
@@ -187,35 +269,66 @@ export function removeTestbed(name: string): string[] {
       throw new MqbError(`could not restore ${rec.devState.dev}: ${failed.join('; ')}`, ExitCode.failure)
     removed.push(`${rec.devState.dev} (settings restored)`)
   }
-  if (!rec && removed.length === 0)
+  if (!rec && removed.length === 0 && !opts.missingOk)
     throw new MqbError(`no testbed named ${name}; see \`mqbench testbed list\``, ExitCode.noDevice)
   removeRecord(name)
   rmSync(join(stateDir(), `${name}.log`), {force: true})
   return removed
 }
 
+/** A testbed `down --all` left to the run that uses it. */
+export interface InUseTestbed {
+  name: string
+  pid: number
+  command: string
+}
+
 /**
- * Removes every testbed and every mqb- object, including those a SIGKILL left behind. A
- * namespace outside any testbed that a process still runs in (a test or benchmark of its own) is
- * left alone unless `force`.
+ * What `down --all` does with the testbeds on record: `remove` those whose owner is gone or is a
+ * holder, leave those in use by a running command (`inUse`; all removed with `force`); `kept` says
+ * whether an object (namespace, link, guest directory) belongs to one of those left.
  */
-export function removeAll(opts: {force?: boolean} = {}): {removed: string[]; skipped: string[]} {
-  const removed = readRecords().flatMap((r) => removeTestbed(r.name))
+export function planDownAll(
+  records: Array<TestbedRecord & {alive: boolean}>,
+  force: boolean,
+): {remove: string[]; inUse: InUseTestbed[]; kept: (object: string) => boolean} {
+  const busy = force ? [] : records.filter((r) => testbedInUse(r, r.alive))
+  return {
+    remove: records.filter((r) => !busy.includes(r)).map((r) => r.name),
+    inUse: busy.map((r) => ({name: r.name, pid: r.pid, command: r.owner!.command})),
+    kept: (o) => busy.some((r) => belongsTo(r.name, o) || [r.nsA, r.nsB, r.devA, r.devB].includes(o)),
+  }
+}
+
+/**
+ * Removes what is left over: every testbed whose owner is gone or is a holder (`testbed up`), and
+ * every mqb- object, including those a SIGKILL left behind. Testbeds a running command made for
+ * itself (`scale`, `check --testbed vm`) and everything named after them are left to that run
+ * (`inUse`), and so is a namespace outside any testbed that a process still runs in (a test or
+ * benchmark of its own, `skipped`); `force` removes both.
+ */
+export function removeAll(opts: {force?: boolean} = {}): {
+  removed: string[]
+  skipped: string[]
+  inUse: InUseTestbed[]
+} {
+  const {remove, inUse, kept} = planDownAll(
+    readRecords().map((r) => ({...r, alive: ownerAlive(r)})),
+    opts.force ?? false,
+  )
+  const removed = remove.flatMap((name) => removeTestbed(name, {force: true, missingOk: true}))
   // Guests nobody holds (their owner was killed while booting, or --keep) run inside their
   // namespace and would make it look in use: stop them first.
-  let dirs: string[] = []
-  try {
-    dirs = readdirSync(stateDir()).filter((f) => f.endsWith('.vm'))
-  } catch {}
-  for (const d of dirs) removed.push(...removeGuest(join(stateDir(), d)))
+  for (const d of guestDirs().filter((f) => !kept(f))) removed.push(...removeGuest(join(stateDir(), d)))
   const {netns, links} = mqbObjects()
-  const skipped = opts.force ? [] : netns.filter(netnsHasProcesses)
-  for (const ns of netns.filter((n) => !skipped.includes(n))) {
+  const candidates = netns.filter((n) => !kept(n))
+  const skipped = opts.force ? [] : candidates.filter(netnsHasProcesses)
+  for (const ns of candidates.filter((n) => !skipped.includes(n))) {
     deleteNetns(ns)
     removed.push(ns)
   }
-  for (const l of links) {
+  for (const l of links.filter((n) => !kept(n))) {
     if (run('ip', ['link', 'del', l]).status === 0) removed.push(l)
   }
-  return {removed, skipped}
+  return {removed, skipped, inUse}
 }

@@ -33,3 +33,18 @@ export function startMqbench(
 export function mqbench(args: string[]): Promise<CliResult> {
   return startMqbench(args).done
 }
+
+/** `mqbench testbed up NAME --kind KIND --max-queues N --detach --json`: returns once it holds. */
+export function upDetached(name: string, kind: string, maxQueues: number): Promise<CliResult> {
+  return mqbench([
+    'testbed',
+    'up',
+    name,
+    '--kind',
+    kind,
+    '--max-queues',
+    String(maxQueues),
+    '--detach',
+    '--json',
+  ])
+}

@@ -1,7 +1,7 @@
 // `mqbench testbed up|list|down` as a person uses them: a detached testbed that holds, a name
 // in use refused with exit 12, down removing it all.
 import {afterAll, expect, it} from 'vitest'
-import {mqbench} from '../helpers/mqbench-cli.js'
+import {mqbench, upDetached} from '../helpers/mqbench-cli.js'
 import {leftovers, uniqueTag} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
 import {run} from '../../src/util/exec.js'
@@ -16,17 +16,7 @@ describeNet('testbed commands', () => {
     it(`holds a detached ${kind} testbed until down`, async () => {
       const name = `c${uniqueTag().slice(0, 4)}`
       names.push(name)
-      const up = await mqbench([
-        'testbed',
-        'up',
-        name,
-        '--kind',
-        kind,
-        '--max-queues',
-        '2',
-        '--detach',
-        '--json',
-      ])
+      const up = await upDetached(name, kind, 2)
       expect(up.status, up.stderr).toBe(0)
       const rec = JSON.parse(up.stdout)
       expect(rec).toMatchObject({name, kind, maxQueues: 2, nsA: `mqb-${name}-a`, nsB: `mqb-${name}-b`})

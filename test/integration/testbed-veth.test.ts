@@ -3,7 +3,7 @@
 import {spawn} from 'node:child_process'
 import {afterEach, expect, it} from 'vitest'
 import {createTestbed} from '../../src/testbed/index.js'
-import {readRecords} from '../../src/testbed/registry.js'
+import {ownerSelf, readRecords} from '../../src/testbed/registry.js'
 import type {Testbed} from '../../src/testbed/types.js'
 import {run, runInNetns} from '../../src/util/exec.js'
 import {cleanup, leftovers, uniqueTag} from '../helpers/netpair.js'
@@ -26,7 +26,7 @@ describeNet('veth testbed', () => {
 
   it('changes and reads back queue counts and spreads TCP over the queues', async () => {
     tag = `v${uniqueTag().slice(0, 4)}`
-    tb = await createTestbed({kind: 'veth', name: tag}, {maxQueues: 4, cleanup})
+    tb = await createTestbed({kind: 'veth', name: tag}, {maxQueues: 4, cleanup, owner: ownerSelf('test')})
     expect(readRecords().find((r) => r.name === tag)).toMatchObject({
       kind: 'veth',
       pid: process.pid,

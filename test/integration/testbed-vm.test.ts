@@ -9,7 +9,7 @@ import {afterAll, beforeAll, expect, it} from 'vitest'
 import {loadResults} from '../../src/results/load.js'
 import type {GenResult} from '../../src/results/schema.js'
 import {createTestbed, type Testbed} from '../../src/testbed/index.js'
-import {stateDir} from '../../src/testbed/registry.js'
+import {ownerSelf, stateDir} from '../../src/testbed/registry.js'
 import {vmNames} from '../../src/testbed/vm.js'
 import {run} from '../../src/util/exec.js'
 import {mqbench, RUN_JS, startMqbench} from '../helpers/mqbench-cli.js'
@@ -37,7 +37,7 @@ describeNet('vm testbed (one shared guest)', () => {
   beforeAll(async () => {
     tb = await createTestbed(
       {kind: 'vm', name},
-      {maxQueues: 2, cleanup, vm: {accel: 'auto', vcpuCpus: [1, 0]}},
+      {maxQueues: 2, cleanup, vm: {accel: 'auto', vcpuCpus: [1, 0]}, owner: ownerSelf('test')},
     )
   }, 120_000)
 

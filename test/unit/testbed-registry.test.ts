@@ -2,19 +2,29 @@ import {mkdtempSync, readdirSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {MqbError} from '../../src/errors.js'
+import {processStartTime} from '../../src/host/process.js'
 import {
+  belongsTo,
   listTestbeds,
+  ownerAlive,
+  ownerSelf,
   pidAlive,
+  planDownAll,
   readRecords,
   removeRecord,
+  removeTestbed,
+  testbedInUse,
   writeRecord,
+  type TestbedOwner,
   type TestbedRecord,
 } from '../../src/testbed/registry.js'
 
-const record = (name: string, pid: number): TestbedRecord => ({
+const record = (name: string, pid: number, owner?: TestbedOwner): TestbedRecord => ({
   name,
   kind: 'tap',
   pid,
+  ...(owner ? {owner} : {}),
   createdAt: '2026-11-24T23:00:00.000Z',
   nsA: `mqb-${name}-a`,
   nsB: `mqb-${name}-b`,
@@ -58,5 +68,100 @@ describe('testbed registry', () => {
       ['dead', false],
       ['live', true],
     ])
+  })
+})
+
+// A pid that cannot exist (pid_max is at most 2^22) and a live process that is not this one.
+const GONE = 2 ** 22 + 1
+const PARENT = process.ppid
+const run = (command: string, startTime?: number): TestbedOwner => ({command, holder: false, startTime})
+const holder: TestbedOwner = {command: 'mqbench testbed up', holder: true}
+
+describe('who owns a testbed, and whether down may take it', () => {
+  it('an owner is alive when its pid runs and, when recorded, started when the owner did', () => {
+    expect(ownerAlive({pid: process.pid, owner: ownerSelf('mqbench scale')})).toBe(true)
+    // the pid is alive but reused: another start time
+    expect(
+      ownerAlive({pid: process.pid, owner: run('mqbench scale', processStartTime(process.pid)! + 1)}),
+    ).toBe(false)
+    expect(ownerAlive({pid: GONE, owner: run('mqbench scale')})).toBe(false)
+    // records of earlier versions have no owner: the pid alone
+    expect(ownerAlive({pid: process.pid})).toBe(true)
+    expect(ownerSelf('mqbench testbed up', true)).toEqual({
+      command: 'mqbench testbed up',
+      holder: true,
+      startTime: processStartTime(process.pid),
+    })
+  })
+
+  it('a testbed is in use only by a live owner that is not a holder', () => {
+    expect(testbedInUse({pid: PARENT, owner: run('mqbench check')}, true)).toBe(true)
+    expect(testbedInUse({pid: PARENT, owner: run('mqbench check')}, false)).toBe(false)
+    expect(testbedInUse({pid: PARENT, owner: holder}, true)).toBe(false)
+    expect(testbedInUse({pid: PARENT}, true)).toBe(false)
+    // this very process never blocks its own down
+    expect(testbedInUse({pid: process.pid, owner: run('mqbench check')}, true)).toBe(false)
+  })
+
+  it("tells a testbed's objects by its name", () => {
+    for (const o of ['mqb-c1a2b-h', 'mqb-c1a2b-m', 'mqb-c1a2b-t1', 'mqb-c1a2b-a', 'c1a2b.vm', 'c1a2b-mig.vm'])
+      expect(belongsTo('c1a2b', o), o).toBe(true)
+    for (const o of ['mqb-c1a2-h', 'mqb-c1a2bb-h', 'mqbc1a2ba', 'c1a2bb.vm', 'c1a2.vm', 'xc1a2b.vm'])
+      expect(belongsTo('c1a2b', o), o).toBe(false)
+  })
+
+  it('down --all removes stale testbeds and holders, and leaves those a running command uses', () => {
+    const recs = [
+      {...record('stale', GONE, run('mqbench scale')), alive: false},
+      {...record('held', PARENT, holder), alive: true},
+      {...record('old', PARENT), alive: true},
+      {
+        ...record('c1a2b', PARENT, run('mqbench check')),
+        alive: true,
+        nsA: 'mqb-c1a2b-h',
+        devA: 'mqb-c1a2b-b',
+      },
+      {...record('s9', PARENT, run('mqbench scale')), alive: true},
+    ]
+    const p = planDownAll(recs, false)
+    expect(p.remove).toEqual(['stale', 'held', 'old'])
+    expect(p.inUse).toEqual([
+      {name: 'c1a2b', pid: PARENT, command: 'mqbench check'},
+      {name: 's9', pid: PARENT, command: 'mqbench scale'},
+    ])
+    for (const o of ['mqb-c1a2b-h', 'mqb-c1a2b-m', 'c1a2b.vm', 'c1a2b-mig.vm', 'mqb-s9-a'])
+      expect(p.kept(o), o).toBe(true)
+    for (const o of ['mqb-stale-a', 'mqb-held-b', 'stale.vm', 'mqb-tab12-a']) expect(p.kept(o), o).toBe(false)
+    const forced = planDownAll(recs, true)
+    expect(forced.remove).toEqual(['stale', 'held', 'old', 'c1a2b', 's9'])
+    expect(forced.inUse).toEqual([])
+    expect(forced.kept('mqb-c1a2b-h')).toBe(false)
+  })
+})
+
+describe('testbed down NAME of a testbed in use', () => {
+  const saved = process.env.MQBENCH_STATE_DIR
+  beforeEach(() => {
+    process.env.MQBENCH_STATE_DIR = mkdtempSync(join(tmpdir(), 'mqb-registry-'))
+  })
+  afterEach(() => {
+    if (saved === undefined) delete process.env.MQBENCH_STATE_DIR
+    else process.env.MQBENCH_STATE_DIR = saved
+  })
+
+  it('is refused with exit 12 in one line, and the record stays', () => {
+    writeRecord(record('c1a2b', PARENT, run('mqbench check', processStartTime(PARENT))))
+    let err: unknown
+    try {
+      removeTestbed('c1a2b')
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(MqbError)
+    expect((err as MqbError).exitCode).toBe(12)
+    expect((err as MqbError).message).toBe(
+      `testbed c1a2b is in use by mqbench check (pid ${PARENT}); stop that run, or add --force`,
+    )
+    expect(readRecords().map((r) => r.name)).toEqual(['c1a2b'])
   })
 })

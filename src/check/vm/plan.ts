@@ -6,7 +6,9 @@ import {ExitCode, MqbError} from '../../errors.js'
 import type {CleanupRegistry} from '../../host/cleanup.js'
 import type {GuestRecord} from '../../results/schema.js'
 import {randomTestbedName} from '../../testbed/common.js'
-import {bootVmBed, type VmBed} from '../../testbed/vm.js'
+import {createVmBed} from '../../testbed/index.js'
+import {ownerSelf} from '../../testbed/registry.js'
+import type {VmBed} from '../../testbed/vm.js'
 import {CASES} from './cases.js'
 import type {CaseContext, CaseReport, GuestVariant, PlanParams, PlanReport, VmCase} from './types.js'
 
@@ -49,10 +51,12 @@ export async function runVmPlan(params: PlanParams, cases: VmCase[], hooks: Plan
   let shared: {bed: VmBed; record: GuestRecord} | undefined
   const boot = async (variant: GuestVariant = {}): Promise<VmBed> => {
     const queues = variant.queues ?? params.queues
-    return bootVmBed(
+    // Recorded with this process as a run's owner: `testbed down --all` leaves the plan's guests alone.
+    return createVmBed(
       {kind: 'vm', name: randomTestbedName('c')},
       {
         cleanup: hooks.cleanup,
+        owner: ownerSelf('mqbench check'),
         maxQueues: queues,
         vm: {
           vcpus: variant.vcpus ?? params.vcpus,

@@ -1,5 +1,5 @@
 import {MqbCommand} from '../../cli/base.js'
-import {listTestbeds, type TestbedListing} from '../../testbed/registry.js'
+import {listTestbeds, ownerText, type TestbedListing} from '../../testbed/registry.js'
 
 export default class TestbedList extends MqbCommand {
   static summary =
@@ -31,7 +31,11 @@ export default class TestbedList extends MqbCommand {
       return
     }
     for (const t of testbeds) {
-      const state = t.alive ? `held by process ${t.pid}` : `stale: process ${t.pid} is gone`
+      const state = !t.alive
+        ? `stale: process ${t.pid} is gone`
+        : t.owner && !t.owner.holder
+          ? `in use by ${ownerText(t)}`
+          : `held by process ${t.pid}`
       this.log(
         `${t.name.padEnd(10)} ${t.kind.padEnd(5)} queues<=${String(t.maxQueues).padEnd(4)} ${t.devA} ${t.ipA} <-> ${t.devB} ${t.ipB}  (${state})`,
       )

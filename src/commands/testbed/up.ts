@@ -9,7 +9,7 @@ import {ExitCode, MqbError, type ExitCodeValue} from '../../errors.js'
 import {checkTestbedSpec, createTestbed, type TestbedKind} from '../../testbed/index.js'
 import {LIMITS} from '../../limits.js'
 import {serverFor} from '../../scale/workloads.js'
-import {readRecords, stateDir, writeRecord, type TestbedRecord} from '../../testbed/registry.js'
+import {ownerSelf, readRecords, stateDir, writeRecord, type TestbedRecord} from '../../testbed/registry.js'
 import {vmNames} from '../../testbed/vm.js'
 import {agentRelayPath, serveAgentRelay} from '../../vm/agent-relay.js'
 
@@ -99,6 +99,8 @@ export default class TestbedUp extends MqbCommand {
         relayCpus: flags['relay-cpus'],
         cleanup,
         vm: vmOptions(flags),
+        // A holder: `testbed down` (NAME or --all) is how it is meant to end.
+        owner: ownerSelf('mqbench testbed up', true),
       },
     ).catch((err: unknown) => {
       if (flags.keep) cleanup.forgetAll()
