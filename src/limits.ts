@@ -27,6 +27,8 @@ export const LIMITS = {
   maxFlowsPerQueue: 65535,
   /** gen: Ethernet frame without FCS (jumbo) */
   maxFrameBytes: 9000,
+  /** check --testbed vm --repeats: runs of each performance load (each repeat costs one --duration per load) */
+  maxRepeats: 10,
 } as const
 
 /**

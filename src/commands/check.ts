@@ -6,7 +6,7 @@ import {ExitCode, MqbError} from '../errors.js'
 import {runCheck, type CheckReport} from '../check/run.js'
 import {planTotals, runVmPlan, selectCases} from '../check/vm/plan.js'
 import {CASES} from '../check/vm/cases.js'
-import {judgeBaseline, loadBaselinePlan, type BaselineComparison} from '../check/vm/baseline.js'
+import {judgeBaseline, loadBaselinePlan, MIN_SAMPLES, type BaselineComparison} from '../check/vm/baseline.js'
 import type {CaseReport, PlanParams} from '../check/vm/types.js'
 import {hostInfo} from '../host/info.js'
 import {planResults, writePlanResults, type PlanResultsFile} from '../results/plan.js'
@@ -96,6 +96,15 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
         "vm: an earlier run's results file (check-vm-STAMP.json); each case's loads are compared with its, a drop beyond the run-to-run noise of the repeats fails (exit 9)",
       helpValue: 'FILE',
     }),
+    repeats: Flags.integer({
+      description:
+        "vm: runs of each performance load (mq at N and at 1 queue, gen's three, stress, mq_off), which " +
+        `--baseline needs to measure each run's noise (default 1; with --baseline ${MIN_SAMPLES}); ` +
+        'each repeat adds one --duration per load',
+      helpValue: 'N',
+      min: 1,
+      max: LIMITS.maxRepeats,
+    }),
     out: Flags.string({
       description: 'vm: directory for the results file (check-vm-STAMP.json; never replaces another run)',
       helpValue: 'DIR',
@@ -146,6 +155,8 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
       flags.extended,
     )
     const vm = vmOptions(flags)
+    // A comparison needs MIN_SAMPLES repeats on each side; without one a single run keeps the plan short.
+    const repeats = flags.repeats ?? (flags.baseline ? MIN_SAMPLES : 1)
     const params: PlanParams = {
       queues: flags.queues,
       vcpus: vm.vcpus ?? flags.queues,
@@ -156,7 +167,13 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
       kernel: vm.kernel,
       accel: vm.accel ?? 'auto',
       hotplugCycles: flags['hotplug-cycles'],
+      repeats,
     }
+    if (flags.baseline && repeats < MIN_SAMPLES)
+      throw new MqbError(
+        `--baseline needs --repeats ${MIN_SAMPLES} or more: each run's noise is measured from its repeats`,
+        ExitCode.badInput,
+      )
     // Read first: a bad baseline is said before any guest boots.
     const baseline = flags.baseline ? loadBaselinePlan(flags.baseline) : undefined
     const at = new Date()

@@ -13,6 +13,7 @@ import type {
   QueueRateFigure,
   TimelineFigure,
 } from '../check/vm/types.js'
+import {median} from '../check/vm/baseline.js'
 import type {PlanResultsFile} from '../results/plan.js'
 import type {GuestRecord} from '../results/schema.js'
 import {escapeHtml as e, fmt} from './format.js'
@@ -37,6 +38,7 @@ td.evidence { text-align: left; font-family: ui-monospace, monospace; font-size:
 .timeline text { font-size: 12px; fill: #1d2329; }
 .timeline .events { font-size: 0.85rem; margin: 0.2rem 0; }
 .kernel-log { color: #b3261e; }
+.range { color: #5b6670; font-size: 0.8em; white-space: nowrap; }
 `
 
 const statusClass = (s: string) => (s === 'N/A' ? 'NA' : s)
@@ -84,10 +86,11 @@ function rateBars(caption: string, rates: QueueRateFigure[]): string {
 const perCpu = (i: InterruptFigure) =>
   i.perCpu.length > 1 ? `on vCPUs ${i.perCpu.map((n, cpu) => `${cpu}:+${fmt(n)}`).join(' ')}` : undefined
 
-function loadBlock(l: LoadFigure): string {
+function loadBlock(l: LoadFigure, repeat?: {k: number; of: number}): string {
   const ints = (l.interrupts ?? []) as InterruptFigure[]
   const ctrs = (l.counters ?? []) as QueueCounterFigure[]
-  return `<div class="load" data-load="${e(l.label)}"><h4>${e(l.label)}</h4>${bars(
+  const which = repeat ? ` (repeat ${repeat.k} of ${repeat.of})` : ''
+  return `<div class="load" data-load="${e(l.label)}"><h4>${e(l.label)}${which}</h4>${bars(
     'interrupts per queue line',
     ints.map((i) => ({label: i.label, before: i.before, after: i.after, note: perCpu(i)})),
   )}${bars(
@@ -96,7 +99,25 @@ function loadBlock(l: LoadFigure): string {
   )}${rateBars('packets/s per guest queue', l.queueRates ?? [])}</div>`
 }
 
+/**
+ * A case's loads by label, in the order they ran: the repeats of one load (--repeats) share
+ * its label, and are one row of the table (median and range) and one bar block each.
+ */
+function byLabel(loads: LoadFigure[]): LoadFigure[][] {
+  const groups = new Map<string, LoadFigure[]>()
+  for (const l of loads) groups.set(l.label, [...(groups.get(l.label) ?? []), l])
+  return [...groups.values()]
+}
+
+/** One figure of a load, or of its repeats: the median, then the range. */
+function repeated(values: Array<number | undefined>, digits?: number): string {
+  const v = values.filter((x): x is number => x !== undefined && Number.isFinite(x))
+  if (v.length <= 1 || values.length <= 1) return fmt(v[0], digits)
+  return `${fmt(median(v), digits)} <span class="range">(${fmt(Math.min(...v), digits)}–${fmt(Math.max(...v), digits)})</span>`
+}
+
 function loadsSection(loads: LoadFigure[], functionalOnly: boolean): string {
+  const groups = byLabel(loads)
   const table = `<table class="load-table"><thead><tr>${[
     'load',
     'workloads',
@@ -109,15 +130,21 @@ function loadsSection(loads: LoadFigure[], functionalOnly: boolean): string {
     'errors / lost',
   ]
     .map((h) => `<th scope="col">${h}</th>`)
-    .join('')}</tr></thead><tbody>${loads
-    .map(
-      (l) =>
-        `<tr data-load-row="${e(l.label)}"><td>${e(l.label)}</td><td>${e(l.workloads.join(' + '))}</td><td>${l.sessions}</td><td>${l.queues}</td><td>${fmt(l.durationMs / 1000)}</td><td>${fmt(l.transactionsPerSecond)}</td><td>${l.bitsPerSecond === undefined ? '–' : fmt(l.bitsPerSecond / 1e9, 3)}</td><td class="pps">${fmt(l.packetsPerSecond)}</td><td class="lost">${fmt(l.errors)}</td></tr>`,
-    )
+    .join('')}</tr></thead><tbody>${groups
+    .map((g) => {
+      const l = g[0]
+      const col = (pick: (x: LoadFigure) => number | undefined, digits?: number) =>
+        repeated(g.map(pick), digits)
+      const more = g.length > 1 ? ` <span class="note">(${g.length} repeats: median, min–max)</span>` : ''
+      return `<tr data-load-row="${e(l.label)}"><td>${e(l.label)}${more}</td><td>${e(l.workloads.join(' + '))}</td><td>${l.sessions}</td><td>${l.queues}</td><td>${fmt(l.durationMs / 1000)}</td><td>${col((x) => x.transactionsPerSecond)}</td><td>${col((x) => (x.bitsPerSecond === undefined ? undefined : x.bitsPerSecond / 1e9), 3)}</td><td class="pps">${col((x) => x.packetsPerSecond)}</td><td class="lost">${col((x) => x.errors)}</td></tr>`
+    })
     .join(
       '',
     )}</tbody></table>${functionalOnly ? '<p class="note">Under TCG these rates are functional only.</p>' : ''}`
-  return `${table}<div class="loads">${loads.map(loadBlock).join('')}</div>`
+  const blocks = groups.flatMap((g) =>
+    g.map((l, i) => loadBlock(l, g.length > 1 ? {k: i + 1, of: g.length} : undefined)),
+  )
+  return `${table}<div class="loads">${blocks.join('')}</div>`
 }
 
 /** The events on one axis (SVG), with the total and downtime under it. */

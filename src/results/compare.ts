@@ -136,11 +136,15 @@ function differenceNote(ds: RunDifference[]): string | undefined {
   return parts.length ? parts.join('; ') : undefined
 }
 
-/** The first difference that could explain a change of this metric, in words. */
+/** The differences that could explain a change of this metric: "the client pinning and the server pinning differ". */
 function withheldBy(m: MetricChange, ds: RunDifference[]): string | undefined {
   const latency = m.metric.endsWith('latency')
-  const d = ds.find((x) => x.withholds === 'all' || (x.withholds === 'latency' && latency))
-  return d && `the ${d.what} differs`
+  const whats = ds
+    .filter((x) => x.withholds === 'all' || (x.withholds === 'latency' && latency))
+    .map((x) => `the ${x.what}`)
+  if (whats.length === 0) return undefined
+  if (whats.length === 1) return `${whats[0]} differs`
+  return `${whats.slice(0, -1).join(', ')} and ${whats.at(-1)} differ`
 }
 
 /** Compares `after` with `before` at every queue count both have. */

@@ -52,7 +52,7 @@ describeNet('check --testbed vm: tp-qemu default set', () => {
         },
       }),
       makeAffinityCase({crossXps: true}),
-      makeMqOffCase({mq: true, repeats: 1}),
+      makeMqOffCase({mq: true}),
     ]
     const good = [defaultStateCase, vectorsCase, negativeCase, churnCase, affinityCase, mqOffCase]
     const plan = await runVmPlan(params, [...good, ...broken], {

@@ -1,5 +1,6 @@
 // --baseline: a case's load figures against an earlier run's, a regression only beyond the
-// run-to-run noise of the repeats in both runs, and "cannot judge" with fewer than 3 repeats.
+// run-to-run noise of the repeats in both runs, and "cannot judge" with fewer than 3 repeats;
+// --repeats: the checks judged on every repeat, the repeats grouped per load, on the page too.
 import {describe, expect, it} from 'vitest'
 import {
   compareWithBaseline,
@@ -10,7 +11,12 @@ import {
   median,
   type LoadSamples,
 } from '../../src/check/vm/baseline.js'
-import {validatePlanResults} from '../../src/results/plan.js'
+import {readFileSync} from 'node:fs'
+import {acrossRepeats, loadRepeats} from '../../src/check/vm/judge.js'
+import type {PlanCheck} from '../../src/check/vm/types.js'
+import {LIMITS} from '../../src/limits.js'
+import {renderPlanHtml} from '../../src/report/plan-page.js'
+import {PLAN_SCHEMA_PATH, validatePlanResults} from '../../src/results/plan.js'
 import {mqbench} from '../helpers/mqbench-cli.js'
 
 const rr = (caseId: string, values: number[], label = '20 TCP_RR sessions at 1 queue'): LoadSamples => ({
@@ -146,6 +152,135 @@ describe('--baseline FILE', () => {
     expect(r.status).toBe(7)
     expect(r.stderr.trim()).toBe(
       `mqbench: ${scale} is the results file of a scale run: --baseline takes one that check --testbed vm wrote`,
+    )
+  })
+})
+
+describe('repeats (--repeats, and --baseline without it)', () => {
+  const ok = (id: string, evidence = 'fine'): PlanCheck => ({id, title: id, status: 'PASS', evidence})
+  const bad = (id: string, evidence: string): PlanCheck => ({id, title: id, status: 'FAIL', evidence})
+  it('judges every repeat: the worst decides, naming the repeat', () => {
+    expect(acrossRepeats([[ok('a'), ok('b')]])).toEqual([ok('a'), ok('b')])
+    const r = acrossRepeats([
+      [ok('a', 'q0 +5, q1 +7'), ok('b')],
+      [ok('a'), bad('b', 'queue 1 carried nothing')],
+      [ok('a'), {...ok('b'), status: 'N/A', evidence: 'no counters'}],
+    ])
+    expect(r).toEqual([
+      {...ok('a'), evidence: 'repeat 1 of 3 (3 PASS): q0 +5, q1 +7'},
+      {...ok('b'), status: 'FAIL', evidence: 'repeat 2 of 3 (1 FAIL): queue 1 carried nothing'},
+    ])
+    expect(
+      acrossRepeats([[ok('a')], [ok('a')], [{...ok('a'), status: 'N/A', evidence: 'x'}]])[0],
+    ).toMatchObject({
+      status: 'N/A',
+      evidence: 'repeat 3 of 3 (1 N/A): x',
+    })
+    // a check that a repeat did not produce at all is not a PASS
+    expect(acrossRepeats([[ok('a'), ok('b')], [ok('a')]])[1]).toMatchObject({
+      status: 'FAIL',
+      evidence: 'judged in 1 of 2 repeats only',
+    })
+  })
+  it('a plan without repeats ran each load once; other repeat counts are other runs', () => {
+    const p = {queues: 2, vcpus: 2, sessions: 20, durationMs: 2000}
+    expect(loadRepeats(p)).toBe(1)
+    expect(incomparable({params: {...p, repeats: 1}, accel: []}, {params: p, accel: []})).toBeUndefined()
+    expect(incomparable({params: {...p, repeats: 3}, accel: []}, {params: p, accel: []})).toBe(
+      'the runs differ: repeats 1 in the baseline, 3 now',
+    )
+  })
+
+  // The mq case's two loads, 3 repeats each, as the case records them: same label per repeat.
+  const mqPlan = (n: number[], one: number[], extra: Array<{id: string; tps: number}> = []) => ({
+    params: {queues: 2, vcpus: 2, sessions: 20, durationMs: 1000, repeats: 3},
+    cases: [
+      {
+        id: 'mq',
+        guests: [{accel: 'tcg'}],
+        figures: {
+          loads: [
+            ...n.map((t) => ({label: '20 TCP_RR sessions at 2 queue pairs', transactionsPerSecond: t})),
+            ...one.map((t) => ({label: '4 TCP_RR sessions at 1 queue pair', transactionsPerSecond: t})),
+          ],
+        },
+      },
+      ...extra.map((x) => ({
+        id: x.id,
+        guests: [{accel: 'tcg'}],
+        figures: {loads: [{label: `${x.id} load`, transactionsPerSecond: x.tps}]},
+      })),
+    ],
+  })
+  it("groups the mq case's repeats per load and judges both, a load run once says so", () => {
+    const base = mqPlan([900, 1000, 1100], [400, 450, 500], [{id: 'churn', tps: 300}])
+    const now = judgeBaseline(
+      mqPlan([950, 1050, 1000], [420, 460, 470], [{id: 'churn', tps: 310}]),
+      base,
+      'b',
+    )
+    expect(now.verdicts.map((v) => [v.caseId, v.label, v.status, v.values.length])).toEqual([
+      ['mq', '20 TCP_RR sessions at 2 queue pairs', 'PASS', 3],
+      ['mq', '4 TCP_RR sessions at 1 queue pair', 'PASS', 3],
+      ['churn', 'churn load', 'N/A', 1],
+    ])
+    expect(now.verdicts[2].evidence).toBe(
+      'churn "churn load" transactionsPerSecond: not a performance figure: its case runs it once, whatever --repeats',
+    )
+    const tripled = mqPlan([2700, 3000, 3300], [1200, 1350, 1500])
+    const r = judgeBaseline(mqPlan([950, 1050, 1000], [420, 460, 470]), tripled, 'b')
+    expect(r.regressions).toBe(2)
+    expect(
+      r.verdicts.every((v) => v.status === 'FAIL' && /a regression beyond the noise$/.test(v.evidence)),
+    ).toBe(true)
+  })
+
+  it('the plan page shows repeats as one row (median and range) and a block per repeat', () => {
+    const file = loadBaselinePlan(new URL('../fixtures/results/plan-vm-tcg.json', import.meta.url).pathname)
+    const mq = file.cases.find((c) => c.id === 'mq')!
+    const [n, one] = mq.figures!.loads!
+    const page = renderPlanHtml({
+      ...file,
+      params: {...file.params, repeats: 3},
+      cases: [
+        {
+          ...mq,
+          figures: {
+            loads: [900, 1100, 1000].map((t) => ({...n, transactionsPerSecond: t})).concat([one]),
+          },
+        },
+      ],
+    })
+    const rows = [...page.matchAll(/<tr data-load-row="([^"]+)">(.*?)<\/tr>/g)]
+    expect(rows.map((m) => m[1])).toEqual([n.label, one.label])
+    expect(rows[0][2]).toContain('(3 repeats: median, min–max)')
+    expect(rows[0][2]).toContain('<td>1,000 <span class="range">(900–1,100)</span></td>')
+    expect(rows[1][2]).not.toContain('repeats')
+    expect([...page.matchAll(/<h4>([^<]+)<\/h4>/g)].map((m) => m[1])).toEqual([
+      `${n.label} (repeat 1 of 3)`,
+      `${n.label} (repeat 2 of 3)`,
+      `${n.label} (repeat 3 of 3)`,
+      one.label,
+    ])
+  })
+
+  it('--repeats is bounded by LIMITS.maxRepeats (also in the plan schema); --baseline needs 3', async () => {
+    const schema = JSON.parse(readFileSync(PLAN_SCHEMA_PATH, 'utf8'))
+    expect(schema.properties.params.properties.repeats.maximum).toBe(LIMITS.maxRepeats)
+    for (const bad of ['0', String(LIMITS.maxRepeats + 1)]) {
+      const r = await mqbench(['check', '--testbed', 'vm', '--repeats', bad])
+      expect(r.status, r.stderr).toBe(3)
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^mqbench: --repeats: Expected an integer (greater|less) than or equal to \\d+ but received: ${bad} `,
+        ),
+      )
+    }
+    const plan = new URL('../fixtures/results/plan-vm-tcg.json', import.meta.url).pathname
+    const r = await mqbench(['check', '--testbed', 'vm', '--baseline', plan, '--repeats', '2'])
+    expect(r.status).toBe(3)
+    expect(r.stderr.trim()).toBe(
+      "mqbench: --baseline needs --repeats 3 or more: each run's noise is measured from its repeats",
     )
   })
 })

@@ -193,14 +193,14 @@ describe('comparison of runs pinned differently', () => {
     expect(at4(c)).toMatchObject({
       relative: same.relative,
       beyondNoise: true,
-      notJudged: 'the client pinning differs',
+      notJudged: 'the client pinning and the server pinning differ',
     })
     for (const st of c.steps)
       for (const m of st.changes) expect(m.notJudged !== undefined).toBe(m.beyondNoise === true)
     expect(comparisonSentence('a', 'b', c)).toContain(
       'transactions/s +' +
         Math.round(100 * same.relative) +
-        '% (beyond noise, not judged: the client pinning differs)',
+        '% (beyond noise, not judged: the client pinning and the server pinning differ)',
     )
   })
 
@@ -244,7 +244,7 @@ describe('comparison of runs pinned differently', () => {
       baseline: pinned(before, {client: [0], server: [1]}),
     })
     const html = renderHtml(m)
-    expect(html).toContain('yes, not judged: the client pinning differs')
+    expect(html).toContain('yes, not judged: the client pinning and the server pinning differ')
     expect(html).not.toContain('yes: better')
     expect(html).toContain('the runs were pinned differently (client pinning CPUs 0 before')
     expect(m.comparisons[0].sentence).toContain('the runs were pinned differently')

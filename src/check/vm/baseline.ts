@@ -5,6 +5,7 @@
 import {ExitCode, MqbError} from '../../errors.js'
 import {loadAnyResults, type PlanResultsFile} from '../../results/plan.js'
 import type {CheckStatus} from '../checks.js'
+import {loadRepeats} from './judge.js'
 
 /** The throughput figures a load records, all higher-is-better. */
 export const LOAD_METRICS = ['transactionsPerSecond', 'bitsPerSecond', 'packetsPerSecond'] as const
@@ -104,7 +105,10 @@ export function compareWithBaseline(current: LoadSamples[], baseline: LoadSample
   })
 }
 
-/** Why two plans' loads cannot be compared (other queues, sessions, load length, accelerator), or undefined. */
+/**
+ * Why two plans' loads cannot be compared (other queues, sessions, load length, repeats,
+ * accelerator), or undefined.
+ */
 export function incomparable(
   current: {params: PlanParamsLike; accel: string[]},
   baseline: {params: PlanParamsLike; accel: string[]},
@@ -113,13 +117,16 @@ export function incomparable(
   for (const k of ['queues', 'vcpus', 'sessions', 'durationMs'] as const)
     if (current.params[k] !== baseline.params[k])
       diffs.push(`${k} ${baseline.params[k]} in the baseline, ${current.params[k]} now`)
+  // The noise is the range of the repeats, which widens with their number: equal counts only.
+  const [rb, rc] = [loadRepeats(baseline.params), loadRepeats(current.params)]
+  if (rb !== rc) diffs.push(`repeats ${rb} in the baseline, ${rc} now`)
   const acc = (a: string[]) => [...new Set(a)].sort().join('+') || 'none'
   if (acc(current.accel) !== acc(baseline.accel))
     diffs.push(`guests under ${acc(baseline.accel)} in the baseline, ${acc(current.accel)} now`)
   return diffs.length ? `the runs differ: ${diffs.join(', ')}` : undefined
 }
 
-type PlanParamsLike = {queues: number; vcpus: number; sessions: number; durationMs: number}
+type PlanParamsLike = {queues: number; vcpus: number; sessions: number; durationMs: number; repeats?: number}
 
 /** The parts of a plan report (or a plan results file) the comparison reads. */
 export interface PlanLike {
@@ -143,9 +150,21 @@ export function judgeBaseline(current: PlanLike, baseline: PlanLike, file: strin
     {params: baseline.params, accel: accel(baseline)},
   )
   const now = loadSamples(current.cases)
+  const repeats = loadRepeats(current.params)
   const verdicts = why
     ? now.map((s): BaselineVerdict => ({...s, status: 'N/A', evidence: `${s.caseId} "${s.label}": ${why}`}))
-    : compareWithBaseline(now, loadSamples(baseline.cases))
+    : compareWithBaseline(now, loadSamples(baseline.cases)).map((v) =>
+        // Fewer samples than the plan's repeats: a load its case runs once to check behaviour
+        // (affinity's single flow, churn under queue changes), not one of the performance figures.
+        v.status === 'N/A' && v.values.length < Math.min(repeats, MIN_SAMPLES) && v.baseline
+          ? {
+              ...v,
+              evidence:
+                `${v.caseId} "${v.label}" ${v.metric}: ` +
+                'not a performance figure: its case runs it once, whatever --repeats',
+            }
+          : v,
+      )
   return {file, verdicts, regressions: verdicts.filter((v) => v.status === 'FAIL').length}
 }
 

@@ -1,7 +1,7 @@
 // The few ways a case turns what it read into a PlanCheck, in one place: a condition that holds
 // or not, a check that does not apply (always with the reason), and a check whose purpose is to
 // show that mqbench notices a broken setup (PASS when the inner check FAILed as it should).
-import type {PlanCheck} from './types.js'
+import type {PlanCheck, PlanParams} from './types.js'
 
 export const verdict = (id: string, title: string, ok: boolean, evidence: string): PlanCheck => ({
   id,
@@ -29,4 +29,37 @@ export function detects(id: string, title: string, inner: PlanCheck | undefined,
     inner.status === 'FAIL',
     `${setup}: "${inner.title}" ${inner.status === 'FAIL' ? 'FAILed as it should' : `said ${inner.status}`} (${inner.evidence})`,
   )
+}
+
+/** How many times a case runs each of its performance loads (--repeats; a plan file without it ran each once). */
+export const loadRepeats = (p: Pick<PlanParams, 'repeats'>): number => p.repeats ?? 1
+
+/**
+ * The checks of a load judged on every repeat, one check per id: a queue that carried no
+ * interrupts in one repeat of the same load on the same guest is an intermittent fault that a
+ * tp-qemu user wants reported, not averaged away, so the worst repeat decides (FAIL, then N/A,
+ * then PASS) and its evidence is quoted with which repeat it was. One repeat: the checks as they are.
+ */
+export function acrossRepeats(runs: PlanCheck[][]): PlanCheck[] {
+  if (runs.length <= 1) return runs[0] ?? []
+  const rank = {FAIL: 0, 'N/A': 1, PASS: 2} as const
+  return runs[0].map((first) => {
+    const each = runs.map((checks) => checks.find((c) => c.id === first.id))
+    const worst = each.reduce<{c: PlanCheck; i: number} | undefined>((w, c, i) => {
+      if (!c) return w
+      return !w || rank[c.status] < rank[w.c.status] ? {c, i} : w
+    }, undefined)!
+    const missing = each.filter((c) => !c).length
+    const same = each.filter((c) => c?.status === worst.c.status).length
+    if (missing)
+      return {
+        ...first,
+        status: 'FAIL',
+        evidence: `judged in ${runs.length - missing} of ${runs.length} repeats only`,
+      }
+    return {
+      ...worst.c,
+      evidence: `repeat ${worst.i + 1} of ${runs.length} (${same} ${worst.c.status}): ${worst.c.evidence}`,
+    }
+  })
 }

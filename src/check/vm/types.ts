@@ -158,6 +158,11 @@ export interface PlanParams {
   accel: NonNullable<VmOptions['accel']>
   /** cycles of the extended hotplug-repeat case (its default: 20) */
   hotplugCycles?: number
+  /**
+   * --repeats: runs of each performance load (mq at N and at 1 queue, gen's three, stress, mq_off), so
+   * that --baseline can measure each run's noise; absent: once (judge.ts loadRepeats)
+   */
+  repeats?: number
 }
 
 /** A guest differing from the plan's default one (queues, vectors, mq=off, kernel parameters). */

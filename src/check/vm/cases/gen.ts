@@ -2,7 +2,8 @@
 // ends (gen/vm.ts does the moving: the agent's pinned senders in the guest and a receiver on the
 // host tap; AF_PACKET senders on the tap with enough flows that tun's hash reaches every queue
 // and the agent's receiver per guest RX queue), then the kernel's pktgen in the guest, one
-// kernel thread per TX queue, counted by the driver per queue and by the host tap.
+// kernel thread per TX queue, counted by the driver per queue and by the host tap. With --repeats
+// the three run that many times in turn.
 import type {GenResult} from '../../../results/schema.js'
 import {vmGenTarget} from '../../../gen/testbed.js'
 import {runVmGen} from '../../../gen/vm.js'
@@ -12,6 +13,7 @@ import {GUEST_DEV} from '../../../testbed/vm.js'
 import {guestSnapshot} from '../../../vm/guest-observe.js'
 import {runPktgen, type PktgenRun} from '../../../vm/pktgen.js'
 import {guestKernelProblems, healthCheck, kernelLogMark} from '../health.js'
+import {acrossRepeats, loadRepeats} from '../judge.js'
 import type {CaseContext, CaseOutcome, PlanCheck, QueueRateFigure, VmCase} from '../types.js'
 
 const FRAME = 64
@@ -127,7 +129,8 @@ export function makeGenCase(o: GenCaseOptions = {}): VmCase {
     title: 'pktgen stress: load on every guest queue both ways, and the kernel pktgen',
     source: 'fedora',
     set: 'default',
-    boundMs: (p) => 150_000 + 3 * p.durationMs,
+    // each round: three loads of --duration and ~30 s of setting up senders and pktgen under TCG
+    boundMs: (p) => 120_000 + loadRepeats(p) * (30_000 + 3 * p.durationMs),
     async run(ctx: CaseContext): Promise<CaseOutcome> {
       const n = ctx.params.queues
       const bed = await ctx.shared()
@@ -137,57 +140,54 @@ export function makeGenCase(o: GenCaseOptions = {}): VmCase {
         const mark = await kernelLogMark(bed)
         const target = vmGenTarget(bed.testbed)
         const durationMs = ctx.params.durationMs
-        ctx.phase(`gen from the guest: ${live} pinned senders, counted on the host tap`)
-        const from = await runVmGen(
-          target,
-          {direction: 'from-guest', frameSize: FRAME, durationMs},
-          {signal: ctx.signal},
-        )
-        ctx.phase('gen into the guest through the tap, counted per guest RX queue')
-        const to = await runVmGen(
-          target,
-          {direction: 'to-guest', frameSize: FRAME, durationMs},
-          {signal: ctx.signal},
-        )
-        ctx.phase(`pktgen in the guest on ${live} TX queues`)
-        const before = await guestSnapshot(bed.guest.agent, GUEST_DEV)
-        const rx0 = tapRxPackets(bed.ns, bed.tap)
-        const pg = await runPktgen(bed.guest.agent, {
-          dev: GUEST_DEV,
-          queues: live,
-          pktSize: FRAME - 4,
-          dstIp: bed.ipHost,
-          dstMac: linkInfo(bed.bridge, bed.ns).mac,
-          durationMs,
-          countPerQueue: PKTGEN_COUNT,
-        })
-        const hostRx = tapRxPackets(bed.ns, bed.tap) - rx0
-        const after = await guestSnapshot(bed.guest.agent, GUEST_DEV)
-        const txDelta = Array.from({length: n}, (_, k) => {
-          const a = after.ethtoolQueues.find((q) => q.queue === k)?.tx.packets ?? 0
-          const b = before.ethtoolQueues.find((q) => q.queue === k)?.tx.packets ?? 0
-          return a - b
-        })
-        const health = await guestKernelProblems(bed, mark)
-        const load = (label: string, r: {pps: number; lost: number; queueRates: QueueRateFigure[]}) => ({
-          label,
-          workloads: ['gen' as const],
-          sessions: live,
-          queues: live,
-          durationMs,
-          packetsPerSecond: Math.round(r.pps),
-          errors: r.lost,
-          queueRates: r.queueRates,
-        })
-        const pgSent = pg.ran ? pg.queues.reduce((a, q) => a + q.packets, 0) : 0
-        return {
-          checks: [
-            ...fromGuestChecks(from, n),
-            toGuestCheck(to, n),
-            pktgenCheck(pg, n, txDelta, hostRx),
-            healthCheck(health),
-          ],
-          figures: {
+        // The three loads repeat --repeats times in turn (their rates are performance figures
+        // --baseline compares); each round is judged, the kernel log once over all of them.
+        const repeats = loadRepeats(ctx.params)
+        const round = async (of: string) => {
+          ctx.phase(`gen from the guest: ${live} pinned senders, counted on the host tap${of}`)
+          const from = await runVmGen(
+            target,
+            {direction: 'from-guest', frameSize: FRAME, durationMs},
+            {signal: ctx.signal},
+          )
+          ctx.phase(`gen into the guest through the tap, counted per guest RX queue${of}`)
+          const to = await runVmGen(
+            target,
+            {direction: 'to-guest', frameSize: FRAME, durationMs},
+            {signal: ctx.signal},
+          )
+          ctx.phase(`pktgen in the guest on ${live} TX queues${of}`)
+          const before = await guestSnapshot(bed.guest.agent, GUEST_DEV)
+          const rx0 = tapRxPackets(bed.ns, bed.tap)
+          const pg = await runPktgen(bed.guest.agent, {
+            dev: GUEST_DEV,
+            queues: live,
+            pktSize: FRAME - 4,
+            dstIp: bed.ipHost,
+            dstMac: linkInfo(bed.bridge, bed.ns).mac,
+            durationMs,
+            countPerQueue: PKTGEN_COUNT,
+          })
+          const hostRx = tapRxPackets(bed.ns, bed.tap) - rx0
+          const after = await guestSnapshot(bed.guest.agent, GUEST_DEV)
+          const txDelta = Array.from({length: n}, (_, k) => {
+            const a = after.ethtoolQueues.find((q) => q.queue === k)?.tx.packets ?? 0
+            const b = before.ethtoolQueues.find((q) => q.queue === k)?.tx.packets ?? 0
+            return a - b
+          })
+          const load = (label: string, r: {pps: number; lost: number; queueRates: QueueRateFigure[]}) => ({
+            label,
+            workloads: ['gen' as const],
+            sessions: live,
+            queues: live,
+            durationMs,
+            packetsPerSecond: Math.round(r.pps),
+            errors: r.lost,
+            queueRates: r.queueRates,
+          })
+          const pgSent = pg.ran ? pg.queues.reduce((a, q) => a + q.packets, 0) : 0
+          return {
+            checks: [...fromGuestChecks(from, n), toGuestCheck(to, n), pktgenCheck(pg, n, txDelta, hostRx)],
             loads: [
               load(`gen from the guest: ${live} pinned senders, one per TX queue`, {
                 pps: from.pps,
@@ -218,6 +218,18 @@ export function makeGenCase(o: GenCaseOptions = {}): VmCase {
               toGuestReceived: to.rx?.packets ?? 0,
               ...(pg.ran ? {pktgenSent: pgSent, pktgenHostReceived: hostRx} : {pktgen: pg.reason}),
             },
+          }
+        }
+        const rounds = []
+        for (let i = 0; i < repeats; i++)
+          rounds.push(await round(repeats > 1 ? ` (${i + 1}/${repeats})` : ''))
+        const health = await guestKernelProblems(bed, mark)
+        return {
+          checks: [...acrossRepeats(rounds.map((r) => r.checks)), healthCheck(health)],
+          figures: {
+            loads: rounds.flatMap((r) => r.loads),
+            // the first round's counts (every round's rates are in its loads)
+            numbers: rounds[0].numbers,
             kernelLog: health.problems,
           },
         }

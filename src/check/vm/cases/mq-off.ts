@@ -1,10 +1,10 @@
 // tp-qemu's mq=off variants: a device with mq=off has one queue pair whatever `queues` the netdev
 // says (qemu attaches one tap queue and detaches the rest), `ethtool -L` beyond 1 is refused,
 // the load runs on queue 0; the checks that compare queues (spread, affinity, churn) have nothing
-// to compare and say so. The load repeats (3 by default) give the baseline comparison its noise.
+// to compare and say so. The load repeats --repeats times (the baseline comparison's noise).
 import {GUEST_DEV} from '../../../testbed/vm.js'
 import {readGuestFacts, type GuestFacts} from '../guest-facts.js'
-import {notApplicable, verdict} from '../judge.js'
+import {acrossRepeats, loadRepeats, notApplicable, verdict} from '../judge.js'
 import {judgedRrLoad} from '../rr-load.js'
 import type {CaseOutcome, LoadFigure, PlanCheck, VmCase} from '../types.js'
 
@@ -40,14 +40,13 @@ export const MQ_OFF_NA: Array<[string, string]> = [
   ['churn', 'queue-count changes under load'],
 ]
 
-export function makeMqOffCase(o: {mq?: boolean; repeats?: number} = {}): VmCase {
-  const repeats = o.repeats ?? 3
+export function makeMqOffCase(o: {mq?: boolean} = {}): VmCase {
   return {
     id: 'mq_off',
     title: 'mq=off: one queue pair whatever queues says; the checks adapt',
     source: 'tp-qemu',
     set: 'default',
-    boundMs: (p) => 90_000 + repeats * (p.durationMs + 10_000),
+    boundMs: (p) => 90_000 + loadRepeats(p) * (p.durationMs + 10_000),
     async run(ctx): Promise<CaseOutcome> {
       const queues = Math.max(2, ctx.params.queues)
       ctx.phase(`booting a guest with queues=${queues}, mq=${o.mq ? 'on' : 'off'}`)
@@ -58,7 +57,8 @@ export function makeMqOffCase(o: {mq?: boolean; repeats?: number} = {}): VmCase 
       const facts = await readGuestFacts(bed)
       const checks = judgeMqOff(facts, queues, set.status)
       const loads: LoadFigure[] = []
-      let last: PlanCheck[] = []
+      const judged: PlanCheck[][] = []
+      const repeats = loadRepeats(ctx.params)
       for (let i = 0; i < repeats; i++) {
         ctx.phase(`${ctx.params.sessions} TCP_RR sessions on one queue pair (${i + 1}/${repeats})`)
         const load = await judgedRrLoad(bed, GUEST_DEV, {
@@ -70,10 +70,9 @@ export function makeMqOffCase(o: {mq?: boolean; repeats?: number} = {}): VmCase 
           label: `${ctx.params.sessions} TCP_RR sessions at 1 queue (mq=off)`,
         })
         loads.push(load.figure)
-        last = load.checks
+        judged.push(load.checks)
       }
-      // the checks of the last repeat; the earlier ones give the baseline comparison its noise
-      checks.push(...last)
+      checks.push(...acrossRepeats(judged))
       for (const [id, title] of MQ_OFF_NA)
         checks.push(notApplicable(id, title, 'one queue pair (mq=off): nothing to compare between queues'))
       return {checks, figures: {queues, mq: o.mq ?? false, loads}}

@@ -4,10 +4,13 @@
 // line and every per-queue ethtool -S counter rose and the queues' interrupts were served by
 // different vCPUs. Then `combined 1`: one queue active, the tap's other queues detached, the
 // load again with 4 sessions (the page's figure) beside the first. The guest is left at N.
+// With --repeats each of the two loads runs that many times: they are the plan's main
+// performance figures, which --baseline compares.
 import {evaluateChecks, type LoadRun} from '../../checks.js'
 import {GUEST_DEV, type VmBed} from '../../../testbed/vm.js'
 import {loadFigure} from '../figures.js'
-import {verdict as check} from '../judge.js'
+import {acrossRepeats, loadRepeats, verdict as check} from '../judge.js'
+import {median} from '../baseline.js'
 import {readGuestFacts, type GuestFacts} from '../guest-facts.js'
 import {rrLoad, sessionsCheck} from '../rr-load.js'
 import type {CaseContext, CaseOutcome, GuestVariant, LoadFigure, PlanCheck, VmCase} from '../types.js'
@@ -104,10 +107,13 @@ export function makeMqCase(o: MqOptions = {}): VmCase {
     title: 'enable multiqueue: N queue pairs under concurrent TCP_RR, then 1',
     source: 'fedora',
     set: 'default',
-    boundMs: (p) => 90_000 + 2 * p.durationMs,
+    // two loads per repeat, each its duration plus ~5 s of server start and snapshots under TCG
+    boundMs: (p) => 90_000 + 2 * loadRepeats(p) * (p.durationMs + 5_000),
     async run(ctx: CaseContext): Promise<CaseOutcome> {
       const n = ctx.params.queues
       const sessions = ctx.params.sessions
+      const repeats = loadRepeats(ctx.params)
+      const of = (i: number) => (repeats > 1 ? ` (${i + 1}/${repeats})` : '')
       const bed = o.guest ? await ctx.boot(o.guest) : await ctx.shared()
       const checks: PlanCheck[] = []
       const loads: LoadFigure[] = []
@@ -122,45 +128,61 @@ export function makeMqCase(o: MqOptions = {}): VmCase {
         ctx.phase(`ethtool -L ${GUEST_DEV} combined ${n}`)
         checks.push(...(await queueWitnessChecks(bed, n, '')).checks)
 
-        ctx.phase(`${sessions} TCP_RR sessions host<->guest for ${ctx.params.durationMs / 1000} s`)
-        const loadN = await rrLoad(bed, GUEST_DEV, {
-          sessions,
-          durationMs: ctx.params.durationMs,
-          signal: ctx.signal,
-        })
-        checks.push(
-          sessionsCheck(loadN.rr, sessions),
-          ...judged(bed, n, loadN, ['irq-per-queue', 'ethtool-per-queue', 'irq-spread']),
-        )
-        loads.push(
-          loadFigure({...head(sessions, n), transactionsPerSecond: loadN.rr.transactionsPerSecond}, loadN),
-        )
+        // Each load runs `repeats` times back to back at its queue count (changing the count
+        // between repeats would measure the change too); every repeat is judged (acrossRepeats).
+        const perN: PlanCheck[][] = []
+        const tpsN: number[] = []
+        for (let i = 0; i < repeats; i++) {
+          ctx.phase(`${sessions} TCP_RR sessions host<->guest for ${ctx.params.durationMs / 1000} s${of(i)}`)
+          const loadN = await rrLoad(bed, GUEST_DEV, {
+            sessions,
+            durationMs: ctx.params.durationMs,
+            signal: ctx.signal,
+          })
+          perN.push([
+            sessionsCheck(loadN.rr, sessions),
+            ...judged(bed, n, loadN, ['irq-per-queue', 'ethtool-per-queue', 'irq-spread']),
+          ])
+          tpsN.push(loadN.rr.transactionsPerSecond)
+          loads.push(
+            loadFigure({...head(sessions, n), transactionsPerSecond: loadN.rr.transactionsPerSecond}, loadN),
+          )
+        }
+        checks.push(...acrossRepeats(perN))
 
         ctx.phase(`ethtool -L ${GUEST_DEV} combined 1`)
         checks.push(...(await queueWitnessChecks(bed, 1, 'one-')).checks)
-        ctx.phase(`${ONE_QUEUE_SESSIONS} TCP_RR sessions at 1 queue pair`)
-        const load1 = await rrLoad(bed, GUEST_DEV, {
-          sessions: ONE_QUEUE_SESSIONS,
-          durationMs: ctx.params.durationMs,
-          signal: ctx.signal,
-        })
-        checks.push(
-          {...sessionsCheck(load1.rr, ONE_QUEUE_SESSIONS), id: 'one-rr-sessions'},
-          onlyQueueZeroCheck(load1),
-        )
-        loads.push(
-          loadFigure(
-            {...head(ONE_QUEUE_SESSIONS, 1), transactionsPerSecond: load1.rr.transactionsPerSecond},
-            load1,
-          ),
-        )
-        const [a, b] = [loadN.rr.transactionsPerSecond, load1.rr.transactionsPerSecond]
+        const per1: PlanCheck[][] = []
+        const tps1: number[] = []
+        for (let i = 0; i < repeats; i++) {
+          ctx.phase(`${ONE_QUEUE_SESSIONS} TCP_RR sessions at 1 queue pair${of(i)}`)
+          const load1 = await rrLoad(bed, GUEST_DEV, {
+            sessions: ONE_QUEUE_SESSIONS,
+            durationMs: ctx.params.durationMs,
+            signal: ctx.signal,
+          })
+          per1.push([
+            {...sessionsCheck(load1.rr, ONE_QUEUE_SESSIONS), id: 'one-rr-sessions'},
+            onlyQueueZeroCheck(load1),
+          ])
+          tps1.push(load1.rr.transactionsPerSecond)
+          loads.push(
+            loadFigure(
+              {...head(ONE_QUEUE_SESSIONS, 1), transactionsPerSecond: load1.rr.transactionsPerSecond},
+              load1,
+            ),
+          )
+        }
+        checks.push(...acrossRepeats(per1))
+        const [a, b] = [median(tpsN), median(tps1)]
         checks.push(
           check(
             'side-by-side',
             `both loads ran: ${n} queue pairs with ${sessions} sessions beside 1 with ${ONE_QUEUE_SESSIONS}`,
             a > 0 && b > 0,
-            `${Math.round(a)} vs ${Math.round(b)} transactions/s${bed.guest.setup.accel === 'tcg' ? ' (TCG: functional only)' : ''}`,
+            `${Math.round(a)} vs ${Math.round(b)} transactions/s` +
+              (repeats > 1 ? ` (medians of ${repeats} repeats)` : '') +
+              (bed.guest.setup.accel === 'tcg' ? ' (TCG: functional only)' : ''),
           ),
         )
         return {checks, figures: {loads}}

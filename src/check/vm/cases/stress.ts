@@ -10,7 +10,8 @@ import {guestSnapshot} from '../../../vm/guest-observe.js'
 import {loadFigure} from '../figures.js'
 import {guestKernelProblems, healthCheck, kernelLogMark} from '../health.js'
 import {guestServer, perQueueChecks} from '../rr-load.js'
-import type {CaseContext, CaseOutcome, PlanCheck, PlanParams, VmCase} from '../types.js'
+import {acrossRepeats, loadRepeats} from '../judge.js'
+import type {CaseContext, CaseOutcome, LoadFigure, PlanCheck, PlanParams, VmCase} from '../types.js'
 
 /** How many sessions of each workload the mixed load runs. */
 export function stressMix(p: Pick<PlanParams, 'sessions' | 'queues'>): {
@@ -49,12 +50,95 @@ async function mixedLoad(bed: VmBed, p: PlanParams, signal: AbortSignal) {
   }
 }
 
+/** The checks of one mixed load (every workload ran, no queue stuck), its figure and its rates. */
+function judgeMixed(load: Awaited<ReturnType<typeof mixedLoad>>, n: number, vcpus: number, p: PlanParams) {
+  const checks: PlanCheck[] = []
+  const rr = load.r.status === 'fulfilled' ? load.r.value : undefined
+  const stream = load.s.status === 'fulfilled' ? load.s.value : undefined
+  const crr = load.c.status === 'fulfilled' ? load.c.value : undefined
+  const rrLike = (
+    label: string,
+    res: PromiseSettledResult<{
+      sessions: Array<{errors: number; transactions: number; stalled: boolean}>
+      transactionsPerSecond: number
+    }>,
+    sessions: number,
+  ): PlanCheck => {
+    const id = `${label.toLowerCase().replace('tcp_', '')}-ran`
+    const title = `${sessions} ${label} sessions ran without errors and all carried transactions`
+    if (res.status === 'rejected') return {id, title, status: 'FAIL', evidence: message(res.reason)}
+    const v = res.value
+    const errors = v.sessions.reduce((a, x) => a + x.errors, 0)
+    const idle = v.sessions.filter((x) => x.transactions === 0).length
+    const stalled = v.sessions.filter((x) => x.stalled).length
+    return {
+      id,
+      title,
+      status: errors === 0 && idle === 0 && v.sessions.length === sessions ? 'PASS' : 'FAIL',
+      evidence: `${v.sessions.length} sessions, ${Math.round(v.transactionsPerSecond)} transactions/s, ${errors} errors, ${idle} without a transaction, ${stalled} stalled for 1 s or more`,
+    }
+  }
+  checks.push(rrLike('TCP_RR', load.r, load.mix.rr), rrLike('TCP_CRR', load.c, load.mix.crr))
+  checks.push(
+    load.s.status === 'rejected'
+      ? {
+          id: 'stream-ran',
+          title: `${load.mix.stream} TCP_STREAM sessions moved data`,
+          status: 'FAIL',
+          evidence: message(load.s.reason),
+        }
+      : {
+          id: 'stream-ran',
+          title: `${load.mix.stream} TCP_STREAM sessions moved data`,
+          status:
+            load.s.value.sessions.length === load.mix.stream &&
+            load.s.value.sessions.every((x) => x.bytes > 0)
+              ? 'PASS'
+              : 'FAIL',
+          evidence: `${load.s.value.sessions.length} sessions, ${load.s.value.gbps.toFixed(3)} Gbit/s, ${load.s.value.sessions.filter((x) => x.bytes === 0).length} moved nothing`,
+        },
+  )
+  const run = {
+    queueCount: n,
+    transactionsPerSecond: rr?.transactionsPerSecond ?? 0,
+    before: load.before,
+    after: load.after,
+    interrupts: load.interrupts,
+  }
+  checks.push(
+    ...perQueueChecks(GUEST_DEV, n, vcpus, run).map((c) => ({
+      ...c,
+      title: `no queue stuck: ${c.title}`,
+    })),
+  )
+  return {
+    checks,
+    figure: loadFigure(
+      {
+        label: `mixed: ${load.mix.rr} TCP_RR + ${load.mix.stream} TCP_STREAM + ${load.mix.crr} TCP_CRR`,
+        workloads: ['tcp_rr', 'tcp_stream', 'tcp_crr'],
+        sessions: load.mix.rr + load.mix.stream + load.mix.crr,
+        queues: n,
+        durationMs: p.durationMs,
+        transactionsPerSecond: (rr?.transactionsPerSecond ?? 0) + (crr?.transactionsPerSecond ?? 0),
+        bitsPerSecond: stream ? stream.gbps * 1e9 : undefined,
+      },
+      run,
+    ),
+    numbers: {
+      rrTransactionsPerSecond: Math.round(rr?.transactionsPerSecond ?? 0),
+      crrTransactionsPerSecond: Math.round(crr?.transactionsPerSecond ?? 0),
+      streamGbps: Number((stream?.gbps ?? 0).toFixed(4)),
+    },
+  }
+}
+
 export const stressCase: VmCase = {
   id: 'stress',
   title: 'mixed stress (TCP_RR + TCP_STREAM + TCP_CRR at once); the guest stays healthy',
   source: 'fedora',
   set: 'default',
-  boundMs: (p) => 60_000 + 2 * p.durationMs,
+  boundMs: (p) => 60_000 + loadRepeats(p) * (2 * p.durationMs + 10_000),
   async run(ctx: CaseContext): Promise<CaseOutcome> {
     const bed = await ctx.shared()
     const n = ctx.params.queues
@@ -63,93 +147,30 @@ export const stressCase: VmCase = {
     ctx.phase(
       `${mix.rr} TCP_RR + ${mix.stream} TCP_STREAM + ${mix.crr} TCP_CRR sessions for ${ctx.params.durationMs / 1000} s`,
     )
-    const load = await mixedLoad(bed, ctx.params, ctx.signal)
-    const checks: PlanCheck[] = []
-    const rr = load.r.status === 'fulfilled' ? load.r.value : undefined
-    const stream = load.s.status === 'fulfilled' ? load.s.value : undefined
-    const crr = load.c.status === 'fulfilled' ? load.c.value : undefined
-    const rrLike = (
-      label: string,
-      res: PromiseSettledResult<{
-        sessions: Array<{errors: number; transactions: number; stalled: boolean}>
-        transactionsPerSecond: number
-      }>,
-      sessions: number,
-    ): PlanCheck => {
-      const id = `${label.toLowerCase().replace('tcp_', '')}-ran`
-      const title = `${sessions} ${label} sessions ran without errors and all carried transactions`
-      if (res.status === 'rejected') return {id, title, status: 'FAIL', evidence: message(res.reason)}
-      const v = res.value
-      const errors = v.sessions.reduce((a, x) => a + x.errors, 0)
-      const idle = v.sessions.filter((x) => x.transactions === 0).length
-      const stalled = v.sessions.filter((x) => x.stalled).length
-      return {
-        id,
-        title,
-        status: errors === 0 && idle === 0 && v.sessions.length === sessions ? 'PASS' : 'FAIL',
-        evidence: `${v.sessions.length} sessions, ${Math.round(v.transactionsPerSecond)} transactions/s, ${errors} errors, ${idle} without a transaction, ${stalled} stalled for 1 s or more`,
-      }
+    // The mixed load repeats --repeats times (its rates are performance figures --baseline
+    // compares); each repeat is judged, the kernel log once over all of them.
+    const repeats = loadRepeats(ctx.params)
+    const judged: PlanCheck[][] = []
+    const loads: LoadFigure[] = []
+    const numbers: Array<Record<string, number>> = []
+    for (let i = 0; i < repeats; i++) {
+      if (repeats > 1) ctx.phase(`mixed load ${i + 1}/${repeats}`)
+      const one = judgeMixed(
+        await mixedLoad(bed, ctx.params, ctx.signal),
+        n,
+        bed.guest.setup.vcpus,
+        ctx.params,
+      )
+      judged.push(one.checks)
+      loads.push(one.figure)
+      numbers.push(one.numbers)
     }
-    checks.push(rrLike('TCP_RR', load.r, mix.rr), rrLike('TCP_CRR', load.c, mix.crr))
-    checks.push(
-      load.s.status === 'rejected'
-        ? {
-            id: 'stream-ran',
-            title: `${mix.stream} TCP_STREAM sessions moved data`,
-            status: 'FAIL',
-            evidence: message(load.s.reason),
-          }
-        : {
-            id: 'stream-ran',
-            title: `${mix.stream} TCP_STREAM sessions moved data`,
-            status:
-              load.s.value.sessions.length === mix.stream && load.s.value.sessions.every((x) => x.bytes > 0)
-                ? 'PASS'
-                : 'FAIL',
-            evidence: `${load.s.value.sessions.length} sessions, ${load.s.value.gbps.toFixed(3)} Gbit/s, ${load.s.value.sessions.filter((x) => x.bytes === 0).length} moved nothing`,
-          },
-    )
-    const run = {
-      queueCount: n,
-      transactionsPerSecond: rr?.transactionsPerSecond ?? 0,
-      before: load.before,
-      after: load.after,
-      interrupts: load.interrupts,
-    }
-    checks.push(
-      ...perQueueChecks(GUEST_DEV, n, bed.guest.setup.vcpus, run).map((c) => ({
-        ...c,
-        title: `no queue stuck: ${c.title}`,
-      })),
-    )
+    const checks = acrossRepeats(judged)
     ctx.phase("reading the guest's kernel log")
     const found = await guestKernelProblems(bed, mark)
     checks.push(healthCheck(found))
     bed.guest.checkAlive()
-    return {
-      checks,
-      figures: {
-        loads: [
-          loadFigure(
-            {
-              label: `mixed: ${mix.rr} TCP_RR + ${mix.stream} TCP_STREAM + ${mix.crr} TCP_CRR`,
-              workloads: ['tcp_rr', 'tcp_stream', 'tcp_crr'],
-              sessions: mix.rr + mix.stream + mix.crr,
-              queues: n,
-              durationMs: ctx.params.durationMs,
-              transactionsPerSecond: (rr?.transactionsPerSecond ?? 0) + (crr?.transactionsPerSecond ?? 0),
-              bitsPerSecond: stream ? stream.gbps * 1e9 : undefined,
-            },
-            run,
-          ),
-        ],
-        kernelLog: found.problems,
-        numbers: {
-          rrTransactionsPerSecond: Math.round(rr?.transactionsPerSecond ?? 0),
-          crrTransactionsPerSecond: Math.round(crr?.transactionsPerSecond ?? 0),
-          streamGbps: Number((stream?.gbps ?? 0).toFixed(4)),
-        },
-      },
-    }
+    // numbers: the first repeat's (every repeat's rates are in its load)
+    return {checks, figures: {loads, kernelLog: found.problems, numbers: numbers[0]}}
   },
 }
