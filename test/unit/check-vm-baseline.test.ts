@@ -52,14 +52,25 @@ describe('compareWithBaseline', () => {
     const [v] = compareWithBaseline([rr('mq_off', [4500, 5200, 4400])], [rr('mq_off', [5000, 5800, 4900])])
     expect(v.status).toBe('PASS')
     expect(v.change).toBeCloseTo(4500 / 5000 - 1)
-    expect(v.noise).toBeCloseTo((5800 - 4900) / 5000)
+    expect(v.noise).toBeCloseTo((5800 - 4900) / 5000 + (5200 - 4400) / 4500)
+  })
+  it('medians further apart than either range but within both together PASS', () => {
+    // two runs of one setup: ranges 5.9% and 6.4%, medians 6.9% apart (the larger range alone FAILed it)
+    const [v] = compareWithBaseline([rr('mq', [4700, 4950, 4650])], [rr('mq', [5000, 5300, 5050])])
+    expect(v.change).toBeCloseTo(4700 / 5050 - 1)
+    expect(v.status).toBe('PASS')
+    expect(v.noise).toBeCloseTo(300 / 4700 + 300 / 5050)
+    // the same ranges with the medians beyond both together: a regression
+    expect(
+      compareWithBaseline([rr('mq', [4200, 4450, 4150])], [rr('mq', [5000, 5300, 5050])])[0].status,
+    ).toBe('FAIL')
   })
   it('a drop beyond the noise FAILs, saying so', () => {
     const [v] = compareWithBaseline([rr('mq_off', [3000, 3100, 2950])], [rr('mq_off', [5000, 5200, 4900])])
     expect(v).toMatchObject({status: 'FAIL'})
     expect(v.evidence).toBe(
       'mq_off "20 TCP_RR sessions at 1 queue" transactionsPerSecond: median 3000 (3000/3100/2950) vs baseline 5000 ' +
-        '(5000/5200/4900), -40.0%; noise 6.0%: a regression beyond the noise',
+        '(5000/5200/4900), -40.0%; noise 11.0%: a regression beyond the noise',
     )
   })
   it('quiet runs still need a drop over the 5% floor', () => {
