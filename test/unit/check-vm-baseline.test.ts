@@ -108,6 +108,17 @@ describe('incomparable', () => {
       'the runs differ: queues 2 in the baseline, 4 now, guests under tcg in the baseline, kvm now',
     )
   })
+  it('compares pinned vCPUs only with the same pinning', () => {
+    const pinned = (cpus?: number[]) => ({params: {...p, vcpuCpus: cpus}, accel: ['tcg']})
+    expect(incomparable(pinned([0, 1]), pinned([0, 1]))).toBeUndefined()
+    expect(incomparable(pinned([]), pinned(undefined))).toBeUndefined()
+    expect(incomparable(pinned([0, 1]), pinned(undefined))).toBe(
+      'the runs differ: vCPUs unpinned in the baseline, pinned to CPUs 0,1 now',
+    )
+    expect(incomparable(pinned([1, 0]), pinned([0, 1]))).toBe(
+      'the runs differ: vCPUs pinned to CPUs 0,1 in the baseline, pinned to CPUs 1,0 now',
+    )
+  })
 })
 
 describe('judgeBaseline', () => {

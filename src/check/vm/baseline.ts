@@ -110,8 +110,8 @@ export function compareWithBaseline(current: LoadSamples[], baseline: LoadSample
 }
 
 /**
- * Why two plans' loads cannot be compared (other queues, sessions, load length, repeats,
- * accelerator), or undefined.
+ * Why two plans' loads cannot be compared (other queues, sessions, load length, repeats, vCPU
+ * pinning, accelerator), or undefined.
  */
 export function incomparable(
   current: {params: PlanParamsLike; accel: string[]},
@@ -124,13 +124,25 @@ export function incomparable(
   // The noise is the range of the repeats, which widens with their number: equal counts only.
   const [rb, rc] = [loadRepeats(baseline.params), loadRepeats(current.params)]
   if (rb !== rc) diffs.push(`repeats ${rb} in the baseline, ${rc} now`)
+  // Pinned and unpinned vCPUs differ in placement, not in the code under test: like with like only.
+  const pins = (p: PlanParamsLike) =>
+    p.vcpuCpus?.length ? `pinned to CPUs ${p.vcpuCpus.join(',')}` : 'unpinned'
+  if (pins(current.params) !== pins(baseline.params))
+    diffs.push(`vCPUs ${pins(baseline.params)} in the baseline, ${pins(current.params)} now`)
   const acc = (a: string[]) => [...new Set(a)].sort().join('+') || 'none'
   if (acc(current.accel) !== acc(baseline.accel))
     diffs.push(`guests under ${acc(baseline.accel)} in the baseline, ${acc(current.accel)} now`)
   return diffs.length ? `the runs differ: ${diffs.join(', ')}` : undefined
 }
 
-type PlanParamsLike = {queues: number; vcpus: number; sessions: number; durationMs: number; repeats?: number}
+type PlanParamsLike = {
+  queues: number
+  vcpus: number
+  sessions: number
+  durationMs: number
+  repeats?: number
+  vcpuCpus?: number[]
+}
 
 /** The parts of a plan report (or a plan results file) the comparison reads. */
 export interface PlanLike {
