@@ -51,13 +51,27 @@ export interface TestbedRecord {
   server?: {host: string; port: number; token?: string}
 }
 
-/** A held testbed by name, for the commands that run against it; exit 5 when there is none. */
+/**
+ * A held testbed by name, for the commands that run against it (gen, rr, stream --testbed): exit 5
+ * when there is none, exit 12 when a run made it for itself (load from here would be measured by
+ * that run, and the testbed goes when the run ends) or it is still being set up.
+ */
 export function heldTestbed(name: string): TestbedRecord {
   const rec = readRecords().find((r) => r.name === name)
   if (!rec || !ownerAlive(rec))
     throw new MqbError(
       `no testbed ${name} is held${rec ? ` (its process ${rec.pid} is gone)` : ''}; start one with \`mqbench testbed up ${name}\``,
       ExitCode.noDevice,
+    )
+  if (testbedInUse(rec, true))
+    throw new MqbError(
+      `testbed ${name} is in use by ${ownerText(rec)} for its own run; hold one of your own with \`mqbench testbed up NAME\``,
+      ExitCode.busy,
+    )
+  if (!rec.nsA && !rec.devA)
+    throw new MqbError(
+      `testbed ${name} is still being set up by ${ownerText(rec)}; run again once it is up`,
+      ExitCode.busy,
     )
   return rec
 }

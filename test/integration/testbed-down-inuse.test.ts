@@ -2,7 +2,8 @@
 // running (its testbed recorded with the scale process as a run's owner), a testbed whose holder
 // was killed with SIGKILL and a detached `testbed up` holder are removed, while the scale's testbed
 // is named in one line and left; the sweep then ends as it would have (exit 0, complete). `down
-// NAME` of that testbed is refused with exit 12; `down NAME --force` stops the run and removes it.
+// NAME` of that testbed, and `rr --testbed NAME` against it, are refused with exit 12; `down NAME
+// --force` stops the run and removes it.
 import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -84,6 +85,13 @@ describeNet('testbed down and a run in progress', () => {
     expect(one.status).toBe(12)
     expect(one.stderr.trim()).toBe(
       `mqbench: testbed ${rec.name} is in use by mqbench scale (pid ${rec.pid}); stop that run, or add --force`,
+    )
+
+    // nor does another command's load land in the run's figures
+    const rr = await mqbench(['rr', '--testbed', rec.name, '--duration', '1s'])
+    expect(rr.status).toBe(12)
+    expect(rr.stderr.trim()).toBe(
+      `mqbench: testbed ${rec.name} is in use by mqbench scale (pid ${rec.pid}) for its own run; hold one of your own with \`mqbench testbed up NAME\``,
     )
 
     const all = await mqbench(['testbed', 'down', '--all'])

@@ -6,6 +6,7 @@ import {MqbError} from '../../src/errors.js'
 import {processStartTime} from '../../src/host/process.js'
 import {
   belongsTo,
+  heldTestbed,
   listTestbeds,
   ownerAlive,
   ownerSelf,
@@ -35,17 +36,22 @@ const record = (name: string, pid: number, owner?: TestbedOwner): TestbedRecord 
   maxQueues: 2,
 })
 
-describe('testbed registry', () => {
-  let dir = ''
+/** Each test gets a fresh record directory (MQBENCH_STATE_DIR), restored after it. */
+function useStateDir(seen: (dir: string) => void = () => {}): void {
   const saved = process.env.MQBENCH_STATE_DIR
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'mqb-registry-'))
-    process.env.MQBENCH_STATE_DIR = dir
+    process.env.MQBENCH_STATE_DIR = mkdtempSync(join(tmpdir(), 'mqb-registry-'))
+    seen(process.env.MQBENCH_STATE_DIR)
   })
   afterEach(() => {
     if (saved === undefined) delete process.env.MQBENCH_STATE_DIR
     else process.env.MQBENCH_STATE_DIR = saved
   })
+}
+
+describe('testbed registry', () => {
+  let dir = ''
+  useStateDir((d) => (dir = d))
 
   it('writes records atomically, reads them sorted and skips a torn one', () => {
     writeRecord(record('zz', process.pid))
@@ -140,14 +146,7 @@ describe('who owns a testbed, and whether down may take it', () => {
 })
 
 describe('testbed down NAME of a testbed in use', () => {
-  const saved = process.env.MQBENCH_STATE_DIR
-  beforeEach(() => {
-    process.env.MQBENCH_STATE_DIR = mkdtempSync(join(tmpdir(), 'mqb-registry-'))
-  })
-  afterEach(() => {
-    if (saved === undefined) delete process.env.MQBENCH_STATE_DIR
-    else process.env.MQBENCH_STATE_DIR = saved
-  })
+  useStateDir()
 
   it('is refused with exit 12 in one line, and the record stays', () => {
     writeRecord(record('c1a2b', PARENT, run('mqbench check', processStartTime(PARENT))))
@@ -163,5 +162,45 @@ describe('testbed down NAME of a testbed in use', () => {
       `testbed c1a2b is in use by mqbench check (pid ${PARENT}); stop that run, or add --force`,
     )
     expect(readRecords().map((r) => r.name)).toEqual(['c1a2b'])
+  })
+})
+
+describe('a testbed named to gen, rr or stream (--testbed NAME)', () => {
+  useStateDir()
+  const refusal = (name: string) => {
+    try {
+      heldTestbed(name)
+    } catch (e) {
+      if (e instanceof MqbError) return {exitCode: e.exitCode, message: e.message}
+      throw e
+    }
+    return undefined
+  }
+
+  it('is one a holder keeps (testbed up), not one a running command made for its own run', () => {
+    const started = processStartTime(PARENT)
+    writeRecord(record('held', PARENT, {...holder, startTime: started}))
+    writeRecord(record('old', PARENT))
+    writeRecord(record('c1a2b', PARENT, run('mqbench check', started)))
+    writeRecord({
+      ...record('early', PARENT, {...holder, startTime: started}),
+      nsA: '',
+      nsB: '',
+      devA: '',
+      devB: '',
+    })
+    writeRecord(record('gone', GONE, holder))
+    expect(heldTestbed('held').name).toBe('held')
+    expect(heldTestbed('old').name).toBe('old')
+    expect(refusal('c1a2b')).toEqual({
+      exitCode: 12,
+      message: `testbed c1a2b is in use by mqbench check (pid ${PARENT}) for its own run; hold one of your own with \`mqbench testbed up NAME\``,
+    })
+    expect(refusal('early')).toEqual({
+      exitCode: 12,
+      message: `testbed early is still being set up by mqbench testbed up (pid ${PARENT}); run again once it is up`,
+    })
+    expect(refusal('gone')?.exitCode).toBe(5)
+    expect(refusal('none')?.exitCode).toBe(5)
   })
 })
