@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run bench`: every benchmark, each against a peer measured in the same run on the same
-# throwaway namespaces (trafgen, sockperf, iperf3 from Debian's packages). Needs root.
+# throwaway namespaces (trafgen, sockperf, iperf3 from Debian's packages; neper, which Debian does
+# not package, with NEPER=path to its tcp_rr: bench/sessions.sh). Needs root.
 # Run one with `npm run bench -- gen` (gen, sessions, relay, report).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -11,7 +11,9 @@
 # Then the cost of many sessions: rr with 100, 1,000 and 10,000 sessions (SCALE_COUNTS), each run
 # REPS times for SECONDS on loopback (client and server in one namespace) and over the veth pair,
 # alternating, printing the client's wall time beyond the window (start-up, connection
-# ramp, results), the ramp alone and the client's peak RSS (medians). Creates and removes its own
+# ramp, results), the ramp alone and the client's peak RSS (medians); with NEPER=path to neper's
+# tcp_rr (built from github.com/google/neper: `make tcp_rr`), neper on loopback between them, with
+# the ratios mqbench/neper (wall overhead, client RSS, trans/s). Creates and removes its own
 # namespaces. Usage: bench/sessions.sh [SECONDS_PER_RUN=5] [REPS=3] [SECTIONS="peers scale"]
 # Narrower sections for short runs on a shared machine: "single" (the three 1-session rr pairs and
 # their syscalls per transaction), "crr" (TCP_CRR with 4 and 20 sessions, default threads).
@@ -28,7 +30,7 @@ NSA=mqb-bench$TAG-a NSB=mqb-bench$TAG-b DEVA=mqb${TAG}a DEVB=mqb${TAG}b
 OCT=$((16#${TAG:0:2}))
 IPA=198.18.$OCT.1 IPB=198.18.$OCT.2
 TOKEN=bench-$TAG
-MQB_PORT=12866 MQB_PINNED_PORT=12867 MQB_SCALE_PORT=12868 MQB_LO_PORT=12869 SP_PORT=11111 SP_MULTI_PORT=11200 IP3_PORT=5201 SPU_PORT=11112 SPU_MULTI_PORT=11300
+MQB_PORT=12866 MQB_PINNED_PORT=12867 MQB_SCALE_PORT=12868 MQB_LO_PORT=12869 NEPER_CTL_PORT=12870 NEPER_DATA_PORT=12871 SP_PORT=11111 SP_MULTI_PORT=11200 IP3_PORT=5201 SPU_PORT=11112 SPU_MULTI_PORT=11300
 # reference servers: one port per client (netserver's process per test); +100: the pinned one
 declare -A REF_PORT=([tcp_rr]=13000 [udp_rr]=13200 [tcp_crr]=13400) REF_PINNED_PID=()
 NCPU=$(nproc)
@@ -93,6 +95,12 @@ sleep 2
 
 export MQBENCH_TOKEN=$TOKEN
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+ratio() { # runs-a... -- runs-b... column -> median of a's column / median of b's, "1.23x"
+  local c=${*: -1} a=() b=() side=a
+  for x in "${@:1:$#-1}"; do if [ "$x" = -- ]; then side=b; elif [ $side = a ]; then a+=("$x"); else b+=("$x"); fi; done
+  awk -v x="$(printf '%s\n' "${a[@]}" | awk -v c="$c" '{print $c}' | median)" -v y="$(printf '%s\n' "${b[@]}" | awk -v c="$c" '{print $c}' | median)" \
+    'BEGIN { if (y > 0) printf "%.2fx", x / y; else print "-" }'
+}
 mqb_rr() { # type sessions [extra flags] -> "tps p50 p99"; one session runs pinned (see above)
   local t=$1 n=$2; shift 2
   local pin=() port=$MQB_PORT
@@ -192,14 +200,31 @@ syscalls() { # type
   printf '%-34s mqbench %s   ref %s\n' "  its server's" "$(per_tx "$WORK/mqbsrv.strace" "$n")" "$refsrv"
 }
 
-scale() { # lo|veth sessions -> one line per run: "overhead_s ramp_ms rss_mb"
+scale() { # lo|veth sessions -> one line per run: "overhead_s ramp_ms rss_mb trans/s"
   local out where; out=$(mktemp)
   if [ "$1" = lo ]; then where=(--netns "$NSB" --server 127.0.0.1 --port $MQB_LO_PORT)
   else where=(--netns "$NSA" --server "$IPB" --port $MQB_SCALE_PORT); fi
   /usr/bin/time -f '%e %M' -o "$out.time" $MQB rr "${where[@]}" --sessions "$2" --duration "${DUR}s" --json >"$out" 2>/dev/null || { echo "rr --sessions $2 ($1) failed" >&2; rm -f "$out" "$out.time"; return 1; }
   read -r wall rss <"$out.time"
-  printf '%s %s %s\n' "$(echo "$wall $DUR" | awk '{print $1 - $2}')" "$(jq -r '.connectMs' "$out")" "$(echo "$rss" | awk '{print $1 / 1024}')"
+  printf '%s %s %s %s\n' "$(echo "$wall $DUR" | awk '{print $1 - $2}')" "$(jq -r '.connectMs' "$out")" "$(echo "$rss" | awk '{print $1 / 1024}')" "$(jq -r '.transactionsPerSecond' "$out")"
   rm -f "$out" "$out.time"
+}
+# neper's tcp_rr (NEPER=path to a build of github.com/google/neper; not packaged for Debian) as the
+# peer of the loopback runs: flows x threads over epoll as mqbench's engine, both at 2 threads a
+# side (mqbench's default here: one per CPU), 1-byte requests and responses (both defaults). Its
+# server serves one test and exits, so each run starts one. -> "overhead_s - rss_mb trans/s server_rss_mb"
+neper_scale() { # sessions
+  local n=$1 out srv; out=$(mktemp -p "$WORK")
+  ip netns exec "$NSB" /usr/bin/time -f '%M' -o "$out.srv" "$NEPER" -F "$n" -T 2 -C $NEPER_CTL_PORT -P $NEPER_DATA_PORT --listen-backlog 4096 -l "$DUR" >/dev/null 2>&1 & srv=$!
+  for _ in $(seq 1 200); do ip netns exec "$NSB" ss -Hltn "sport = :$NEPER_CTL_PORT" | grep -q . && break; sleep 0.05; done
+  if ! /usr/bin/time -f '%e %M' -o "$out.time" ip netns exec "$NSB" "$NEPER" -c -H 127.0.0.1 -F "$n" -T 2 -C $NEPER_CTL_PORT -P $NEPER_DATA_PORT --listen-backlog 4096 -l "$DUR" >"$out" 2>&1; then
+    echo "neper tcp_rr -F $n failed: $(tail -1 "$out")" >&2; kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; return 1
+  fi
+  ( sleep 5; kill "$srv" 2>/dev/null ) & local guard=$!
+  wait "$srv" 2>/dev/null || true; kill "$guard" 2>/dev/null || true
+  read -r wall rss <"$out.time"
+  printf '%s - %s %s %s\n' "$(echo "$wall $DUR" | awk '{print $1 - $2}')" "$(echo "$rss" | awk '{print $1 / 1024}')" \
+    "$(awk -F= '$1 == "throughput" { print $2 }' "$out")" "$(awk '{print $1 / 1024}' "$out.srv")"
 }
 
 if [[ " $SECTIONS " == *" peers "* ]]; then
@@ -236,22 +261,38 @@ echo "(load average at the end $(cut -d' ' -f1-3 /proc/loadavg))"
 fi
 
 if [[ " $SECTIONS " == *" scale "* ]]; then
-  echo "mqbench rr, many sessions: ${DUR}s window, median of $REPS runs each (loopback and veth alternating), $NCPU CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  printf '%-10s %-5s %24s %14s %16s %22s\n' sessions path "wall overhead s (range)" "ramp ms" "client RSS MB" "server peak RSS MB"
+  ulimit -n "$(ulimit -Hn)" # mqbench raises its own soft limit; neper does not
+  peer=""; [ -n "${NEPER:-}" ] && peer=", neper tcp_rr -T 2 on loopback between them"
+  echo "mqbench rr, many sessions: ${DUR}s window, median of $REPS runs each (loopback and veth alternating$peer), $NCPU CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  printf '%-10s %-6s %24s %10s %14s %20s %12s\n' sessions path "wall overhead s (range)" "ramp ms" "client RSS MB" "server peak RSS MB" "trans/s"
+  paths="lo veth"; [ -n "${NEPER:-}" ] && paths="lo neper veth"
   for n in $SCALE_COUNTS; do
-    lo=() veth=()
-    for r in $(seq 1 "$REPS"); do lo+=("$(scale lo "$n")"); veth+=("$(scale veth "$n")"); done
-    for path in lo veth; do
+    lo=() veth=() neper=()
+    for r in $(seq 1 "$REPS"); do
+      lo+=("$(scale lo "$n")")
+      [ -n "${NEPER:-}" ] && neper+=("$(neper_scale "$n")")
+      veth+=("$(scale veth "$n")")
+    done
+    for path in $paths; do
       local_runs="$path[@]"
       runs=("${!local_runs}")
       col() { printf '%s\n' "${runs[@]}" | awk -v c="$1" '{print $c}' | median; }
       range=$(printf '%s\n' "${runs[@]}" | awk '{print $1}' | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')
-      # Each path's server is one process for every count, in increasing order: its peak so far is this count's.
-      pid=$SCALE_SERVER; [ $path = lo ] && pid=$LO_SERVER
-      srv=$(awk '/^VmHWM/ {print $2 / 1024}' "/proc/$pid/status")
-      printf '%-10s %-5s %12.2f (%9s) %14.0f %16.0f %22.0f\n' "$n" "$path" "$(col 1)" "$range" "$(col 2)" "$(col 3)" "$srv"
+      # Each path's mqbench server is one process for every count, in increasing order: its peak so
+      # far is this count's; neper's server is one process per run.
+      case $path in
+        lo) srv=$(awk '/^VmHWM/ {print $2 / 1024}' "/proc/$LO_SERVER/status") ;;
+        veth) srv=$(awk '/^VmHWM/ {print $2 / 1024}' "/proc/$SCALE_SERVER/status") ;;
+        neper) srv=$(col 5) ;;
+      esac
+      ramp=$(col 2); [ "$ramp" = - ] || ramp=$(printf '%.0f' "$ramp")
+      printf '%-10s %-6s %12.2f (%9s) %10s %14.0f %20.0f %12.0f\n' "$n" "$path" "$(col 1)" "$range" "$ramp" "$(col 3)" "$srv" "$(col 4)"
+      [ "$path" = neper ] && printf '%-10s %-6s %12s %34s %14s %20s %12s\n' "" "ratio" \
+        "$(ratio "${lo[@]}" -- "${neper[@]}" 1)" "" "$(ratio "${lo[@]}" -- "${neper[@]}" 3)" "" "$(ratio "${lo[@]}" -- "${neper[@]}" 4)"
     done
   done
   echo "(wall overhead: the client's wall time beyond the window: start-up, connection ramp, stop, results;"
+  echo " ratio: mqbench / neper, loopback medians: above 1, mqbench costs more (overhead, RSS) or does more"
+  echo " (trans/s); mqbench's wall and RSS include node's start-up and heap;"
   echo " both ends need RLIMIT_NOFILE above the session count: ulimit -Hn caps the largest count)"
 fi
