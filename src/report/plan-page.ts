@@ -13,7 +13,7 @@ import type {
   QueueRateFigure,
   TimelineFigure,
 } from '../check/vm/types.js'
-import {median} from '../check/vm/baseline.js'
+import {median} from '../check/vm/judge.js'
 import type {PlanResultsFile} from '../results/plan.js'
 import type {GuestRecord} from '../results/schema.js'
 import {escapeHtml as e, fmt} from './format.js'

@@ -8,11 +8,10 @@ import {
   judgeBaseline,
   loadBaselinePlan,
   loadSamples,
-  median,
   type LoadSamples,
 } from '../../src/check/vm/baseline.js'
 import {readFileSync} from 'node:fs'
-import {acrossRepeats, loadRepeats} from '../../src/check/vm/judge.js'
+import {acrossRepeats, loadRepeats, median, numbersAcrossRepeats} from '../../src/check/vm/judge.js'
 import type {PlanCheck} from '../../src/check/vm/types.js'
 import {LIMITS} from '../../src/limits.js'
 import {renderPlanHtml} from '../../src/report/plan-page.js'
@@ -43,6 +42,16 @@ describe('loadSamples', () => {
   it('median of odd and even counts', () => {
     expect(median([3, 1, 2])).toBe(2)
     expect(median([4, 1, 3, 2])).toBe(2.5)
+  })
+  it("a case's numbers over its repeats: counts add up, rates take the median, text is the first's", () => {
+    const runs = [
+      {sent: 100, rate: 10, pktgen: 'no pktgen module'},
+      {sent: 120, rate: 30, pktgen: 'other'},
+      {sent: 90, rate: 20, pktgen: 'other'},
+    ]
+    expect(numbersAcrossRepeats(runs, 'sum')).toEqual({sent: 310, rate: 60, pktgen: 'no pktgen module'})
+    expect(numbersAcrossRepeats(runs, 'median')).toEqual({sent: 100, rate: 20, pktgen: 'no pktgen module'})
+    expect(numbersAcrossRepeats([runs[1]], 'sum')).toEqual(runs[1])
   })
 })
 

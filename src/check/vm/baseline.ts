@@ -6,7 +6,7 @@
 import {ExitCode, MqbError} from '../../errors.js'
 import {loadAnyResults, type PlanResultsFile} from '../../results/plan.js'
 import type {CheckStatus} from '../checks.js'
-import {loadRepeats} from './judge.js'
+import {loadRepeats, median} from './judge.js'
 
 /** The throughput figures a load records, all higher-is-better. */
 export const LOAD_METRICS = ['transactionsPerSecond', 'bitsPerSecond', 'packetsPerSecond'] as const
@@ -52,12 +52,6 @@ export function loadSamples(
         out.get(key)!.values.push(v)
       }
   return [...out.values()]
-}
-
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
 const spread = (v: number[]) => (Math.max(...v) - Math.min(...v)) / median(v)

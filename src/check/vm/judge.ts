@@ -63,3 +63,27 @@ export function acrossRepeats(runs: PlanCheck[][]): PlanCheck[] {
     }
   })
 }
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/**
+ * A case's `numbers` over its repeats, so that they describe every repeat as its loads do: counts
+ * (packets sent, received) add up over the repeats, rates take the median (the figure the report's
+ * load rows lead with); text and flags are the first repeat's.
+ */
+export function numbersAcrossRepeats<T extends Record<string, number | string | boolean>>(
+  runs: T[],
+  how: 'sum' | 'median',
+): T {
+  const out: Record<string, number | string | boolean> = {...runs[0]}
+  for (const [k, v] of Object.entries(runs[0] ?? {})) {
+    if (typeof v !== 'number') continue
+    const all = runs.map((r) => r[k]).filter((x): x is T[string] & number => typeof x === 'number')
+    out[k] = how === 'sum' ? all.reduce((a, b) => a + b, 0) : median(all)
+  }
+  return out as T
+}

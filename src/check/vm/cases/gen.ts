@@ -13,7 +13,7 @@ import {GUEST_DEV} from '../../../testbed/vm.js'
 import {guestSnapshot} from '../../../vm/guest-observe.js'
 import {runPktgen, type PktgenRun} from '../../../vm/pktgen.js'
 import {guestKernelProblems, healthCheck, kernelLogMark} from '../health.js'
-import {acrossRepeats, loadRepeats} from '../judge.js'
+import {acrossRepeats, loadRepeats, numbersAcrossRepeats} from '../judge.js'
 import type {CaseContext, CaseOutcome, PlanCheck, QueueRateFigure, VmCase} from '../types.js'
 
 const FRAME = 64
@@ -228,8 +228,11 @@ export function makeGenCase(o: GenCaseOptions = {}): VmCase {
           checks: [...acrossRepeats(rounds.map((r) => r.checks)), healthCheck(health)],
           figures: {
             loads: rounds.flatMap((r) => r.loads),
-            // the first round's counts (every round's rates are in its loads)
-            numbers: rounds[0].numbers,
+            // packets over every round (each round's rates are in its loads)
+            numbers: numbersAcrossRepeats(
+              rounds.map((r) => r.numbers),
+              'sum',
+            ),
             kernelLog: health.problems,
           },
         }

@@ -10,7 +10,7 @@ import {guestSnapshot} from '../../../vm/guest-observe.js'
 import {loadFigure} from '../figures.js'
 import {guestKernelProblems, healthCheck, kernelLogMark} from '../health.js'
 import {guestServer, perQueueChecks} from '../rr-load.js'
-import {acrossRepeats, loadRepeats} from '../judge.js'
+import {acrossRepeats, loadRepeats, numbersAcrossRepeats} from '../judge.js'
 import type {CaseContext, CaseOutcome, LoadFigure, PlanCheck, PlanParams, VmCase} from '../types.js'
 
 /** How many sessions of each workload the mixed load runs. */
@@ -170,7 +170,10 @@ export const stressCase: VmCase = {
     const found = await guestKernelProblems(bed, mark)
     checks.push(healthCheck(found))
     bed.guest.checkAlive()
-    // numbers: the first repeat's (every repeat's rates are in its load)
-    return {checks, figures: {loads, kernelLog: found.problems, numbers: numbers[0]}}
+    // numbers: the median rates of the repeats (every repeat's rates are in its load)
+    return {
+      checks,
+      figures: {loads, kernelLog: found.problems, numbers: numbersAcrossRepeats(numbers, 'median')},
+    }
   },
 }
