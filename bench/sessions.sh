@@ -215,9 +215,9 @@ scale() { # lo|veth sessions -> one line per run: "overhead_s ramp_ms rss_mb tra
 # server serves one test and exits, so each run starts one. -> "overhead_s - rss_mb trans/s server_rss_mb"
 neper_scale() { # sessions
   local n=$1 out srv; out=$(mktemp -p "$WORK")
-  ip netns exec "$NSB" /usr/bin/time -f '%M' -o "$out.srv" "$NEPER" -F "$n" -T 2 -C $NEPER_CTL_PORT -P $NEPER_DATA_PORT --listen-backlog 4096 -l "$DUR" >/dev/null 2>&1 & srv=$!
+  ip netns exec "$NSB" /usr/bin/time -f '%M' -o "$out.srv" "$NEPER" --nolog -F "$n" -T 2 -C $NEPER_CTL_PORT -P $NEPER_DATA_PORT --listen-backlog 4096 -l "$DUR" >/dev/null 2>&1 & srv=$!
   for _ in $(seq 1 200); do ip netns exec "$NSB" ss -Hltn "sport = :$NEPER_CTL_PORT" | grep -q . && break; sleep 0.05; done
-  if ! /usr/bin/time -f '%e %M' -o "$out.time" ip netns exec "$NSB" "$NEPER" -c -H 127.0.0.1 -F "$n" -T 2 -C $NEPER_CTL_PORT -P $NEPER_DATA_PORT --listen-backlog 4096 -l "$DUR" >"$out" 2>&1; then
+  if ! /usr/bin/time -f '%e %M' -o "$out.time" ip netns exec "$NSB" "$NEPER" --nolog -c -H 127.0.0.1 -F "$n" -T 2 -C $NEPER_CTL_PORT -P $NEPER_DATA_PORT --listen-backlog 4096 -l "$DUR" >"$out" 2>&1; then
     echo "neper tcp_rr -F $n failed: $(tail -1 "$out")" >&2; kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; return 1
   fi
   ( sleep 5; kill "$srv" 2>/dev/null ) & local guard=$!
