@@ -122,10 +122,10 @@ describe('incomparable', () => {
     expect(incomparable(pinned([0, 1]), pinned([0, 1]))).toBeUndefined()
     expect(incomparable(pinned([]), pinned(undefined))).toBeUndefined()
     expect(incomparable(pinned([0, 1]), pinned(undefined))).toBe(
-      'the runs differ: vCPUs unpinned in the baseline, pinned to CPUs 0,1 now',
+      'the runs differ: vCPUs unpinned in the baseline, CPUs 0,1 now',
     )
     expect(incomparable(pinned([1, 0]), pinned([0, 1]))).toBe(
-      'the runs differ: vCPUs pinned to CPUs 0,1 in the baseline, pinned to CPUs 1,0 now',
+      'the runs differ: vCPUs CPUs 0,1 in the baseline, CPUs 1,0 now',
     )
   })
 })

@@ -4,6 +4,7 @@
 // (their relative ranges added)
 // (at least MIN_SAMPLES of each load); with fewer the comparison says it cannot judge.
 import {ExitCode, MqbError} from '../../errors.js'
+import {describePlacement} from '../../results/placement.js'
 import {loadAnyResults, type PlanResultsFile} from '../../results/plan.js'
 import type {CheckStatus} from '../checks.js'
 import {loadRepeats, median} from './judge.js'
@@ -119,8 +120,7 @@ export function incomparable(
   const [rb, rc] = [loadRepeats(baseline.params), loadRepeats(current.params)]
   if (rb !== rc) diffs.push(`repeats ${rb} in the baseline, ${rc} now`)
   // Pinned and unpinned vCPUs differ in placement, not in the code under test: like with like only.
-  const pins = (p: PlanParamsLike) =>
-    p.vcpuCpus?.length ? `pinned to CPUs ${p.vcpuCpus.join(',')}` : 'unpinned'
+  const pins = (p: PlanParamsLike) => describePlacement(p.vcpuCpus ?? [])
   if (pins(current.params) !== pins(baseline.params))
     diffs.push(`vCPUs ${pins(baseline.params)} in the baseline, ${pins(current.params)} now`)
   const acc = (a: string[]) => [...new Set(a)].sort().join('+') || 'none'
