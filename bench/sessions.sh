@@ -13,7 +13,8 @@
 # alternating, printing the client's wall time beyond the window (start-up, connection
 # ramp, results), the ramp alone and the client's peak RSS (medians); with NEPER=path to neper's
 # tcp_rr (built from github.com/google/neper: `make tcp_rr`), neper on loopback between them, with
-# the ratios mqbench/neper (wall overhead, client RSS, trans/s). Creates and removes its own
+# the ratios mqbench/neper (wall overhead, client RSS, trans/s); SCALE_PORT_RANGE="LOW HIGH" sets the
+# loopback runs' ip_local_port_range (the kernel's 32768-60999 by default). Creates and removes its own
 # namespaces. Usage: bench/sessions.sh [SECONDS_PER_RUN=5] [REPS=3] [SECTIONS="peers scale"]
 # Narrower sections for short runs on a shared machine: "single" (the three 1-session rr pairs and
 # their syscalls per transaction), "crr" (TCP_CRR with 4 and 20 sessions, default threads).
@@ -262,8 +263,12 @@ fi
 
 if [[ " $SECTIONS " == *" scale "* ]]; then
   ulimit -n "$(ulimit -Hn)" # mqbench raises its own soft limit; neper does not
+  # SCALE_PORT_RANGE="1024 65000": the loopback runs' local port range (default: the kernel's
+  # 32768-60999), to see how much of a ramp is the kernel's search for a free port.
+  [ -n "${SCALE_PORT_RANGE:-}" ] && ip netns exec "$NSB" sysctl -qw net.ipv4.ip_local_port_range="$SCALE_PORT_RANGE"
   peer=""; [ -n "${NEPER:-}" ] && peer=", neper tcp_rr -T 2 on loopback between them"
   echo "mqbench rr, many sessions: ${DUR}s window, median of $REPS runs each (loopback and veth alternating$peer), $NCPU CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "(loopback: local ports $(ip netns exec "$NSB" cat /proc/sys/net/ipv4/ip_local_port_range | tr '\t' '-'))"
   printf '%-10s %-6s %24s %10s %14s %20s %12s\n' sessions path "wall overhead s (range)" "ramp ms" "client RSS MB" "server peak RSS MB" "trans/s"
   paths="lo veth"; [ -n "${NEPER:-}" ] && paths="lo neper veth"
   for n in $SCALE_COUNTS; do
