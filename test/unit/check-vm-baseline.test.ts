@@ -12,7 +12,7 @@ import {
 } from '../../src/check/vm/baseline.js'
 import {readFileSync} from 'node:fs'
 import {acrossRepeats, loadRepeats, median, numbersAcrossRepeats} from '../../src/check/vm/judge.js'
-import type {PlanCheck} from '../../src/check/vm/types.js'
+import type {LoadFigure, PlanCheck} from '../../src/check/vm/types.js'
 import {LIMITS} from '../../src/limits.js'
 import {renderPlanHtml} from '../../src/report/plan-page.js'
 import {PLAN_SCHEMA_PATH, validatePlanResults} from '../../src/results/plan.js'
@@ -214,7 +214,7 @@ describe('repeats (--repeats, and --baseline without it)', () => {
     })
   })
   it('a plan without repeats ran each load once; other repeat counts are other runs', () => {
-    const p = {queues: 2, vcpus: 2, sessions: 20, durationMs: 2000}
+    const p = {queues: 2, vcpus: 2, sessions: 20, durationMs: 2000, repeats: undefined}
     expect(loadRepeats(p)).toBe(1)
     expect(incomparable({params: {...p, repeats: 1}, accel: []}, {params: p, accel: []})).toBeUndefined()
     expect(incomparable({params: {...p, repeats: 3}, accel: []}, {params: p, accel: []})).toBe(
@@ -277,7 +277,7 @@ describe('repeats (--repeats, and --baseline without it)', () => {
         {
           ...mq,
           figures: {
-            loads: [900, 1100, 1000].map((t) => ({...n, transactionsPerSecond: t})).concat([one]),
+            loads: [900, 1100, 1000].map((t): LoadFigure => ({...n, transactionsPerSecond: t})).concat([one]),
           },
         },
       ],

@@ -5,6 +5,7 @@ import type {LoadRun} from '../../src/check/checks.js'
 import {onlyQueueZeroCheck} from '../../src/check/vm/cases/mq.js'
 import {stressMix} from '../../src/check/vm/cases/stress.js'
 import {interruptDeltas} from '../../src/observe/interrupts.js'
+import type {DeviceSnapshot} from '../../src/observe/snapshot.js'
 import {captureSnapshot} from '../helpers/guest-capture.js'
 
 const snap = captureSnapshot

@@ -62,10 +62,11 @@ function shaped(shapes: StepShape[], edit?: (r: ResultsFile) => void): ResultsFi
       it.cpu = cpus(it.durationMs, s.busy, s.softirqShare)
       evenQueues(it, step.queueCount)
       if (s.drops) it.queues[0].drops = s.drops
-      if (it.result.workload === 'rr') {
+      const res = it.result
+      if (res.workload === 'rr') {
         const tps = 10_000 * s.speedup
-        it.result.transactionsPerSecond = tps
-        it.result.sessions.forEach((x) => (x.transactionsPerSecond = tps / it.result.sessions.length))
+        res.transactionsPerSecond = tps
+        res.sessions.forEach((x) => (x.transactionsPerSecond = tps / res.sessions.length))
       }
       it.interrupts = []
     }

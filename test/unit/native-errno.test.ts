@@ -6,13 +6,17 @@
 import {describe, expect, it} from 'vitest'
 import {errnoName, gen, ifctl, sessions, withErrnoCode} from '../../src/native.js'
 
+/** The `.code` withErrnoCode gives an Error carrying these fields. */
+const named = (fields: {errno: number; code?: string}) =>
+  withErrnoCode(Object.assign(new Error('x'), fields) as NodeJS.ErrnoException).code
+
 describe('withErrnoCode', () => {
   it('names a negative errno the way node does, and leaves other values alone', () => {
-    expect(withErrnoCode(Object.assign(new Error('x'), {errno: -1})).code).toBe('EPERM')
-    expect(withErrnoCode(Object.assign(new Error('x'), {errno: -19})).code).toBe('ENODEV')
+    expect(named({errno: -1})).toBe('EPERM')
+    expect(named({errno: -19})).toBe('ENODEV')
     // Linux's one number for EOPNOTSUPP and ENOTSUP, by the kernel's name (node says ENOTSUP).
-    expect(withErrnoCode(Object.assign(new Error('x'), {errno: -95})).code).toBe('EOPNOTSUPP')
-    expect(withErrnoCode(Object.assign(new Error('x'), {errno: -1, code: 'EEXIT'})).code).toBe('EEXIT')
+    expect(named({errno: -95})).toBe('EOPNOTSUPP')
+    expect(named({errno: -1, code: 'EEXIT'})).toBe('EEXIT')
     expect(withErrnoCode(new Error('plain'))).not.toHaveProperty('code')
     expect(withErrnoCode(42)).toBe(42)
   })

@@ -199,7 +199,7 @@ describe('comparison of runs pinned differently', () => {
       for (const m of st.changes) expect(m.notJudged !== undefined).toBe(m.beyondNoise === true)
     expect(comparisonSentence('a', 'b', c)).toContain(
       'transactions/s +' +
-        Math.round(100 * same.relative) +
+        Math.round(100 * same.relative!) +
         '% (beyond noise, not judged: the client pinning and the server pinning differ)',
     )
   })
