@@ -1,16 +1,27 @@
 // The vm testbed under TCG: one guest booted for the in-process tests (queue changes with the
-// three-way read-back, guest evidence, traffic, console), and CLI runs that boot their own
-// (scale with gen and rr, Ctrl-C and kill -9 with nothing left, a bad kernel).
+// three-way read-back, guest evidence, traffic, console, then reboots: a QMP system_reset and the
+// guest's own `reboot -f`, after each of which the agent answers hello again on a new connection,
+// the NIC has the same channels and per-queue interrupt lines and TCP_RR sessions still run), and
+// CLI runs that boot their own (scale with gen, whose report is checked in Chromium; Ctrl-C and
+// kill -9 with nothing left; a detached guest for rr and stream; a bad kernel).
 import {spawn} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, expect, it} from 'vitest'
 import {loadResults} from '../../src/results/load.js'
-import type {GenResult} from '../../src/results/schema.js'
-import {createTestbed, type Testbed} from '../../src/testbed/index.js'
+import type {GenResult, ResultsFile} from '../../src/results/schema.js'
+import {chromium} from 'playwright-core'
+import {interruptText} from '../../src/report/charts.js'
+import {writeReport} from '../../src/report/index.js'
+import {CHROMIUM_ARGS, CHROMIUM_PATH} from '../../src/report/png.js'
+import {queueInterrupts} from '../../src/results/stats.js'
+import {openReport} from '../helpers/report-page.js'
+import {runRr} from '../../src/sessions/index.js'
+import {createVmBed, type Testbed} from '../../src/testbed/index.js'
 import {ownerSelf, stateDir} from '../../src/testbed/registry.js'
-import {vmNames} from '../../src/testbed/vm.js'
+import {vmNames, type VmBed} from '../../src/testbed/vm.js'
+import {guestSnapshot} from '../../src/vm/guest-observe.js'
 import {run} from '../../src/util/exec.js'
 import {mqbench, RUN_JS, startMqbench} from '../helpers/mqbench-cli.js'
 import {cleanup, leftovers, uniqueTag} from '../helpers/netpair.js'
@@ -32,13 +43,15 @@ function nothingLeft(name: string): void {
 
 describeNet('vm testbed (one shared guest)', () => {
   const name = `v${uniqueTag().slice(0, 5)}`
+  let bed: VmBed
   let tb: Testbed
 
   beforeAll(async () => {
-    tb = await createTestbed(
+    bed = await createVmBed(
       {kind: 'vm', name},
       {maxQueues: 2, cleanup, vm: {accel: 'auto', vcpuCpus: [1, 0]}, owner: ownerSelf('test')},
     )
+    tb = bed.testbed
   }, 120_000)
 
   const token = `t${uniqueTag()}`
@@ -47,8 +60,14 @@ describeNet('vm testbed (one shared guest)', () => {
     farServer = tb.startFarServer!(token, 20)
   })
 
+  let farClosed = false
+  async function closeFar(): Promise<void> {
+    if (!farClosed) await (await farServer)?.close()
+    farClosed = true
+  }
+
   afterAll(async () => {
-    await (await farServer)?.close()
+    await closeFar()
     await tb?.close()
     cleanup.runAll()
     nothingLeft(name)
@@ -157,10 +176,86 @@ describeNet('vm testbed (one shared guest)', () => {
     expect(status).toBe(0)
     expect(out).toContain('detached')
   })
+
+  // Reboots last: what must survive them is what the tests above saw. The agent's server in the
+  // guest does not survive a reboot: each load starts its own.
+  /** What must survive a reboot: channels, the queue interrupt lines. */
+  async function facts() {
+    const agent = bed.guest.agent
+    const ch = await agent.request<{maxCombined: number; combined: number}>('channels_get', {dev: 'eth0'})
+    const snap = await guestSnapshot(agent, 'eth0')
+    return {
+      maxCombined: ch.maxCombined,
+      combined: ch.combined,
+      lines: snap.queueInterrupts.map((q) => q.name).sort(),
+    }
+  }
+
+  async function shortRr(): Promise<void> {
+    const rrToken = `t${uniqueTag()}`
+    const far = await tb.startFarServer!(rrToken, 4)
+    try {
+      const r = await runRr({
+        server: bed.ipGuest,
+        port: far.port,
+        netns: bed.ns,
+        token: rrToken,
+        type: 'tcp_rr',
+        sessions: 4,
+        requestSize: 1,
+        responseSize: 1,
+        durationMs: 1000,
+      })
+      expect(r.sessions).toHaveLength(4)
+      for (const s of r.sessions) expect(s.transactions).toBeGreaterThan(0)
+    } finally {
+      await far.close()
+    }
+  }
+
+  for (const how of ['reset', 'guest'] as const) {
+    it(`comes back after a ${how === 'reset' ? 'QMP system_reset' : "guest's reboot -f"} with the same queues and interrupt lines, and carries traffic`, async () => {
+      await closeFar()
+      const before = await facts()
+      expect(before.maxCombined).toBe(2)
+      expect(before.lines).toEqual(
+        expect.arrayContaining([expect.stringMatching(/-input\.0$/), expect.stringMatching(/-output\.1$/)]),
+      )
+      const connections = bed.guest.agent.connections
+      const seen = await bed.guest.reboot({how})
+      expect(seen.how).toBe(how)
+      expect(seen.resets).toBeGreaterThanOrEqual(1)
+      expect(seen.resetMs).toBeLessThanOrEqual(seen.backMs)
+      expect(seen.hello.protocol).toBe(1)
+      expect(seen.hello.build).toBe(bed.guest.setup.agent.build)
+      expect(seen.agentConnections).toBeGreaterThan(connections)
+      // the guest really started again: its init printed its marks after the reset
+      expect(Object.keys(seen.bootMarks)).toEqual(expect.arrayContaining(['init', 'net', 'agent']))
+      expect(seen.vcpuCpus).toEqual([1, 0])
+      bed.guest.checkAlive()
+      expect(await facts()).toEqual(before)
+      await shortRr()
+    }, 120_000)
+  }
+
+  it('through the testbed: the queue count set before the reboot is set again and read back', async () => {
+    await tb.setQueueCount(1)
+    const seen = await bed.reboot({how: 'reset'})
+    expect(seen.queues).toMatchObject({
+      queueCount: 1,
+      channels: {combined: 1, maxCombined: 2},
+      sysfsQueues: {rx: 1, tx: 1},
+      tapQueues: {attached: 1, detached: 1},
+    })
+    expect(tb.queueCount()).toBe(1)
+    await tb.setQueueCount(2)
+    await shortRr()
+  }, 120_000)
 })
 
 describeNet('vm testbed from the CLI', () => {
   const out = mkdtempSync(join(tmpdir(), 'mqb-vm-res-'))
+  let sweep: ResultsFile | undefined
 
   it('sweeps 1..2 queues with gen into the guest, every queue proven in the guest', async () => {
     const r = await mqbench([
@@ -185,6 +280,7 @@ describeNet('vm testbed from the CLI', () => {
     expect(r.status, r.stderr).toBe(0)
     const {resultsFile} = JSON.parse(r.stdout) as {resultsFile: string}
     const results = loadResults(resultsFile)
+    sweep = results
     expect(results.config.testbed.kind).toBe('vm')
     expect(results.config.testbed.guest).toMatchObject({queues: 2, vectors: 6})
     for (const step of results.steps) {
@@ -207,6 +303,67 @@ describeNet('vm testbed from the CLI', () => {
     }
     nothingLeft(results.config.testbed.name)
   }, 180_000)
+
+  // The report of that real run, as people see it in headless Chromium: the guest's setup
+  // (kernel, accel, vCPUs, queue pairs, vectors, the qemu command line) and, per step, every
+  // queue's interrupt counts from the guest's /proc/interrupts, equal to what the file holds.
+  it("reports the sweep with the guest setup and every queue's interrupts, in Chromium", async () => {
+    const results = sweep
+    if (!results) throw new Error('the sweep above wrote no results')
+    const file = join(out, 'vm.html')
+    await writeReport([results], {out: file})
+    const browser = await chromium.launch({executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS})
+    try {
+      const {page, requests, problems, url} = await openReport(browser, file)
+      const g = results.config.testbed.guest!
+      const meta = await page.evaluate(() =>
+        Object.fromEntries(
+          [...document.querySelectorAll('.run-meta dt')].map((dt) => [
+            dt.textContent ?? '',
+            dt.nextElementSibling?.textContent ?? '',
+          ]),
+        ),
+      )
+      expect(meta.testbed).toMatch(/^vm /)
+      expect(meta.guest).toContain(g.kernel.release)
+      expect(meta.guest).toContain(`${g.accel}`)
+      expect(meta.guest).toContain('2 vCPUs')
+      expect(meta.guest).toContain('2 queue pairs, 6 vectors')
+      expect(meta['guest agent']).toContain(g.agent.build)
+      expect(meta[`qemu ${g.qemuVersion}`]).toBe(g.commandLine)
+      expect(g.commandLine).toMatch(/mq=on,vectors=6/)
+
+      // the share table's interrupt column: one row per step, every queue's rx and tx lines
+      const rows = await page.evaluate(() => {
+        const table = [...document.querySelectorAll('table')].find((t) =>
+          [...t.querySelectorAll('th')].some((th) => th.textContent === 'interrupts per queue'),
+        )
+        if (!table) return []
+        const heads = [...table.querySelectorAll('th')].map((th) => th.textContent ?? '')
+        const col = heads.indexOf('interrupts per queue')
+        const q = heads.indexOf('queues')
+        return [...table.querySelectorAll('tbody tr')].map((tr) => {
+          const cells = [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')
+          return {queues: cells[q], irqs: cells[col]}
+        })
+      })
+      expect(rows.map((r) => r.queues)).toEqual(['1', '2'])
+      for (const step of results.steps) {
+        const perQueue = queueInterrupts(step.iterations.flatMap((i) => i.interrupts))
+        // a disabled queue keeps its interrupt lines (with little or nothing on them); every live one counted
+        expect(perQueue.map((p) => p.queue)).toEqual([0, 1])
+        for (const p of perQueue.filter((x) => x.queue < step.queueCount))
+          expect(p.rx, `input.${p.queue} at ${step.queueCount} queues`).toBeGreaterThan(0)
+        const shown = rows.find((r) => r.queues === String(step.queueCount))!.irqs
+        expect(shown).toBe(interruptText(perQueue))
+        expect(shown).toMatch(/^q0 rx [\d,]+ tx [\d,]+ \/ q1 /)
+      }
+      expect(requests).toEqual([url])
+      expect(problems).toEqual([])
+    } finally {
+      await browser.close()
+    }
+  })
 
   it('leaves nothing behind on Ctrl-C during a sweep', async () => {
     const {done} = startMqbench(
@@ -237,7 +394,8 @@ describeNet('vm testbed from the CLI', () => {
     nothingLeft(loadResults(file!, {allowNoSteps: true}).config.testbed.name)
   }, 180_000)
 
-  it('holds a detached guest that rr and stream find by its name', async () => {
+  // One guest for both: the detached holder is the same foreground holder, spawned in the background.
+  it('holds a detached guest that rr and stream find by its name; killed with SIGKILL, down removes it', async () => {
     const name = `d${uniqueTag().slice(0, 5)}`
     try {
       const up = await mqbench([
@@ -275,6 +433,15 @@ describeNet('vm testbed from the CLI', () => {
       const none = await mqbench(['rr', '--testbed', 'nosuch', '--duration', '1s'])
       expect(none.status).toBe(5)
       expect(none.stderr).toMatch(/no testbed nosuch is held/)
+      // the holder killed with SIGKILL: qemu (its own process group) and the namespace outlive it
+      // until `down`, which names what it removed
+      const {pid} = JSON.parse(readFileSync(join(stateDir(), `${name}.json`), 'utf8')) as {pid: number}
+      process.kill(pid, 'SIGKILL')
+      for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 50))
+      expect(qemuOf(name)).toHaveLength(1)
+      const down = await mqbench(['testbed', 'down', name])
+      expect(down.status, down.stderr).toBe(0)
+      expect(down.stdout).toMatch(/qemu \(pid \d+\)/)
     } finally {
       await mqbench(['testbed', 'down', name])
     }
@@ -290,30 +457,6 @@ describeNet('vm testbed from the CLI', () => {
     const r = await done
     expect(r.status, r.stderr).toBe(130)
     nothingLeft(name)
-  }, 120_000)
-
-  it('removes a guest whose holder was killed with SIGKILL', async () => {
-    const name = `k${uniqueTag().slice(0, 5)}`
-    const {child, done} = startMqbench(['testbed', 'up', name, '--kind', 'vm', '--max-queues', '2'])
-    let stdout = ''
-    child.stdout!.on('data', (d) => (stdout += d))
-    try {
-      for (let i = 0; i < 600 && !stdout.includes('live queue count'); i++)
-        await new Promise((r) => setTimeout(r, 100))
-      expect(stdout).toContain('live queue count')
-      expect(qemuOf(name)).toHaveLength(1)
-      child.kill('SIGKILL')
-      await done
-      // qemu (its own process group) and the namespace outlive the holder until `down`
-      expect(qemuOf(name)).toHaveLength(1)
-      const down = await mqbench(['testbed', 'down', name])
-      expect(down.status, down.stderr).toBe(0)
-      expect(down.stdout).toMatch(/qemu \(pid \d+\)/)
-      nothingLeft(name)
-    } finally {
-      if (child.exitCode === null) child.kill('SIGKILL')
-      await mqbench(['testbed', 'down', name])
-    }
   }, 120_000)
 
   it('refuses a file that is not a kernel, and a damaged kernel, each in one line, leaving nothing', async () => {
