@@ -14,6 +14,9 @@ import {fileURLToPath} from 'node:url'
 import {abiKernel, isDynamic, symbolFloor} from './elf-floor.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+// --out DIR: where the tarball goes (default: the repository's root)
+const outAt = process.argv.indexOf('--out')
+const outDir = outAt > 0 ? process.argv[outAt + 1] : root
 
 if (process.argv.includes('--refuse')) {
   if (process.env.MQBENCH_PACKING) process.exit(0)
@@ -87,7 +90,7 @@ try {
   pkg.files = ['bin', 'dist', 'native', 'prebuilds', 'dashboards', 'docs', 'oclif.manifest.json']
   writeFileSync(join(stage, 'package.json'), JSON.stringify(pkg, null, 2) + '\n')
 
-  const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', root], {
+  const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', outDir], {
     cwd: stage,
     encoding: 'utf8',
     env: {...process.env, MQBENCH_PACKING: '1'},
@@ -103,6 +106,7 @@ try {
   console.log(
     `${info.filename}: ${(info.size / 1e6).toFixed(2)} MB packed, ${(info.unpackedSize / 1e6).toFixed(2)} MB unpacked, ${info.entryCount} files`,
   )
+  console.log(`tarball: ${join(outDir, info.filename)}`)
   if (info.size > 15e6) fail(`${info.filename} is over the 15 MB budget`)
 } finally {
   rmSync(stage, {recursive: true, force: true})

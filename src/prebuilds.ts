@@ -3,7 +3,7 @@
 // resolved by node-gyp-build) and keeps the sources, whose build lands in native/build/Release.
 // A build from source wins over a prebuild: a person builds one because the prebuild did not fit.
 // native/prebuilds.json declares what each prebuild needs from the host (glibc, libstdc++, kernel).
-import {closeSync, existsSync, openSync, readFileSync, readSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {fileURLToPath} from 'node:url'
 import {dirname, join} from 'node:path'
@@ -99,6 +99,13 @@ export function locateAddon(root = packageRoot): BinaryChoice {
 /** Loads the addon at `root`; a missing, corrupt or too-new binary is one line with exit 13. */
 export function loadAddon<T>(root = packageRoot): {addon: T; choice: BinaryChoice} {
   const choice = locateAddon(root)
+  const {problem} = elfProblem(choice.path, process.arch)
+  if (problem)
+    throw unusable(
+      'native addon',
+      `${choice.path} does not load: ${problem.slice(choice.path.length + 1)}`,
+      root,
+    )
   try {
     return {addon: require(choice.path) as T, choice}
   } catch (err) {
@@ -115,30 +122,50 @@ export function loadAddon<T>(root = packageRoot): {addon: T; choice: BinaryChoic
 
 /** Whether an ELF executable asks for a dynamic loader (has a PT_INTERP program header). */
 export function elfIsDynamic(image: Buffer): boolean {
+  return elfFacts(image).dynamic
+}
+
+// ELF e_machine of each architecture a binary may be built for (node's names).
+const ELF_MACHINE: Record<string, number> = {x64: 62, arm64: 183}
+
+/**
+ * What the headers of a 64-bit little-endian ELF file say: its machine, whether it is dynamic, and
+ * the bytes its loadable segments span. A file cut short passes dlopen's header checks and then
+ * kills the process with SIGBUS when a segment beyond its end is touched, so the loader compares
+ * that span with the file's size before it loads anything.
+ */
+export function elfFacts(image: Buffer): {machine: number; dynamic: boolean; spans: number} {
   if (image.length < 64 || image.readUInt32BE(0) !== 0x7f454c46) throw new Error('not an ELF file')
-  if (image[4] !== 2) throw new Error('not a 64-bit ELF file')
+  if (image[4] !== 2 || image[5] !== 1) throw new Error('not a 64-bit little-endian ELF file')
   const phoff = Number(image.readBigUInt64LE(0x20))
   const phentsize = image.readUInt16LE(0x36)
   const phnum = image.readUInt16LE(0x38)
+  let dynamic = false
+  let spans = phoff + phentsize * phnum
   for (let i = 0; i < phnum; i++) {
     const at = phoff + i * phentsize
-    if (at + 4 > image.length) break
-    if (image.readUInt32LE(at) === 3) return true // PT_INTERP
+    if (at + 0x28 > image.length) break
+    const type = image.readUInt32LE(at)
+    if (type === 3) dynamic = true // PT_INTERP
+    if (type === 1)
+      spans = Math.max(spans, Number(image.readBigUInt64LE(at + 8) + image.readBigUInt64LE(at + 0x20)))
   }
-  return false
+  return {machine: image.readUInt16LE(0x12), dynamic, spans}
 }
 
-// ELF e_machine of each architecture a guest agent may be built for.
-const ELF_MACHINE: Record<string, number> = {x64: 62, arm64: 183}
-
-function headOf(path: string, bytes: number): Buffer {
-  const fd = openSync(path, 'r')
+/** Why the ELF file at `path` cannot run on `arch`, or undefined when its headers are sound. */
+function elfProblem(path: string, arch: string): {problem?: string; dynamic?: boolean} {
+  const image = readFileSync(path)
+  let facts
   try {
-    const b = Buffer.alloc(bytes)
-    return b.subarray(0, readSync(fd, b, 0, bytes, 0))
-  } finally {
-    closeSync(fd)
+    facts = elfFacts(image)
+  } catch (err) {
+    return {problem: `${path} is ${(err as Error).message}`}
   }
+  if (facts.machine !== ELF_MACHINE[arch]) return {problem: `${path} is not built for ${arch}`}
+  if (facts.spans > image.length)
+    return {problem: `${path} is cut short (${image.length} of ${facts.spans} bytes)`}
+  return {dynamic: facts.dynamic}
 }
 
 /**
@@ -161,16 +188,8 @@ export function locateAgent(arch: string = process.arch, root = packageRoot): Bi
       root,
       arch,
     )
-  // The first program headers say enough: ELF, 64-bit, the machine, static or not.
-  const head = headOf(choice.path, 4096)
-  let dynamic: boolean
-  try {
-    dynamic = elfIsDynamic(head)
-  } catch (err) {
-    throw unusable('guest agent', `${choice.path} is ${(err as Error).message}`, root, arch)
-  }
-  if (head.readUInt16LE(0x12) !== ELF_MACHINE[arch])
-    throw unusable('guest agent', `${choice.path} is not built for ${arch}`, root, arch)
+  const {problem, dynamic} = elfProblem(choice.path, arch)
+  if (problem) throw unusable('guest agent', problem, root, arch)
   if (dynamic)
     throw unusable(
       'guest agent',
