@@ -3,15 +3,14 @@
 // missing. The probes are data and a host answers them, so the same table runs against this
 // machine (localHost) or against the answers a far host gives (an SSH far end answers the same
 // probes with a script). `mqbench doctor` is a view of this table.
-import {accessSync, constants, existsSync, readFileSync, statSync} from 'node:fs'
+import {accessSync, constants, existsSync, readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
-import {join} from 'node:path'
 import {ExitCode, MqbError, type ExitCodeValue} from './errors.js'
 import {CAPABILITY_BITS, effectiveCapabilities, type Capability} from './host/privileges.js'
 import {CHROMIUM_PATH} from './report/png.js'
 import {locateAddon, loadAddon, locateAgent} from './prebuilds.js'
 import {chooseKernel} from './vm/kernel.js'
-import {QEMU, findBusybox} from './vm/prereqs.js'
+import {QEMU, findBusybox, which} from './vm/prereqs.js'
 
 /** One question a host answers. */
 export type Probe =
@@ -176,17 +175,6 @@ export async function requirePrereqs(
 }
 
 // ---- this machine's answers ----
-
-function which(cmd: string, searchPath = process.env.PATH ?? ''): string | undefined {
-  for (const dir of searchPath.split(':').filter(Boolean)) {
-    const p = join(dir, cmd)
-    try {
-      accessSync(p, constants.X_OK)
-      if (statSync(p).isFile()) return p
-    } catch {}
-  }
-  return undefined
-}
 
 const reason = (err: unknown) => (err instanceof Error ? err.message : String(err))
 

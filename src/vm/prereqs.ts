@@ -10,7 +10,7 @@ export const QEMU = 'qemu-system-x86_64'
 export {elfIsDynamic}
 
 /** The first executable `cmd` in the directories of `searchPath` (PATH's syntax), as the shell finds it. */
-function which(cmd: string, searchPath = process.env.PATH ?? ''): string | undefined {
+export function which(cmd: string, searchPath = process.env.PATH ?? ''): string | undefined {
   for (const dir of searchPath.split(':').filter(Boolean)) {
     const p = join(dir, cmd)
     try {
