@@ -132,6 +132,9 @@ export const NEEDS = {
     'agent',
   ],
   png: ['playwright', 'chromium'],
+  tune: ['addon'],
+  // channel counts, IRQ affinity and XPS masks are written
+  'tune:apply': ['addon', 'capNetAdmin'],
 } satisfies Record<string, RequirementId[]>
 export type NeedsId = keyof typeof NEEDS
 
