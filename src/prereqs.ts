@@ -101,7 +101,7 @@ export const REQUIREMENTS = {
   playwright: {
     label: 'playwright-core',
     probe: {kind: 'package', name: 'playwright-core'},
-    fix: "mqbench's optional dependency; install it beside mqbench: npm install -g playwright-core",
+    fix: "it is mqbench's optional dependency: install mqbench again without --omit=optional",
     exit: ExitCode.unsupported,
   },
   chromium: {
