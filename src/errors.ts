@@ -16,6 +16,7 @@ export const ExitCode = {
   notLocal: 10, // a non-local target without --allow-remote
   partial: 11, // the run stopped early (server died, worker crashed); partial results were kept
   busy: 12, // a testbed or object with that name exists already, or a running command uses it
+  noBinary: 13, // the native addon or guest agent is missing or does not load here (no prebuild fits, or it is corrupt)
   interrupted: 130, // Ctrl-C / SIGTERM: what was measured so far was printed and saved
 } as const
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]

@@ -1,14 +1,10 @@
 // The one typed door to the C++ addon. Each area adds its own interface below and reads its
 // functions through `native()`; nothing else in src/ loads the .node file.
-import {createRequire} from 'node:module'
-import {existsSync} from 'node:fs'
-import {fileURLToPath} from 'node:url'
-import {dirname, join} from 'node:path'
 import {getSystemErrorName} from 'node:util'
 import {ExitCode, MqbError} from './errors.js'
+import {loadAddon, type BinaryChoice} from './prebuilds.js'
 
-// src/native.ts and dist/native.js both sit one level below the package root.
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
+export {agentBinary, locateAgent} from './prebuilds.js'
 
 export interface NativeAddon {
   /** CLOCK_MONOTONIC in nanoseconds: the time base of every native timestamp. */
@@ -18,22 +14,18 @@ export interface NativeAddon {
   [fn: string]: unknown
 }
 
-let cached: NativeAddon | undefined
+let cached: {addon: NativeAddon; choice: BinaryChoice} | undefined
 
+/** The addon, loaded once: a build from source if there is one, else the package's prebuild (src/prebuilds.ts). */
 export function native(): NativeAddon {
-  if (cached) return cached
-  const candidates = ['build/Release/mqbench.node', 'build/Debug/mqbench.node'].map((p) =>
-    join(packageRoot, p),
-  )
-  const found = candidates.find((p) => existsSync(p))
-  if (!found) {
-    throw new MqbError(
-      `the native addon is not built (looked for ${candidates[0]}); run \`npm install\` (or \`npm run build:native\`) in ${packageRoot}`,
-      ExitCode.failure,
-    )
-  }
-  cached = createRequire(import.meta.url)(found) as NativeAddon
-  return cached
+  cached ??= loadAddon<NativeAddon>()
+  return cached.addon
+}
+
+/** Which addon binary is in use and how it was chosen (loads it). */
+export function addonInUse(): BinaryChoice {
+  native()
+  return cached!.choice
 }
 
 /**
@@ -480,20 +472,4 @@ export const frames = {
   ) => nativeFn<(o: unknown) => Buffer>('buildFrame')({queues: [], ...opts}),
   /** The payload header of a received frame, or null when it is not an mqbench frame. */
   parse: (frame: Buffer) => nativeFn<(f: Buffer) => FrameHeaderFields | null>('parseFrame')(frame),
-}
-
-// ---- the guest agent: a static executable the same node-gyp build makes (native/agent/) ----
-
-/** The agent binary that goes into a guest's initramfs; a one-line error naming the fix if missing. */
-export function agentBinary(): string {
-  const candidates = ['build/Release/mqbench-agent', 'build/Debug/mqbench-agent'].map((p) =>
-    join(packageRoot, p),
-  )
-  const found = candidates.find((p) => existsSync(p))
-  if (!found)
-    throw new MqbError(
-      `the guest agent is not built (looked for ${candidates[0]}); run \`npm run build:native\` in ${packageRoot}`,
-      ExitCode.failure,
-    )
-  return found
 }

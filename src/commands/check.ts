@@ -12,6 +12,7 @@ import {hostInfo} from '../host/info.js'
 import {planResults, writePlanResults, type PlanResultsFile} from '../results/plan.js'
 import {shellCommand} from '../scale/plan.js'
 import {LIMITS} from '../limits.js'
+import {requirePrereqs} from '../prereqs.js'
 
 export default class Check extends MqbCommand {
   static summary = `Run the multiqueue virtio-net test plan on a live interface, or all of it in a guest mqbench boots.`
@@ -117,6 +118,7 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
     if (flags.testbed) return this.runVm(flags)
     if (!flags.dev || !flags.server)
       throw new MqbError('give --dev IF and --server HOST, or --testbed vm', ExitCode.badInput)
+    await requirePrereqs('sessions')
     const abort = new AbortController()
     const off = onInterrupt(() => abort.abort())
     try {
@@ -176,6 +178,8 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
       )
     // Read first: a bad baseline is said before any guest boots.
     const baseline = flags.baseline ? loadBaselinePlan(flags.baseline) : undefined
+    // Refused once, before any case: a missing qemu is one line with exit 8, not a FAIL per case.
+    await requirePrereqs('testbed:vm', {kernel: vm.kernel})
     const at = new Date()
     const meta = {host: hostInfo(), command: shellCommand([this.id ?? 'check', ...this.argv]), at}
     const ended: CaseReport[] = []

@@ -13,6 +13,7 @@ import {formatPps, parseRate, rateToPps, type Rate} from '../gen/rate.js'
 import type {GenGuest, GenResult} from '../results/schema.js'
 import {LIMITS} from '../limits.js'
 import {fmt} from '../report/format.js'
+import {requirePrereqs} from '../prereqs.js'
 
 const rateFlag = Flags.custom<Rate>({
   parse: async (input) => parseRate(input),
@@ -180,6 +181,7 @@ On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on 
 
   async run(): Promise<GenResult & {kernel?: GenKernel}> {
     const {flags} = await this.parse(Gen)
+    await requirePrereqs('gen')
     if (!flags.dev && !flags.testbed)
       throw new MqbError('give the interface to send on (--dev IF) or a held --testbed NAME', ExitCode.usage)
     const abort = new AbortController()

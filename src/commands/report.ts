@@ -4,6 +4,7 @@ import {ExitCode, MqbError} from '../errors.js'
 import {loadResults} from '../results/load.js'
 import {loadAnyResults} from '../results/plan.js'
 import {writePlanReport, writeReport, type ReportOutput} from '../report/index.js'
+import {requirePrereqs} from '../prereqs.js'
 
 export default class Report extends MqbCommand {
   static summary =
@@ -69,6 +70,8 @@ export default class Report extends MqbCommand {
       if (!this.jsonEnabled()) this.show(out)
       return out
     }
+    // Chromium and its driver before any file is written.
+    if (flags.png) await requirePrereqs('png')
     const files = any.map((a) => (a.kind === 'run' ? a.results : undefined)).filter((r) => r !== undefined)
     const baseline = flags.baseline === undefined ? undefined : loadResults(flags.baseline)
     const out = await writeReport(files, {out: flags.out, baseline, csv: flags.csv, png: flags.png})

@@ -16,6 +16,7 @@ import {
 } from '../sessions/render.js'
 import {LIMITS} from '../limits.js'
 import {fmt} from '../report/format.js'
+import {requirePrereqs} from '../prereqs.js'
 
 export default class Rr extends MqbCommand {
   static summary = `Request/response sessions against an mqbench server (netperf TCP_RR, UDP_RR, TCP_CRR).`
@@ -71,6 +72,7 @@ export default class Rr extends MqbCommand {
 
   async run(): Promise<RrResult & {iterations?: IterationSummary & {results: RrResult[]}}> {
     const {flags} = await this.parse(Rr)
+    await requirePrereqs('sessions')
     if (
       flags.percentiles !== undefined &&
       !flags.percentiles.split(',').every((x) => x.trim() !== '' && Number(x) >= 0 && Number(x) <= 100)

@@ -4,6 +4,7 @@ import {onInterrupt} from '../cli/cleanup.js'
 import {cpuListFlag, durationFlag, netnsFlag} from '../cli/flags.js'
 import {DEFAULT_LIMITS, DEFAULT_PORT, startServer} from '../sessions/index.js'
 import {LIMITS} from '../limits.js'
+import {requirePrereqs} from '../prereqs.js'
 
 export default class Server extends MqbCommand {
   static summary = `Serve rr and stream tests (netserver's role) until interrupted.`
@@ -65,6 +66,7 @@ export default class Server extends MqbCommand {
 
   async run(): Promise<{address: string; port: number}> {
     const {flags} = await this.parse(Server)
+    await requirePrereqs('sessions')
     const handle = await startServer({
       bind: flags.bind,
       port: flags.port,

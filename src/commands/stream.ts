@@ -15,6 +15,7 @@ import {
 } from '../sessions/render.js'
 import {LIMITS} from '../limits.js'
 import {fmt} from '../report/format.js'
+import {requirePrereqs} from '../prereqs.js'
 
 export default class Stream extends MqbCommand {
   static summary = `Bulk-transfer sessions against an mqbench server (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM).`
@@ -58,6 +59,7 @@ export default class Stream extends MqbCommand {
 
   async run(): Promise<StreamResult & {iterations?: IterationSummary & {results: StreamResult[]}}> {
     const {flags} = await this.parse(Stream)
+    await requirePrereqs('sessions')
     const abort = new AbortController()
     const off = onInterrupt(() => abort.abort())
     const live = !this.jsonEnabled() && Boolean(flags.interval)

@@ -3,6 +3,7 @@ import {MqbCommand} from '../cli/base.js'
 import {netnsFlag} from '../cli/flags.js'
 import {badInput} from '../errors.js'
 import {runTune, type TuneReport} from '../tune/index.js'
+import {requirePrereqs} from '../prereqs.js'
 
 export default class Tune extends MqbCommand {
   static summary = `Explain a device's multiqueue setup and how to improve it.`
@@ -69,6 +70,7 @@ export default class Tune extends MqbCommand {
     const {flags} = await this.parse(Tune)
     if (!flags.dev && !flags.revert)
       throw badInput('--dev IF is required (list interfaces with `ip -br link`)')
+    await requirePrereqs(flags.apply || flags.revert ? 'tune:apply' : 'tune')
     const report = runTune(flags.dev ?? '', {
       netns: flags.netns,
       apply: flags.apply,

@@ -2,6 +2,7 @@
 // sweep (in steps or alternating rounds), and whatever ends it: completion, Ctrl-C/SIGTERM (the
 // step or, alternating, the iteration in progress is abandoned; the journal says interrupted), or an error (the journal says failed). The testbed is removed
 // in every case. The command only parses flags and renders what this returns.
+import {requirePrereqs, type NeedsId} from '../prereqs.js'
 import {randomUUID} from 'node:crypto'
 import {mkdirSync, rmSync} from 'node:fs'
 import {ExitCode, MqbError} from '../errors.js'
@@ -93,8 +94,16 @@ function openJournal(opts: ScaleRunOptions): {journal: ResultsJournal; plan: Sca
 }
 
 export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
+  // What the testbed needs, before a results file is made (a resumed run's kind is in its file).
+  const needs = (kind: string) => requirePrereqs(`testbed:${kind}` as NeedsId, {kernel: opts.vm?.kernel})
+  if (opts.flags && !opts.resume) await needs(opts.flags.testbed.kind)
   const {journal, plan} = openJournal(opts)
   const {config} = plan
+  if (opts.resume)
+    await needs(config.testbed.kind).catch((err: unknown) => {
+      journal.close()
+      throw err
+    })
   const signal = opts.signal ?? new AbortController().signal
   const finished = () => ({resultsFile: journal.path, results: journal.results})
   if (plan.steps.length === 0) {

@@ -3,28 +3,14 @@
 import {accessSync, constants, existsSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {ExitCode, MqbError} from '../errors.js'
-import {agentBinary} from '../native.js'
+import {agentBinary, elfIsDynamic} from '../prebuilds.js'
 import {run} from '../util/exec.js'
 
 export const QEMU = 'qemu-system-x86_64'
-
-/** Whether an ELF executable asks for a dynamic loader (has a PT_INTERP program header). */
-export function elfIsDynamic(image: Buffer): boolean {
-  if (image.length < 64 || image.readUInt32BE(0) !== 0x7f454c46) throw new Error('not an ELF file')
-  if (image[4] !== 2) throw new Error('not a 64-bit ELF file')
-  const phoff = Number(image.readBigUInt64LE(0x20))
-  const phentsize = image.readUInt16LE(0x36)
-  const phnum = image.readUInt16LE(0x38)
-  for (let i = 0; i < phnum; i++) {
-    const at = phoff + i * phentsize
-    if (at + 4 > image.length) break
-    if (image.readUInt32LE(at) === 3) return true // PT_INTERP
-  }
-  return false
-}
+export {elfIsDynamic}
 
 /** The first executable `cmd` in the directories of `searchPath` (PATH's syntax), as the shell finds it. */
-function which(cmd: string, searchPath = process.env.PATH ?? ''): string | undefined {
+export function which(cmd: string, searchPath = process.env.PATH ?? ''): string | undefined {
   for (const dir of searchPath.split(':').filter(Boolean)) {
     const p = join(dir, cmd)
     try {
@@ -65,15 +51,12 @@ export function findBusybox(
   )
 }
 
-/** The guest agent, built by `npm install` next to the addon; it must be static (no libraries in the guest). */
+/** The guest agent (MQBENCH_AGENT overrides): a build from source, else the package's prebuild. */
 export function findAgent(): string {
   const found = process.env.MQBENCH_AGENT ?? agentBinary()
   if (!existsSync(found)) throw new MqbError(`MQBENCH_AGENT=${found} does not exist`, ExitCode.badInput)
   if (elfIsDynamic(readFileSync(found)))
-    throw new MqbError(
-      `${found} is dynamically linked and the guest has no libraries: rebuild it with \`npm run build:native\``,
-      ExitCode.failure,
-    )
+    throw new MqbError(`${found} is dynamically linked and the guest has no libraries`, ExitCode.noBinary)
   return found
 }
 

@@ -12,6 +12,7 @@ import {serverFor} from '../../scale/workloads.js'
 import {ownerSelf, readRecords, stateDir, writeRecord, type TestbedRecord} from '../../testbed/registry.js'
 import {vmNames} from '../../testbed/vm.js'
 import {agentRelayPath, serveAgentRelay} from '../../vm/agent-relay.js'
+import {requirePrereqs} from '../../prereqs.js'
 
 // A guest under TCG on a small host boots in seconds per vCPU: 2 queue pairs keep it quick.
 const DEFAULT_MAX_QUEUES: Record<TestbedKind, number> = {tap: 8, veth: 8, vm: 2, dev: 1}
@@ -89,6 +90,7 @@ export default class TestbedUp extends MqbCommand {
     checkTestbedSpec(args.name, maxQueues)
     if (flags.queues !== undefined && flags.queues > maxQueues)
       throw new MqbError(`--queues ${flags.queues} is more than --max-queues ${maxQueues}`, ExitCode.badInput)
+    await requirePrereqs(`testbed:${flags.kind.kind}`, {kernel: flags.kernel})
     if (flags.detach) return this.detach(args.name)
     // Ctrl-C while a guest boots must stop it and remove what was made, like Ctrl-C while held.
     installCleanupHandlers()
