@@ -8,6 +8,7 @@ import {once} from 'node:events'
 import {Duplex} from 'node:stream'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {ExitCode, MqbError} from '../errors.js'
+import {AgentFacade, type AgentHello, type AgentRequestOptions} from './agent-ops.js'
 import {encodeFrame, FrameDecoder} from './framing.js'
 import {connectUnix} from './qmp.js'
 
@@ -25,15 +26,6 @@ export class AgentError extends MqbError {
     super(`guest agent ${op}: ${message}`, ExitCode.farEnd)
     this.name = 'AgentError'
   }
-}
-
-export interface AgentHello {
-  agent: string
-  version: string
-  protocol: number
-  kernel: string
-  cpus: number
-  build: string
 }
 
 /** Opens one byte stream to the agent at `target`; a dropped stream is opened again. */
@@ -61,7 +53,7 @@ interface Pending {
   reject: (e: Error) => void
 }
 
-export class AgentClient {
+export class AgentClient extends AgentFacade {
   private sock?: Duplex
   private nextId = 1
   private pending = new Map<number, Pending>()
@@ -73,7 +65,9 @@ export class AgentClient {
   constructor(
     private target: string,
     private opts: {alive?: () => boolean; connectTimeoutMs?: number; open?: AgentChannelOpener} = {},
-  ) {}
+  ) {
+    super()
+  }
 
   /** The socket the channel connects to (the destination's after a migration). */
   get path(): string {
@@ -103,7 +97,7 @@ export class AgentClient {
   async request<T = Record<string, unknown>>(
     op: string,
     args: Record<string, unknown> = {},
-    opts: {timeoutMs?: number; retries?: number} = {},
+    opts: AgentRequestOptions = {},
   ): Promise<T> {
     const id = this.nextId++
     const frame = encodeFrame({v: AGENT_PROTOCOL_VERSION, id, op, ...args})
@@ -128,7 +122,7 @@ export class AgentClient {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       try {
-        const hello = await this.request<AgentHello>('hello', {}, {timeoutMs: 1000, retries: 0})
+        const hello = await this.hello({timeoutMs: 1000, retries: 0})
         if (hello.protocol !== AGENT_PROTOCOL_VERSION)
           throw new AgentError(
             'hello',

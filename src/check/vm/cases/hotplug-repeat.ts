@@ -88,9 +88,16 @@ export const hotplugRepeatCase: VmCase = {
         break
       }
       // busybox ping in the guest (the host may have none), to the bridge through the new NIC
-      const ping = await bed.guest.agent.request<{stdout: string}>('exec', {
-        argv: ['ping', '-c', String(PINGS), '-i', '0.2', '-W', '2', bed.ipHost],
-      })
+      const ping = await bed.guest.agent.exec([
+        'ping',
+        '-c',
+        String(PINGS),
+        '-i',
+        '0.2',
+        '-W',
+        '2',
+        bed.ipHost,
+      ])
       c.pings = pingReceived(ping.stdout)
       if (c.pings === 0) {
         c.failed = `no reply from the host to ${PINGS} pings from the guest after stop/cont`
