@@ -497,3 +497,16 @@ export function agentBinary(): string {
     )
   return found
 }
+
+// ---- limits: the bounds native/ enforces (native/mqb_limits.h, native/addon_limits.cc) ----
+
+export interface NativeLimits {
+  maxQueues: number
+  maxFlowsPerQueue: number
+  maxGenBurst: number
+  maxFrameBytes: number
+  maxAgentFrameBytes: number
+}
+
+/** The native side's own figures, for test/unit/limits.test.ts to hold against LIMITS. */
+export const nativeLimits = (): NativeLimits => nativeFn<() => NativeLimits>('limits')()
