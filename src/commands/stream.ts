@@ -14,7 +14,7 @@ import {
   type IterationSummary,
 } from '../sessions/render.js'
 import {LIMITS} from '../limits.js'
-import {fmt} from '../report/format.js'
+import {fmt} from '../util/format.js'
 
 export default class Stream extends MqbCommand {
   static summary = `Bulk-transfer sessions against an mqbench server (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM).`
