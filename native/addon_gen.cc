@@ -3,10 +3,13 @@
 // end, and wait() settles when they have (rejecting with `.errno` when a thread failed).
 #include <cstring>
 #include <memory>
+#include <cstdio>
+#include <stdexcept>
 
 #include "addon_util.h"
 #include "frames.h"
 #include "gen.h"
+#include "gen_config.h"
 #include "pcap.h"
 #include "rx_counter.h"
 #include "tx_packet.h"
@@ -15,57 +18,83 @@
 namespace mqb {
 namespace {
 
-void read_bytes(const Napi::Object& o, const char* key, uint8_t* out, size_t n) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsArray() || v.As<Napi::Array>().Length() != n)
-    throw Napi::TypeError::New(
-        o.Env(), std::string("option ") + key + " must be an array of " + std::to_string(n) + " bytes");
-  Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < n; i++) out[i] = static_cast<uint8_t>(a.Get(i).As<Napi::Number>().Uint32Value());
+// As `std::ostringstream() << v` writes it (%g), without ostringstream's default constructor: that
+// symbol is GLIBCXX_3.4.26 and would raise the prebuilt addon's libstdc++ floor
+// (native/prebuilds.json) from 3.4.22.
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
 }
 
-XdpMode xdp_mode(const Napi::Object& o) {
-  const std::string m = opt_string(o, "xdpMode", "auto");
-  if (m == "auto") return XdpMode::automatic;
-  if (m == "zerocopy") return XdpMode::zerocopy;
-  if (m == "copy") return XdpMode::copy;
-  throw Napi::TypeError::New(o.Env(), "option xdpMode must be auto, zerocopy or copy");
-}
+// The addon's reader of the generator's options (native/gen_config.h): an N-API object.
+class NapiOptions : public OptionReader {
+ public:
+  explicit NapiOptions(Napi::Object o) : o_(o) {}
+  bool present(const char* key) const override { return !get(key).IsEmpty(); }
+  bool boolean(const char* key, bool def) const override { return opt_bool(o_, key, def); }
+  std::string text(const char* key, size_t max_len, std::optional<std::string> def) const override {
+    if (!def && !present(key)) throw std::invalid_argument(std::string("option ") + key + " is missing");
+    std::string s = opt_string(o_, key, def.value_or(""));
+    if (s.size() > max_len)
+      throw std::invalid_argument(std::string("option ") + key + " is longer than " +
+                                  std::to_string(max_len) + " bytes");
+    return s;
+  }
+  uint64_t integer(const char* key, uint64_t min, uint64_t max, std::optional<uint64_t> def) const override {
+    if (!present(key)) {
+      if (def) return *def;
+      throw std::invalid_argument(std::string("option ") + key + " is missing");
+    }
+    double v = opt_number(o_, key, 0);
+    if (v != static_cast<double>(static_cast<int64_t>(v)))
+      throw std::invalid_argument(std::string("option ") + key + " must be an integer");
+    if (v < static_cast<double>(min) || v > static_cast<double>(max))
+      throw std::invalid_argument(std::string("option ") + key + " " + number_text(v) + " is out of range " +
+                                  std::to_string(min) + ".." + std::to_string(max));
+    return static_cast<uint64_t>(v);
+  }
+  double number(const char* key, double min, double max, double def) const override {
+    double v = opt_number(o_, key, def);
+    if (!(v >= min) || v > max)
+      throw std::invalid_argument(std::string("option ") + key + " " + number_text(v) + " is out of range " +
+                                  number_text(min) + ".." + number_text(max));
+    return v;
+  }
+  void bytes(const char* key, uint8_t* out, size_t n) const override {
+    Napi::Value v = get(key);
+    if (!v.IsArray() || v.As<Napi::Array>().Length() != n)
+      throw std::invalid_argument(std::string("option ") + key + " must be an array of " + std::to_string(n) +
+                                  " bytes");
+    Napi::Array a = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < n; i++) out[i] = static_cast<uint8_t>(a.Get(i).As<Napi::Number>().Uint32Value());
+  }
+  std::vector<std::unique_ptr<OptionReader>> objects(const char* key, size_t max_items) const override {
+    Napi::Value v = get(key);
+    std::string what =
+        std::string("option ") + key + " must be an array of 1 to " + std::to_string(max_items) + " objects";
+    if (!v.IsArray()) throw std::invalid_argument(what);
+    Napi::Array a = v.As<Napi::Array>();
+    if (a.Length() < 1 || a.Length() > max_items) throw std::invalid_argument(what);
+    std::vector<std::unique_ptr<OptionReader>> out;
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value x = a.Get(i);
+      if (!x.IsObject()) throw std::invalid_argument(what);
+      out.push_back(std::make_unique<NapiOptions>(x.As<Napi::Object>()));
+    }
+    return out;
+  }
+
+ private:
+  Napi::Value get(const char* key) const {
+    Napi::Value v = o_.Get(key);
+    return v.IsUndefined() || v.IsNull() ? Napi::Value() : v;
+  }
+  Napi::Object o_;
+};
 
 GenConfig gen_config(const Napi::Object& o) {
-  GenConfig c;
-  c.tap = opt_bool(o, "tap", false);
-  c.xdp = opt_bool(o, "xdp", false);
-  c.xdp_mode = xdp_mode(o);
-  c.dev = opt_string(o, "dev", "");
-  c.netns = opt_string(o, "netns", "");
-  c.qdisc_bypass = opt_bool(o, "qdiscBypass", true);
-  c.tx_ring = opt_bool(o, "txRing", false);
-  c.spec.ipv6 = opt_bool(o, "ipv6", false);
-  read_bytes(o, "srcMac", c.spec.src_mac, 6);
-  read_bytes(o, "dstMac", c.spec.dst_mac, 6);
-  read_bytes(o, "srcIp", c.spec.src_ip, c.spec.ipv6 ? 16 : 4);
-  read_bytes(o, "dstIp", c.spec.dst_ip, c.spec.ipv6 ? 16 : 4);
-  c.spec.dst_port = static_cast<uint16_t>(opt_number(o, "dstPort", 9));
-  c.spec.frame_size = static_cast<uint32_t>(opt_number(o, "frameSize", 60));
-  c.flows_per_queue = static_cast<unsigned>(opt_number(o, "flowsPerQueue", 1));
-  c.burst = static_cast<unsigned>(opt_number(o, "burst", 32));
-  c.duration_ns = static_cast<uint64_t>(opt_number(o, "durationMs", 0) * 1e6);
-  c.capture_per_queue = static_cast<unsigned>(opt_number(o, "capturePerQueue", 0));
-  Napi::Value qv = o.Get("queues");
-  if (!qv.IsArray()) throw Napi::TypeError::New(o.Env(), "option queues must be an array");
-  Napi::Array qa = qv.As<Napi::Array>();
-  for (uint32_t i = 0; i < qa.Length(); i++) {
-    Napi::Object q = qa.Get(i).As<Napi::Object>();
-    GenQueueConfig qc;
-    qc.cpu = static_cast<int>(opt_number(q, "cpu", -1));
-    qc.rate_pps = opt_number(q, "ratePps", 0);
-    qc.count = static_cast<uint64_t>(opt_number(q, "count", 0));
-    qc.src_port = static_cast<uint16_t>(opt_number(q, "srcPort", 9));
-    qc.tap_fd = static_cast<int>(opt_number(q, "tapFd", -1));
-    c.queues.push_back(qc);
-  }
-  return c;
+  return read_gen_config(NapiOptions(o), GenSide::host);
 }
 
 Napi::Value gen_stats(Napi::Env env, const GenEngine& e) {
@@ -206,7 +235,7 @@ Napi::Value ProbePacket(const Napi::CallbackInfo& info) {
 Napi::Value ProbeXdp(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Object o = info[0].As<Napi::Object>();
-    XdpOptions x{xdp_mode(o), static_cast<unsigned>(opt_number(o, "burst", 32)),
+    XdpOptions x{read_xdp_mode(NapiOptions(o)), static_cast<unsigned>(opt_number(o, "burst", 32)),
                  static_cast<unsigned>(opt_number(o, "frameSize", 60))};
     const bool zc = probe_xdp_tx(opt_string(o, "dev", ""), opt_string(o, "netns", ""), x);
     return Napi::String::New(info.Env(), zc ? "zerocopy" : "copy");
@@ -218,7 +247,8 @@ Napi::Value BuildFrame(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     Napi::Object o = info[0].As<Napi::Object>();
-    GenConfig c = gen_config(o);
+    GenConfig c;
+    read_frame_spec(NapiOptions(o), c.spec);
     c.spec.src_port = static_cast<uint16_t>(opt_number(o, "srcPort", 9));
     FrameTemplate t;
     build_template(t, c.spec, static_cast<uint8_t>(opt_number(o, "queue", 0)),

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "mqb_limits.h"
+
 namespace mqb {
 
 // Payload header, big-endian, at the start of the UDP payload:
@@ -15,7 +17,7 @@ constexpr uint16_t kPayloadMagic = 0x4D51;
 constexpr uint8_t kPayloadVersion = 1;
 constexpr size_t kPayloadHeaderLen = 18;
 constexpr size_t kEthLen = 14, kIpv4Len = 20, kIpv6Len = 40, kUdpLen = 8;
-constexpr size_t kMaxFrame = 9000;
+constexpr size_t kMaxFrame = limits::kMaxFrameBytes;
 
 struct FrameSpec {
   uint8_t src_mac[6], dst_mac[6];

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "mqb_limits.h"
 #include "sys.h"
 #include "thread_env.h"
 #include "tx_packet.h"
@@ -39,10 +40,13 @@ struct Slot {
 GenEngine::GenEngine(GenConfig cfg)
     : cfg_(std::move(cfg)), stats_(new GenQueueStats[cfg_.queues.size()]), captures_(cfg_.queues.size()) {
   if (cfg_.queues.empty()) throw std::invalid_argument("the generator needs at least one queue");
-  if (cfg_.queues.size() > 256) throw std::invalid_argument("the generator handles at most 256 queues");
-  if (cfg_.flows_per_queue < 1 || cfg_.flows_per_queue > 65535)
-    throw std::invalid_argument("flows per queue must be 1-65535");
-  if (cfg_.burst < 1 || cfg_.burst > 1024) throw std::invalid_argument("burst must be 1-1024 frames");
+  if (cfg_.queues.size() > limits::kMaxQueues)
+    throw std::invalid_argument("the generator handles at most " + std::to_string(limits::kMaxQueues) +
+                                " queues");
+  if (cfg_.flows_per_queue < 1 || cfg_.flows_per_queue > limits::kMaxFlowsPerQueue)
+    throw std::invalid_argument("flows per queue must be 1-" + std::to_string(limits::kMaxFlowsPerQueue));
+  if (cfg_.burst < 1 || cfg_.burst > limits::kMaxGenBurst)
+    throw std::invalid_argument("burst must be 1-" + std::to_string(limits::kMaxGenBurst) + " frames");
   if (cfg_.duration_ns == 0) throw std::invalid_argument("the generator needs a duration");
   FrameTemplate probe;
   build_template(probe, cfg_.spec, 0, 0);  // throws for a size out of range before any thread starts

@@ -14,6 +14,7 @@
 #include <thread>
 #include <stdexcept>
 
+#include "mqb_limits.h"
 #include "frames.h"
 #include "sys.h"
 #include "thread_env.h"
@@ -70,11 +71,14 @@ void add_socket_drops(int fd, RxThreadStats& st) {
 }  // namespace
 
 RxEngine::RxEngine(RxConfig cfg) : cfg_(std::move(cfg)) {
-  if (cfg_.queues < 1 || cfg_.queues > 256) throw std::invalid_argument("the receiver handles 1-256 queues");
-  if (cfg_.flows_per_queue < 1 || cfg_.flows_per_queue > 65535)
-    throw std::invalid_argument("flows per queue must be 1-65535");
+  const std::string max_queues = std::to_string(limits::kMaxQueues);
+  if (cfg_.queues < 1 || cfg_.queues > limits::kMaxQueues)
+    throw std::invalid_argument("the receiver handles 1-" + max_queues + " queues");
+  if (cfg_.flows_per_queue < 1 || cfg_.flows_per_queue > limits::kMaxFlowsPerQueue)
+    throw std::invalid_argument("flows per queue must be 1-" + std::to_string(limits::kMaxFlowsPerQueue));
   const size_t n = cfg_.tap_fds.empty() ? static_cast<size_t>(cfg_.sockets) : cfg_.tap_fds.size();
-  if (n < 1 || n > 256) throw std::invalid_argument("the receiver needs 1-256 sockets");
+  if (n < 1 || n > limits::kMaxQueues)
+    throw std::invalid_argument("the receiver needs 1-" + max_queues + " sockets");
   for (size_t j = 0; j < n; j++) {
     auto st = std::make_unique<RxThreadStats>();
     st->by_queue.reset(new RxQueueStats[cfg_.queues]);

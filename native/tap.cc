@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "mqb_limits.h"
 #include "sys.h"
 #include "thread_env.h"
 
@@ -18,7 +19,8 @@ namespace mqb {
 static TapHandle open_here(const TapOpenOptions& o) {
   if (o.name.empty() || o.name.size() >= IFNAMSIZ)
     throw std::runtime_error("tap name must be 1-15 characters: '" + o.name + "'");
-  if (o.queues < 1 || o.queues > 256) throw std::runtime_error("tap queue count must be 1-256");
+  if (o.queues < 1 || o.queues > static_cast<int>(limits::kMaxQueues))
+    throw std::runtime_error("tap queue count must be 1-" + std::to_string(limits::kMaxQueues));
   TapHandle h;
   std::vector<FdGuard> fds;  // closed again if a later queue fails
   for (int q = 0; q < o.queues; q++) {

@@ -17,6 +17,10 @@ export const ExitCode = {
   partial: 11, // the run stopped early (server died, worker crashed); partial results were kept
   busy: 12, // a testbed or object with that name exists already, or a running command uses it
   noBinary: 13, // the native addon or guest agent is missing or does not load here (no prebuild fits, or it is corrupt)
+  // The guest, its agent or qemu failed (a QMP error reply, an agent op that failed with an errno),
+  // or a far end spoke outside the session protocol: the fault is on the far side of a channel
+  // mqbench drives, not in the person's flags or host (README, exit codes).
+  farEnd: 14,
   interrupted: 130, // Ctrl-C / SIGTERM: what was measured so far was printed and saved
 } as const
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]

@@ -1,8 +1,8 @@
 // Every bound mqbench enforces, in one place. Flags declare them (so --help shows the range and
 // oclif refuses a value outside it with exit 2), plans, the session protocol and the server check
-// them again for library callers, and native/ refuses the same numbers on its side (queues, flows
-// and burst in gen.cc and rx_counter.cc, queues in tap.cc, the frame size in frames.h);
-// test/unit/limits.test.ts holds the two sides to the same figures.
+// them again for library callers, and native/ refuses the same numbers on its side, from its own one
+// home (native/mqb_limits.h: queues, flows, burst, frame size, the agent's frame), which the addon
+// exports; test/unit/limits.test.ts holds the two sides to the same figures.
 
 export const LIMITS = {
   /** queues of one device or testbed: tun's MAX_TAP_QUEUES, and what the native senders, receiver and tap take */
@@ -27,6 +27,8 @@ export const LIMITS = {
   maxFlowsPerQueue: 65535,
   /** gen: Ethernet frame without FCS (jumbo) */
   maxFrameBytes: 9000,
+  /** one guest agent frame (docs/agent.md), either way */
+  maxAgentFrameBytes: 1 << 20,
   /** check --testbed vm --repeats: runs of each performance load (each repeat costs one --duration per load) */
   maxRepeats: 10,
 } as const

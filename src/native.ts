@@ -473,3 +473,16 @@ export const frames = {
   /** The payload header of a received frame, or null when it is not an mqbench frame. */
   parse: (frame: Buffer) => nativeFn<(f: Buffer) => FrameHeaderFields | null>('parseFrame')(frame),
 }
+
+// ---- limits: the bounds native/ enforces (native/mqb_limits.h, native/addon_limits.cc) ----
+
+export interface NativeLimits {
+  maxQueues: number
+  maxFlowsPerQueue: number
+  maxGenBurst: number
+  maxFrameBytes: number
+  maxAgentFrameBytes: number
+}
+
+/** The native side's own figures, for test/unit/limits.test.ts to hold against LIMITS. */
+export const nativeLimits = (): NativeLimits => nativeFn<() => NativeLimits>('limits')()

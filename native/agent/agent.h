@@ -11,11 +11,12 @@
 #include <vector>
 
 #include "json.h"
+#include "mqb_limits.h"
 
 namespace mqb::agent {
 
 constexpr int kProtocolVersion = 1;
-constexpr uint32_t kMaxFrameBytes = 1u << 20;
+constexpr uint32_t kMaxFrameBytes = limits::kMaxAgentFrameBytes;
 
 struct Op {
   const char* name;

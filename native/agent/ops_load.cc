@@ -9,27 +9,63 @@
 
 #include "agent.h"
 #include "gen.h"
+#include "gen_config.h"
+#include "mqb_limits.h"
 #include "rx_counter.h"
 
 namespace mqb::agent {
 namespace {
 
-constexpr uint64_t kMaxDurationMs = 3600000;
-
 std::mutex mu;
 std::shared_ptr<GenEngine> gen;
 std::shared_ptr<RxEngine> rx;
 
-void bytes(const json::Value& req, const char* key, uint8_t* out, size_t n) {
-  const json::Value* v = arg(req, key);
-  std::string what = std::string(key) + " must be a list of " + std::to_string(n) + " bytes";
-  if (!v || !v->is_array() || v->items().size() != n) throw BadArgument(what);
-  for (size_t i = 0; i < n; i++) {
-    const json::Value& b = v->items()[i];
-    if (!b.is_integer() || b.number() < 0 || b.number() > 255) throw BadArgument(what);
-    out[i] = static_cast<uint8_t>(b.number());
+// The agent's reader of gen_start's options (native/gen_config.h): JSON values, with the agent's
+// argument readers' messages.
+class JsonOptions : public OptionReader {
+ public:
+  explicit JsonOptions(const json::Value& v) : v_(v) {}
+  bool present(const char* key) const override { return arg(v_, key) != nullptr; }
+  bool boolean(const char* key, bool def) const override { return arg_bool(v_, key, def); }
+  std::string text(const char* key, size_t max_len, std::optional<std::string> def) const override {
+    return arg_string(v_, key, max_len, def);
   }
-}
+  uint64_t integer(const char* key, uint64_t min, uint64_t max, std::optional<uint64_t> def) const override {
+    return arg_uint(v_, key, min, max, def);
+  }
+  double number(const char* key, double min, double max, double def) const override {
+    const json::Value* v = arg(v_, key);
+    if (!v) return def;
+    if (!v->is_number() || !(v->number() >= min) || v->number() > max)
+      throw BadArgument(std::string(key) + " must be a number in " + json::number_text(min) + ".." +
+                        json::number_text(max));
+    return v->number();
+  }
+  void bytes(const char* key, uint8_t* out, size_t n) const override {
+    const json::Value* v = arg(v_, key);
+    std::string what = std::string(key) + " must be a list of " + std::to_string(n) + " bytes";
+    if (!v || !v->is_array() || v->items().size() != n) throw BadArgument(what);
+    for (size_t i = 0; i < n; i++) {
+      const json::Value& b = v->items()[i];
+      if (!b.is_integer() || b.number() < 0 || b.number() > 255) throw BadArgument(what);
+      out[i] = static_cast<uint8_t>(b.number());
+    }
+  }
+  std::vector<std::unique_ptr<OptionReader>> objects(const char* key, size_t max_items) const override {
+    const json::Value* v = arg(v_, key);
+    std::string what = std::string(key) + " must be a list of 1 to " + std::to_string(max_items) + " objects";
+    if (!v || !v->is_array() || v->items().empty() || v->items().size() > max_items) throw BadArgument(what);
+    std::vector<std::unique_ptr<OptionReader>> out;
+    for (const json::Value& x : v->items()) {
+      if (!x.is_object()) throw BadArgument(what);
+      out.push_back(std::make_unique<JsonOptions>(x));
+    }
+    return out;
+  }
+
+ private:
+  const json::Value& v_;
+};
 
 // Traffic only to the benchmarking ranges mqbench uses (198.18.0.0/15, fd00::/8 ULA): the guest
 // sends on the link mqbench made, and the agent refuses to aim a flood anywhere else.
@@ -91,39 +127,8 @@ json::Value rx_stats_json(const RxEngine& e) {
 }
 
 json::Value gen_start(const json::Value& req) {
-  GenConfig c;
-  c.dev = arg_string(req, "dev", 15);
-  c.qdisc_bypass = arg_bool(req, "qdiscBypass", true);
-  c.tx_ring = arg_bool(req, "txRing", false);
-  c.spec.ipv6 = arg_bool(req, "ipv6", false);
-  bytes(req, "srcMac", c.spec.src_mac, 6);
-  bytes(req, "dstMac", c.spec.dst_mac, 6);
-  bytes(req, "srcIp", c.spec.src_ip, c.spec.ipv6 ? 16 : 4);
-  bytes(req, "dstIp", c.spec.dst_ip, c.spec.ipv6 ? 16 : 4);
+  GenConfig c = read_gen_config(JsonOptions(req), GenSide::guest);
   check_destination(c.spec);
-  c.spec.dst_port = static_cast<uint16_t>(arg_uint(req, "dstPort", 1, 65535, 9));
-  c.spec.frame_size = static_cast<uint32_t>(arg_uint(req, "frameSize", 1, kMaxFrame, 60));
-  c.flows_per_queue = static_cast<unsigned>(arg_uint(req, "flowsPerQueue", 1, 65535, 1));
-  c.burst = static_cast<unsigned>(arg_uint(req, "burst", 1, 1024, 32));
-  c.duration_ns = arg_uint(req, "durationMs", 1, kMaxDurationMs) * 1000000;
-  const json::Value* qv = arg(req, "queues");
-  if (!qv || !qv->is_array() || qv->items().empty() || qv->items().size() > 256)
-    throw BadArgument("queues must be a list of 1 to 256 queue objects");
-  for (const json::Value& q : qv->items()) {
-    if (!q.is_object()) throw BadArgument("queues must be a list of 1 to 256 queue objects");
-    GenQueueConfig qc;
-    const json::Value* cpu = arg(q, "cpu");
-    qc.cpu = cpu && !(cpu->is_number() && cpu->number() == -1)
-                 ? static_cast<int>(arg_uint(q, "cpu", 0, 65535))
-                 : -1;
-    const json::Value* rate = arg(q, "ratePps");
-    if (rate && (!rate->is_number() || !(rate->number() >= 0) || rate->number() > 1e9))
-      throw BadArgument("ratePps must be a number in 0..1e9 (0: as fast as the device takes them)");
-    qc.rate_pps = rate ? rate->number() : 0;
-    qc.count = arg_uint(q, "count", 0, 1ull << 53, 0);
-    qc.src_port = static_cast<uint16_t>(arg_uint(q, "srcPort", 1, 65535, 9));
-    c.queues.push_back(qc);
-  }
   std::lock_guard<std::mutex> lock(mu);
   // gen_stop collects a generator's final figures, also after it ended by itself.
   if (gen) throw BadArgument("a generator has been started; gen_stop it first");
@@ -159,10 +164,10 @@ json::Value gen_stop(const json::Value& req) {
 json::Value rx_start(const json::Value& req) {
   RxConfig c;
   c.dev = arg_string(req, "dev", 15);
-  c.sockets = static_cast<int>(arg_uint(req, "sockets", 1, 256, 1));
-  c.queues = static_cast<unsigned>(arg_uint(req, "queues", 1, 256, 1));
-  c.flows_per_queue = static_cast<unsigned>(arg_uint(req, "flowsPerQueue", 1, 65535, 1));
-  c.cpus = arg_ints(req, "cpus", 256, 0, 65535);
+  c.sockets = static_cast<int>(arg_uint(req, "sockets", 1, limits::kMaxQueues, 1));
+  c.queues = static_cast<unsigned>(arg_uint(req, "queues", 1, limits::kMaxQueues, 1));
+  c.flows_per_queue = static_cast<unsigned>(arg_uint(req, "flowsPerQueue", 1, limits::kMaxFlowsPerQueue, 1));
+  c.cpus = arg_ints(req, "cpus", limits::kMaxQueues, 0, limits::kMaxCpu);
   std::shared_ptr<RxEngine> e;
   {
     std::lock_guard<std::mutex> lock(mu);

@@ -8,10 +8,11 @@ import type {EthtoolQueueStats} from '../observe/ethtool.js'
 import {dominantCpu} from '../observe/interrupts.js'
 import type {DeviceSnapshot} from '../observe/snapshot.js'
 import {formatCpus} from '../host/cpus.js'
+import type {CheckStatus} from '../results/plan-schema.js'
 import type {InterruptDelta} from '../results/schema.js'
-import {fmt} from '../report/format.js'
+import {fmt} from '../util/format.js'
 
-export type CheckStatus = 'PASS' | 'FAIL' | 'N/A'
+export type {CheckStatus}
 
 export interface CheckResult {
   id: string

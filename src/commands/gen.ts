@@ -12,7 +12,7 @@ import {runGen} from '../gen/run.js'
 import {formatPps, parseRate, rateToPps, type Rate} from '../gen/rate.js'
 import type {GenGuest, GenResult} from '../results/schema.js'
 import {LIMITS} from '../limits.js'
-import {fmt} from '../report/format.js'
+import {fmt} from '../util/format.js'
 import {requirePrereqs} from '../prereqs.js'
 
 const rateFlag = Flags.custom<Rate>({

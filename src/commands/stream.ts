@@ -14,7 +14,7 @@ import {
   type IterationSummary,
 } from '../sessions/render.js'
 import {LIMITS} from '../limits.js'
-import {fmt} from '../report/format.js'
+import {fmt} from '../util/format.js'
 import {requirePrereqs} from '../prereqs.js'
 
 export default class Stream extends MqbCommand {

@@ -14,7 +14,8 @@ import {linkInfo} from '../host/netns.js'
 import {gen, type NativeGenQueueStats, type NativeRxHandle, type NativeRxThreadStats} from '../native.js'
 import {queueTraffic, type DeviceSnapshot} from '../observe/index.js'
 import type {GenGuest, GenResult} from '../results/schema.js'
-import {AgentError, type AgentClient} from '../vm/agent-client.js'
+import {AgentError} from '../vm/agent-client.js'
+import type {AgentFacade, AgentGenStats} from '../vm/agent-ops.js'
 import {guestSnapshot} from '../vm/guest-observe.js'
 import {mtuFor} from './frame.js'
 import {deviceFacts} from './kernel.js'
@@ -27,7 +28,7 @@ export type GenDirection = 'to-guest' | 'from-guest'
 
 /** What gen needs of a vm testbed: the host side's names and addresses and the guest's agent. */
 export interface VmGenTarget {
-  agent: Pick<AgentClient, 'request'>
+  agent: AgentFacade
   /** the host namespace that holds the tap and the bridge */
   netns: string
   tap: string
@@ -67,12 +68,6 @@ const DRAIN_MS = 500
 // How often the guest's senders are asked whether they are done (an agent round trip is a few ms).
 const GEN_POLL_MS = 200
 
-interface GenStats {
-  queues: NativeGenQueueStats[]
-  failed: boolean
-  error: string
-}
-
 /** Flows per sender so that the run has at least FLOWS_PER_GUEST_QUEUE per live guest queue. */
 export function defaultVmFlows(senders: number, guestQueues: number): number {
   return Math.min(LIMITS.maxFlowsPerQueue, Math.ceil((FLOWS_PER_GUEST_QUEUE * guestQueues) / senders))
@@ -108,20 +103,18 @@ export function guestQueues(
  * Starts an agent engine (`gen_start`, `rx_start`). The agent runs one of each: one left by a
  * run that was killed (SIGKILL: its receiver would run until stopped) is stopped and replaced.
  */
-async function startEngine(t: VmGenTarget, op: 'gen_start' | 'rx_start', args: Record<string, unknown>) {
-  const stopOp = op === 'gen_start' ? 'gen_stop' : 'rx_stop'
+async function startEngine(start: () => Promise<unknown>, stop: () => Promise<unknown>, stopOp: string) {
   try {
-    await t.agent.request(op, args)
+    await start()
   } catch (err) {
     if (!(err instanceof AgentError && err.answered && err.message.includes(`${stopOp} it first`))) throw err
-    await t.agent.request(stopOp, {})
-    await t.agent.request(op, args)
+    await stop()
+    await start()
   }
 }
 
 async function liveQueues(t: VmGenTarget): Promise<number> {
-  const ch = await t.agent.request<{combined: number}>('channels_get', {dev: t.guestDev})
-  return ch.combined
+  return (await t.agent.channelsGet(t.guestDev)).combined
 }
 
 const bytesOf = (plan: GenPlan) => ({
@@ -171,12 +164,12 @@ async function toGuest(
   live: number,
   hooks: {signal?: AbortSignal; onProgress?: (p: GenProgress) => void; cleanup?: CleanupRegistry},
 ): Promise<DirectionRun> {
-  await startEngine(t, 'rx_start', {
-    dev: t.guestDev,
-    sockets: live,
-    queues: senders,
-    flowsPerQueue: opts.flowsPerQueue,
-  })
+  const rxArgs = {dev: t.guestDev, sockets: live, queues: senders, flowsPerQueue: opts.flowsPerQueue}
+  await startEngine(
+    () => t.agent.rxStart(rxArgs),
+    () => t.agent.rxStop(),
+    'rx_stop',
+  )
   let threads: NativeRxThreadStats[]
   let result: GenResult & {kernel?: GenKernel}
   try {
@@ -204,7 +197,7 @@ async function toGuest(
     )
     await sleep(DRAIN_MS)
   } finally {
-    threads = (await t.agent.request<{threads: NativeRxThreadStats[]}>('rx_stop')).threads
+    threads = (await t.agent.rxStop()).threads
   }
   // virtio-net records RX queue q as queue_mapping q + 1, as tun and NICs do.
   const counted = countReceived(
@@ -224,7 +217,7 @@ async function fromGuest(
   live: number,
   hooks: {signal?: AbortSignal; onProgress?: (p: GenProgress) => void},
 ): Promise<DirectionRun> {
-  const hello = await t.agent.request<{cpus: number}>('hello')
+  const hello = await t.agent.hello()
   const guestCpus = Array.from({length: Math.max(1, hello.cpus)}, (_, i) => i)
   const plan = buildPlan(
     {
@@ -244,9 +237,7 @@ async function fromGuest(
     },
     {onlineCpus: guestCpus},
   )
-  const mtu = Number(
-    (await t.agent.request<{data: string}>('read_file', {path: `/sys/class/net/${t.guestDev}/mtu`})).data,
-  )
+  const mtu = Number((await t.agent.readFile(`/sys/class/net/${t.guestDev}/mtu`)).data)
   if (opts.frameSize > mtu + 14)
     throw badInput(
       `frame size ${opts.frameSize} needs an MTU of at least ${mtuFor(opts.frameSize)} on the guest's ${t.guestDev}, which has ${mtu}`,
@@ -268,13 +259,18 @@ async function fromGuest(
   let interrupted = false
   try {
     await waitReady(rx, t.tap)
-    await startEngine(t, 'gen_start', {
+    const genArgs = {
       dev: t.guestDev,
       ...bytesOf(plan),
       durationMs: opts.durationMs,
       qdiscBypass: true,
       queues: plan.queues.map((q) => ({cpu: q.cpu, ratePps: q.ratePps, count: q.count, srcPort: q.srcPort})),
-    })
+    }
+    await startEngine(
+      () => t.agent.genStart(genArgs),
+      () => t.agent.genStop(),
+      'gen_stop',
+    )
     // Polled, not gen_stop {wait: true}: that takes the generator out of the agent's hands, and
     // a Ctrl-C's gen_stop could then no longer end it before its duration.
     const abort = () => (interrupted = true)
@@ -282,10 +278,10 @@ async function fromGuest(
     hooks.signal?.addEventListener('abort', abort, {once: true})
     const t0 = Date.now()
     let lastProgress = t0
-    let done: GenStats
+    let done: AgentGenStats
     try {
       for (;;) {
-        const s = await t.agent.request<GenStats>('gen_stats')
+        const s = await t.agent.genStats()
         if (s.failed || interrupted || s.queues.every((q) => q.endNs > 0)) break
         if (hooks.onProgress && Date.now() - lastProgress >= 1000) {
           lastProgress = Date.now()
@@ -299,7 +295,7 @@ async function fromGuest(
     } finally {
       hooks.signal?.removeEventListener('abort', abort)
       // Ends a run still going (Ctrl-C, an error) and collects the final figures.
-      done = await t.agent.request<GenStats>('gen_stop')
+      done = await t.agent.genStop()
     }
     tx = done.queues
     if (done.failed) throw new MqbError(`the guest's senders failed: ${done.error}`, ExitCode.failure)

@@ -2,8 +2,18 @@
 import {readFileSync, readdirSync} from 'node:fs'
 import {hostname, release} from 'node:os'
 import {createRequire} from 'node:module'
-import type {HostInfo} from '../results/schema.js'
 import {onlineCpus} from './cpus.js'
+
+/** What a results file records about the machine (results/schema.ts stores it as `host`). */
+export interface HostInfo {
+  hostname: string
+  kernel: string
+  cpuModel: string
+  onlineCpus: number
+  numaNodes: number
+  nodeVersion: string
+  mqbenchVersion: string
+}
 
 export function mqbenchVersion(): string {
   return (createRequire(import.meta.url)('../../package.json') as {version: string}).version

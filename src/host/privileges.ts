@@ -35,6 +35,3 @@ export function requireCapabilities(
     ExitCode.privilege,
   )
 }
-
-/** True when a system tool's stderr says the kernel refused for want of privilege. */
-export const deniedByKernel = (stderr: string) => /Operation not permitted|Permission denied/i.test(stderr)

@@ -3,7 +3,7 @@
 // summarised figures go in (percentile points, means, intervals), never an encoded histogram, so
 // a report of 8 steps x 5 iterations x 20 sessions stays small.
 import type {QueueInterrupts, ScalingSummary, StepSummary} from '../results/stats.js'
-import {fixed, fmt, pct} from './format.js'
+import {fixed, fmt, pct} from '../util/format.js'
 
 export interface Point {
   x: number | string

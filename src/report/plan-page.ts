@@ -12,11 +12,12 @@ import type {
   QueueCounterFigure,
   QueueRateFigure,
   TimelineFigure,
-} from '../check/vm/types.js'
-import {median} from '../check/vm/judge.js'
+} from '../results/plan-schema.js'
+import {median} from '../results/estimate.js'
 import type {PlanResultsFile} from '../results/plan.js'
 import type {GuestRecord} from '../results/schema.js'
-import {escapeHtml as e, fmt} from './format.js'
+import {fmt} from '../util/format.js'
+import {escapeHtml as e} from './format.js'
 
 const CSS = new URL('../../dashboards/report.css', import.meta.url)
 

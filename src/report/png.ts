@@ -4,15 +4,8 @@
 import {join, resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {ExitCode, MqbError} from '../errors.js'
+import {CHROMIUM_ARGS, CHROMIUM_PATH} from '../host/chromium.js'
 import {ensureDir, writeFileAtomic} from '../host/files.js'
-
-export const CHROMIUM_PATH = process.env.MQBENCH_CHROMIUM ?? '/usr/bin/chromium'
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-background-networking',
-]
 
 export async function exportPngs(htmlPath: string, dir: string): Promise<string[]> {
   // The directory first: a path that cannot take the PNGs fails before Chromium starts.

@@ -5,7 +5,7 @@ import type {RunComparison} from '../results/compare.js'
 import type {ResultsFile} from '../results/schema.js'
 import {limitedBy} from '../results/limited-by.js'
 import type {ScalingSummary, StepSummary} from '../results/stats.js'
-import {fixed, fmt, pct, queues, signedPct} from './format.js'
+import {fixed, fmt, pct, queues, signedPct} from '../util/format.js'
 
 /** The step a reader should look at: the smallest within 5% of the best, if it is not the base. */
 export function headlineStep(s: ScalingSummary): StepSummary | undefined {

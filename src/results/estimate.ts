@@ -107,19 +107,28 @@ export interface Estimate {
   ci: Interval | null
 }
 
+/** The median: the middle value, or the mean of the two middle ones (NaN for no values). */
+export function median(values: number[]): number {
+  return middle([...values].sort((a, b) => a - b))
+}
+
+const middle = (sorted: number[]) => {
+  const m = sorted.length >> 1
+  return sorted.length % 2 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2
+}
+
 export function describe(values: number[], confidence = 0.95): Estimate {
   const n = values.length
   if (n === 0) throw new RangeError('describe: no values')
   const sorted = [...values].sort((a, b) => a - b)
   const mean = values.reduce((s, v) => s + v, 0) / n
-  const median = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
   const stddev = n > 1 ? Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1)) : 0
   let ci: Interval | null = null
   if (n > 1) {
     const half = studentTQuantile(1 - (1 - confidence) / 2, n - 1) * (stddev / Math.sqrt(n))
     ci = {low: mean - half, high: mean + half}
   }
-  return {n, mean, median, min: sorted[0], max: sorted[n - 1], stddev, ci}
+  return {n, mean, median: middle(sorted), min: sorted[0], max: sorted[n - 1], stddev, ci}
 }
 
 export interface RatioEstimate {

@@ -6,7 +6,7 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {ValidateFunction} from 'ajv'
-import type {PlanReport} from '../check/vm/types.js'
+import type {PlanReport} from './plan-schema.js'
 import {ExitCode, MqbError} from '../errors.js'
 import {createFileExclusive, ensureDir} from '../host/files.js'
 import {candidateName} from './journal.js'

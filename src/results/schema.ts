@@ -4,6 +4,7 @@
 // (encodeIntoCompressedBase64). Derived figures (speed-up, efficiency, verdicts, percentiles of
 // merged histograms) are recomputed from these by src/results/stats.ts; docs/results.md documents
 // the fields and results.schema.json (next to this file's package root, under docs/) validates them.
+import type {HostInfo} from '../host/info.js'
 
 export const RESULTS_SCHEMA = 'mqbench/results'
 // 2: a UDP_STREAM result's gbps is the rate received (1: sent); see versions.ts.
@@ -342,15 +343,8 @@ export interface Step {
 
 export type RunStatus = 'running' | 'complete' | 'interrupted' | 'failed'
 
-export interface HostInfo {
-  hostname: string
-  kernel: string
-  cpuModel: string
-  onlineCpus: number
-  numaNodes: number
-  nodeVersion: string
-  mqbenchVersion: string
-}
+/** The machine a run ran on: host/info.ts reads it, so it is defined there. */
+export type {HostInfo}
 
 /** A vm testbed's guest, recorded so that a report can say (and a person reproduce) what ran. */
 export interface GuestRecord {

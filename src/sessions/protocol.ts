@@ -16,6 +16,7 @@
 import type {CpuUtilisation} from '../results/schema.js'
 import type {SessionWorkload} from '../native.js'
 import {LIMITS} from '../limits.js'
+import {ExitCode, MqbError} from '../errors.js'
 
 export const PROTOCOL_VERSION = 2
 /** A control line longer than this is hostile or broken: the connection is closed. */
@@ -127,9 +128,10 @@ export interface ChunkMessage {
   items: unknown[]
 }
 
-export class ProtocolError extends Error {
+/** A message outside the protocol; where one escapes, the far end broke the protocol. */
+export class ProtocolError extends MqbError {
   constructor(reason: string) {
-    super(reason)
+    super(reason, ExitCode.farEnd)
     this.name = 'ProtocolError'
   }
 }

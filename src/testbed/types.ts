@@ -4,7 +4,7 @@ import type {CleanupRegistry} from '../host/cleanup.js'
 import type {DeviceSnapshot} from '../observe/index.js'
 import type {ConfigInForce, QueueTraffic} from '../results/schema.js'
 import type {AccelChoice} from '../vm/accel.js'
-import type {AgentClient} from '../vm/agent-client.js'
+import type {AgentFacade} from '../vm/agent-ops.js'
 import type {GuestSetup} from '../vm/guest.js'
 
 export type TestbedKind = 'tap' | 'veth' | 'dev' | 'vm'
@@ -99,7 +99,7 @@ export interface Testbed {
    */
   startFarServer?(token: string, maxSessions: number): Promise<{port: number; close(): Promise<void>}>
   /** vm: the guest agent (docs/agent.md): gen's guest side, the relay for other processes */
-  readonly agent?: Pick<AgentClient, 'request'>
+  readonly agent?: AgentFacade
   /** vm: a snapshot of the far end's device taken inside the guest (the per-queue evidence) */
   guestSnapshot?(): Promise<DeviceSnapshot>
   /** rejects with an MqbError (ExitCode.partial) when a part of the testbed (relay, guest) has failed */

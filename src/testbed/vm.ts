@@ -14,7 +14,8 @@ import {createNetns} from '../host/netns.js'
 import type {DeviceSnapshot} from '../observe/index.js'
 import {run, runOk} from '../util/exec.js'
 import {Guest, type RebootObservation} from '../vm/guest.js'
-import {guestSnapshot} from '../vm/guest-observe.js'
+import {guestSnapshot, guestSysfsQueues} from '../vm/guest-observe.js'
+import {guestVirtioName} from '../vm/hotplug.js'
 import {guestMac} from '../vm/qemu-args.js'
 import {endpointAddresses, quietNamespace} from './common.js'
 import {stateDir} from './registry.js'
@@ -202,25 +203,12 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
       warnings.push(`the guest runs under TCG (${g.setup.accelReason}): its figures are functional only`)
     const agent = g.agent
     const tapState = () => readTapQueues(ns, curTap)
-    const channels = async () =>
-      agent.request<{combined: number; maxCombined: number}>('channels_get', {dev: GUEST_DEV})
-    const sysfs = async () => {
-      const r = await agent.request<{entries: Array<{name: string}>}>('list_dir', {
-        path: `/sys/class/net/${GUEST_DEV}/queues`,
-      })
-      const names = r.entries.map((e) => e.name)
-      return {
-        rx: names.filter((e) => /^rx-\d+$/.test(e)).length,
-        tx: names.filter((e) => /^tx-\d+$/.test(e)).length,
-      }
-    }
+    const channels = async () => agent.channelsGet(GUEST_DEV)
+    const sysfs = () => guestSysfsQueues(agent, GUEST_DEV)
     // The guest's virtio name for its NIC ("virtio1"), for the interrupt lines.
-    const link = await agent.request<{stdout: string}>('exec', {
-      argv: ['readlink', `/sys/class/net/${GUEST_DEV}/device`],
-    })
-    const virtio = link.stdout.trim().split('/').pop() ?? ''
+    const virtio = await guestVirtioName(agent, GUEST_DEV)
     if (max > 1 && vm.vectors === undefined && vm.mq !== false) {
-      const irq = await agent.request<{data: string}>('read_file', {path: '/proc/interrupts'})
+      const irq = await agent.readFile('/proc/interrupts')
       if (sharedVectors(irq.data, virtio))
         throw new MqbError(
           `the guest's ${virtio} shares one interrupt for all queues (${virtio}-virtqueues): qemu gave it fewer than ${2 * max + 1} vectors`,
@@ -235,10 +223,7 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
           ExitCode.unsupported,
         )
       g.checkAlive()
-      const set = await agent.request<{combined: number; maxCombined: number}>('channels_set', {
-        dev: GUEST_DEV,
-        combined: n,
-      })
+      const set = await agent.channelsSet({dev: GUEST_DEV, combined: n})
       count = set.combined
       const witnesses = {combined: (await channels()).combined, sysfs: await sysfs(), tap: tapState()}
       const mismatch = queueMismatch(n, max, witnesses)
@@ -270,16 +255,11 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
       queueCount: () => count,
       guestSnapshot: (): Promise<DeviceSnapshot> => guestSnapshot(agent, GUEST_DEV),
       async startFarServer(token: string, maxSessions: number) {
-        const r = await agent.request<{port: number}>('server_start', {
-          bind: ipB,
-          port: 0,
-          token,
-          maxSessions,
-        })
+        const r = await agent.serverStart({bind: ipB, port: 0, token, maxSessions})
         return {
           port: r.port,
           close: async () => {
-            await agent.request('server_stop', {}).catch(() => {})
+            await agent.serverStop().catch(() => {})
           },
         }
       },

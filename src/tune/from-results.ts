@@ -7,7 +7,7 @@ import type {ResultsFile} from '../results/schema.js'
 import {limitedBy, type LimitVerdict} from '../results/limited-by.js'
 import {scalingSummary} from '../results/stats.js'
 import type {Finding} from './findings.js'
-import {fmt} from '../report/format.js'
+import {fmt} from '../util/format.js'
 
 export interface QueueCountAdvice {
   file: string

@@ -3,7 +3,6 @@
 // promise would ever settle.
 import {execFileSync, spawnSync} from 'node:child_process'
 import {ExitCode, MqbError} from '../errors.js'
-import {deniedByKernel} from '../host/privileges.js'
 
 export interface ExecResult {
   status: number
@@ -62,3 +61,6 @@ export function commandExists(cmd: string): boolean {
     return false
   }
 }
+
+/** True when a system tool's stderr says the kernel refused for want of privilege. */
+export const deniedByKernel = (stderr: string) => /Operation not permitted|Permission denied/i.test(stderr)

@@ -1,15 +1,21 @@
-// The host side of the agent channel (docs/agent.md): requests with ids over the virtio-serial
-// port's unix socket, a timeout per attempt, retries with the same id (the agent answers a
-// repeated id from its cache), and a reconnect whenever the socket drops (qemu restarted the
-// chardev, the guest rebooted, a migration moved it).
-import type {Socket} from 'node:net'
+// The host side of the agent channel (docs/agent.md): requests with ids over a byte stream (the
+// virtio-serial port's unix socket by default, or any other, e.g. an agent's --stdio over ssh), a
+// timeout per attempt, retries with the same id (the agent answers a repeated id from its cache),
+// and a reconnect whenever the stream drops (qemu restarted the chardev, the guest rebooted, a
+// migration moved it).
+import {spawn} from 'node:child_process'
+import {once} from 'node:events'
+import {Duplex} from 'node:stream'
 import {setTimeout as sleep} from 'node:timers/promises'
+import {ExitCode, MqbError} from '../errors.js'
+import {AgentFacade, type AgentHello, type AgentRequestOptions} from './agent-ops.js'
 import {encodeFrame, FrameDecoder} from './framing.js'
 import {connectUnix} from './qmp.js'
 
 export const AGENT_PROTOCOL_VERSION = 1
 
-export class AgentError extends Error {
+/** An agent op that failed: the agent's one-line reason and errno, or a lost channel. */
+export class AgentError extends MqbError {
   constructor(
     readonly op: string,
     message: string,
@@ -17,17 +23,27 @@ export class AgentError extends Error {
     /** true when the agent answered (with an error); false for a timeout or a lost channel */
     readonly answered = true,
   ) {
-    super(`guest agent ${op}: ${message}`)
+    super(`guest agent ${op}: ${message}`, ExitCode.farEnd)
+    this.name = 'AgentError'
   }
 }
 
-export interface AgentHello {
-  agent: string
-  version: string
-  protocol: number
-  kernel: string
-  cpus: number
-  build: string
+/** Opens one byte stream to the agent at `target`; a dropped stream is opened again. */
+export type AgentChannelOpener = (target: string, timeoutMs: number, alive?: () => boolean) => Promise<Duplex>
+
+/**
+ * A channel to an agent run as a child process that speaks frames on its stdin and stdout
+ * (`mqbench-agent --stdio`): `argv` is the agent here, or `ssh HOST mqbench-agent --stdio` for a
+ * far end. Each open starts one process; destroying the stream closes its stdin, and the agent
+ * stops at the end of its input after answering what it was running.
+ */
+export function processChannel(argv: string[]): AgentChannelOpener {
+  return async () => {
+    const proc = spawn(argv[0], argv.slice(1), {stdio: ['pipe', 'pipe', 'ignore']})
+    await once(proc, 'spawn')
+    proc.stdin.on('error', () => {})
+    return Duplex.from({readable: proc.stdout, writable: proc.stdin})
+  }
 }
 
 interface Pending {
@@ -37,8 +53,8 @@ interface Pending {
   reject: (e: Error) => void
 }
 
-export class AgentClient {
-  private sock?: Socket
+export class AgentClient extends AgentFacade {
+  private sock?: Duplex
   private nextId = 1
   private pending = new Map<number, Pending>()
   private closed = false
@@ -48,8 +64,10 @@ export class AgentClient {
 
   constructor(
     private target: string,
-    private opts: {alive?: () => boolean; connectTimeoutMs?: number} = {},
-  ) {}
+    private opts: {alive?: () => boolean; connectTimeoutMs?: number; open?: AgentChannelOpener} = {},
+  ) {
+    super()
+  }
 
   /** The socket the channel connects to (the destination's after a migration). */
   get path(): string {
@@ -79,7 +97,7 @@ export class AgentClient {
   async request<T = Record<string, unknown>>(
     op: string,
     args: Record<string, unknown> = {},
-    opts: {timeoutMs?: number; retries?: number} = {},
+    opts: AgentRequestOptions = {},
   ): Promise<T> {
     const id = this.nextId++
     const frame = encodeFrame({v: AGENT_PROTOCOL_VERSION, id, op, ...args})
@@ -104,7 +122,7 @@ export class AgentClient {
     const deadline = Date.now() + timeoutMs
     for (;;) {
       try {
-        const hello = await this.request<AgentHello>('hello', {}, {timeoutMs: 1000, retries: 0})
+        const hello = await this.hello({timeoutMs: 1000, retries: 0})
         if (hello.protocol !== AGENT_PROTOCOL_VERSION)
           throw new AgentError(
             'hello',
@@ -164,7 +182,11 @@ export class AgentClient {
 
   private async connect(): Promise<void> {
     const target = this.target
-    const sock = await connectUnix(target, this.opts.connectTimeoutMs ?? 10_000, this.opts.alive)
+    const sock = await (this.opts.open ?? connectUnix)(
+      target,
+      this.opts.connectTimeoutMs ?? 10_000,
+      this.opts.alive,
+    )
     // Closed meanwhile, or moved to another socket (a retarget during the connect).
     if (this.closed || target !== this.target) {
       sock.destroy()
@@ -175,7 +197,7 @@ export class AgentClient {
     const decoder = new FrameDecoder()
     this.sock = sock
     this.connections++
-    sock.on('data', (chunk) => {
+    sock.on('data', (chunk: Buffer) => {
       if (this.sock === sock) this.onData(decoder, chunk)
     })
     sock.on('error', () => {})

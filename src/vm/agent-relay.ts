@@ -7,7 +7,8 @@ import {createServer, type Server, type Socket} from 'node:net'
 import {join} from 'node:path'
 import {rmSync} from 'node:fs'
 import type {CleanupRegistry} from '../host/cleanup.js'
-import {AGENT_PROTOCOL_VERSION, AgentError, type AgentClient} from './agent-client.js'
+import {AGENT_PROTOCOL_VERSION, AgentError} from './agent-client.js'
+import type {AgentChannel} from './agent-ops.js'
 import {encodeFrame, FrameDecoder} from './framing.js'
 
 export const agentRelayPath = (dir: string) => join(dir, 'agent-relay.sock')
@@ -20,7 +21,7 @@ const ATTEMPTS = 130
 
 /** Serves the relay on `path` until the returned close (registered with `cleanup`) runs. */
 export async function serveAgentRelay(
-  agent: Pick<AgentClient, 'request'>,
+  agent: AgentChannel,
   path: string,
   cleanup: CleanupRegistry,
 ): Promise<{close(): void}> {
@@ -64,7 +65,7 @@ export async function serveAgentRelay(
   return {close}
 }
 
-async function forward(agent: Pick<AgentClient, 'request'>, msg: Record<string, unknown>): Promise<Buffer> {
+async function forward(agent: AgentChannel, msg: Record<string, unknown>): Promise<Buffer> {
   const {v, id, op, ...args} = msg
   const reply = (body: Record<string, unknown>) =>
     encodeFrame({v: AGENT_PROTOCOL_VERSION, id: typeof id === 'number' ? id : 0, ...body})

@@ -1,6 +1,7 @@
 // The two wire formats mqbench speaks to a guest, as pure decoders (fed bytes, give messages):
 // QMP's newline-delimited JSON, and the agent's 4-byte big-endian length + UTF-8 JSON frames
 // (docs/agent.md).
+import {LIMITS} from '../limits.js'
 
 /** Splits QMP's byte stream into JSON objects, one per line. */
 export class LineDecoder {
@@ -28,7 +29,7 @@ export class LineDecoder {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
 
-export const AGENT_FRAME_LIMIT = 1 << 20
+export const AGENT_FRAME_LIMIT = LIMITS.maxAgentFrameBytes
 
 /** One agent frame: the length prefix and the JSON. */
 export function encodeFrame(msg: Record<string, unknown>): Buffer {

@@ -9,7 +9,7 @@ import {
   type DeviceSnapshot,
   type ObserveIO,
 } from '../observe/index.js'
-import type {AgentClient} from './agent-client.js'
+import type {AgentFacade} from './agent-ops.js'
 
 const SECTIONS = ['dev', 'interrupts', 'softnet', 'ethtool-i', 'ethtool-S'] as const
 type Section = (typeof SECTIONS)[number]
@@ -65,17 +65,19 @@ export function guestIO(dev: string, s: Partial<Record<Section, string>>): Obser
   }
 }
 
-export async function guestSnapshot(
-  agent: Pick<AgentClient, 'request'>,
-  dev: string,
-): Promise<DeviceSnapshot> {
-  const r = await agent.request<{status: number; stdout: string; stderr: string}>(
-    'exec',
-    {argv: ['sh', '-c', guestSnapshotScript(), 'sh', dev], timeoutMs: 10_000},
-    {timeoutMs: 15_000},
-  )
+export async function guestSnapshot(agent: AgentFacade, dev: string): Promise<DeviceSnapshot> {
+  const r = await agent.exec(['sh', '-c', guestSnapshotScript(), 'sh', dev], 10_000, {timeoutMs: 15_000})
   const sections = splitSections(r.stdout)
   if (!sections.dev?.trim())
     throw new Error(`no ${dev} in the guest: ${r.stderr.trim() || `status ${r.status}`}`)
   return {...takeSnapshotWith(guestIO(dev, sections), dev), netns: 'guest'}
+}
+
+/** The rx-N and tx-N queue directories of the guest's `dev` in sysfs, counted. */
+export async function guestSysfsQueues(agent: AgentFacade, dev: string): Promise<{rx: number; tx: number}> {
+  const names = (await agent.listDir(`/sys/class/net/${dev}/queues`)).entries.map((e) => e.name)
+  return {
+    rx: names.filter((e) => /^rx-\d+$/.test(e)).length,
+    tx: names.filter((e) => /^tx-\d+$/.test(e)).length,
+  }
 }

@@ -8,7 +8,8 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {ExitCode, MqbError} from '../errors.js'
 import type {CleanupRegistry} from '../host/cleanup.js'
 import type {GuestRecord} from '../results/schema.js'
-import {AgentClient, AgentError, type AgentHello} from './agent-client.js'
+import {AgentClient, AgentError} from './agent-client.js'
+import type {AgentHello} from './agent-ops.js'
 import {chooseAccel, type AccelChoice} from './accel.js'
 import {BOOT_MARK, buildInitramfs, type Initramfs} from './initramfs.js'
 import {chooseKernel, type GuestKernel} from './kernel.js'
@@ -465,10 +466,7 @@ export class Guest {
       let asked: Promise<unknown> = Promise.resolve()
       if (how === 'reset') await this.qmp.execute('system_reset')
       // The answer never comes when the reboot is quick: the reset is what is awaited.
-      else
-        asked = this.agent
-          .request('exec', {argv: ['reboot', '-f'], timeoutMs: 5000}, {timeoutMs: 2000, retries: 0})
-          .catch(() => {})
+      else asked = this.agent.exec(['reboot', '-f'], 5000, {timeoutMs: 2000, retries: 0}).catch(() => {})
       await watch(() => resetAt !== undefined, 'no RESET event')
       // Settled (by its 2 s timeout) before the reconnect, which would send it again to the new agent.
       await asked

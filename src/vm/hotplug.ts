@@ -3,12 +3,12 @@
 // guest that never answers leaves it in place), then netdev_del; netdev_add tap + device_add
 // virtio-net-pci plugs a new one, whose interface the guest names as it likes (found by its MAC).
 import {setTimeout as sleep} from 'node:timers/promises'
-import type {AgentClient} from './agent-client.js'
+import type {AgentFacade} from './agent-ops.js'
 import type {QmpClient} from './qmp.js'
 import {vectorsFor} from './qemu-args.js'
 
 type Qmp = Pick<QmpClient, 'execute' | 'waitEvent'>
-type Agent = Pick<AgentClient, 'request'>
+type Agent = AgentFacade
 
 /** A NIC as QMP plugs it: a tap netdev and the virtio-net-pci device on it. */
 export interface NicSpec {
@@ -148,11 +148,11 @@ export async function networkClients(qmp: Qmp): Promise<Array<{name: string; typ
 
 /** The guest's network interfaces by name, with their MAC. */
 export async function guestInterfaces(agent: Agent): Promise<Array<{name: string; mac: string}>> {
-  const r = await agent.request<{entries: Array<{name: string}>}>('list_dir', {path: '/sys/class/net'})
+  const r = await agent.listDir('/sys/class/net')
   const out: Array<{name: string; mac: string}> = []
   for (const e of r.entries) {
     const mac = await agent
-      .request<{data: string}>('read_file', {path: `/sys/class/net/${e.name}/address`})
+      .readFile(`/sys/class/net/${e.name}/address`)
       .then((a) => a.data.trim().toLowerCase())
       .catch(() => '')
     out.push({name: e.name, mac})
@@ -182,8 +182,6 @@ export async function waitInterfaces(
 
 /** The guest's virtio device name of interface `dev` ("virtio3"), from its sysfs device link. */
 export async function guestVirtioName(agent: Agent, dev: string): Promise<string> {
-  const r = await agent.request<{stdout: string}>('exec', {
-    argv: ['readlink', `/sys/class/net/${dev}/device`],
-  })
+  const r = await agent.exec(['readlink', `/sys/class/net/${dev}/device`])
   return r.stdout.trim().split('/').pop() ?? ''
 }

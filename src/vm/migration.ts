@@ -13,7 +13,7 @@
 import {setTimeout as sleep} from 'node:timers/promises'
 import {copy, type CopyStatus} from '../native.js'
 import type {ProcessRef} from '../host/process.js'
-import type {AgentClient} from './agent-client.js'
+import type {AgentCopyReceived, AgentFacade} from './agent-ops.js'
 import type {Guest, IncomingQemu} from './guest.js'
 import type {QmpClient} from './qmp.js'
 
@@ -172,17 +172,8 @@ export async function migrateGuest(
 }
 
 /** The receiver's figures (the agent's copy_recv_stats). */
-export interface CopyReceived {
-  connected: boolean
-  bytes: number
-  expected: number
-  checksum: string
-  done: boolean
-  startNs: number
-  endNs: number
-  failed: boolean
-  error: string
-}
+/** The copy receiver's figures, as the agent reports them. */
+export type CopyReceived = AgentCopyReceived
 
 export interface CopyOutcome {
   bytes: number
@@ -208,7 +199,7 @@ export interface GuestCopy {
  * agent's receiver on `guestAddress`, the addon's sender paced to `rateBytesPerSec`.
  */
 export async function startGuestCopy(
-  agent: Pick<AgentClient, 'request'>,
+  agent: AgentFacade,
   o: {
     guestAddress: string
     netns: string
@@ -218,7 +209,7 @@ export async function startGuestCopy(
     timeoutMs: number
   },
 ): Promise<GuestCopy> {
-  const {port} = await agent.request<{port: number}>('copy_recv_start', {
+  const {port} = await agent.copyRecvStart({
     bind: o.guestAddress,
     port: 0,
     bytes: o.bytes,
@@ -236,17 +227,17 @@ export async function startGuestCopy(
       netns: o.netns,
     })
   } catch (err) {
-    await agent.request('copy_recv_stop').catch(() => {})
+    await agent.copyRecvStop().catch(() => {})
     throw err
   }
   let stopped = false
   const stopReceiver = async () => {
     if (stopped) return undefined
     stopped = true
-    return agent.request<CopyReceived>('copy_recv_stop')
+    return agent.copyRecvStop()
   }
   return {
-    received: () => agent.request<CopyReceived>('copy_recv_stats'),
+    received: () => agent.copyRecvStats(),
     sent: () => h.status(),
     async finish() {
       let sendError: string | undefined

@@ -3,7 +3,7 @@
 // thread K sends on TX queue K. Run from one shell script through the agent's exec: modprobe,
 // configure, start in the background, stop after the duration, print each device's file, reset
 // and rmmod, so that the guest ends as it began.
-import type {AgentClient} from './agent-client.js'
+import type {AgentFacade} from './agent-ops.js'
 
 export interface PktgenOptions {
   dev: string
@@ -73,13 +73,9 @@ export type PktgenRun = {ran: true; queues: PktgenQueue[]} | {ran: false; reason
  * Runs pktgen in the guest; `ran: false` with the reason when the guest kernel has no pktgen
  * (modprobe failed: neither built in nor in the image, which carries it when the kernel has it).
  */
-export async function runPktgen(agent: Pick<AgentClient, 'request'>, o: PktgenOptions): Promise<PktgenRun> {
+export async function runPktgen(agent: AgentFacade, o: PktgenOptions): Promise<PktgenRun> {
   const timeoutMs = o.durationMs + 15_000
-  const r = await agent.request<{status: number; stdout: string; stderr: string; timedOut: boolean}>(
-    'exec',
-    {argv: ['sh', '-c', pktgenScript(o)], timeoutMs},
-    {timeoutMs: timeoutMs + 5000},
-  )
+  const r = await agent.exec(['sh', '-c', pktgenScript(o)], timeoutMs, {timeoutMs: timeoutMs + 5000})
   if (r.status === 3)
     return {ran: false, reason: `modprobe pktgen failed in the guest: ${r.stderr.trim() || 'no module'}`}
   if (r.status !== 0 || r.timedOut)

@@ -2,6 +2,7 @@
 // capabilities, then run commands (matched to replies by id) and pass events to listeners.
 import {connect, type Socket} from 'node:net'
 import {setTimeout as sleep} from 'node:timers/promises'
+import {ExitCode, MqbError} from '../errors.js'
 import {LineDecoder} from './framing.js'
 
 export interface QmpEvent {
@@ -10,13 +11,18 @@ export interface QmpEvent {
   timestamp?: {seconds: number; microseconds: number}
 }
 
-export class QmpError extends Error {
+/**
+ * A QMP command that failed: qemu's error reply (`errorClass` is its `class`, e.g. GenericError,
+ * DeviceNotFound), or `Closed` / `Timeout` when qemu went away or did not answer.
+ */
+export class QmpError extends MqbError {
   constructor(
     readonly command: string,
     readonly errorClass: string,
     desc: string,
   ) {
-    super(`QMP ${command}: ${desc}`)
+    super(`QMP ${command}: ${desc}`, ExitCode.farEnd)
+    this.name = 'QmpError'
   }
 }
 
@@ -89,7 +95,7 @@ export class QmpClient {
 
   /** Runs a command; resolves with its `return`, rejects with a QmpError for an `error` reply. */
   execute<T = unknown>(command: string, args?: Record<string, unknown>, timeoutMs = 10_000): Promise<T> {
-    if (this.closed) return Promise.reject(new Error(`QMP ${command}: the connection is closed`))
+    if (this.closed) return Promise.reject(new QmpError(command, 'Closed', 'the connection is closed'))
     const id = `mqb-${this.nextId++}`
     const reply = new Promise<T>((resolve, reject) => {
       this.pending.set(id, {command, resolve: resolve as (v: unknown) => void, reject})
@@ -141,14 +147,17 @@ export class QmpClient {
 
   private fail(err: Error): void {
     this.closed = true
-    for (const p of this.pending.values()) p.reject(new Error(`QMP ${p.command}: ${err.message}`))
+    for (const p of this.pending.values()) p.reject(new QmpError(p.command, 'Closed', err.message))
     this.pending.clear()
   }
 
   private withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined
     const t = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`QMP ${what}: no answer from qemu within ${ms} ms`)), ms)
+      timer = setTimeout(
+        () => reject(new QmpError(what, 'Timeout', `no answer from qemu within ${ms} ms`)),
+        ms,
+      )
     })
     return Promise.race([p, t]).finally(() => clearTimeout(timer))
   }

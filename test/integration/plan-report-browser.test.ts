@@ -10,7 +10,7 @@ import {pathToFileURL} from 'node:url'
 import {chromium, type Browser} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {writePlanReport} from '../../src/report/index.js'
-import {CHROMIUM_ARGS, CHROMIUM_PATH} from '../../src/report/png.js'
+import {CHROMIUM_ARGS, CHROMIUM_PATH} from '../../src/host/chromium.js'
 import {validatePlanResults} from '../../src/results/plan.js'
 
 const plan = validatePlanResults(

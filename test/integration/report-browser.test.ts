@@ -7,7 +7,7 @@ import {chromium, type Browser, type Page} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {ResultsFile} from '../../src/results/schema.js'
 import {writeReport} from '../../src/report/index.js'
-import {CHROMIUM_ARGS, CHROMIUM_PATH} from '../../src/report/png.js'
+import {CHROMIUM_ARGS, CHROMIUM_PATH} from '../../src/host/chromium.js'
 import {openReport} from '../helpers/report-page.js'
 
 const load = (name: string) =>

@@ -8,10 +8,11 @@ import {
   judgeBaseline,
   loadBaselinePlan,
   loadSamples,
-  type LoadSamples,
 } from '../../src/check/vm/baseline.js'
+import type {LoadSamples} from '../../src/results/plan-schema.js'
 import {readFileSync} from 'node:fs'
-import {acrossRepeats, loadRepeats, median, numbersAcrossRepeats} from '../../src/check/vm/judge.js'
+import {acrossRepeats, loadRepeats, numbersAcrossRepeats} from '../../src/check/vm/judge.js'
+import {median} from '../../src/results/estimate.js'
 import type {LoadFigure, PlanCheck} from '../../src/check/vm/types.js'
 import {LIMITS} from '../../src/limits.js'
 import {renderPlanHtml} from '../../src/report/plan-page.js'

@@ -5,7 +5,9 @@ import {describe, expect, it} from 'vitest'
 import {parseQueueList} from '../../src/cli/parse.js'
 import {buildPlan} from '../../src/gen/plan.js'
 import {KIND_MAX_QUEUES, LIMITS} from '../../src/limits.js'
-import {frames, gen} from '../../src/native.js'
+import {agentBinary, frames, gen, nativeLimits} from '../../src/native.js'
+import {AgentClient, processChannel} from '../../src/vm/agent-client.js'
+import {AGENT_FRAME_LIMIT} from '../../src/vm/framing.js'
 import {planScale} from '../../src/scale/plan.js'
 import {serverMessageReader} from '../../src/sessions/protocol.js'
 import {checkRrOptions} from '../../src/sessions/rr.js'
@@ -36,19 +38,61 @@ const refusal = (fn: () => unknown): string => {
 }
 
 describe('limits', () => {
+  it("native's own home (native/mqb_limits.h) holds the same figures as LIMITS", () => {
+    expect(nativeLimits()).toEqual({
+      maxQueues: LIMITS.maxQueues,
+      maxFlowsPerQueue: LIMITS.maxFlowsPerQueue,
+      maxGenBurst: LIMITS.maxGenBurst,
+      maxFrameBytes: LIMITS.maxFrameBytes,
+      maxAgentFrameBytes: LIMITS.maxAgentFrameBytes,
+    })
+    expect(AGENT_FRAME_LIMIT).toBe(LIMITS.maxAgentFrameBytes)
+  })
+
   it('native refuses one above the queue, flow and burst limits, naming the same figure', () => {
     expect(refusal(() => gen.startGen(genOpts({queues: LIMITS.maxQueues + 1})))).toMatch(
-      new RegExp(`at most ${LIMITS.maxQueues} queues`),
+      new RegExp(`queues must be an array of 1 to ${LIMITS.maxQueues} objects`),
     )
     expect(refusal(() => gen.startGen(genOpts({flowsPerQueue: LIMITS.maxFlowsPerQueue + 1})))).toMatch(
-      new RegExp(`1-${LIMITS.maxFlowsPerQueue}`),
+      new RegExp(
+        `flowsPerQueue ${LIMITS.maxFlowsPerQueue + 1} is out of range 1\\.\\.${LIMITS.maxFlowsPerQueue}$`,
+      ),
     )
     expect(refusal(() => gen.startGen(genOpts({burst: LIMITS.maxGenBurst + 1})))).toMatch(
-      new RegExp(`1-${LIMITS.maxGenBurst} frames`),
+      new RegExp(`burst ${LIMITS.maxGenBurst + 1} is out of range 1\\.\\.${LIMITS.maxGenBurst}$`),
     )
     expect(refusal(() => gen.startRx({tapFds: [], queues: LIMITS.maxQueues + 1, flowsPerQueue: 1}))).toMatch(
       new RegExp(`1-${LIMITS.maxQueues} queues`),
     )
+  })
+
+  // One parser (native/gen_config.cc) over the addon's options and the agent's gen_start request.
+  it('the addon and the agent refuse the same generator options with the same words', async () => {
+    const agent = new AgentClient('stdio', {open: processChannel([agentBinary(), '--stdio'])})
+    try {
+      for (const over of [
+        {flowsPerQueue: LIMITS.maxFlowsPerQueue + 1},
+        {burst: LIMITS.maxGenBurst + 1},
+        {frameSize: LIMITS.maxFrameBytes + 1},
+        {queues: LIMITS.maxQueues + 1},
+      ]) {
+        const {tap: _tap, ...opts} = {
+          ...genOpts(over),
+          ...('frameSize' in over ? {frameSize: over.frameSize} : {}),
+          dev: 'eth0',
+        }
+        const queues = opts.queues.map(({tapFd: _fd, ...q}) => q)
+        const guest = await agent.genStart({...opts, queues}).then(
+          () => 'accepted',
+          (err: Error) => err.message.replace(/^guest agent gen_start: /, ''),
+        )
+        expect(refusal(() => gen.startGen({...genOpts(over), ...over, queues: genOpts(over).queues}))).toBe(
+          `option ${guest.replace('a list', 'an array')}`,
+        )
+      }
+    } finally {
+      agent.close()
+    }
   })
 
   it('native builds the largest frame and refuses one byte more', () => {
@@ -63,7 +107,7 @@ describe('limits', () => {
     }
     expect(frames.build(at).length).toBe(LIMITS.maxFrameBytes)
     expect(refusal(() => frames.build({...at, frameSize: LIMITS.maxFrameBytes + 1}))).toMatch(
-      new RegExp(`to ${LIMITS.maxFrameBytes} bytes`),
+      new RegExp(`frameSize ${LIMITS.maxFrameBytes + 1} is out of range 1\\.\\.${LIMITS.maxFrameBytes}$`),
     )
   })
 

@@ -6,34 +6,19 @@
 import {ExitCode, MqbError} from '../../errors.js'
 import {describePlacement} from '../../results/placement.js'
 import {loadAnyResults, type PlanResultsFile} from '../../results/plan.js'
-import type {CheckStatus} from '../checks.js'
-import {loadRepeats, median} from './judge.js'
-
-/** The throughput figures a load records, all higher-is-better. */
-export const LOAD_METRICS = ['transactionsPerSecond', 'bitsPerSecond', 'packetsPerSecond'] as const
-export type LoadMetric = (typeof LOAD_METRICS)[number]
-
-/** The repeats of one load of one case: a case records each repeat as a load with the same label. */
-export interface LoadSamples {
-  caseId: string
-  label: string
-  metric: LoadMetric
-  values: number[]
-}
+import {
+  LOAD_METRICS,
+  type BaselineComparison,
+  type BaselineVerdict,
+  type LoadMetric,
+  type LoadSamples,
+} from '../../results/plan-schema.js'
+import {median} from '../../results/estimate.js'
+import {loadRepeats} from './judge.js'
 
 export const MIN_SAMPLES = 3
 /** Under this relative drop nothing is called a regression, however quiet the runs were. */
 export const FLOOR = 0.05
-
-export interface BaselineVerdict extends LoadSamples {
-  status: CheckStatus
-  baseline?: number[]
-  /** current median / baseline median - 1 */
-  change?: number
-  /** the two runs' relative ranges (max - min) / median of their repeats, added */
-  noise?: number
-  evidence: string
-}
 
 /** The loads of a plan's cases (CaseFigures.loads), grouped by case, label and metric. */
 export function loadSamples(
@@ -142,14 +127,6 @@ type PlanParamsLike = {
 export interface PlanLike {
   params: PlanParamsLike
   cases: Array<Parameters<typeof loadSamples>[0][number] & {guests: Array<{accel: string}>}>
-}
-
-export interface BaselineComparison {
-  /** the baseline file as given */
-  file: string
-  verdicts: BaselineVerdict[]
-  /** loads that regressed beyond the noise: `check` exits 9 when there is one */
-  regressions: number
 }
 
 /** Every load of `current` against `baseline`; all N/A with the reason when the runs differ. */

@@ -12,9 +12,7 @@ export interface GuestFacts {
 }
 
 export async function readGuestFacts(bed: VmBed, dev = GUEST_DEV): Promise<GuestFacts> {
-  const channels = await bed.guest.agent.request<{combined: number; maxCombined: number}>('channels_get', {
-    dev,
-  })
+  const channels = await bed.guest.agent.channelsGet(dev)
   const snapshot = await guestSnapshot(bed.guest.agent, dev)
   return {channels, snapshot, tap: bed.tapState()}
 }

@@ -5,11 +5,10 @@ import {parseInterrupts, type InterruptTable} from '../../observe/interrupts.js'
 import {parseCpuMask} from '../../observe/sysfs.js'
 import type {VmBed} from '../../testbed/vm.js'
 import {msixCapability, type MsixCapability} from '../../vm/pci-config.js'
+import type {AgentExecResult} from '../../vm/agent-ops.js'
 
-type Exec = {status: number; stdout: string; stderr: string}
-
-async function sh(bed: VmBed, script: string, ...args: string[]): Promise<Exec> {
-  return bed.guest.agent.request<Exec>('exec', {argv: ['sh', '-c', script, 'sh', ...args], timeoutMs: 10_000})
+async function sh(bed: VmBed, script: string, ...args: string[]): Promise<AgentExecResult> {
+  return bed.guest.agent.exec(['sh', '-c', script, 'sh', ...args], 10_000)
 }
 
 export interface VectorFacts {
@@ -29,18 +28,14 @@ export async function readVectorFacts(bed: VmBed, dev: string): Promise<VectorFa
       `cannot find the PCI device of ${dev} in the guest: ${link.stdout.trim() || link.stderr.trim()}`,
     )
   const {agent} = bed.guest
-  const cfg = await agent.request<{data: string; encoding: string}>('read_file', {
-    path: `/sys/bus/pci/devices/${pci}/config`,
-  })
+  const cfg = await agent.readFile(`/sys/bus/pci/devices/${pci}/config`)
   const bytes = Buffer.from(cfg.data, cfg.encoding === 'base64' ? 'base64' : 'utf8')
   // No msi_irqs directory at all is a device on INTx.
-  const msi = await agent
-    .request<{entries: Array<{name: string}>}>('list_dir', {path: `/sys/bus/pci/devices/${pci}/msi_irqs`})
-    .catch((err: {errno?: number}) => {
-      if (err.errno === 2) return {entries: []}
-      throw err
-    })
-  const irq = await agent.request<{data: string}>('read_file', {path: '/proc/interrupts'})
+  const msi = await agent.listDir(`/sys/bus/pci/devices/${pci}/msi_irqs`).catch((err: {errno?: number}) => {
+    if (err.errno === 2) return {entries: []}
+    throw err
+  })
+  const irq = await agent.readFile('/proc/interrupts')
   return {
     pci,
     msix: msixCapability(bytes),
@@ -103,8 +98,5 @@ export function parseXps(text: string): number[][] {
 /** Writes XPS masks per TX queue (sysfs acts on each write); the previous masks are the undo. */
 export async function writeXps(bed: VmBed, dev: string, masks: string[]): Promise<void> {
   for (const [q, mask] of masks.entries())
-    await bed.guest.agent.request('write_file', {
-      path: `/sys/class/net/${dev}/queues/tx-${q}/xps_cpus`,
-      data: mask,
-    })
+    await bed.guest.agent.writeFile(`/sys/class/net/${dev}/queues/tx-${q}/xps_cpus`, mask)
 }

@@ -104,9 +104,7 @@ export async function readGuestLogs(bed: Pick<VmBed, 'guest'>): Promise<GuestLog
     // no console output yet
   }
   try {
-    const r = await bed.guest.agent.request<{status: number; stdout: string; stderr: string}>('exec', {
-      argv: ['dmesg'],
-    })
+    const r = await bed.guest.agent.exec(['dmesg'])
     if (r.status !== 0)
       return {console, dmesg: '', dmesgError: `dmesg exited ${r.status}: ${r.stderr.trim()}`}
     return {console, dmesg: r.stdout}

@@ -1,6 +1,7 @@
 // The few ways a case turns what it read into a PlanCheck, in one place: a condition that holds
 // or not, a check that does not apply (always with the reason), and a check whose purpose is to
 // show that mqbench notices a broken setup (PASS when the inner check FAILed as it should).
+import {median} from '../../results/estimate.js'
 import type {PlanCheck, PlanParams} from './types.js'
 
 export const verdict = (id: string, title: string, ok: boolean, evidence: string): PlanCheck => ({
@@ -62,12 +63,6 @@ export function acrossRepeats(runs: PlanCheck[][]): PlanCheck[] {
       evidence: `repeat ${worst.i + 1} of ${runs.length} (${same} ${worst.c.status}): ${worst.c.evidence}`,
     }
   })
-}
-
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
 /**

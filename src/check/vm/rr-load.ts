@@ -22,18 +22,12 @@ export async function guestServer(
   cpus = Array.from({length: bed.guest.setup.vcpus}, (_, i) => i),
 ): Promise<{port: number; token: string; stop: () => Promise<void>}> {
   const token = randomBytes(12).toString('hex')
-  const srv = await bed.guest.agent.request<{port: number}>('server_start', {
-    bind: bed.ipGuest,
-    port: 0,
-    token,
-    maxSessions,
-    cpus,
-  })
+  const srv = await bed.guest.agent.serverStart({bind: bed.ipGuest, port: 0, token, maxSessions, cpus})
   return {
     port: srv.port,
     token,
     stop: async () => {
-      await bed.guest.agent.request('server_stop', {}).catch(() => {})
+      await bed.guest.agent.serverStop().catch(() => {})
     },
   }
 }

@@ -1,136 +1,27 @@
-// The shapes of `check --testbed vm`: a table of cases (the Fedora plan's and tp-qemu's), each a
-// function from a context that boots guests to the checks it judged. A case owns what it boots;
-// the runner removes it when the case ends, passes, fails or overruns its bound.
+// The runner's shapes of `check --testbed vm`: a table of cases (the Fedora plan's and tp-qemu's),
+// each a function from a context that boots guests to the checks it judged. A case owns what it
+// boots; the runner removes it when the case ends, passes, fails or overruns its bound. What a
+// plan stores (checks, figures, case and plan reports) is results/plan-schema.ts, re-exported
+// here as the vocabulary the cases speak.
 import type {CleanupRegistry} from '../../host/cleanup.js'
-import type {GuestRecord} from '../../results/schema.js'
+import type {CaseFigures, CaseSource, PlanCheck, PlanParams} from '../../results/plan-schema.js'
 import type {VmBed} from '../../testbed/vm.js'
 import type {VmOptions} from '../../testbed/types.js'
-import type {CheckStatus} from '../checks.js'
-import type {BaselineComparison} from './baseline.js'
 
-/** One judged check: PASS, FAIL or N/A (always with the reason), with the figures it read. */
-export interface PlanCheck {
-  /** stable within its case ("max-combined", "irq-per-queue") */
-  id: string
-  title: string
-  status: CheckStatus
-  /** one line with the numbers read */
-  evidence: string
-}
-
-// ---- figures: the vocabulary of what the report draws ---------------------------------------------
-// Every figure is JSON-safe (it goes into the results file as it is) and says what it counts.
-
-/** One interrupt line of a guest NIC around a load: its count before and after, and the rise per vCPU. */
-export interface InterruptFigure {
-  /** the /proc/interrupts name: virtio0-input.0, virtio0-output.1, virtio0-virtqueues */
-  label: string
-  irq: string
-  /** the queue parsed from the name; absent for a shared line */
-  queue?: number
-  direction?: 'rx' | 'tx' | 'combined'
-  /** summed over vCPUs */
-  before: number
-  after: number
-  /** after - before per vCPU (index = vCPU) */
-  perCpu: number[]
-}
-
-/** One per-queue counter of a guest NIC (ethtool -S) around a load. */
-export interface QueueCounterFigure {
-  /** "rx0 packets", "tx1 kicks" */
-  label: string
-  queue: number
-  direction: 'rx' | 'tx'
-  /** which ethtool -S quantity: packets where the driver counts them, else kicks */
-  metric: string
-  before: number
-  after: number
-}
-
-/**
- * One guest queue's packet rate during a gen load: frames per second of the load's direction on
- * that queue (the agent's receiver's count on an RX queue, the driver's count on a TX queue,
- * pktgen's own rate for its thread's queue).
- */
-export interface QueueRateFigure {
-  queue: number
-  direction: 'rx' | 'tx'
-  pps: number
-}
-
-/** What a load moved: one row of the report's load table, with the per-queue bars behind it. */
-export interface LoadFigure {
-  /** "20 TCP_RR sessions at 2 queues" */
-  label: string
-  /** the workloads that ran at once (one for a plain load; several for a mixed stress) */
-  workloads: Array<'tcp_rr' | 'udp_rr' | 'tcp_crr' | 'tcp_stream' | 'gen'>
-  sessions: number
-  /** queue pairs enabled in the guest during the load */
-  queues: number
-  durationMs: number
-  transactionsPerSecond?: number
-  bitsPerSecond?: number
-  packetsPerSecond?: number
-  /** sessions that ended with an error, or frames lost */
-  errors?: number
-  /**
-   * gen loads: the rate each guest queue carried. packetsPerSecond is the senders' total, so the
-   * queues' sum falls short of it by what was lost or carried elsewhere.
-   */
-  queueRates?: QueueRateFigure[]
-  interrupts?: InterruptFigure[]
-  counters?: QueueCounterFigure[]
-}
-
-/** One event of a timeline, at its offset from the timeline's start. */
-export interface TimelineEvent {
-  atMs: number
-  label: string
-}
-
-/** A sequence of events (a migration: started, converged, stopped, resumed on the destination). */
-export interface TimelineFigure {
-  label: string
-  events: TimelineEvent[]
-  totalMs?: number
-  downtimeMs?: number
-  transferredBytes?: number
-}
-
-/** A problem line found in a guest's kernel log (health.ts). */
-export interface KernelLogProblem {
-  kind:
-    | 'call-trace'
-    | 'soft-lockup'
-    | 'hard-lockup'
-    | 'rcu-stall'
-    | 'hung-task'
-    | 'tx-timeout'
-    | 'alloc-failure'
-    | 'oom'
-    | 'bug'
-    | 'oops'
-    | 'warning'
-    | 'panic'
-  /** the line as the log has it, without its timestamp */
-  line: string
-  /** where it was read: "console" or "dmesg" */
-  source: string
-}
-
-/**
- * The figures of one case. The named fields are what the report draws (loads with their
- * per-queue bars, a timeline, the kernel log problems); `numbers` and any other JSON-safe
- * field are shown as a list of free-form figures.
- */
-export interface CaseFigures {
-  loads?: LoadFigure[]
-  timeline?: TimelineFigure
-  kernelLog?: KernelLogProblem[]
-  numbers?: Record<string, number | string | boolean>
-  [other: string]: unknown
-}
+export type {
+  CaseFigures,
+  CaseReport,
+  InterruptFigure,
+  KernelLogProblem,
+  LoadFigure,
+  PlanCheck,
+  PlanParams,
+  PlanReport,
+  QueueCounterFigure,
+  QueueRateFigure,
+  TimelineEvent,
+  TimelineFigure,
+} from '../../results/plan-schema.js'
 
 /** What a case hands back: its checks and the structured figures the report draws. */
 export interface CaseOutcome {
@@ -141,29 +32,6 @@ export interface CaseOutcome {
 
 /** Which run a case belongs to: the default set (CI, under 5 minutes under TCG) or --extended. */
 export type CaseSet = 'default' | 'extended'
-
-export interface PlanParams {
-  /** N of the plan: queue pairs the guest is booted with */
-  queues: number
-  /** vCPUs per guest (default: N, as a guest enables min(queues, vCPUs) pairs) */
-  vcpus: number
-  /** host CPUs every guest's vCPU i is pinned to (the (i mod n)-th; --vcpu-cpus); absent: unpinned */
-  vcpuCpus?: number[]
-  /** concurrent TCP_RR sessions of the load checks (the plan's "20 concurrent netperf") */
-  sessions: number
-  /** length of each load window */
-  durationMs: number
-  memoryMiB: number
-  kernel?: string
-  accel: NonNullable<VmOptions['accel']>
-  /** cycles of the extended hotplug-repeat case (its default: 20) */
-  hotplugCycles?: number
-  /**
-   * --repeats: runs of each performance load (mq at N and at 1 queue, gen's three, stress, mq_off), so
-   * that --baseline can measure each run's noise; absent: once (judge.ts loadRepeats)
-   */
-  repeats?: number
-}
 
 /** A guest differing from the plan's default one (queues, vectors, mq=off, kernel parameters). */
 export type GuestVariant = Pick<
@@ -194,34 +62,9 @@ export interface VmCase {
   id: string
   title: string
   /** where the case comes from: the Fedora page's plan or tp-qemu's test list */
-  source: 'fedora' | 'tp-qemu'
+  source: CaseSource
   set: CaseSet
   /** the bound after which the case is stopped and FAILs with what it saw */
   boundMs(p: PlanParams): number
   run(ctx: CaseContext): Promise<CaseOutcome>
-}
-
-/** One case as run: its checks (or the failure that ended it), time taken and the guests it used. */
-export interface CaseReport {
-  id: string
-  title: string
-  source: VmCase['source']
-  checks: PlanCheck[]
-  figures?: CaseFigures
-  wallMs: number
-  /** the setup of each guest the case booted or shared, in order */
-  guests: GuestRecord[]
-  /** set when the case ended early (an error, its bound); its checks then include a FAIL saying so */
-  error?: string
-}
-
-export interface PlanReport {
-  params: PlanParams
-  cases: CaseReport[]
-  passed: number
-  failed: number
-  na: number
-  wallMs: number
-  /** --baseline: each case's loads against an earlier plan's (baseline.ts) */
-  baseline?: BaselineComparison
 }

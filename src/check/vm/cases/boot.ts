@@ -56,7 +56,7 @@ export const bootCase: VmCase = {
     })
     checks.push(...(await bootChecks(bed, n, 'reboot')))
     // The shared guest is left as found: N queue pairs (a guest enables min(N, vCPUs) at probe).
-    const ch = await bed.guest.agent.request<{combined: number}>('channels_get', {dev: GUEST_DEV})
+    const ch = await bed.guest.agent.channelsGet(GUEST_DEV)
     if (ch.combined !== n) await bed.testbed.setQueueCount(n)
     return {
       checks,

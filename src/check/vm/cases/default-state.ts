@@ -83,17 +83,13 @@ export function makeDefaultStateCase(variant: Omit<GuestVariant, 'queues' | 'vcp
       ctx.phase(`booting a guest with ${queues} queues on ${vcpus} vCPUs`)
       const bed = await ctx.boot({...variant, queues, vcpus})
       const {agent} = bed.guest
-      const probe = await agent.request<{combined: number; maxCombined: number}>('channels_get', {
-        dev: GUEST_DEV,
-      })
+      const probe = await agent.channelsGet(GUEST_DEV)
       const want = Math.min(queues, vcpus)
       let afterSet: DefaultStateEvidence['afterSet']
       if (probe.combined !== want) {
         ctx.phase(`ethtool -L ${GUEST_DEV} combined ${want}`)
-        const r = await agent.request<{status: number; stderr: string}>('exec', {
-          argv: ['ethtool', '-L', GUEST_DEV, 'combined', String(want)],
-        })
-        const read = await agent.request<{combined: number}>('channels_get', {dev: GUEST_DEV})
+        const r = await agent.exec(['ethtool', '-L', GUEST_DEV, 'combined', String(want)])
+        const read = await agent.channelsGet(GUEST_DEV)
         afterSet = {
           combined: read.combined,
           setStatus: r.status,
@@ -101,9 +97,7 @@ export function makeDefaultStateCase(variant: Omit<GuestVariant, 'queues' | 'vcp
         }
       }
       const f = await readGuestFacts(bed)
-      const l = await agent.request<{stdout: string; stderr: string}>('exec', {
-        argv: ['ethtool', '-l', GUEST_DEV],
-      })
+      const l = await agent.exec(['ethtool', '-l', GUEST_DEV])
       const checks = judgeDefaultState({
         queues,
         vcpus,

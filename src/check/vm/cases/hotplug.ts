@@ -4,6 +4,7 @@
 // virtio-net-pci,mq=on,vectors=2N+2: a new interface in the guest, `ethtool -L combined N` on it,
 // its address, TCP_RR sessions host<->guest, and every queue's interrupt lines of the new device rise.
 import {addBridgedTap, queueMismatch, readTapQueues, type VmBed} from '../../../testbed/vm.js'
+import {guestSysfsQueues} from '../../../vm/guest-observe.js'
 import {
   guestVirtioName,
   networkClients,
@@ -152,7 +153,7 @@ export async function replug(
     return {checks, numbers}
   }
   const virtio = await guestVirtioName(agent, dev)
-  const probe = await agent.request<{combined: number; maxCombined: number}>('channels_get', {dev})
+  const probe = await agent.channelsGet(dev)
   note('device', `${dev} (${virtio})`)
   note('combinedAtProbe', probe.combined)
   checks.push(
@@ -180,16 +181,9 @@ export async function replug(
   )
 
   opts.phase(`ethtool -L ${dev} combined ${opts.combined}`)
-  await agent.request('channels_set', {dev, combined: opts.combined})
-  const ch = await agent.request<{combined: number}>('channels_get', {dev})
-  const q = await agent.request<{entries: Array<{name: string}>}>('list_dir', {
-    path: `/sys/class/net/${dev}/queues`,
-  })
-  const names = q.entries.map((e) => e.name)
-  const sysfs = {
-    rx: names.filter((e) => /^rx-\d+$/.test(e)).length,
-    tx: names.filter((e) => /^tx-\d+$/.test(e)).length,
-  }
+  await agent.channelsSet({dev, combined: opts.combined})
+  const ch = await agent.channelsGet(dev)
+  const sysfs = await guestSysfsQueues(agent, dev)
   const tap = readTapQueues(bed.ns, to.tap)
   const mismatch = queueMismatch(n, n, {combined: ch.combined, sysfs, tap})
   checks.push(
@@ -202,10 +196,8 @@ export async function replug(
         : `combined ${ch.combined}, sysfs rx ${sysfs.rx} / tx ${sysfs.tx}, tap ${to.tap} ${tap.numqueues} attached, ${tap.numdisabled} detached`,
     ),
   )
-  await agent.request('exec', {argv: ['ip', 'link', 'set', dev, 'up']})
-  const addr = await agent.request<{status: number; stderr: string}>('exec', {
-    argv: ['ip', 'addr', 'replace', `${bed.ipGuest}/${bed.prefix}`, 'dev', dev],
-  })
+  await agent.exec(['ip', 'link', 'set', dev, 'up'])
+  const addr = await agent.exec(['ip', 'addr', 'replace', `${bed.ipGuest}/${bed.prefix}`, 'dev', dev])
   if (addr.status !== 0) throw new Error(`ip addr on the guest's ${dev}: ${addr.stderr.trim()}`)
   return {checks, dev, virtio, numbers}
 }

@@ -173,13 +173,9 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
           if (ctx.signal.aborted) throw new Error('aborted')
           await sleep(20)
         }
-        await guest.agent.request('exec', {argv: ['rm', '-f', ONCE_FILE, GO_FILE]})
+        await guest.agent.exec(['rm', '-f', ONCE_FILE, GO_FILE])
         const once = guest.agent
-          .request<{status: number}>(
-            'exec',
-            {argv: ['sh', '-c', ONCE_SCRIPT], timeoutMs: 70_000},
-            {timeoutMs: 80_000, retries: 0},
-          )
+          .exec(['sh', '-c', ONCE_SCRIPT], 70_000, {timeoutMs: 80_000, retries: 0})
           .then(
             (r) => {
               onceAnswer = r
@@ -194,7 +190,7 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
           signal: ctx.signal,
           maxBandwidthBytesPerSec: o.maxBandwidthBytesPerSec,
         })
-        await guest.agent.request('write_file', {path: GO_FILE, data: 'go'})
+        await guest.agent.writeFile(GO_FILE, 'go')
         await once
         ctx.phase('waiting for the copy to end')
         copied = await copy.finish()
@@ -273,7 +269,7 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
         ),
       )
       const lines = await guest.agent
-        .request<{data: string}>('read_file', {path: ONCE_FILE})
+        .readFile(ONCE_FILE)
         .then((r) => r.data.split('\n').filter(Boolean).length)
         .catch(() => 0)
       checks.push(

@@ -26,11 +26,11 @@ async function nicChecks(
 ): Promise<{checks: PlanCheck[]; pps: number[]}> {
   const {agent} = bed.guest
   const p = (c: PlanCheck): PlanCheck => ({...c, id: `${nic.dev}-${c.id}`, title: `${nic.dev}: ${c.title}`})
-  await agent.request('exec', {argv: ['ip', 'link', 'set', nic.dev, 'up']})
+  await agent.exec(['ip', 'link', 'set', nic.dev, 'up'])
   const f = await readGuestFacts(bed, nic.dev)
   const missing = missingQueueLines(f.snapshot, q)
-  await agent.request('channels_set', {dev: nic.dev, combined: q})
-  const ch = await agent.request<{combined: number}>('channels_get', {dev: nic.dev})
+  await agent.channelsSet({dev: nic.dev, combined: q})
+  const ch = await agent.channelsGet(nic.dev)
   const tap = tapQueues(runOk('ip', ['-n', bed.ns, '-d', '-j', 'link', 'show', 'dev', nic.tap]))
   ctx.phase(`gen into ${nic.dev} through ${nic.tap}`)
   const to = await runVmGen(

@@ -46,9 +46,7 @@ export function judgeSameValue(a: Attempt): PlanCheck {
 }
 
 async function attempt(bed: VmBed, asked: number, inForce: number): Promise<Attempt> {
-  const r = await bed.guest.agent.request<{status: number; stderr: string}>('exec', {
-    argv: ['ethtool', '-L', GUEST_DEV, 'combined', String(asked)],
-  })
+  const r = await bed.guest.agent.exec(['ethtool', '-L', GUEST_DEV, 'combined', String(asked)])
   const f = await readGuestFacts(bed)
   return {
     asked,

@@ -21,9 +21,7 @@ export interface LinkState {
 export async function readLink(bed: VmBed, dev = GUEST_DEV): Promise<LinkState> {
   const read = async (f: string) => {
     try {
-      const r = await bed.guest.agent.request<{data: string}>('read_file', {
-        path: `/sys/class/net/${dev}/${f}`,
-      })
+      const r = await bed.guest.agent.readFile(`/sys/class/net/${dev}/${f}`)
       return r.data.trim()
     } catch (err) {
       // carrier reads EINVAL while the interface is administratively down
