@@ -139,15 +139,14 @@ Napi::Value rx_stats(Napi::Env env, const RxEngine& e) {
 }
 
 // The generator's handle: stats() reads the per-queue counters while the threads run, stop()
-// asks them to end, wait() settles when they have, writePcap() writes the captured frames after.
+// asks them to end, wait() settles when they have, pcap() returns the captured frames as a pcap file after.
 class GenHandle : public EngineWrap<GenHandle, GenEngine> {
  public:
   static constexpr const char* kName = "GenHandle";
   using EngineWrap::EngineWrap;
   static void Define(Napi::Env env) {
-    define(env,
-           {InstanceMethod<&GenHandle::Stats>("stats"), InstanceMethod<&GenHandle::Stop>("stop"),
-            InstanceMethod<&GenHandle::Wait>("wait"), InstanceMethod<&GenHandle::WritePcap>("writePcap")});
+    define(env, {InstanceMethod<&GenHandle::Stats>("stats"), InstanceMethod<&GenHandle::Stop>("stop"),
+                 InstanceMethod<&GenHandle::Wait>("wait"), InstanceMethod<&GenHandle::Pcap>("pcap")});
   }
   Napi::Value Stats(const Napi::CallbackInfo& info) { return gen_stats(info.Env(), *engine_); }
   Napi::Value Stop(const Napi::CallbackInfo& info) {
@@ -158,13 +157,13 @@ class GenHandle : public EngineWrap<GenHandle, GenEngine> {
     auto e = engine_;
     return join_promise(info.Env(), [e](Napi::Env env) { return gen_stats(env, *e); });
   }
-  Napi::Value WritePcap(const Napi::CallbackInfo& info) {
+  Napi::Value Pcap(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), [&]() -> Napi::Value {
       if (!engine_->finished())
-        throw Napi::Error::New(info.Env(),
-                               "writePcap() needs the generator to have ended (await wait() first)");
-      write_pcap(info[0].As<Napi::String>().Utf8Value(), engine_->captured());
-      return info.Env().Undefined();
+        throw Napi::Error::New(info.Env(), "pcap() needs the generator to have ended (await wait() first)");
+      std::string bytes = pcap_bytes(engine_->captured());
+      return Napi::Buffer<uint8_t>::Copy(info.Env(), reinterpret_cast<const uint8_t*>(bytes.data()),
+                                         bytes.size());
     });
   }
 };

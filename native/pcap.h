@@ -1,4 +1,4 @@
-// The first frames of each queue, as sent, written to a classic pcap file (nanosecond variant,
+// The first frames of each queue, as sent, as a classic pcap file (nanosecond variant,
 // LINKTYPE_ETHERNET) for Wireshark/tshark. Senders capture into space reserved before their loop,
 // so capturing costs the hot path one comparison per batch once the quota is full.
 #pragma once
@@ -18,7 +18,8 @@ struct CapturedFrame {
   uint8_t hdr[kMaxHeaderLen];
 };
 
-// Writes the frames sorted by time; throws SysError when the file cannot be written.
-void write_pcap(const std::string& path, std::vector<CapturedFrame> frames);
+// The pcap file of the frames, sorted by time; the caller writes it (src/host/files.ts, atomically,
+// so that a full disk never leaves a cut-off capture in place of an earlier one).
+std::string pcap_bytes(std::vector<CapturedFrame> frames);
 
 }  // namespace mqb

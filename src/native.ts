@@ -238,7 +238,7 @@ export interface NativeGenOptions {
   burst: number
   durationMs: number
   queues: NativeGenQueueOptions[]
-  /** keep the first N frames each queue sends, for writePcap() */
+  /** keep the first N frames each queue sends, for pcap() */
   capturePerQueue?: number
 }
 
@@ -282,8 +282,11 @@ export interface NativeHandle<S> {
 }
 
 export interface NativeGenHandle extends NativeHandle<NativeGenQueueStats[]> {
-  /** writes the captured frames (capturePerQueue) to a pcap file; only after wait() has settled */
-  writePcap(path: string): void
+  /**
+   * the captured frames (capturePerQueue) as a pcap file, for the caller to write (atomically);
+   * only after wait() has settled
+   */
+  pcap(): Buffer
 }
 
 export interface NativeRxHandle extends NativeHandle<NativeRxThreadStats[]> {

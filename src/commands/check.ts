@@ -4,12 +4,26 @@ import {cleanup, onInterrupt} from '../cli/cleanup.js'
 import {durationFlag, netnsFlag, vmFlags, vmOptions} from '../cli/flags.js'
 import {ExitCode, MqbError} from '../errors.js'
 import {runCheck, type CheckReport} from '../check/run.js'
-import {planTotals, runVmPlan, selectCases} from '../check/vm/plan.js'
+import {casesNotRun, planTotals, runVmPlan, selectCases} from '../check/vm/plan.js'
 import {CASES} from '../check/vm/cases.js'
-import {judgeBaseline, loadBaselinePlan, MIN_SAMPLES} from '../check/vm/baseline.js'
+import {
+  baselineHeadline,
+  comparedLoads,
+  judgeBaseline,
+  loadBaselinePlan,
+  MIN_SAMPLES,
+  refuseIncomparableBaseline,
+} from '../check/vm/baseline.js'
 import type {BaselineComparison, CaseReport, PlanParams} from '../results/plan-schema.js'
 import {hostInfo} from '../host/info.js'
-import {planResults, writePlanResults, type PlanResultsFile} from '../results/plan.js'
+import {probeWritable} from '../host/files.js'
+import {
+  planClosingLine,
+  planFailures,
+  planResults,
+  writePlanResults,
+  type PlanResultsFile,
+} from '../results/plan.js'
 import {shellCommand} from '../scale/plan.js'
 import {LIMITS} from '../limits.js'
 import {requirePrereqs} from '../prereqs.js'
@@ -100,7 +114,7 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
     repeats: Flags.integer({
       description:
         "vm: runs of each performance load (mq at N and at 1 queue, gen's three, stress, mq_off), which " +
-        `--baseline needs to measure each run's noise (default 1; with --baseline ${MIN_SAMPLES}); ` +
+        `--baseline needs to measure each run's noise (default 1; with --baseline the baseline's, ${MIN_SAMPLES} at least); ` +
         'each repeat adds one --duration per load',
       helpValue: 'N',
       min: 1,
@@ -157,8 +171,10 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
       flags.extended,
     )
     const vm = vmOptions(flags)
-    // A comparison needs MIN_SAMPLES repeats on each side; without one a single run keeps the plan short.
-    const repeats = flags.repeats ?? (flags.baseline ? MIN_SAMPLES : 1)
+    // Read first: a bad baseline is said before any guest boots.
+    const baseline = flags.baseline ? loadBaselinePlan(flags.baseline) : undefined
+    // A comparison needs the baseline's repeats (MIN_SAMPLES at least); without one a single run keeps the plan short.
+    const repeats = flags.repeats ?? (baseline ? Math.max(baseline.params.repeats ?? 1, MIN_SAMPLES) : 1)
     const params: PlanParams = {
       queues: flags.queues,
       vcpus: vm.vcpus ?? flags.queues,
@@ -176,8 +192,15 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
         `--baseline needs --repeats ${MIN_SAMPLES} or more: each run's noise is measured from its repeats`,
         ExitCode.badInput,
       )
-    // Read first: a bad baseline is said before any guest boots.
-    const baseline = flags.baseline ? loadBaselinePlan(flags.baseline) : undefined
+    if (baseline && flags.baseline)
+      refuseIncomparableBaseline(
+        flags.baseline,
+        baseline,
+        params,
+        cases.map((c) => c.id),
+      )
+    // Where the results go is checked before anything boots, not after a plan of minutes.
+    probeWritable(flags.out)
     // Refused once, before any case: a missing qemu is one line with exit 8, not a FAIL per case.
     await requirePrereqs('testbed:vm', {kernel: vm.kernel})
     const at = new Date()
@@ -195,11 +218,22 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
           if (!this.jsonEnabled()) this.showCase(c)
         },
       }).catch((err: unknown) => {
-        // Interrupted: the cases that ended are still recorded, then the interrupt is reported.
+        // Interrupted: the cases that ended are still recorded with those never started, then
+        // the interrupt is reported.
+        if (abort.signal.aborted && !this.jsonEnabled()) {
+          const notRun = casesNotRun(cases, ended)
+          if (notRun.length) this.log(`not run: ${notRun.map((c) => c.id).join(', ')}`)
+        }
         if (abort.signal.aborted && ended.length)
           this.write(
             planResults(
-              {params, cases: ended, ...planTotals(ended), wallMs: Date.now() - at.getTime()},
+              {
+                params,
+                cases: ended,
+                ...planTotals(ended),
+                wallMs: Date.now() - at.getTime(),
+                notRun: casesNotRun(cases, ended),
+              },
               {...meta, status: 'interrupted'},
             ),
             flags.out,
@@ -212,10 +246,12 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
       if (!this.jsonEnabled()) {
         if (report.baseline) this.showBaseline(report.baseline)
         this.log(
-          `${report.passed} passed, ${report.failed} failed, ${report.na} n/a (${(report.wallMs / 1000).toFixed(0)} s)${file.functionalOnly ? '; under TCG: timings are functional only' : ''}`,
+          `${planClosingLine(file)}${file.functionalOnly ? '; under TCG: timings are functional only' : ''}`,
         )
       }
-      if (report.failed > 0 || report.baseline?.regressions) process.exitCode = ExitCode.checkFailed
+      // A baseline that compared nothing (guests under another accelerator than its) is not a pass.
+      if (planFailures(report) > 0) process.exitCode = ExitCode.checkFailed
+      else if (report.baseline && comparedLoads(report.baseline) === 0) process.exitCode = ExitCode.badResults
       return file
     } finally {
       off()
@@ -230,12 +266,12 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
   }
 
   private showBaseline(b: BaselineComparison): void {
-    this.log(`against ${b.file}: ${b.regressions} load(s) regressed beyond the noise`)
+    this.log(baselineHeadline(b))
     for (const v of b.verdicts) this.log(`  ${v.status.padEnd(4)}  ${v.evidence}`)
   }
 
   private showCase(c: CaseReport): void {
-    this.log(`${c.id}: ${c.title} (${(c.wallMs / 1000).toFixed(1)} s)`)
+    this.log(`${c.id}: ${c.title} (${(c.wallMs / 1000).toFixed(1)} s)${c.interrupted ? ': INTERRUPTED' : ''}`)
     const width = Math.max(...c.checks.map((k) => k.title.length))
     for (const k of c.checks) this.log(`  ${k.status.padEnd(4)}  ${k.title.padEnd(width)}  ${k.evidence}`)
   }

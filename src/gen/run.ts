@@ -2,10 +2,10 @@
 // queue, reports progress once a second, stops on the abort signal, and returns the per-queue
 // result with the kernel's own counters before and after. TypeScript never touches a frame.
 import {setTimeout as sleep} from 'node:timers/promises'
-import {writeFileSync} from 'node:fs'
 import {ExitCode, MqbError, badInput, errnoCode, fromNative} from '../errors.js'
 import type {CleanupRegistry} from '../host/cleanup.js'
 import {onlineCpus} from '../host/cpus.js'
+import {probeWritableFile, writeFileAtomic} from '../host/files.js'
 import {gen, ifctl, type NativeRxHandle, type XdpMode} from '../native.js'
 import type {GenResult} from '../results/schema.js'
 import {linkExists} from '../host/netns.js'
@@ -146,16 +146,8 @@ export async function runGen(
   if (!(opts.durationMs > 0))
     throw badInput('a generator run needs a duration above 0 (it always stops by itself)')
   const netns = opts.netns ?? ''
-  // Fail on an unwritable pcap path now, not after the run.
-  if (opts.pcap) {
-    try {
-      writeFileSync(opts.pcap, '')
-    } catch (err) {
-      throw badInput(
-        `cannot write pcap file ${opts.pcap}: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`,
-      )
-    }
-  }
+  // Fail on an unwritable pcap path now, not after the run; an earlier file stays until replaced.
+  if (opts.pcap) probeWritableFile(opts.pcap)
   checkBackendOptions(opts)
   let facts: DeviceFacts | undefined
   let tap: {fds: number[]; close: () => void} | undefined
@@ -315,13 +307,10 @@ async function execute(
   }
   if (opts.pcap) {
     try {
-      handle.writePcap(opts.pcap)
+      writeFileAtomic(opts.pcap, handle.pcap())
     } catch (err) {
       await stopRx(rx)
-      throw new MqbError(
-        `${(err as Error).message}`,
-        errnoCode(err) === 'EACCES' || errnoCode(err) === 'ENOENT' ? ExitCode.badInput : ExitCode.failure,
-      )
+      throw err
     }
   }
   let rxThreads

@@ -1,7 +1,18 @@
 // Files mqbench writes (results, reports, undo files, testbed records) are written atomically:
 // a reader, or a crash at any instant, sees the previous complete file or the new one. A new
 // results file is also created exclusively, so that it never replaces another run's.
-import {closeSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync} from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
 import {errnoCode, ExitCode, MqbError} from '../errors.js'
 
@@ -30,7 +41,75 @@ export function ensureDir(dir: string): void {
   try {
     mkdirSync(dir, {recursive: true})
   } catch (err) {
+    // Node's recursive mkdir says ENOENT for any failure under an existing parent (EROFS on a
+    // read-only mount, EACCES): one plain mkdir names the real reason.
+    if (errnoCode(err) !== 'ENOENT' || !existsSync(dirname(dir))) throw cannotWrite(dir, err)
+    try {
+      mkdirSync(dir)
+    } catch (again) {
+      if (errnoCode(again) !== 'EEXIST') throw cannotWrite(dir, again) // EEXIST: made meanwhile
+    }
+  }
+}
+
+/**
+ * Checks before a long run that files can be created in `dir` (created if missing): a probe file
+ * is created and removed, so a read-only or full directory is said before anything is measured,
+ * not after. Exit 3 naming the directory.
+ */
+export function probeWritable(dir: string): void {
+  ensureDir(dir)
+  const probe = join(dir, `.mqbench-probe.${process.pid}`)
+  try {
+    const fd = openSync(probe, 'wx', 0o644)
+    try {
+      writeFully(fd, 'probe\n')
+    } finally {
+      closeSync(fd)
+    }
+  } catch (err) {
     throw cannotWrite(dir, err)
+  } finally {
+    try {
+      unlinkSync(probe)
+    } catch {
+      // never created
+    }
+  }
+}
+
+/**
+ * Checks before a run that the file `path` can be written later (the run's end): its directory
+ * takes a probe file, and the name is not a directory. The file itself is left as it is.
+ */
+export function probeWritableFile(path: string): void {
+  let isDir = false
+  try {
+    isDir = statSync(path).isDirectory()
+  } catch {
+    // absent: the usual case
+  }
+  if (isDir) throw cannotWrite(path, Object.assign(new Error('EISDIR'), {code: 'EISDIR'}))
+  probeWritable(dirname(path))
+}
+
+/**
+ * write(2) may write fewer bytes than asked: a filesystem that fills up takes what fits and fails
+ * only the next call (ENOSPC). Loops until every byte is written; `write` is writeSync, or a
+ * test's short-writing stand-in.
+ */
+export function writeFully(
+  fd: number,
+  data: string | Uint8Array,
+  write: (fd: number, buf: Uint8Array, offset: number, length: number) => number = writeSync,
+): void {
+  const buf = typeof data === 'string' ? Buffer.from(data) : data
+  let done = 0
+  while (done < buf.length) {
+    const n = write(fd, buf, done, buf.length - done)
+    // A regular file never takes 0 bytes of a non-empty write but when it is full.
+    if (!(n > 0)) throw Object.assign(new Error('no space left on device'), {code: 'ENOSPC'})
+    done += n
   }
 }
 
@@ -44,8 +123,7 @@ function viaTemp(path: string, data: string | Uint8Array, place: (tmp: string) =
   let fd: number | undefined
   try {
     fd = openSync(tmp, 'w', 0o644)
-    if (typeof data === 'string') writeSync(fd, data)
-    else writeSync(fd, data)
+    writeFully(fd, data)
     fsyncSync(fd)
     closeSync(fd)
     fd = undefined

@@ -1,9 +1,10 @@
 // Addresses of the guests mqbench booted. They count as local for the non-local-target guard,
 // as a namespace's addresses do (mqbench made the guest), but only while that guest's qemu still
 // runs: each file names the qemu process by pid and start time.
-import {mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync} from 'node:fs'
+import {readFileSync, readdirSync, rmSync, rmdirSync} from 'node:fs'
 import {join} from 'node:path'
 import type {CleanupRegistry} from './cleanup.js'
+import {ensureDir, writeFileAtomic} from './files.js'
 import {sameProcess, type ProcessRef} from './process.js'
 
 const guestsDir = () => join(process.env.MQBENCH_STATE_DIR ?? '/run/mqbench/testbeds', 'guests')
@@ -15,8 +16,8 @@ export function registerGuestAddress(
   cleanup: CleanupRegistry,
 ) {
   const file = join(guestsDir(), `${name}.json`)
-  mkdirSync(guestsDir(), {recursive: true})
-  writeFileSync(file, JSON.stringify({address, qemu}))
+  ensureDir(guestsDir())
+  writeFileAtomic(file, JSON.stringify({address, qemu}))
   return cleanup.add(`guest address ${address} of ${name}`, () => forgetGuestAddress(name))
 }
 

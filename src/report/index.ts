@@ -6,7 +6,7 @@ import type {RunComparison} from '../results/compare.js'
 import {stepsCsv} from '../results/csv.js'
 import type {ResultsFile} from '../results/schema.js'
 import {renderHtml} from './html.js'
-import type {PlanResultsFile} from '../results/plan.js'
+import {planClosingLine, type PlanResultsFile} from '../results/plan.js'
 import {renderPlanHtml} from './plan-page.js'
 import {buildReportModel} from './model.js'
 
@@ -76,7 +76,7 @@ export function writePlanReport(plan: PlanResultsFile, out: string): ReportOutpu
   return {
     out,
     bytes: statSync(out).size,
-    title: `test plan: ${plan.passed} passed, ${plan.failed} failed, ${plan.na} n/a`,
+    title: `test plan: ${planClosingLine(plan)}`,
     runs: [plan.command],
     summary: plan.cases.map(
       (c) =>

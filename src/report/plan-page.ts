@@ -1,11 +1,14 @@
 // The page of a test-plan results file (check --testbed vm): a PASS/FAIL/N/A table per case, the
 // per-queue interrupt and counter bars before/after each load (gen loads: packets/s per guest
 // queue), the loads side by side, a timeline (set_link, migration: total and downtime) where a
-// case recorded one, the kernel log lines a stress case found, each guest's setup, and a banner
-// when a guest ran under TCG. Plain HTML and CSS (report.css plus a few rules), no script: it
+// case recorded one, the kernel log lines a stress case found, each guest's setup, a banner
+// when a guest ran under TCG, the comparison with a --baseline run (each load's median and range
+// against the baseline's, the verdict, the noise rule), and an interrupted plan's stopped case
+// (INTERRUPTED) and the cases it never started. Plain HTML and CSS (report.css plus a few rules), no script: it
 // reads the same offline and printed.
 import {readFileSync} from 'node:fs'
 import type {
+  BaselineComparison,
   CaseReport,
   InterruptFigure,
   LoadFigure,
@@ -13,8 +16,9 @@ import type {
   QueueRateFigure,
   TimelineFigure,
 } from '../results/plan-schema.js'
+import {baselineHeadline, comparedLoads, FLOOR, MIN_SAMPLES} from '../check/vm/baseline.js'
 import {median} from '../results/estimate.js'
-import type {PlanResultsFile} from '../results/plan.js'
+import {planClosingLine, type PlanResultsFile} from '../results/plan.js'
 import type {GuestRecord} from '../results/schema.js'
 import {fmt} from '../util/format.js'
 import {escapeHtml as e} from './format.js'
@@ -25,6 +29,9 @@ const PLAN_CSS = `
 .banner { border: 2px solid #c77c00; background: #fff5e0; padding: 0.5rem 0.8rem; border-radius: 4px; margin: 0.8rem 0; }
 .status { font-weight: 700; text-align: center !important; }
 .status.PASS { color: #176e2c; } .status.FAIL { color: #b3261e; background: #fdecea; } .status.NA { color: #5b6670; }
+.status.INTERRUPTED { color: #8a5a00; background: #fff5e0; }
+table.baseline td:nth-child(-n+3) { text-align: left; }
+.change.down { color: #b3261e; } .change.up { color: #176e2c; }
 table.checks td:nth-child(2) { text-align: left; }
 td.evidence { text-align: left; font-family: ui-monospace, monospace; font-size: 0.8rem; overflow-wrap: anywhere; }
 .bars { display: grid; grid-template-columns: max-content minmax(140px, 1fr) max-content; gap: 0.1rem 0.6rem; align-items: center; font-size: 0.82rem; margin: 0.4rem 0 1rem; max-width: 900px; }
@@ -43,6 +50,10 @@ td.evidence { text-align: left; font-family: ui-monospace, monospace; font-size:
 `
 
 const statusClass = (s: string) => (s === 'N/A' ? 'NA' : s)
+
+/** A case's verdict: INTERRUPTED when Ctrl-C stopped it, else FAIL when a check failed, else PASS. */
+const caseVerdict = (c: CaseReport) =>
+  c.interrupted ? 'INTERRUPTED' : c.checks.some((k) => k.status === 'FAIL') ? 'FAIL' : 'PASS'
 
 function checksTable(c: CaseReport): string {
   const rows = c.checks
@@ -209,10 +220,15 @@ function guestsTable(guests: GuestRecord[]): string {
 
 function caseSection(c: CaseReport, functionalOnly: boolean): string {
   const f = c.figures ?? {}
-  const verdict = c.checks.some((k) => k.status === 'FAIL') ? 'FAIL' : 'PASS'
+  const verdict = caseVerdict(c)
+  const ended = c.interrupted
+    ? '; stopped by Ctrl-C/SIGTERM: neither passed nor failed'
+    : c.error
+      ? `; ended early: ${e(c.error)}`
+      : ''
   const parts = [
     `<h2 id="case-${e(c.id)}"><span class="status ${verdict}">${verdict}</span> ${e(c.id)}: ${e(c.title)}</h2>`,
-    `<p class="note">${c.source === 'fedora' ? 'Fedora multiqueue test plan' : 'tp-qemu'}; ${fmt(c.wallMs / 1000)} s${c.error ? `; ended early: ${e(c.error)}` : ''}</p>`,
+    `<p class="note">${c.source === 'fedora' ? 'Fedora multiqueue test plan' : 'tp-qemu'}; ${fmt(c.wallMs / 1000)} s${ended}</p>`,
     checksTable(c),
     f.loads?.length ? loadsSection(f.loads, functionalOnly) : '',
     f.timeline ? timelineSection(f.timeline) : '',
@@ -225,22 +241,92 @@ function caseSection(c: CaseReport, functionalOnly: boolean): string {
   return `<section class="case" data-case="${e(c.id)}">${parts.join('')}</section>`
 }
 
+/** A load's repeats: the median, then the range; a single value alone. */
+function medianRange(v: number[] | undefined): string {
+  if (!v?.length) return '–'
+  if (v.length === 1) return fmt(v[0])
+  return `${fmt(median(v))} <span class="range">(${fmt(Math.min(...v))}–${fmt(Math.max(...v))})</span>`
+}
+
+const METRIC_NAMES: Record<string, string> = {
+  transactionsPerSecond: 'transactions/s',
+  bitsPerSecond: 'bit/s',
+  packetsPerSecond: 'packets/s',
+}
+
+/**
+ * --baseline: every load of this run against the same load of the baseline run, with the rule
+ * that judged it, so that a reader sees why a drop is or is not a regression.
+ */
+function baselineSection(b: BaselineComparison): string {
+  const compared = comparedLoads(b)
+  const headline = baselineHeadline(b)
+  const rule = `A load regresses when its median drops below the baseline's by more than the noise: the relative ranges (max − min) / median of the repeats of both runs added together, and never less than ${fmt(FLOOR * 100)}%. The noise needs ${MIN_SAMPLES} or more repeats of the load in each run (--repeats); with fewer, or runs that differ in setup, the load is N/A.`
+  const rows = b.verdicts
+    .map((v) => {
+      const change =
+        v.change === undefined
+          ? '–'
+          : `<span class="change ${v.change < 0 ? 'down' : 'up'}">${v.change >= 0 ? '+' : ''}${(v.change * 100).toFixed(1)}%</span>`
+      return `<tr data-baseline-load="${e(`${v.caseId}|${v.label}|${v.metric}`)}"><td><a href="#case-${e(v.caseId)}">${e(v.caseId)}</a></td><td>${e(v.label)}</td><td>${e(METRIC_NAMES[v.metric] ?? v.metric)}</td><td class="now">${medianRange(v.values)}</td><td class="base">${medianRange(v.baseline)}</td><td class="change">${change}</td><td class="noise">${v.noise === undefined ? '–' : `${(v.noise * 100).toFixed(1)}%`}</td><td class="status ${statusClass(v.status)}">${e(v.status)}</td><td class="evidence">${e(v.evidence)}</td></tr>`
+    })
+    .join('')
+  return `<section id="baseline"><h2><span class="status ${b.regressions ? 'FAIL' : compared ? 'PASS' : 'NA'}">${b.regressions ? 'FAIL' : compared ? 'PASS' : 'N/A'}</span> Against the baseline ${e(b.file)}</h2><p class="headline">${e(headline)}</p><p class="note rule">${e(rule)}</p><table class="baseline"><thead><tr>${[
+    'case',
+    'load',
+    'metric',
+    'now: median (range)',
+    'baseline: median (range)',
+    'change',
+    'noise',
+    'verdict',
+    'what was compared',
+  ]
+    .map((h) => `<th scope="col">${h}</th>`)
+    .join('')}</tr></thead><tbody>${rows}</tbody></table></section>`
+}
+
+/** An interrupted plan: the cases it never started, so that a partial page is not read as a whole one. */
+function notRunSection(p: PlanResultsFile): string {
+  if (!p.notRun?.length) return ''
+  return `<section id="not-run"><h2>Not run</h2><p class="note">The plan was interrupted before these cases started.</p><ul>${p.notRun
+    .map((c) => `<li data-not-run="${e(c.id)}">${e(c.id)}: ${e(c.title)} (${e(c.source)})</li>`)
+    .join('')}</ul></section>`
+}
+
 export function renderPlanHtml(p: PlanResultsFile): string {
-  const title = `mqbench test plan: ${p.passed} passed, ${p.failed} failed, ${p.na} n/a`
-  const overview = `<table class="overview"><thead><tr>${['case', 'source', 'PASS', 'FAIL', 'N/A', 'seconds']
+  const title = `mqbench test plan: ${planClosingLine(p)}`
+  const regressedIn = (id: string) =>
+    p.baseline?.verdicts.filter((v) => v.caseId === id && v.status === 'FAIL').length ?? 0
+  const overview = `<table class="overview"><thead><tr>${[
+    'case',
+    'source',
+    'verdict',
+    'PASS',
+    'FAIL',
+    'N/A',
+    ...(p.baseline ? ['regressed'] : []),
+    'seconds',
+  ]
     .map((h) => `<th scope="col">${h}</th>`)
     .join('')}</tr></thead><tbody>${p.cases
     .map((c) => {
       const n = (s: string) => c.checks.filter((k) => k.status === s).length
-      return `<tr><td><a href="#case-${e(c.id)}">${e(c.id)}</a></td><td>${e(c.source)}</td><td>${n('PASS')}</td><td>${n('FAIL')}</td><td>${n('N/A')}</td><td>${fmt(c.wallMs / 1000)}</td></tr>`
+      const v = regressedIn(c.id) ? 'FAIL' : caseVerdict(c)
+      return `<tr data-overview="${e(c.id)}"><td><a href="#case-${e(c.id)}">${e(c.id)}</a></td><td>${e(c.source)}</td><td class="status ${v}">${v}</td><td>${n('PASS')}</td><td>${n('FAIL')}</td><td>${n('N/A')}</td>${p.baseline ? `<td>${regressedIn(c.id)}</td>` : ''}<td>${fmt(c.wallMs / 1000)}</td></tr>`
     })
+    .join('')}${(p.notRun ?? [])
+    .map(
+      (c) =>
+        `<tr data-overview="${e(c.id)}"><td>${e(c.id)}</td><td>${e(c.source)}</td><td class="status NA">NOT RUN</td><td colspan="${p.baseline ? 5 : 4}"></td></tr>`,
+    )
     .join('')}</tbody></table>`
   const banner = p.functionalOnly
     ? '<div class="banner" id="tcg-banner">Guests ran under TCG (software emulation): every timing and rate on this page shows that the path works, not how fast it is.</div>'
     : ''
   const meta = `<div class="run-meta"><dl>${[
     ['command', p.command],
-    ['status', p.status],
+    ['status', p.status === 'interrupted' ? 'interrupted (Ctrl-C/SIGTERM): not every case ran' : p.status],
     [
       'plan',
       `${p.params.queues} queue pairs, ${p.params.vcpus} vCPUs, ${p.params.sessions} sessions, ${fmt(p.params.durationMs / 1000)} s per load, accel ${p.params.accel}`,
@@ -254,7 +340,7 @@ export function renderPlanHtml(p: PlanResultsFile): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${e(title)}</title><style>${readFileSync(CSS, 'utf8')}${PLAN_CSS}</style></head>
-<body><h1>${e(title)}</h1>${banner}${meta}<section id="summary"><h2>Cases</h2>${overview}</section>${p.cases
+<body><h1>${e(title)}</h1>${banner}${meta}<section id="summary"><h2>Cases</h2>${overview}</section>${p.baseline ? baselineSection(p.baseline) : ''}${notRunSection(p)}${p.cases
     .map((c) => caseSection(c, p.functionalOnly))
     .join('')}</body></html>
 `

@@ -13,10 +13,9 @@ import {
   readSync,
   statSync,
   unlinkSync,
-  writeSync,
 } from 'node:fs'
 import {ExitCode, MqbError} from '../errors.js'
-import {cannotWrite} from '../host/files.js'
+import {cannotWrite, writeFully} from '../host/files.js'
 import {fileLock} from '../native.js'
 
 export interface LockSteps {
@@ -83,7 +82,11 @@ export function lockResults(resultsPath: string, pid = process.pid, steps: LockS
         continue
       }
       ftruncateSync(fd, 0)
-      writeSync(fd, `${pid}\n`, 0)
+      try {
+        writeFully(fd, `${pid}\n`)
+      } catch (err) {
+        throw cannotWrite(resultsPath, err) // a full disk: one line, exit 3
+      }
     } catch (err) {
       closeSync(fd)
       throw err

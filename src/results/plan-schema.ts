@@ -197,8 +197,23 @@ export interface CaseReport {
   wallMs: number
   /** the setup of each guest the case booted or shared, in order */
   guests: GuestRecord[]
-  /** set when the case ended early (an error, its bound); its checks then include a FAIL saying so */
+  /**
+   * set when the case ended early: an error or its bound (its checks then include a FAIL saying
+   * so), or an interrupt (see `interrupted`)
+   */
   error?: string
+  /**
+   * Ctrl-C/SIGTERM stopped the case: it neither passed nor failed, and its "ran to its end" check
+   * is N/A with where it stopped (version 1 files called this a FAIL)
+   */
+  interrupted?: boolean
+}
+
+/** A case the plan selected that never started (the plan was interrupted before it). */
+export interface CaseNotRun {
+  id: string
+  title: string
+  source: CaseSource
 }
 
 export interface PlanReport {
@@ -210,4 +225,9 @@ export interface PlanReport {
   wallMs: number
   /** --baseline: each case's loads against an earlier plan's (baseline.ts) */
   baseline?: BaselineComparison
+  /**
+   * the selected cases that never started because the plan was interrupted ([] when it was not);
+   * absent in files of version 1, which did not record them
+   */
+  notRun?: CaseNotRun[]
 }

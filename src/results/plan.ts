@@ -12,9 +12,10 @@ import {createFileExclusive, ensureDir} from '../host/files.js'
 import {candidateName} from './journal.js'
 import {describeError, readResultsJson, RESULTS_SCHEMA_PATH, schemaAjv, validateResults} from './load.js'
 import {RESULTS_SCHEMA, type HostInfo, type ResultsFile} from './schema.js'
+import {PLAN_VERSION, upgradePlan} from './versions.js'
 
 export const PLAN_KIND = 'plan'
-export const PLAN_VERSION = 1
+export {PLAN_VERSION}
 
 export const PLAN_SCHEMA_PATH = new URL('../../docs/plan-results.schema.json', import.meta.url)
 
@@ -26,7 +27,10 @@ export interface PlanResultsFile extends PlanReport {
   host: HostInfo
   /** the command line that reproduces the run */
   command: string
-  /** interrupted: Ctrl-C/SIGTERM stopped the plan; the cases that ended are recorded */
+  /**
+   * interrupted: Ctrl-C/SIGTERM stopped the plan; the cases that ended are recorded, the one it
+   * stopped as `interrupted`, and `notRun` lists those that never started
+   */
   status: 'complete' | 'interrupted'
   /** a guest ran under TCG: timings and rates are functional only */
   functionalOnly: boolean
@@ -45,8 +49,31 @@ export function planResults(
     command: o.command,
     status: o.status ?? 'complete',
     functionalOnly: report.cases.some((c) => c.guests.some((g) => g.accel === 'tcg')),
+    notRun: [],
     ...report,
   }
+}
+
+/**
+ * What failed in a plan: its FAIL checks and, with --baseline, the loads that regressed beyond
+ * the noise. One count for the closing line, the page's title and the exit code.
+ */
+export const planFailures = (p: Pick<PlanReport, 'failed' | 'baseline'>): number =>
+  p.failed + (p.baseline?.regressions ?? 0)
+
+/** "13 passed, 2 failed (2 regressed against the baseline), 4 n/a, 1 interrupted, 3 not run (95 s)" */
+export function planClosingLine(p: PlanReport): string {
+  const regressed = p.baseline?.regressions ?? 0
+  const interrupted = p.cases.filter((c) => c.interrupted).length
+  return [
+    `${p.passed} passed`,
+    `${planFailures(p)} failed${regressed ? ` (${regressed} regressed against the baseline)` : ''}`,
+    `${p.na} n/a`,
+    ...(interrupted ? [`${interrupted} interrupted`] : []),
+    ...(p.notRun?.length ? [`${p.notRun.length} not run`] : []),
+  ]
+    .join(', ')
+    .concat(` (${(p.wallMs / 1000).toFixed(0)} s)`)
 }
 
 let validator: ValidateFunction | undefined
@@ -68,6 +95,17 @@ function contentProblem(f: PlanResultsFile): string | undefined {
     if (first !== undefined)
       return `cases.${i}.id: case "${c.id}" is recorded twice (cases.${first} has it too)`
     seen.set(c.id, i)
+  }
+  const stopped = f.cases.findIndex((c) => c.interrupted)
+  if (stopped >= 0 && f.status !== 'interrupted')
+    return `cases.${stopped}: case "${f.cases[stopped].id}" was interrupted, but the plan's status is ${f.status}`
+  if (stopped >= 0 && stopped !== f.cases.length - 1)
+    return `cases.${stopped}: case "${f.cases[stopped].id}" was interrupted, yet cases ran after it`
+  for (const [i, c] of (f.notRun ?? []).entries()) {
+    if (f.status !== 'interrupted')
+      return `notRun.${i}: case "${c.id}" did not run, but the plan's status is ${f.status}`
+    if (seen.has(c.id))
+      return `notRun.${i}: case "${c.id}" is listed as not run, yet cases.${seen.get(c.id)} ran it`
   }
   const all = f.cases.flatMap((c) => c.checks)
   const count = (s: string) => all.filter((c) => c.status === s).length
@@ -91,10 +129,9 @@ export function validatePlanResults(obj: unknown, what = 'results'): PlanResults
     throw bad(
       `not an mqbench test-plan results file (no "schema": "${RESULTS_SCHEMA}", "kind": "${PLAN_KIND}")`,
     )
-  if (o.version !== PLAN_VERSION)
-    throw bad(
-      `test-plan results version ${JSON.stringify(o.version)} is not one this mqbench reads (${PLAN_VERSION}); use the mqbench that wrote it`,
-    )
+  // Older versions are upgraded in memory (results/versions.ts); the file on disk stays as it is.
+  const unknown = upgradePlan(obj as Record<string, unknown>)
+  if (unknown) throw bad(unknown)
   const validate = compiled()
   if (!validate(obj)) {
     const first = validate.errors?.[0]

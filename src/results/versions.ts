@@ -40,24 +40,64 @@ function v1toV2(file: Json): void {
     }
 }
 
-/** UPGRADES[n] turns a version n file into version n + 1. */
-const UPGRADES: Record<number, (file: Json) => void> = {1: v1toV2}
+/**
+ * Test-plan files (check --testbed vm), 1 -> 2: a case stopped by Ctrl-C/SIGTERM was a FAIL of
+ * its "completed" check; it is now `interrupted`, that check N/A, so that the totals count it as
+ * neither passed nor failed. The cases that never started were not recorded: `notRun` stays absent.
+ */
+function planV1toV2(file: Json): void {
+  if (file.status !== 'interrupted') return
+  // Only the last case can have been running when the plan stopped; plan.ts wrote "interrupted".
+  const last = objects(file.cases).at(-1)
+  if (!last || last.error !== 'interrupted') return
+  last.interrupted = true
+  for (const c of objects(last.checks))
+    if (c.id === 'completed' && c.status === 'FAIL') {
+      c.status = 'N/A'
+      file.failed = (file.failed as number) - 1
+      file.na = (file.na as number) + 1
+    }
+}
 
-/** The versions this mqbench reads: every one with a chain of upgrades to the current one. */
-export const READABLE_VERSIONS = [...Object.keys(UPGRADES).map(Number), RESULTS_VERSION].sort((a, b) => a - b)
+/** One kind of file's versions: the current one and, for each older one n, what makes it n + 1. */
+interface VersionChain {
+  what: string
+  current: number
+  upgrades: Record<number, (file: Json) => void>
+}
+
+const readable = (c: VersionChain) =>
+  [...Object.keys(c.upgrades).map(Number), c.current].sort((a, b) => a - b)
 
 /**
- * Brings a file of an older known version up to RESULTS_VERSION in place. Returns an error text
- * when the version is unknown (newer, or not a version at all), undefined otherwise.
+ * Brings a file of an older known version up to the chain's current one in place. Returns an
+ * error text when the version is unknown (newer, or not a version at all), undefined otherwise.
  */
-export function upgradeResults(file: Json): string | undefined {
+function upgrade(file: Json, chain: VersionChain): string | undefined {
   const version = file.version
-  if (version === RESULTS_VERSION) return undefined
-  if (typeof version !== 'number' || !READABLE_VERSIONS.includes(version)) {
-    const newer = typeof version === 'number' && version > RESULTS_VERSION
-    return `results schema version ${JSON.stringify(version)} is not known to this mqbench (it reads versions ${READABLE_VERSIONS.join(', ')}; the current is ${RESULTS_VERSION})${newer ? '; upgrade mqbench to read it' : ''}`
+  if (version === chain.current) return undefined
+  const known = readable(chain)
+  if (typeof version !== 'number' || !known.includes(version)) {
+    const newer = typeof version === 'number' && version > chain.current
+    return `${chain.what} version ${JSON.stringify(version)} is not known to this mqbench (it reads versions ${known.join(', ')}; the current is ${chain.current})${newer ? '; upgrade mqbench to read it' : ''}`
   }
-  for (let v = version; v < RESULTS_VERSION; v++) UPGRADES[v](file)
-  file.version = RESULTS_VERSION
+  for (let v = version; v < chain.current; v++) chain.upgrades[v](file)
+  file.version = chain.current
   return undefined
 }
+
+const RESULTS: VersionChain = {what: 'results schema', current: RESULTS_VERSION, upgrades: {1: v1toV2}}
+
+/** The scale results versions this mqbench reads: every one with a chain of upgrades to the current one. */
+export const READABLE_VERSIONS = readable(RESULTS)
+
+/** A scale results file brought up to RESULTS_VERSION in place; the error text for an unknown version. */
+export const upgradeResults = (file: Json): string | undefined => upgrade(file, RESULTS)
+
+/** The version of the test-plan results file (docs/plan-results.schema.json) this mqbench writes. */
+export const PLAN_VERSION = 2
+
+const PLAN: VersionChain = {what: 'test-plan results', current: PLAN_VERSION, upgrades: {1: planV1toV2}}
+
+/** A test-plan results file brought up to PLAN_VERSION in place; the error text for an unknown version. */
+export const upgradePlan = (file: Json): string | undefined => upgrade(file, PLAN)

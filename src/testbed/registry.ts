@@ -2,10 +2,10 @@
 // reboot forgets them along with the namespaces), holding the owner's pid. `list` shows them
 // and any mqb- object no live owner accounts for; `down` stops the owner and removes the objects
 // even when the owner was killed with SIGKILL and never cleaned up.
-import {existsSync, mkdirSync, readFileSync, readdirSync, rmSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import {ExitCode, MqbError} from '../errors.js'
-import {writeFileAtomic} from '../host/files.js'
+import {ensureDir, writeFileAtomic} from '../host/files.js'
 import {run} from '../util/exec.js'
 import {restoreDevState, type DevState} from './dev.js'
 import {OBJECT_PREFIX, deleteNetns, linkExists, listNetns, netnsExists} from '../host/netns.js'
@@ -79,7 +79,7 @@ export function heldTestbed(name: string): TestbedRecord {
 export const stateDir = () => process.env.MQBENCH_STATE_DIR ?? '/run/mqbench/testbeds'
 
 export function writeRecord(rec: TestbedRecord): void {
-  mkdirSync(stateDir(), {recursive: true})
+  ensureDir(stateDir())
   writeFileAtomic(join(stateDir(), `${rec.name}.json`), JSON.stringify(rec, null, 2))
 }
 

@@ -3,20 +3,12 @@
 // kernel, with a short bound, and the answer cached; without it the guest runs under TCG, which
 // makes the figures functional only (the results file says so).
 import {spawn} from 'node:child_process'
-import {
-  accessSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
+import {accessSync, constants, existsSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {release} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {ExitCode, MqbError} from '../errors.js'
+import {ensureDir, writeFileAtomic} from '../host/files.js'
 import {defaultCacheDir} from './initramfs.js'
 import type {GuestKernel} from './kernel.js'
 import {QEMU} from './prereqs.js'
@@ -105,10 +97,9 @@ export async function chooseAccel(
   let probe = cache[key]
   if (!probe) {
     probe = await probeKvm(kernel, scratch)
-    try {
-      mkdirSync(defaultCacheDir(), {recursive: true})
-      writeFileSync(cacheFile, JSON.stringify({...cache, [key]: probe}, null, 2))
-    } catch {}
+    // Atomic: a full disk leaves the earlier cache whole, and says so in one line (exit 3).
+    ensureDir(defaultCacheDir())
+    writeFileAtomic(cacheFile, JSON.stringify({...cache, [key]: probe}, null, 2))
   }
   if (probe.ok) return {accel: 'kvm', reason: probe.why}
   if (choice === 'kvm')

@@ -2,11 +2,12 @@
 // it fails at once when qemu exits or the guest panics (QMP GUEST_PANICKED, or the console shows
 // a panic before pvpanic is loaded), and after a bound otherwise, always with the console's tail.
 import {spawn, type ChildProcess} from 'node:child_process'
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {ExitCode, MqbError} from '../errors.js'
 import type {CleanupRegistry} from '../host/cleanup.js'
+import {writeFileAtomic} from '../host/files.js'
 import type {GuestRecord} from '../results/schema.js'
 import {AgentClient, AgentError} from './agent-client.js'
 import type {AgentHello} from './agent-ops.js'
@@ -594,11 +595,18 @@ function spawnQemu(
       ExitCode.failure,
     )
   const ref: ProcessRef = {pid: proc.pid, startTime}
-  writeFileSync(qemuRecordPath(dir), JSON.stringify(ref))
+  const stop = undo.add(`${label} (pid ${ref.pid})`, () => stopProcess(ref))
+  try {
+    writeFileAtomic(qemuRecordPath(dir), JSON.stringify(ref))
+  } catch (err) {
+    // Without its record `testbed down` could not find this qemu after a SIGKILL: stop it now.
+    stop()
+    throw err
+  }
   return {
     proc,
     ref,
-    undo: undo.add(`${label} (pid ${ref.pid})`, () => stopProcess(ref)),
+    undo: stop,
     alive: () => exited === undefined,
     exited: () => exited,
     error: () => {

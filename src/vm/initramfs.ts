@@ -3,19 +3,10 @@
 // the contents that go in (kernel, modules, busybox, agent, init), so a rebuilt agent or another
 // kernel gives a new image and an unchanged setup boots the cached one.
 import {createHash} from 'node:crypto'
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, realpathSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {ExitCode, MqbError} from '../errors.js'
+import {ensureDir, writeFileAtomic} from '../host/files.js'
 import {run} from '../util/exec.js'
 import {writeCpio, type CpioEntry} from './cpio.js'
 import type {GuestKernel} from './kernel.js'
@@ -244,20 +235,12 @@ export function buildInitramfs(opts: {
   const path = join(dir, `initramfs-${opts.kernel.release}-${key}.cpio`)
   const names = modules.map((m) => m.name)
   if (existsSync(path)) return {path, key, cached: true, modules: names, sizeBytes: statSync(path).size}
-  try {
-    mkdirSync(dir, {recursive: true})
-    const image = writeCpio(entries)
-    const tmp = `${path}.${process.pid}.tmp`
-    writeFileSync(tmp, image)
-    renameSync(tmp, path)
-    pruneCache(dir, 6)
-    return {path, key, cached: false, modules: names, sizeBytes: image.length}
-  } catch (err) {
-    throw new MqbError(
-      `cannot write the guest initramfs in ${dir}: ${(err as Error).message}`,
-      ExitCode.failure,
-    )
-  }
+  // A full or read-only cache directory: one line, exit 3 (cannotWrite), no cut-off image left.
+  ensureDir(dir)
+  const image = writeCpio(entries)
+  writeFileAtomic(path, image)
+  pruneCache(dir, 6)
+  return {path, key, cached: false, modules: names, sizeBytes: image.length}
 }
 
 function pruneCache(dir: string, keep: number): void {

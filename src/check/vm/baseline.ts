@@ -91,11 +91,12 @@ export function compareWithBaseline(current: LoadSamples[], baseline: LoadSample
 
 /**
  * Why two plans' loads cannot be compared (other queues, sessions, load length, repeats, vCPU
- * pinning, accelerator), or undefined.
+ * pinning, accelerator), or undefined. Without `accel` (before any guest booted) the
+ * accelerators are not compared.
  */
 export function incomparable(
-  current: {params: PlanParamsLike; accel: string[]},
-  baseline: {params: PlanParamsLike; accel: string[]},
+  current: {params: PlanParamsLike; accel?: string[]},
+  baseline: {params: PlanParamsLike; accel?: string[]},
 ): string | undefined {
   const diffs: string[] = []
   for (const k of ['queues', 'vcpus', 'sessions', 'durationMs'] as const)
@@ -109,7 +110,7 @@ export function incomparable(
   if (pins(current.params) !== pins(baseline.params))
     diffs.push(`vCPUs ${pins(baseline.params)} in the baseline, ${pins(current.params)} now`)
   const acc = (a: string[]) => [...new Set(a)].sort().join('+') || 'none'
-  if (acc(current.accel) !== acc(baseline.accel))
+  if (current.accel && baseline.accel && acc(current.accel) !== acc(baseline.accel))
     diffs.push(`guests under ${acc(baseline.accel)} in the baseline, ${acc(current.accel)} now`)
   return diffs.length ? `the runs differ: ${diffs.join(', ')}` : undefined
 }
@@ -153,6 +154,45 @@ export function judgeBaseline(current: PlanLike, baseline: PlanLike, file: strin
           : v,
       )
   return {file, verdicts, regressions: verdicts.filter((v) => v.status === 'FAIL').length}
+}
+
+/** The loads a comparison judged (PASS or FAIL); the rest are N/A, each with its reason. */
+export const comparedLoads = (b: BaselineComparison): number =>
+  b.verdicts.filter((v) => v.status !== 'N/A').length
+
+/** The comparison's headline, on the terminal and the page: never "0 regressed" when nothing was compared. */
+export function baselineHeadline(b: BaselineComparison): string {
+  const compared = comparedLoads(b)
+  return compared
+    ? `against ${b.file}: ${b.regressions} of ${compared} load(s) compared regressed beyond the noise`
+    : `against ${b.file}: no load could be compared (each says why): not a pass`
+}
+
+/**
+ * Refuses, before anything boots, a baseline whose loads this run cannot be compared with: one
+ * recorded with fewer than MIN_SAMPLES repeats (its noise cannot be measured), one whose plan
+ * differs (queues, sessions, load length, repeats, pinning), or one without loads of the cases
+ * to run. Exit 7: the file given cannot serve; a full run would end with every load N/A.
+ */
+export function refuseIncomparableBaseline(
+  file: string,
+  baseline: PlanLike,
+  params: PlanParamsLike,
+  caseIds: string[],
+): void {
+  const refuse = (why: string) => new MqbError(`--baseline ${file}: ${why}`, ExitCode.badResults)
+  const has = loadRepeats(baseline.params)
+  if (has < MIN_SAMPLES)
+    throw refuse(
+      `it was recorded with ${has} repeat${has === 1 ? '' : 's'} of each load (${baseline.params.repeats === undefined ? 'without --repeats' : `--repeats ${has}`}); a comparison needs ${MIN_SAMPLES} or more on both runs to measure the noise: record it again with --repeats ${MIN_SAMPLES}`,
+    )
+  const why = incomparable({params}, {params: baseline.params})
+  if (why) throw refuse(`its loads cannot be compared with this run's: ${why}`)
+  const withLoads = loadSamples(baseline.cases).map((s) => s.caseId)
+  if (!caseIds.some((id) => withLoads.includes(id)))
+    throw refuse(
+      `it holds no load of the cases to run (${caseIds.join(', ')}); its loads are of ${[...new Set(withLoads)].join(', ') || 'no case'}`,
+    )
 }
 
 /** The baseline plan of `--baseline FILE`: a results file `check --testbed vm` wrote, validated. */

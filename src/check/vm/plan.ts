@@ -10,7 +10,15 @@ import {createVmBed} from '../../testbed/index.js'
 import {ownerSelf} from '../../testbed/registry.js'
 import type {VmBed} from '../../testbed/vm.js'
 import {CASES} from './cases.js'
-import type {CaseContext, CaseReport, GuestVariant, PlanParams, PlanReport, VmCase} from './types.js'
+import type {
+  CaseContext,
+  CaseNotRun,
+  CaseReport,
+  GuestVariant,
+  PlanParams,
+  PlanReport,
+  VmCase,
+} from './types.js'
 
 export interface PlanHooks {
   cleanup: CleanupRegistry
@@ -117,6 +125,8 @@ export async function runVmPlan(params: PlanParams, cases: VmCase[], hooks: Plan
         const out = await abortable(c.run(ctx), caseAbort.signal)
         report = {id: c.id, title: c.title, source: c.source, ...out, wallMs: 0, guests}
       } catch (err) {
+        // Stopped by Ctrl-C/SIGTERM, the case neither passed nor failed: it is INTERRUPTED.
+        const interrupted = hooks.signal?.aborted === true
         const why = caseAbort.signal.aborted ? message(caseAbort.signal.reason) : message(err)
         report = {
           id: c.id,
@@ -126,13 +136,14 @@ export async function runVmPlan(params: PlanParams, cases: VmCase[], hooks: Plan
             {
               id: 'completed',
               title: 'the case ran to its end',
-              status: 'FAIL',
+              status: interrupted ? 'N/A' : 'FAIL',
               evidence: `${why}${last ? ` (last step: ${last})` : ''}`,
             },
           ],
           wallMs: 0,
           guests,
           error: why,
+          ...(interrupted ? {interrupted: true} : {}),
         }
         // A shared guest that a failed case may have left changed is not trusted by the next.
         if (shared && guests.includes(shared.record)) {
@@ -153,7 +164,20 @@ export async function runVmPlan(params: PlanParams, cases: VmCase[], hooks: Plan
   }
   if (hooks.signal?.aborted)
     throw new MqbError('check interrupted; every guest it started is stopped', ExitCode.interrupted)
-  return {params, cases: reports, ...planTotals(reports), wallMs: Math.round(performance.now() - t0)}
+  return {
+    params,
+    cases: reports,
+    ...planTotals(reports),
+    wallMs: Math.round(performance.now() - t0),
+    notRun: [],
+  }
+}
+
+/** The selected cases that never started: those after the last one that ended (or was stopped). */
+export function casesNotRun(selected: VmCase[], ended: CaseReport[]): CaseNotRun[] {
+  return selected
+    .filter((c) => !ended.some((e) => e.id === c.id))
+    .map((c) => ({id: c.id, title: c.title, source: c.source}))
 }
 
 /** The checks of `cases` counted by status. */

@@ -10,6 +10,7 @@ import type {VmOptions} from '../../testbed/types.js'
 
 export type {
   CaseFigures,
+  CaseNotRun,
   CaseReport,
   InterruptFigure,
   KernelLogProblem,
