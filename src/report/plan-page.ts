@@ -261,7 +261,7 @@ const METRIC_NAMES: Record<string, string> = {
 function baselineSection(b: BaselineComparison): string {
   const compared = comparedLoads(b)
   const headline = baselineHeadline(b)
-  const rule = `A load regresses when its median drops below the baseline's by more than the noise: the relative ranges (max − min) / median of the repeats of both runs added together, and never less than ${fmt(FLOOR * 100)}%. The noise needs ${MIN_SAMPLES} or more repeats of the load in each run (--repeats); with fewer, or runs that differ in setup, the load is N/A.`
+  const rule = `A load regresses when its median drops below the baseline's by more than the noise: the ranges (max − min) of the repeats of both runs added together, relative to the baseline's median, and never less than ${fmt(FLOOR * 100)}%. The noise needs ${MIN_SAMPLES} or more repeats of the load in each run (--repeats); with fewer, or runs that differ in setup, the load is N/A.`
   const rows = b.verdicts
     .map((v) => {
       const change =

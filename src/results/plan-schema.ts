@@ -174,7 +174,7 @@ export interface BaselineVerdict extends LoadSamples {
   baseline?: number[]
   /** current median / baseline median - 1 */
   change?: number
-  /** the two runs' relative ranges (max - min) / median of their repeats, added */
+  /** the two runs' ranges (max - min) of their repeats added, relative to the baseline's median */
   noise?: number
   evidence: string
 }

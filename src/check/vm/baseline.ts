@@ -1,7 +1,7 @@
 // `check --testbed vm --baseline FILE`: each case's load figures against the same case's in an
 // earlier plan results file. Under TCG a figure moves by tens of percent from run to run, so a
 // drop counts as a regression only beyond the noise measured by the repeats within both runs
-// (their relative ranges added)
+// (their two ranges together, relative to the baseline's median, as the drop is)
 // (at least MIN_SAMPLES of each load); with fewer the comparison says it cannot judge.
 import {ExitCode, MqbError} from '../../errors.js'
 import {describePlacement} from '../../results/placement.js'
@@ -40,7 +40,7 @@ export function loadSamples(
   return [...out.values()]
 }
 
-const spread = (v: number[]) => (Math.max(...v) - Math.min(...v)) / median(v)
+const range = (v: number[]) => Math.max(...v) - Math.min(...v)
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`
 const list = (v: number[]) => v.map((x) => Math.round(x)).join('/')
 
@@ -71,8 +71,11 @@ export function compareWithBaseline(current: LoadSamples[], baseline: LoadSample
     const change = median(cur.values) / b - 1
     // Each median lies within its run's range, so two runs of one setup can have medians as far
     // apart as their two ranges together: the larger range alone called a 7.8% drop between two
-    // identical TCG runs (larger range 5.6%) a regression.
-    const noise = spread(cur.values) + spread(base.values)
+    // identical TCG runs (larger range 5.6%) a regression. The ranges are added in the load's own
+    // units and taken relative to the baseline's median, as the drop is: each range relative to
+    // its own median, added, passed 100% for noisy runs, and no drop (at most 100%) could exceed
+    // it (a 1-queue load at 3% of a baseline whose repeats were 48% apart went unflagged).
+    const noise = (range(cur.values) + range(base.values)) / b
     const threshold = Math.max(noise, FLOOR)
     const regressed = -change > threshold
     return {
