@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MqbCommand} from '../cli/base.js'
-import {onInterrupt} from '../cli/cleanup.js'
+import {cleanup, onInterrupt} from '../cli/cleanup.js'
+import {sessionFarEnd} from '../hosts/far-end.js'
 import {bytesFlag} from '../cli/flags.js'
 import {sessionClientFlags, sessionTarget} from '../cli/session-flags.js'
 import {ExitCode, badInput} from '../errors.js'
@@ -82,9 +83,11 @@ export default class Rr extends MqbCommand {
     const abort = new AbortController()
     const off = onInterrupt(() => abort.abort())
     const live = !this.jsonEnabled() && Boolean(flags.interval)
+    // ssh://HOST: the server runs on that host for this run (docs/hosts.md); naming it is the consent.
+    const far = await sessionFarEnd(sessionTarget(flags), {sessions: flags.sessions, cleanup})
     const opts = {
-      ...sessionTarget(flags),
-      allowRemote: flags['allow-remote'],
+      ...far.target,
+      allowRemote: flags['allow-remote'] || far.remote,
       type: flags.type,
       sessions: flags.sessions,
       threads: flags.threads,
@@ -130,9 +133,10 @@ export default class Rr extends MqbCommand {
         // --json keeps stdout for the (partial) result; MqbCommand.catch prints the reason to stderr.
         this.logJson(err.result)
       }
-      throw err
+      throw await far.explain(err)
     } finally {
       off()
+      await far.close()
     }
   }
 
