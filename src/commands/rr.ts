@@ -29,6 +29,11 @@ export default class Rr extends MqbCommand {
       command: '<%= config.bin %> rr --netns mqb-tb1-a --server 198.18.100.2 --token s3cret --sessions 20',
     },
     {
+      description:
+        'The server on another host reached over SSH: the agent is copied there for the run and removed (docs/hosts.md)',
+      command: '<%= config.bin %> rr --server ssh://root@198.18.7.2 --sessions 20',
+    },
+    {
       description: 'UDP_RR with 8 transactions in flight per session, as JSON',
       command: '<%= config.bin %> rr --type udp_rr --burst 8 --json',
     },

@@ -81,10 +81,10 @@ export interface FarServer {
  */
 export async function startFarServer(
   host: FarHost,
-  o: {sessions: number; threads?: number; cpus?: number[]},
+  o: {sessions: number; threads?: number; cpus?: number[]; token?: string},
 ): Promise<FarServer> {
   await checkFarHost(host, {serverSessions: o.sessions})
-  const token = randomBytes(16).toString('hex')
+  const token = o.token ?? randomBytes(16).toString('hex')
   const started = await host.request<{address: string; port: number}>('server_start', {
     bind: host.address,
     port: 0,

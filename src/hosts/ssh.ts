@@ -51,6 +51,7 @@ const PING_MS = 2_000
 const ALIVE_INTERVAL_S = 2
 const ALIVE_COUNT = 3
 const READY_MARK = 'MQBENCH-AGENT-READY\n'
+const AGENT_LOG_PREFIX = 'mqbench-agent: '
 
 /**
  * The ssh command line: batch mode (the user's keys, agent, config and known_hosts; never a
@@ -60,7 +61,8 @@ const READY_MARK = 'MQBENCH-AGENT-READY\n'
  */
 export function sshArgs(t: SshTarget, env: NodeJS.ProcessEnv = process.env): string[] {
   const args = ['-T', '-o', 'BatchMode=yes', '-o', `ServerAliveInterval=${ALIVE_INTERVAL_S}`]
-  args.push('-o', `ServerAliveCountMax=${ALIVE_COUNT}`, '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR')
+  // ssh's own LogLevel (INFO) stays: its "Timeout, server ... not responding" is the reason we give
+  args.push('-o', `ServerAliveCountMax=${ALIVE_COUNT}`, '-o', 'ConnectTimeout=10')
   if (env.MQBENCH_SSH_CONFIG) args.push('-F', env.MQBENCH_SSH_CONFIG)
   for (const o of (env.MQBENCH_SSH_OPTIONS ?? '').split(/\s+/).filter(Boolean)) args.push('-o', o)
   if (t.port !== undefined) args.push('-p', String(t.port))
@@ -98,7 +100,7 @@ export function remoteScript(idleMs = AGENT_IDLE_MS): string {
 export function describeExit(code: number | null, signal: string | null, lastLine: string): string {
   const said = lastLine ? `: ${lastLine}` : ''
   if (signal) return `the local ssh process was killed by ${signal}`
-  if (code === 255) return `the SSH connection failed${said}`
+  if (code === 255) return `the SSH connection failed${said || ' (ssh said nothing more)'}`
   if (code === 96 || code === 97) return `the far host could not start the agent${said}`
   // (the far shell's own word for it, "Killed", adds nothing)
   if (code !== null && code > 128) return `its agent was killed by signal ${code - 128}`
@@ -183,7 +185,9 @@ export class FarHost {
         clearInterval(this.ping)
         if (!this.closing && !this.failure) {
           const afterMs = Date.now() - this.startedAt
-          this.failure = {at: new Date(), afterMs, why: describeExit(code, signal, this.lastStderrLine())}
+          const agentEnded = code !== 255 && code !== 96 && code !== 97
+          const why = describeExit(code, signal, this.lastStderrLine(agentEnded))
+          this.failure = {at: new Date(), afterMs, why}
           for (const l of this.listeners) l(this.failure)
         }
         const why = this.failure ? this.failureLine() : 'the SSH session was closed'
@@ -207,12 +211,16 @@ export class FarHost {
     return this.hello.address || this.target.host
   }
 
-  lastStderrLine(): string {
+  /**
+   * The last line ssh or the far script wrote (when `agent`, the agent's own, whose lines it
+   * prefixes): the agent logs each test it serves, which says nothing about a lost connection.
+   */
+  lastStderrLine(agent = false): string {
     const lines = this.stderrTail
       .split('\n')
-      .map((l) => l.replace(/^mqbench-agent: /, '').trim())
-      .filter(Boolean)
-    return lines[lines.length - 1] ?? ''
+      .map((l) => l.trim())
+      .filter((l) => l && l.startsWith(AGENT_LOG_PREFIX) === agent)
+    return lines[lines.length - 1]?.replace(AGENT_LOG_PREFIX, '') ?? ''
   }
 
   /** One line: the host, when (seconds into its session and the wall time) and why it failed. */

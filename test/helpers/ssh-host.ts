@@ -16,6 +16,8 @@ export interface SshTestHost {
   devThere: string
   ipHere: string
   ip: string
+  /** an address on the same link that nobody holds: unreachable, and no traffic leaves the link */
+  ipNobody: string
   url: string
   /** the directory holding keys and configs (outside /tmp and /run, which the host covers) */
   dir: string
@@ -52,6 +54,7 @@ export async function createSshHost(): Promise<SshTestHost> {
   const octet = parseInt(tag.slice(0, 2), 16)
   const ipHere = `198.19.${octet}.1`
   const ip = `198.19.${octet}.2`
+  const ipNobody = `198.19.${octet}.3`
   const dir = mkdtempSync(`/var/tmp/mqb-t${tag}-ssh-`)
   let init: ChildProcess | undefined
   let initPid = 0
@@ -65,10 +68,12 @@ export async function createSshHost(): Promise<SshTestHost> {
   try {
     ok('ip', ['netns', 'add', ns])
     ok('ip', ['-n', ns, 'link', 'set', 'lo', 'up'])
-    ok('ip', ['link', 'add', devHere, 'type', 'veth', 'peer', 'name', devThere, 'netns', ns])
-    ok('ip', ['addr', 'add', `${ipHere}/30`, 'dev', devHere])
+    // two queues each way: a dev:IF scale sweeps this end's channels
+    const q = ['numtxqueues', '2', 'numrxqueues', '2']
+    ok('ip', ['link', 'add', devHere, ...q, 'type', 'veth', 'peer', 'name', devThere, ...q, 'netns', ns])
+    ok('ip', ['addr', 'add', `${ipHere}/29`, 'dev', devHere])
     ok('ip', ['link', 'set', devHere, 'up'])
-    ok('ip', ['-n', ns, 'addr', 'add', `${ip}/30`, 'dev', devThere])
+    ok('ip', ['-n', ns, 'addr', 'add', `${ip}/29`, 'dev', devThere])
     ok('ip', ['-n', ns, 'link', 'set', devThere, 'up'])
     for (const k of ['host_key', 'id'])
       ok('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', k, '-f', join(dir, k)])
@@ -160,6 +165,7 @@ export async function createSshHost(): Promise<SshTestHost> {
     devThere,
     ipHere,
     ip,
+    ipNobody,
     url: `ssh://root@${ip}`,
     dir,
     env: {MQBENCH_SSH_CONFIG: join(dir, 'ssh_config')},

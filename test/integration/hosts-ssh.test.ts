@@ -3,6 +3,10 @@
 // (unreachable, agent killed, sshd killed, link deleted, Ctrl-C), each leaving nothing on the
 // host and nothing here.
 import {spawnSync} from 'node:child_process'
+import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {loadResults} from '../../src/results/load.js'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {FarHost} from '../../src/hosts/ssh.js'
 import {RUN_JS, startMqbench, type CliResult} from '../helpers/mqbench-cli.js'
@@ -104,12 +108,107 @@ describeSsh('far ends over SSH', () => {
     expect(h.leftovers()).toEqual([])
   })
 
+  /** The shape of a results file: its keys, recursively, with arrays by their first element. */
+  const shape = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.length
+        ? [shape(v[0])]
+        : []
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, shape((v as Record<string, unknown>)[k])]),
+          )
+        : typeof v
+  const scaleArgs = (out: string) => [
+    ...['scale', '--queues', '1..2', '--workload', 'rr', '--sessions', '2'],
+    ...['--duration', '0.5s', '--warmup', '0.2s', '--iterations', '1', '--out', out],
+  ]
+
+  it('scale with its far end on the SSH host: a results file and report of the same form as a local one', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'mqb-ssh-scale-'))
+    try {
+      const r = await cli([
+        ...scaleArgs(join(out, 'ssh')),
+        '--testbed',
+        `dev:${h.devHere}`,
+        '--server',
+        h.url,
+      ]).done
+      expect(r.status, r.stderr).toBe(0)
+      const local = await cli([...scaleArgs(join(out, 'local')), '--testbed', 'veth']).done
+      expect(local.status, local.stderr).toBe(0)
+      const [ssh, loc] = ['ssh', 'local'].map((d) => {
+        const files = readdirSync(join(out, d))
+        expect(files.filter((f) => f.endsWith('.html'))).toHaveLength(1)
+        return loadResults(
+          join(
+            out,
+            d,
+            files.find((f) => f.endsWith('.json'))!,
+          ),
+        )
+      })
+      expect(ssh.run.status).toBe('complete')
+      expect(ssh.config.testbed.server).toBe(h.url)
+      expect(ssh.steps.map((s) => s.queueCount)).toEqual([1, 2])
+      expect(ssh.steps[1].iterations[0].result.workload).toBe('rr')
+      // the same fields as the local run's, but those of the testbed itself (a server, no namespaces)
+      const {testbed: _a, ...sshConfig} = ssh.config
+      const {testbed: _b, ...locConfig} = loc.config
+      expect(shape(sshConfig)).toEqual(shape(locConfig))
+      expect(shape(ssh.steps[1].iterations[0].result)).toEqual(shape(loc.steps[1].iterations[0].result))
+      expect(Object.keys(ssh.steps[1]).sort()).toEqual(Object.keys(loc.steps[1]).sort())
+    } finally {
+      rmSync(out, {recursive: true, force: true})
+    }
+    expect(h.leftovers()).toEqual([])
+  })
+
+  it('scale whose far host fails mid-sweep keeps the finished step and names the far end', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'mqb-ssh-scale-'))
+    try {
+      let killed = false
+      const args = [...scaleArgs(out), '--testbed', `dev:${h.devHere}`, '--server', h.url]
+      const r = await cli(
+        args.map((a) => (a === '0.5s' ? '1.5s' : a)),
+        (err) => {
+          if (!killed && /step 2\/2/.test(err)) {
+            killed = true
+            setTimeout(() => h.killAgent(), 800)
+          }
+        },
+      ).done
+      expect(r.status, r.stderr).toBe(11)
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `the test stopped early: far end ${h.url} lost .*its agent was killed by signal 9; 1 of 2 steps kept in`,
+        ),
+      )
+      const results = loadResults(
+        join(
+          out,
+          readdirSync(out).find((f) => f.endsWith('.json'))!,
+        ),
+      )
+      expect(results.run.status).toBe('failed')
+      expect(results.steps.map((s) => s.queueCount)).toEqual([1])
+      expect(results.run.endReason).toMatch(new RegExp(`far end ${h.url} lost`))
+    } finally {
+      rmSync(out, {recursive: true, force: true})
+    }
+    expect(h.leftovers()).toEqual([])
+  })
+
   it('names an unreachable host in one line, exit 6', async () => {
-    const r = await cli(['rr', '--server', 'ssh://root@198.19.255.254', '--duration', '1s']).done
+    const r = await cli(['rr', '--server', `ssh://root@${h.ipNobody}`, '--duration', '1s']).done
     expect(r.status).toBe(6)
     expect(oneLine(r)).toHaveLength(1)
     expect(r.stderr).toMatch(
-      /far end ssh:\/\/root@198\.19\.255\.254: cannot start the agent: the SSH connection failed/,
+      new RegExp(
+        `far end ssh://root@${h.ipNobody}: cannot start the agent: the SSH connection failed: .*No route to host`,
+      ),
     )
   })
 

@@ -64,7 +64,7 @@ describe('ssh:// URLs and the ssh command line', () => {
       MQBENCH_SSH_OPTIONS: 'StrictHostKeyChecking=yes  Ciphers=aes128-gcm@openssh.com',
     })
     expect(a.join(' ')).toBe(
-      '-T -o BatchMode=yes -o ServerAliveInterval=2 -o ServerAliveCountMax=3 -o ConnectTimeout=10 -o LogLevel=ERROR -F /etc/mq/ssh_config -o StrictHostKeyChecking=yes -o Ciphers=aes128-gcm@openssh.com -p 2200 -l u -- h',
+      '-T -o BatchMode=yes -o ServerAliveInterval=2 -o ServerAliveCountMax=3 -o ConnectTimeout=10 -F /etc/mq/ssh_config -o StrictHostKeyChecking=yes -o Ciphers=aes128-gcm@openssh.com -p 2200 -l u -- h',
     )
   })
 })
