@@ -108,6 +108,54 @@ describeSsh('far ends over SSH', () => {
     expect(h.leftovers()).toEqual([])
   })
 
+  it('gen counted by a receiver on the SSH host, per sender queue, nothing lost', async () => {
+    const r = await cli([
+      ...[
+        'gen',
+        '--dev',
+        h.devHere,
+        '--queues',
+        '2',
+        '--count',
+        '1001',
+        '--rate',
+        '20kpps',
+        '--duration',
+        '3s',
+      ],
+      ...['--rx-host', h.url, '--rx-dev', h.devThere, '--json'],
+    ]).done
+    expect(r.status, r.stderr).toBe(0)
+    const g = JSON.parse(r.stdout) as {
+      packets: number
+      rx: {dev: string; packets: number; lost: number; duplicates: number; queues: Array<{packets: number}>}
+    }
+    expect(g.packets).toBe(1001)
+    expect(g.rx.dev).toBe(`${h.devThere} on ${h.url}`)
+    expect(g.rx.packets).toBe(1001)
+    expect(g.rx.lost).toBe(0)
+    expect(g.rx.duplicates).toBe(0)
+    expect(g.rx.queues.map((q) => q.packets)).toEqual([501, 500])
+    expect(h.leftovers()).toEqual([])
+  })
+
+  it('gen refuses a far device that does not exist before anything starts there', async () => {
+    const r = await cli([
+      'gen',
+      '--dev',
+      h.devHere,
+      '--count',
+      '10',
+      '--rx-host',
+      h.url,
+      '--rx-dev',
+      'nosuch0',
+    ]).done
+    expect(r.status).toBe(8)
+    expect(oneLine(r)).toEqual([`mqbench: far end ${h.url} cannot run this: no network device nosuch0 there`])
+    expect(h.leftovers()).toEqual([])
+  })
+
   /** The shape of a results file: its keys, recursively, with arrays by their first element. */
   const shape = (v: unknown): unknown =>
     Array.isArray(v)
