@@ -311,6 +311,20 @@ describeSsh('far ends over SSH', () => {
     expect(localSsh(h)).toEqual([])
   })
 
+  it('mqbench killed (SIGKILL) mid-run: its ssh ends, and so does the far agent with its directory', async () => {
+    let sent = false
+    const run = cli(['rr', '--server', h.url, '--duration', '20s', '--interval', '500ms'], (err, child) => {
+      if (!sent && /trans\/s/.test(err)) {
+        sent = true
+        child.kill('SIGKILL')
+      }
+    })
+    expect((await run.done).signal).toBe('SIGKILL')
+    await waitFor(() => h.leftovers().length === 0 && localSsh(h).length === 0, 10_000)
+    expect(h.leftovers()).toEqual([])
+    expect(localSsh(h)).toEqual([])
+  })
+
   it('sshd killed mid-run: one line, partial result, nothing left', async () => {
     const {r} = await faulted(() => h.killSshd())
     h.startSshd()
