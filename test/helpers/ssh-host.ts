@@ -92,8 +92,8 @@ export async function createSshHost(): Promise<SshTestHost> {
         'UsePAM no',
         'StrictModes no',
         'PidFile /run/sshd.pid',
-        'ClientAliveInterval 2',
-        'ClientAliveCountMax 3',
+        // No ClientAliveInterval (sshd's default): a host whose link vanished then never ends the
+        // session itself, and only the agent's idle watchdog cleans up, as on most real hosts.
         '',
       ].join('\n'),
     )
