@@ -34,6 +34,20 @@ OpArea server_ops();
 OpArea load_ops();
 OpArea copy_ops();
 
+// Host mode (--host DIR): the agent runs on a real host, copied there over SSH into the private
+// directory DIR (docs/hosts.md). The guest-only ops that could change that host beyond the
+// benchmark are refused: exec (reboot, rm, any command) and writes outside DIR. `address` is the
+// host's end of the SSH connection, where its servers listen.
+struct HostMode {
+  bool on = false;
+  std::string dir;
+  std::string address;
+};
+extern HostMode host_mode;
+
+// Refuses an op in host mode, naming why; a no-op in a guest.
+void refuse_in_host_mode(const std::string& what);
+
 // A bad argument: the message names the field and what was wrong.
 class BadArgument : public std::runtime_error {
  public:

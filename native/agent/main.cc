@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <dirent.h>
@@ -24,6 +25,14 @@
 #include "sys.h"
 
 namespace mqb::agent {
+
+HostMode host_mode;
+
+void refuse_in_host_mode(const std::string& what) {
+  if (host_mode.on)
+    throw SysError(what + " is refused in host mode: this agent runs on a real host, not in a guest", EPERM);
+}
+
 namespace {
 
 constexpr const char* kPortName = "org.mqbench.agent";
@@ -308,10 +317,14 @@ void watch_signals(Dispatcher& d, sigset_t set) {
 
 int usage(int code) {
   std::fprintf(code ? stderr : stdout,
-               "usage: mqbench-agent [--port auto|PATH] [--stdio]\n"
+               "usage: mqbench-agent [--port auto|PATH] [--stdio [--host DIR [--address IP] [--idle MS]]]\n"
                "  --port auto  the virtio-serial port named %s (default)\n"
                "  --port PATH  that character device\n"
-               "  --stdio      frames on stdin/stdout (host-side tests)\n",
+               "  --stdio      frames on stdin/stdout (host-side tests, SSH)\n"
+               "  --host DIR   host mode: on a real host, copied into DIR; refuses exec and writes\n"
+               "               outside DIR\n"
+               "  --address IP the host's address its servers listen on (host mode)\n"
+               "  --idle MS    stop when no request came for MS milliseconds (the host pings)\n",
                kPortName);
   return code;
 }
@@ -323,12 +336,20 @@ int main(int argc, char** argv) {
   using namespace mqb::agent;
   bool stdio = false;
   std::string port = "auto";
+  int idle_ms = -1;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     if (a == "--stdio") {
       stdio = true;
     } else if (a == "--port" && i + 1 < argc) {
       port = argv[++i];
+    } else if (a == "--host" && i + 1 < argc) {
+      host_mode.on = true;
+      host_mode.dir = argv[++i];
+    } else if (a == "--address" && i + 1 < argc) {
+      host_mode.address = argv[++i];
+    } else if (a == "--idle" && i + 1 < argc) {
+      idle_ms = std::atoi(argv[++i]);
     } else if (a == "--version") {
       std::printf("mqbench-agent %s\n", MQB_VERSION);
       return 0;
@@ -338,6 +359,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "mqbench-agent: unknown argument %s\n", a.c_str());
       return usage(2);
     }
+  }
+  if (host_mode.on && (!stdio || host_mode.dir.empty() || host_mode.dir[0] != '/')) {
+    std::fprintf(stderr, "mqbench-agent: --host needs --stdio and an absolute directory\n");
+    return usage(2);
   }
   signal(SIGPIPE, SIG_IGN);
   sigset_t set;
@@ -354,6 +379,17 @@ int main(int argc, char** argv) {
   if (!stdio) log_line("listening on the virtio-serial port");
   std::vector<char> chunk(64 * 1024);
   for (;;) {
+    if (stdio && idle_ms > 0) {
+      // Over SSH a host that vanished (its link deleted) never closes our stdin: the host pings,
+      // and silence for idle_ms ends the agent as the end of its input would.
+      pollfd p{in, POLLIN, 0};
+      int r = poll(&p, 1, idle_ms);
+      if (r == 0) {
+        log_line("no request from the host for " + std::to_string(idle_ms) + " ms; stopping");
+        break;
+      }
+      if (r < 0 && errno == EINTR) continue;
+    }
     ssize_t n = read(in, chunk.data(), chunk.size());
     if (n > 0) {
       reader.push(chunk.data(), static_cast<size_t>(n));

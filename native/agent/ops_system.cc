@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "agent.h"
+#include "copy.h"
 #include "ethtool.h"
 #include "sys.h"
 
@@ -41,11 +42,11 @@ std::string build_id() {
   std::call_once(once, [] {
     int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
-    uint64_t h = 1469598103934665603ull;
-    char buf[65536];
+    // copy.h's FNV-1a (the offset basis here lacked its last digit before, so no host could check it)
+    uint64_t h = kFnvOffset;
+    uint8_t buf[65536];
     ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0)
-      for (ssize_t i = 0; i < n; i++) h = (h ^ static_cast<unsigned char>(buf[i])) * 1099511628211ull;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) h = fnv1a64(h, buf, static_cast<size_t>(n));
     close(fd);
     char hex[17];
     std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
@@ -69,6 +70,11 @@ json::Value hello(const json::Value&) {
   for (OpArea a : {system_ops(), server_ops(), load_ops(), copy_ops()})
     for (const Op& op : a.ops) ops.push(op.name);
   r.set("ops", std::move(ops));
+  r.set("mode", host_mode.on ? "host" : "guest");
+  if (host_mode.on) {
+    r.set("dir", host_mode.dir);
+    r.set("address", host_mode.address);
+  }
   return r;
 }
 
@@ -152,6 +158,14 @@ json::Value write_file(const json::Value& req) {
     throw BadArgument("encoding must be utf8 or base64");
   bool append = arg_bool(req, "append", false);
   int flags = O_WRONLY | O_CLOEXEC | O_NOCTTY | O_CREAT | (append ? O_APPEND : O_TRUNC);
+  if (host_mode.on) {
+    // Only a plain name directly in the agent's own directory, never through a symlink.
+    std::string prefix = host_mode.dir + "/";
+    std::string name = path.compare(0, prefix.size(), prefix) == 0 ? path.substr(prefix.size()) : "";
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
+      refuse_in_host_mode("writing " + path + " (outside " + host_mode.dir + ")");
+    flags |= O_NOFOLLOW;
+  }
   Fd f{static_cast<int>(open(path.c_str(), flags, 0644))};
   if (f.fd < 0) throw SysError("cannot open " + path + " for writing", errno);
   size_t done = 0;
@@ -234,6 +248,7 @@ struct Output {
 json::Value exec(const json::Value& req) {
   std::vector<std::string> argv = arg_strings(req, "argv", 256, 4096);
   if (argv.empty()) throw BadArgument("argv must name a program");
+  refuse_in_host_mode("exec of " + argv[0]);
   uint64_t timeout_ms = arg_uint(req, "timeoutMs", 1, kMaxExecMs, 10000);
   int out[2], err[2];
   check(pipe2(out, O_CLOEXEC), "pipe2");

@@ -25,8 +25,8 @@ export const sessionClientFlags = {
   server: Flags.string({
     default: '127.0.0.1',
     description:
-      'address of the mqbench server (must be on this machine or in one of its namespaces unless --allow-remote)',
-    helpValue: 'HOST',
+      'address of the mqbench server (must be on this machine or in one of its namespaces unless --allow-remote), or ssh://[user@]host[:port] to run the server there for this test over SSH (docs/hosts.md)',
+    helpValue: 'HOST|ssh://HOST',
   }),
   port: Flags.integer({
     helpValue: 'PORT',

@@ -5,6 +5,7 @@ import {cpuListFlag, durationFlag, frameSizeFlag, netnsFlag} from '../cli/flags.
 import {DEFAULT_FRAME_SIZE} from '../gen/frame.js'
 import {ExitCode, MqbError, badInput} from '../errors.js'
 import {genTestbed} from '../gen/testbed.js'
+import {runFarRxGen} from '../hosts/far-gen.js'
 import {FLOWS_PER_GUEST_QUEUE, runVmGen} from '../gen/vm.js'
 import {deviceFacts} from '../gen/kernel.js'
 import type {GenKernel, GenProgress} from '../gen/run.js'
@@ -173,6 +174,13 @@ On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on 
       helpValue: 'IF',
     }),
     'rx-netns': Flags.string({description: 'namespace of --rx-dev', helpValue: 'NAME'}),
+    'rx-host': Flags.string({
+      description:
+        "count at --rx-dev on this host, reached over SSH (ssh://[user@]host[:port]; the agent is copied there for the run, docs/hosts.md); the frames go to that device's MAC and, unless --dst-ip, the host's address",
+      helpValue: 'ssh://HOST',
+      dependsOn: ['rx-dev', 'dev'],
+      exclusive: ['rx-netns', 'testbed'],
+    }),
     pcap: Flags.string({
       description: 'write the first frames of each queue to this pcap file',
       helpValue: 'FILE',
@@ -217,33 +225,35 @@ On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on 
       }
       if (flags.from === 'guest') throw badInput('--from guest needs a vm --testbed')
       const link = held?.target ?? {dev: flags.dev!, netns: flags.netns}
-      const result = await runGen(
-        {
-          backend: flags.backend,
-          xdpMode: flags['xdp-mode'],
-          ...link,
-          queues: flags.queues ?? (held ? liveTxQueues(link.dev, link.netns) : 1),
-          cpus: flags.cpus,
-          frameSize: flags['frame-size'],
-          flowsPerQueue: flags.flows ?? 1,
-          ipVersion: flags.ipv6 ? 6 : 4,
-          srcMac: flags['src-mac'],
-          dstMac: flags['dst-mac'] ?? link.dstMac,
-          srcIp: flags['src-ip'] ?? link.srcIp,
-          dstIp: flags['dst-ip'] ?? link.dstIp,
-          srcPort: flags['src-port'],
-          dstPort: flags['dst-port'],
-          ratePps: flags.rate ? rateToPps(flags.rate, flags['frame-size']) : undefined,
-          count: flags.count,
-          durationMs: flags.duration,
-          burst: flags.burst,
-          qdiscBypass: !flags.qdisc,
-          txRing: flags['tx-ring'],
-          rx: flags['rx-dev'] ? {dev: flags['rx-dev'], netns: flags['rx-netns']} : link.rx,
-          pcap: flags.pcap,
-        },
-        hooks,
-      )
+      const options = {
+        backend: flags.backend,
+        xdpMode: flags['xdp-mode'],
+        ...link,
+        queues: flags.queues ?? (held ? liveTxQueues(link.dev, link.netns) : 1),
+        cpus: flags.cpus,
+        frameSize: flags['frame-size'],
+        flowsPerQueue: flags.flows ?? 1,
+        ipVersion: (flags.ipv6 ? 6 : 4) as 4 | 6,
+        srcMac: flags['src-mac'],
+        dstMac: flags['dst-mac'] ?? link.dstMac,
+        srcIp: flags['src-ip'] ?? link.srcIp,
+        dstIp: flags['dst-ip'] ?? link.dstIp,
+        srcPort: flags['src-port'],
+        dstPort: flags['dst-port'],
+        ratePps: flags.rate ? rateToPps(flags.rate, flags['frame-size']) : undefined,
+        count: flags.count,
+        durationMs: flags.duration,
+        burst: flags.burst,
+        qdiscBypass: !flags.qdisc,
+        txRing: flags['tx-ring'],
+        pcap: flags.pcap,
+      }
+      const result = flags['rx-host']
+        ? await runFarRxGen(flags['rx-host'], flags['rx-dev']!, options, hooks)
+        : await runGen(
+            {...options, rx: flags['rx-dev'] ? {dev: flags['rx-dev'], netns: flags['rx-netns']} : link.rx},
+            hooks,
+          )
       return this.finish(result)
     } finally {
       if (held?.kind === 'vm') held.close()

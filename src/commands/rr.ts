@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MqbCommand} from '../cli/base.js'
-import {onInterrupt} from '../cli/cleanup.js'
+import {cleanup, onInterrupt} from '../cli/cleanup.js'
+import {sessionFarEnd} from '../hosts/far-end.js'
 import {bytesFlag} from '../cli/flags.js'
 import {sessionClientFlags, sessionTarget} from '../cli/session-flags.js'
 import {ExitCode, badInput} from '../errors.js'
@@ -27,6 +28,11 @@ export default class Rr extends MqbCommand {
     {
       description: '20 TCP_RR sessions for 10 s against a server in testbed tb1 (`mqbench testbed up tb1`)',
       command: '<%= config.bin %> rr --netns mqb-tb1-a --server 198.18.100.2 --token s3cret --sessions 20',
+    },
+    {
+      description:
+        'The server on another host reached over SSH: the agent is copied there for the run and removed (docs/hosts.md)',
+      command: '<%= config.bin %> rr --server ssh://root@198.18.7.2 --sessions 20',
     },
     {
       description: 'UDP_RR with 8 transactions in flight per session, as JSON',
@@ -84,9 +90,11 @@ export default class Rr extends MqbCommand {
     const abort = new AbortController()
     const off = onInterrupt(() => abort.abort())
     const live = !this.jsonEnabled() && Boolean(flags.interval)
+    // ssh://HOST: the server runs on that host for this run (docs/hosts.md); naming it is the consent.
+    const far = await sessionFarEnd(sessionTarget(flags), {sessions: flags.sessions, cleanup})
     const opts = {
-      ...sessionTarget(flags),
-      allowRemote: flags['allow-remote'],
+      ...far.target,
+      allowRemote: flags['allow-remote'] || far.remote,
       type: flags.type,
       sessions: flags.sessions,
       threads: flags.threads,
@@ -132,9 +140,10 @@ export default class Rr extends MqbCommand {
         // --json keeps stdout for the (partial) result; MqbCommand.catch prints the reason to stderr.
         this.logJson(err.result)
       }
-      throw err
+      throw await far.explain(err)
     } finally {
       off()
+      await far.close()
     }
   }
 

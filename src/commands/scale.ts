@@ -54,6 +54,11 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
         '<%= config.bin %> scale --queues 1..4 --testbed dev:eth1 --server 192.0.2.7:7979 --token s3cret --allow-remote',
     },
     {
+      description:
+        'A real NIC, the far end on another host over SSH with nothing installed there (docs/hosts.md)',
+      command: '<%= config.bin %> scale --queues 1..4 --testbed dev:eth1 --server ssh://root@198.18.7.2',
+    },
+    {
       description: 'Alternating rounds, 5 iterations per queue count',
       command: '<%= config.bin %> scale --queues 1,2,4 --order alternate --iterations 5',
     },
@@ -123,8 +128,9 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       allowNo: true,
     }),
     server: Flags.string({
-      description: 'dev testbed: the remote `mqbench server` as HOST:PORT',
-      helpValue: 'HOST:PORT',
+      description:
+        'dev testbed: the remote `mqbench server` as HOST:PORT, or ssh://[user@]host[:port] to run the far end there over SSH (docs/hosts.md)',
+      helpValue: 'HOST:PORT|ssh://HOST',
     }),
     token: Flags.string({
       description: 'dev testbed: the remote server token',

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {MqbCommand} from '../cli/base.js'
-import {onInterrupt} from '../cli/cleanup.js'
+import {cleanup, onInterrupt} from '../cli/cleanup.js'
+import {sessionFarEnd} from '../hosts/far-end.js'
 import {bytesFlag} from '../cli/flags.js'
 import {sessionClientFlags, sessionTarget} from '../cli/session-flags.js'
 import {ExitCode} from '../errors.js'
@@ -63,9 +64,14 @@ export default class Stream extends MqbCommand {
     const abort = new AbortController()
     const off = onInterrupt(() => abort.abort())
     const live = !this.jsonEnabled() && Boolean(flags.interval)
+    // ssh://HOST: the server runs on that host for this run (docs/hosts.md); naming it is the consent.
+    const far = await sessionFarEnd(sessionTarget(flags), {
+      sessions: flags.bidir ? 2 * flags.sessions : flags.sessions,
+      cleanup,
+    })
     const opts = {
-      ...sessionTarget(flags),
-      allowRemote: flags['allow-remote'],
+      ...far.target,
+      allowRemote: flags['allow-remote'] || far.remote,
       type: flags.type,
       bidir: flags.bidir,
       sessions: flags.sessions,
@@ -103,9 +109,10 @@ export default class Stream extends MqbCommand {
         // --json keeps stdout for the (partial) result; MqbCommand.catch prints the reason to stderr.
         this.logJson(err.result)
       }
-      throw err
+      throw await far.explain(err)
     } finally {
       off()
+      await far.close()
     }
   }
 

@@ -144,7 +144,9 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
     await sweep(plan, {testbed, workload, journal, signal, probes: opts.probes}, opts.progress)
     journal.finish('complete', {endReason: `all ${measuredText(journal)} measured`})
     return finished()
-  } catch (err) {
+  } catch (caught) {
+    // A far host that went away says so itself (which host, when, why), not the run's symptom.
+    const err = (await testbed?.explain?.(caught)) ?? caught
     const by = typeof signal.reason === 'string' ? signal.reason : 'a signal'
     if (
       (err instanceof SweepInterrupted || signal.aborted) &&

@@ -69,7 +69,14 @@ export async function serverFor(
   const own = token ?? randomBytes(12).toString('hex')
   if (tb.startFarServer) {
     const far = await tb.startFarServer(own, sessions)
-    return {server: tb.ipB, allowRemote: false, port: far.port, token: own, close: () => far.close()}
+    // an ssh:// far end is another host by the person's own naming: the consent to leave this one
+    return {
+      server: tb.ipB,
+      allowRemote: Boolean(tb.farHost),
+      port: far.port,
+      token: own,
+      close: () => far.close(),
+    }
   }
   const s = await startServerProcess({
     bind: tb.ipB,

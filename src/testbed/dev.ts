@@ -4,6 +4,7 @@
 // (and by `testbed down` from the registry record if the run was killed).
 import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {ExitCode, MqbError, errnoCode, fromNative} from '../errors.js'
+import {explainFarFailure, isSshUrl, openFarHost, startFarServer, stopFarServer} from '../hosts/far-end.js'
 import {ifctl, type Channels} from '../native.js'
 import {runOk} from '../util/exec.js'
 import {readBackQueues} from './common.js'
@@ -115,10 +116,10 @@ export function parseServer(server: string): {host: string; port?: number} {
   return {host: m[1], port: m[2] ? Number(m[2]) : undefined}
 }
 
-export function createDevTestbed(
+export async function createDevTestbed(
   spec: TestbedSpec,
   opts: TestbedOptions & {onSaved?: (s: DevState) => void},
-): Testbed {
+): Promise<Testbed> {
   const dev = spec.dev!
   if (!spec.server)
     throw new MqbError(
@@ -148,8 +149,9 @@ export function createDevTestbed(
     const failed = restoreDevState(state)
     if (failed.length) throw new Error(failed.join('; '))
   })
-  const remote = parseServer(spec.server)
   let count = usesCombined(ch) ? ch.combined : ch.rx
+  const far = isSshUrl(spec.server) ? await sshFarEnd(spec.server, opts.cleanup).catch(fail(undo)) : undefined
+  const remote = far ? undefined : parseServer(spec.server)
   return {
     kind: 'dev',
     name: spec.name,
@@ -158,9 +160,9 @@ export function createDevTestbed(
     devA: dev,
     devB: dev,
     ipA: firstIpv4(dev),
-    ipB: remote.host,
+    ipB: far?.host.address ?? remote!.host,
     maxQueues: hwMax,
-    remote: {...remote, token: spec.token},
+    ...(far ? far.parts : {remote: {...remote!, token: spec.token}}),
     async setQueueCount(n: number): Promise<QueueReadback> {
       if (!Number.isInteger(n) || n < 1 || n > hwMax)
         throw new MqbError(
@@ -176,7 +178,31 @@ export function createDevTestbed(
       return readBackQueues(dev, '', n, (c) => (usesCombined(ch) ? c.combined : c.rx === c.tx ? c.rx : -1))
     },
     queueCount: () => count,
-    checkHealthy: async () => {},
-    close: async () => undo(),
+    checkHealthy: async () => {
+      if (far?.host.failure) throw new MqbError(far.host.failureLine(), ExitCode.partial)
+    },
+    close: async () => {
+      await far?.host.close()
+      undo()
+    },
   }
+}
+
+const fail = (undo: () => void) => (err: unknown) => {
+  undo()
+  throw err
+}
+
+/** --server ssh://HOST: the far end is the agent on that host, its session server started per run. */
+async function sshFarEnd(url: string, cleanup: TestbedOptions['cleanup']) {
+  const host = await openFarHost(url, cleanup)
+  const parts: Pick<Testbed, 'farHost' | 'explain' | 'startFarServer'> = {
+    farHost: url,
+    explain: (err) => explainFarFailure(host, err),
+    startFarServer: async (token, maxSessions) => {
+      const s = await startFarServer(host, {sessions: maxSessions, token})
+      return {port: s.port, close: () => stopFarServer(s)}
+    },
+  }
+  return {host, parts}
 }

@@ -78,6 +78,10 @@ export interface Testbed {
   readonly maxQueues: number
   /** a remote `mqbench server` (dev testbeds): sessions connect there instead of starting one */
   readonly remote?: {host: string; port?: number; token?: string}
+  /** dev with --server ssh://HOST: the far end runs on that host, reached over SSH (docs/hosts.md) */
+  readonly farHost?: string
+  /** a far host's failure told in its own words (when, why) instead of the run's symptom */
+  explain?(err: unknown): Promise<unknown>
   /**
    * Sets the live queue count on both ends and reads it back (channels and
    * /sys/class/net/IF/queues); throws an MqbError when the kernel did not take it.

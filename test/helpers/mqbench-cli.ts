@@ -11,12 +11,16 @@ export interface CliResult {
   stderr: string
 }
 
-/** Starts `mqbench ...args`; `onStderr` sees stderr as it arrives. */
+/** Starts `mqbench ...args` (with `env` added); `onStderr` sees stderr as it arrives. */
 export function startMqbench(
   args: string[],
   onStderr?: (all: string, child: ChildProcess) => void,
+  env?: Record<string, string>,
 ): {child: ChildProcess; done: Promise<CliResult>} {
-  const child = spawn(process.execPath, [RUN_JS, ...args], {stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn(process.execPath, [RUN_JS, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: env ? {...process.env, ...env} : process.env,
+  })
   let stdout = ''
   let stderr = ''
   child.stdout!.on('data', (d) => (stdout += d))
