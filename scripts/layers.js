@@ -35,6 +35,9 @@ export const LAYERS = [
   // Drivers of the engines: sessions over the native session engine; vm the guest (qemu, QMP,
   // the agent and its typed face).
   ['sessions/', 'vm/'],
+  // Far hosts over SSH: the agent copied and run in host mode, its typed face reused from vm/;
+  // the session client and server limits from sessions/.
+  ['hosts/'],
   // Testbeds: namespace pairs, taps, relays, guests.
   ['testbed/'],
   // The generator, on a testbed (gen/testbed.ts) and into a guest (gen/vm.ts).

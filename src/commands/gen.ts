@@ -5,7 +5,7 @@ import {cpuListFlag, durationFlag, frameSizeFlag, netnsFlag} from '../cli/flags.
 import {DEFAULT_FRAME_SIZE} from '../gen/frame.js'
 import {ExitCode, MqbError, badInput} from '../errors.js'
 import {genTestbed} from '../gen/testbed.js'
-import {runFarRxGen} from '../hosts/far-gen.js'
+import {runFarRxGen} from '../gen/far-rx.js'
 import {FLOWS_PER_GUEST_QUEUE, runVmGen} from '../gen/vm.js'
 import {deviceFacts} from '../gen/kernel.js'
 import type {GenKernel, GenProgress} from '../gen/run.js'

@@ -4,14 +4,14 @@
 // (gen/vm.ts): per sender queue with loss, reordering and duplicates, and the placement matrix.
 import {setTimeout as sleep} from 'node:timers/promises'
 import {ExitCode, MqbError} from '../errors.js'
-import {countReceived} from '../gen/result.js'
-import {runGen, type GenKernel, type GenOptions, type GenProgress} from '../gen/run.js'
+import {countReceived} from './result.js'
+import {runGen, type GenKernel, type GenOptions, type GenProgress} from './run.js'
 import type {CleanupRegistry} from '../host/cleanup.js'
 import type {NativeRxThreadStats} from '../native.js'
 import type {GenResult} from '../results/schema.js'
-import {checkFarHost, explainFarFailure, openFarHost} from './far-end.js'
-import {CAP_NET_RAW} from './prereqs.js'
-import type {FarHost} from './ssh.js'
+import {checkFarHost, explainFarFailure, openFarHost} from '../hosts/far-end.js'
+import {CAP_NET_RAW} from '../hosts/prereqs.js'
+import type {FarHost} from '../hosts/ssh.js'
 
 // As gen/vm.ts: frames in flight when the senders end reach the far receiver within this.
 const DRAIN_MS = 500
