@@ -142,6 +142,16 @@ export const ownerText = (rec: Pick<TestbedRecord, 'pid' | 'owner'>) =>
   `${rec.owner?.command ?? 'a process'} (pid ${rec.pid})`
 
 /**
+ * Why `testbed console NAME` must not type into a guest: a running command made it for its own
+ * run (check, scale), as every other command that would change it is refused (exit 12).
+ */
+export function consoleRefusal(name: string): string | undefined {
+  const rec = readRecords().find((r) => r.name === name)
+  if (!rec || !testbedInUse(rec, ownerAlive(rec))) return undefined
+  return `testbed ${name} is in use by ${ownerText(rec)}: typing into its guest would change what that run measures; watch it with \`mqbench testbed console ${name} --read-only\`, or attach once the run is over`
+}
+
+/**
  * Whether a namespace, link or scratch directory (NAME.vm, NAME-mig.vm) belongs to testbed
  * `name`: everything a testbed makes is named mqb-NAME-... (names are [a-z0-9]{1,9}, so the dash
  * ends the name), its guest directories NAME.vm and NAME-*.vm.
