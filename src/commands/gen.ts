@@ -73,7 +73,8 @@ On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on 
     'xdp-mode': Flags.option({
       options: ['auto', 'zerocopy', 'copy'] as const,
       default: 'auto' as const,
-      description: 'xdp backend: zero-copy, copy, or auto (zero-copy where the driver has it, else copy)',
+      description:
+        'AF_XDP mode: zero-copy, copy, or auto (zero-copy where the driver has it, else copy); zerocopy or copy with --backend auto asks for AF_XDP and fails (exit 8) where it cannot be had',
     })(),
     dev: Flags.string({
       description: 'interface to send on (packet) or tap name (tap); or give --testbed',

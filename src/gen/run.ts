@@ -15,6 +15,7 @@ import {
   type GenBackendFlag,
   checkBackendOptions,
   chooseBackend,
+  tapBackendRefusal,
   xdpError,
 } from './backend.js'
 import {mtuFor} from './frame.js'
@@ -104,6 +105,10 @@ function tapFds(opts: GenOptions, cleanup?: CleanupRegistry): {fds: number[]; cl
     return {fds: opts.tapFds.slice(0, opts.queues), close: () => {}}
   }
   const existed = linkExists(opts.dev, opts.netns ?? '')
+  if (existed) {
+    const refusal = tapBackendRefusal(opts.dev, deviceFacts(opts.dev, opts.netns ?? '').kind)
+    if (refusal) throw refusal
+  }
   let h
   try {
     h = ifctl.tapOpen({name: opts.dev, queues: opts.queues, netns: opts.netns})
