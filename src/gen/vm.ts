@@ -226,6 +226,8 @@ async function toGuest(
         count: opts.count,
         burst: opts.burst,
         durationMs: opts.durationMs,
+        // The tap's counters move as qemu reads the frames: read them once it has.
+        settleMs: DRAIN_MS,
       },
       hooks,
     )
