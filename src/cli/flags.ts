@@ -70,7 +70,8 @@ export const testbedKindFlag = Flags.custom<{kind: TestbedKind; dev?: string}>({
 export const vmFlags = {
   vcpus: Flags.integer({
     helpValue: 'N',
-    description: 'vm: guest vCPUs (default: the largest queue count)',
+    description:
+      "vm: guest vCPUs (default: the largest queue count; under TCG at most the host's CPUs, and more than 4x them is refused)",
     min: 1,
     max: 64,
   }),
