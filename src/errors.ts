@@ -6,12 +6,12 @@ export const ExitCode = {
   ok: 0,
   failure: 1, // unexpected: a bug; the message says to run with DEBUG=* for the trace
   usage: 2, // oclif's own code for unknown flags and missing arguments
-  badInput: 3, // a flag value out of range or malformed (queue range 8..1, size 10, ...)
+  badInput: 3, // a flag value out of range or malformed (queue range 8..1, size 10, ...); a file that cannot be written where asked
   privilege: 4, // missing CAP_NET_ADMIN / CAP_NET_RAW
-  noDevice: 5, // unknown interface, interface down, no such namespace
+  noDevice: 5, // unknown interface, interface down, no such namespace; a guest that did not come up
   unreachable: 6, // server not running, refused, timed out, wrong token
   badResults: 7, // a results file that is missing, malformed or of an unknown schema version
-  unsupported: 8, // the device or kernel cannot do what was asked (no channels, too many queues)
+  unsupported: 8, // the device or kernel cannot do what was asked (no channels, too many queues); a missing tool
   checkFailed: 9, // `mqbench check` found a failing check
   notLocal: 10, // a non-local target without --allow-remote
   partial: 11, // the run stopped early (server died, worker crashed); partial results were kept

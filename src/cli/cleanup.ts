@@ -24,7 +24,11 @@ export function installCleanupHandlers(): void {
       for (const l of interruptListeners) l(signal)
       return
     }
+    // Nothing was listening (a guest still booting, a testbed being made): the person gets one
+    // line saying what was undone instead of a silent exit.
+    const undone = cleanup.pending.reverse()
     cleanup.runAll()
+    process.stderr.write(`mqbench: ${interruptedLine(signal, undone, cleanup.failures)}\n`)
     process.exit(130)
   }
   process.on('SIGINT', onSignal)
@@ -36,6 +40,12 @@ export function installCleanupHandlers(): void {
     process.stderr.write(`mqbench: unexpected error: ${err.message}\n`)
     process.exit(1)
   })
+}
+
+/** The line for a signal that ended a command before it had anything to save. */
+export function interruptedLine(signal: NodeJS.Signals, undone: string[], failures: string[]): string {
+  const what = undone.length ? `removed what was made so far (${undone.join(', ')})` : 'nothing was made yet'
+  return `interrupted by ${signal}; ${what}${failures.length ? `; ${failures.join('; ')}` : ''}`
 }
 
 /** Calls `listener` on the first SIGINT/SIGTERM; returns the function that removes it. */

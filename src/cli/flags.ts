@@ -24,6 +24,14 @@ export const durationFlag = Flags.custom<number>({
     typeof options.default === 'number' ? formatDurationMs(options.default) : undefined,
 })
 
+/** A warm-up: like durationFlag, but 0 (0s) means none. */
+export const warmupFlag = Flags.custom<number>({
+  parse: async (input) => parseDurationMs(input, {min: 0}),
+  helpValue: '2s|500ms|0s',
+  defaultHelp: async ({options}) =>
+    typeof options.default === 'number' ? formatDurationMs(options.default) : undefined,
+})
+
 /**
  * What a size suffix means, in every size flag's help: netperf reads 16K as 16384 but 16k as
  * 16000, mqbench reads both as 16384, so a netperf command line copied here must say so.
@@ -62,7 +70,8 @@ export const testbedKindFlag = Flags.custom<{kind: TestbedKind; dev?: string}>({
 export const vmFlags = {
   vcpus: Flags.integer({
     helpValue: 'N',
-    description: 'vm: guest vCPUs (default: the largest queue count)',
+    description:
+      "vm: guest vCPUs (default: the largest queue count; under TCG at most the host's CPUs, and more than 4x them is refused)",
     min: 1,
     max: 64,
   }),

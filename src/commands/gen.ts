@@ -6,6 +6,7 @@ import {DEFAULT_FRAME_SIZE} from '../gen/frame.js'
 import {ExitCode, MqbError, badInput} from '../errors.js'
 import {genTestbed} from '../gen/testbed.js'
 import {runFarRxGen} from '../gen/far-rx.js'
+import {guestTableHeading, placementText, receiverTableHeading} from '../gen/render.js'
 import {FLOWS_PER_GUEST_QUEUE, runVmGen} from '../gen/vm.js'
 import {deviceFacts} from '../gen/kernel.js'
 import type {GenKernel, GenProgress} from '../gen/run.js'
@@ -75,7 +76,8 @@ On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on 
     'xdp-mode': Flags.option({
       options: ['auto', 'zerocopy', 'copy'] as const,
       default: 'auto' as const,
-      description: 'xdp backend: zero-copy, copy, or auto (zero-copy where the driver has it, else copy)',
+      description:
+        'AF_XDP mode: zero-copy, copy, or auto (zero-copy where the driver has it, else copy); zerocopy or copy with --backend auto asks for AF_XDP and fails (exit 8) where it cannot be had',
     })(),
     dev: Flags.string({
       description: 'interface to send on (packet) or tap name (tap); or give --testbed',
@@ -283,13 +285,13 @@ On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on 
 
   private render(r: GenResult & {kernel?: GenKernel}): void {
     const row = (cells: Array<string | number>) =>
-      cells.map((c, i) => String(c).padStart(i === 0 ? 6 : 13)).join('')
+      cells.map((c, i) => String(c).padStart(i === 0 ? 10 : 13)).join('')
     const backend = r.xdpMode ? `xdp (${r.xdpMode} mode)` : r.backend
     if (r.backendChoice) this.log(`backend chosen: ${r.backendChoice}`)
     this.log(
       `mqbench gen: ${backend} on ${r.dev}, ${r.frameSize}-byte frames (without FCS), ${r.flowsPerQueue} flow(s) per queue, ${fmt(r.durationMs / 1000, 2)} s${r.interrupted ? ' (interrupted)' : ''}`,
     )
-    this.log(row(['queue', 'cpu', 'packets', 'bytes', 'pps', 'Mbit/s', 'refused']))
+    this.log(row(['sender q', 'cpu', 'packets', 'bytes', 'pps', 'Mbit/s', 'refused']))
     for (const q of r.queues)
       this.log(
         row([
@@ -316,40 +318,27 @@ On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on 
         ),
       ]),
     )
+    // To a guest, its own per-queue view comes first: that is where the queues under test are.
+    if (r.guest) this.guestBlock(r.guest, row)
     if (r.rx) {
+      const h = receiverTableHeading(r.rx.dev)
       this.log(
         `\nreceiver on ${r.rx.dev}: ${fmt(r.rx.packets, 0)} frames, ${fmt(r.rx.lost, 0)} lost, ${fmt(r.rx.reordered, 0)} reordered, ${fmt(r.rx.duplicates, 0)} duplicates, ${fmt(r.rx.socketDrops ?? 0, 0)} dropped by the receive socket`,
       )
-      this.log(row(['queue', 'received', 'lost', 'reordered', 'duplicates']))
+      this.log(h.title)
+      this.log(row([h.column, 'received', 'lost', 'reordered', 'duplicates']))
       for (const q of r.rx.queues)
         this.log(row([q.queue, fmt(q.packets, 0), fmt(q.lost, 0), fmt(q.reordered, 0), fmt(q.duplicates, 0)]))
     }
-    const pl = r.placement
-    if (pl) {
-      const verdict =
-        pl.verified === undefined
-          ? pl.expectedTxQueue.some((q) => q < 0)
-            ? 'the driver picks the queue (-1: a tap hashes each flow onto one), so nothing to check'
-            : 'not checked (needs --rx-dev on a multiqueue receiver)'
-          : pl.verified
-            ? "verified: each queue's frames arrived on the matching receive queue"
-            : 'NOT as expected: see placement.matrix in --json'
-      this.log(
-        `\nTX queue per thread: ${pl.expectedTxQueue.map((q, i) => `${i}->${q}`).join(' ')}; ${verdict}`,
-      )
-    }
-    if (r.guest) this.guestBlock(r.guest, row)
+    if (r.placement) this.log(`\n${placementText(r.placement)}`)
     if (r.kernel) for (const k of [r.kernel.tx, r.kernel.rx]) if (k) this.kernelBlock(k)
   }
 
   private guestBlock(g: GenGuest, row: (cells: Array<string | number>) => string): void {
     const into = g.direction === 'to-guest'
-    this.log(
-      into
-        ? `\nguest ${g.dev} per RX queue: frames the guest agent's receiver counted, and the driver's packet counters (ethtool -S, all traffic)`
-        : `\nguest ${g.dev} per TX queue: the driver's packet counters (ethtool -S, all traffic)`,
-    )
-    this.log(row(['queue', into ? 'received' : 'sent', 'pps', 'driver rx', 'driver tx']))
+    const h = guestTableHeading(g)
+    this.log(`\n${h.title}`)
+    this.log(row([h.column, into ? 'received' : 'sent', 'pps', 'driver rx', 'driver tx']))
     for (const q of g.queues)
       this.log(
         row([

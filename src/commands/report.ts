@@ -12,8 +12,13 @@ export default class Report extends MqbCommand {
 
   static examples = [
     {
-      description: 'One results file to results/mqb-tap-rr.html',
-      command: '<%= config.bin %> report results/mqb-tap-rr.json',
+      description: 'One results file to ./report.html',
+      command: '<%= config.bin %> report mqbench-results/scale-tap-rr-20261124T232501Z.json',
+    },
+    {
+      description: 'The same, next to the results file',
+      command:
+        '<%= config.bin %> report mqbench-results/scale-tap-rr-20261124T232501Z.json --out mqbench-results/scale-tap-rr.html',
     },
     {
       description: 'Compare a tuned run with the run before it',

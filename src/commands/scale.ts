@@ -10,6 +10,7 @@ import {
   testbedKindFlag,
   vmFlags,
   vmOptions,
+  warmupFlag,
 } from '../cli/flags.js'
 import {DEFAULT_FRAME_SIZE} from '../gen/frame.js'
 import {ExitCode, MqbError} from '../errors.js'
@@ -110,9 +111,9 @@ Figures on a VM drift by 15-30% from one run to the next; --order alternate meas
       description:
         'steps: all iterations of one queue count, then the next; alternate: rounds, one iteration of every queue count per round (a resumed run keeps its recorded order)',
     })(),
-    warmup: durationFlag({
+    warmup: warmupFlag({
       description:
-        'unmeasured run before the iterations of each queue count (alternate: before each iteration)',
+        'unmeasured run before the iterations of each queue count (alternate: before each iteration); 0s: none',
       default: 2000,
       defaultHelp: async () => '2s',
     }),

@@ -22,6 +22,22 @@ export function checkBackendOptions(o: BackendInput): void {
     )
   if ((o.backend === 'packet' || o.backend === 'tap') && o.xdpMode && o.xdpMode !== 'auto')
     throw badInput(`--xdp-mode ${o.xdpMode} needs --backend xdp (or auto)`)
+  if (o.backend === 'auto' && o.xdpMode && o.xdpMode !== 'auto' && (o.qdiscBypass === false || o.txRing))
+    throw badInput(
+      `--xdp-mode ${o.xdpMode} asks for AF_XDP and --${o.qdiscBypass === false ? 'qdisc' : 'tx-ring'} for AF_PACKET; give one`,
+    )
+}
+
+/**
+ * --backend tap opens queue fds of a tun/tap device (TUNSETIFF); on a link of another kind the
+ * kernel answers EINVAL, which reads like a tap of the wrong flags: say what the device is.
+ */
+export function tapBackendRefusal(dev: string, kind: string | undefined): MqbError | undefined {
+  if (kind === undefined || kind === 'tun') return undefined
+  return new MqbError(
+    `--backend tap sends through a tap's queue fds, and ${dev} is a ${kind}, not a tap; use --backend packet or xdp on it`,
+    ExitCode.unsupported,
+  )
 }
 
 export interface BackendChoice {
@@ -42,7 +58,9 @@ export function chooseBackend(
   probeXdp: () => 'copy' | 'zerocopy',
 ): BackendChoice {
   if (o.backend === 'packet') return {backend: 'packet'}
-  if (o.backend === 'auto' && (o.qdiscBypass === false || o.txRing))
+  // An explicit --xdp-mode asks for AF_XDP: it is had or refused, never swapped for AF_PACKET.
+  const xdpAsked = o.backend === 'xdp' || (o.xdpMode !== undefined && o.xdpMode !== 'auto')
+  if (!xdpAsked && (o.qdiscBypass === false || o.txRing))
     return {
       backend: 'packet',
       reason: `packet: ${o.qdiscBypass === false ? '--qdisc' : '--tx-ring'} is an AF_PACKET option`,
@@ -52,11 +70,15 @@ export function chooseBackend(
     return {
       backend: 'xdp',
       xdpMode: mode,
-      ...(o.backend === 'auto' ? {reason: `xdp (${mode} mode): ${o.dev} takes AF_XDP sockets`} : {}),
+      ...(o.backend === 'auto'
+        ? {
+            reason: `xdp (${mode} mode): ${xdpAsked ? `--xdp-mode ${o.xdpMode}` : `${o.dev} takes AF_XDP sockets`}`,
+          }
+        : {}),
     }
   } catch (err) {
     const code = errnoCode(err)
-    if (o.backend === 'xdp' || ['EPERM', 'EACCES', 'ENODEV', 'ENXIO', 'ENETDOWN'].includes(code ?? ''))
+    if (xdpAsked || ['EPERM', 'EACCES', 'ENODEV', 'ENXIO', 'ENETDOWN'].includes(code ?? ''))
       throw xdpError(err, {dev: o.dev, xdpMode: o.xdpMode ?? 'auto'})
     return {
       backend: 'packet',

@@ -15,6 +15,7 @@ import {
   type GenBackendFlag,
   checkBackendOptions,
   chooseBackend,
+  tapBackendRefusal,
   xdpError,
 } from './backend.js'
 import {mtuFor} from './frame.js'
@@ -49,6 +50,32 @@ export interface GenOptions extends PlanInput {
   pcap?: string
   /** frames per queue written to pcap (default 16) */
   pcapFramesPerQueue?: number
+  /**
+   * No receiver here, but a reader that drains the device after the senders end (qemu reading a
+   * tap: tun counts a frame as sent when qemu reads it): wait, up to this long, until the device's
+   * counters stop moving before they are read.
+   */
+  settleMs?: number
+}
+
+/**
+ * Reads `read` until two reads `stableMs` apart agree, or `maxMs` has passed; returns the last.
+ * The sleep is passed in so that tests run it without waiting.
+ */
+export async function settled<T>(
+  read: () => T,
+  same: (a: T, b: T) => boolean,
+  o: {stableMs: number; maxMs: number; sleep?: (ms: number) => Promise<unknown>},
+): Promise<T> {
+  const wait = o.sleep ?? sleep
+  let last = read()
+  for (let waited = 0; waited < o.maxMs; waited += o.stableMs) {
+    await wait(o.stableMs)
+    const now = read()
+    if (same(last, now)) return now
+    last = now
+  }
+  return last
 }
 
 export interface GenProgress {
@@ -104,6 +131,10 @@ function tapFds(opts: GenOptions, cleanup?: CleanupRegistry): {fds: number[]; cl
     return {fds: opts.tapFds.slice(0, opts.queues), close: () => {}}
   }
   const existed = linkExists(opts.dev, opts.netns ?? '')
+  if (existed) {
+    const refusal = tapBackendRefusal(opts.dev, deviceFacts(opts.dev, opts.netns ?? '').kind)
+    if (refusal) throw refusal
+  }
   let h
   try {
     h = ifctl.tapOpen({name: opts.dev, queues: opts.queues, netns: opts.netns})
@@ -323,9 +354,15 @@ async function execute(
       throw fromNative(err, {capability: 'CAP_NET_RAW', dev: opts.rx!.dev})
     }
   }
-  const kernel: GenKernel = {
-    tx: kernelDelta(opts.dev, ctx.netns, before.tx, snapshotCounters(opts.dev, ctx.netns)),
-  }
+  const txAfter =
+    !rx && opts.settleMs
+      ? await settled(
+          () => snapshotCounters(opts.dev, ctx.netns),
+          (a, b) => a.statistics.tx_packets === b.statistics.tx_packets,
+          {stableMs: 50, maxMs: opts.settleMs},
+        )
+      : snapshotCounters(opts.dev, ctx.netns)
+  const kernel: GenKernel = {tx: kernelDelta(opts.dev, ctx.netns, before.tx, txAfter)}
   if (opts.rx && before.rx)
     kernel.rx = kernelDelta(
       opts.rx.dev,

@@ -40,6 +40,7 @@ export function vmGenTarget(tb: Testbed): VmGenTarget {
   if (!tb.agent || !tb.guest || !tb.genDev)
     throw new MqbError(`testbed ${tb.name} has no guest agent`, ExitCode.unsupported)
   return {
+    testbed: tb.name,
     agent: tb.agent,
     netns: tb.nsA,
     tap: tb.genDev,
@@ -64,6 +65,7 @@ function heldVmTarget(rec: TestbedRecord): GenTestbed {
     kind: 'vm',
     name: rec.name,
     target: {
+      testbed: rec.name,
       agent,
       netns: rec.nsA,
       tap,

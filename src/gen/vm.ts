@@ -28,6 +28,8 @@ export type GenDirection = 'to-guest' | 'from-guest'
 
 /** What gen needs of a vm testbed: the host side's names and addresses and the guest's agent. */
 export interface VmGenTarget {
+  /** the testbed's name, for advice that names it */
+  testbed?: string
   agent: AgentFacade
   /** the host namespace that holds the tap and the bridge */
   netns: string
@@ -113,8 +115,31 @@ async function startEngine(start: () => Promise<unknown>, stop: () => Promise<un
   }
 }
 
-async function liveQueues(t: VmGenTarget): Promise<number> {
-  return (await t.agent.channelsGet(t.guestDev)).combined
+async function liveQueues(t: VmGenTarget): Promise<{combined: number; maxCombined: number}> {
+  return t.agent.channelsGet(t.guestDev)
+}
+
+/**
+ * More senders than the guest has queue pairs enabled cannot each have a queue, either way: to
+ * the guest, tun has only the enabled queues attached; from it, senders would share queues and the
+ * placement check fails. The count is the guest's (`ethtool -L` on the host tap cannot change it:
+ * qemu attaches the queues the guest's driver enables), so the advice points into the guest.
+ */
+export function vmQueuesRefusal(
+  requested: number,
+  ch: {combined: number; maxCombined: number},
+  guestDev: string,
+  testbed: string,
+): MqbError | undefined {
+  if (requested <= ch.combined) return undefined
+  const inGuest =
+    requested <= ch.maxCombined
+      ? `enable more in the guest (\`ethtool -L ${guestDev} combined ${requested}\` on \`mqbench testbed console ${testbed}\`)`
+      : `the guest was booted with ${ch.maxCombined}: hold a testbed with more (\`mqbench testbed up NAME --kind vm --max-queues ${requested}\`)`
+  return new MqbError(
+    `--queues ${requested} is above the ${ch.combined} queue pair${ch.combined === 1 ? '' : 's'} the guest's ${guestDev} has enabled; ${inGuest}, or give --queues ${ch.combined} or fewer`,
+    ExitCode.unsupported,
+  )
 }
 
 const bytesOf = (plan: GenPlan) => ({
@@ -134,8 +159,11 @@ export async function runVmGen(
   opts: VmGenOptions,
   hooks: {signal?: AbortSignal; onProgress?: (p: GenProgress) => void; cleanup?: CleanupRegistry} = {},
 ): Promise<GenResult & {kernel?: GenKernel}> {
-  const live = await liveQueues(t)
+  const channels = await liveQueues(t)
+  const live = channels.combined
   const senders = opts.queues ?? live
+  const refusal = vmQueuesRefusal(senders, channels, t.guestDev, t.testbed ?? 'NAME')
+  if (refusal) throw refusal
   const flowsPerQueue = opts.flowsPerQueue ?? defaultVmFlows(senders, live)
   const before = await guestSnapshot(t.agent, t.guestDev)
   const run =
@@ -192,6 +220,8 @@ async function toGuest(
         count: opts.count,
         burst: opts.burst,
         durationMs: opts.durationMs,
+        // The tap's counters move as qemu reads the frames: read them once it has.
+        settleMs: DRAIN_MS,
       },
       hooks,
     )

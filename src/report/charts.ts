@@ -3,7 +3,7 @@
 // summarised figures go in (percentile points, means, intervals), never an encoded histogram, so
 // a report of 8 steps x 5 iterations x 20 sessions stays small.
 import type {QueueInterrupts, ScalingSummary, StepSummary} from '../results/stats.js'
-import {fixed, fmt, pct} from '../util/format.js'
+import {atLeastZero, fixed, fmt, interval, pct} from '../util/format.js'
 
 export interface Point {
   x: number | string
@@ -52,8 +52,7 @@ export interface RunView {
 /** palette index of the neutral grey used for reference lines (dashboards/charts.js) */
 const GREY = 8
 
-const ci = (c: {low: number; high: number} | null | undefined, f: (v: number) => string = fmt) =>
-  c ? `${f(c.low)}-${f(c.high)}` : '–'
+const ci = interval
 
 /** Groups runs whose figures share an axis (same unit): a Gbit/s run and a tx/s run get a chart each. */
 function byUnit(runs: RunView[], unit: (r: RunView) => string): RunView[][] {
@@ -76,7 +75,7 @@ function throughputCharts(runs: RunView[]): ChartSpec[] {
         data: r.summary.steps.map((s) => ({
           x: s.queueCount,
           y: s.metric.mean,
-          low: s.metric.ci?.low,
+          low: atLeastZero(s.metric.ci?.low),
           high: s.metric.ci?.high,
         })),
       })
@@ -144,7 +143,7 @@ function efficiencyChart(runs: RunView[]): ChartSpec {
       data: r.summary.steps.map((s) => ({
         x: s.queueCount,
         y: 100 * s.efficiency.value,
-        low: s.efficiency.ci ? 100 * s.efficiency.ci.low : undefined,
+        low: s.efficiency.ci ? 100 * atLeastZero(s.efficiency.ci.low)! : undefined,
         high: s.efficiency.ci ? 100 * s.efficiency.ci.high : undefined,
       })),
     }
@@ -402,7 +401,7 @@ function serviceDemandCharts(runs: RunView[]): ChartSpec[] {
         data: steps.map((s) => ({
           x: s.queueCount,
           y: s.serviceDemand!.mean,
-          low: s.serviceDemand!.ci?.low,
+          low: atLeastZero(s.serviceDemand!.ci?.low),
           high: s.serviceDemand!.ci?.high,
         })),
       }

@@ -11,6 +11,7 @@ import {escapeHtml as e} from './format.js'
 import type {ReportModel, RunReport} from './model.js'
 import type {GuestRecord} from '../results/schema.js'
 import {KEY_OFFLOADS} from '../observe/ethtool.js'
+import {plural} from '../util/text.js'
 
 /** dashboards/ sits two levels above both src/report/ and dist/report/. */
 const DASHBOARDS = new URL('../../dashboards/', import.meta.url)
@@ -76,7 +77,7 @@ function runMeta(r: RunReport): string {
     ],
     [
       'workload',
-      `${x.config.workload}, ${x.config.sessions} sessions, ${x.config.durationMs / 1000} s x ${x.config.iterations} iterations, warm-up ${x.config.warmupMs / 1000} s${
+      `${x.config.workload}, ${x.config.sessions} sessions, ${x.config.durationMs / 1000} s x ${x.config.iterations} iterations, ${x.config.warmupMs ? `warm-up ${x.config.warmupMs / 1000} s` : 'no warm-up'}${
         Object.keys(x.config.params).length
           ? `; ${Object.entries(x.config.params)
               .map(([k, v]) => `${k}=${v}`)
@@ -109,7 +110,7 @@ function guestRows(g: GuestRecord): Array<[string, string]> {
   return [
     [
       'guest',
-      `${g.kernel.release}, ${g.accel}${g.accel === 'tcg' ? ' (timings functional only)' : ''}, vhost ${g.vhost ? 'on' : 'off'}, ${g.vcpus} vCPUs${pinned}, ${g.memoryMiB} MiB, ${g.queues} queue pairs, ${g.vectors} vectors; up in ${fmt(g.bootMs / 1000, 1)} s`,
+      `${g.kernel.release}, ${g.accel}${g.accel === 'tcg' ? ' (timings functional only)' : ''}, vhost ${g.vhost ? 'on' : 'off'}, ${plural(g.vcpus, 'vCPU')}${pinned}, ${g.memoryMiB} MiB, ${plural(g.queues, 'queue pair')}, ${plural(g.vectors, 'vector')}; up in ${fmt(g.bootMs / 1000, 1)} s`,
     ],
     [
       'guest agent',

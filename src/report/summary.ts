@@ -5,7 +5,7 @@ import type {RunComparison} from '../results/compare.js'
 import type {ResultsFile} from '../results/schema.js'
 import {limitedBy} from '../results/limited-by.js'
 import type {ScalingSummary, StepSummary} from '../results/stats.js'
-import {fixed, fmt, pct, queues, signedPct} from '../util/format.js'
+import {fixed, fmt, interval, pct, queues, signedPct} from '../util/format.js'
 
 /** The step a reader should look at: the smallest within 5% of the best, if it is not the base. */
 export function headlineStep(s: ScalingSummary): StepSummary | undefined {
@@ -23,7 +23,7 @@ export function summarySentences(r: ResultsFile, s: ScalingSummary): string[] {
   const level = `${Math.round(s.confidence * 100)}% CI`
   const head = headlineStep(s)
   if (!head) {
-    const ci = base.metric.ci ? ` (${level} ${fmt(base.metric.ci.low)}-${fmt(base.metric.ci.high)})` : ''
+    const ci = base.metric.ci ? ` (${level} ${interval(base.metric.ci)})` : ''
     out.push(
       `Only ${queues(base.queueCount)} measured: ${fmt(base.metric.mean)} ${s.metric.unit}${ci}; nothing to compare it with.`,
     )
@@ -31,8 +31,7 @@ export function summarySentences(r: ResultsFile, s: ScalingSummary): string[] {
     const parts = [
       `${queues(head.queueCount)}: ${fixed(head.speedup.value)}x the ${s.metric.label} of ${queues(base.queueCount)}`,
     ]
-    if (head.speedup.ci)
-      parts[0] += ` (${level} ${fixed(head.speedup.ci.low)}-${fixed(head.speedup.ci.high)})`
+    if (head.speedup.ci) parts[0] += ` (${level} ${interval(head.speedup.ci, (v) => fixed(v))})`
     parts[0] += `, efficiency ${pct(head.efficiency.value)}`
     if (head.latency && base.latency && base.latency.p99 > 0)
       parts.push(`p99 latency ${signedPct(head.latency.p99 / base.latency.p99 - 1)}`)

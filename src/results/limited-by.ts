@@ -105,6 +105,15 @@ export function limitedBy(results: ResultsFile, summary: ScalingSummary): LimitV
     .slice(1)
     .map((s) => `${s.speedup.value.toFixed(2)} at ${q(s.queueCount)}`)
     .join(', ')}`
+  // Under TCG every vCPU is emulated by a host thread: the guest's figures say that the paths
+  // work, not how they scale, and no advice about locks or CPUs would apply to real hardware.
+  const guest = results.config.testbed.guest
+  if (guest?.accel === 'tcg')
+    return {
+      kind: 'none found',
+      headline: `the guest ran under TCG (${guest.accelReason}): its figures are functional only, so TCG gives no scaling verdict; run it where KVM can (--accel kvm) for one`,
+      evidence: [scaling],
+    }
   if (last.efficiency.value >= GOOD_EFFICIENCY)
     return {
       kind: 'none found',

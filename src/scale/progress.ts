@@ -3,6 +3,7 @@
 // Written to stderr, so that --json output on stdout is only the result object. An alternating
 // sweep (--order alternate) reports rounds instead: round k of n, the queue count, the visit.
 import {metricValue} from '../results/stats.js'
+import {plural} from '../util/text.js'
 import type {Iteration, RunConfig, Step} from '../results/schema.js'
 import type {QueueReadback} from '../testbed/types.js'
 import {remainingMs, remainingVisitsMs, type PlannedStep, type PlannedVisit} from './plan.js'
@@ -21,6 +22,29 @@ export function formatEta(ms: number): string {
   const m = Math.floor((s % 3600) / 60)
   const ss = String(s % 60).padStart(2, '0')
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`
+}
+
+const queuesText = (n: number) => plural(n, 'queue')
+
+/**
+ * What the kernel read back after a queue-count change, in words: "combined 2 of 4, sysfs rx 2
+ * tx 2, tap 2 attached 2 detached" (ethtool's own names; rx/tx channels where a device has them).
+ */
+export function readbackText(r: QueueReadback): string {
+  const c = r.channels
+  const ch: string[] = []
+  if (c.combined !== undefined)
+    ch.push(`combined ${c.combined}${c.maxCombined !== undefined ? ` of ${c.maxCombined}` : ''}`)
+  for (const k of ['rx', 'tx'] as const) {
+    const max = c[k === 'rx' ? 'maxRx' : 'maxTx']
+    if (c[k] !== undefined && c[k] !== 0) ch.push(`${k} ${c[k]}${max !== undefined ? ` of ${max}` : ''}`)
+  }
+  const parts = [
+    `channels ${ch.length ? ch.join(', ') : 'not reported'}`,
+    `sysfs rx ${r.sysfsQueues.rx} tx ${r.sysfsQueues.tx}`,
+  ]
+  if (r.tapQueues) parts.push(`host tap ${r.tapQueues.attached} attached, ${r.tapQueues.detached} detached`)
+  return parts.join('; ')
 }
 
 type Out = NodeJS.WritableStream & {isTTY?: boolean}
@@ -76,7 +100,7 @@ export interface ProgressState {
 
 export function formatProgress(p: ProgressState): string {
   const parts = [
-    `step ${p.stepPosition}/${p.totalSteps} (${p.queueCount} ${p.queueCount === 1 ? 'queue' : 'queues'})`,
+    `step ${p.stepPosition}/${p.totalSteps} (${queuesText(p.queueCount)})`,
     `iteration ${p.iteration}/${p.iterations}`,
     `ETA ${formatEta(p.etaMs)}`,
   ]
@@ -117,7 +141,7 @@ export class SweepProgress {
     this.line.setEta(this.state.etaMs)
     if (!this.out.isTTY)
       this.out.write(
-        `step ${this.position}/${this.totalSteps}: ${step.queueCount} queue(s) set (channels ${JSON.stringify(readback.channels)}, sysfs rx ${readback.sysfsQueues.rx} tx ${readback.sysfsQueues.tx})\n`,
+        `step ${this.position}/${this.totalSteps}: ${queuesText(step.queueCount)} set (${readbackText(readback)})\n`,
       )
     else this.draw()
   }
@@ -131,7 +155,7 @@ export class SweepProgress {
     if (this.out.isTTY) this.draw()
     else
       this.out.write(
-        `  ${step.queueCount} queue(s), iteration ${it.index + 1}/${this.config.iterations}: ${this.state.last}\n`,
+        `  ${queuesText(step.queueCount)}, iteration ${it.index + 1}/${this.config.iterations}: ${this.state.last}\n`,
       )
   }
 
@@ -169,7 +193,7 @@ export interface RoundState {
 
 export function formatRound(p: RoundState): string {
   const parts = [
-    `round ${p.round}/${p.rounds} (${p.queueCount} ${p.queueCount === 1 ? 'queue' : 'queues'})`,
+    `round ${p.round}/${p.rounds} (${queuesText(p.queueCount)})`,
     `iteration ${p.visit}/${p.visits}`,
     `ETA ${formatEta(p.etaMs)}`,
   ]
@@ -207,7 +231,7 @@ export class RoundProgress {
     this.line.setEta(this.state.etaMs)
     if (!this.out.isTTY)
       this.out.write(
-        `round ${visit.round}/${this.config.iterations}: ${visit.queueCount} queue(s) set (channels ${JSON.stringify(readback.channels)}, sysfs rx ${readback.sysfsQueues.rx} tx ${readback.sysfsQueues.tx})\n`,
+        `round ${visit.round}/${this.config.iterations}: ${queuesText(visit.queueCount)} set (${readbackText(readback)})\n`,
       )
     else this.draw()
   }
@@ -221,7 +245,7 @@ export class RoundProgress {
     if (this.out.isTTY) this.draw()
     else
       this.out.write(
-        `  ${visit.queueCount} queue(s), round ${visit.round}/${this.config.iterations}: ${this.state.last}\n`,
+        `  ${queuesText(visit.queueCount)}, round ${visit.round}/${this.config.iterations}: ${this.state.last}\n`,
       )
   }
 

@@ -12,7 +12,7 @@ import {ResultsJournal} from '../results/journal.js'
 import {RESULTS_SCHEMA, RESULTS_VERSION, type ResultsFile} from '../results/schema.js'
 import {randomTestbedName} from '../testbed/common.js'
 import {createTestbed, type VmOptions} from '../testbed/index.js'
-import {ownerSelf} from '../testbed/registry.js'
+import {ownerAlive, ownerSelf, readRecords, removeTestbed, type TestbedRecord} from '../testbed/registry.js'
 import {runAlternating} from './alternate.js'
 import {
   missingIterations,
@@ -117,14 +117,22 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
   let testbed
   let workload
   try {
-    // A resumed run gets a testbed of its own: the one of the killed run is gone or stale.
+    const resumed = opts.resume ? resumeTestbed(config.testbed.name, readRecords()) : undefined
+    if (resumed?.removeStale) {
+      // The killed run's guest would otherwise keep burning CPU under the resumed run's figures.
+      const removed = removeTestbed(config.testbed.name, {missingOk: true})
+      if (opts.progress && removed.length)
+        process.stderr.write(
+          `mqbench: removed testbed ${config.testbed.name} that the stopped run left (${removed.join(', ')})\n`,
+        )
+    }
     testbed = await createTestbed(
       {
         kind: config.testbed.kind,
         dev: config.testbed.dev,
         server: config.testbed.server,
         token: opts.token,
-        name: opts.resume ? randomTestbedName('r') : config.testbed.name,
+        name: resumed?.name ?? config.testbed.name,
       },
       {
         maxQueues: plan.maxQueues,
@@ -181,6 +189,22 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
     await testbed?.close()
     journal.close()
   }
+}
+
+/**
+ * The testbed a resumed run uses. The results lock proves the run that wrote the file is gone, so
+ * whatever its testbed left (its record names the dead owner; a guest may still run) is removed
+ * first and the name is used again, so that a resume killed in turn is found the same way. Only a
+ * testbed of that name with a live owner (the name taken by an unrelated run) sends it elsewhere.
+ */
+export function resumeTestbed(
+  name: string,
+  records: Array<Pick<TestbedRecord, 'name' | 'pid' | 'owner'>>,
+  alive: (r: Pick<TestbedRecord, 'pid' | 'owner'>) => boolean = ownerAlive,
+): {name: string; removeStale: boolean} {
+  const rec = records.find((r) => r.name === name)
+  if (rec && alive(rec)) return {name: randomTestbedName('r'), removeStale: false}
+  return {name, removeStale: true}
 }
 
 /** Runs the plan in the recorded order, with progress lines unless `progress` is false. */

@@ -142,6 +142,16 @@ export const ownerText = (rec: Pick<TestbedRecord, 'pid' | 'owner'>) =>
   `${rec.owner?.command ?? 'a process'} (pid ${rec.pid})`
 
 /**
+ * Why `testbed console NAME` must not type into a guest: a running command made it for its own
+ * run (check, scale), as every other command that would change it is refused (exit 12).
+ */
+export function consoleRefusal(name: string): string | undefined {
+  const rec = readRecords().find((r) => r.name === name)
+  if (!rec || !testbedInUse(rec, ownerAlive(rec))) return undefined
+  return `testbed ${name} is in use by ${ownerText(rec)}: typing into its guest would change what that run measures; watch it with \`mqbench testbed console ${name} --read-only\`, or attach once the run is over`
+}
+
+/**
  * Whether a namespace, link or scratch directory (NAME.vm, NAME-mig.vm) belongs to testbed
  * `name`: everything a testbed makes is named mqb-NAME-... (names are [a-z0-9]{1,9}, so the dash
  * ends the name), its guest directories NAME.vm and NAME-*.vm.
@@ -175,15 +185,39 @@ function netnsHasProcesses(ns: string): boolean {
   return run('ip', ['netns', 'pids', ns]).stdout.trim() !== ''
 }
 
+/**
+ * Sorts mqb- objects for `list`, one verdict each: those a live testbed accounts for are not
+ * listed; those of a testbed on record whose owner is gone are stale even when a process still
+ * runs inside (the guest of a killed `scale` keeps running in mqb-NAME-h: it is part of the stale
+ * testbed, and `down` removes it); only objects no record names are judged by their processes.
+ */
+export function classifyObjects(
+  testbeds: Array<Pick<TestbedRecord, 'name' | 'nsA' | 'nsB' | 'devA' | 'devB'> & {alive: boolean}>,
+  objects: string[],
+  hasProcesses: (netns: string) => boolean,
+): {stale: string[]; inUse: string[]} {
+  // A testbed still being made has a record before its objects: they go by its name.
+  const of = (t: (typeof testbeds)[number], o: string) =>
+    [t.nsA, t.nsB, t.devA, t.devB].includes(o) || belongsTo(t.name, o)
+  const stale: string[] = []
+  const inUse: string[] = []
+  for (const o of objects) {
+    if (testbeds.some((t) => t.alive && of(t, o))) continue
+    if (testbeds.some((t) => !t.alive && of(t, o))) stale.push(o)
+    else if (hasProcesses(o)) inUse.push(o)
+    else stale.push(o)
+  }
+  return {stale, inUse}
+}
+
 export function listTestbeds(): TestbedListing {
   const testbeds = readRecords().map((r) => ({...r, alive: ownerAlive(r)}))
-  const live = testbeds.filter((t) => t.alive)
-  const names = new Set(live.flatMap((t) => [t.nsA, t.nsB, t.devA, t.devB]))
-  // A testbed still being made has a record before its objects: they go by its name.
-  const owned = (o: string) => names.has(o) || live.some((t) => belongsTo(t.name, o))
   const {netns, links} = mqbObjects()
-  const inUse = netns.filter((n) => !owned(n) && netnsHasProcesses(n))
-  return {testbeds, stale: [...netns, ...links].filter((n) => !owned(n) && !inUse.includes(n)), inUse}
+  const namespaces = new Set(netns)
+  const {stale, inUse} = classifyObjects(testbeds, [...netns, ...links], (o) =>
+    namespaces.has(o) ? netnsHasProcesses(o) : false,
+  )
+  return {testbeds, stale, inUse}
 }
 
 const sleepMs = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
@@ -283,10 +317,16 @@ export function removeTestbed(name: string, opts: {force?: boolean; missingOk?: 
       throw new MqbError(`could not restore ${rec.devState.dev}: ${failed.join('; ')}`, ExitCode.failure)
     removed.push(`${rec.devState.dev} (settings restored)`)
   }
+  // The log of a `testbed up --detach` whose background process failed is all that may be left.
+  // Named only when it is all there was: a held testbed's log goes with it unsaid.
+  const log = join(stateDir(), `${name}.log`)
+  if (existsSync(log)) {
+    rmSync(log, {force: true})
+    if (!rec && removed.length === 0) removed.push(log)
+  }
   if (!rec && removed.length === 0 && !opts.missingOk)
     throw new MqbError(`no testbed named ${name}; see \`mqbench testbed list\``, ExitCode.noDevice)
   removeRecord(name)
-  rmSync(join(stateDir(), `${name}.log`), {force: true})
   return removed
 }
 

@@ -136,14 +136,9 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
   const {ipA, ipB, prefix} = endpointAddresses(spec.name)
   const max = opts.maxQueues
   const vm = opts.vm ?? {}
-  const vcpus = vm.vcpus ?? max
   const hash = createHash('sha256').update(spec.name).digest()
   const undos: Array<() => void> = []
   const warnings: string[] = []
-  if (max > vcpus)
-    warnings.push(
-      `${max} queues on ${vcpus} vCPUs: the guest enables min(queues, vCPUs) at boot, and queues beyond ${vcpus} share vCPUs`,
-    )
   let guest: Guest | undefined
   try {
     undos.push(createNetns(ns, opts.cleanup))
@@ -174,7 +169,7 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
         mac: guestMac(hash[0], spec.name),
         guestCidr: `${ipB}/${prefix}`,
         queues: max,
-        vcpus,
+        vcpus: vm.vcpus,
         memoryMiB: vm.memoryMiB ?? 512,
         kernel: vm.kernel,
         accel: vm.accel ?? 'auto',
@@ -190,6 +185,13 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
       {keep: vm.keep},
     )
     const g = guest
+    warnings.push(...g.notes)
+    const vcpus = g.setup.vcpus
+    // Said once: the default under TCG says it in its note already.
+    if (max > vcpus && vm.vcpus !== undefined)
+      warnings.push(
+        `${max} queues on ${vcpus} vCPUs: the guest enables min(queues, vCPUs) at boot, and queues beyond ${vcpus} share vCPUs`,
+      )
     undos.push(registerGuestAddress(spec.name, ipB, g.ref, opts.cleanup))
     // After a live migration the guest runs in the destination qemu on its own tap: the address
     // record names the new process (it counts as local only while that one runs), the tap

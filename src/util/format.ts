@@ -28,4 +28,19 @@ export const signedPct = (v: number | null | undefined) => {
   return `${p > 0 ? '+' : ''}${p}%`
 }
 
+/**
+ * A confidence interval of a quantity that cannot be negative (a rate, a latency, a cost, a
+ * ratio of them), as "[a, b]": with few iterations and much noise the t-interval reaches below
+ * zero, which says only that the lower bound is not known to be above 0, so it is shown as 0.
+ */
+export function interval(
+  c: {low: number; high: number} | null | undefined,
+  f: (v: number) => string = fmt,
+): string {
+  return c ? `[${f(atLeastZero(c.low)!)}, ${f(c.high)}]` : '–'
+}
+
+/** A lower bound (of an interval, an error bar) of a quantity that cannot be negative. */
+export const atLeastZero = (v: number | undefined) => (v === undefined ? undefined : Math.max(0, v))
+
 export const queues = (n: number) => `${n} queue${n === 1 ? '' : 's'}`

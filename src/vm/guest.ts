@@ -18,6 +18,8 @@ import {findAgent, findBusybox, findQemu, qemuVersion} from './prereqs.js'
 import {processStartTime, stopProcess, type ProcessRef} from '../host/process.js'
 import {QmpClient} from './qmp.js'
 import {guestPaths, nicQueueModel, qemuArgs, shellQuote, type GuestConfig} from './qemu-args.js'
+import {onlineCpus} from '../host/cpus.js'
+import {chooseVcpus, type VcpuChoice} from './vcpus.js'
 import {pinVcpus, readVcpuPlacement, type VcpuPlacement} from './vcpu-pinning.js'
 
 export interface GuestOptions {
@@ -29,7 +31,8 @@ export interface GuestOptions {
   /** the guest's eth0 address with prefix */
   guestCidr: string
   queues: number
-  vcpus: number
+  /** undefined: chosen by chooseVcpus (vcpus.ts) once the accelerator is known */
+  vcpus?: number
   memoryMiB: number
   kernel?: string
   accel: AccelChoice
@@ -107,6 +110,8 @@ export class Guest {
   resets = 0
   /** live migrations this guest went through (adopt()) */
   migrations = 0
+  /** lines for the person about how the guest was set up (a vCPU count chosen for TCG) */
+  readonly notes: string[] = []
   private launch?: {qemu: string; cfg: GuestConfig; netns: string; name: string}
   /** stops of migration destinations not adopted (yet): they go with the guest */
   private readonly incoming = new Set<() => void>()
@@ -157,6 +162,18 @@ export class Guest {
     )
     const image: Initramfs = buildInitramfs({kernel, busybox, agent: agentBin})
     const accel = await chooseAccel(opts.accel, kernel, opts.dir)
+    let vcpuChoice: VcpuChoice
+    try {
+      vcpuChoice = chooseVcpus({
+        requested: opts.vcpus,
+        queues: opts.queues,
+        accel: accel.accel,
+        hostCpus: onlineCpus().length,
+      })
+    } catch (err) {
+      removeDir()
+      throw err
+    }
     const vhost = accel.accel === 'kvm' && existsSync('/dev/vhost-net')
     const cfg: GuestConfig = {
       name: opts.name,
@@ -164,7 +181,7 @@ export class Guest {
       initrd: image.path,
       append: [`mqb.ip=${opts.guestCidr}`, `mqb.hostname=mqb-${opts.name}`, ...(opts.append ?? [])],
       accel: accel.accel,
-      vcpus: opts.vcpus,
+      vcpus: vcpuChoice.vcpus,
       memoryMiB: opts.memoryMiB,
       queues: opts.queues,
       tap: opts.tap,
@@ -215,6 +232,14 @@ export class Guest {
         ExitCode.unsupported,
       )
     }
+    // What qemu gave the NIC, its own default included (qemu 7.2: 2N+2 also for one queue pair):
+    // the model knows only the vectors mqbench asked for.
+    const vectors = await qmp
+      .execute<number>('qom-get', {path: '/machine/peripheral/nic0', property: 'vectors'})
+      .then(
+        (v) => (Number.isInteger(v) ? v : (nicQueueModel(cfg).vectors ?? 0)),
+        () => nicQueueModel(cfg).vectors ?? 0,
+      )
     let vcpuCpus: number[] | undefined
     if (opts.vcpuCpus?.length) {
       try {
@@ -265,11 +290,11 @@ export class Guest {
       accelReason: accel.reason,
       vhost,
       mac: opts.mac,
-      vcpus: opts.vcpus,
+      vcpus: vcpuChoice.vcpus,
       ...(vcpuCpus ? {vcpuCpus} : {}),
       memoryMiB: opts.memoryMiB,
       queues: opts.queues,
-      vectors: nicQueueModel(cfg).vectors ?? 0,
+      vectors,
       initramfs: {key: image.key, modules: image.modules, sizeBytes: image.sizeBytes, cached: image.cached},
       agent: answer.h,
       bootMs: Math.round(performance.now() - t0),
@@ -277,6 +302,7 @@ export class Guest {
     }
     offBootWatch()
     const g = new Guest(opts.dir, proc, ref, qmp, agent, setup, undoQemu, removeDir)
+    if (vcpuChoice.note) g.notes.push(vcpuChoice.note)
     g.launch = {qemu, cfg, netns: opts.netns, name: opts.name}
     g.watch(q, qmp)
     return g

@@ -23,7 +23,7 @@ describeNet('how a sweep ends', () => {
     let sent = false
     const {done} = startMqbench(args(dir), (stderr, child) => {
       // the progress line of the last iteration is written once it is measured
-      if (!sent && /2 queue\(s\), iteration 1\/1/.test(stderr)) {
+      if (!sent && /2 queues, iteration 1\/1/.test(stderr)) {
         sent = true
         child.kill('SIGINT')
       }
@@ -41,7 +41,7 @@ describeNet('how a sweep ends', () => {
     const dir = join(out, 'early')
     let sent = false
     const {done} = startMqbench(args(dir), (stderr, child) => {
-      if (!sent && /1 queue\(s\), iteration 1\/1/.test(stderr)) {
+      if (!sent && /1 queue, iteration 1\/1/.test(stderr)) {
         sent = true
         child.kill('SIGINT')
       }

@@ -83,7 +83,7 @@ describe('requirePrereqs', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
     const table = readme.slice(readme.indexOf('## Exit codes'))
     for (const id of new Set(Object.values(NEEDS).flat()))
-      expect(table, id).toMatch(new RegExp(`(^|· )${REQUIREMENTS[id].exit} `, 'm'))
+      expect(table, id).toMatch(new RegExp(`^\\| ${REQUIREMENTS[id].exit} \\|`, 'm'))
   })
 })
 

@@ -37,7 +37,7 @@ describe('summary sentence', () => {
     const head = s.steps.find((x) => x.queueCount === within)!
     const sentence = summarySentences(r, s)[0]
     expect(sentence).toBe(
-      `3 queues: ${speedup.toFixed(2)}x the transactions/s of 1 queue (95% CI ${head.speedup.ci!.low.toFixed(2)}-${head.speedup.ci!.high.toFixed(2)}), ` +
+      `3 queues: ${speedup.toFixed(2)}x the transactions/s of 1 queue (95% CI [${head.speedup.ci!.low.toFixed(2)}, ${head.speedup.ci!.high.toFixed(2)}]), ` +
         `efficiency ${Math.round(efficiency * 100)}%; p99 latency ${Math.round(p99 * 100) > 0 ? '+' : ''}${Math.round(p99 * 100)}%; best: ${best} queues; smallest within 5% of best: ${within}.`,
     )
     expect(head.speedup.ci!.low).toBeLessThan(speedup)
@@ -62,7 +62,7 @@ describe('summary sentence', () => {
     r.steps = r.steps.slice(0, 1)
     const lines = summarySentences(r, scalingSummary(r))
     expect(lines[0]).toMatch(
-      /^Only 1 queue measured: [\d.]+ Gbit\/s \(95% CI [\d.]+-[\d.]+\); nothing to compare it with\.$/,
+      /^Only 1 queue measured: [\d.]+ Gbit\/s \(95% CI \[[\d.]+, [\d.]+\]\); nothing to compare it with\.$/,
     )
     expect(lines.at(-1)).toBe('The run is interrupted: measured queue counts 1 of 1, 2, 4.')
   })

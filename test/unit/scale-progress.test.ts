@@ -38,7 +38,7 @@ describe('progress', () => {
     p.stepStarted({index: 2, queueCount: 2}, readback)
     p.iterationDone({index: 2, queueCount: 2}, iteration(0, 12.345))
     const text = out.read().toString()
-    expect(text).toMatch(/^step 2\/3: 2 queue\(s\) set/)
+    expect(text).toMatch(/^step 2\/3: 2 queues set \(channels combined 1; sysfs rx 1 tx 1\)/)
     expect(text).toMatch(/iteration 1\/2: 12\.35 Gbit\/s/)
   })
 
@@ -63,9 +63,9 @@ describe('progress', () => {
     p.iterationDone({round: 1, queueCount: 2, iteration: 0}, iteration(0, 2.5))
     p.visitStarted({round: 2, queueCount: 1, iteration: 1}, readback)
     const lines = out.read().toString().split('\n')
-    expect(lines[0]).toMatch(/^round 1\/2: 2 queue\(s\) set/)
-    expect(lines[1]).toBe('  2 queue(s), round 1/2: 2.50 Gbit/s')
-    expect(lines[2]).toMatch(/^round 2\/2: 1 queue\(s\) set/)
+    expect(lines[0]).toMatch(/^round 1\/2: 2 queues set/)
+    expect(lines[1]).toBe('  2 queues, round 1/2: 2.50 Gbit/s')
+    expect(lines[2]).toMatch(/^round 2\/2: 1 queue set/)
   })
 
   it('redraws the round line on a TTY with the ETA of the visits left', () => {

@@ -1,21 +1,14 @@
 // `testbed up --detach` (issue 10 case 4): what can be checked is checked before the background
 // process starts, and a background process that fails hands its exit code and reason to the
 // parent. Runs the built CLI with a private state directory; nothing here creates a namespace.
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {ExitCode} from '../../src/errors.js'
 import {mqbench} from '../helpers/mqbench-cli.js'
+import {privateStateDir} from '../helpers/state-dir.js'
 
-const state = mkdtempSync(join(tmpdir(), 'mqb-state-'))
-const before = process.env.MQBENCH_STATE_DIR
-process.env.MQBENCH_STATE_DIR = state
-afterAll(() => {
-  if (before === undefined) delete process.env.MQBENCH_STATE_DIR
-  else process.env.MQBENCH_STATE_DIR = before
-  rmSync(state, {recursive: true, force: true})
-})
+const state = privateStateDir('mqb-state-')
 
 describe('testbed up --detach', () => {
   it('refuses flags the background process would refuse, before it starts (exit 3)', async () => {

@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {closeSync, fstatSync, mkdirSync, openSync, readFileSync} from 'node:fs'
+import {closeSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {MqbCommand} from '../../cli/base.js'
@@ -8,6 +8,7 @@ import {cpuListFlag, testbedKindFlag, vmFlags, vmOptions} from '../../cli/flags.
 import {ExitCode, MqbError, type ExitCodeValue} from '../../errors.js'
 import {checkTestbedSpec, createTestbed, type TestbedKind} from '../../testbed/index.js'
 import {LIMITS} from '../../limits.js'
+import {plural} from '../../util/text.js'
 import {serverFor} from '../../scale/workloads.js'
 import {ownerSelf, readRecords, stateDir, writeRecord, type TestbedRecord} from '../../testbed/registry.js'
 import {vmNames} from '../../testbed/vm.js'
@@ -201,10 +202,14 @@ export default class TestbedUp extends MqbCommand {
       .split('\n')
       .filter((l) => l.startsWith('mqbench: '))
       .at(-1)
+    // A failure that said why leaves nothing behind: its reason is this process's message. One
+    // that did not keeps its log for the person (`testbed down NAME` removes it); so does --keep.
+    const keep = !said || argv.includes('--keep')
+    if (!keep) rmSync(log, {force: true})
     throw new MqbError(
       said
         ? said.slice('mqbench: '.length)
-        : `the background testbed process ended (exit ${exited}); see ${log}`,
+        : `the background testbed process ended (exit ${exited}); see ${log} (\`mqbench testbed down ${name}\` removes it)`,
       (Object.values(ExitCode) as number[]).includes(exited as number)
         ? (exited as ExitCodeValue)
         : ExitCode.failure,
@@ -212,7 +217,9 @@ export default class TestbedUp extends MqbCommand {
   }
 
   private show(rec: TestbedRecord): void {
-    this.log(`testbed ${rec.name} (${rec.kind}, up to ${rec.maxQueues} queues), held by process ${rec.pid}`)
+    this.log(
+      `testbed ${rec.name} (${rec.kind}, up to ${plural(rec.maxQueues, 'queue')}), held by process ${rec.pid}`,
+    )
     this.log(`  A: ${rec.devA} ${rec.ipA}${rec.nsA ? ` in netns ${rec.nsA}` : ''}`)
     this.log(
       `  B: ${rec.devB} ${rec.ipB}${rec.nsB ? ` in netns ${rec.nsB}` : rec.guest ? ' in the guest' : ''}`,
@@ -220,7 +227,7 @@ export default class TestbedUp extends MqbCommand {
     if (rec.guest) {
       const g = rec.guest
       this.log(
-        `  guest: ${g.kernel.release}, ${g.accel}${g.vhost ? ', vhost' : ''}, ${g.vcpus} vCPUs, ${g.memoryMiB} MiB, ${g.queues} queue pairs, ${g.vectors} vectors; up in ${(g.bootMs / 1000).toFixed(1)} s`,
+        `  guest: ${g.kernel.release}, ${g.accel}${g.vhost ? ', vhost' : ''}, ${plural(g.vcpus, 'vCPU')}, ${g.memoryMiB} MiB, ${plural(g.queues, 'queue pair')}, ${plural(g.vectors, 'vector')}; up in ${(g.bootMs / 1000).toFixed(1)} s`,
       )
       this.log(`  console: mqbench testbed console ${rec.name}`)
     }

@@ -134,6 +134,16 @@ export interface ChurnOptions {
 }
 
 /** Under TCG a change takes ~70 ms idle and a few hundred under load: the loads last for this. */
+/**
+ * The phase line while the load outlives the changes (churn_long: 300 changes in about 10 s, then
+ * up to 75 s of load): without it the plan is silent until the load ends. None for the last 2 s.
+ */
+export function loadTailPhase(changes: number, loadMs: number, elapsedMs: number): string | undefined {
+  const leftS = Math.round((loadMs - elapsedMs) / 1000)
+  if (leftS < 2) return undefined
+  return `${changes} changes made; waiting ${leftS} s for the load to finish (it runs ${Math.round(loadMs / 1000)} s)`
+}
+
 export const churnLoadMs = (changes: number, durationMs: number) => Math.max(durationMs, 3000 + changes * 250)
 
 export function makeChurnCase(o: ChurnOptions = {}, set: VmCase['set'] = 'default'): VmCase {
@@ -171,6 +181,7 @@ export function makeChurnCase(o: ChurnOptions = {}, set: VmCase['set'] = 'defaul
         const common = {server: ep.server, port: ep.port, netns: tb.nsA, token: ep.token, durationMs: loadMs}
         const hooks = {signal: ctx.signal}
         const settle = <T>(p: Promise<T>) => p.catch((err: unknown) => ({error: failed(err)}))
+        const loadStart = performance.now()
         const loads = Promise.all([
           settle(runRr({...common, type: 'tcp_rr', sessions, requestSize: 1, responseSize: 1}, hooks)),
           settle(
@@ -198,6 +209,10 @@ export function makeChurnCase(o: ChurnOptions = {}, set: VmCase['set'] = 'defaul
           changes.push(rec)
           if (!loadsDone) underLoad++
         }
+        const tail = loadsDone
+          ? undefined
+          : loadTailPhase(changes.length, loadMs, performance.now() - loadStart)
+        if (tail) ctx.phase(tail)
         const [rr, udp, stream] = await loads
         const health = await guestKernelProblems(bed, mark)
         return {
