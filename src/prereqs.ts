@@ -29,6 +29,11 @@ export interface Answer {
   ok: boolean
   found?: string
   why?: string
+  /**
+   * the exit code the host's own words carry, where they say more than "missing": a --kernel
+   * that is not a kernel is a bad flag value (3), not an absent kernel (the requirement's 5)
+   */
+  exit?: ExitCodeValue
 }
 
 /** A host that answers probes: this machine, or a far end answering in one round trip. */
@@ -174,7 +179,8 @@ export async function requirePrereqs(
         : missingLine(id, a),
     )
   const where = host === localHost ? '' : `${host.name}: `
-  throw new MqbError(where + lines.join('; '), REQUIREMENTS[missing[0]!.id].exit)
+  const first = missing[0]!
+  throw new MqbError(where + lines.join('; '), first.a.exit ?? REQUIREMENTS[first.id].exit)
 }
 
 // ---- this machine's answers ----
@@ -222,7 +228,7 @@ const LOCAL: {[K in Probe['kind']]: (p: Extract<Probe, {kind: K}>) => Answer} = 
       const k = chooseKernel(p.path)
       return {ok: true, found: `${k.path} (${k.release})`}
     } catch (err) {
-      return {ok: false, why: reason(err)}
+      return {ok: false, why: reason(err), exit: err instanceof MqbError ? err.exitCode : undefined}
     }
   },
   addon: () => {

@@ -67,7 +67,7 @@ describe('test-plan page with --baseline, in headless Chromium', () => {
       `against ${plan.baseline!.file}: 2 of 4 load(s) compared regressed beyond the noise`,
     )
     expect(await section.locator('.rule').textContent()).toMatch(
-      /median drops below the baseline's by more than the noise: the relative ranges \(max − min\) \/ median of the repeats of both runs added together, and never less than 5%.*3 or more repeats/,
+      /median drops below the baseline's by more than the noise: the ranges \(max − min\) of the repeats of both runs added together, relative to the baseline's median, and never less than 5%.*3 or more repeats/,
     )
 
     const rows = section.locator('tbody tr')

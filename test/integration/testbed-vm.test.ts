@@ -49,7 +49,8 @@ describeNet('vm testbed (one shared guest)', () => {
   beforeAll(async () => {
     bed = await createVmBed(
       {kind: 'vm', name},
-      {maxQueues: 2, cleanup, vm: {accel: 'auto', vcpuCpus: [1, 0]}, owner: ownerSelf('test')},
+      // held as `testbed up` holds one: its console takes input (a running check's or scale's is refused)
+      {maxQueues: 2, cleanup, vm: {accel: 'auto', vcpuCpus: [1, 0]}, owner: ownerSelf('test', true)},
     )
     tb = bed.testbed
   }, 120_000)
