@@ -12,6 +12,7 @@ import {ExitCode, MqbError} from '../errors.js'
 import {mqbenchVersion} from '../host/info.js'
 import {agentBinary} from '../native.js'
 import {AGENT_PROTOCOL_VERSION} from '../vm/agent-client.js'
+import type {AgentHello} from '../vm/agent-ops.js'
 import {encodeFrame, FrameDecoder} from '../vm/framing.js'
 
 /** A far end named `ssh://[user@]host[:port]`. */
@@ -107,19 +108,6 @@ export function describeExit(code: number | null, signal: string | null, lastLin
   return `its agent exited with status ${code}${said}`
 }
 
-export interface AgentHelloHost {
-  agent: string
-  version: string
-  protocol: number
-  kernel: string
-  cpus: number
-  build: string
-  pid: number
-  mode?: string
-  dir?: string
-  address?: string
-}
-
 /** The FNV-1a 64 hash the agent reports as `build` (native/agent/ops_system.cc). */
 export function fnv1a64(bytes: Buffer): string {
   let h = 0xcbf29ce484222325n
@@ -128,7 +116,10 @@ export function fnv1a64(bytes: Buffer): string {
 }
 
 /** One line refusing an agent of another protocol, version or build, or undefined when it matches. */
-export function skew(hello: AgentHelloHost, want: {version: string; build: string}): string | undefined {
+export function skew(
+  hello: Pick<AgentHello, 'protocol' | 'version' | 'build' | 'mode'>,
+  want: {version: string; build: string},
+): string | undefined {
   if (hello.protocol !== AGENT_PROTOCOL_VERSION)
     return `its agent speaks protocol ${hello.protocol}, this mqbench ${AGENT_PROTOCOL_VERSION}`
   if (hello.version !== want.version)
@@ -169,7 +160,7 @@ export class FarHost {
   private readonly startedAt = Date.now()
   /** set once the session ended unexpectedly: when, and why */
   failure?: {at: Date; afterMs: number; why: string}
-  hello!: AgentHelloHost
+  hello!: AgentHello
   private listeners = new Set<(f: NonNullable<FarHost['failure']>) => void>()
 
   private constructor(
@@ -264,7 +255,7 @@ export class FarHost {
     child.on('error', () => {})
     try {
       await host.copyAndWait(binary, opts.readyTimeoutMs ?? 30_000)
-      const hello = await host.request<AgentHelloHost>('hello', {}, {timeoutMs: 10_000})
+      const hello = await host.request<AgentHello>('hello', {}, {timeoutMs: 10_000})
       const wrong = skew(hello, {version: mqbenchVersion(), build: fnv1a64(binary)})
       if (wrong) throw new MqbError(`far end ${url} refused: ${wrong}`, ExitCode.unsupported)
       host.hello = hello

@@ -40,6 +40,12 @@ export interface AgentHello {
   build: string
   pid: number
   ops: string[]
+  /** 'host' when started with `--host DIR` (an SSH far end: docs/hosts.md), else 'guest' */
+  mode?: string
+  /** host mode: the private directory it may write in, removed with it */
+  dir?: string
+  /** host mode: the address its servers bind */
+  address?: string
 }
 
 /** ETHTOOL_GCHANNELS in the guest: the same ioctl and fields as the host's (native/ethtool.cc). */
