@@ -15,13 +15,13 @@ import {
   readFileSync,
   realpathSync,
   rmSync,
-  symlinkSync,
   writeFileSync,
 } from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {pathWithout} from '../helpers/path-without.js'
 
 const repo = fileURLToPath(new URL('../..', import.meta.url))
 const work = mkdtempSync(join(tmpdir(), 'mqb-install-'))
@@ -32,19 +32,7 @@ let tarball = ''
 // What a compiler-less production host lacks; everything else of the system's PATH stays.
 const COMPILERS =
   /^(g\+\+|gcc|cc|c\+\+|cpp|make|gmake|python[\d.]*|clang.*|tcc|x86_64-linux-gnu-(g\+\+|gcc|cpp).*)$/
-function noCompilerPath(): string {
-  const dir = join(work, 'nocc')
-  mkdirSync(dir)
-  for (const d of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
-    let names: string[] = []
-    try {
-      names = readdirSync(d)
-    } catch {}
-    for (const n of names)
-      if (!COMPILERS.test(n) && !existsSync(join(dir, n))) symlinkSync(join(d, n), join(dir, n))
-  }
-  return dir
-}
+const noCompilerPath = () => pathWithout(join(work, 'nocc'), (n) => COMPILERS.test(n))
 let nocc = ''
 
 // A user's shell: none of the npm_* variables that `npm test` passes down (nodedir, prefix, ...),

@@ -5,32 +5,22 @@
 // (plan-vm-baseline-tcg.json: a real 2-queue TCG plan with --repeats 3 against a baseline in
 // which two loads were faster), not a live guest run. An interrupted plan shows its stopped case
 // as INTERRUPTED and lists the cases it never started.
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {chromium, type Browser, type Page} from 'playwright-core'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {Page} from 'playwright-core'
+import {describe, expect, it} from 'vitest'
 import {median} from '../../src/results/estimate.js'
 import {writePlanReport} from '../../src/report/index.js'
-import {CHROMIUM_ARGS, CHROMIUM_PATH} from '../../src/host/chromium.js'
 import {validatePlanResults, type PlanResultsFile} from '../../src/results/plan.js'
+import {chromiumForFile} from '../helpers/report-page.js'
 
 const load = (name: string) =>
   validatePlanResults(
     JSON.parse(readFileSync(new URL(`../fixtures/results/${name}`, import.meta.url), 'utf8')),
   )
 const plan = load('plan-vm-baseline-tcg.json')
-const dir = mkdtempSync(join(tmpdir(), 'mqb-plan-baseline-'))
-let browser: Browser
-
-beforeAll(async () => {
-  browser = await chromium.launch({executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS})
-})
-afterAll(async () => {
-  await browser?.close()
-  rmSync(dir, {recursive: true, force: true})
-})
+const {dir, get: chromiumBrowser} = chromiumForFile('mqb-plan-baseline-')
 
 async function open(
   p: PlanResultsFile,
@@ -38,7 +28,7 @@ async function open(
 ): Promise<{page: Page; requests: string[]; problems: string[]}> {
   const out = join(dir, name)
   writePlanReport(p, out)
-  const page = await browser.newPage({viewport: {width: 1100, height: 900}})
+  const page = await chromiumBrowser().newPage({viewport: {width: 1100, height: 900}})
   const requests: string[] = []
   const problems: string[] = []
   page.on('request', (r) => requests.push(r.url()))

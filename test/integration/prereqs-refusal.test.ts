@@ -2,34 +2,19 @@
 // absent from PATH, `check --testbed vm` says so in one line with exit 8 instead of filing every
 // case as FAIL, and `testbed up --kind vm` and `scale --testbed vm` say the same line.
 import {spawnSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync} from 'node:fs'
+import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, expect, it} from 'vitest'
 import {describeNet} from '../helpers/privileges.js'
+import {pathWithout} from '../helpers/path-without.js'
 import {RUN_JS} from '../helpers/mqbench-cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'mqb-noqemu-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
 /** PATH as the system's, without qemu-system-*. */
-function pathWithoutQemu(): string {
-  const bin = join(dir, 'bin')
-  mkdirSync(bin)
-  for (const d of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
-    let names: string[] = []
-    try {
-      names = readdirSync(d)
-    } catch {}
-    for (const n of names)
-      if (!n.startsWith('qemu-system-')) {
-        try {
-          symlinkSync(join(d, n), join(bin, n))
-        } catch {}
-      }
-  }
-  return bin
-}
+const pathWithoutQemu = () => pathWithout(join(dir, 'bin'), (n) => n.startsWith('qemu-system-'))
 
 describeNet('a missing qemu', () => {
   const PATH = pathWithoutQemu()
