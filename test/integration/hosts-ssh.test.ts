@@ -6,6 +6,8 @@ import {spawnSync} from 'node:child_process'
 import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import type {CheckReport} from '../../src/check/run.js'
+import {ifctl} from '../../src/native.js'
 import {loadResults} from '../../src/results/load.js'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {FarHost} from '../../src/hosts/ssh.js'
@@ -248,6 +250,59 @@ describeSsh('far ends over SSH', () => {
     } finally {
       rmSync(out, {recursive: true, force: true})
     }
+    expect(h.leftovers()).toEqual([])
+  })
+
+  const checkArgs = [
+    'check',
+    '--dev',
+    '',
+    '--server',
+    '',
+    '--queues',
+    '2',
+    '--sessions',
+    '4',
+    '--duration',
+    '1s',
+  ]
+  const checkOn = (h: SshTestHost) => checkArgs.map((a, i) => (i === 2 ? h.devHere : i === 4 ? h.url : a))
+
+  it('check: the live-interface plan with its far end on the SSH host, channels restored', async () => {
+    const before = ifctl.getChannels(h.devHere)
+    const r = await cli([...checkOn(h), '--json']).done
+    expect(r.status, r.stderr).toBe(0)
+    const report = JSON.parse(r.stdout) as CheckReport
+    const by = Object.fromEntries(report.checks.map((c) => [c.id, c]))
+    expect(by['channels-set']).toMatchObject({status: 'PASS', evidence: expect.stringMatching(/^read back/)})
+    expect(by['sysfs-queues']).toMatchObject({status: 'PASS', evidence: '2 rx-*, 2 tx-*'})
+    expect(by['one-queue'].status).toBe('PASS')
+    expect(by.restore.status).toBe('PASS')
+    expect(report.failed).toBe(0)
+    expect(report.transactionsPerSecond.atN).toBeGreaterThan(100)
+    expect(ifctl.getChannels(h.devHere)).toEqual(before)
+    expect(h.leftovers()).toEqual([])
+  })
+
+  it('check whose far agent is killed in its last load: one line naming the host, not a failed check, channels restored, nothing left', async () => {
+    const before = ifctl.getChannels(h.devHere)
+    let killed = false
+    const r = await cli(checkOn(h), (err) => {
+      if (!killed && /running 4 TCP_RR sessions .* at 1 queue/.test(err)) {
+        killed = true
+        setTimeout(() => h.killAgent(), 300)
+      }
+    }).done
+    expect(killed).toBe(true)
+    expect([6, 11]).toContain(r.status)
+    expect(oneLine(r).filter((l) => !l.startsWith('..'))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^mqbench: far end ${h.url} lost \\d+\\.\\d s after it was opened .*: its agent was killed by signal 9`,
+        ),
+      ),
+    ])
+    expect(ifctl.getChannels(h.devHere)).toEqual(before)
     expect(h.leftovers()).toEqual([])
   })
 
