@@ -1,7 +1,7 @@
 // A far end named ssh://...: open the host (ssh.ts), check what the run needs there before
-// anything changes (the caller's FarCheck, from src/prereqs.ts), start what it serves, and turn a run that failed because the host
-// went away into one line naming the host, when and why. Commands call these; a far end named by
-// an address is left to them unchanged.
+// anything changes (the caller's FarCheck, made by src/prereqs.ts), start what it serves, and turn
+// a run that failed because the host went away into one line naming the host, when and why.
+// Commands call these; a far end named by an address is left to them unchanged.
 import {randomBytes} from 'node:crypto'
 import {ExitCode, MqbError} from '../errors.js'
 import type {CleanupRegistry} from '../host/cleanup.js'
