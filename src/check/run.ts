@@ -15,6 +15,8 @@ import {sysfsQueueCounts} from '../observe/sysfs.js'
 import {onlineCpus} from '../host/cpus.js'
 import {PartialRunError, probeServer, runRr, DEFAULT_PORT} from '../sessions/index.js'
 import {run} from '../util/exec.js'
+import {isSshUrl, sessionFarEnd} from '../hosts/far-end.js'
+import {farCheck} from '../prereqs.js'
 import {
   channelMode,
   describeChannels,
@@ -24,8 +26,11 @@ import {
   type LoadRun,
 } from './checks.js'
 
+const DEFAULT_SESSIONS = 20
+
 export interface CheckOptions {
   dev: string
+  /** a running server's address, or ssh://[user@]host[:port] to start one there */
   server: string
   port?: number
   netns?: string
@@ -89,11 +94,38 @@ export async function routeDevice(host: string, netns?: string): Promise<{ip: st
   }
 }
 
+/**
+ * The plan on `opts.dev` against its server: one named by address as it is, or `ssh://HOST`, where
+ * the agent serves for the run (docs/hosts.md): checked for the sessions, started with a token of
+ * its own, stopped afterwards; a host lost meanwhile ends the check with its own line.
+ */
 export async function runCheck(opts: CheckOptions, hooks: CheckHooks): Promise<CheckReport> {
+  if (!isSshUrl(opts.server)) return checkLive(opts, hooks)
+  observeIO({netns: opts.netns}).deviceFiles(opts.dev) // a wrong interface stops before any ssh
+  hooks.onPhase?.(`starting the server on ${opts.server}`)
+  const far = await sessionFarEnd(
+    {server: opts.server, port: opts.port ?? DEFAULT_PORT, token: opts.token},
+    {sessions: opts.sessions ?? DEFAULT_SESSIONS, cleanup: hooks.cleanup, check: farCheck('far:server')},
+  )
+  try {
+    return await checkLive({...opts, ...far.target, allowRemote: true}, hooks, far.explain)
+  } catch (err) {
+    throw await far.explain(err)
+  } finally {
+    await far.close()
+  }
+}
+
+async function checkLive(
+  opts: CheckOptions,
+  hooks: CheckHooks,
+  /** a far end's account of a failed load (its host lost: when and why) */
+  explain: (err: unknown) => Promise<unknown> = async (err) => err,
+): Promise<CheckReport> {
   const io = observeIO({netns: opts.netns})
   const dev = opts.dev
   const queues = opts.queues ?? 2
-  const sessions = opts.sessions ?? 20
+  const sessions = opts.sessions ?? DEFAULT_SESSIONS
   const durationMs = opts.durationMs ?? 5000
   const phase = hooks.onPhase ?? (() => {})
   io.deviceFiles(dev) // an unknown interface or namespace stops here, before anything changes
@@ -161,9 +193,11 @@ export async function runCheck(opts: CheckOptions, hooks: CheckHooks): Promise<C
       interrupts: observeDelta(before, after).interrupts,
     }
   }
-  const partial = (err: unknown): string => {
-    if (err instanceof PartialRunError) return err.message
-    throw err
+  // A load cut short is the check's evidence; anything else (a far host gone) ends the check.
+  const partial = async (err: unknown): Promise<string> => {
+    const told = await explain(err)
+    if (told instanceof PartialRunError && told === err) return told.message
+    throw told
   }
 
   try {
@@ -188,7 +222,7 @@ export async function runCheck(opts: CheckOptions, hooks: CheckHooks): Promise<C
       try {
         e.loadN = await load(queues)
       } catch (err) {
-        e.loadNError = partial(err)
+        e.loadNError = await partial(err)
       }
     } else {
       e.loadNError = `${dev} has ${counts.rx} rx and ${counts.tx} tx queues, not ${queues}: the load at ${queues} queues did not run`
@@ -203,7 +237,7 @@ export async function runCheck(opts: CheckOptions, hooks: CheckHooks): Promise<C
         try {
           e.load1 = await load(1)
         } catch (err) {
-          e.load1Error = partial(err)
+          e.load1Error = await partial(err)
         }
       }
     }

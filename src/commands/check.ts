@@ -58,8 +58,9 @@ With --testbed vm mqbench boots qemu guests with a multiqueue virtio-net NIC its
   static flags = {
     dev: Flags.string({description: 'the interface to check', helpValue: 'IF', exclusive: ['testbed']}),
     server: Flags.string({
-      description: 'address of a running `mqbench server` reached through IF',
-      helpValue: 'HOST',
+      description:
+        'address of a running `mqbench server` reached through IF, or ssh://[user@]HOST[:PORT] to serve from that host for the check (docs/hosts.md)',
+      helpValue: 'HOST|ssh://HOST',
       exclusive: ['testbed'],
     }),
     testbed: Flags.option({options: ['vm'] as const})({

@@ -15,7 +15,7 @@ import {formatPps, parseRate, rateToPps, type Rate} from '../gen/rate.js'
 import type {GenGuest, GenResult} from '../results/schema.js'
 import {LIMITS} from '../limits.js'
 import {fmt} from '../util/format.js'
-import {requirePrereqs} from '../prereqs.js'
+import {farCheck, requirePrereqs} from '../prereqs.js'
 
 const rateFlag = Flags.custom<Rate>({
   parse: async (input) => parseRate(input),
@@ -251,7 +251,10 @@ On AF_PACKET with PACKET_QDISC_BYPASS (the default) the kernel sends a frame on 
         pcap: flags.pcap,
       }
       const result = flags['rx-host']
-        ? await runFarRxGen(flags['rx-host'], flags['rx-dev']!, options, hooks)
+        ? await runFarRxGen(flags['rx-host'], flags['rx-dev']!, options, {
+            ...hooks,
+            check: farCheck('far:rx', {device: flags['rx-dev']}),
+          })
         : await runGen(
             {...options, rx: flags['rx-dev'] ? {dev: flags['rx-dev'], netns: flags['rx-netns']} : link.rx},
             hooks,

@@ -17,7 +17,7 @@ import {
 } from '../sessions/render.js'
 import {LIMITS} from '../limits.js'
 import {fmt} from '../util/format.js'
-import {requirePrereqs} from '../prereqs.js'
+import {farCheck, requirePrereqs} from '../prereqs.js'
 
 export default class Rr extends MqbCommand {
   static summary = `Request/response sessions against an mqbench server (netperf TCP_RR, UDP_RR, TCP_CRR).`
@@ -91,7 +91,11 @@ export default class Rr extends MqbCommand {
     const off = onInterrupt(() => abort.abort())
     const live = !this.jsonEnabled() && Boolean(flags.interval)
     // ssh://HOST: the server runs on that host for this run (docs/hosts.md); naming it is the consent.
-    const far = await sessionFarEnd(sessionTarget(flags), {sessions: flags.sessions, cleanup})
+    const far = await sessionFarEnd(sessionTarget(flags), {
+      sessions: flags.sessions,
+      cleanup,
+      check: farCheck('far:server'),
+    })
     const opts = {
       ...far.target,
       allowRemote: flags['allow-remote'] || far.remote,

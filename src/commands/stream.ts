@@ -16,7 +16,7 @@ import {
 } from '../sessions/render.js'
 import {LIMITS} from '../limits.js'
 import {fmt} from '../util/format.js'
-import {requirePrereqs} from '../prereqs.js'
+import {farCheck, requirePrereqs} from '../prereqs.js'
 
 export default class Stream extends MqbCommand {
   static summary = `Bulk-transfer sessions against an mqbench server (netperf TCP_STREAM, TCP_MAERTS, UDP_STREAM).`
@@ -68,6 +68,7 @@ export default class Stream extends MqbCommand {
     const far = await sessionFarEnd(sessionTarget(flags), {
       sessions: flags.bidir ? 2 * flags.sessions : flags.sessions,
       cleanup,
+      check: farCheck('far:server'),
     })
     const opts = {
       ...far.target,

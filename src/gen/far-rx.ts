@@ -9,8 +9,7 @@ import {runGen, type GenKernel, type GenOptions, type GenProgress} from './run.j
 import type {CleanupRegistry} from '../host/cleanup.js'
 import type {NativeRxThreadStats} from '../native.js'
 import type {GenResult} from '../results/schema.js'
-import {checkFarHost, explainFarFailure, openFarHost} from '../hosts/far-end.js'
-import {CAP_NET_RAW} from '../hosts/prereqs.js'
+import {explainFarFailure, openFarHost, type FarCheck} from '../hosts/far-end.js'
 import type {FarHost} from '../hosts/ssh.js'
 
 // As gen/vm.ts: frames in flight when the senders end reach the far receiver within this.
@@ -21,13 +20,9 @@ export async function farDevice(
   host: FarHost,
   dev: string,
 ): Promise<{mac: string; rxQueues: number; physical: boolean}> {
-  const address = await host.request<{data: string}>('read_file', {path: `/sys/class/net/${dev}/address`})
-  const queues = await host.request<{entries: Array<{name: string}>}>('list_dir', {
-    path: `/sys/class/net/${dev}/queues`,
-  })
-  const top = await host.request<{entries: Array<{name: string}>}>('list_dir', {
-    path: `/sys/class/net/${dev}`,
-  })
+  const address = await host.readFile(`/sys/class/net/${dev}/address`)
+  const queues = await host.listDir(`/sys/class/net/${dev}/queues`)
+  const top = await host.listDir(`/sys/class/net/${dev}`)
   return {
     mac: address.data.trim(),
     rxQueues: queues.entries.filter((e) => /^rx-\d+$/.test(e.name)).length,
@@ -43,16 +38,21 @@ export async function runFarRxGen(
   url: string,
   rxDev: string,
   opts: Omit<GenOptions, 'rx' | 'dstMac' | 'dstIp'> & {dstMac?: string; dstIp?: string},
-  hooks: {signal?: AbortSignal; onProgress?: (p: GenProgress) => void; cleanup?: CleanupRegistry} = {},
+  hooks: {
+    signal?: AbortSignal
+    onProgress?: (p: GenProgress) => void
+    cleanup?: CleanupRegistry
+    /** what the receiver needs there (a raw socket's CAP_NET_RAW, the device), checked first */
+    check: FarCheck
+  },
 ): Promise<GenResult & {kernel?: GenKernel}> {
   const host = await openFarHost(url, hooks.cleanup)
   try {
-    // Before anything starts there: a raw socket needs CAP_NET_RAW, and the device must exist.
-    await checkFarHost(host, {capabilities: [CAP_NET_RAW], devices: [rxDev]})
+    await hooks.check(host)
     const far = await farDevice(host, rxDev)
     if (far.rxQueues < 1)
       throw new MqbError(`far end ${url}: ${rxDev} has no receive queues`, ExitCode.noDevice)
-    await host.request('rx_start', {
+    await host.rxStart({
       dev: rxDev,
       sockets: far.rxQueues,
       queues: opts.queues,
@@ -67,7 +67,7 @@ export async function runFarRxGen(
       )
       await sleep(DRAIN_MS)
     } finally {
-      threads = host.failure ? [] : (await host.request<{threads: NativeRxThreadStats[]}>('rx_stop')).threads
+      threads = host.failure ? [] : (await host.rxStop()).threads
     }
     // veth passes the sender's TX queue through as the receive queue; real NICs record queue + 1.
     const counted = countReceived(

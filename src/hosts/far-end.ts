@@ -1,56 +1,22 @@
 // A far end named ssh://...: open the host (ssh.ts), check what the run needs there before
-// anything changes (prereqs.ts), start what it serves, and turn a run that failed because the host
-// went away into one line naming the host, when and why. Commands call these; a far end named by
-// an address is left to them unchanged.
+// anything changes (the caller's FarCheck, made by src/prereqs.ts), start what it serves, and turn
+// a run that failed because the host went away into one line naming the host, when and why.
+// Commands call these; a far end named by an address is left to them unchanged.
 import {randomBytes} from 'node:crypto'
 import {ExitCode, MqbError} from '../errors.js'
 import type {CleanupRegistry} from '../host/cleanup.js'
 import {PartialRunError} from '../sessions/client.js'
-import {
-  farShortfalls,
-  parseCapEff,
-  parseOpenFiles,
-  parsePortRange,
-  type FarFacts,
-  type FarNeeds,
-} from './prereqs.js'
-import {FarAgentError, FarHost, isSshUrl} from './ssh.js'
+import {AgentError} from '../vm/agent-client.js'
+import {FarHost, isSshUrl} from './ssh.js'
 
 export {isSshUrl} from './ssh.js'
 
-const ENOENT = 2
-
-/** Reads the far host's facts for `needs` through its agent. */
-export async function farFacts(host: FarHost, needs: FarNeeds): Promise<FarFacts> {
-  const read = async (path: string) => (await host.request<{data: string}>('read_file', {path})).data
-  const [limits, status, range] = await Promise.all([
-    read('/proc/self/limits'),
-    read('/proc/self/status'),
-    read('/proc/sys/net/ipv4/ip_local_port_range'),
-  ])
-  const missingDevices: string[] = []
-  for (const dev of needs.devices ?? []) {
-    try {
-      await read(`/sys/class/net/${dev}/ifindex`)
-    } catch (err) {
-      if (err instanceof FarAgentError && err.errno === ENOENT) missingDevices.push(dev)
-      else throw err
-    }
-  }
-  const openFiles = parseOpenFiles(limits)
-  const capEff = parseCapEff(status)
-  const portRange = parsePortRange(range)
-  if (!openFiles || capEff === undefined || !portRange)
-    throw new MqbError(`far end ${host.name}: cannot read its limits from /proc`, ExitCode.unsupported)
-  return {openFiles, capEff, portRange, missingDevices}
-}
-
-/** Refuses, in one line, a far host that cannot run what `needs` describes. */
-export async function checkFarHost(host: FarHost, needs: FarNeeds): Promise<void> {
-  const short = farShortfalls(await farFacts(host, needs), needs)
-  if (short.length)
-    throw new MqbError(`far end ${host.name} cannot run this: ${short.join('; ')}`, ExitCode.unsupported)
-}
+/**
+ * What a far end is checked for once its agent is up, before anything changes there: the
+ * prerequisites table's own check (prereqs.ts's farCheck, a floor above this one), handed in by
+ * the caller that knows what the run needs; `run` adds what is known only here (a step's sessions).
+ */
+export type FarCheck = (host: FarHost, run?: {sessions?: number}) => Promise<void>
 
 /**
  * Opens an SSH far end and registers its undo (ending ssh ends the agent and removes its
@@ -81,11 +47,11 @@ export interface FarServer {
  */
 export async function startFarServer(
   host: FarHost,
-  o: {sessions: number; threads?: number; cpus?: number[]; token?: string},
+  o: {sessions: number; threads?: number; cpus?: number[]; token?: string; check: FarCheck},
 ): Promise<FarServer> {
-  await checkFarHost(host, {serverSessions: o.sessions})
+  await o.check(host, {sessions: o.sessions})
   const token = o.token ?? randomBytes(16).toString('hex')
-  const started = await host.request<{address: string; port: number}>('server_start', {
+  const started = await host.serverStart({
     bind: host.address,
     port: 0,
     token,
@@ -99,7 +65,7 @@ export async function startFarServer(
 /** Stops the far server if the host is still there; never throws (it runs on the way out). */
 export async function stopFarServer(s: FarServer): Promise<void> {
   if (s.host.failure) return
-  await s.host.request('server_stop', {}, {timeoutMs: 10_000}).catch(() => {})
+  await s.host.serverStop({timeoutMs: 10_000}).catch(() => {})
 }
 
 /**
@@ -108,7 +74,7 @@ export async function stopFarServer(s: FarServer): Promise<void> {
  * is kept and its message names the far end.
  */
 export async function explainFarFailure(host: FarHost, err: unknown, settleMs = 8_000): Promise<unknown> {
-  if (!(err instanceof MqbError) || err instanceof FarAgentError) return err
+  if (!(err instanceof MqbError) || err instanceof AgentError) return err
   const mayBeTheHost = err instanceof PartialRunError || err.exitCode === ExitCode.unreachable
   if (!host.failure && mayBeTheHost) await host.settle(settleMs)
   if (!host.failure) return err
@@ -135,13 +101,13 @@ export interface SessionFarEnd<T> {
  */
 export async function sessionFarEnd<T extends {server: string; port: number; token?: string}>(
   target: T,
-  o: {sessions: number; cleanup?: CleanupRegistry},
+  o: {sessions: number; cleanup?: CleanupRegistry; check: FarCheck},
 ): Promise<SessionFarEnd<T>> {
   if (!isSshUrl(target.server)) return {target, remote: false, explain: async (e) => e, close: async () => {}}
   const host = await openFarHost(target.server, o.cleanup)
   let far: FarServer
   try {
-    far = await startFarServer(host, {sessions: o.sessions})
+    far = await startFarServer(host, {sessions: o.sessions, check: o.check})
   } catch (err) {
     await host.close()
     throw await explainFarFailure(host, err)

@@ -2,7 +2,7 @@
 // sweep (in steps or alternating rounds), and whatever ends it: completion, Ctrl-C/SIGTERM (the
 // step or, alternating, the iteration in progress is abandoned; the journal says interrupted), or an error (the journal says failed). The testbed is removed
 // in every case. The command only parses flags and renders what this returns.
-import {requirePrereqs, type NeedsId} from '../prereqs.js'
+import {farCheck, requirePrereqs, type NeedsId} from '../prereqs.js'
 import {randomUUID} from 'node:crypto'
 import {mkdirSync, rmSync} from 'node:fs'
 import {ExitCode, MqbError} from '../errors.js'
@@ -140,6 +140,7 @@ export async function runScale(opts: ScaleRunOptions): Promise<ScaleRunResult> {
         vm: opts.vm,
         cleanup: opts.cleanup,
         owner: ownerSelf('mqbench scale'),
+        farCheck: farCheck('far:server'),
       },
     )
     if (testbed.guest) journal.recordGuest(testbed.guest)

@@ -4,7 +4,14 @@
 // (and by `testbed down` from the registry record if the run was killed).
 import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {ExitCode, MqbError, errnoCode, fromNative} from '../errors.js'
-import {explainFarFailure, isSshUrl, openFarHost, startFarServer, stopFarServer} from '../hosts/far-end.js'
+import {
+  explainFarFailure,
+  isSshUrl,
+  openFarHost,
+  startFarServer,
+  stopFarServer,
+  type FarCheck,
+} from '../hosts/far-end.js'
 import {ifctl, type Channels} from '../native.js'
 import {runOk} from '../util/exec.js'
 import {readBackQueues} from './common.js'
@@ -126,6 +133,9 @@ export async function createDevTestbed(
       `the dev:${dev} testbed needs a remote \`mqbench server\`: add --server HOST[:PORT] and --token`,
       ExitCode.badInput,
     )
+  const farCheck = opts.farCheck
+  if (isSshUrl(spec.server) && !farCheck)
+    throw new MqbError(`${spec.server}: the dev testbed was given no far-end check`, ExitCode.failure)
   let ch: Channels
   try {
     ch = ifctl.getChannels(dev)
@@ -150,7 +160,9 @@ export async function createDevTestbed(
     if (failed.length) throw new Error(failed.join('; '))
   })
   let count = usesCombined(ch) ? ch.combined : ch.rx
-  const far = isSshUrl(spec.server) ? await sshFarEnd(spec.server, opts.cleanup).catch(fail(undo)) : undefined
+  const far = isSshUrl(spec.server)
+    ? await sshFarEnd(spec.server, opts.cleanup, farCheck!).catch(fail(undo))
+    : undefined
   const remote = far ? undefined : parseServer(spec.server)
   return {
     kind: 'dev',
@@ -194,13 +206,13 @@ const fail = (undo: () => void) => (err: unknown) => {
 }
 
 /** --server ssh://HOST: the far end is the agent on that host, its session server started per run. */
-async function sshFarEnd(url: string, cleanup: TestbedOptions['cleanup']) {
+async function sshFarEnd(url: string, cleanup: TestbedOptions['cleanup'], check: FarCheck) {
   const host = await openFarHost(url, cleanup)
   const parts: Pick<Testbed, 'farHost' | 'explain' | 'startFarServer'> = {
     farHost: url,
     explain: (err) => explainFarFailure(host, err),
     startFarServer: async (token, maxSessions) => {
-      const s = await startFarServer(host, {sessions: maxSessions, token})
+      const s = await startFarServer(host, {sessions: maxSessions, token, check})
       return {port: s.port, close: () => stopFarServer(s)}
     },
   }

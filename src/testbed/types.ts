@@ -1,6 +1,7 @@
 // What every testbed kind (tap + relay, veth, a real device) offers the sweep: two endpoints
 // joined by a multiqueue link whose live queue count mqbench sets and reads back.
 import type {CleanupRegistry} from '../host/cleanup.js'
+import type {FarCheck} from '../hosts/far-end.js'
 import type {DeviceSnapshot} from '../observe/index.js'
 import type {ConfigInForce, QueueTraffic} from '../results/schema.js'
 import type {AccelChoice} from '../vm/accel.js'
@@ -28,6 +29,8 @@ export interface TestbedOptions {
   /** tap: CPUs the relay workers are pinned to (cycled); none = unpinned */
   relayCpus?: number[]
   vm?: VmOptions
+  /** dev with --server ssh://HOST: what that host is checked for before its server starts (prereqs.ts) */
+  farCheck?: FarCheck
 }
 
 export interface VmOptions {

@@ -22,8 +22,10 @@ export class AgentError extends MqbError {
     readonly errno = 0,
     /** true when the agent answered (with an error); false for a timeout or a lost channel */
     readonly answered = true,
+    /** whose agent, as the message names it: a far host's is `far end ssh://HOST: agent` */
+    who = 'guest agent',
   ) {
-    super(`guest agent ${op}: ${message}`, ExitCode.farEnd)
+    super(`${who} ${op}: ${message}`, ExitCode.farEnd)
     this.name = 'AgentError'
   }
 }
@@ -64,9 +66,19 @@ export class AgentClient extends AgentFacade {
 
   constructor(
     private target: string,
-    private opts: {alive?: () => boolean; connectTimeoutMs?: number; open?: AgentChannelOpener} = {},
+    private opts: {
+      alive?: () => boolean
+      connectTimeoutMs?: number
+      open?: AgentChannelOpener
+      /** whose agent the errors name (AgentError's `who`) */
+      label?: string
+    } = {},
   ) {
     super()
+  }
+
+  private error(op: string, message: string, errno = 0, answered = true): AgentError {
+    return new AgentError(op, message, errno, answered, this.opts.label)
   }
 
   /** The socket the channel connects to (the destination's after a migration). */
@@ -105,7 +117,7 @@ export class AgentClient extends AgentFacade {
     const timeoutMs = opts.timeoutMs ?? 5000
     let last: Error | undefined
     for (let a = 0; a < attempts; a++) {
-      if (this.closed) throw new AgentError(op, 'the agent channel is closed', 0, false)
+      if (this.closed) throw this.error(op, 'the agent channel is closed', 0, false)
       try {
         await this.ensureConnected()
         return (await this.attempt(id, op, frame, timeoutMs)) as T
@@ -114,7 +126,7 @@ export class AgentClient extends AgentFacade {
         last = err as Error
       }
     }
-    throw new AgentError(op, `no answer after ${attempts} attempts (${last?.message ?? 'timeout'})`, 0, false)
+    throw this.error(op, `no answer after ${attempts} attempts (${last?.message ?? 'timeout'})`, 0, false)
   }
 
   /** Asks `hello` until the agent answers (it starts late in boot), within `timeoutMs`. */
@@ -124,7 +136,7 @@ export class AgentClient extends AgentFacade {
       try {
         const hello = await this.hello({timeoutMs: 1000, retries: 0})
         if (hello.protocol !== AGENT_PROTOCOL_VERSION)
-          throw new AgentError(
+          throw this.error(
             'hello',
             `the guest agent speaks protocol ${hello.protocol}, this mqbench ${AGENT_PROTOCOL_VERSION}; rebuild both`,
           )
@@ -148,7 +160,7 @@ export class AgentClient extends AgentFacade {
     this.closed = true
     this.sock?.destroy()
     for (const p of this.pending.values())
-      p.reject(new AgentError(p.op, 'the agent channel was closed', 0, false))
+      p.reject(this.error(p.op, 'the agent channel was closed', 0, false))
     this.pending.clear()
   }
 
@@ -156,7 +168,7 @@ export class AgentClient extends AgentFacade {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id)
-        reject(new AgentError(op, `no answer within ${timeoutMs} ms`, 0, false))
+        reject(this.error(op, `no answer within ${timeoutMs} ms`, 0, false))
       }, timeoutMs)
       this.pending.set(id, {
         op,
@@ -231,7 +243,7 @@ export class AgentClient extends AgentFacade {
       if (msg.ok === true) p.resolve(msg.result ?? {})
       else
         p.reject(
-          new AgentError(
+          this.error(
             p.op,
             typeof msg.error === 'string' ? msg.error : 'failed',
             typeof msg.errno === 'number' ? msg.errno : 0,

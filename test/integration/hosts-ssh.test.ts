@@ -6,6 +6,8 @@ import {spawnSync} from 'node:child_process'
 import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import type {CheckReport} from '../../src/check/run.js'
+import {ifctl} from '../../src/native.js'
 import {loadResults} from '../../src/results/load.js'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {FarHost} from '../../src/hosts/ssh.js'
@@ -50,12 +52,14 @@ describeSsh('far ends over SSH', () => {
   it('host mode refuses exec (reboot, rm) and writes outside its directory, and takes one inside it', async () => {
     const host = await FarHost.open(h.url)
     try {
-      expect(host.hello.mode).toBe('host')
-      expect(host.hello.address).toBe(h.ip)
-      const dir = host.hello.dir!
+      expect(host.agentHello.mode).toBe('host')
+      expect(host.agentHello.address).toBe(h.ip)
+      const dir = host.agentHello.dir!
       expect(dir).toMatch(/^\/tmp\/mqbench-agent\./)
       for (const argv of [['reboot'], ['rm', '-rf', '/tmp/x'], ['sh', '-c', 'true']])
-        await expect(host.request('exec', {argv})).rejects.toThrow(/refused in host mode/)
+        await expect(host.exec(argv)).rejects.toThrow(
+          new RegExp(`^far end ${h.url}: agent exec: .*refused in host mode`),
+        )
       for (const path of [
         '/tmp/outside',
         `${dir}/../escape`,
@@ -151,8 +155,8 @@ describeSsh('far ends over SSH', () => {
       '--rx-dev',
       'nosuch0',
     ]).done
-    expect(r.status).toBe(8)
-    expect(oneLine(r)).toEqual([`mqbench: far end ${h.url} cannot run this: no network device nosuch0 there`])
+    expect(r.status).toBe(5)
+    expect(oneLine(r)).toEqual([`mqbench: far end ${h.url}: no network device nosuch0`])
     expect(h.leftovers()).toEqual([])
   })
 
@@ -249,6 +253,59 @@ describeSsh('far ends over SSH', () => {
     expect(h.leftovers()).toEqual([])
   })
 
+  const checkArgs = [
+    'check',
+    '--dev',
+    '',
+    '--server',
+    '',
+    '--queues',
+    '2',
+    '--sessions',
+    '4',
+    '--duration',
+    '1s',
+  ]
+  const checkOn = (h: SshTestHost) => checkArgs.map((a, i) => (i === 2 ? h.devHere : i === 4 ? h.url : a))
+
+  it('check: the live-interface plan with its far end on the SSH host, channels restored', async () => {
+    const before = ifctl.getChannels(h.devHere)
+    const r = await cli([...checkOn(h), '--json']).done
+    expect(r.status, r.stderr).toBe(0)
+    const report = JSON.parse(r.stdout) as CheckReport
+    const by = Object.fromEntries(report.checks.map((c) => [c.id, c]))
+    expect(by['channels-set']).toMatchObject({status: 'PASS', evidence: expect.stringMatching(/^read back/)})
+    expect(by['sysfs-queues']).toMatchObject({status: 'PASS', evidence: '2 rx-*, 2 tx-*'})
+    expect(by['one-queue'].status).toBe('PASS')
+    expect(by.restore.status).toBe('PASS')
+    expect(report.failed).toBe(0)
+    expect(report.transactionsPerSecond.atN).toBeGreaterThan(100)
+    expect(ifctl.getChannels(h.devHere)).toEqual(before)
+    expect(h.leftovers()).toEqual([])
+  })
+
+  it('check whose far agent is killed in its last load: one line naming the host, not a failed check, channels restored, nothing left', async () => {
+    const before = ifctl.getChannels(h.devHere)
+    let killed = false
+    const r = await cli(checkOn(h), (err) => {
+      if (!killed && /running 4 TCP_RR sessions .* at 1 queue/.test(err)) {
+        killed = true
+        setTimeout(() => h.killAgent(), 300)
+      }
+    }).done
+    expect(killed).toBe(true)
+    expect([6, 11]).toContain(r.status)
+    expect(oneLine(r).filter((l) => !l.startsWith('..'))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^mqbench: far end ${h.url} lost \\d+\\.\\d s after it was opened .*: its agent was killed by signal 9`,
+        ),
+      ),
+    ])
+    expect(ifctl.getChannels(h.devHere)).toEqual(before)
+    expect(h.leftovers()).toEqual([])
+  })
+
   it('names an unreachable host in one line, exit 6', async () => {
     const r = await cli(['rr', '--server', `ssh://root@${h.ipNobody}`, '--duration', '1s']).done
     expect(r.status).toBe(6)
@@ -264,7 +321,7 @@ describeSsh('far ends over SSH', () => {
     const r = await cli(['rr', '--server', h.url, '--sessions', '100000', '--duration', '1s']).done
     expect(oneLine(r)).toHaveLength(1)
     expect(r.stderr).toMatch(
-      /far end .* cannot run this: 100000 sessions need about 100064 open files but RLIMIT_NOFILE's hard limit there is/,
+      /far end .*: 100000 sessions need about 100064 open files but RLIMIT_NOFILE's hard limit is \d+: raise/,
     )
     expect(r.status).toBe(8)
     expect(h.leftovers()).toEqual([])

@@ -3,12 +3,15 @@
 // prerequisites as pure functions. test/integration/hosts-ssh.test.ts runs it through a real sshd.
 import {spawn, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {ExitCode, type MqbError} from '../../src/errors.js'
 import {
+  agentHeader,
   describeExit,
+  farAgentBinary,
   FarHost,
   fnv1a64,
   parseSshUrl,
@@ -16,8 +19,10 @@ import {
   skew,
   sshArgs,
   type SshTarget,
+  UNAME_ARCH,
 } from '../../src/hosts/ssh.js'
-import {farShortfalls, parseCapEff, parseOpenFiles, parsePortRange} from '../../src/hosts/prereqs.js'
+import {packageRoot} from '../../src/prebuilds.js'
+import {agentHost, answerLocally, requirePrereqs, type Host, type Probe} from '../../src/prereqs.js'
 import {agentBinary} from '../../src/native.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'mqb-hosts-unit-'))
@@ -31,7 +36,10 @@ const localSh = (_t: SshTarget, remote: string) => [
   '-c',
   remote,
 ]
-const agentDirs = () => spawnSync('ls', [tmp], {encoding: 'utf8'}).stdout.split('\n').filter(Boolean)
+const agentDirs = () =>
+  spawnSync('ls', [tmp], {encoding: 'utf8'})
+    .stdout.split('\n')
+    .filter((d) => d.startsWith('mqbench-agent.'))
 
 describe('ssh:// URLs and the ssh command line', () => {
   it.each([
@@ -109,14 +117,18 @@ describe('the far host, over a local sh instead of ssh', () => {
   it('copies the agent, checks it, runs it in host mode and removes its directory at the end', async () => {
     const host = await FarHost.open('ssh://root@198.19.0.2', {transport: localSh})
     try {
-      expect(host.hello.mode).toBe('host')
+      expect(host.agentHello.mode).toBe('host')
       expect(host.address).toBe('198.19.0.2')
-      expect(host.hello.build).toBe(fnv1a64(readFileSync(agentBinary())))
-      expect(host.hello.dir).toMatch(new RegExp(`^${tmp}/mqbench-agent\\.`))
-      expect(existsSync(`${host.hello.dir}/mqbench-agent`)).toBe(true)
-      await expect(host.request('exec', {argv: ['true']})).rejects.toThrow(
-        'far agent exec: exec of true is refused in host mode: this agent runs on a real host, not in a guest: Operation not permitted',
-      )
+      expect(host.agentHello.build).toBe(fnv1a64(readFileSync(agentBinary())))
+      expect(host.agentHello.dir).toMatch(new RegExp(`^${tmp}/mqbench-agent\\.`))
+      expect(existsSync(`${host.agentHello.dir}/mqbench-agent`)).toBe(true)
+      const err = await host.exec(['true']).catch((e: unknown) => e)
+      expect(err).toMatchObject({
+        message:
+          'far end ssh://root@198.19.0.2: agent exec: exec of true is refused in host mode: this agent runs on a real host, not in a guest: Operation not permitted',
+        exitCode: ExitCode.farEnd,
+        errno: 1,
+      })
     } finally {
       await host.close()
     }
@@ -126,7 +138,7 @@ describe('the far host, over a local sh instead of ssh', () => {
   it('names the agent killed under it, when and why, and the script still removes its directory', async () => {
     const host = await FarHost.open('ssh://h', {transport: localSh})
     const failed = new Promise((r) => host.onFailure(r))
-    process.kill(host.hello.pid, 'SIGKILL')
+    process.kill(host.agentHello.pid, 'SIGKILL')
     await failed
     expect(host.failureLine()).toMatch(
       /^far end ssh:\/\/h lost \d+\.\d s after it was opened \(\d{4}-\d\d-\d\dT[\d:.]+Z\): its agent was killed by signal 9$/,
@@ -139,11 +151,12 @@ describe('the far host, over a local sh instead of ssh', () => {
   it('the script refuses a copy whose checksum differs (exit 97) and leaves nothing', () => {
     const bin = readFileSync(agentBinary())
     const wrong = createHash('sha256').update('other').digest('hex')
-    const r = spawnSync('sh', ['-c', remoteScript(), 'mqbench-agent', String(bin.length), wrong], {
-      input: bin,
+    const r = spawnSync('sh', ['-c', remoteScript(), 'mqbench-agent'], {
+      input: Buffer.concat([Buffer.from(`${bin.length} ${wrong}\n`), bin]),
       env: {...process.env, TMPDIR: tmp},
       encoding: 'utf8',
     })
+    expect(r.stdout).toBe(`MQBENCH-ARCH ${spawnSync('uname', ['-m'], {encoding: 'utf8'}).stdout}`)
     expect(r.status).toBe(97)
     expect(r.stderr).toMatch(/^the copied agent has SHA-256 [0-9a-f]{64}, not [0-9a-f]{64}\n$/)
     expect(agentDirs()).toEqual([])
@@ -151,13 +164,10 @@ describe('the far host, over a local sh instead of ssh', () => {
 
   it('the agent stops by itself when the host stays silent past --idle (a vanished link)', async () => {
     const bin = readFileSync(agentBinary())
-    const sha = createHash('sha256').update(bin).digest('hex')
-    const script = remoteScript(300)
-    const p = spawn('sh', ['-c', script, 'mqbench-agent', String(bin.length), sha], {
-      env: {...process.env, TMPDIR: tmp},
-    })
+    const p = spawn('sh', ['-c', remoteScript(300), 'mqbench-agent'], {env: {...process.env, TMPDIR: tmp}})
     let err = ''
     p.stderr.on('data', (b) => (err += b))
+    p.stdin.write(agentHeader(bin))
     p.stdin.write(bin) // and never a request, nor the end of the input
     const code = await new Promise((r) => p.on('close', r))
     p.stdin.destroy()
@@ -167,39 +177,121 @@ describe('the far host, over a local sh instead of ssh', () => {
   })
 })
 
-describe('far-host prerequisites', () => {
-  const limits =
-    'Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 4096                 files\n'
-  const facts = {
-    openFiles: parseOpenFiles(limits)!,
-    capEff: parseCapEff('Name:\tx\nCapEff:\t0000000000001000\n')!,
-    portRange: parsePortRange('32768\t60999\n')!,
-    missingDevices: ['eth9'],
+describe("the agent for the far host's architecture", () => {
+  /** an installed copy's layout with prebuilds for `archs` (the real agent's bytes) */
+  const fakePackage = (archs: string[]) => {
+    const root = mkdtempSync(join(tmp, 'pkg-'))
+    mkdirSync(join(root, 'native'))
+    copyFileSync(join(packageRoot, 'native/prebuilds.json'), join(root, 'native/prebuilds.json'))
+    for (const a of archs) {
+      mkdirSync(join(root, 'prebuilds', `linux-${a}`), {recursive: true})
+      copyFileSync(agentBinary(), join(root, 'prebuilds', `linux-${a}`, 'mqbench-agent'))
+    }
+    return root
   }
-  it('parses /proc', () => {
-    expect(facts.openFiles).toEqual({soft: 1024, hard: 4096})
-    expect(facts.capEff).toBe(1n << 12n)
-    expect(facts.portRange).toEqual({low: 32768, high: 60999})
-    expect(parseOpenFiles('Max open files  unlimited unlimited files')!.hard).toBe(Number.MAX_SAFE_INTEGER)
+  const thrown = (f: () => unknown) => {
+    try {
+      f()
+    } catch (err) {
+      return err as MqbError
+    }
+    throw new Error('not thrown')
+  }
+
+  it('maps uname -m to the prebuild of that architecture', () => {
+    expect(UNAME_ARCH).toEqual({x86_64: 'x64', aarch64: 'arm64'})
+    const root = fakePackage(['x64'])
+    expect(farAgentBinary('ssh://h', 'x86_64', root)).toBe(join(root, 'prebuilds/linux-x64/mqbench-agent'))
   })
-  it('names every shortfall, and none when the host has what is needed', () => {
-    expect(
-      farShortfalls(
-        {...facts, missingDevices: []},
-        {serverSessions: 4000, capabilities: [{bit: 12, name: 'CAP_NET_ADMIN'}], localPorts: 28232},
-      ),
-    ).toEqual([])
-    expect(
-      farShortfalls(facts, {
-        serverSessions: 4033,
-        capabilities: [{bit: 13, name: 'CAP_NET_RAW'}],
-        localPorts: 28233,
-      }),
-    ).toEqual([
-      "4033 sessions need about 4097 open files but RLIMIT_NOFILE's hard limit there is 4096 (raise it in sshd's limits or run fewer sessions)",
-      'the SSH user has no CAP_NET_RAW there (log in as root)',
-      'no network device eth9 there',
-      '28233 local ports are needed but net.ipv4.ip_local_port_range there (32768-60999) offers 28232',
-    ])
+
+  it('refuses in one line naming the host an architecture it has no agent for (exit 13)', () => {
+    const root = fakePackage(['x64'])
+    const arm = thrown(() => farAgentBinary('ssh://pi', 'aarch64', root))
+    expect(arm.exitCode).toBe(ExitCode.noBinary)
+    expect(arm.message).toBe(
+      `far end ssh://pi runs aarch64, and this mqbench ships no agent for linux-arm64 (no prebuild for linux-arm64 in ${root}/prebuilds)`,
+    )
+    const rv = thrown(() => farAgentBinary('ssh://rv', 'riscv64', root))
+    expect(rv.exitCode).toBe(ExitCode.noBinary)
+    expect(rv.message).toBe(
+      'far end ssh://rv runs riscv64, for which mqbench builds no agent (it knows x86_64 and aarch64)',
+    )
+  })
+
+  it('an x64 file shipped as the arm64 prebuild is refused, not copied', () => {
+    const root = fakePackage(['arm64'])
+    expect(thrown(() => farAgentBinary('ssh://pi', 'aarch64', root)).message).toMatch(
+      /^far end ssh:\/\/pi runs aarch64, and this mqbench ships no agent for linux-arm64 \(.*is not built for arm64\)$/,
+    )
+  })
+
+  it('asks the host its uname -m before copying, and copies nothing to a host it has no agent for', async () => {
+    // a far host whose uname says aarch64: the transport puts a uname of its own first on PATH
+    const bin = mkdtempSync(join(tmp, 'bin-'))
+    writeFileSync(join(bin, 'uname'), '#!/bin/sh\necho aarch64\n', {mode: 0o755})
+    const armSh = (t: SshTarget, remote: string) => [
+      'env',
+      `PATH=${bin}:${process.env.PATH}`,
+      ...localSh(t, remote),
+    ]
+    const err = (await FarHost.open('ssh://pi', {transport: armSh}).catch((e: unknown) => e)) as MqbError
+    expect(err.exitCode).toBe(ExitCode.noBinary)
+    expect(err.message).toMatch(
+      /^far end ssh:\/\/pi runs aarch64, and this mqbench ships no agent for linux-arm64/,
+    )
+    expect(agentDirs()).toEqual([])
+  })
+})
+
+describe("the prerequisites table answered by the far host's agent", () => {
+  let host: FarHost
+  let far: Host
+  beforeAll(async () => {
+    host = await FarHost.open('ssh://h', {transport: localSh})
+    far = agentHost(host, 'far end ssh://h')
+  })
+  afterAll(() => host?.close())
+
+  it('answers each probe as this machine does, from its own /proc and /sys', async () => {
+    const probes: Probe[] = [
+      {kind: 'netDevice', name: 'lo'},
+      {kind: 'netDevice', name: 'mqbnosuch0'},
+      {kind: 'capability', cap: 'CAP_NET_RAW'},
+      {kind: 'command', name: 'sh'},
+      {kind: 'command', name: 'mqb-no-such-tool'},
+      {kind: 'openFiles', sessions: 10},
+      {kind: 'openFiles', sessions: 1e9},
+    ]
+    const there = await far.answer(probes)
+    expect(there.map((a) => a.ok)).toEqual(probes.map((p) => answerLocally(p).ok))
+    expect(there.map((a) => a.ok)).toEqual([true, false, there[2]!.ok, true, false, true, false])
+    expect(there[1]!.why).toBe('no network device mqbnosuch0')
+  })
+
+  it('refuses in one line naming the host, with the exit code of the first missing piece', async () => {
+    const err = (await requirePrereqs('far:rx', {device: 'mqbnosuch0', host: far}).catch(
+      (e: unknown) => e,
+    )) as MqbError
+    const noRaw = !answerLocally({kind: 'capability', cap: 'CAP_NET_RAW'}).ok
+    expect(err.message).toBe(
+      noRaw
+        ? 'far end ssh://h: mqbench needs CAP_NET_RAW: log in as root there (its agent runs as the SSH user); no network device mqbnosuch0'
+        : 'far end ssh://h: no network device mqbnosuch0',
+    )
+    expect(err.exitCode).toBe(noRaw ? ExitCode.privilege : ExitCode.noDevice)
+    const files = (await requirePrereqs('far:server', {sessions: 1e9, host: far}).catch(
+      (e: unknown) => e,
+    )) as MqbError
+    expect(files.exitCode).toBe(ExitCode.unsupported)
+    expect(files.message).toMatch(
+      /^far end ssh:\/\/h: 1000000000 sessions need about 1000000064 open files but RLIMIT_NOFILE's hard limit is \d+: raise RLIMIT_NOFILE's hard limit/,
+    )
+    await expect(requirePrereqs('far:server', {sessions: 10, host: far})).resolves.toBeUndefined()
+    await expect(requirePrereqs(['netDevice'], {device: 'lo', host: far})).resolves.toBeUndefined()
+  })
+
+  it("refuses to ask a far end about this machine's own pieces (the addon, a guest kernel)", async () => {
+    const [a] = await far.answer([{kind: 'addon'}])
+    expect(a).toEqual({ok: false, why: "addon is this machine's, not asked of a far end"})
   })
 })
