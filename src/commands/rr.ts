@@ -91,7 +91,7 @@ export default class Rr extends MqbCommand {
     const off = onInterrupt(() => abort.abort())
     const live = !this.jsonEnabled() && Boolean(flags.interval)
     // ssh://HOST: the server runs on that host for this run (docs/hosts.md); naming it is the consent.
-    const far = await sessionFarEnd(sessionTarget(flags), {sessions: flags.sessions, cleanup})
+    const far = await sessionFarEnd(await sessionTarget(flags), {sessions: flags.sessions, cleanup})
     const opts = {
       ...far.target,
       allowRemote: flags['allow-remote'] || far.remote,
