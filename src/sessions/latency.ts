@@ -5,7 +5,7 @@
 // rebuilt or walked in JavaScript.
 import {deflateSync} from 'node:zlib'
 import type {NativeHistogram, NativeLatencySummary} from '../native.js'
-import {emptyHistogram, summarizeHistogram} from '../results/histogram.js'
+import {sessions as nativeSessions} from '../native.js'
 import type {LatencySummaryUs} from '../results/schema.js'
 
 /** HdrHistogram's V2 compressed-encoding cookie with the word-size bits hdr-histogram-js sets. */
@@ -58,7 +58,23 @@ export function compressedBase64(encoded: NativeHistogram): string {
   return out.toString('base64')
 }
 
+/** What an empty histogram summarises to (hdr-histogram-js's summary of one: all zeros). */
+const NO_LATENCY: LatencySummaryUs = {count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0}
+
 /** The native summary has exactly the results file's fields; a session without one gets zeros. */
 export function latencySummary(s: NativeLatencySummary | undefined): LatencySummaryUs {
-  return s ?? summarizeHistogram(emptyHistogram())
+  return s ?? {...NO_LATENCY}
+}
+
+let emptyBase64: string | undefined
+
+/**
+ * A histogram with no values, encoded by native/histogram.cc as every session's is: the results
+ * path needs no hdr-histogram-js (33 ms of every session command's start to import;
+ * docs/sessions.md, "Start-up and fixed costs").
+ */
+export function emptyHistogramBase64(): string {
+  return (emptyBase64 ??= compressedBase64(
+    nativeSessions.histograms([new Float64Array(0)]).sessions[0].histogram,
+  ))
 }

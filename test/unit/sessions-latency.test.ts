@@ -11,7 +11,13 @@ import {
   summarizeHistogram,
 } from '../../src/results/histogram.js'
 import {inflateSync} from 'node:zlib'
-import {STORE_BELOW_BYTES, compressedBase64, storedZlib} from '../../src/sessions/latency.js'
+import {
+  STORE_BELOW_BYTES,
+  compressedBase64,
+  emptyHistogramBase64,
+  latencySummary,
+  storedZlib,
+} from '../../src/sessions/latency.js'
 
 function prng(seed: number) {
   return () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32
@@ -100,5 +106,16 @@ describe('stored zlib streams for small encodings', () => {
       expect(summarizeHistogram(decodeHistogram(compressedBase64(r.sessions[0].histogram)))).toEqual(
         r.latency,
       )
+  })
+})
+
+describe('an empty histogram without hdr-histogram-js', () => {
+  it("encodes and summarises as hdr-histogram-js's own empty histogram", () => {
+    const ours = decodeHistogram(emptyHistogramBase64())
+    const js = decodeHistogram(encodeHistogram(emptyHistogram()))
+    for (const k of ['totalCount', 'highestTrackableValue', 'numberOfSignificantValueDigits'] as const)
+      expect(ours[k], k).toBe(js[k])
+    expect(latencySummary(undefined)).toEqual(summarizeHistogram(emptyHistogram()))
+    expect(summarizeHistogram(ours)).toEqual(summarizeHistogram(emptyHistogram()))
   })
 })
