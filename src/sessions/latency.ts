@@ -4,8 +4,7 @@
 // hdr-histogram-js (src/results/histogram.ts) decodes it, and no session's histogram is ever
 // rebuilt or walked in JavaScript.
 import {deflateSync} from 'node:zlib'
-import type {NativeHistogram, NativeLatencySummary} from '../native.js'
-import {sessions as nativeSessions} from '../native.js'
+import {sessions as nativeSessions, type NativeHistogram, type NativeLatencySummary} from '../native.js'
 import type {LatencySummaryUs} from '../results/schema.js'
 
 /** HdrHistogram's V2 compressed-encoding cookie with the word-size bits hdr-histogram-js sets. */
