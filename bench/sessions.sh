@@ -5,24 +5,30 @@
 #       transaction can take; 20 sessions: the sum of 20 reference clients) and
 #     - sockperf ping-pong (TCP and UDP; it has no connect-per-transaction test)
 #   stream 1/2/20 sessions (128 KiB sends)  vs  iperf3 -P 1/2/20; and both tools with their defaults
+# The section "netperf": tcp_rr/udp_rr/tcp_crr 1 session (pinned alike) against netperf 2.7.1's
+# TCP_RR/UDP_RR/TCP_CRR, and tcp_rr 20 sessions against neper's `tcp_rr -F 20 -T 2`, both with
+# p50/p99, each beside the reference floor; Debian packages neither, so bench/peers.sh builds them
+# outside the repository and this script takes them from there ($MQB_PEERS, default
+# ${XDG_CACHE_HOME:-~/.cache}/mqbench-peers), from NETPERF=/NETSERVER=/NEPER= paths or from PATH,
+# and skips with one line the rows of a peer it cannot find.
 # Each pair is run REPS times, alternating mqbench and the peers (runs vary 15-30% on a VM, so one
 # pair of runs says little); medians, the range of mqbench's runs and the ratios are printed, then
 # syscalls per transaction of each client (strace -c -f; mqbench's count includes node's start-up).
 # Then the cost of many sessions: rr with 100, 1,000 and 10,000 sessions (SCALE_COUNTS), each run
 # REPS times for SECONDS on loopback (client and server in one namespace) and over the veth pair,
 # alternating, printing the client's wall time beyond the window (start-up, connection
-# ramp, results), the ramp alone and the client's peak RSS (medians); with NEPER=path to neper's
-# tcp_rr (built from github.com/google/neper: `make tcp_rr`), neper on loopback between them, with
+# ramp, results), the ramp alone and the client's peak RSS (medians); with neper's tcp_rr (found
+# as above), neper on loopback between them, with
 # the ratios mqbench/neper (wall overhead, client RSS, trans/s); SCALE_PORT_RANGE="LOW HIGH" sets the
 # loopback runs' ip_local_port_range (the kernel's 32768-60999 by default). Creates and removes its own
-# namespaces. Usage: bench/sessions.sh [SECONDS_PER_RUN=5] [REPS=3] [SECTIONS="peers scale"]
+# namespaces. Usage: bench/sessions.sh [SECONDS_PER_RUN=5] [REPS=3] [SECTIONS="peers netperf scale"]
 # Narrower sections for short runs on a shared machine: "single" (the three 1-session rr pairs and
 # their syscalls per transaction), "crr" (TCP_CRR with 4 and 20 sessions, default threads).
 # (needs root, a C compiler, sockperf, iperf3, strace, jq, /usr/bin/time)
 set -euo pipefail
 DUR=${1:-5}
 REPS=${2:-3}
-SECTIONS=${3:-peers scale}
+SECTIONS=${3:-peers netperf scale}
 SCALE_COUNTS=${SCALE_COUNTS:-100 1000 10000}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 MQB="node $HERE/bin/run.js"
@@ -31,7 +37,7 @@ NSA=mqb-bench$TAG-a NSB=mqb-bench$TAG-b DEVA=mqb${TAG}a DEVB=mqb${TAG}b
 OCT=$((16#${TAG:0:2}))
 IPA=198.18.$OCT.1 IPB=198.18.$OCT.2
 TOKEN=bench-$TAG
-MQB_PORT=12866 MQB_PINNED_PORT=12867 MQB_SCALE_PORT=12868 MQB_LO_PORT=12869 NEPER_CTL_PORT=12870 NEPER_DATA_PORT=12871 SP_PORT=11111 SP_MULTI_PORT=11200 IP3_PORT=5201 SPU_PORT=11112 SPU_MULTI_PORT=11300
+MQB_PORT=12866 MQB_PINNED_PORT=12867 MQB_SCALE_PORT=12868 MQB_LO_PORT=12869 NEPER_CTL_PORT=12870 NEPER_DATA_PORT=12871 NETSERVER_PORT=12872 SP_PORT=11111 SP_MULTI_PORT=11200 IP3_PORT=5201 SPU_PORT=11112 SPU_MULTI_PORT=11300
 # reference servers: one port per client (netserver's process per test); +100: the pinned one
 declare -A REF_PORT=([tcp_rr]=13000 [udp_rr]=13200 [tcp_crr]=13400) REF_PINNED_PID=()
 NCPU=$(nproc)
@@ -48,6 +54,13 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 for c in sockperf iperf3 jq strace cc /usr/bin/time; do command -v $c >/dev/null || { echo "bench/sessions.sh needs $c (apt-get install $c)"; exit 1; }; done
+PEERS_BIN=${MQB_PEERS:-${XDG_CACHE_HOME:-$HOME/.cache}/mqbench-peers}/bin
+find_peer() { # program -> its path from bench/peers.sh's directory or PATH, or nothing
+  if [ -x "$PEERS_BIN/$1" ]; then echo "$PEERS_BIN/$1"; else command -v "$1" || true; fi
+}
+NETPERF=${NETPERF:-$(find_peer netperf)} NETSERVER=${NETSERVER:-$(find_peer netserver)} NEPER=${NEPER:-$(find_peer tcp_rr)}
+[ -n "$NETPERF" ] && [ -n "$NETSERVER" ] || { NETPERF=""; echo "netperf/netserver not found (bench/peers.sh builds them): its rows are skipped"; }
+[ -n "$NEPER" ] || echo "neper's tcp_rr not found (bench/peers.sh builds it): its rows are skipped"
 WORK=$(mktemp -d)
 REF=$WORK/ref
 cc -O2 -pthread -o "$REF" "$HERE/bench/ref.c"
@@ -87,6 +100,8 @@ for i in $(seq 0 $((NCPU - 1))); do echo "U:$IPB:$((SPU_MULTI_PORT + i))"; done 
 ip netns exec "$NSB" taskset -c $SRV_CPU sockperf server -i "$IPB" -p $SPU_PORT >/dev/null 2>&1 & PIDS+=($!)
 ip netns exec "$NSB" sockperf server -f "$FEEDU" -F epoll --threads-num "$NCPU" >/dev/null 2>&1 & PIDS+=($!)
 ip netns exec "$NSB" iperf3 -s -B "$IPB" -p $IP3_PORT >/dev/null 2>&1 & PIDS+=($!)
+# netserver forks a child per test, which keeps its CPU.
+[ -n "$NETPERF" ] && { ip netns exec "$NSB" taskset -c $SRV_CPU "$NETSERVER" -D -p $NETSERVER_PORT >/dev/null 2>&1 & PIDS+=($!); }
 for t in tcp_rr udp_rr tcp_crr; do
   ip netns exec "$NSB" "$REF" server $t "$IPB" "${REF_PORT[$t]}" 20 64 64 & PIDS+=($!)
   ip netns exec "$NSB" taskset -c $SRV_CPU "$REF" server $t "$IPB" $((REF_PORT[$t] + 100)) 1 64 64 & PIDS+=($!)
@@ -134,6 +149,22 @@ sockperf_n() { # type clients -> "tps p50 p99": summed rate, median of the clien
   else for i in $(seq 1 "$2"); do sockperf_one $proto $((multi + i % NCPU)) >"$dir/$i" & done; wait; fi
   sum_clients "$dir"
 }
+netperf_one() { # type -> "tps p50 p99" of one netperf client, pinned as mqbench's (omni output; -j: percentiles)
+  ip netns exec "$NSA" taskset -c 0 "$NETPERF" -H "$IPB" -p $NETSERVER_PORT -t "${1^^}" -l "$DUR" -j -P 0 -- -r 64,64 \
+    -o THROUGHPUT,P50_LATENCY,P99_LATENCY | tail -1 | tr ',' ' '
+}
+# neper's tcp_rr across the veth pair, 64-byte requests and responses as the others; its server
+# serves one test and exits, so each run starts one. Latency is printed in seconds.
+neper_rr() { # sessions -> "tps p50 p99"
+  local n=$1 out srv; out=$(mktemp -p "$WORK")
+  ip netns exec "$NSB" "$NEPER" --nolog -F "$n" -T 2 -C $NEPER_CTL_PORT -P $NEPER_DATA_PORT -Q 64 -R 64 -l "$DUR" >/dev/null 2>&1 & srv=$!
+  for _ in $(seq 1 200); do ip netns exec "$NSB" ss -Hltn "sport = :$NEPER_CTL_PORT" | grep -q . && break; sleep 0.05; done
+  ip netns exec "$NSA" "$NEPER" --nolog -c -H "$IPB" -F "$n" -T 2 -C $NEPER_CTL_PORT -P $NEPER_DATA_PORT -Q 64 -R 64 -l "$DUR" -p 50,99 >"$out" 2>&1 ||
+    echo "neper tcp_rr -F $n failed: $(tail -1 "$out")" >&2
+  wait "$srv" 2>/dev/null || true
+  awk -F= '$1 == "throughput" { t = $2 } $1 == "latency_p50" { a = $2 * 1e6 } $1 == "latency_p99" { b = $2 * 1e6 }
+    END { printf "%s %.0f %.0f\n", t, a, b }' "$out"
+}
 mqb_stream() { # sessions [extra flags] -> gbps
   local n=$1; shift
   $MQB stream --netns "$NSA" --server "$IPB" --port $MQB_PORT --sessions "$n" "$@" --duration "${DUR}s" --json | jq -r '.gbps'
@@ -157,7 +188,9 @@ triple() {
     local -n arr=$other
     [ -z "${arr[0]}" ] && { printf '  %-28s' "-"; continue; }
     mb=$(COL=1 field "${arr[@]}" | median)
-    printf '  %s %.2fx of %.2f' "$([ $other = b ] && echo "ref" || echo "peer")" "$(echo "$ma $mb" | awk '{print $1 / $2}')" "$mb"
+    # mqbench/peer of the medians, then the range of the rounds' own ratios (each round's pair ran back to back)
+    printf '  %s %.2fx (%s) of %.2f' "$([ $other = b ] && echo "ref" || echo "peer")" "$(echo "$ma $mb" | awk '{print $1 / $2}')" \
+      "$(paste <(COL=1 field "${a[@]}") <(COL=1 field "${arr[@]}") | awk '$2 > 0 { print $1 / $2 }' | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')" "$mb"
   done
   if [ -n "$(COL=2 field "${a[0]}")" ]; then
     printf '  p50 %s' "$(COL=2 field "${a[@]}" | median)"
@@ -198,6 +231,11 @@ syscalls() { # type
     --request-size 64 --response-size 64 --duration "${DUR}s" --json | jq -r '[.sessions[].transactions] | add')
   detach
   printf '%-34s mqbench %s   ref %s\n' "syscalls/trans $t 1 session" "$(per_tx "$WORK/mqb.strace" "$n")" "$ref"
+  if [ -n "$NETPERF" ]; then # its transactions: rate x elapsed time
+    n=$(strace_calls "$WORK/np.strace" ip netns exec "$NSA" taskset -c 0 "$NETPERF" -H "$IPB" -p $NETSERVER_PORT -t "${t^^}" -l "$DUR" -P 0 -- \
+      -r 64,64 -o THROUGHPUT,ELAPSED_TIME | tail -1 | awk -F, '{ printf "%d", $1 * $2 }')
+    printf '%-34s netperf %s\n' "" "$(per_tx "$WORK/np.strace" "$n")"
+  fi
   printf '%-34s mqbench %s   ref %s\n' "  its server's" "$(per_tx "$WORK/mqbsrv.strace" "$n")" "$refsrv"
 }
 
@@ -210,7 +248,7 @@ scale() { # lo|veth sessions -> one line per run: "overhead_s ramp_ms rss_mb tra
   printf '%s %s %s %s\n' "$(echo "$wall $DUR" | awk '{print $1 - $2}')" "$(jq -r '.connectMs' "$out")" "$(echo "$rss" | awk '{print $1 / 1024}')" "$(jq -r '.transactionsPerSecond' "$out")"
   rm -f "$out" "$out.time"
 }
-# neper's tcp_rr (NEPER=path to a build of github.com/google/neper; not packaged for Debian) as the
+# neper's tcp_rr (bench/peers.sh builds it; not packaged for Debian) as the
 # peer of the loopback runs: flows x threads over epoll as mqbench's engine, both at 2 threads a
 # side (mqbench's default here: one per CPU), 1-byte requests and responses (both defaults). Its
 # server serves one test and exits, so each run starts one. -> "overhead_s - rss_mb trans/s server_rss_mb"
@@ -242,6 +280,18 @@ for t in tcp_rr udp_rr tcp_crr; do syscalls $t; done
 echo "(load average at the end $(cut -d' ' -f1-3 /proc/loadavg); syscalls are the client's, over a whole run)"
 fi
 
+if [[ " $SECTIONS " == *" netperf "* ]]; then
+echo "mqbench rr vs netperf $([ -n "$NETPERF" ] && "$NETPERF" -V | awk '{print $3}') (1 session, both pinned: client CPU 0, server CPU $SRV_CPU) and neper tcp_rr (20 sessions, -T 2; mqbench: a thread per CPU)"
+echo "  veth pair (2 queues), 64-byte requests and responses, ${DUR}s runs, median of $REPS alternating rounds, $NCPU CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "  (ref: bench/ref.c, the blocking floor; ratios mqbench/other of the medians, in brackets the range of the rounds' ratios; latency p50/p99 mqbench/ref/peer)"
+if [ -n "$NETPERF" ]; then
+  for t in tcp_rr udp_rr tcp_crr; do triple "$t 1 session vs netperf" "trans/s" "mqb_rr $t 1" "ref_n $t 1" "netperf_one $t"; done
+else echo "netperf rows skipped: no netperf (bench/peers.sh)"; fi
+if [ -n "$NEPER" ]; then triple "tcp_rr 20 sessions vs neper" "trans/s" "mqb_rr tcp_rr 20" "ref_n tcp_rr 20" "neper_rr 20"
+else echo "neper row skipped: no neper tcp_rr (bench/peers.sh)"; fi
+echo "(load average at the end $(cut -d' ' -f1-3 /proc/loadavg))"
+fi
+
 if [[ " $SECTIONS " == *" single "* ]]; then
 echo "mqbench rr, 1 session, vs the reference floor and sockperf: ${DUR}s runs, median of $REPS alternating runs, $NCPU CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for t in tcp_rr udp_rr tcp_crr; do
@@ -266,16 +316,16 @@ if [[ " $SECTIONS " == *" scale "* ]]; then
   # SCALE_PORT_RANGE="1024 65000": the loopback runs' local port range (default: the kernel's
   # 32768-60999), to see how much of a ramp is the kernel's search for a free port.
   [ -n "${SCALE_PORT_RANGE:-}" ] && ip netns exec "$NSB" sysctl -qw net.ipv4.ip_local_port_range="$SCALE_PORT_RANGE"
-  peer=""; [ -n "${NEPER:-}" ] && peer=", neper tcp_rr -T 2 on loopback between them"
+  peer=""; [ -n "$NEPER" ] && peer=", neper tcp_rr -T 2 on loopback between them"
   echo "mqbench rr, many sessions: ${DUR}s window, median of $REPS runs each (loopback and veth alternating$peer), $NCPU CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "(loopback: local ports $(ip netns exec "$NSB" cat /proc/sys/net/ipv4/ip_local_port_range | tr '\t' '-'))"
   printf '%-10s %-6s %24s %10s %14s %20s %12s\n' sessions path "wall overhead s (range)" "ramp ms" "client RSS MB" "server peak RSS MB" "trans/s"
-  paths="lo veth"; [ -n "${NEPER:-}" ] && paths="lo neper veth"
+  paths="lo veth"; [ -n "$NEPER" ] && paths="lo neper veth"
   for n in $SCALE_COUNTS; do
     lo=() veth=() neper=()
     for r in $(seq 1 "$REPS"); do
       lo+=("$(scale lo "$n")")
-      [ -n "${NEPER:-}" ] && neper+=("$(neper_scale "$n")")
+      [ -n "$NEPER" ] && neper+=("$(neper_scale "$n")")
       veth+=("$(scale veth "$n")")
     done
     for path in $paths; do

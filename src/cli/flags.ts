@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {DEFAULT_FRAME_SIZE} from '../gen/frame.js'
 import {onlineCpus} from '../host/cpus.js'
 import {LIMITS} from '../limits.js'
-import {parseTestbedKind, type TestbedKind, type VmOptions} from '../testbed/index.js'
+import type {TestbedKind, VmOptions} from '../testbed/index.js'
 import {formatDurationMs, parseBytes, parseCpuListFlag, parseDurationMs, parseQueueList} from './parse.js'
 
 export const queueListFlag = Flags.custom<number[]>({
@@ -62,7 +62,9 @@ export const netnsFlag = Flags.string({
 
 /** --testbed tap|veth|vm|dev:IF (src/testbed/index.ts). */
 export const testbedKindFlag = Flags.custom<{kind: TestbedKind; dev?: string}>({
-  parse: async (input) => parseTestbedKind(input),
+  // Imported when the flag is given: the testbed library (its vm half is 50 modules) is no part of
+  // the start of the commands that only share this file's other flags.
+  parse: async (input) => (await import('../testbed/index.js')).parseTestbedKind(input),
   helpValue: 'tap|veth|vm|dev:IF',
 })
 

@@ -5,7 +5,6 @@ import {sessionFarEnd} from '../hosts/far-end.js'
 import {bytesFlag} from '../cli/flags.js'
 import {sessionClientFlags, sessionTarget} from '../cli/session-flags.js'
 import {ExitCode, badInput} from '../errors.js'
-import {percentileDistribution, runHistogram} from '../results/histogram.js'
 import type {RrResult} from '../results/schema.js'
 import {PartialRunError, iterate, runRr, type IterationOutcome} from '../sessions/index.js'
 import {
@@ -91,7 +90,7 @@ export default class Rr extends MqbCommand {
     const off = onInterrupt(() => abort.abort())
     const live = !this.jsonEnabled() && Boolean(flags.interval)
     // ssh://HOST: the server runs on that host for this run (docs/hosts.md); naming it is the consent.
-    const far = await sessionFarEnd(sessionTarget(flags), {
+    const far = await sessionFarEnd(await sessionTarget(flags), {
       sessions: flags.sessions,
       cleanup,
       check: farCheck('far:server'),
@@ -134,12 +133,12 @@ export default class Rr extends MqbCommand {
       if (live) endLiveLine()
       const result = outcome.results[outcome.results.length - 1]
       const summary = policy.max > 1 ? describeIterations(outcome, 'trans/s') : undefined
-      if (!this.jsonEnabled()) this.render(result, flags.percentiles, summary)
+      if (!this.jsonEnabled()) await this.render(result, flags.percentiles, summary)
       if (abort.signal.aborted) process.exitCode = ExitCode.interrupted
       return summary ? {...result, iterations: {...summary, results: outcome.results}} : result
     } catch (err) {
       if (err instanceof PartialRunError && !this.jsonEnabled())
-        this.render(err.result as RrResult, flags.percentiles)
+        await this.render(err.result as RrResult, flags.percentiles)
       if (err instanceof PartialRunError && this.jsonEnabled()) {
         // --json keeps stdout for the (partial) result; MqbCommand.catch prints the reason to stderr.
         this.logJson(err.result)
@@ -151,7 +150,7 @@ export default class Rr extends MqbCommand {
     }
   }
 
-  private render(r: RrResult, percentiles?: string, iterations?: IterationSummary): void {
+  private async render(r: RrResult, percentiles?: string, iterations?: IterationSummary): Promise<void> {
     const lat = r.latency
     this.log(
       `mqbench rr: ${r.type} to ${r.server.host}:${r.server.port}, ${r.sessions.length} session(s)${connectedIn(r)}, ${r.requestSize}/${r.responseSize} bytes, burst ${r.burst}, ${fmt(r.windowMs / 1000, 2)} s`,
@@ -160,6 +159,8 @@ export default class Rr extends MqbCommand {
       `transactions/s ${fmt(r.transactionsPerSecond, 0)}   latency us: min ${fmt(lat.min, 1)} mean ${fmt(lat.mean, 1)} p50 ${fmt(lat.p50, 1)} p90 ${fmt(lat.p90, 1)} p99 ${fmt(lat.p99, 1)} p99.9 ${fmt(lat.p999, 1)} max ${fmt(lat.max, 1)}`,
     )
     if (percentiles) {
+      // The histogram library only for --percentiles: 33 ms of every start otherwise.
+      const {percentileDistribution, runHistogram} = await import('../results/histogram.js')
       const points = percentiles.split(',').map(Number)
       const dist = percentileDistribution(runHistogram(r), points)
       this.log(`percentiles us: ${dist.map((d) => `p${d.percentile} ${fmt(d.valueUs, 1)}`).join('  ')}`)

@@ -65,7 +65,7 @@ export default class Stream extends MqbCommand {
     const off = onInterrupt(() => abort.abort())
     const live = !this.jsonEnabled() && Boolean(flags.interval)
     // ssh://HOST: the server runs on that host for this run (docs/hosts.md); naming it is the consent.
-    const far = await sessionFarEnd(sessionTarget(flags), {
+    const far = await sessionFarEnd(await sessionTarget(flags), {
       sessions: flags.bidir ? 2 * flags.sessions : flags.sessions,
       cleanup,
       check: farCheck('far:server'),

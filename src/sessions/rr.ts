@@ -2,11 +2,10 @@
 import {badInput} from '../errors.js'
 import {onlineCpus} from '../host/cpus.js'
 import type {NativeSessionResult} from '../native.js'
-import {emptyHistogram, encodeHistogram} from '../results/histogram.js'
 import type {RrResult, RrSession, RrType} from '../results/schema.js'
 import {PartialRunError, runSessions, type SessionRun} from './client.js'
 import {STALL_NS, fairness, serviceDemandUs} from './fairness.js'
-import {compressedBase64, latencySummary} from './latency.js'
+import {compressedBase64, emptyHistogramBase64, latencySummary} from './latency.js'
 import {LIMITS} from '../limits.js'
 
 export interface RrOptions {
@@ -102,7 +101,7 @@ export function rrResult(
   run: Pick<SessionRun, 'host' | 'sessions' | 'total' | 'elapsedMs' | 'local' | 'remote'> &
     Partial<Pick<SessionRun, 'connectMs' | 'pinnedCpus'>>,
 ): RrResult {
-  const empty = encodeHistogram(emptyHistogram())
+  const empty = emptyHistogramBase64()
   const sessions = run.sessions.map((s, i) => rrSession(i, s, empty))
   // The total is the sum of the sessions' own rates over their (common) window, never a
   // separately counted figure.

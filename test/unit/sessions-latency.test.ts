@@ -10,7 +10,14 @@ import {
   mergeHistograms,
   summarizeHistogram,
 } from '../../src/results/histogram.js'
-import {compressedBase64} from '../../src/sessions/latency.js'
+import {inflateSync} from 'node:zlib'
+import {
+  STORE_BELOW_BYTES,
+  compressedBase64,
+  emptyHistogramBase64,
+  latencySummary,
+  storedZlib,
+} from '../../src/sessions/latency.js'
 
 function prng(seed: number) {
   return () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32
@@ -70,5 +77,45 @@ describe('native session histograms', () => {
     const h = decodeHistogram(compressedBase64(r.sessions[4].histogram))
     expect(h.totalCount).toBe(0)
     expect(r.sessions[4].latency).toEqual(summarizeHistogram(emptyHistogram()))
+  })
+})
+
+describe('stored zlib streams for small encodings', () => {
+  it('inflates to the bytes it holds, and a broken check is refused', () => {
+    for (const n of [0, 1, 60, 1023, 5552, 65_535]) {
+      const b = Uint8Array.from({length: n}, (_, i) => (i * 131 + 7) & 0xff)
+      const z = storedZlib(b)
+      expect(inflateSync(z)).toEqual(Buffer.from(b))
+      if (n === 0) continue
+      const broken = Buffer.from(z)
+      broken[broken.length - 1] ^= 1
+      expect(() => inflateSync(broken), `n=${n}`).toThrow(/incorrect data check/)
+    }
+    expect(() => storedZlib(new Uint8Array(65_536))).toThrow(RangeError)
+  })
+
+  it("stores a narrow session's encoding and still deflates a broad one, both decoding alike", () => {
+    const narrow = nativeSessions.histograms([latencies(30, 40_000, prng(5))])
+    const broad = nativeSessions.histograms([Float64Array.from({length: 5000}, (_, i) => 2048 + i * 37)])
+    expect(narrow.sessions[0].histogram.length).toBeLessThan(STORE_BELOW_BYTES)
+    expect(broad.sessions[0].histogram.length).toBeGreaterThanOrEqual(STORE_BELOW_BYTES)
+    const blockType = (b64: string) => (Buffer.from(b64, 'base64')[10] >> 1) & 3 // after cookie, length, zlib header
+    expect(blockType(compressedBase64(narrow.sessions[0].histogram))).toBe(0) // stored
+    expect(blockType(compressedBase64(broad.sessions[0].histogram))).not.toBe(0)
+    for (const r of [narrow, broad])
+      expect(summarizeHistogram(decodeHistogram(compressedBase64(r.sessions[0].histogram)))).toEqual(
+        r.latency,
+      )
+  })
+})
+
+describe('an empty histogram without hdr-histogram-js', () => {
+  it("encodes and summarises as hdr-histogram-js's own empty histogram", () => {
+    const ours = decodeHistogram(emptyHistogramBase64())
+    const js = decodeHistogram(encodeHistogram(emptyHistogram()))
+    for (const k of ['totalCount', 'highestTrackableValue', 'numberOfSignificantValueDigits'] as const)
+      expect(ours[k], k).toBe(js[k])
+    expect(latencySummary(undefined)).toEqual(summarizeHistogram(emptyHistogram()))
+    expect(summarizeHistogram(ours)).toEqual(summarizeHistogram(emptyHistogram()))
   })
 })
