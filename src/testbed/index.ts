@@ -89,7 +89,7 @@ export async function createTestbed(
 
 /**
  * A vm testbed with its guest in reach (bootVmBed), recorded as createTestbed records any testbed.
- * Its queue count goes to qemu unchecked: check --testbed vm's negative case asks qemu for queues=0
+ * Its queue count goes to qemu unchecked: check vm's negative case asks qemu for queues=0
  * on purpose and judges qemu's own refusal; the commands' flags bound every count a person gives.
  */
 export function createVmBed(spec: TestbedSpec, opts: TestbedOptions & {owner: TestbedOwner}): Promise<VmBed> {

@@ -16,7 +16,8 @@ import {run, runOk} from '../util/exec.js'
 import {Guest, type RebootObservation} from '../vm/guest.js'
 import {guestSnapshot, guestSysfsQueues} from '../vm/guest-observe.js'
 import {guestVirtioName} from '../vm/hotplug.js'
-import {guestMac} from '../vm/qemu-args.js'
+import {withGuestDefaults} from '../vm/defaults.js'
+import {guestMac, vectorsInUse} from '../vm/qemu-args.js'
 import {endpointAddresses, quietNamespace} from './common.js'
 import {stateDir} from './registry.js'
 import type {QueueReadback, Testbed, TestbedOptions, TestbedSpec} from './types.js'
@@ -95,7 +96,7 @@ export function sharedVectors(interrupts: string, virtio: string): boolean {
 
 /**
  * A booted vm testbed with its parts in reach, for callers that drive the hypervisor too
- * (check --testbed vm: QMP set_link, hotplug, migration, reboot). `testbed` is the same object
+ * (check vm: QMP set_link, hotplug, migration, reboot). `testbed` is the same object
  * `createVmTestbed` returns; closing it removes everything.
  */
 export interface VmBed {
@@ -170,9 +171,8 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
         guestCidr: `${ipB}/${prefix}`,
         queues: max,
         vcpus: vm.vcpus,
-        memoryMiB: vm.memoryMiB ?? 512,
+        ...withGuestDefaults({memoryMiB: vm.memoryMiB, accel: vm.accel}),
         kernel: vm.kernel,
-        accel: vm.accel ?? 'auto',
         dir,
         bootTimeoutMs: vm.bootTimeoutMs,
         vcpuCpus: vm.vcpuCpus,
@@ -213,7 +213,7 @@ export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promis
       const irq = await agent.readFile('/proc/interrupts')
       if (sharedVectors(irq.data, virtio))
         throw new MqbError(
-          `the guest's ${virtio} shares one interrupt for all queues (${virtio}-virtqueues): qemu gave it fewer than ${2 * max + 1} vectors`,
+          `the guest's ${virtio} shares one interrupt for all queues (${virtio}-virtqueues): qemu gave it fewer than ${vectorsInUse(max)} vectors`,
           ExitCode.unsupported,
         )
     }

@@ -3,7 +3,7 @@
 import {spawnSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
-import Check from '../../src/commands/check.js'
+import CheckVm from '../../src/commands/check/vm.js'
 import Report from '../../src/commands/report.js'
 import Scale from '../../src/commands/scale.js'
 import {TESTBED_KINDS} from '../../src/testbed/index.js'
@@ -35,7 +35,7 @@ describe("report's examples", () => {
 describe('the default results directory', () => {
   for (const [name, cmd] of [
     ['scale', Scale],
-    ['check', Check],
+    ['check vm', CheckVm],
   ] as const) {
     it(`${name}'s --out default is ignored by git`, () => {
       const dir = (cmd.flags.out.default as string).replace(/^\.\//, '')

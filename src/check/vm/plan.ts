@@ -1,4 +1,4 @@
-// Running the cases of `check --testbed vm` one after the other: each gets a context that boots
+// Running the cases of `check vm` one after the other: each gets a context that boots
 // guests (the shared default guest or its own), a signal that fires on Ctrl-C and at its bound,
 // and a try/finally that removes what it booted. A case that throws or overruns ends as a FAIL
 // with what it saw, and the next case still runs; only an interrupt stops the plan.

@@ -5,6 +5,7 @@
 // its address, TCP_RR sessions host<->guest, and every queue's interrupt lines of the new device rise.
 import {addBridgedTap, queueMismatch, readTapQueues, type VmBed} from '../../../testbed/vm.js'
 import {guestSysfsQueues} from '../../../vm/guest-observe.js'
+import {vectorsFor} from '../../../vm/qemu-args.js'
 import {
   guestVirtioName,
   networkClients,
@@ -78,7 +79,7 @@ export async function replug(
     deleted: `device_del ${from.deviceId}: qemu reports DEVICE_DELETED`,
     gone: "the guest's interface disappears",
     hostGone: `query-pci and info network no longer show ${from.deviceId}/${from.netdevId}`,
-    appeared: `device_add ${to.deviceId} (virtio-net-pci, mq=on, vectors=${2 * n + 2}): a new interface in the guest`,
+    appeared: `device_add ${to.deviceId} (virtio-net-pci, mq=on, vectors=${vectorsFor(n)}): a new interface in the guest`,
     hostShown: `query-pci and info network show ${to.deviceId} on tap ${to.tap}`,
     queues: `ethtool -L combined ${n} on the new interface: guest channels, sysfs queues and the host tap agree`,
   }

@@ -8,6 +8,7 @@
 //    this part boots at least 4. 257 is refused by tun (TUNSETIFF: E2BIG): case negative-qemu.
 import {LIMITS} from '../../../limits.js'
 import {GUEST_DEV} from '../../../testbed/vm.js'
+import {vectorsFor, vectorsInUse} from '../../../vm/qemu-args.js'
 import {vmGenTarget} from '../../../gen/testbed.js'
 import {runVmGen} from '../../../gen/vm.js'
 import {missingQueueLines, readGuestFacts} from '../guest-facts.js'
@@ -69,11 +70,11 @@ async function largest(
   n: number,
 ): Promise<{checks: PlanCheck[]; numbers: Record<string, number>}> {
   const vcpus = Math.max(LARGEST_MIN_VCPUS, ctx.params.vcpus)
-  ctx.phase(`booting ${n} queue pairs (vectors ${2 * n + 2}) on ${vcpus} vCPUs`)
+  ctx.phase(`booting ${n} queue pairs (vectors ${vectorsFor(n)}) on ${vcpus} vCPUs`)
   const bed = await ctx.boot({
     queues: n,
     vcpus,
-    vectors: 2 * n + 2,
+    vectors: vectorsFor(n),
     memoryMiB: Math.max(1024, ctx.params.memoryMiB),
   })
   const f = await readGuestFacts(bed)
@@ -88,7 +89,7 @@ async function largest(
   const missing = missingQueueLines(f.snapshot, n)
   checks.push({
     id: 'largest-irq-lines',
-    title: `one interrupt line per queue and direction at ${n} (${2 * n + 1} vectors in use)`,
+    title: `one interrupt line per queue and direction at ${n} (${vectorsInUse(n)} vectors in use)`,
     status: missing.length === 0 ? 'PASS' : 'FAIL',
     evidence: missing.length
       ? `missing ${missing.length} lines (${missing.slice(0, 4).join(', ')}...)`
