@@ -66,6 +66,7 @@ export async function runVmPlan(params: PlanParams, cases: VmCase[], hooks: Plan
         cleanup: hooks.cleanup,
         owner: ownerSelf('mqbench check'),
         maxQueues: queues,
+        uncheckedQueues: variant.uncheckedQueues,
         vm: {
           vcpus: variant.vcpus ?? params.vcpus,
           vcpuCpus: params.vcpuCpus,
@@ -108,7 +109,7 @@ export async function runVmPlan(params: PlanParams, cases: VmCase[], hooks: Plan
           if (!shared) {
             phase(`booting the shared guest (${params.queues} queues, ${params.vcpus} vCPUs)`)
             const bed = await boot()
-            shared = {bed, record: bed.guest.setup}
+            shared = {bed, record: bed.setup}
           }
           if (!guests.includes(shared.record)) guests.push(shared.record)
           return shared.bed
@@ -116,7 +117,7 @@ export async function runVmPlan(params: PlanParams, cases: VmCase[], hooks: Plan
         boot: async (variant) => {
           const bed = await boot(variant)
           own.push(bed)
-          guests.push(bed.guest.setup)
+          guests.push(bed.setup)
           return bed
         },
       }
@@ -147,20 +148,20 @@ export async function runVmPlan(params: PlanParams, cases: VmCase[], hooks: Plan
         }
         // A shared guest that a failed case may have left changed is not trusted by the next.
         if (shared && guests.includes(shared.record)) {
-          await shared.bed.testbed.close()
+          await shared.bed.close()
           shared = undefined
         }
       } finally {
         clearTimeout(timer)
         hooks.signal?.removeEventListener('abort', onOuter)
-        for (const bed of own.reverse()) await bed.testbed.close().catch(() => {})
+        for (const bed of own.reverse()) await bed.close().catch(() => {})
       }
       report.wallMs = Math.round(performance.now() - t)
       reports.push(report)
       hooks.onCase?.(report)
     }
   } finally {
-    if (shared) await shared.bed.testbed.close()
+    if (shared) await shared.bed.close()
   }
   if (hooks.signal?.aborted)
     throw new MqbError('check interrupted; every guest it started is stopped', ExitCode.interrupted)

@@ -40,6 +40,8 @@ export type GuestVariant = Pick<
   'vcpus' | 'mq' | 'vectors' | 'append' | 'memoryMiB' | 'extraNics'
 > & {
   queues?: number
+  /** the queue count goes to qemu as given, unchecked by mqbench (a case that judges qemu's refusal) */
+  uncheckedQueues?: boolean
 }
 
 export interface CaseContext {

@@ -135,7 +135,7 @@ export function makeGenCase(o: GenCaseOptions = {}): VmCase {
       const n = ctx.params.queues
       const bed = await ctx.shared()
       const live = o.queuesDuringLoad?.(n) ?? n
-      if (live !== n) await bed.testbed.setQueueCount(live)
+      if (live !== n) await bed.setQueueCount(live)
       try {
         const mark = await kernelLogMark(bed)
         const target = vmGenTarget(bed.testbed)
@@ -157,9 +157,9 @@ export function makeGenCase(o: GenCaseOptions = {}): VmCase {
             {signal: ctx.signal},
           )
           ctx.phase(`pktgen in the guest on ${live} TX queues${of}`)
-          const before = await guestSnapshot(bed.guest.agent, GUEST_DEV)
+          const before = await guestSnapshot(bed.agent, GUEST_DEV)
           const rx0 = tapRxPackets(bed.ns, bed.tap)
-          const pg = await runPktgen(bed.guest.agent, {
+          const pg = await runPktgen(bed.agent, {
             dev: GUEST_DEV,
             queues: live,
             pktSize: FRAME - 4,
@@ -169,7 +169,7 @@ export function makeGenCase(o: GenCaseOptions = {}): VmCase {
             countPerQueue: PKTGEN_COUNT,
           })
           const hostRx = tapRxPackets(bed.ns, bed.tap) - rx0
-          const after = await guestSnapshot(bed.guest.agent, GUEST_DEV)
+          const after = await guestSnapshot(bed.agent, GUEST_DEV)
           const txDelta = Array.from({length: n}, (_, k) => {
             const a = after.ethtoolQueues.find((q) => q.queue === k)?.tx.packets ?? 0
             const b = before.ethtoolQueues.find((q) => q.queue === k)?.tx.packets ?? 0
@@ -237,7 +237,7 @@ export function makeGenCase(o: GenCaseOptions = {}): VmCase {
           },
         }
       } finally {
-        if (live !== n) await bed.testbed.setQueueCount(n)
+        if (live !== n) await bed.setQueueCount(n)
       }
     },
   }

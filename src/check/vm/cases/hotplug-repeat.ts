@@ -81,22 +81,13 @@ export const hotplugRepeatCase: VmCase = {
       cur = next
       dev = r.dev
       virtio = r.virtio
-      const sc = await stopCont(ctx, bed.guest.qmp)
+      const sc = await stopCont(ctx, bed.qmp)
       if (sc) {
         c.failed = sc
         break
       }
       // busybox ping in the guest (the host may have none), to the bridge through the new NIC
-      const ping = await bed.guest.agent.exec([
-        'ping',
-        '-c',
-        String(PINGS),
-        '-i',
-        '0.2',
-        '-W',
-        '2',
-        bed.ipHost,
-      ])
+      const ping = await bed.agent.exec(['ping', '-c', String(PINGS), '-i', '0.2', '-W', '2', bed.ipHost])
       c.pings = pingReceived(ping.stdout)
       if (c.pings === 0) {
         c.failed = `no reply from the host to ${PINGS} pings from the guest after stop/cont`

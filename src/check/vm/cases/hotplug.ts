@@ -45,7 +45,7 @@ export function bootNic(bed: VmBed): NicSpec {
     deviceId: 'nic0',
     tap: bed.tap,
     queues: bed.testbed.maxQueues,
-    mac: bed.guest.setup.mac,
+    mac: bed.setup.mac,
   }
 }
 

@@ -120,7 +120,7 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
       const checks: PlanCheck[] = []
 
       ctx.phase(`ethtool -L ${GUEST_DEV} combined ${n} in the source`)
-      const rb = await bed.testbed.setQueueCount(n)
+      const rb = await bed.setQueueCount(n)
       checks.push(
         check(
           'source-queues',

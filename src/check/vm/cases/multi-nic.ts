@@ -79,8 +79,8 @@ export function makeMultiNicCase(o: MultiNicOptions = {}): VmCase {
     async run(ctx): Promise<CaseOutcome> {
       ctx.phase(`booting ${nics} NICs with ${q} queue pairs each`)
       const bed = await ctx.boot({queues: q, extraNics: nics - 1})
-      const ifs = await guestInterfaces(bed.guest.agent)
-      const wanted = [{tap: bed.tap, mac: bed.guest.setup.mac}, ...bed.extraNics]
+      const ifs = await guestInterfaces(bed.agent)
+      const wanted = [{tap: bed.tap, mac: bed.setup.mac}, ...bed.extraNics]
       const found = wanted.map((w) => ({...w, dev: ifs.find((i) => i.mac === w.mac)?.name}))
       const checks: PlanCheck[] = [
         {

@@ -54,7 +54,7 @@ async function manyQueues(
   const to = await runVmGen(target, {direction: 'to-guest', frameSize: 64, durationMs}, {signal: ctx.signal})
   checks.push(...prefixed(`${n}q`, [...fromGuestChecks(from, n), toGuestCheck(to, n)]))
   checks.push({...healthCheck(await guestKernelProblems(bed)), id: `${n}q-kernel-log`})
-  await bed.testbed.close()
+  await bed.close()
   return {
     checks,
     numbers: {
@@ -83,7 +83,7 @@ async function largest(
       id: 'largest-max',
       title: `qemu's virtio-net-pci took ${n} queue pairs and the guest shows max combined ${n}`,
       status: f.channels.maxCombined === n ? 'PASS' : 'FAIL',
-      evidence: `max combined ${f.channels.maxCombined}, ${f.channels.combined} enabled at probe; qemu ${bed.guest.setup.qemuVersion}, guest ${bed.guest.setup.kernel.release}`,
+      evidence: `max combined ${f.channels.maxCombined}, ${f.channels.combined} enabled at probe; qemu ${bed.setup.qemuVersion}, guest ${bed.setup.kernel.release}`,
     },
   ]
   const missing = missingQueueLines(f.snapshot, n)
@@ -97,7 +97,7 @@ async function largest(
   })
   ctx.phase(`ethtool -L ${GUEST_DEV} combined ${n}`)
   try {
-    const rb = await bed.testbed.setQueueCount(n)
+    const rb = await bed.setQueueCount(n)
     checks.push({
       id: 'largest-set',
       title: `ethtool -L combined ${n}: guest channels, sysfs queues and the host tap agree`,
@@ -113,7 +113,7 @@ async function largest(
     })
   }
   checks.push({...healthCheck(await guestKernelProblems(bed)), id: 'largest-kernel-log'})
-  await bed.testbed.close()
+  await bed.close()
   return {checks, numbers: {'largest.queues': n, 'largest.vcpus': vcpus}}
 }
 
