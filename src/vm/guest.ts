@@ -1,6 +1,9 @@
-// One qemu guest: built, started, watched and stopped. Boot ends when the agent answers hello;
-// it fails at once when qemu exits or the guest panics (QMP GUEST_PANICKED, or the console shows
-// a panic before pvpanic is loaded), and after a bound otherwise, always with the console's tail.
+// One qemu guest's lifecycle in named phases, as qemu's machine.py has it: what to launch
+// (prepareLaunch, then launch.ts's pure describeLaunch), the launch (spawn, QMP, pinning), the
+// wait for the agent, then the running guest (watched, rebooted, migrated) and its stop (QMP
+// `quit` under a bound, then signals). Start ends when the agent answers hello; it fails at once
+// when qemu exits or the guest panics (QMP GUEST_PANICKED, or the console shows a panic before
+// pvpanic is loaded), and after a bound otherwise, always with the console's tail.
 import {spawn, type ChildProcess} from 'node:child_process'
 import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
