@@ -59,19 +59,6 @@ function addBridgePort(ns: string, bridge: string, tap: string, queues: number):
 }
 
 /**
- * A further tap on a booted testbed's bridge (hotplug, a migration's destination), in qemu's
- * namespace; the bridge's MAC is pinned, so the gateway the guest knows does not change as taps
- * come and go. The undo deletes it if it is still there: hand it to `bed.own` so that it runs
- * after qemu (which holds the tap) stopped.
- */
-export function addBridgedTap(bed: VmBed, tap: string, queues: number, cleanup: CleanupRegistry): () => void {
-  addBridgePort(bed.ns, bed.bridge, tap, queues)
-  return cleanup.add(`tap ${tap} in ${bed.ns}`, () => {
-    run('ip', ['-n', bed.ns, 'link', 'del', tap])
-  })
-}
-
-/**
  * The three witnesses of a queue count; undefined when they agree on `n`, else the sentence that
  * says who saw what. qemu keeps MAX queue fds on the tap and detaches those the guest disabled.
  */
@@ -203,9 +190,31 @@ export class VmBed {
     return this.guest.setup
   }
 
+  /** the queues the guest was booted with: the most a queue count can be */
+  get maxQueues(): number {
+    return this.max
+  }
+
   /** the host tap's queues as qemu holds them, from netlink */
   tapState(): {numqueues: number; numdisabled: number; multiQueue: boolean} {
-    return readTapQueues(this.ns, this.curTap)
+    return this.tapQueuesOf(this.curTap)
+  }
+
+  /** the queues qemu holds on another tap of this bed (a plugged NIC's, an extra NIC's) */
+  tapQueuesOf(tap: string): {numqueues: number; numdisabled: number; multiQueue: boolean} {
+    return readTapQueues(this.ns, tap)
+  }
+
+  /**
+   * A further tap mqb-NAME-SUFFIX on the bridge (hotplug's NIC, a migration's destination), owned
+   * by the bed: deleted when it closes, after qemu (which holds the tap) stopped. Returns its name.
+   */
+  addTap(suffix: string, queues: number, cleanup: CleanupRegistry): string {
+    const tap = `mqb-${this.name}-${suffix}`
+    // The bridge's MAC is pinned, so the gateway the guest knows does not change as taps come and go.
+    addBridgePort(this.ns, this.bridge, tap, queues)
+    this.own(cleanup.add(`tap ${tap} in ${this.ns}`, () => run('ip', ['-n', this.ns, 'link', 'del', tap])))
+    return tap
   }
 
   /** the live queue count as last set */

@@ -8,7 +8,6 @@ import type {NicSpec} from '../../../vm/hotplug.js'
 import {guestKernelProblems, healthCheck} from '../health.js'
 import {judgedRrLoad} from '../rr-load.js'
 import type {CaseContext, CaseOutcome, PlanCheck, VmCase} from '../types.js'
-import {addBridgedTap} from '../../../testbed/vm.js'
 import {bootNic, replug} from './hotplug.js'
 
 export const DEFAULT_HOTPLUG_CYCLES = 20
@@ -54,8 +53,7 @@ export const hotplugRepeatCase: VmCase = {
     const n = ctx.params.queues
     const cycles = ctx.params.hotplugCycles ?? DEFAULT_HOTPLUG_CYCLES
     const bed = await ctx.boot()
-    const spare = `mqb-${bed.testbed.name}-p`
-    bed.own(addBridgedTap(bed, spare, n, ctx.cleanup))
+    const spare = bed.addTap('p', n, ctx.cleanup)
     let cur: NicSpec = bootNic(bed)
     let dev: string | undefined
     let virtio: string | undefined

@@ -3,7 +3,7 @@
 // multiqueue tap (on the same pinned-MAC bridge, in qemu's namespace) + device_add
 // virtio-net-pci,mq=on,vectors=2N+2: a new interface in the guest, `ethtool -L combined N` on it,
 // its address, TCP_RR sessions host<->guest, and every queue's interrupt lines of the new device rise.
-import {addBridgedTap, queueMismatch, readTapQueues, type VmBed} from '../../../testbed/vm.js'
+import {queueMismatch, type VmBed} from '../../../testbed/vm.js'
 import {guestSysfsQueues} from '../../../vm/guest-observe.js'
 import {vectorsFor} from '../../../vm/qemu-args.js'
 import {
@@ -44,7 +44,7 @@ export function bootNic(bed: VmBed): NicSpec {
     netdevId: 'net0',
     deviceId: 'nic0',
     tap: bed.tap,
-    queues: bed.testbed.maxQueues,
+    queues: bed.maxQueues,
     mac: bed.setup.mac,
   }
 }
@@ -225,7 +225,7 @@ async function plugQueuesCheck(
   await agent.channelsSet({dev, combined})
   const ch = await agent.channelsGet(dev)
   const sysfs = await guestSysfsQueues(agent, dev)
-  const tap = readTapQueues(bed.ns, to.tap)
+  const tap = bed.tapQueuesOf(to.tap)
   const mismatch = queueMismatch(n, n, {combined: ch.combined, sysfs, tap})
   return check(
     'plug-queues',
@@ -255,9 +255,8 @@ export function makeHotplugCase(o: HotplugOptions = {}): VmCase {
     async run(ctx: CaseContext): Promise<CaseOutcome> {
       const n = ctx.params.queues
       const bed = await ctx.boot()
-      bed.own(addBridgedTap(bed, `mqb-${bed.testbed.name}-p`, n, ctx.cleanup))
       const from = bootNic(bed)
-      const to: NicSpec = {...from, netdevId: 'net1', deviceId: 'nic1', tap: `mqb-${bed.testbed.name}-p`}
+      const to: NicSpec = {...from, netdevId: 'net1', deviceId: 'nic1', tap: bed.addTap('p', n, ctx.cleanup)}
       const combined = o.combinedAfterPlug?.(n) ?? n
       const r = await replug(bed, from, to, {
         combined,

@@ -25,7 +25,6 @@ import {readGuestFacts} from '../guest-facts.js'
 import {guestKernelProblems, healthCheck} from '../health.js'
 import {perQueueChecks, rrLoad, sessionsCheck} from '../rr-load.js'
 import type {CaseContext, CaseFigures, CaseOutcome, PlanCheck, VmCase} from '../types.js'
-import {addBridgedTap} from '../../../testbed/vm.js'
 
 /** A local migration took 0.7-0.9 s here under TCG; one that has not ended by then is cancelled and FAILs. */
 export const MIGRATION_BOUND_MS = 60_000
@@ -140,9 +139,8 @@ async function startDestination(
   n: number,
   o: MigrationCaseOptions,
 ): Promise<IncomingQemu> {
-  const destTap = `mqb-${bed.name}-m`
+  const destTap = bed.addTap('m', n, ctx.cleanup)
   ctx.phase(`destination qemu on tap ${destTap}, -incoming`)
-  bed.own(addBridgedTap(bed, destTap, n, ctx.cleanup))
   return bed.guest.startIncoming({
     tap: destTap,
     dir: `${bed.guest.dir.replace(/\.vm$/, '')}-mig.vm`,
@@ -315,7 +313,7 @@ async function destinationChecks(
   ctx.phase('reading the destination')
   const facts = await readGuestFacts(bed)
   const sysfs = {rx: facts.snapshot.queueCounts.rx, tx: facts.snapshot.queueCounts.tx}
-  const mismatch = queueMismatch(n, bed.testbed.maxQueues, {
+  const mismatch = queueMismatch(n, bed.maxQueues, {
     combined: facts.channels.combined,
     sysfs,
     tap: facts.tap,

@@ -29,7 +29,7 @@ export async function queueWitnessChecks(
   n: number,
   prefix: string,
 ): Promise<{checks: PlanCheck[]; facts: GuestFacts}> {
-  const max = bed.testbed.maxQueues
+  const max = bed.maxQueues
   let setError: string | undefined
   try {
     await bed.setQueueCount(n)

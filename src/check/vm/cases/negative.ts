@@ -52,7 +52,7 @@ async function attempt(bed: VmBed, asked: number, inForce: number): Promise<Atte
     asked,
     status: r.status,
     message: r.stderr.trim().split('\n')[0] ?? '',
-    changed: queueMismatch(inForce, bed.testbed.maxQueues, {
+    changed: queueMismatch(inForce, bed.maxQueues, {
       combined: f.channels.combined,
       sysfs: f.snapshot.queueCounts,
       tap: f.tap,
