@@ -54,6 +54,17 @@ export default tseslint.config(
     },
   },
   {
+    // A function a reader cannot hold in view is cut into named phases (issue 24): 100 lines at
+    // most in src/, exceptions annotated where they stand with their reason.
+    files: ['src/**/*.ts'],
+    rules: {'max-lines-per-function': ['error', {max: 100}]},
+  },
+  {
+    // Being split on another branch (sessions: measure, serveConnection); remove at that merge.
+    files: ['src/sessions/client.ts', 'src/sessions/server.ts'],
+    rules: {'max-lines-per-function': 'off'},
+  },
+  {
     languageOptions: {globals: {...globals.node}},
     rules: {
       // An empty catch is how a best-effort read (a /proc or /sys file that may be absent) says

@@ -29,7 +29,7 @@ export const LIMITS = {
   maxFrameBytes: 9000,
   /** one guest agent frame (docs/agent.md), either way */
   maxAgentFrameBytes: 1 << 20,
-  /** check --testbed vm --repeats: runs of each performance load (each repeat costs one --duration per load) */
+  /** check vm --repeats: runs of each performance load (each repeat costs one --duration per load) */
   maxRepeats: 10,
 } as const
 

@@ -94,6 +94,104 @@ export async function routeDevice(host: string, netns?: string): Promise<{ip: st
   }
 }
 
+/** One TCP_RR load of `sessions` for `durationMs` at `queueCount` queues, with snapshots around it. */
+async function loadRun(
+  io: ReturnType<typeof observeIO>,
+  opts: CheckOptions,
+  hooks: CheckHooks,
+  queueCount: number,
+): Promise<LoadRun> {
+  const {dev} = opts
+  const sessions = opts.sessions ?? 20
+  const durationMs = opts.durationMs ?? 5000
+  hooks.onPhase?.(`running ${sessions} TCP_RR sessions for ${durationMs / 1000} s at ${queueCount} queue(s)`)
+  const before = takeSnapshotWith(io, dev)
+  const rr = await runRr(
+    {
+      server: opts.server,
+      port: opts.port ?? DEFAULT_PORT,
+      netns: opts.netns,
+      token: opts.token,
+      allowRemote: opts.allowRemote,
+      type: 'tcp_rr',
+      sessions,
+      requestSize: 1,
+      responseSize: 1,
+      durationMs,
+    },
+    {signal: hooks.signal},
+  )
+  const after = takeSnapshotWith(io, dev)
+  return {
+    queueCount,
+    transactionsPerSecond: rr.transactionsPerSecond,
+    before,
+    after,
+    interrupts: observeDelta(before, after).interrupts,
+  }
+}
+
+/**
+ * The plan's middle, evidence into `e`: N channels set and read back (sysfs too), the load at N,
+ * then 1 channel and the load at 1.
+ */
+async function loadsAtNAndOne(
+  e: CheckEvidence,
+  io: ReturnType<typeof observeIO>,
+  queues: number,
+  hooks: CheckHooks,
+  how: {
+    load: (queueCount: number) => Promise<LoadRun>
+    partial: (err: unknown) => Promise<string>
+    /** called before the channels first change */
+    changing: () => void
+  },
+): Promise<void> {
+  const {dev, original} = e
+  const {load, partial} = how
+  const phase = hooks.onPhase ?? (() => {})
+  if (original) {
+    const max =
+      channelMode(original) === 'combined' ? original.maxCombined : Math.min(original.maxRx, original.maxTx)
+    if (max >= queues) {
+      phase(`setting ${queues} channels on ${dev} (was ${describeChannels(original)})`)
+      how.changing()
+      try {
+        io.setChannels(dev, setFor(original, queues))
+      } catch (err) {
+        e.setError = message(err)
+      }
+      e.afterSet = io.channels(dev)
+    }
+  }
+  const counts = sysfsQueueCounts(io.deviceFiles(dev))
+  if (e.afterSet) e.sysfsAfterSet = counts
+  if (counts.rx === queues && counts.tx === queues) {
+    e.config = readDeviceConfigWith(io, dev)
+    try {
+      e.loadN = await load(queues)
+    } catch (err) {
+      e.loadNError = await partial(err)
+    }
+  } else {
+    e.loadNError = `${dev} has ${counts.rx} rx and ${counts.tx} tx queues, not ${queues}: the load at ${queues} queues did not run`
+  }
+  if (original && e.afterSet && !e.setError && !hooks.signal?.aborted) {
+    try {
+      io.setChannels(dev, setFor(original, 1))
+    } catch (err) {
+      e.load1Error = `setting 1 channel failed: ${message(err)}`
+    }
+    if (!e.load1Error) {
+      try {
+        e.load1 = await load(1)
+      } catch (err) {
+        e.load1Error = await partial(err)
+      }
+    }
+  }
+}
+
 /**
  * The plan on `opts.dev` against its server: one named by address as it is, or `ssh://HOST`, where
  * the agent serves for the run (docs/hosts.md): checked for the sessions, started with a token of
@@ -166,33 +264,7 @@ async function checkLive(
   }
   const unregister = hooks.cleanup.add(`channels of ${dev}${opts.netns ? ` in ${opts.netns}` : ''}`, putBack)
 
-  const load = async (queueCount: number): Promise<LoadRun> => {
-    phase(`running ${sessions} TCP_RR sessions for ${durationMs / 1000} s at ${queueCount} queue(s)`)
-    const before = takeSnapshotWith(io, dev)
-    const rr = await runRr(
-      {
-        server: opts.server,
-        port: opts.port ?? DEFAULT_PORT,
-        netns: opts.netns,
-        token: opts.token,
-        allowRemote: opts.allowRemote,
-        type: 'tcp_rr',
-        sessions,
-        requestSize: 1,
-        responseSize: 1,
-        durationMs,
-      },
-      {signal: hooks.signal},
-    )
-    const after = takeSnapshotWith(io, dev)
-    return {
-      queueCount,
-      transactionsPerSecond: rr.transactionsPerSecond,
-      before,
-      after,
-      interrupts: observeDelta(before, after).interrupts,
-    }
-  }
+  const load = (queueCount: number) => loadRun(io, opts, hooks, queueCount)
   // A load cut short is the check's evidence; anything else (a far host gone) ends the check.
   const partial = async (err: unknown): Promise<string> => {
     const told = await explain(err)
@@ -201,46 +273,8 @@ async function checkLive(
   }
 
   try {
-    if (original) {
-      const max =
-        channelMode(original) === 'combined' ? original.maxCombined : Math.min(original.maxRx, original.maxTx)
-      if (max >= queues) {
-        phase(`setting ${queues} channels on ${dev} (was ${describeChannels(original)})`)
-        restoreNeeded = true
-        try {
-          io.setChannels(dev, setFor(original, queues))
-        } catch (err) {
-          e.setError = message(err)
-        }
-        e.afterSet = io.channels(dev)
-      }
-    }
-    const counts = sysfsQueueCounts(io.deviceFiles(dev))
-    if (e.afterSet) e.sysfsAfterSet = counts
-    if (counts.rx === queues && counts.tx === queues) {
-      e.config = readDeviceConfigWith(io, dev)
-      try {
-        e.loadN = await load(queues)
-      } catch (err) {
-        e.loadNError = await partial(err)
-      }
-    } else {
-      e.loadNError = `${dev} has ${counts.rx} rx and ${counts.tx} tx queues, not ${queues}: the load at ${queues} queues did not run`
-    }
-    if (original && e.afterSet && !e.setError && !hooks.signal?.aborted) {
-      try {
-        io.setChannels(dev, setFor(original, 1))
-      } catch (err) {
-        e.load1Error = `setting 1 channel failed: ${message(err)}`
-      }
-      if (!e.load1Error) {
-        try {
-          e.load1 = await load(1)
-        } catch (err) {
-          e.load1Error = await partial(err)
-        }
-      }
-    }
+    // Marked before the first change: an error or Ctrl-C from then on puts the channels back.
+    await loadsAtNAndOne(e, io, queues, hooks, {load, partial, changing: () => (restoreNeeded = true)})
   } finally {
     if (restoreNeeded) {
       phase(`restoring ${describeChannels(original!)}`)

@@ -4,6 +4,7 @@ import {DEFAULT_FRAME_SIZE} from '../gen/frame.js'
 import {onlineCpus} from '../host/cpus.js'
 import {LIMITS} from '../limits.js'
 import type {TestbedKind, VmOptions} from '../testbed/index.js'
+import {GUEST_DEFAULTS} from '../vm/defaults.js'
 import {formatDurationMs, parseBytes, parseCpuListFlag, parseDurationMs, parseQueueList} from './parse.js'
 
 export const queueListFlag = Flags.custom<number[]>({
@@ -81,13 +82,13 @@ export const vmFlags = {
     '--memory',
     128 << 20,
     64 * 2 ** 30,
-  )({description: 'vm: guest memory (default 512M)', helpValue: 'SIZE'}),
+  )({description: `vm: guest memory (default ${GUEST_DEFAULTS.memoryMiB}M)`, helpValue: 'SIZE'}),
   kernel: Flags.string({
     description:
       'vm: guest kernel (default: /boot/vmlinuz-$(uname -r) with modules, else the newest installed)',
     helpValue: 'PATH',
   }),
-  accel: Flags.option({options: ['auto', 'kvm', 'tcg'] as const, default: 'auto' as const})({
+  accel: Flags.option({options: ['auto', 'kvm', 'tcg'] as const, default: GUEST_DEFAULTS.accel})({
     description: 'vm: KVM when it can run the guest (probed once, cached), else TCG',
   }),
   keep: Flags.boolean({description: 'vm: leave a guest that failed to come up running, for inspection'}),
@@ -110,4 +111,16 @@ export function vmOptions(flags: {
     keep: flags.keep,
     vcpuCpus: flags['vcpu-cpus'],
   }
+}
+
+/** The load of both check plans (`check` on a live interface, `check vm` in guests). */
+export const checkLoadFlags = {
+  sessions: Flags.integer({
+    helpValue: 'N',
+    description: 'concurrent TCP_RR sessions',
+    default: 20,
+    min: 1,
+    max: LIMITS.maxSessions,
+  }),
+  duration: durationFlag({description: 'length of each load run', default: 5000}),
 }

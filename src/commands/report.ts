@@ -8,7 +8,7 @@ import {requirePrereqs} from '../prereqs.js'
 
 export default class Report extends MqbCommand {
   static summary =
-    'Write a self-contained HTML scaling report (charts, tables, summary) from one or more results files; with several files or --baseline, compare the runs. A test-plan file (check --testbed vm) gives its PASS/FAIL page.'
+    'Write a self-contained HTML scaling report (charts, tables, summary) from one or more results files; with several files or --baseline, compare the runs. A test-plan file (check vm) gives its PASS/FAIL page.'
 
   static examples = [
     {
@@ -35,8 +35,7 @@ export default class Report extends MqbCommand {
 
   static args = {
     results: Args.string({
-      description:
-        'results file(s) written by `mqbench scale`, or one written by `mqbench check --testbed vm`',
+      description: 'results file(s) written by `mqbench scale`, or one written by `mqbench check vm`',
       required: true,
     }),
   }
@@ -68,7 +67,7 @@ export default class Report extends MqbCommand {
     if (plan?.kind === 'plan') {
       if (any.length > 1 || flags.baseline || flags.csv || flags.png)
         throw new MqbError(
-          'a test-plan results file (check --testbed vm) makes a page of its own: give it alone, without --baseline, --csv or --png',
+          'a test-plan results file (check vm) makes a page of its own: give it alone, without --baseline, --csv or --png',
           ExitCode.badInput,
         )
       const out = writePlanReport(plan.plan, flags.out)

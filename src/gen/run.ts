@@ -240,6 +240,77 @@ export async function runGen(
   }
 }
 
+/** The receiver of `opts.rx` (on its tap's fds, or sockets on its device), started and ready. */
+async function startReceiver(
+  opts: GenOptions,
+  rxFacts: DeviceFacts | undefined,
+): Promise<NativeRxHandle | undefined> {
+  if (!opts.rx || !rxFacts) return undefined
+  let rx: NativeRxHandle
+  try {
+    rx = opts.rx.tapFds
+      ? gen.startRx({tapFds: opts.rx.tapFds, queues: opts.queues, flowsPerQueue: opts.flowsPerQueue})
+      : gen.startRx({
+          dev: opts.rx.dev,
+          netns: opts.rx.netns ?? '',
+          sockets: Math.max(1, Math.min(rxFacts.rxQueues, LIMITS.maxQueues)),
+          queues: opts.queues,
+          flowsPerQueue: opts.flowsPerQueue,
+        })
+  } catch (err) {
+    throw fromNative(err, {capability: 'CAP_NET_RAW', dev: opts.rx.dev})
+  }
+  await waitReady(rx, opts.rx.dev)
+  return rx
+}
+
+/** What the native sender is started with: the backend, the frame, and each queue's CPU, rate and count. */
+function senderSpec(
+  opts: GenOptions & {backend: 'packet' | 'tap' | 'xdp'},
+  plan: GenPlan,
+  ctx: {netns: string; qdiscBypass?: boolean; tapFds?: number[]},
+): Parameters<typeof gen.startGen>[0] {
+  const f = plan.frame
+  return {
+    tap: opts.backend === 'tap',
+    xdp: opts.backend === 'xdp',
+    xdpMode: opts.xdpMode ?? 'auto',
+    dev: opts.dev,
+    netns: ctx.netns,
+    qdiscBypass: ctx.qdiscBypass,
+    txRing: opts.txRing ?? false,
+    ipv6: f.ipVersion === 6,
+    srcMac: f.srcMac,
+    dstMac: f.dstMac,
+    srcIp: f.srcIp,
+    dstIp: f.dstIp,
+    dstPort: f.dstPort,
+    frameSize: f.frameSize,
+    flowsPerQueue: plan.flowsPerQueue,
+    burst: plan.burst,
+    durationMs: opts.durationMs,
+    queues: plan.queues.map((q, i) => ({
+      cpu: q.cpu,
+      ratePps: q.ratePps,
+      count: q.count,
+      srcPort: q.srcPort,
+      tapFd: ctx.tapFds?.[i],
+    })),
+    capturePerQueue: opts.pcap ? (opts.pcapFramesPerQueue ?? PCAP_FRAMES_PER_QUEUE) : 0,
+  }
+}
+
+/** Lets the last frames arrive, then stops the receiver and returns its threads' counts. */
+async function drainReceiver(rx: NativeRxHandle, dev: string) {
+  await sleep(RX_DRAIN_MS)
+  rx.stop()
+  try {
+    return await rx.wait()
+  } catch (err) {
+    throw fromNative(err, {capability: 'CAP_NET_RAW', dev})
+  }
+}
+
 async function execute(
   opts: GenOptions & {backend: 'packet' | 'tap' | 'xdp'},
   plan: GenPlan,
@@ -254,56 +325,12 @@ async function execute(
   hooks: {signal?: AbortSignal; onProgress?: (p: GenProgress) => void},
 ): Promise<GenResult & {kernel?: GenKernel}> {
   const before: {tx: CounterSnapshot; rx?: CounterSnapshot} = {tx: snapshotCounters(opts.dev, ctx.netns)}
-  let rx: NativeRxHandle | undefined
   const rxKind = ctx.rxFacts?.kind
-  if (opts.rx && ctx.rxFacts) {
-    const rxFacts = ctx.rxFacts
-    before.rx = snapshotCounters(opts.rx.dev, opts.rx.netns ?? '')
-    try {
-      rx = opts.rx.tapFds
-        ? gen.startRx({tapFds: opts.rx.tapFds, queues: opts.queues, flowsPerQueue: opts.flowsPerQueue})
-        : gen.startRx({
-            dev: opts.rx.dev,
-            netns: opts.rx.netns ?? '',
-            sockets: Math.max(1, Math.min(rxFacts.rxQueues, LIMITS.maxQueues)),
-            queues: opts.queues,
-            flowsPerQueue: opts.flowsPerQueue,
-          })
-    } catch (err) {
-      throw fromNative(err, {capability: 'CAP_NET_RAW', dev: opts.rx.dev})
-    }
-    await waitReady(rx, opts.rx.dev)
-  }
-  const f = plan.frame
+  if (opts.rx && ctx.rxFacts) before.rx = snapshotCounters(opts.rx.dev, opts.rx.netns ?? '')
+  const rx = await startReceiver(opts, ctx.rxFacts)
   let handle
   try {
-    handle = gen.startGen({
-      tap: opts.backend === 'tap',
-      xdp: opts.backend === 'xdp',
-      xdpMode: opts.xdpMode ?? 'auto',
-      dev: opts.dev,
-      netns: ctx.netns,
-      qdiscBypass: ctx.qdiscBypass,
-      txRing: opts.txRing ?? false,
-      ipv6: f.ipVersion === 6,
-      srcMac: f.srcMac,
-      dstMac: f.dstMac,
-      srcIp: f.srcIp,
-      dstIp: f.dstIp,
-      dstPort: f.dstPort,
-      frameSize: f.frameSize,
-      flowsPerQueue: plan.flowsPerQueue,
-      burst: plan.burst,
-      durationMs: opts.durationMs,
-      queues: plan.queues.map((q, i) => ({
-        cpu: q.cpu,
-        ratePps: q.ratePps,
-        count: q.count,
-        srcPort: q.srcPort,
-        tapFd: ctx.tapFds?.[i],
-      })),
-      capturePerQueue: opts.pcap ? (opts.pcapFramesPerQueue ?? PCAP_FRAMES_PER_QUEUE) : 0,
-    })
+    handle = gen.startGen(senderSpec(opts, plan, ctx))
   } catch (err) {
     await stopRx(rx)
     throw senderError(err, opts)
@@ -344,16 +371,7 @@ async function execute(
       throw err
     }
   }
-  let rxThreads
-  if (rx) {
-    await sleep(RX_DRAIN_MS)
-    rx.stop()
-    try {
-      rxThreads = await rx.wait()
-    } catch (err) {
-      throw fromNative(err, {capability: 'CAP_NET_RAW', dev: opts.rx!.dev})
-    }
-  }
+  const rxThreads = rx ? await drainReceiver(rx, opts.rx!.dev) : undefined
   const txAfter =
     !rx && opts.settleMs
       ? await settled(

@@ -240,13 +240,12 @@ async function toGuest(
   return {result, received: counted.matrix}
 }
 
-async function fromGuest(
+/** The plan of `senders` pinned senders in the guest toward the host bridge; the guest's MTU must carry the frame. */
+async function guestSendersPlan(
   t: VmGenTarget,
   opts: VmGenOptions & {flowsPerQueue: number},
   senders: number,
-  live: number,
-  hooks: {signal?: AbortSignal; onProgress?: (p: GenProgress) => void},
-): Promise<DirectionRun> {
+): Promise<GenPlan> {
   const hello = await t.agent.hello()
   const guestCpus = Array.from({length: Math.max(1, hello.cpus)}, (_, i) => i)
   const plan = buildPlan(
@@ -272,6 +271,69 @@ async function fromGuest(
     throw badInput(
       `frame size ${opts.frameSize} needs an MTU of at least ${mtuFor(opts.frameSize)} on the guest's ${t.guestDev}, which has ${mtu}`,
     )
+  return plan
+}
+
+/**
+ * Runs the guest's senders through the agent to their end (or Ctrl-C), polling their counters
+ * for progress; returns their final figures.
+ */
+async function runGuestSenders(
+  t: VmGenTarget,
+  plan: GenPlan,
+  durationMs: number,
+  hooks: {signal?: AbortSignal; onProgress?: (p: GenProgress) => void},
+): Promise<{done: AgentGenStats; interrupted: boolean}> {
+  let interrupted = false
+  const genArgs = {
+    dev: t.guestDev,
+    ...bytesOf(plan),
+    durationMs,
+    qdiscBypass: true,
+    queues: plan.queues.map((q) => ({cpu: q.cpu, ratePps: q.ratePps, count: q.count, srcPort: q.srcPort})),
+  }
+  await startEngine(
+    () => t.agent.genStart(genArgs),
+    () => t.agent.genStop(),
+    'gen_stop',
+  )
+  // Polled, not gen_stop {wait: true}: that takes the generator out of the agent's hands, and
+  // a Ctrl-C's gen_stop could then no longer end it before its duration.
+  const abort = () => (interrupted = true)
+  if (hooks.signal?.aborted) abort()
+  hooks.signal?.addEventListener('abort', abort, {once: true})
+  const t0 = Date.now()
+  let lastProgress = t0
+  let done: AgentGenStats
+  try {
+    for (;;) {
+      const s = await t.agent.genStats()
+      if (s.failed || interrupted || s.queues.every((q) => q.endNs > 0)) break
+      if (hooks.onProgress && Date.now() - lastProgress >= 1000) {
+        lastProgress = Date.now()
+        hooks.onProgress({
+          elapsedMs: lastProgress - t0,
+          queues: s.queues.map(({queue, packets, bytes}) => ({queue, packets, bytes})),
+        })
+      }
+      await sleep(GEN_POLL_MS)
+    }
+  } finally {
+    hooks.signal?.removeEventListener('abort', abort)
+    // Ends a run still going (Ctrl-C, an error) and collects the final figures.
+    done = await t.agent.genStop()
+  }
+  return {done, interrupted}
+}
+
+async function fromGuest(
+  t: VmGenTarget,
+  opts: VmGenOptions & {flowsPerQueue: number},
+  senders: number,
+  live: number,
+  hooks: {signal?: AbortSignal; onProgress?: (p: GenProgress) => void},
+): Promise<DirectionRun> {
+  const plan = await guestSendersPlan(t, opts, senders)
   const tapFacts = deviceFacts(t.tap, t.netns)
   let rx: NativeRxHandle
   try {
@@ -289,44 +351,9 @@ async function fromGuest(
   let interrupted = false
   try {
     await waitReady(rx, t.tap)
-    const genArgs = {
-      dev: t.guestDev,
-      ...bytesOf(plan),
-      durationMs: opts.durationMs,
-      qdiscBypass: true,
-      queues: plan.queues.map((q) => ({cpu: q.cpu, ratePps: q.ratePps, count: q.count, srcPort: q.srcPort})),
-    }
-    await startEngine(
-      () => t.agent.genStart(genArgs),
-      () => t.agent.genStop(),
-      'gen_stop',
-    )
-    // Polled, not gen_stop {wait: true}: that takes the generator out of the agent's hands, and
-    // a Ctrl-C's gen_stop could then no longer end it before its duration.
-    const abort = () => (interrupted = true)
-    if (hooks.signal?.aborted) abort()
-    hooks.signal?.addEventListener('abort', abort, {once: true})
-    const t0 = Date.now()
-    let lastProgress = t0
-    let done: AgentGenStats
-    try {
-      for (;;) {
-        const s = await t.agent.genStats()
-        if (s.failed || interrupted || s.queues.every((q) => q.endNs > 0)) break
-        if (hooks.onProgress && Date.now() - lastProgress >= 1000) {
-          lastProgress = Date.now()
-          hooks.onProgress({
-            elapsedMs: lastProgress - t0,
-            queues: s.queues.map(({queue, packets, bytes}) => ({queue, packets, bytes})),
-          })
-        }
-        await sleep(GEN_POLL_MS)
-      }
-    } finally {
-      hooks.signal?.removeEventListener('abort', abort)
-      // Ends a run still going (Ctrl-C, an error) and collects the final figures.
-      done = await t.agent.genStop()
-    }
+    const sent = await runGuestSenders(t, plan, opts.durationMs, hooks)
+    interrupted = sent.interrupted
+    const done = sent.done
     tx = done.queues
     if (done.failed) throw new MqbError(`the guest's senders failed: ${done.error}`, ExitCode.failure)
     await sleep(DRAIN_MS)

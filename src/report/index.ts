@@ -69,7 +69,7 @@ export async function writeReport(files: ResultsFile[], opts: ReportOptions): Pr
   return result
 }
 
-/** The page of a test plan (check --testbed vm), written atomically like a scale report. */
+/** The page of a test plan (check vm), written atomically like a scale report. */
 export function writePlanReport(plan: PlanResultsFile, out: string): ReportOutput {
   const html = renderPlanHtml(plan)
   writeFileAtomic(out, html)

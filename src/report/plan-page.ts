@@ -1,4 +1,4 @@
-// The page of a test-plan results file (check --testbed vm): a PASS/FAIL/N/A table per case, the
+// The page of a test-plan results file (check vm): a PASS/FAIL/N/A table per case, the
 // per-queue interrupt and counter bars before/after each load (gen loads: packets/s per guest
 // queue), the loads side by side, a timeline (set_link, migration: total and downtime) where a
 // case recorded one, the kernel log lines a stress case found, each guest's setup, a banner

@@ -91,38 +91,28 @@ function queueIrqsPerCpu(results: ResultsFile, queueCount: number): number[] {
   return per
 }
 
-export function limitedBy(results: ResultsFile, summary: ScalingSummary): LimitVerdict {
+/** What every judge of a sweep reads: its steps, the CPUs the workload could use and how busy they were. */
+interface Sweep {
+  results: ResultsFile
+  summary: ScalingSummary
+  steps: StepSummary[]
+  base: StepSummary
+  last: StepSummary
+  /** "speed-up 1.80 at 2 queues, ..." */
+  scaling: string
+  usable: {cpus: number[]; why: string}
+  baseBusy: Map<number, number>
+  /** the first step past the smallest at which every usable CPU was saturated */
+  saturatedLater?: {step: StepSummary; busy: Map<number, number>}
+  /** every usable CPU at least `min` busy */
+  all(busy: Map<number, number>, min: number): boolean
+  /** "80-95%" over the usable CPUs */
+  range(busy: Map<number, number>): string
+}
+
+function sweepOf(results: ResultsFile, summary: ScalingSummary): Sweep {
   const steps = summary.steps
   const base = steps[0]
-  const last = steps.at(-1)!
-  if (steps.length < 2)
-    return {
-      kind: 'none found',
-      headline: `only ${q(base.queueCount)} measured: there is no scaling to explain`,
-      evidence: [],
-    }
-  const scaling = `speed-up ${steps
-    .slice(1)
-    .map((s) => `${s.speedup.value.toFixed(2)} at ${q(s.queueCount)}`)
-    .join(', ')}`
-  // Under TCG every vCPU is emulated by a host thread: the guest's figures say that the paths
-  // work, not how they scale, and no advice about locks or CPUs would apply to real hardware.
-  const guest = results.config.testbed.guest
-  if (guest?.accel === 'tcg')
-    return {
-      kind: 'none found',
-      headline: `the guest ran under TCG (${guest.accelReason}): its figures are functional only, so TCG gives no scaling verdict; run it where KVM can (--accel kvm) for one`,
-      evidence: [scaling],
-    }
-  if (last.efficiency.value >= GOOD_EFFICIENCY)
-    return {
-      kind: 'none found',
-      headline: `scaling was good: ${q(last.queueCount)} gave ${last.speedup.value.toFixed(2)}x the ${summary.metric.label} of ${q(base.queueCount)} (efficiency ${pctText(100 * last.efficiency.value)})`,
-      evidence: [scaling],
-    }
-
-  // cpu: every usable CPU was saturated at the smallest queue count, or nearly so there and
-  // saturated once more queues took the rest.
   const baseBusy = busyPerCpu(results, base.queueCount)
   const usable = usableCpus(
     results,
@@ -139,44 +129,91 @@ export function limitedBy(results: ResultsFile, summary: ScalingSummary): LimitV
     .slice(1)
     .map((s) => ({step: s, busy: busyPerCpu(results, s.queueCount)}))
     .find((x) => all(x.busy, SATURATED_PCT))
-  if (all(baseBusy, SATURATED_PCT) || (all(baseBusy, NEARLY_PCT) && saturatedLater)) {
-    const later = saturatedLater
-      ? ` and ${range(saturatedLater.busy)} at ${q(saturatedLater.step.queueCount)}`
-      : ''
-    return {
-      kind: 'cpu',
-      headline: `more queues cannot help here: ${usable.why} were already ${range(baseBusy)} busy at ${q(base.queueCount)}${later}, so no CPU was free for another queue`,
-      evidence: [
-        `CPU busy at ${q(base.queueCount)}: ${cpuList(baseBusy, usable.cpus)}`,
-        ...(saturatedLater
-          ? [`CPU busy at ${q(saturatedLater.step.queueCount)}: ${cpuList(saturatedLater.busy, usable.cpus)}`]
-          : []),
-        scaling,
-      ],
-      advice:
-        'measure on a machine (or guest) with more CPUs, or lower the cost per packet; queue counts above the CPU count cannot pay',
-    }
+  const scaling = `speed-up ${steps
+    .slice(1)
+    .map((s) => `${s.speedup.value.toFixed(2)} at ${q(s.queueCount)}`)
+    .join(', ')}`
+  return {
+    results,
+    summary,
+    steps,
+    base,
+    last: steps.at(-1)!,
+    scaling,
+    usable,
+    baseBusy,
+    saturatedLater,
+    all,
+    range,
   }
+}
 
-  // cpu, later: the CPUs had room at the smallest count and ran out at a larger one, after which
-  // more queues bought (next to) nothing.
+type Judge = (s: Sweep) => LimitVerdict | undefined
+
+// Under TCG every vCPU is emulated by a host thread: the guest's figures say that the paths
+// work, not how they scale, and no advice about locks or CPUs would apply to real hardware.
+const underTcg: Judge = ({results, scaling}) => {
+  const guest = results.config.testbed.guest
+  if (guest?.accel !== 'tcg') return undefined
+  return {
+    kind: 'none found',
+    headline: `the guest ran under TCG (${guest.accelReason}): its figures are functional only, so TCG gives no scaling verdict; run it where KVM can (--accel kvm) for one`,
+    evidence: [scaling],
+  }
+}
+
+const scaledWell: Judge = ({summary, base, last, scaling}) =>
+  last.efficiency.value >= GOOD_EFFICIENCY
+    ? {
+        kind: 'none found',
+        headline: `scaling was good: ${q(last.queueCount)} gave ${last.speedup.value.toFixed(2)}x the ${summary.metric.label} of ${q(base.queueCount)} (efficiency ${pctText(100 * last.efficiency.value)})`,
+        evidence: [scaling],
+      }
+    : undefined
+
+// cpu: every usable CPU was saturated at the smallest queue count, or nearly so there and
+// saturated once more queues took the rest.
+const cpuFromTheStart: Judge = ({base, baseBusy, usable, saturatedLater, all, range, scaling}) => {
+  if (!(all(baseBusy, SATURATED_PCT) || (all(baseBusy, NEARLY_PCT) && saturatedLater))) return undefined
+  const later = saturatedLater
+    ? ` and ${range(saturatedLater.busy)} at ${q(saturatedLater.step.queueCount)}`
+    : ''
+  return {
+    kind: 'cpu',
+    headline: `more queues cannot help here: ${usable.why} were already ${range(baseBusy)} busy at ${q(base.queueCount)}${later}, so no CPU was free for another queue`,
+    evidence: [
+      `CPU busy at ${q(base.queueCount)}: ${cpuList(baseBusy, usable.cpus)}`,
+      ...(saturatedLater
+        ? [`CPU busy at ${q(saturatedLater.step.queueCount)}: ${cpuList(saturatedLater.busy, usable.cpus)}`]
+        : []),
+      scaling,
+    ],
+    advice:
+      'measure on a machine (or guest) with more CPUs, or lower the cost per packet; queue counts above the CPU count cannot pay',
+  }
+}
+
+// cpu, later: the CPUs had room at the smallest count and ran out at a larger one, after which
+// more queues bought (next to) nothing.
+const cpuLater: Judge = ({base, last, baseBusy, usable, saturatedLater, range, scaling}) => {
   const gainAfter = saturatedLater ? last.metric.mean / saturatedLater.step.metric.mean : Infinity
-  if (saturatedLater && gainAfter < 1 + LATER_GAIN) {
-    const k = saturatedLater.step.queueCount
-    return {
-      kind: 'cpu',
-      headline: `the CPUs ran out at ${q(k)}: ${usable.why} were ${range(saturatedLater.busy)} busy there, so more queues had no CPU to run on`,
-      evidence: [
-        `CPU busy at ${q(base.queueCount)}: ${cpuList(baseBusy, usable.cpus)}`,
-        `CPU busy at ${q(k)}: ${cpuList(saturatedLater.busy, usable.cpus)}`,
-        `${q(last.queueCount)} gave ${pctText(100 * (gainAfter - 1))} more than ${q(k)}`,
-        scaling,
-      ],
-      advice: `keep the queue count at or below the CPUs that serve it; more CPUs would let more queues pay`,
-    }
+  if (!saturatedLater || gainAfter >= 1 + LATER_GAIN) return undefined
+  const k = saturatedLater.step.queueCount
+  return {
+    kind: 'cpu',
+    headline: `the CPUs ran out at ${q(k)}: ${usable.why} were ${range(saturatedLater.busy)} busy there, so more queues had no CPU to run on`,
+    evidence: [
+      `CPU busy at ${q(base.queueCount)}: ${cpuList(baseBusy, usable.cpus)}`,
+      `CPU busy at ${q(k)}: ${cpuList(saturatedLater.busy, usable.cpus)}`,
+      `${q(last.queueCount)} gave ${pctText(100 * (gainAfter - 1))} more than ${q(k)}`,
+      scaling,
+    ],
+    advice: `keep the queue count at or below the CPUs that serve it; more CPUs would let more queues pay`,
   }
+}
 
-  // one CPU: at some step past the first, one CPU saturated while another had room.
+// one CPU: at some step past the first, one CPU saturated while another had room.
+const oneCpu: Judge = ({results, summary, steps, usable, scaling}) => {
   for (const step of steps.slice(1)) {
     const busy = busyPerCpu(results, step.queueCount)
     const cpus = [...busy.keys()].filter((c) => usable.cpus.includes(c))
@@ -206,38 +243,45 @@ export function limitedBy(results: ResultsFile, summary: ScalingSummary): LimitV
         'spread the queues over the CPUs: IRQ affinity, XPS and RPS (`mqbench tune` shows and sets them), or --relay-cpus for the tap relay',
     }
   }
+  return undefined
+}
 
-  // queue imbalance: the flows hashed unevenly onto the queues.
+// queue imbalance: the flows hashed unevenly onto the queues.
+const queueImbalance: Judge = ({steps, scaling}) => {
   const uneven = steps.filter(
     (s) => s.queues.source !== null && s.queues.verdict !== 'ok' && s.queueCount > 1,
   )
-  if (uneven.length > 0)
-    return {
-      kind: 'queue imbalance',
-      headline: `the traffic did not spread over the queues: ${uneven.map((s) => `${s.queues.verdict} at ${q(s.queueCount)}`).join(', ')}`,
-      evidence: [
-        ...uneven.map(
-          (s) => `shares at ${q(s.queueCount)}: ${s.queues.shares.map((v) => pctText(100 * v)).join('/')}`,
-        ),
-        scaling,
-      ],
-      advice: 'use more sessions (flows) than queues, or check the RSS hash (`ethtool -n DEV rx-flow-hash`)',
-    }
+  if (uneven.length === 0) return undefined
+  return {
+    kind: 'queue imbalance',
+    headline: `the traffic did not spread over the queues: ${uneven.map((s) => `${s.queues.verdict} at ${q(s.queueCount)}`).join(', ')}`,
+    evidence: [
+      ...uneven.map(
+        (s) => `shares at ${q(s.queueCount)}: ${s.queues.shares.map((v) => pctText(100 * v)).join('/')}`,
+      ),
+      scaling,
+    ],
+    advice: 'use more sessions (flows) than queues, or check the RSS hash (`ethtool -n DEV rx-flow-hash`)',
+  }
+}
 
-  // backend: drops grew with load.
+// backend: drops grew with load.
+const backend: Judge = ({results, steps}) => {
   const drops = steps.map((s) => ({step: s, ...dropShare(results, s)}))
   const first = drops[0]
   const worst = drops.slice(1).reduce((a, b) => (b.share > a.share ? b : a))
-  if (worst.share >= DROP_SHARE && worst.share > 2 * first.share)
-    return {
-      kind: 'backend',
-      headline: `drops rose with load: ${pctText(100 * worst.share)} of the traffic at ${q(worst.step.queueCount)} against ${(100 * first.share).toFixed(2)}% at ${q(first.step.queueCount)}; the relay or the device fell behind`,
-      evidence: drops.map(
-        (d) => `${q(d.step.queueCount)}: ${d.drops} dropped of ${d.packets} (${(100 * d.share).toFixed(2)}%)`,
-      ),
-      advice: 'look at the far end: the relay workers (--relay-cpus), the receiving device or server',
-    }
+  if (!(worst.share >= DROP_SHARE && worst.share > 2 * first.share)) return undefined
+  return {
+    kind: 'backend',
+    headline: `drops rose with load: ${pctText(100 * worst.share)} of the traffic at ${q(worst.step.queueCount)} against ${(100 * first.share).toFixed(2)}% at ${q(first.step.queueCount)}; the relay or the device fell behind`,
+    evidence: drops.map(
+      (d) => `${q(d.step.queueCount)}: ${d.drops} dropped of ${d.packets} (${(100 * d.share).toFixed(2)}%)`,
+    ),
+    advice: 'look at the far end: the relay workers (--relay-cpus), the receiving device or server',
+  }
+}
 
+const nothingSinglesOut = ({results, base, last, baseBusy, usable, scaling}: Sweep): LimitVerdict => {
   const lastBusy = busyPerCpu(results, last.queueCount)
   return {
     kind: 'none found',
@@ -249,6 +293,24 @@ export function limitedBy(results: ResultsFile, summary: ScalingSummary): LimitV
     ],
     advice: 'look at locks and the network stack with perf, or at the server and the path beyond the testbed',
   }
+}
+
+/** The judges in the order of the file's opening comment, strongest evidence first. */
+const JUDGES: Judge[] = [underTcg, scaledWell, cpuFromTheStart, cpuLater, oneCpu, queueImbalance, backend]
+
+export function limitedBy(results: ResultsFile, summary: ScalingSummary): LimitVerdict {
+  if (summary.steps.length < 2)
+    return {
+      kind: 'none found',
+      headline: `only ${q(summary.steps[0].queueCount)} measured: there is no scaling to explain`,
+      evidence: [],
+    }
+  const sweep = sweepOf(results, summary)
+  for (const judge of JUDGES) {
+    const verdict = judge(sweep)
+    if (verdict) return verdict
+  }
+  return nothingSinglesOut(sweep)
 }
 
 /** The verdict as one line for a terminal, with its evidence after it. */

@@ -100,7 +100,7 @@ export function validateResults(obj: unknown, opts: ValidateOptions = {}): Resul
   }
   // A test plan's file (results/plan.ts) has cases, not steps: say so rather than "lacks steps".
   if ((obj as {kind?: unknown}).kind === 'plan')
-    throw bad(what, 'a test-plan results file (check --testbed vm), not the results of a scale run')
+    throw bad(what, 'a test-plan results file (check vm), not the results of a scale run')
   // Older versions are upgraded in memory (a copy: the caller's object stays as it was read).
   const version = (obj as {version?: unknown}).version
   if (version !== RESULTS_VERSION) {

@@ -1,4 +1,4 @@
-// The stored shapes of `check --testbed vm`: what a plan results file holds (docs/plan-results.schema.json)
+// The stored shapes of `check vm`: what a plan results file holds (docs/plan-results.schema.json)
 // and the plan page draws. They live beside the scale run's shapes (schema.ts), below the runner
 // (check/vm/) that fills them and the report that reads them.
 import type {GuestRecord} from './schema.js'

@@ -1,4 +1,4 @@
-// The results file of `check --testbed vm`: a test-plan kind of the results family ("schema":
+// The results file of `check vm`: a test-plan kind of the results family ("schema":
 // "mqbench/results", "kind": "plan"), with its own JSON Schema (docs/plan-results.schema.json,
 // which takes HostInfo and GuestRecord from the scale schema) and validator. A scale run's file
 // has steps; a plan has cases: the two never share a validator, and loadAnyResults dispatches.

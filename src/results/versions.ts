@@ -41,7 +41,7 @@ function v1toV2(file: Json): void {
 }
 
 /**
- * Test-plan files (check --testbed vm), 1 -> 2: a case stopped by Ctrl-C/SIGTERM was a FAIL of
+ * Test-plan files (check vm), 1 -> 2: a case stopped by Ctrl-C/SIGTERM was a FAIL of
  * its "completed" check; it is now `interrupted`, that check N/A, so that the totals count it as
  * neither passed nor failed. The cases that never started were not recorded: `notRun` stays absent.
  */

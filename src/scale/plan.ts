@@ -6,6 +6,7 @@ import {badInput} from '../errors.js'
 import type {ResultsFile, RunConfig} from '../results/schema.js'
 import {DEFAULT_FRAME_SIZE} from '../gen/frame.js'
 import {KIND_MAX_QUEUES} from '../limits.js'
+import {shellQuote} from '../util/shell.js'
 
 export type WorkloadName = RunConfig['workload']
 /** steps: every iteration of one queue count, then the next; alternate: rounds over all counts */
@@ -224,6 +225,5 @@ export function resultsPath(
 
 /** A shell command that reproduces the run (the argv quoted for sh). */
 export function shellCommand(argv: string[]): string {
-  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)
-  return ['mqbench', ...argv.map(quote)].join(' ')
+  return shellQuote(['mqbench', ...argv])
 }

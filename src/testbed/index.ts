@@ -7,7 +7,7 @@ import {ownerAlive, readRecords, removeRecord, writeRecord, type TestbedOwner} f
 import {createTapTestbed} from './tap.js'
 import type {Testbed, TestbedKind, TestbedOptions, TestbedSpec} from './types.js'
 import {createVethTestbed} from './veth.js'
-import {bootVmBed, createVmTestbed, type VmBed} from './vm.js'
+import {createVmTestbed, VmBed} from './vm.js'
 import {requireCapabilities} from '../host/privileges.js'
 
 export type {QueueReadback, Testbed, TestbedKind, TestbedOptions, TestbedSpec, VmOptions} from './types.js'
@@ -88,12 +88,16 @@ export async function createTestbed(
 }
 
 /**
- * A vm testbed with its guest in reach (bootVmBed), recorded as createTestbed records any testbed.
- * Its queue count goes to qemu unchecked: check --testbed vm's negative case asks qemu for queues=0
- * on purpose and judges qemu's own refusal; the commands' flags bound every count a person gives.
+ * A vm testbed with its guest in reach (VmBed.boot), recorded as createTestbed records any testbed,
+ * its queue count checked as any testbed's. `uncheckedQueues` sends the count to qemu as given:
+ * check vm's negative_qemu case asks qemu for queues=0 on purpose and judges qemu's own refusal.
  */
-export function createVmBed(spec: TestbedSpec, opts: TestbedOptions & {owner: TestbedOwner}): Promise<VmBed> {
-  return recorded({...spec, kind: 'vm'}, opts, () => bootVmBed(spec, opts), undefined, 'qemu')
+export function createVmBed(
+  spec: TestbedSpec,
+  opts: TestbedOptions & {owner: TestbedOwner; uncheckedQueues?: boolean},
+): Promise<VmBed> {
+  const judge = opts.uncheckedQueues ? 'qemu' : 'mqbench'
+  return recorded({...spec, kind: 'vm'}, opts, () => VmBed.boot(spec, opts), undefined, judge)
 }
 
 async function recorded<T extends {testbed: Testbed}>(

@@ -17,7 +17,7 @@ import {processStartTime, stopProcess} from '../host/process.js'
 /**
  * Who holds a testbed. A holder (`testbed up`, foreground or --detach) exists to keep it until
  * `testbed down`; any other owner is a command that made the testbed for its own run (`scale`,
- * each guest of `check --testbed vm`) and removes it when the run ends: `down` leaves those alone
+ * each guest of `check vm`) and removes it when the run ends: `down` leaves those alone
  * while the run lives.
  */
 export interface TestbedOwner {
@@ -357,7 +357,7 @@ export function planDownAll(
 /**
  * Removes what is left over: every testbed whose owner is gone or is a holder (`testbed up`), and
  * every mqb- object, including those a SIGKILL left behind. Testbeds a running command made for
- * itself (`scale`, `check --testbed vm`) and everything named after them are left to that run
+ * itself (`scale`, `check vm`) and everything named after them are left to that run
  * (`inUse`), and so is a namespace outside any testbed that a process still runs in (a test or
  * benchmark of its own, `skipped`); `force` removes both.
  */

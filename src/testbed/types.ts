@@ -46,7 +46,7 @@ export interface VmOptions {
   /** host CPUs to pin the vCPU threads to (cycled) */
   vcpuCpus?: number[]
   /**
-   * Test-plan variants (check --testbed vm): mq=off, or an explicit MSI-X vector count. With an
+   * Test-plan variants (check vm): mq=off, or an explicit MSI-X vector count. With an
    * explicit count the testbed does not refuse a shared-interrupt guest: the caller judges it.
    */
   mq?: boolean

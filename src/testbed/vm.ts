@@ -13,10 +13,13 @@ import type {CleanupRegistry} from '../host/cleanup.js'
 import {createNetns} from '../host/netns.js'
 import type {DeviceSnapshot} from '../observe/index.js'
 import {run, runOk} from '../util/exec.js'
-import {Guest, type RebootObservation} from '../vm/guest.js'
+import {Guest, type GuestSetup, type RebootObservation} from '../vm/guest.js'
+import type {AgentClient} from '../vm/agent-client.js'
+import type {QmpClient} from '../vm/qmp.js'
 import {guestSnapshot, guestSysfsQueues} from '../vm/guest-observe.js'
 import {guestVirtioName} from '../vm/hotplug.js'
-import {guestMac} from '../vm/qemu-args.js'
+import {withGuestDefaults} from '../vm/defaults.js'
+import {guestMac, vectorsInUse} from '../vm/qemu-args.js'
 import {endpointAddresses, quietNamespace} from './common.js'
 import {stateDir} from './registry.js'
 import type {QueueReadback, Testbed, TestbedOptions, TestbedSpec} from './types.js'
@@ -56,19 +59,6 @@ function addBridgePort(ns: string, bridge: string, tap: string, queues: number):
 }
 
 /**
- * A further tap on a booted testbed's bridge (hotplug, a migration's destination), in qemu's
- * namespace; the bridge's MAC is pinned, so the gateway the guest knows does not change as taps
- * come and go. The undo deletes it if it is still there: hand it to `bed.own` so that it runs
- * after qemu (which holds the tap) stopped.
- */
-export function addBridgedTap(bed: VmBed, tap: string, queues: number, cleanup: CleanupRegistry): () => void {
-  addBridgePort(bed.ns, bed.bridge, tap, queues)
-  return cleanup.add(`tap ${tap} in ${bed.ns}`, () => {
-    run('ip', ['-n', bed.ns, 'link', 'del', tap])
-  })
-}
-
-/**
  * The three witnesses of a queue count; undefined when they agree on `n`, else the sentence that
  * says who saw what. qemu keeps MAX queue fds on the tap and detaches those the guest disabled.
  */
@@ -93,211 +83,329 @@ export function sharedVectors(interrupts: string, virtio: string): boolean {
   )
 }
 
+/** The host side of a vm testbed: its namespace, bridge and taps, named and addressed. */
+interface HostSide {
+  name: string
+  ns: string
+  tap: string
+  bridge: string
+  dir: string
+  ipHost: string
+  ipGuest: string
+  prefix: number
+  hash: Buffer
+  /** the NICs beyond the first (VmOptions.extraNics): their taps on the bridge and guest MACs */
+  extraNics: Array<{tap: string; mac: string}>
+}
+
 /**
- * A booted vm testbed with its parts in reach, for callers that drive the hypervisor too
- * (check --testbed vm: QMP set_link, hotplug, migration, reboot). `testbed` is the same object
- * `createVmTestbed` returns; closing it removes everything.
+ * A booted vm testbed: its namespace, bridge and taps, and the guest on them, owned by one object
+ * that offers what the plan's cases need (the agent, QMP, the queue count and its witnesses, the
+ * guest's setup, a reboot that keeps the queue count). `testbed` is the same object
+ * `createVmTestbed` returns (what scale, gen and the sessions drive); closing either removes
+ * everything. Built in phases by VmBed.boot: the host side, the guest, then its NIC's checks.
  */
-export interface VmBed {
+export class VmBed {
   readonly testbed: Testbed
-  readonly guest: Guest
-  /** the host namespace qemu runs in, its multiqueue tap and the bridge that holds the host address */
+  readonly name: string
+  /** the host namespace qemu runs in and the bridge that holds the host address */
   readonly ns: string
-  readonly tap: string
   readonly bridge: string
   /** host (bridge) and guest addresses, without prefix */
   readonly ipHost: string
   readonly ipGuest: string
   readonly prefix: number
-  /** the guest NIC's virtio device name ("virtio1"): its interrupt lines are virtio1-input.N */
-  readonly virtio: string
   /** the NICs beyond the first (VmOptions.extraNics): their taps on the bridge and guest MACs */
   readonly extraNics: Array<{tap: string; mac: string}>
+  private count: number
+  /** the guest's tap: after a live migration the destination qemu's */
+  private curTap: string
+
+  private constructor(
+    host: HostSide,
+    readonly guest: Guest,
+    /** the guest NIC's virtio device name ("virtio1"): its interrupt lines are virtio1-input.N */
+    readonly virtio: string,
+    count: number,
+    private readonly max: number,
+    private readonly undos: Array<() => void>,
+    warnings: string[],
+  ) {
+    this.name = host.name
+    this.ns = host.ns
+    this.bridge = host.bridge
+    this.ipHost = host.ipHost
+    this.ipGuest = host.ipGuest
+    this.prefix = host.prefix
+    this.extraNics = host.extraNics
+    this.curTap = host.tap
+    this.count = count
+    this.testbed = this.face(warnings)
+  }
+
+  /** Boots a vm testbed: the host side, the guest on it, then the checks of the guest's NIC. */
+  static async boot(spec: TestbedSpec, opts: TestbedOptions): Promise<VmBed> {
+    const vm = opts.vm ?? {}
+    const undos: Array<() => void> = []
+    let guest: Guest | undefined
+    try {
+      const host = makeHostSide(spec.name, opts, undos)
+      guest = await startGuest(spec.name, host, opts)
+      const g = guest
+      const warnings = guestWarnings(g, opts)
+      undos.push(registerGuestAddress(spec.name, host.ipGuest, g.ref, opts.cleanup))
+      const {virtio, combined} = await checkGuestNic(g, opts.maxQueues, vm)
+      const bed = new VmBed(host, g, virtio, combined, opts.maxQueues, undos, warnings)
+      // After a live migration the guest runs in the destination qemu on its own tap: the address
+      // record names the new process (it counts as local only while that one runs), the tap
+      // witness and gen's tap follow.
+      g.onMoved((m) => {
+        bed.curTap = m.tap
+        undos.push(registerGuestAddress(spec.name, host.ipGuest, m.ref, opts.cleanup))
+      })
+      return bed
+    } catch (err) {
+      if (!vm.keep) {
+        await guest?.stop()
+        for (const u of undos.reverse()) u()
+      }
+      throw err
+    }
+  }
+
+  /** the guest's multiqueue tap (after a migration: the destination's) */
+  get tap(): string {
+    return this.curTap
+  }
+  /** the guest agent's typed face */
+  get agent(): AgentClient {
+    return this.guest.agent
+  }
+  /** QMP of the qemu that runs the guest now */
+  get qmp(): QmpClient {
+    return this.guest.qmp
+  }
+  /** what the results file records about the guest */
+  get setup(): GuestSetup {
+    return this.guest.setup
+  }
+
+  /** the queues the guest was booted with: the most a queue count can be */
+  get maxQueues(): number {
+    return this.max
+  }
+
   /** the host tap's queues as qemu holds them, from netlink */
-  tapState(): {numqueues: number; numdisabled: number; multiQueue: boolean}
+  tapState(): {numqueues: number; numdisabled: number; multiQueue: boolean} {
+    return this.tapQueuesOf(this.curTap)
+  }
+
+  /** the queues qemu holds on another tap of this bed (a plugged NIC's, an extra NIC's) */
+  tapQueuesOf(tap: string): {numqueues: number; numdisabled: number; multiQueue: boolean} {
+    return readTapQueues(this.ns, tap)
+  }
+
+  /**
+   * A further tap mqb-NAME-SUFFIX on the bridge (hotplug's NIC, a migration's destination), owned
+   * by the bed: deleted when it closes, after qemu (which holds the tap) stopped. Returns its name.
+   */
+  addTap(suffix: string, queues: number, cleanup: CleanupRegistry): string {
+    const tap = `mqb-${this.name}-${suffix}`
+    // The bridge's MAC is pinned, so the gateway the guest knows does not change as taps come and go.
+    addBridgePort(this.ns, this.bridge, tap, queues)
+    this.own(cleanup.add(`tap ${tap} in ${this.ns}`, () => run('ip', ['-n', this.ns, 'link', 'del', tap])))
+    return tap
+  }
+
+  /** the live queue count as last set */
+  queueCount(): number {
+    return this.count
+  }
+
+  /**
+   * Sets the guest's live queue count (ETHTOOL_SCHANNELS through the agent) and reads it back
+   * from the three witnesses: the guest's channels, its sysfs queues and the host tap.
+   */
+  async setQueueCount(n: number): Promise<QueueReadback> {
+    if (!Number.isInteger(n) || n < 1 || n > this.max)
+      throw new MqbError(
+        `queue count ${n} is outside 1..${this.max}, the queues this guest was booted with`,
+        ExitCode.unsupported,
+      )
+    this.guest.checkAlive()
+    const set = await this.agent.channelsSet({dev: GUEST_DEV, combined: n})
+    this.count = set.combined
+    const witnesses = {
+      combined: (await this.agent.channelsGet(GUEST_DEV)).combined,
+      sysfs: await guestSysfsQueues(this.agent, GUEST_DEV),
+      tap: this.tapState(),
+    }
+    const mismatch = queueMismatch(n, this.max, witnesses)
+    if (mismatch) throw new MqbError(mismatch, ExitCode.unsupported)
+    return {
+      queueCount: n,
+      channels: {combined: witnesses.combined, maxCombined: set.maxCombined},
+      sysfsQueues: witnesses.sysfs,
+      tapQueues: {attached: witnesses.tap.numqueues, detached: witnesses.tap.numdisabled},
+    }
+  }
+
   /**
    * Guest.reboot(), then the live queue count the testbed had set before is set again (the guest
    * comes back with its boot-time channels), read back from the three witnesses.
    */
-  reboot(opts?: Parameters<Guest['reboot']>[0]): Promise<RebootObservation & {queues: QueueReadback}>
+  async reboot(opts?: Parameters<Guest['reboot']>[0]): Promise<RebootObservation & {queues: QueueReadback}> {
+    const before = this.count
+    const seen = await this.guest.reboot(opts)
+    this.count = (await this.agent.channelsGet(GUEST_DEV)).combined
+    return {...seen, queues: await this.setQueueCount(before)}
+  }
+
   /**
    * Hands the bed an undo (a tap a case added, a migration's destination tap): run when the
    * testbed closes, after its guest's qemu(s) stopped, whoever closes it.
    */
-  own(undo: () => void): void
-}
+  own(undo: () => void): void {
+    this.undos.push(undo)
+  }
 
-export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): Promise<Testbed> {
-  return (await bootVmBed(spec, opts)).testbed
-}
+  /** Removes everything (through `testbed`, so that its record goes too when it has one). */
+  close(): Promise<void> {
+    return this.testbed.close()
+  }
 
-export async function bootVmBed(spec: TestbedSpec, opts: TestbedOptions): Promise<VmBed> {
-  const {ns, tap, bridge, dir} = vmNames(spec.name)
-  const {ipA, ipB, prefix} = endpointAddresses(spec.name)
-  const max = opts.maxQueues
-  const vm = opts.vm ?? {}
-  const hash = createHash('sha256').update(spec.name).digest()
-  const undos: Array<() => void> = []
-  const warnings: string[] = []
-  let guest: Guest | undefined
-  try {
-    undos.push(createNetns(ns, opts.cleanup))
-    quietNamespace(ns)
-    const ip = (...args: string[]) => runOk('ip', ['-n', ns, ...args])
-    ip('link', 'add', bridge, 'type', 'bridge')
-    // Pinned: locally administered, from the name, so it never follows the ports.
-    ip(
-      'link',
-      'set',
-      bridge,
-      'address',
-      `02:6d:71:${[hash[1], hash[2], hash[3]].map((b) => b.toString(16).padStart(2, '0')).join(':')}`,
-    )
-    // The first NIC's tap, then one per extra NIC (mqb-NAME-t1, -t2, ...): the namespace takes them along.
-    const extraNics = Array.from({length: vm.extraNics ?? 0}, (_, i) => ({
-      tap: `${tap}${i + 1}`,
-      mac: guestMac(hash[0] ^ (i + 1), `${spec.name}.${i + 1}`),
-    }))
-    for (const t of [tap, ...extraNics.map((x) => x.tap)]) addBridgePort(ns, bridge, t, max)
-    ip('addr', 'add', `${ipA}/${prefix}`, 'dev', bridge)
-    ip('link', 'set', bridge, 'up')
-    guest = await Guest.boot(
-      {
-        name: spec.name,
-        netns: ns,
-        tap,
-        mac: guestMac(hash[0], spec.name),
-        guestCidr: `${ipB}/${prefix}`,
-        queues: max,
-        vcpus: vm.vcpus,
-        memoryMiB: vm.memoryMiB ?? 512,
-        kernel: vm.kernel,
-        accel: vm.accel ?? 'auto',
-        dir,
-        bootTimeoutMs: vm.bootTimeoutMs,
-        vcpuCpus: vm.vcpuCpus,
-        mq: vm.mq,
-        vectors: vm.vectors,
-        append: vm.append,
-        extraNics,
-      },
-      opts.cleanup,
-      {keep: vm.keep},
-    )
-    const g = guest
-    warnings.push(...g.notes)
-    const vcpus = g.setup.vcpus
-    // Said once: the default under TCG says it in its note already.
-    if (max > vcpus && vm.vcpus !== undefined)
-      warnings.push(
-        `${max} queues on ${vcpus} vCPUs: the guest enables min(queues, vCPUs) at boot, and queues beyond ${vcpus} share vCPUs`,
-      )
-    undos.push(registerGuestAddress(spec.name, ipB, g.ref, opts.cleanup))
-    // After a live migration the guest runs in the destination qemu on its own tap: the address
-    // record names the new process (it counts as local only while that one runs), the tap
-    // witness and gen's tap follow.
-    let curTap = tap
-    g.onMoved((m) => {
-      curTap = m.tap
-      undos.push(registerGuestAddress(spec.name, ipB, m.ref, opts.cleanup))
-    })
-    if (g.setup.accel === 'tcg')
-      warnings.push(`the guest runs under TCG (${g.setup.accelReason}): its figures are functional only`)
-    const agent = g.agent
-    const tapState = () => readTapQueues(ns, curTap)
-    const channels = async () => agent.channelsGet(GUEST_DEV)
-    const sysfs = () => guestSysfsQueues(agent, GUEST_DEV)
-    // The guest's virtio name for its NIC ("virtio1"), for the interrupt lines.
-    const virtio = await guestVirtioName(agent, GUEST_DEV)
-    if (max > 1 && vm.vectors === undefined && vm.mq !== false) {
-      const irq = await agent.readFile('/proc/interrupts')
-      if (sharedVectors(irq.data, virtio))
-        throw new MqbError(
-          `the guest's ${virtio} shares one interrupt for all queues (${virtio}-virtqueues): qemu gave it fewer than ${2 * max + 1} vectors`,
-          ExitCode.unsupported,
-        )
-    }
-    let count = (await channels()).combined
-    const setQueueCount = async (n: number): Promise<QueueReadback> => {
-      if (!Number.isInteger(n) || n < 1 || n > max)
-        throw new MqbError(
-          `queue count ${n} is outside 1..${max}, the queues this guest was booted with`,
-          ExitCode.unsupported,
-        )
-      g.checkAlive()
-      const set = await agent.channelsSet({dev: GUEST_DEV, combined: n})
-      count = set.combined
-      const witnesses = {combined: (await channels()).combined, sysfs: await sysfs(), tap: tapState()}
-      const mismatch = queueMismatch(n, max, witnesses)
-      if (mismatch) throw new MqbError(mismatch, ExitCode.unsupported)
-      return {
-        queueCount: n,
-        channels: {combined: witnesses.combined, maxCombined: set.maxCombined},
-        sysfsQueues: witnesses.sysfs,
-        tapQueues: {attached: witnesses.tap.numqueues, detached: witnesses.tap.numdisabled},
-      }
-    }
-    const testbed: Testbed = {
+  /** The Testbed face that scale, gen and the sessions drive. */
+  private face(warnings: string[]): Testbed {
+    // Read on each use: a live migration moves the guest to another tap.
+    const tap = () => this.curTap
+    const {agent} = this.guest
+    return {
       kind: 'vm',
-      name: spec.name,
-      nsA: ns,
+      name: this.name,
+      nsA: this.ns,
       nsB: '',
-      devA: bridge,
+      devA: this.bridge,
       devB: GUEST_DEV,
-      ipA,
-      ipB,
-      maxQueues: max,
-      guest: g.setup,
+      ipA: this.ipHost,
+      ipB: this.ipGuest,
+      maxQueues: this.max,
+      guest: this.guest.setup,
       get genDev() {
-        return curTap
+        return tap()
       },
       agent,
       warnings,
-      setQueueCount,
-      queueCount: () => count,
+      setQueueCount: (n) => this.setQueueCount(n),
+      queueCount: () => this.count,
       guestSnapshot: (): Promise<DeviceSnapshot> => guestSnapshot(agent, GUEST_DEV),
-      async startFarServer(token: string, maxSessions: number) {
-        const r = await agent.serverStart({bind: ipB, port: 0, token, maxSessions})
+      startFarServer: async (token: string, maxSessions: number) => {
+        const r = await agent.serverStart({bind: this.ipGuest, port: 0, token, maxSessions})
         return {
           port: r.port,
-          close: async () => {
-            await agent.serverStop().catch(() => {})
-          },
+          close: () =>
+            agent.serverStop().then(
+              () => {},
+              () => {},
+            ),
         }
       },
-      checkHealthy: async () => g.checkAlive(),
-      async close() {
-        g.stop()
-        for (const u of undos.splice(0).reverse()) u()
+      checkHealthy: async () => this.guest.checkAlive(),
+      close: async () => {
+        await this.guest.stop()
+        for (const u of this.undos.splice(0).reverse()) u()
       },
     }
-    return {
-      testbed,
-      guest: g,
-      ns,
-      get tap() {
-        return curTap
-      },
-      bridge,
-      ipHost: ipA,
-      ipGuest: ipB,
-      prefix,
-      virtio,
-      tapState,
-      async reboot(o) {
-        const before = count
-        const seen = await g.reboot(o)
-        count = (await channels()).combined
-        return {...seen, queues: await setQueueCount(before)}
-      },
-      own: (undo) => undos.push(undo),
-      extraNics,
-    }
-  } catch (err) {
-    if (!vm.keep) {
-      guest?.stop()
-      for (const u of undos.reverse()) u()
-    }
-    throw err
   }
+}
+
+export async function createVmTestbed(spec: TestbedSpec, opts: TestbedOptions): Promise<Testbed> {
+  return (await VmBed.boot(spec, opts)).testbed
+}
+
+/**
+ * The host side: namespace mqb-NAME-h, a bridge with a pinned MAC holding the host address, and
+ * the guest's taps on it (the first NIC's, then one per extra NIC: mqb-NAME-t1, -t2, ...).
+ */
+function makeHostSide(name: string, opts: TestbedOptions, undos: Array<() => void>): HostSide {
+  const {ns, tap, bridge, dir} = vmNames(name)
+  const {ipA, ipB, prefix} = endpointAddresses(name)
+  const hash = createHash('sha256').update(name).digest()
+  undos.push(createNetns(ns, opts.cleanup))
+  quietNamespace(ns)
+  const ip = (...args: string[]) => runOk('ip', ['-n', ns, ...args])
+  ip('link', 'add', bridge, 'type', 'bridge')
+  // Pinned: locally administered, from the name, so it never follows the ports.
+  const mac = [hash[1], hash[2], hash[3]].map((b) => b.toString(16).padStart(2, '0')).join(':')
+  ip('link', 'set', bridge, 'address', `02:6d:71:${mac}`)
+  const extraNics = Array.from({length: opts.vm?.extraNics ?? 0}, (_, i) => ({
+    tap: `${tap}${i + 1}`,
+    mac: guestMac(hash[0] ^ (i + 1), `${name}.${i + 1}`),
+  }))
+  for (const t of [tap, ...extraNics.map((x) => x.tap)]) addBridgePort(ns, bridge, t, opts.maxQueues)
+  ip('addr', 'add', `${ipA}/${prefix}`, 'dev', bridge)
+  ip('link', 'set', bridge, 'up')
+  return {name, ns, tap, bridge, dir, ipHost: ipA, ipGuest: ipB, prefix, hash, extraNics}
+}
+
+/** The guest on the host side's first tap, with the testbed's queues and the options' guest. */
+function startGuest(name: string, host: HostSide, opts: TestbedOptions): Promise<Guest> {
+  const vm = opts.vm ?? {}
+  return Guest.start(
+    {
+      name,
+      netns: host.ns,
+      tap: host.tap,
+      mac: guestMac(host.hash[0], name),
+      guestCidr: `${host.ipGuest}/${host.prefix}`,
+      queues: opts.maxQueues,
+      vcpus: vm.vcpus,
+      ...withGuestDefaults({memoryMiB: vm.memoryMiB, accel: vm.accel}),
+      kernel: vm.kernel,
+      dir: host.dir,
+      bootTimeoutMs: vm.bootTimeoutMs,
+      vcpuCpus: vm.vcpuCpus,
+      mq: vm.mq,
+      vectors: vm.vectors,
+      append: vm.append,
+      extraNics: host.extraNics,
+    },
+    opts.cleanup,
+    {keep: vm.keep},
+  )
+}
+
+/** What the person should know about the guest: its notes, more queues than vCPUs, TCG. */
+function guestWarnings(g: Guest, opts: TestbedOptions): string[] {
+  const warnings = [...g.notes]
+  const {vcpus} = g.setup
+  const max = opts.maxQueues
+  // Said once: the default under TCG says it in its note already.
+  if (max > vcpus && opts.vm?.vcpus !== undefined)
+    warnings.push(
+      `${max} queues on ${vcpus} vCPUs: the guest enables min(queues, vCPUs) at boot, and queues beyond ${vcpus} share vCPUs`,
+    )
+  if (g.setup.accel === 'tcg')
+    warnings.push(`the guest runs under TCG (${g.setup.accelReason}): its figures are functional only`)
+  return warnings
+}
+
+/**
+ * The guest's NIC: its virtio name (for the interrupt lines), a refusal when its queues share one
+ * interrupt although the testbed asked qemu for enough vectors, and its boot-time queue count.
+ */
+async function checkGuestNic(
+  g: Guest,
+  max: number,
+  vm: NonNullable<TestbedOptions['vm']>,
+): Promise<{virtio: string; combined: number}> {
+  const virtio = await guestVirtioName(g.agent, GUEST_DEV)
+  if (max > 1 && vm.vectors === undefined && vm.mq !== false) {
+    const irq = await g.agent.readFile('/proc/interrupts')
+    if (sharedVectors(irq.data, virtio))
+      throw new MqbError(
+        `the guest's ${virtio} shares one interrupt for all queues (${virtio}-virtqueues): qemu gave it fewer than ${vectorsInUse(max)} vectors`,
+        ExitCode.unsupported,
+      )
+  }
+  return {virtio, combined: (await g.agent.channelsGet(GUEST_DEV)).combined}
 }

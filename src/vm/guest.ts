@@ -1,6 +1,9 @@
-// One qemu guest: built, started, watched and stopped. Boot ends when the agent answers hello;
-// it fails at once when qemu exits or the guest panics (QMP GUEST_PANICKED, or the console shows
-// a panic before pvpanic is loaded), and after a bound otherwise, always with the console's tail.
+// One qemu guest's lifecycle in named phases, as qemu's machine.py has it: what to launch
+// (prepareLaunch, then launch.ts's pure describeLaunch), the launch (spawn, QMP, pinning), the
+// wait for the agent, then the running guest (watched, rebooted, migrated) and its stop (QMP
+// `quit` under a bound, then signals). Start ends when the agent answers hello; it fails at once
+// when qemu exits or the guest panics (QMP GUEST_PANICKED, or the console shows a panic before
+// pvpanic is loaded), and after a bound otherwise, always with the console's tail.
 import {spawn, type ChildProcess} from 'node:child_process'
 import {closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
@@ -9,45 +12,26 @@ import {ExitCode, MqbError} from '../errors.js'
 import type {CleanupRegistry} from '../host/cleanup.js'
 import {writeFileAtomic} from '../host/files.js'
 import type {GuestRecord} from '../results/schema.js'
+export type {GuestOptions} from './launch.js'
 import {AgentClient, AgentError} from './agent-client.js'
 import type {AgentHello} from './agent-ops.js'
-import {chooseAccel, type AccelChoice} from './accel.js'
+import {chooseAccel} from './accel.js'
 import {BOOT_MARK, buildInitramfs, type Initramfs} from './initramfs.js'
 import {chooseKernel, type GuestKernel} from './kernel.js'
 import {findAgent, findBusybox, findQemu, qemuVersion} from './prereqs.js'
 import {processStartTime, stopProcess, type ProcessRef} from '../host/process.js'
 import {QmpClient} from './qmp.js'
-import {guestPaths, nicQueueModel, qemuArgs, shellQuote, type GuestConfig} from './qemu-args.js'
+import {guestPaths, nicQueueModel, qemuArgs, type GuestConfig} from './qemu-args.js'
+import {shellQuote} from '../util/shell.js'
+import {
+  bootBoundMs,
+  describeLaunch,
+  type GuestOptions,
+  type LaunchDescription,
+  type LaunchInputs,
+} from './launch.js'
 import {onlineCpus} from '../host/cpus.js'
-import {chooseVcpus, type VcpuChoice} from './vcpus.js'
 import {pinVcpus, readVcpuPlacement, type VcpuPlacement} from './vcpu-pinning.js'
-
-export interface GuestOptions {
-  name: string
-  /** the namespace qemu runs in, holding the tap */
-  netns: string
-  tap: string
-  mac: string
-  /** the guest's eth0 address with prefix */
-  guestCidr: string
-  queues: number
-  /** undefined: chosen by chooseVcpus (vcpus.ts) once the accelerator is known */
-  vcpus?: number
-  memoryMiB: number
-  kernel?: string
-  accel: AccelChoice
-  /** the scratch directory: sockets, console log, qemu.json; removed at the end */
-  dir: string
-  bootTimeoutMs?: number
-  /** host CPUs the vCPU threads are pinned to (vCPU i on the (i mod n)-th); none = unpinned */
-  vcpuCpus?: number[]
-  /** test-plan variants of the NIC (qemu-args.ts GuestConfig) and extra kernel parameters */
-  mq?: boolean
-  vectors?: number
-  append?: string[]
-  /** more NICs like the first, each on its own tap (qemu-args.ts GuestConfig.extraNics) */
-  extraNics?: GuestConfig['extraNics']
-}
 
 /** What the results file records about the guest (results/schema.ts GuestRecord). */
 export type GuestSetup = GuestRecord
@@ -56,6 +40,9 @@ export type GuestSetup = GuestRecord
 const PANIC = /Kernel panic - not syncing[^\n]*|[^\n]*-- System halted/
 
 const RESET_BURST_MS = 1000
+
+/** How long a guest is given to exit after QMP `quit` before it is signalled. */
+const QUIT_BOUND_MS = 5000
 
 /** The last `n` lines of the console log, without carriage returns. */
 export function consoleTail(dir: string, n = 20): string {
@@ -147,163 +134,51 @@ export class Guest {
   }
 
   /**
-   * Builds the initramfs, starts qemu in `opts.netns` and waits for the agent. Everything it
+   * Starts a guest in phases: what to launch (prepareLaunch, then describeLaunch in launch.ts, pure),
+   * the launch (qemu in `opts.netns`, QMP, vCPU pinning) and the wait for the agent. Everything it
    * creates is registered with `undo` at once; on failure it is all removed before the throw,
    * unless `keep` (then the error names the command that removes it).
    */
-  static async boot(opts: GuestOptions, undo: CleanupRegistry, hooks: {keep?: boolean} = {}): Promise<Guest> {
-    const qemu = findQemu()
-    const busybox = findBusybox()
-    const agentBin = findAgent()
-    const kernel: GuestKernel = chooseKernel(opts.kernel)
-    mkdirSync(opts.dir, {recursive: true, mode: 0o700})
-    const removeDir = undo.add(`guest scratch directory ${opts.dir}`, () =>
-      rmSync(opts.dir, {recursive: true, force: true}),
-    )
-    const image: Initramfs = buildInitramfs({kernel, busybox, agent: agentBin})
-    const accel = await chooseAccel(opts.accel, kernel, opts.dir)
-    let vcpuChoice: VcpuChoice
+  static async start(
+    opts: GuestOptions,
+    undo: CleanupRegistry,
+    hooks: {keep?: boolean} = {},
+  ): Promise<Guest> {
+    const inputs = await prepareLaunch(opts, undo)
+    let launch: LaunchDescription
     try {
-      vcpuChoice = chooseVcpus({
-        requested: opts.vcpus,
-        queues: opts.queues,
-        accel: accel.accel,
-        hostCpus: onlineCpus().length,
-      })
+      launch = describeLaunch(opts, inputs.found)
     } catch (err) {
-      removeDir()
+      inputs.removeDir()
       throw err
     }
-    const vhost = accel.accel === 'kvm' && existsSync('/dev/vhost-net')
-    const cfg: GuestConfig = {
-      name: opts.name,
-      kernel: kernel.path,
-      initrd: image.path,
-      append: [`mqb.ip=${opts.guestCidr}`, `mqb.hostname=mqb-${opts.name}`, ...(opts.append ?? [])],
-      accel: accel.accel,
-      vcpus: vcpuChoice.vcpus,
-      memoryMiB: opts.memoryMiB,
-      queues: opts.queues,
-      tap: opts.tap,
-      mac: opts.mac,
-      vhost,
-      dir: opts.dir,
-      mq: opts.mq,
-      vectors: opts.vectors,
-      ...(opts.extraNics?.length ? {extraNics: opts.extraNics} : {}),
-    }
-    const args = qemuArgs(cfg)
-    const paths = guestPaths(opts.dir)
     const t0 = performance.now()
-    let q: QemuProcess
-    try {
-      q = spawnQemu(qemu, args, opts.netns, opts.dir, `qemu guest ${opts.name}`, undo)
-    } catch (err) {
-      removeDir()
-      throw err
-    }
-    const {proc, ref, undo: undoQemu, alive, error: qemuError} = q
-    const exitedNow = () => q.exited()
-
-    let qmp: QmpClient | undefined
-    const agent = new AgentClient(paths.agent, {alive})
-    const fail = (message: string, code: number): never => {
-      agent.close()
-      qmp?.close()
-      const tail = consoleTail(opts.dir, 15)
-      if (!hooks.keep) {
-        undoQemu()
-        removeDir()
-      }
-      const keepHint = hooks.keep
-        ? ` (kept for inspection: console ${paths.console}; remove with \`mqbench testbed down ${opts.name}\`)`
-        : ''
-      const shown = tail.trim()
-        ? `\n--- last lines of the guest console ---\n${tail}`
-        : ' (the guest printed nothing)'
-      throw new MqbError(`${message}${keepHint}${shown}`, code as MqbError['exitCode'])
-    }
-    const bootMs = opts.bootTimeoutMs ?? (accel.accel === 'kvm' ? 20_000 : 60_000)
-    try {
-      qmp = await QmpClient.connect(paths.qmp, {timeoutMs: 10_000, alive})
-    } catch {
-      return fail(
-        `qemu did not come up: ${exitedNow() ? qemuError() : 'no QMP greeting within 10 s'}`,
-        ExitCode.unsupported,
-      )
-    }
-    // What qemu gave the NIC, its own default included (qemu 7.2: 2N+2 also for one queue pair):
-    // the model knows only the vectors mqbench asked for.
-    const vectors = await qmp
-      .execute<number>('qom-get', {path: '/machine/peripheral/nic0', property: 'vectors'})
-      .then(
-        (v) => (Number.isInteger(v) ? v : (nicQueueModel(cfg).vectors ?? 0)),
-        () => nicQueueModel(cfg).vectors ?? 0,
-      )
-    let vcpuCpus: number[] | undefined
-    if (opts.vcpuCpus?.length) {
-      try {
-        vcpuCpus = await pinVcpus(qmp, opts.vcpuCpus)
-      } catch (err) {
-        return fail((err as Error).message, ExitCode.badInput)
-      }
-    }
-    let panicked: string | undefined
-    // Only while booting (removed once the agent answers): after that a RESET is a reboot, which
-    // Guest.reboot() expects and the guest's own `reboot` may cause.
-    const offBootWatch = qmp.onEvent((e) => {
-      if (e.event === 'GUEST_PANICKED') panicked = 'the guest kernel panicked (pvpanic)'
-      // Nothing reboots during boot: a reset now is a kernel that cannot start (a damaged or
-      // foreign image triple-faults and qemu resets it, over and over).
-      if (e.event === 'RESET' && e.data?.guest !== false)
-        panicked = `the guest reset during boot: ${kernel.path} is not a kernel this machine can start`
-    })
-    const hello = agent.waitReady(bootMs, alive).then(
-      (h) => ({h}),
-      (err: Error) => ({err}),
-    )
-    const deadline = Date.now() + bootMs
-    let answer: {h?: AgentHello; err?: Error} | undefined
-    void hello.then((a) => (answer = a))
-    while (!answer) {
-      if (exitedNow())
-        return fail(`qemu exited during boot (${exitedNow()}): ${qemuError()}`, ExitCode.unsupported)
-      if (panicked) return fail(panicked, ExitCode.unsupported)
-      const panicLine = PANIC.exec(safeRead(paths.consoleLog))
-      if (panicLine) return fail(`the guest kernel panicked: ${panicLine[0]}`, ExitCode.unsupported)
-      if (Date.now() > deadline + 2000) break
-      await sleep(50)
-    }
-    if (!answer?.h) {
-      const why = answer?.err instanceof AgentError && answer.err.answered ? answer.err.message : undefined
-      return fail(
-        why ??
-          `the guest did not come up within ${bootMs / 1000} s (${accel.accel}): its agent never answered`,
-        ExitCode.noDevice,
-      )
-    }
+    const b = new Booting(opts, inputs.removeDir, hooks.keep === true)
+    const {vectors, vcpuCpus} = await b.launch(launch, undo)
+    const hello = await b.waitForAgent(launch, inputs.found.kernel)
+    const {q, qmp, agent} = b.running()
+    const {kernel, image} = inputs.found
     const setup: GuestSetup = {
-      qemuVersion: qmp.version || qemuVersion(qemu),
-      commandLine: shellQuote([qemu, ...args]),
+      qemuVersion: qmp.version || qemuVersion(launch.qemu),
+      commandLine: launch.commandLine,
       kernel: {path: kernel.path, release: kernel.release},
-      accel: accel.accel,
-      accelReason: accel.reason,
-      vhost,
+      accel: launch.cfg.accel,
+      accelReason: inputs.found.accel.reason,
+      vhost: launch.vhost,
       mac: opts.mac,
-      vcpus: vcpuChoice.vcpus,
+      vcpus: launch.vcpus.vcpus,
       ...(vcpuCpus ? {vcpuCpus} : {}),
       memoryMiB: opts.memoryMiB,
       queues: opts.queues,
       vectors,
       initramfs: {key: image.key, modules: image.modules, sizeBytes: image.sizeBytes, cached: image.cached},
-      agent: answer.h,
+      agent: hello,
       bootMs: Math.round(performance.now() - t0),
-      bootMarks: parseBootMarks(safeRead(paths.consoleLog).replaceAll('\r', '')),
+      bootMarks: parseBootMarks(safeRead(guestPaths(opts.dir).consoleLog).replaceAll('\r', '')),
     }
-    offBootWatch()
-    const g = new Guest(opts.dir, proc, ref, qmp, agent, setup, undoQemu, removeDir)
-    if (vcpuChoice.note) g.notes.push(vcpuChoice.note)
-    g.launch = {qemu, cfg, netns: opts.netns, name: opts.name}
+    const g = new Guest(opts.dir, q.proc, q.ref, qmp, agent, setup, q.undo, inputs.removeDir)
+    if (launch.vcpus.note) g.notes.push(launch.vcpus.note)
+    g.launch = {qemu: launch.qemu, cfg: launch.cfg, netns: opts.netns, name: opts.name}
     g.watch(q, qmp)
     return g
   }
@@ -334,7 +209,7 @@ export class Guest {
     config?: Partial<Pick<GuestConfig, 'queues' | 'vectors' | 'mq' | 'memoryMiB'>>
   }): Promise<IncomingQemu> {
     this.checkAlive()
-    if (!this.launch) throw new Error('this guest was not started by Guest.boot')
+    if (!this.launch) throw new Error('this guest was not started by Guest.start')
     const {qemu, cfg, netns, name} = this.launch
     mkdirSync(o.dir, {recursive: true, mode: 0o700})
     const removeDir = o.undo.add(`guest scratch directory ${o.dir}`, () =>
@@ -444,7 +319,7 @@ export class Guest {
   async reboot(opts: {how?: 'reset' | 'guest'; timeoutMs?: number} = {}): Promise<RebootObservation> {
     this.checkAlive()
     const how = opts.how ?? 'reset'
-    const boundMs = opts.timeoutMs ?? (this.setup.accel === 'kvm' ? 20_000 : 60_000)
+    const boundMs = opts.timeoutMs ?? bootBoundMs(this.setup.accel)
     const logPath = guestPaths(this.dir).consoleLog
     const consoleFrom = safeRead(logPath).length
     const resetsBefore = this.resets
@@ -543,9 +418,14 @@ export class Guest {
       )
   }
 
-  /** Stops qemu and removes the scratch directory (both through their undo entries). */
-  stop(): void {
+  /**
+   * Stops the guest in phases: QMP `quit` and up to `boundMs` for qemu to exit by itself (it
+   * closes its files and the tap's queues in order), then signals (the undo entry: SIGTERM, then
+   * SIGKILL) for a qemu that did not, and the scratch directory goes.
+   */
+  async stop(boundMs = QUIT_BOUND_MS): Promise<void> {
     this.agent.close()
+    await this.quit(boundMs)
     this.qmp.close()
     this.undoQemu()
     this.removeDir()
@@ -554,6 +434,179 @@ export class Guest {
     this.incoming.clear()
     for (const inc of this.pendingIncoming.keys()) inc.qmp.close()
     this.pendingIncoming.clear()
+  }
+
+  /** QMP `quit`, then waits up to `boundMs` for qemu's exit; a qemu gone already is left alone. */
+  private async quit(boundMs: number): Promise<void> {
+    const proc = this._proc
+    if (this.exitInfo || proc.exitCode !== null || proc.signalCode !== null) return
+    const exited = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, boundMs)
+      proc.once('exit', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+    // qemu may exit before it answers: the exit is what is awaited.
+    this.qmp.execute('quit', undefined, boundMs).catch(() => {})
+    await exited
+  }
+}
+
+/**
+ * What a launch needs from the host: qemu, busybox and the agent found, the kernel chosen, the
+ * scratch directory made (its undo returned), the initramfs built and the accelerator chosen.
+ */
+async function prepareLaunch(
+  opts: GuestOptions,
+  undo: CleanupRegistry,
+): Promise<{found: LaunchInputs; removeDir: () => void}> {
+  const qemu = findQemu()
+  const busybox = findBusybox()
+  const agent = findAgent()
+  const kernel: GuestKernel = chooseKernel(opts.kernel)
+  mkdirSync(opts.dir, {recursive: true, mode: 0o700})
+  const removeDir = undo.add(`guest scratch directory ${opts.dir}`, () =>
+    rmSync(opts.dir, {recursive: true, force: true}),
+  )
+  const image: Initramfs = buildInitramfs({kernel, busybox, agent})
+  const accel = await chooseAccel(opts.accel, kernel, opts.dir)
+  return {
+    found: {
+      qemu,
+      kernel,
+      image,
+      accel,
+      hostCpus: onlineCpus().length,
+      vhostNet: existsSync('/dev/vhost-net'),
+    },
+    removeDir,
+  }
+}
+
+/**
+ * A guest being started: the launch and the wait for its agent, and what either made so far, so
+ * that a failure in any phase removes it all (unless kept) and says why with the console's tail.
+ */
+class Booting {
+  private q?: QemuProcess
+  private qmp?: QmpClient
+  private agent?: AgentClient
+
+  constructor(
+    private readonly opts: GuestOptions,
+    private readonly removeDir: () => void,
+    private readonly keep: boolean,
+  ) {}
+
+  /** The parts of a guest that came up (after waitForAgent). */
+  running(): {q: QemuProcess; qmp: QmpClient; agent: AgentClient} {
+    if (!this.q || !this.qmp || !this.agent) throw new Error('the guest has not come up')
+    return {q: this.q, qmp: this.qmp, agent: this.agent}
+  }
+
+  /**
+   * Spawns qemu, connects QMP, reads the vectors qemu gave the NIC and pins the vCPUs. The agent
+   * client is made here (its socket exists once qemu runs) and answers in waitForAgent.
+   */
+  async launch(l: LaunchDescription, undo: CleanupRegistry): Promise<{vectors: number; vcpuCpus?: number[]}> {
+    const {opts} = this
+    try {
+      this.q = spawnQemu(l.qemu, l.args, opts.netns, opts.dir, `qemu guest ${opts.name}`, undo)
+    } catch (err) {
+      this.removeDir()
+      throw err
+    }
+    const q = this.q
+    this.agent = new AgentClient(guestPaths(opts.dir).agent, {alive: q.alive})
+    try {
+      this.qmp = await QmpClient.connect(guestPaths(opts.dir).qmp, {timeoutMs: 10_000, alive: q.alive})
+    } catch {
+      return this.fail(
+        `qemu did not come up: ${q.exited() ? q.error() : 'no QMP greeting within 10 s'}`,
+        ExitCode.unsupported,
+      )
+    }
+    // What qemu gave the NIC, its own default included (qemu 7.2: 2N+2 also for one queue pair):
+    // the model knows only the vectors mqbench asked for.
+    const asked = nicQueueModel(l.cfg).vectors ?? 0
+    const vectors = await this.qmp
+      .execute<number>('qom-get', {path: '/machine/peripheral/nic0', property: 'vectors'})
+      .then(
+        (v) => (Number.isInteger(v) ? v : asked),
+        () => asked,
+      )
+    if (!opts.vcpuCpus?.length) return {vectors}
+    try {
+      return {vectors, vcpuCpus: await pinVcpus(this.qmp, opts.vcpuCpus)}
+    } catch (err) {
+      return this.fail((err as Error).message, ExitCode.badInput)
+    }
+  }
+
+  /**
+   * Waits for the agent's hello within the boot bound, failing at once when qemu exits or the
+   * guest panics (QMP GUEST_PANICKED, a reset during boot, or a panic on the console before
+   * pvpanic is loaded).
+   */
+  async waitForAgent(l: LaunchDescription, kernel: GuestKernel): Promise<AgentHello> {
+    const {q, qmp, agent} = this.running()
+    let panicked: string | undefined
+    // Only while booting: after that a RESET is a reboot, which Guest.reboot() expects and the
+    // guest's own `reboot` may cause.
+    const offBootWatch = qmp.onEvent((e) => {
+      if (e.event === 'GUEST_PANICKED') panicked = 'the guest kernel panicked (pvpanic)'
+      // Nothing reboots during boot: a reset now is a kernel that cannot start (a damaged or
+      // foreign image triple-faults and qemu resets it, over and over).
+      if (e.event === 'RESET' && e.data?.guest !== false)
+        panicked = `the guest reset during boot: ${kernel.path} is not a kernel this machine can start`
+    })
+    try {
+      let answer: {h?: AgentHello; err?: Error} | undefined
+      void agent.waitReady(l.bootMs, q.alive).then(
+        (h) => (answer = {h}),
+        (err: Error) => (answer = {err}),
+      )
+      const deadline = Date.now() + l.bootMs
+      const consoleLog = guestPaths(this.opts.dir).consoleLog
+      while (!answer) {
+        if (q.exited())
+          return this.fail(`qemu exited during boot (${q.exited()}): ${q.error()}`, ExitCode.unsupported)
+        if (panicked) return this.fail(panicked, ExitCode.unsupported)
+        const panicLine = PANIC.exec(safeRead(consoleLog))
+        if (panicLine) return this.fail(`the guest kernel panicked: ${panicLine[0]}`, ExitCode.unsupported)
+        if (Date.now() > deadline + 2000) break
+        await sleep(50)
+      }
+      if (answer?.h) return answer.h
+      const why = answer?.err instanceof AgentError && answer.err.answered ? answer.err.message : undefined
+      return this.fail(
+        why ??
+          `the guest did not come up within ${l.bootMs / 1000} s (${l.cfg.accel}): its agent never answered`,
+        ExitCode.noDevice,
+      )
+    } finally {
+      offBootWatch()
+    }
+  }
+
+  /** Removes what the boot made (unless kept) and throws `message` with the console's tail. */
+  private fail(message: string, code: number): never {
+    const {opts} = this
+    this.agent?.close()
+    this.qmp?.close()
+    const tail = consoleTail(opts.dir, 15)
+    if (!this.keep) {
+      this.q?.undo()
+      this.removeDir()
+    }
+    const keepHint = this.keep
+      ? ` (kept for inspection: console ${guestPaths(opts.dir).console}; remove with \`mqbench testbed down ${opts.name}\`)`
+      : ''
+    const shown = tail.trim()
+      ? `\n--- last lines of the guest console ---\n${tail}`
+      : ' (the guest printed nothing)'
+    throw new MqbError(`${message}${keepHint}${shown}`, code as MqbError['exitCode'])
   }
 }
 

@@ -24,7 +24,7 @@ export interface GuestConfig {
   /** scratch directory for the sockets and the console log */
   dir: string
   /**
-   * Test-plan variants (check --testbed vm): mq off, or an explicit vector count (scarce vectors,
+   * Test-plan variants (check vm): mq off, or an explicit vector count (scarce vectors,
    * 0 for INTx). Unset, a multiqueue NIC gets mq=on and vectorsFor(queues).
    */
   mq?: boolean
@@ -55,8 +55,13 @@ export const guestPaths = (dir: string) => ({
   pidfile: `${dir}/qemu.pid`,
 })
 
-/** 2N+2 MSI-X vectors: one per queue, config and control; fewer makes all queues share one. */
+/**
+ * The vectors of N queue pairs, in one place. qemu's virtio-net-pci is given 2N+2 MSI-X vectors
+ * (one per queue, config and control; fewer makes all queues share one); the guest's driver uses
+ * 2N+1 of them (each queue and config: the control queue takes no interrupt).
+ */
 export const vectorsFor = (queues: number) => 2 * queues + 2
+export const vectorsInUse = (queues: number) => 2 * queues + 1
 
 export function qemuArgs(c: GuestConfig): string[] {
   const p = guestPaths(c.dir)
@@ -145,9 +150,4 @@ export function guestMac(hashByte: number, name: string): string {
   for (const c of name) h = (h * 31 + c.charCodeAt(0)) >>> 0
   const b = [0x52, 0x54, 0x00, (h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff]
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':')
-}
-
-/** The command line as one shell-quoted string, for the results file and for people. */
-export function shellQuote(argv: string[]): string {
-  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ')
 }

@@ -2,7 +2,7 @@
 // guest with more vCPUs than the host has CPUs boots by time-slicing them: 64 vCPUs on 2 CPUs did
 // not reach its agent within the 60 s bound (issue 22). The default therefore stays within the
 // host; an explicit count above it is allowed with a warning up to TCG_VCPUS_PER_HOST_CPU times
-// the host's CPUs (8 vCPUs boot on 2 CPUs in check --testbed vm's 8-queue case), and refused above.
+// the host's CPUs (8 vCPUs boot on 2 CPUs in check vm's 8-queue case), and refused above.
 import {badInput} from '../errors.js'
 import type {Accel} from './qemu-args.js'
 

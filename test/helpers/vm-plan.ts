@@ -1,4 +1,4 @@
-// What the `check --testbed vm` tests share: the names of the guests a case booted and the
+// What the `check vm` tests share: the names of the guests a case booted and the
 // proof that nothing of them stayed (qemu, namespace, taps and bridge, scratch directory).
 import {existsSync} from 'node:fs'
 import {expect} from 'vitest'

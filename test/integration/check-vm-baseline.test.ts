@@ -1,6 +1,6 @@
 // --repeats and --baseline from the CLI under TCG, in one live run against a stored one: the
 // baseline is a real plan file of mq, gen and stress with 3 repeats
-// (test/fixtures/results/plan-vm-repeats-tcg.json, `mqbench check --testbed vm --cases
+// (test/fixtures/results/plan-vm-repeats-tcg.json, `mqbench check vm --cases
 // mq,gen,stress --queues 2 --vcpus 2 --duration 1s --repeats 3` here under TCG) with its mq
 // figures made 100x higher. The live run repeats the loads of mq (at 2 queues and at 1), gen (from
 // the guest, into it, pktgen) and stress 3 times (--baseline's default), judges their checks on
@@ -20,19 +20,7 @@ import {guestNames, nothingLeft} from '../helpers/vm-plan.js'
 
 const STORED = new URL('../fixtures/results/plan-vm-repeats-tcg.json', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'mqb-baseline-'))
-const MQ = [
-  'check',
-  '--testbed',
-  'vm',
-  '--cases',
-  'mq,gen,stress',
-  '--queues',
-  '2',
-  '--vcpus',
-  '2',
-  '--duration',
-  '1s',
-]
+const MQ = ['check', 'vm', '--cases', 'mq,gen,stress', '--queues', '2', '--vcpus', '2', '--duration', '1s']
 const N = '20 TCP_RR sessions at 2 queue pairs'
 const ONE = '4 TCP_RR sessions at 1 queue pair'
 
@@ -42,7 +30,7 @@ function stored(): PlanResultsFile {
   return loaded.plan
 }
 
-describeNet('check --testbed vm --repeats / --baseline', () => {
+describeNet('check vm --repeats / --baseline', () => {
   afterAll(() => {
     cleanup.runAll()
     rmSync(dir, {recursive: true, force: true})

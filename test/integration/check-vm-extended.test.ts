@@ -1,4 +1,4 @@
-// The extended cases of check --testbed vm at small sizes, so that CI runs them too: hotplug
+// The extended cases of check vm at small sizes, so that CI runs them too: hotplug
 // repeated (2 cycles with stop/cont); 8 queues on 8 vCPUs and the largest count; 3 NICs; then nothing of
 // their guests stays.
 import {afterAll, expect, it} from 'vitest'
@@ -10,7 +10,7 @@ import {cleanup} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
 import {checksById as byId, guestNames, nothingLeft, PLAN_2Q} from '../helpers/vm-plan.js'
 
-describeNet('check --testbed vm: extended cases, small', () => {
+describeNet('check vm: extended cases, small', () => {
   afterAll(() => cleanup.runAll())
 
   it('repeats hotplug with stop/cont, the last NIC carrying load on every queue', async () => {

@@ -1,4 +1,4 @@
-// check --testbed vm, case gen, under TCG through the plan runner on the shared guest, with the
+// check vm, case gen, under TCG through the plan runner on the shared guest, with the
 // guest at one queue pair during the loads: the per-queue checks of the agent's senders, the
 // host's flows into the guest and the kernel's pktgen each FAIL, naming the queue that carried
 // nothing; afterwards the shared guest is back at N queues without pktgen; nothing stays. The
@@ -12,7 +12,7 @@ import {cleanup} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
 import {checksById as byId, guestNames, nothingLeft, PLAN_2Q as params} from '../helpers/vm-plan.js'
 
-describeNet('check --testbed vm: gen', () => {
+describeNet('check vm: gen', () => {
   afterAll(() => cleanup.runAll())
 
   it('a guest at one queue FAILs every per-queue check, and is left at N queues without pktgen', async () => {

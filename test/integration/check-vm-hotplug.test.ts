@@ -1,4 +1,4 @@
-// check --testbed vm, case hotplug, under TCG through the plan runner, with the plugged NIC left
+// check vm, case hotplug, under TCG through the plan runner, with the plugged NIC left
 // at combined 1: the unplug still passes, the per-queue checks of the new device FAIL; nothing of
 // the guest stays (qemu, namespace, taps, scratch directory). The good path (unplug, plug on a new
 // tap, N queues, every queue's interrupts rising) is asserted once, in check-vm-plan.test.ts
@@ -10,7 +10,7 @@ import {cleanup} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
 import {checksById as byId, guestNames, nothingLeft, PLAN_2Q as params} from '../helpers/vm-plan.js'
 
-describeNet('check --testbed vm: hotplug', () => {
+describeNet('check vm: hotplug', () => {
   afterAll(() => cleanup.runAll())
 
   it('a plugged NIC left at combined 1 FAILs the per-queue checks', async () => {

@@ -1,4 +1,4 @@
-// check --testbed vm, case migration, under TCG through the plan runner, with its conditions
+// check vm, case migration, under TCG through the plan runner, with its conditions
 // broken: a destination of another device model (MSI-X vectors) FAILs the migration and the guest
 // stays on the source; a bandwidth the guest out-dirties never converges and is cancelled at the
 // bound. The guests are pinned (vCPU 0 on CPU 1, vCPU 1 on CPU 0): each destination's vCPU
@@ -34,7 +34,7 @@ function vcpuAffinity(dir: string): Record<number, string> {
   return out
 }
 
-describeNet('check --testbed vm: migration', () => {
+describeNet('check vm: migration', () => {
   afterAll(() => cleanup.runAll())
 
   it('another device model FAILs, a stalled migration is cancelled, both destinations pinned as the source', async () => {

@@ -1,4 +1,4 @@
-// check --testbed vm as the CLI runs it, under TCG with 2 queues on 2 pinned vCPUs: the whole
+// check vm as the CLI runs it, under TCG with 2 queues on 2 pinned vCPUs: the whole
 // default plan, its JSON on stdout equal to the results file it wrote (which its own validator
 // takes), every check PASS with the evidence each case's good path must show, the page renders,
 // and nothing of any guest stays. This file owns the good path of every default-set case
@@ -166,7 +166,7 @@ function goodPaths(cases: CaseReport[]): void {
   })
 }
 
-describeNet('check --testbed vm: the default plan', () => {
+describeNet('check vm: the default plan', () => {
   afterAll(() => {
     cleanup.runAll()
     rmSync(out, {recursive: true, force: true})
@@ -177,7 +177,6 @@ describeNet('check --testbed vm: the default plan', () => {
     // vCPU 0 on CPU 1, vCPU 1 on CPU 0: the migration's destination must be pinned as its source.
     const r = await mqbench([
       'check',
-      '--testbed',
       'vm',
       '--queues',
       '2',
@@ -202,7 +201,7 @@ describeNet('check --testbed vm: the default plan', () => {
     const plan = loaded.plan
     expect(plan).toEqual(printed)
     // The command that reproduces the run, subcommand included.
-    expect(plan.command).toMatch(/^mqbench check --testbed vm /)
+    expect(plan.command).toMatch(/^mqbench check vm /)
     expect(plan.cases.map((c) => c.id)).toEqual(selectCases(undefined, false).map((c) => c.id))
     // No check FAILs; N/A only where a case says why (mq_off has one queue pair to compare).
     for (const c of plan.cases)

@@ -1,4 +1,4 @@
-// check --testbed vm, tp-qemu's default-set cases under TCG through the plan runner, each with its
+// check vm, tp-qemu's default-set cases under TCG through the plan runner, each with its
 // condition broken (mq=off where queues are expected, scarce vectors where 2N+2 are expected, a
 // guest with more queues than the plan gave, the link cut in the middle of the churn, XPS crossed,
 // mq=on where mq=off is expected), each of which must FAIL, in one plan so that the variants on
@@ -30,7 +30,7 @@ const params: PlanParams = {
 
 const statuses = (r: CaseReport) => Object.fromEntries(r.checks.map((c) => [c.id, c.status]))
 
-describeNet('check --testbed vm: tp-qemu default set', () => {
+describeNet('check vm: tp-qemu default set', () => {
   afterAll(() => cleanup.runAll())
 
   it('FAILs each case with its condition broken', async () => {

@@ -2,7 +2,7 @@
 // the test with a few KiB left. Each writer must fail in one line with exit 3 ("no space left"),
 // leave the earlier file as it was, and leave no temporary file; before the writes looped (one
 // write(2), count unchecked) the short write was synced and renamed over the earlier file.
-// `check --testbed vm` learns that --out is read-only before it boots anything.
+// `check vm` learns that --out is read-only before it boots anything.
 import {
   closeSync,
   ftruncateSync,
@@ -124,7 +124,7 @@ describeNet('a full disk under every writer', () => {
     expectNoSpace(() => ResultsJournal.create(join(disk, 'run2.json'), init))
   })
 
-  it('a plan results file (check --testbed vm)', () => {
+  it('a plan results file (check vm)', () => {
     const plan = validatePlanResults(JSON.parse(readFileSync(join(FIXTURES, 'plan-vm-tcg.json'), 'utf8')))
     fill()
     expectNoSpace(() => writePlanResults(disk, plan))
@@ -191,11 +191,11 @@ describeNet('a full disk under every writer', () => {
     expect(readdirSync(png).filter((f) => f.endsWith('.tmp'))).toEqual([])
   }, 60_000)
 
-  it('check --testbed vm with a read-only --out: refused in one line before any guest boots', async () => {
+  it('check vm with a read-only --out: refused in one line before any guest boots', async () => {
     runOk('mount', ['-o', 'remount,ro', disk])
     try {
       const t = performance.now()
-      const r = await mqbench(['check', '--testbed', 'vm', '--cases', 'boot', '--out', join(disk, 'results')])
+      const r = await mqbench(['check', 'vm', '--cases', 'boot', '--out', join(disk, 'results')])
       expect(r.status).toBe(ExitCode.badInput)
       expect(r.stderr.trim()).toBe(`mqbench: cannot write ${join(disk, 'results')}: read-only file system`)
       expect(r.stderr).not.toMatch(/booting/)

@@ -1,4 +1,4 @@
-// The test-plan page (check --testbed vm) as people see it: rendered from real plans' results
+// The test-plan page (check vm) as people see it: rendered from real plans' results
 // files (test/fixtures/results/plan-vm-tcg.json and plan-vm-gen-tcg.json: 2 queues under TCG),
 // opened from disk in Debian's headless Chromium, offline: the TCG banner shows, each case's table
 // has its checks, every per-queue bar is drawn with the width its count gives, the timeline has its
@@ -91,7 +91,7 @@ describe('test-plan page in headless Chromium', () => {
     await page.close()
   })
 
-  // A real gen case's file (check --testbed vm --cases gen, 2 queues, TCG): what the reader sees
+  // A real gen case's file (check vm --cases gen, 2 queues, TCG): what the reader sees
   // for each gen load is the file's packets/s, loss and per-queue rates, each bar as wide as its share.
   it("shows each gen load's packets/s and loss, and its per-queue rates as bars", async () => {
     const out = join(dir, 'gen.html')

@@ -1,5 +1,5 @@
 // A missing prerequisite is refused once, before anything is made (issue 22, point 6): with qemu
-// absent from PATH, `check --testbed vm` says so in one line with exit 8 instead of filing every
+// absent from PATH, `check vm` says so in one line with exit 8 instead of filing every
 // case as FAIL, and `testbed up --kind vm` and `scale --testbed vm` say the same line.
 import {spawnSync} from 'node:child_process'
 import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
@@ -27,7 +27,7 @@ describeNet('a missing qemu', () => {
   const LINE = 'mqbench: qemu-system-x86_64 not found on PATH: apt-get install qemu-system-x86\n'
 
   it.each([
-    ['check --testbed vm', ['check', '--testbed', 'vm', '--out', join(dir, 'out')]],
+    ['check vm', ['check', 'vm', '--out', join(dir, 'out')]],
     ['testbed up --kind vm', ['testbed', 'up', 'mqbnoq', '--kind', 'vm']],
     ['scale --testbed vm', ['scale', '--queues', '1..2', '--testbed', 'vm', '--out', join(dir, 'out')]],
   ])('is refused once by %s, exit 8, before anything is made', (_, args) => {

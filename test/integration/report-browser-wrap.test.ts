@@ -7,7 +7,8 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {writeReport} from '../../src/report/index.js'
 import type {GuestRecord, ResultsFile} from '../../src/results/schema.js'
-import {qemuArgs, shellQuote} from '../../src/vm/qemu-args.js'
+import {qemuArgs} from '../../src/vm/qemu-args.js'
+import {shellQuote} from '../../src/util/shell.js'
 import {chromiumForFile, openReport} from '../helpers/report-page.js'
 
 const {dir, get: browser} = chromiumForFile('mqb-report-wrap-')

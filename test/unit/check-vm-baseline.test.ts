@@ -186,16 +186,28 @@ describe('--baseline FILE', () => {
     expect(() => loadBaselinePlan(scale)).toThrow(
       expect.objectContaining({
         exitCode: 7,
-        message: `${scale} is the results file of a scale run: --baseline takes one that check --testbed vm wrote`,
+        message: `${scale} is the results file of a scale run: --baseline takes one that check vm wrote`,
       }),
     )
   })
-  it('check --testbed vm says so in one line before booting anything', async () => {
-    const r = await mqbench(['check', '--testbed', 'vm', '--baseline', scale])
+  it('check vm says so in one line before booting anything', async () => {
+    const r = await mqbench(['check', 'vm', '--baseline', scale])
     expect(r.status).toBe(7)
     expect(r.stderr.trim()).toBe(
-      `mqbench: ${scale} is the results file of a scale run: --baseline takes one that check --testbed vm wrote`,
+      `mqbench: ${scale} is the results file of a scale run: --baseline takes one that check vm wrote`,
     )
+  })
+  it('the old spelling, check --testbed vm, names the new one in one line and runs it', async () => {
+    for (const old of [['--testbed', 'vm'], ['--testbed=vm']]) {
+      const r = await mqbench(['check', ...old, '--baseline', scale, '--json'])
+      expect(r.status).toBe(7)
+      expect(r.stderr.trim().split('\n')).toEqual([
+        'mqbench: `check --testbed vm` is now `mqbench check vm` (same flags)',
+        `mqbench: ${scale} is the results file of a scale run: --baseline takes one that check vm wrote`,
+      ])
+      // check vm's own output only: no second JSON document from `check`.
+      expect(r.stdout).toBe('')
+    }
   })
 })
 
@@ -311,7 +323,7 @@ describe('repeats (--repeats, and --baseline without it)', () => {
     const schema = JSON.parse(readFileSync(PLAN_SCHEMA_PATH, 'utf8'))
     expect(schema.properties.params.properties.repeats.maximum).toBe(LIMITS.maxRepeats)
     for (const bad of ['0', String(LIMITS.maxRepeats + 1)]) {
-      const r = await mqbench(['check', '--testbed', 'vm', '--repeats', bad])
+      const r = await mqbench(['check', 'vm', '--repeats', bad])
       expect(r.status, r.stderr).toBe(3)
       expect(r.stderr).toMatch(
         new RegExp(
@@ -320,7 +332,7 @@ describe('repeats (--repeats, and --baseline without it)', () => {
       )
     }
     const plan = new URL('../fixtures/results/plan-vm-tcg.json', import.meta.url).pathname
-    const r = await mqbench(['check', '--testbed', 'vm', '--baseline', plan, '--repeats', '2'])
+    const r = await mqbench(['check', 'vm', '--baseline', plan, '--repeats', '2'])
     expect(r.status).toBe(3)
     expect(r.stderr.trim()).toBe(
       "mqbench: --baseline needs --repeats 3 or more: each run's noise is measured from its repeats",

@@ -62,6 +62,18 @@ describe('runVmPlan', () => {
     )
     expect([r.passed, r.failed, r.na]).toEqual([1, 2, 1])
   })
+  it("checks a guest's queue count unless the case asks for it unchecked (negative_qemu)", async () => {
+    // Refused before anything is recorded or made: no namespace, no qemu.
+    const zero = fake('z', async (ctx) => {
+      await ctx.boot({queues: 0})
+      return {checks: []}
+    })
+    const r = await runVmPlan(params, [zero], {cleanup: new CleanupRegistry()})
+    expect(r.cases[0].checks[0]).toMatchObject({
+      status: 'FAIL',
+      evidence: 'a testbed needs at least 1 queue, not 0',
+    })
+  })
   it('stops at an interrupt with the interrupted exit code', async () => {
     const abort = new AbortController()
     const stops = fake('s', async () => {

@@ -3,10 +3,12 @@
 import {spawnSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
-import Check from '../../src/commands/check.js'
+import CheckVm from '../../src/commands/check/vm.js'
 import Report from '../../src/commands/report.js'
 import Scale from '../../src/commands/scale.js'
 import {TESTBED_KINDS} from '../../src/testbed/index.js'
+import {KIND_MAX_QUEUES} from '../../src/limits.js'
+import {mqbench} from '../helpers/mqbench-cli.js'
 
 const root = new URL('../..', import.meta.url).pathname
 const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
@@ -35,7 +37,7 @@ describe("report's examples", () => {
 describe('the default results directory', () => {
   for (const [name, cmd] of [
     ['scale', Scale],
-    ['check', Check],
+    ['check vm', CheckVm],
   ] as const) {
     it(`${name}'s --out default is ignored by git`, () => {
       const dir = (cmd.flags.out.default as string).replace(/^\.\//, '')
@@ -43,4 +45,27 @@ describe('the default results directory', () => {
       expect(r.status, `${dir} is not in .gitignore`).toBe(0)
     })
   }
+})
+
+describe('check and check vm (issue 24, point 3)', () => {
+  it("check --help lists check vm; check vm's help shows only its own flags", async () => {
+    const check = await mqbench(['check', '--help'])
+    expect(check.stdout).toMatch(
+      /^COMMANDS\n {2}check vm {2}Run the multiqueue virtio-net test plan in qemu guests/m,
+    )
+    for (const vmOnly of ['--cases', '--baseline', '--repeats', '--vcpus', '--kernel', '--testbed'])
+      expect(check.stdout).not.toContain(vmOnly)
+    const vm = await mqbench(['check', 'vm', '--help'])
+    for (const liveOnly of ['--dev', '--server', '--token', '--allow-remote', '--netns', '--port'])
+      expect(vm.stdout).not.toContain(liveOnly)
+    expect(vm.stdout).toContain('--cases')
+  })
+
+  it("check vm's --queues is bounded by the vm testbed's limit, not the tap's", async () => {
+    const r = await mqbench(['check', 'vm', '--queues', String(KIND_MAX_QUEUES.vm + 1)])
+    expect(r.status).toBe(3)
+    expect(r.stderr).toMatch(
+      `less than or equal to ${KIND_MAX_QUEUES.vm} but received: ${KIND_MAX_QUEUES.vm + 1}`,
+    )
+  })
 })

@@ -117,9 +117,9 @@ describe('a baseline that cannot be compared is refused before booting (issue 22
     )
   })
 
-  it('check --testbed vm says so in one line, exit 7, before anything boots', async () => {
+  it('check vm says so in one line, exit 7, before anything boots', async () => {
     const t = performance.now()
-    const r = await mqbench(['check', '--testbed', 'vm', '--cases', 'mq', '--baseline', PLAN, '--out', dir])
+    const r = await mqbench(['check', 'vm', '--cases', 'mq', '--baseline', PLAN, '--out', dir])
     expect(r.status).toBe(ExitCode.badResults)
     expect(r.stderr.trim()).toBe(
       `mqbench: --baseline ${PLAN}: it was recorded with 1 repeat of each load (without --repeats); a comparison needs 3 or more on both runs to measure the noise: record it again with --repeats 3`,
@@ -134,7 +134,7 @@ describe('--out is probed before anything boots (issue 22, point 2)', () => {
     const file = join(dir, 'a-file')
     writeFileSync(file, 'x')
     const t = performance.now()
-    const r = await mqbench(['check', '--testbed', 'vm', '--cases', 'boot', '--out', join(file, 'results')])
+    const r = await mqbench(['check', 'vm', '--cases', 'boot', '--out', join(file, 'results')])
     expect(r.status).toBe(ExitCode.badInput)
     expect(r.stderr.trim()).toBe(
       `mqbench: cannot write ${join(file, 'results')}: a part of ${join(file, 'results')} is not a directory`,
@@ -193,7 +193,7 @@ describe('interrupted is not failed (issue 22, point 9)', () => {
     const real = read(PLAN)
     const file = planResults(
       {params, cases: ended, passed: 1, failed: 0, na: 1, wallMs: 5, notRun},
-      {host: real.host, command: 'mqbench check --testbed vm', at: new Date(), status: 'interrupted'},
+      {host: real.host, command: 'mqbench check vm', at: new Date(), status: 'interrupted'},
     )
     const valid = validatePlanResults(JSON.parse(JSON.stringify(file)))
     expect(planClosingLine(valid)).toMatch(/^1 passed, 0 failed, 1 n\/a, 1 interrupted, 1 not run/)

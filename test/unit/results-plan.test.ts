@@ -1,4 +1,4 @@
-// The test-plan results file of `check --testbed vm`: a real run's file (2 queues, TCG) loads and
+// The test-plan results file of `check vm`: a real run's file (2 queues, TCG) loads and
 // renders; its validator refuses what is wrong (and the scale validator still requires steps);
 // files are written once, atomically, under a name no other run has.
 import {mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
@@ -41,7 +41,7 @@ describe('test-plan results', () => {
     const any = loadAnyResults(fixture)
     expect(any.kind).toBe('plan')
     // the scale loader does not take it, and says what it is
-    expect(() => loadResults(fixture)).toThrow(/a test-plan results file \(check --testbed vm\)/)
+    expect(() => loadResults(fixture)).toThrow(/a test-plan results file \(check vm\)/)
     expect(loadAnyResults(new URL('../fixtures/results/tap-rr.json', import.meta.url).pathname).kind).toBe(
       'run',
     )
@@ -90,7 +90,7 @@ describe('test-plan results', () => {
     const f = real()
     const built = planResults(
       {params: f.params, cases: f.cases, passed: f.passed, failed: f.failed, na: f.na, wallMs: f.wallMs},
-      {host: f.host, command: 'mqbench check --testbed vm', at: new Date(f.createdAt)},
+      {host: f.host, command: 'mqbench check vm', at: new Date(f.createdAt)},
     )
     expect(validatePlanResults(built).functionalOnly).toBe(true)
     expect(built.status).toBe('complete')
@@ -111,7 +111,7 @@ describe('the test-plan page', () => {
     expect(renderPlanHtml({...noTcg, functionalOnly: false})).not.toContain('tcg-banner')
   })
 
-  // A real gen case (check --testbed vm --cases gen, 2 queues, TCG): senders, host flows, pktgen.
+  // A real gen case (check vm --cases gen, 2 queues, TCG): senders, host flows, pktgen.
   it("shows each gen load's packets/s and loss in the loads table and its per-queue rates as bars", () => {
     const gen = validatePlanResults(
       JSON.parse(readFileSync(new URL('../fixtures/results/plan-vm-gen-tcg.json', import.meta.url), 'utf8')),

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {guestMac, qemuArgs, shellQuote, vectorsFor, type GuestConfig} from '../../src/vm/qemu-args.js'
+import {guestMac, qemuArgs, vectorsFor, type GuestConfig} from '../../src/vm/qemu-args.js'
+import {shellQuote} from '../../src/util/shell.js'
 
 const base: GuestConfig = {
   name: 'g1',

@@ -1,4 +1,4 @@
-// `check --testbed vm --baseline FILE`: each case's load figures against the same case's in an
+// `check vm --baseline FILE`: each case's load figures against the same case's in an
 // earlier plan results file. Under TCG a figure moves by tens of percent from run to run, so a
 // drop counts as a regression only beyond the noise measured by the repeats within both runs
 // (their two ranges together, relative to the baseline's median, as the drop is)
@@ -198,12 +198,12 @@ export function refuseIncomparableBaseline(
     )
 }
 
-/** The baseline plan of `--baseline FILE`: a results file `check --testbed vm` wrote, validated. */
+/** The baseline plan of `--baseline FILE`: a results file `check vm` wrote, validated. */
 export function loadBaselinePlan(path: string): PlanResultsFile {
   const r = loadAnyResults(path)
   if (r.kind !== 'plan')
     throw new MqbError(
-      `${path} is the results file of a scale run: --baseline takes one that check --testbed vm wrote`,
+      `${path} is the results file of a scale run: --baseline takes one that check vm wrote`,
       ExitCode.badResults,
     )
   return r.plan

@@ -1,4 +1,4 @@
-// The table of `check --testbed vm` cases, in the order they run. Each case lives in its own
+// The table of `check vm` cases, in the order they run. Each case lives in its own
 // file under src/check/vm/cases/ and is listed here once; `--cases` selects by id.
 import {bootCase} from './cases/boot.js'
 import {genCase} from './cases/gen.js'

@@ -12,8 +12,8 @@ export interface GuestFacts {
 }
 
 export async function readGuestFacts(bed: VmBed, dev = GUEST_DEV): Promise<GuestFacts> {
-  const channels = await bed.guest.agent.channelsGet(dev)
-  const snapshot = await guestSnapshot(bed.guest.agent, dev)
+  const channels = await bed.agent.channelsGet(dev)
+  const snapshot = await guestSnapshot(bed.agent, dev)
   return {channels, snapshot, tap: bed.tapState()}
 }
 

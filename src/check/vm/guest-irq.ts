@@ -8,7 +8,7 @@ import {msixCapability, type MsixCapability} from '../../vm/pci-config.js'
 import type {AgentExecResult} from '../../vm/agent-ops.js'
 
 async function sh(bed: VmBed, script: string, ...args: string[]): Promise<AgentExecResult> {
-  return bed.guest.agent.exec(['sh', '-c', script, 'sh', ...args], 10_000)
+  return bed.agent.exec(['sh', '-c', script, 'sh', ...args], 10_000)
 }
 
 export interface VectorFacts {
@@ -98,5 +98,5 @@ export function parseXps(text: string): number[][] {
 /** Writes XPS masks per TX queue (sysfs acts on each write); the previous masks are the undo. */
 export async function writeXps(bed: VmBed, dev: string, masks: string[]): Promise<void> {
   for (const [q, mask] of masks.entries())
-    await bed.guest.agent.writeFile(`/sys/class/net/${dev}/queues/tx-${q}/xps_cpus`, mask)
+    await bed.agent.writeFile(`/sys/class/net/${dev}/queues/tx-${q}/xps_cpus`, mask)
 }

@@ -1,4 +1,4 @@
-// Running the cases of `check --testbed vm` one after the other: each gets a context that boots
+// Running the cases of `check vm` one after the other: each gets a context that boots
 // guests (the shared default guest or its own), a signal that fires on Ctrl-C and at its bound,
 // and a try/finally that removes what it booted. A case that throws or overruns ends as a FAIL
 // with what it saw, and the next case still runs; only an interrupt stops the plan.
@@ -53,19 +53,25 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   })
 }
 
-export async function runVmPlan(params: PlanParams, cases: VmCase[], hooks: PlanHooks): Promise<PlanReport> {
-  const t0 = performance.now()
-  const phase = hooks.onPhase ?? (() => {})
-  let shared: {bed: VmBed; record: GuestRecord} | undefined
-  const boot = async (variant: GuestVariant = {}): Promise<VmBed> => {
-    const queues = variant.queues ?? params.queues
+/** The plan's guests: how one boots, and the shared default guest while one is up. */
+class PlanGuests {
+  shared?: {bed: VmBed; record: GuestRecord}
+
+  constructor(
+    private readonly params: PlanParams,
+    private readonly hooks: PlanHooks,
+  ) {}
+
+  boot(variant: GuestVariant = {}): Promise<VmBed> {
+    const {params, hooks} = this
     // Recorded with this process as a run's owner: `testbed down --all` leaves the plan's guests alone.
     return createVmBed(
       {kind: 'vm', name: randomTestbedName('c')},
       {
         cleanup: hooks.cleanup,
         owner: ownerSelf('mqbench check'),
-        maxQueues: queues,
+        maxQueues: variant.queues ?? params.queues,
+        uncheckedQueues: variant.uncheckedQueues,
         vm: {
           vcpus: variant.vcpus ?? params.vcpus,
           vcpuCpus: params.vcpuCpus,
@@ -80,87 +86,28 @@ export async function runVmPlan(params: PlanParams, cases: VmCase[], hooks: Plan
       },
     )
   }
+
+  /** Closes the shared guest (a failed case may have left it changed; at the plan's end). */
+  async closeShared(): Promise<void> {
+    const s = this.shared
+    this.shared = undefined
+    if (s) await s.bed.close()
+  }
+}
+
+export async function runVmPlan(params: PlanParams, cases: VmCase[], hooks: PlanHooks): Promise<PlanReport> {
+  const t0 = performance.now()
+  const guests = new PlanGuests(params, hooks)
   const reports: CaseReport[] = []
   try {
     for (const c of cases) {
       if (hooks.signal?.aborted) break
-      const t = performance.now()
-      const own: VmBed[] = []
-      const guests: GuestRecord[] = []
-      const bound = c.boundMs(params)
-      const caseAbort = new AbortController()
-      const timer = setTimeout(
-        () => caseAbort.abort(new Error(`the case did not finish within ${bound / 1000} s`)),
-        bound,
-      )
-      const onOuter = () => caseAbort.abort(new Error('interrupted'))
-      hooks.signal?.addEventListener('abort', onOuter, {once: true})
-      let last = ''
-      const ctx: CaseContext = {
-        params,
-        signal: caseAbort.signal,
-        cleanup: hooks.cleanup,
-        phase: (line) => {
-          last = line
-          phase(`${c.id}: ${line}`)
-        },
-        shared: async () => {
-          if (!shared) {
-            phase(`booting the shared guest (${params.queues} queues, ${params.vcpus} vCPUs)`)
-            const bed = await boot()
-            shared = {bed, record: bed.guest.setup}
-          }
-          if (!guests.includes(shared.record)) guests.push(shared.record)
-          return shared.bed
-        },
-        boot: async (variant) => {
-          const bed = await boot(variant)
-          own.push(bed)
-          guests.push(bed.guest.setup)
-          return bed
-        },
-      }
-      let report: CaseReport
-      try {
-        const out = await abortable(c.run(ctx), caseAbort.signal)
-        report = {id: c.id, title: c.title, source: c.source, ...out, wallMs: 0, guests}
-      } catch (err) {
-        // Stopped by Ctrl-C/SIGTERM, the case neither passed nor failed: it is INTERRUPTED.
-        const interrupted = hooks.signal?.aborted === true
-        const why = caseAbort.signal.aborted ? message(caseAbort.signal.reason) : message(err)
-        report = {
-          id: c.id,
-          title: c.title,
-          source: c.source,
-          checks: [
-            {
-              id: 'completed',
-              title: 'the case ran to its end',
-              status: interrupted ? 'N/A' : 'FAIL',
-              evidence: `${why}${last ? ` (last step: ${last})` : ''}`,
-            },
-          ],
-          wallMs: 0,
-          guests,
-          error: why,
-          ...(interrupted ? {interrupted: true} : {}),
-        }
-        // A shared guest that a failed case may have left changed is not trusted by the next.
-        if (shared && guests.includes(shared.record)) {
-          await shared.bed.testbed.close()
-          shared = undefined
-        }
-      } finally {
-        clearTimeout(timer)
-        hooks.signal?.removeEventListener('abort', onOuter)
-        for (const bed of own.reverse()) await bed.testbed.close().catch(() => {})
-      }
-      report.wallMs = Math.round(performance.now() - t)
+      const report = await runCase(c, params, guests, hooks)
       reports.push(report)
       hooks.onCase?.(report)
     }
   } finally {
-    if (shared) await shared.bed.testbed.close()
+    await guests.closeShared()
   }
   if (hooks.signal?.aborted)
     throw new MqbError('check interrupted; every guest it started is stopped', ExitCode.interrupted)
@@ -171,6 +118,90 @@ export async function runVmPlan(params: PlanParams, cases: VmCase[], hooks: Plan
     wallMs: Math.round(performance.now() - t0),
     notRun: [],
   }
+}
+
+/**
+ * One case: its context (the shared guest or its own, a signal that fires at its bound and on
+ * Ctrl-C), its outcome or the FAIL (N/A when interrupted) that says what it last did, and its
+ * own guests closed whatever happened.
+ */
+async function runCase(
+  c: VmCase,
+  params: PlanParams,
+  guests: PlanGuests,
+  hooks: PlanHooks,
+): Promise<CaseReport> {
+  const t = performance.now()
+  const phase = hooks.onPhase ?? (() => {})
+  const own: VmBed[] = []
+  const records: GuestRecord[] = []
+  const bound = c.boundMs(params)
+  const caseAbort = new AbortController()
+  const timer = setTimeout(
+    () => caseAbort.abort(new Error(`the case did not finish within ${bound / 1000} s`)),
+    bound,
+  )
+  const onOuter = () => caseAbort.abort(new Error('interrupted'))
+  hooks.signal?.addEventListener('abort', onOuter, {once: true})
+  let last = ''
+  const ctx: CaseContext = {
+    params,
+    signal: caseAbort.signal,
+    cleanup: hooks.cleanup,
+    phase: (line) => {
+      last = line
+      phase(`${c.id}: ${line}`)
+    },
+    shared: async () => {
+      if (!guests.shared) {
+        phase(`booting the shared guest (${params.queues} queues, ${params.vcpus} vCPUs)`)
+        const bed = await guests.boot()
+        guests.shared = {bed, record: bed.setup}
+      }
+      if (!records.includes(guests.shared.record)) records.push(guests.shared.record)
+      return guests.shared.bed
+    },
+    boot: async (variant) => {
+      const bed = await guests.boot(variant)
+      own.push(bed)
+      records.push(bed.setup)
+      return bed
+    },
+  }
+  let report: CaseReport
+  try {
+    const out = await abortable(c.run(ctx), caseAbort.signal)
+    report = {id: c.id, title: c.title, source: c.source, ...out, wallMs: 0, guests: records}
+  } catch (err) {
+    // Stopped by Ctrl-C/SIGTERM, the case neither passed nor failed: it is INTERRUPTED.
+    const interrupted = hooks.signal?.aborted === true
+    const why = caseAbort.signal.aborted ? message(caseAbort.signal.reason) : message(err)
+    report = {
+      id: c.id,
+      title: c.title,
+      source: c.source,
+      checks: [
+        {
+          id: 'completed',
+          title: 'the case ran to its end',
+          status: interrupted ? 'N/A' : 'FAIL',
+          evidence: `${why}${last ? ` (last step: ${last})` : ''}`,
+        },
+      ],
+      wallMs: 0,
+      guests: records,
+      error: why,
+      ...(interrupted ? {interrupted: true} : {}),
+    }
+    // A shared guest that a failed case may have left changed is not trusted by the next.
+    if (guests.shared && records.includes(guests.shared.record)) await guests.closeShared()
+  } finally {
+    clearTimeout(timer)
+    hooks.signal?.removeEventListener('abort', onOuter)
+    for (const bed of own.reverse()) await bed.close().catch(() => {})
+  }
+  report.wallMs = Math.round(performance.now() - t)
+  return report
 }
 
 /** The selected cases that never started: those after the last one that ended (or was stopped). */

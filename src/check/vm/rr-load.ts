@@ -19,15 +19,15 @@ import type {LoadFigure, PlanCheck} from './types.js'
 export async function guestServer(
   bed: VmBed,
   maxSessions: number,
-  cpus = Array.from({length: bed.guest.setup.vcpus}, (_, i) => i),
+  cpus = Array.from({length: bed.setup.vcpus}, (_, i) => i),
 ): Promise<{port: number; token: string; stop: () => Promise<void>}> {
   const token = randomBytes(12).toString('hex')
-  const srv = await bed.guest.agent.serverStart({bind: bed.ipGuest, port: 0, token, maxSessions, cpus})
+  const srv = await bed.agent.serverStart({bind: bed.ipGuest, port: 0, token, maxSessions, cpus})
   return {
     port: srv.port,
     token,
     stop: async () => {
-      await bed.guest.agent.serverStop().catch(() => {})
+      await bed.agent.serverStop().catch(() => {})
     },
   }
 }
@@ -41,7 +41,7 @@ export async function rrLoad(
   const srv = await guestServer(bed, opts.sessions, opts.cpus)
   const token = srv.token
   try {
-    const before = await guestSnapshot(bed.guest.agent, dev)
+    const before = await guestSnapshot(bed.agent, dev)
     const rr = await runRr(
       {
         server: bed.ipGuest,
@@ -56,7 +56,7 @@ export async function rrLoad(
       },
       {signal: opts.signal},
     )
-    const after = await guestSnapshot(bed.guest.agent, dev)
+    const after = await guestSnapshot(bed.agent, dev)
     return {
       queueCount: after.queueCounts.rx,
       transactionsPerSecond: rr.transactionsPerSecond,
@@ -117,7 +117,7 @@ export async function judgedRrLoad(
   return {
     checks: [
       sessionsCheck(load.rr, o.sessions),
-      ...perQueueChecks(dev, o.queues, bed.guest.setup.vcpus, load).map((c) => ({
+      ...perQueueChecks(dev, o.queues, bed.setup.vcpus, load).map((c) => ({
         ...c,
         title: `${o.prefix}: ${c.title}`,
       })),

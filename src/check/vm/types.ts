@@ -1,4 +1,4 @@
-// The runner's shapes of `check --testbed vm`: a table of cases (the Fedora plan's and tp-qemu's),
+// The runner's shapes of `check vm`: a table of cases (the Fedora plan's and tp-qemu's),
 // each a function from a context that boots guests to the checks it judged. A case owns what it
 // boots; the runner removes it when the case ends, passes, fails or overruns its bound. What a
 // plan stores (checks, figures, case and plan reports) is results/plan-schema.ts, re-exported
@@ -40,6 +40,8 @@ export type GuestVariant = Pick<
   'vcpus' | 'mq' | 'vectors' | 'append' | 'memoryMiB' | 'extraNics'
 > & {
   queues?: number
+  /** the queue count goes to qemu as given, unchecked by mqbench (a case that judges qemu's refusal) */
+  uncheckedQueues?: boolean
 }
 
 export interface CaseContext {

@@ -15,7 +15,7 @@ const DETACH = 0x1d
 export default class TestbedConsole extends MqbCommand {
   static summary = `Attach to a vm testbed's guest console (a shell on ttyS0); Ctrl-] or the end of input detaches.`
 
-  static description = `The last lines the guest printed are shown first (the console is also logged in the testbed's scratch directory, console.log). A guest that a running command owns (each guest of \`check --testbed vm\`, the guest of \`scale --testbed vm\`) is under test: typing into it is refused (exit 12), and --read-only watches it without sending anything (Ctrl-C detaches).`
+  static description = `The last lines the guest printed are shown first (the console is also logged in the testbed's scratch directory, console.log). A guest that a running command owns (each guest of \`check vm\`, the guest of \`scale --testbed vm\`) is under test: typing into it is refused (exit 12), and --read-only watches it without sending anything (Ctrl-C detaches).`
 
   static examples = [
     {

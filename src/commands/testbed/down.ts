@@ -6,7 +6,7 @@ import {removeAll, removeTestbed, type InUseTestbed} from '../../testbed/registr
 export default class TestbedDown extends MqbCommand {
   static summary = `Remove a testbed: stop the process holding it, delete its namespaces and links, restore a real device's channels, IRQ affinity and RPS/XPS.`
 
-  static description = `--all removes what is left over: every testbed whose process is gone or that a \`testbed up\` holds (foreground or --detach), and every stale mqb- namespace or link, including those a killed run left behind. A testbed that a running command made for itself (\`scale\`, each guest of \`check --testbed vm\`) is left to that run, one line each ("testbed NAME is in use by mqbench check (pid N); not removed"), and so are mqb- namespaces that processes still run in; --force removes those too. \`down NAME\` of a testbed in use by a running command is refused (exit 12) unless --force, which stops that run.`
+  static description = `--all removes what is left over: every testbed whose process is gone or that a \`testbed up\` holds (foreground or --detach), and every stale mqb- namespace or link, including those a killed run left behind. A testbed that a running command made for itself (\`scale\`, each guest of \`check vm\`) is left to that run, one line each ("testbed NAME is in use by mqbench check (pid N); not removed"), and so are mqb- namespaces that processes still run in; --force removes those too. \`down NAME\` of a testbed in use by a running command is refused (exit 12) unless --force, which stops that run.`
 
   static enableJsonFlag = true
 

@@ -130,8 +130,8 @@ export function makeAffinityCase(o: AffinityOptions = {}): VmCase {
     boundMs: (p) => 60_000 + p.vcpus * (p.durationMs + 15_000),
     async run(ctx): Promise<CaseOutcome> {
       const bed = await ctx.shared()
-      const vcpus = bed.guest.setup.vcpus
-      const n = Math.min(bed.testbed.queueCount(), vcpus)
+      const vcpus = bed.setup.vcpus
+      const n = Math.min(bed.queueCount(), vcpus)
       if (n < 2)
         return {
           checks: [

@@ -56,13 +56,13 @@ export const bootCase: VmCase = {
     })
     checks.push(...(await bootChecks(bed, n, 'reboot')))
     // The shared guest is left as found: N queue pairs (a guest enables min(N, vCPUs) at probe).
-    const ch = await bed.guest.agent.channelsGet(GUEST_DEV)
-    if (ch.combined !== n) await bed.testbed.setQueueCount(n)
+    const ch = await bed.agent.channelsGet(GUEST_DEV)
+    if (ch.combined !== n) await bed.setQueueCount(n)
     return {
       checks,
       figures: {
-        numbers: {bootMs: bed.guest.setup.bootMs, rebootMs: seen.backMs, rebootResetMs: seen.resetMs},
-        accel: bed.guest.setup.accel,
+        numbers: {bootMs: bed.setup.bootMs, rebootMs: seen.backMs, rebootResetMs: seen.resetMs},
+        accel: bed.setup.accel,
       },
     }
   },

@@ -9,7 +9,7 @@ import {vmGenTarget} from '../../../gen/testbed.js'
 import {runVmGen} from '../../../gen/vm.js'
 import {linkInfo} from '../../../host/netns.js'
 import {runOk} from '../../../util/exec.js'
-import {GUEST_DEV} from '../../../testbed/vm.js'
+import {GUEST_DEV, type VmBed} from '../../../testbed/vm.js'
 import {guestSnapshot} from '../../../vm/guest-observe.js'
 import {runPktgen, type PktgenRun} from '../../../vm/pktgen.js'
 import {guestKernelProblems, healthCheck, kernelLogMark} from '../health.js'
@@ -123,6 +123,91 @@ export interface GenCaseOptions {
   queuesDuringLoad?: (n: number) => number
 }
 
+type GenTarget = ReturnType<typeof vmGenTarget>
+
+/** The kernel's pktgen in the guest on `live` TX queues, counted by its TX queues and the host tap. */
+async function pktgenPhase(bed: VmBed, live: number, n: number, durationMs: number) {
+  const before = await guestSnapshot(bed.agent, GUEST_DEV)
+  const rx0 = tapRxPackets(bed.ns, bed.tap)
+  const pg = await runPktgen(bed.agent, {
+    dev: GUEST_DEV,
+    queues: live,
+    pktSize: FRAME - 4,
+    dstIp: bed.ipHost,
+    dstMac: linkInfo(bed.bridge, bed.ns).mac,
+    durationMs,
+    countPerQueue: PKTGEN_COUNT,
+  })
+  const hostRx = tapRxPackets(bed.ns, bed.tap) - rx0
+  const after = await guestSnapshot(bed.agent, GUEST_DEV)
+  const txDelta = Array.from({length: n}, (_, k) => {
+    const a = after.ethtoolQueues.find((q) => q.queue === k)?.tx.packets ?? 0
+    const b = before.ethtoolQueues.find((q) => q.queue === k)?.tx.packets ?? 0
+    return a - b
+  })
+  return {pg, hostRx, txDelta}
+}
+
+/** One round of the three loads (from the guest, into it, pktgen), judged and as figures. */
+async function genRound(ctx: CaseContext, bed: VmBed, target: GenTarget, live: number, of: string) {
+  const n = ctx.params.queues
+  const durationMs = ctx.params.durationMs
+  ctx.phase(`gen from the guest: ${live} pinned senders, counted on the host tap${of}`)
+  const from = await runVmGen(
+    target,
+    {direction: 'from-guest', frameSize: FRAME, durationMs},
+    {signal: ctx.signal},
+  )
+  ctx.phase(`gen into the guest through the tap, counted per guest RX queue${of}`)
+  const to = await runVmGen(
+    target,
+    {direction: 'to-guest', frameSize: FRAME, durationMs},
+    {signal: ctx.signal},
+  )
+  ctx.phase(`pktgen in the guest on ${live} TX queues${of}`)
+  const {pg, hostRx, txDelta} = await pktgenPhase(bed, live, n, durationMs)
+  const load = (label: string, r: {pps: number; lost: number; queueRates: QueueRateFigure[]}) => ({
+    label,
+    workloads: ['gen' as const],
+    sessions: live,
+    queues: live,
+    durationMs,
+    packetsPerSecond: Math.round(r.pps),
+    errors: r.lost,
+    queueRates: r.queueRates,
+  })
+  const pgSent = pg.ran ? pg.queues.reduce((a, q) => a + q.packets, 0) : 0
+  return {
+    checks: [...fromGuestChecks(from, n), toGuestCheck(to, n), pktgenCheck(pg, n, txDelta, hostRx)],
+    loads: [
+      load(`gen from the guest: ${live} pinned senders, one per TX queue`, {
+        pps: from.pps,
+        ...genFigures(from),
+      }),
+      load(`gen into the guest through the tap (${to.flowsPerQueue} flows per sender)`, {
+        pps: to.pps,
+        ...genFigures(to),
+      }),
+      ...(pg.ran
+        ? [
+            load(`kernel pktgen in the guest, ${live} kpktgend threads`, {
+              pps: pg.queues.reduce((a, q) => a + q.pps, 0),
+              lost: Math.max(0, pgSent - hostRx),
+              queueRates: pg.queues.map((q) => ({queue: q.queue, direction: 'tx' as const, pps: q.pps})),
+            }),
+          ]
+        : []),
+    ],
+    numbers: {
+      fromGuestSent: from.packets,
+      fromGuestReceived: from.rx?.packets ?? 0,
+      toGuestSent: to.packets,
+      toGuestReceived: to.rx?.packets ?? 0,
+      ...(pg.ran ? {pktgenSent: pgSent, pktgenHostReceived: hostRx} : {pktgen: pg.reason}),
+    },
+  }
+}
+
 export function makeGenCase(o: GenCaseOptions = {}): VmCase {
   return {
     id: 'gen',
@@ -135,94 +220,16 @@ export function makeGenCase(o: GenCaseOptions = {}): VmCase {
       const n = ctx.params.queues
       const bed = await ctx.shared()
       const live = o.queuesDuringLoad?.(n) ?? n
-      if (live !== n) await bed.testbed.setQueueCount(live)
+      if (live !== n) await bed.setQueueCount(live)
       try {
         const mark = await kernelLogMark(bed)
         const target = vmGenTarget(bed.testbed)
-        const durationMs = ctx.params.durationMs
         // The three loads repeat --repeats times in turn (their rates are performance figures
         // --baseline compares); each round is judged, the kernel log once over all of them.
         const repeats = loadRepeats(ctx.params)
-        const round = async (of: string) => {
-          ctx.phase(`gen from the guest: ${live} pinned senders, counted on the host tap${of}`)
-          const from = await runVmGen(
-            target,
-            {direction: 'from-guest', frameSize: FRAME, durationMs},
-            {signal: ctx.signal},
-          )
-          ctx.phase(`gen into the guest through the tap, counted per guest RX queue${of}`)
-          const to = await runVmGen(
-            target,
-            {direction: 'to-guest', frameSize: FRAME, durationMs},
-            {signal: ctx.signal},
-          )
-          ctx.phase(`pktgen in the guest on ${live} TX queues${of}`)
-          const before = await guestSnapshot(bed.guest.agent, GUEST_DEV)
-          const rx0 = tapRxPackets(bed.ns, bed.tap)
-          const pg = await runPktgen(bed.guest.agent, {
-            dev: GUEST_DEV,
-            queues: live,
-            pktSize: FRAME - 4,
-            dstIp: bed.ipHost,
-            dstMac: linkInfo(bed.bridge, bed.ns).mac,
-            durationMs,
-            countPerQueue: PKTGEN_COUNT,
-          })
-          const hostRx = tapRxPackets(bed.ns, bed.tap) - rx0
-          const after = await guestSnapshot(bed.guest.agent, GUEST_DEV)
-          const txDelta = Array.from({length: n}, (_, k) => {
-            const a = after.ethtoolQueues.find((q) => q.queue === k)?.tx.packets ?? 0
-            const b = before.ethtoolQueues.find((q) => q.queue === k)?.tx.packets ?? 0
-            return a - b
-          })
-          const load = (label: string, r: {pps: number; lost: number; queueRates: QueueRateFigure[]}) => ({
-            label,
-            workloads: ['gen' as const],
-            sessions: live,
-            queues: live,
-            durationMs,
-            packetsPerSecond: Math.round(r.pps),
-            errors: r.lost,
-            queueRates: r.queueRates,
-          })
-          const pgSent = pg.ran ? pg.queues.reduce((a, q) => a + q.packets, 0) : 0
-          return {
-            checks: [...fromGuestChecks(from, n), toGuestCheck(to, n), pktgenCheck(pg, n, txDelta, hostRx)],
-            loads: [
-              load(`gen from the guest: ${live} pinned senders, one per TX queue`, {
-                pps: from.pps,
-                ...genFigures(from),
-              }),
-              load(`gen into the guest through the tap (${to.flowsPerQueue} flows per sender)`, {
-                pps: to.pps,
-                ...genFigures(to),
-              }),
-              ...(pg.ran
-                ? [
-                    load(`kernel pktgen in the guest, ${live} kpktgend threads`, {
-                      pps: pg.queues.reduce((a, q) => a + q.pps, 0),
-                      lost: Math.max(0, pgSent - hostRx),
-                      queueRates: pg.queues.map((q) => ({
-                        queue: q.queue,
-                        direction: 'tx' as const,
-                        pps: q.pps,
-                      })),
-                    }),
-                  ]
-                : []),
-            ],
-            numbers: {
-              fromGuestSent: from.packets,
-              fromGuestReceived: from.rx?.packets ?? 0,
-              toGuestSent: to.packets,
-              toGuestReceived: to.rx?.packets ?? 0,
-              ...(pg.ran ? {pktgenSent: pgSent, pktgenHostReceived: hostRx} : {pktgen: pg.reason}),
-            },
-          }
-        }
         const rounds = []
         for (let i = 0; i < repeats; i++)
-          rounds.push(await round(repeats > 1 ? ` (${i + 1}/${repeats})` : ''))
+          rounds.push(await genRound(ctx, bed, target, live, repeats > 1 ? ` (${i + 1}/${repeats})` : ''))
         const health = await guestKernelProblems(bed, mark)
         return {
           checks: [...acrossRepeats(rounds.map((r) => r.checks)), healthCheck(health)],
@@ -237,7 +244,7 @@ export function makeGenCase(o: GenCaseOptions = {}): VmCase {
           },
         }
       } finally {
-        if (live !== n) await bed.testbed.setQueueCount(n)
+        if (live !== n) await bed.setQueueCount(n)
       }
     },
   }

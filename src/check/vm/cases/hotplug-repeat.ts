@@ -8,7 +8,6 @@ import type {NicSpec} from '../../../vm/hotplug.js'
 import {guestKernelProblems, healthCheck} from '../health.js'
 import {judgedRrLoad} from '../rr-load.js'
 import type {CaseContext, CaseOutcome, PlanCheck, VmCase} from '../types.js'
-import {addBridgedTap} from '../../../testbed/vm.js'
 import {bootNic, replug} from './hotplug.js'
 
 export const DEFAULT_HOTPLUG_CYCLES = 20
@@ -54,8 +53,7 @@ export const hotplugRepeatCase: VmCase = {
     const n = ctx.params.queues
     const cycles = ctx.params.hotplugCycles ?? DEFAULT_HOTPLUG_CYCLES
     const bed = await ctx.boot()
-    const spare = `mqb-${bed.testbed.name}-p`
-    bed.own(addBridgedTap(bed, spare, n, ctx.cleanup))
+    const spare = bed.addTap('p', n, ctx.cleanup)
     let cur: NicSpec = bootNic(bed)
     let dev: string | undefined
     let virtio: string | undefined
@@ -81,22 +79,13 @@ export const hotplugRepeatCase: VmCase = {
       cur = next
       dev = r.dev
       virtio = r.virtio
-      const sc = await stopCont(ctx, bed.guest.qmp)
+      const sc = await stopCont(ctx, bed.qmp)
       if (sc) {
         c.failed = sc
         break
       }
       // busybox ping in the guest (the host may have none), to the bridge through the new NIC
-      const ping = await bed.guest.agent.exec([
-        'ping',
-        '-c',
-        String(PINGS),
-        '-i',
-        '0.2',
-        '-W',
-        '2',
-        bed.ipHost,
-      ])
+      const ping = await bed.agent.exec(['ping', '-c', String(PINGS), '-i', '0.2', '-W', '2', bed.ipHost])
       c.pings = pingReceived(ping.stdout)
       if (c.pings === 0) {
         c.failed = `no reply from the host to ${PINGS} pings from the guest after stop/cont`

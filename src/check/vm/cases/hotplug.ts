@@ -3,8 +3,9 @@
 // multiqueue tap (on the same pinned-MAC bridge, in qemu's namespace) + device_add
 // virtio-net-pci,mq=on,vectors=2N+2: a new interface in the guest, `ethtool -L combined N` on it,
 // its address, TCP_RR sessions host<->guest, and every queue's interrupt lines of the new device rise.
-import {addBridgedTap, queueMismatch, readTapQueues, type VmBed} from '../../../testbed/vm.js'
+import {queueMismatch, type VmBed} from '../../../testbed/vm.js'
 import {guestSysfsQueues} from '../../../vm/guest-observe.js'
+import {vectorsFor} from '../../../vm/qemu-args.js'
 import {
   guestVirtioName,
   networkClients,
@@ -43,8 +44,8 @@ export function bootNic(bed: VmBed): NicSpec {
     netdevId: 'net0',
     deviceId: 'nic0',
     tap: bed.tap,
-    queues: bed.testbed.maxQueues,
-    mac: bed.guest.setup.mac,
+    queues: bed.maxQueues,
+    mac: bed.setup.mac,
   }
 }
 
@@ -57,6 +58,18 @@ export interface ReplugResult {
   numbers: Record<string, number | string>
 }
 
+type ReplugTitles = ReturnType<typeof replugTitles>
+type Note = (k: string, v: number | string | undefined) => void
+
+const replugTitles = (from: NicSpec, to: NicSpec) => ({
+  deleted: `device_del ${from.deviceId}: qemu reports DEVICE_DELETED`,
+  gone: "the guest's interface disappears",
+  hostGone: `query-pci and info network no longer show ${from.deviceId}/${from.netdevId}`,
+  appeared: `device_add ${to.deviceId} (virtio-net-pci, mq=on, vectors=${vectorsFor(to.queues)}): a new interface in the guest`,
+  hostShown: `query-pci and info network show ${to.deviceId} on tap ${to.tap}`,
+  queues: `ethtool -L combined ${to.queues} on the new interface: guest channels, sysfs queues and the host tap agree`,
+})
+
 /**
  * Unplugs `from` and plugs `to` (same MAC), judging each stage; the new NIC ends with
  * `combined` queue pairs enabled in the guest and the testbed's guest address on its interface.
@@ -67,34 +80,50 @@ export async function replug(
   to: NicSpec,
   opts: {combined: number; signal: AbortSignal; phase: (l: string) => void; unplugBoundMs?: number},
 ): Promise<ReplugResult> {
-  const {qmp, agent} = bed.guest
-  const n = to.queues
-  const checks: PlanCheck[] = []
   const numbers: ReplugResult['numbers'] = {}
-  const note = (k: string, v: number | string | undefined) => {
+  const note: Note = (k, v) => {
     if (v !== undefined) numbers[k] = v
   }
-  const titles = {
-    deleted: `device_del ${from.deviceId}: qemu reports DEVICE_DELETED`,
-    gone: "the guest's interface disappears",
-    hostGone: `query-pci and info network no longer show ${from.deviceId}/${from.netdevId}`,
-    appeared: `device_add ${to.deviceId} (virtio-net-pci, mq=on, vectors=${2 * n + 2}): a new interface in the guest`,
-    hostShown: `query-pci and info network show ${to.deviceId} on tap ${to.tap}`,
-    queues: `ethtool -L combined ${n} on the new interface: guest channels, sysfs queues and the host tap agree`,
-  }
-
+  const titles = replugTitles(from, to)
   opts.phase(`device_del ${from.deviceId}`)
+  const unplugged = await unplugPhase(bed, from, titles, note, opts.unplugBoundMs ?? UNPLUG_BOUND_MS)
+  if (unplugged.error) return {checks: unplugged.checks, numbers}
+  opts.phase(`netdev_add ${to.netdevId} (tap ${to.tap}, ${to.queues} queues) + device_add ${to.deviceId}`)
+  const plugged = await plugPhase(bed, to, titles, note)
+  const checks = [...unplugged.checks, ...plugged.checks]
+  if (!plugged.dev) return {checks, numbers}
+  const {dev, virtio} = plugged
+  opts.phase(`ethtool -L ${dev} combined ${opts.combined}`)
+  checks.push(await plugQueuesCheck(bed, to, dev, opts.combined, titles))
+  await bed.agent.exec(['ip', 'link', 'set', dev, 'up'])
+  const addr = await bed.agent.exec(['ip', 'addr', 'replace', `${bed.ipGuest}/${bed.prefix}`, 'dev', dev])
+  if (addr.status !== 0) throw new Error(`ip addr on the guest's ${dev}: ${addr.stderr.trim()}`)
+  return {checks, dev, virtio, numbers}
+}
+
+/**
+ * device_del of `from`: qemu's DEVICE_DELETED, the guest's interface gone, and qemu's lists
+ * without it; when the unplug fails the later stages are N/A with its error.
+ */
+async function unplugPhase(
+  bed: VmBed,
+  from: NicSpec,
+  titles: ReplugTitles,
+  note: Note,
+  boundMs: number,
+): Promise<{checks: PlanCheck[]; error?: string}> {
+  const {qmp, agent} = bed
   const before = (await waitInterfaces(agent, () => true, 0)).ifs.find((i) => i.mac === from.mac)
-  const un = await unplugNic(qmp, from, opts.unplugBoundMs ?? UNPLUG_BOUND_MS)
+  const un = await unplugNic(qmp, from, boundMs)
   note('deletedMs', un.deletedMs)
-  checks.push(
+  const checks = [
     check(
       'unplug-deleted',
       titles.deleted,
       un.deletedMs !== undefined,
       un.deletedMs !== undefined ? `after ${un.deletedMs} ms` : (un.error ?? 'no event'),
     ),
-  )
+  ]
   if (un.error) {
     for (const [id, t] of [
       ['unplug-guest', titles.gone],
@@ -102,7 +131,7 @@ export async function replug(
       ['plug-guest', titles.appeared],
     ])
       checks.push(notReached(id, t, un.error))
-    return {checks, numbers}
+    return {checks, error: un.error}
   }
   const gone = await waitInterfaces(agent, (ifs) => !ifs.some((i) => i.mac === from.mac), GUEST_IF_BOUND_MS)
   note('guestGoneMs', gone.ms)
@@ -135,71 +164,77 @@ export async function replug(
             .join(', ')}), network clients: ${[...new Set(clients.map((c) => c.name))].join(', ') || 'none'}`,
     ),
   )
+  return {checks}
+}
 
-  opts.phase(`netdev_add ${to.netdevId} (tap ${to.tap}, ${n} queues) + device_add ${to.deviceId}`)
+/** netdev_add + device_add of `to`: a new interface in the guest with N queue pairs, and qemu's lists showing it. */
+async function plugPhase(
+  bed: VmBed,
+  to: NicSpec,
+  titles: ReplugTitles,
+  note: Note,
+): Promise<{checks: PlanCheck[]; dev?: string; virtio?: string}> {
+  const {qmp, agent} = bed
+  const n = to.queues
   await plugNic(qmp, to)
   const came = await waitInterfaces(agent, (ifs) => ifs.some((i) => i.mac === to.mac), GUEST_IF_BOUND_MS)
   note('guestAppearedMs', came.ms)
   const dev = came.ifs.find((i) => i.mac === to.mac)?.name
   if (!dev) {
-    checks.push(
-      check(
-        'plug-guest',
-        titles.appeared,
-        false,
-        `no interface with ${to.mac} after ${GUEST_IF_BOUND_MS / 1000} s`,
-      ),
-    )
-    return {checks, numbers}
+    const evidence = `no interface with ${to.mac} after ${GUEST_IF_BOUND_MS / 1000} s`
+    return {checks: [check('plug-guest', titles.appeared, false, evidence)]}
   }
   const virtio = await guestVirtioName(agent, dev)
   const probe = await agent.channelsGet(dev)
   note('device', `${dev} (${virtio})`)
   note('combinedAtProbe', probe.combined)
-  checks.push(
+  const pci = await pciDevices(qmp)
+  const clients = await networkClients(qmp)
+  const shown = {
+    pci: pci.find((d) => d.qdevId === to.deviceId),
+    nic: clients.some((c) => c.name === to.deviceId && c.type === 'nic'),
+    netdev: clients.filter((c) => c.name === to.netdevId && c.type === 'tap').length,
+  }
+  const checks = [
     check(
       'plug-guest',
       titles.appeared,
       probe.maxCombined === n,
       `${dev} (${virtio}) after ${came.ms} ms, max combined ${probe.maxCombined}, ${probe.combined} enabled at probe`,
     ),
-  )
-  const pci2 = await pciDevices(qmp)
-  const clients2 = await networkClients(qmp)
-  const shown = {
-    pci: pci2.find((d) => d.qdevId === to.deviceId),
-    nic: clients2.some((c) => c.name === to.deviceId && c.type === 'nic'),
-    netdev: clients2.filter((c) => c.name === to.netdevId && c.type === 'tap').length,
-  }
-  checks.push(
     check(
       'plug-host',
       titles.hostShown,
       !!shown.pci && shown.nic && shown.netdev === n,
       `PCI ${shown.pci ? `${shown.pci.bus}:${shown.pci.slot} ${shown.pci.desc}` : 'absent'}, nic ${shown.nic ? 'listed' : 'absent'}, ${shown.netdev} tap queue clients of ${to.netdevId}`,
     ),
-  )
+  ]
+  return {checks, dev, virtio}
+}
 
-  opts.phase(`ethtool -L ${dev} combined ${opts.combined}`)
-  await agent.channelsSet({dev, combined: opts.combined})
+/** `combined` queue pairs set on the plugged NIC and read back by its three witnesses. */
+async function plugQueuesCheck(
+  bed: VmBed,
+  to: NicSpec,
+  dev: string,
+  combined: number,
+  titles: ReplugTitles,
+): Promise<PlanCheck> {
+  const {agent} = bed
+  const n = to.queues
+  await agent.channelsSet({dev, combined})
   const ch = await agent.channelsGet(dev)
   const sysfs = await guestSysfsQueues(agent, dev)
-  const tap = readTapQueues(bed.ns, to.tap)
+  const tap = bed.tapQueuesOf(to.tap)
   const mismatch = queueMismatch(n, n, {combined: ch.combined, sysfs, tap})
-  checks.push(
-    check(
-      'plug-queues',
-      titles.queues,
-      mismatch === undefined,
-      mismatch !== undefined
-        ? `${opts.combined !== n ? `set combined ${opts.combined}: ` : ''}${mismatch}`
-        : `combined ${ch.combined}, sysfs rx ${sysfs.rx} / tx ${sysfs.tx}, tap ${to.tap} ${tap.numqueues} attached, ${tap.numdisabled} detached`,
-    ),
+  return check(
+    'plug-queues',
+    titles.queues,
+    mismatch === undefined,
+    mismatch !== undefined
+      ? `${combined !== n ? `set combined ${combined}: ` : ''}${mismatch}`
+      : `combined ${ch.combined}, sysfs rx ${sysfs.rx} / tx ${sysfs.tx}, tap ${to.tap} ${tap.numqueues} attached, ${tap.numdisabled} detached`,
   )
-  await agent.exec(['ip', 'link', 'set', dev, 'up'])
-  const addr = await agent.exec(['ip', 'addr', 'replace', `${bed.ipGuest}/${bed.prefix}`, 'dev', dev])
-  if (addr.status !== 0) throw new Error(`ip addr on the guest's ${dev}: ${addr.stderr.trim()}`)
-  return {checks, dev, virtio, numbers}
 }
 
 export interface HotplugOptions {
@@ -220,9 +255,8 @@ export function makeHotplugCase(o: HotplugOptions = {}): VmCase {
     async run(ctx: CaseContext): Promise<CaseOutcome> {
       const n = ctx.params.queues
       const bed = await ctx.boot()
-      bed.own(addBridgedTap(bed, `mqb-${bed.testbed.name}-p`, n, ctx.cleanup))
       const from = bootNic(bed)
-      const to: NicSpec = {...from, netdevId: 'net1', deviceId: 'nic1', tap: `mqb-${bed.testbed.name}-p`}
+      const to: NicSpec = {...from, netdevId: 'net1', deviceId: 'nic1', tap: bed.addTap('p', n, ctx.cleanup)}
       const combined = o.combinedAfterPlug?.(n) ?? n
       const r = await replug(bed, from, to, {
         combined,

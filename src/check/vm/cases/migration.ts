@@ -18,13 +18,13 @@ import {
   type CopyOutcome,
   type MigrationOutcome,
 } from '../../../vm/migration.js'
+import type {IncomingQemu} from '../../../vm/guest.js'
 import {notApplicable, verdict as check} from '../judge.js'
 import {loadFigure} from '../figures.js'
 import {readGuestFacts} from '../guest-facts.js'
 import {guestKernelProblems, healthCheck} from '../health.js'
 import {perQueueChecks, rrLoad, sessionsCheck} from '../rr-load.js'
 import type {CaseContext, CaseFigures, CaseOutcome, PlanCheck, VmCase} from '../types.js'
-import {addBridgedTap} from '../../../testbed/vm.js'
 
 /** A local migration took 0.7-0.9 s here under TCG; one that has not ended by then is cancelled and FAILs. */
 export const MIGRATION_BOUND_MS = 60_000
@@ -63,9 +63,9 @@ export interface MigrationCaseOptions {
   boundMs?: number
 }
 
-function copyCheck(c: CopyOutcome | undefined, atMigrate: number, why: string | undefined): PlanCheck {
+function copyCheck(c: CopyOutcome | undefined, atMigrate: number): PlanCheck {
   const title = `a ${mib(COPY_BYTES)} copy host->guest running across the migration arrived whole, same checksum at both ends`
-  if (!c) return check('transfer', title, false, why ?? 'the copy did not end')
+  if (!c) return check('transfer', title, false, 'the copy did not end')
   const evidence =
     `sent ${c.sent.bytes} B (FNV-1a ${c.sent.checksum}), received ${c.received.bytes} B ` +
     `(FNV-1a ${c.received.checksum}); ${mib(atMigrate)} had arrived when migrate was issued` +
@@ -105,6 +105,262 @@ export function judgePinning(
   )
 }
 
+/** What moving the guest under a running copy saw (migrateUnderCopy). */
+interface MigrationRun {
+  mig: MigrationOutcome
+  copied?: CopyOutcome
+  /** bytes the guest had received when migrate was issued */
+  atMigrate: number
+  /** the request in flight: its answer, or why none came, and when (ms from the copy's start) */
+  once: {answer?: {status: number}; error?: string; afterMove: boolean; atMs?: number}
+  copyDoneMs?: number
+  /** performance.now() at the copy's start: the timeline's zero */
+  copyT0: number
+  connsBefore: number
+}
+
+/** Phase 1: N queue pairs set in the source and read back. */
+async function sourceQueues(ctx: CaseContext, bed: VmBed, n: number): Promise<PlanCheck> {
+  ctx.phase(`ethtool -L ${GUEST_DEV} combined ${n} in the source`)
+  const rb = await bed.setQueueCount(n)
+  return check(
+    'source-queues',
+    `multiqueue enabled in the source: ${n} queue pairs`,
+    true,
+    `combined ${rb.channels?.combined}, sysfs rx ${rb.sysfsQueues?.rx} / tx ${rb.sysfsQueues?.tx}, ` +
+      `tap ${bed.tap} ${rb.tapQueues?.attached} attached`,
+  )
+}
+
+/** Phase 2: the destination qemu on its own tap of the bridge, waiting with -incoming. */
+async function startDestination(
+  ctx: CaseContext,
+  bed: VmBed,
+  n: number,
+  o: MigrationCaseOptions,
+): Promise<IncomingQemu> {
+  const destTap = bed.addTap('m', n, ctx.cleanup)
+  ctx.phase(`destination qemu on tap ${destTap}, -incoming`)
+  return bed.guest.startIncoming({
+    tap: destTap,
+    dir: `${bed.guest.dir.replace(/\.vm$/, '')}-mig.vm`,
+    undo: ctx.cleanup,
+    config: o.destination,
+  })
+}
+
+/**
+ * Phase 3: a checksummed copy host->guest and an agent request in flight while QMP migrate moves
+ * the guest; migrate is issued once the guest has its first MiB, the request is released after
+ * the move, and the copy is awaited to its end.
+ */
+async function migrateUnderCopy(
+  ctx: CaseContext,
+  bed: VmBed,
+  inc: IncomingQemu,
+  o: MigrationCaseOptions,
+): Promise<MigrationRun> {
+  const {guest, agent} = bed
+  ctx.phase(`copy of ${mib(COPY_BYTES)} host->guest at ${mib(COPY_RATE)}/s`)
+  const copyT0 = performance.now()
+  const sinceCopy = () => Math.round(performance.now() - copyT0)
+  const copy = await startGuestCopy(agent, {
+    guestAddress: bed.ipGuest,
+    netns: bed.ns,
+    bytes: COPY_BYTES,
+    seed: randomBytes(4).readUInt32BE(),
+    rateBytesPerSec: COPY_RATE,
+    timeoutMs: 120_000,
+  })
+  const run: Omit<MigrationRun, 'mig'> = {
+    atMigrate: 0,
+    once: {afterMove: false},
+    copyT0,
+    connsBefore: agent.connections,
+  }
+  try {
+    const t0 = performance.now()
+    while ((run.atMigrate = (await copy.received()).bytes) < COPY_STARTED_BYTES) {
+      if (performance.now() - t0 > 20_000)
+        throw new Error(`the copy did not start: ${run.atMigrate} B in 20 s`)
+      if (ctx.signal.aborted) throw new Error('aborted')
+      await sleep(20)
+    }
+    await agent.exec(['rm', '-f', ONCE_FILE, GO_FILE])
+    const once = agent.exec(['sh', '-c', ONCE_SCRIPT], 70_000, {timeoutMs: 80_000, retries: 0}).then(
+      (r) => (run.once = {answer: r, atMs: sinceCopy(), afterMove: guest.migrations > 0}),
+      (err: Error) => (run.once.error = err.message),
+    )
+    ctx.phase(`QMP migrate to ${inc.uri}`)
+    const mig = await migrateGuest(guest, inc, {
+      boundMs: o.boundMs ?? MIGRATION_BOUND_MS,
+      signal: ctx.signal,
+      maxBandwidthBytesPerSec: o.maxBandwidthBytesPerSec,
+    })
+    await agent.writeFile(GO_FILE, 'go')
+    await once
+    ctx.phase('waiting for the copy to end')
+    run.copied = await copy.finish()
+    run.copyDoneMs = sinceCopy()
+    return {...run, mig}
+  } catch (err) {
+    await copy.abort()
+    throw err
+  }
+}
+
+/** The migration's timeline (from the copy's start) and query-migrate's figures. */
+function migrationFigures(r: MigrationRun, agentConnections: number): CaseFigures {
+  const {mig, copied} = r
+  const f = mig.figures
+  const shift = Math.round(mig.startedAt - r.copyT0)
+  const events = [
+    {atMs: 0, label: `copy of ${mib(COPY_BYTES)} host->guest started`},
+    ...mig.events.map((e) => ({atMs: e.atMs + shift, label: e.label})),
+    ...(r.once.atMs !== undefined ? [{atMs: r.once.atMs, label: 'agent request in flight answered'}] : []),
+    ...(r.copyDoneMs !== undefined ? [{atMs: r.copyDoneMs, label: 'copy ended'}] : []),
+  ].sort((a, b) => a.atMs - b.atMs)
+  return {
+    timeline: {
+      label: 'live migration with a copy running',
+      events,
+      ...(f.totalMs !== undefined ? {totalMs: f.totalMs} : {}),
+      ...(f.downtimeMs !== undefined ? {downtimeMs: f.downtimeMs} : {}),
+      ...(f.transferredBytes !== undefined ? {transferredBytes: f.transferredBytes} : {}),
+    },
+    numbers: {
+      migrationStatus: f.status,
+      ...(f.setupMs !== undefined ? {setupMs: f.setupMs} : {}),
+      ...(f.dirtySyncCount !== undefined ? {dirtySyncCount: f.dirtySyncCount} : {}),
+      ...(f.ramTotalBytes !== undefined ? {ramTotalBytes: f.ramTotalBytes} : {}),
+      queryMigratePolls: mig.polls,
+      copyBytes: COPY_BYTES,
+      copyRateBytesPerSec: COPY_RATE,
+      copyBytesAtMigrate: r.atMigrate,
+      ...(copied
+        ? {copyChecksumSent: copied.sent.checksum, copyChecksumReceived: copied.received.checksum}
+        : {}),
+      agentConnections,
+    },
+  }
+}
+
+/** The migration itself: completed within the bound, and the copy whole. */
+function migrationChecks(r: MigrationRun, boundMs: number): PlanCheck[] {
+  const {mig} = r
+  return [
+    check(
+      'migrate-completed',
+      `QMP migrate completed within ${boundMs / 1000} s and the destination runs`,
+      mig.moved,
+      `${describeMigration(mig.figures)}${mig.timedOut ? ` (cancelled at the bound after ${mig.polls} polls)` : ''}` +
+        `${mig.destStatus && mig.destStatus !== 'unknown' ? `; destination ${mig.destStatus}` : ''}${mig.destExit ? `; destination ${mig.destExit}` : ''}`,
+    ),
+    copyCheck(r.copied, r.atMigrate),
+  ]
+}
+
+const destinationTitles = (n: number) => ({
+  gone: 'the source qemu is gone; the guest runs in the destination',
+  once: 'an agent request in flight across the switch-over was answered once and ran once',
+  pinned: PINNED_TITLE,
+  queues: `on the destination: ${n} queue pairs still enabled (guest channels, sysfs, destination tap)`,
+})
+
+/**
+ * Phase 4, on the destination: the source gone, the request in flight answered once, the vCPUs
+ * pinned as the source's (placements go into `figures`), the queue count's three witnesses.
+ */
+async function destinationChecks(
+  ctx: CaseContext,
+  bed: VmBed,
+  inc: IncomingQemu,
+  r: MigrationRun,
+  sourcePlacement: VcpuPlacement[] | undefined,
+  figures: CaseFigures,
+): Promise<PlanCheck[]> {
+  const {guest, agent} = bed
+  const n = ctx.params.queues
+  const titles = destinationTitles(n)
+  const sourceAlive = sameProcess(r.mig.source)
+  const lines = await agent
+    .readFile(ONCE_FILE)
+    .then((f) => f.data.split('\n').filter(Boolean).length)
+    .catch(() => 0)
+  const {answer, error, afterMove} = r.once
+  const checks = [
+    check(
+      'dest-gone',
+      titles.gone,
+      !sourceAlive && guest.ref.pid === inc.ref.pid,
+      `source qemu pid ${r.mig.source.pid} ${sourceAlive ? 'still runs' : 'gone'}; the guest's qemu is pid ${guest.ref.pid}` +
+        ` (destination ${inc.ref.pid}), tap ${bed.tap}`,
+    ),
+    check(
+      'dest-once',
+      titles.once,
+      answer?.status === 0 && afterMove && lines === 1,
+      `${answer ? `answered (status ${answer.status}) ${afterMove ? 'after' : 'before'} the move` : `no answer (${error})`}, ` +
+        `${lines} line(s) in ${ONCE_FILE}; agent connections ${r.connsBefore} -> ${agent.connections}`,
+    ),
+  ]
+  const destPlacement = sourcePlacement && {pid: guest.ref.pid, placement: await guest.vcpuPlacement()}
+  checks.push(judgePinning(bed.setup.vcpuCpus, sourcePlacement, destPlacement))
+  if (sourcePlacement && destPlacement) {
+    figures.numbers!.vcpuPlacementSource = describePlacement(sourcePlacement)
+    figures.numbers!.vcpuPlacementDestination = describePlacement(destPlacement.placement)
+  }
+  ctx.phase('reading the destination')
+  const facts = await readGuestFacts(bed)
+  const sysfs = {rx: facts.snapshot.queueCounts.rx, tx: facts.snapshot.queueCounts.tx}
+  const mismatch = queueMismatch(n, bed.maxQueues, {
+    combined: facts.channels.combined,
+    sysfs,
+    tap: facts.tap,
+  })
+  checks.push(
+    check(
+      'dest-queues',
+      titles.queues,
+      mismatch === undefined,
+      mismatch ??
+        `combined ${facts.channels.combined}, sysfs rx ${sysfs.rx} / tx ${sysfs.tx}, ` +
+          `tap ${bed.tap} ${facts.tap.numqueues} attached, ${facts.tap.numdisabled} detached`,
+    ),
+  )
+  return checks
+}
+
+/** Phase 5: every queue of the destination carries TCP_RR (per-queue interrupts and counters rose). */
+async function destinationLoad(
+  ctx: CaseContext,
+  bed: VmBed,
+): Promise<{checks: PlanCheck[]; load: NonNullable<CaseFigures['loads']>[number]}> {
+  const n = ctx.params.queues
+  const {sessions, durationMs} = ctx.params
+  ctx.phase(`${sessions} TCP_RR sessions on the destination`)
+  const load = await rrLoad(bed, GUEST_DEV, {sessions, durationMs, signal: ctx.signal})
+  const checks = [
+    sessionsCheck(load.rr, sessions),
+    ...perQueueChecks(GUEST_DEV, n, bed.setup.vcpus, load).map((c) => ({
+      ...c,
+      title: `on the destination: ${c.title}`,
+    })),
+  ]
+  const figure = loadFigure(
+    {
+      label: `${sessions} TCP_RR sessions at ${n} queues on the destination`,
+      workloads: ['tcp_rr'],
+      sessions,
+      queues: n,
+      durationMs,
+      transactionsPerSecond: load.rr.transactionsPerSecond,
+    },
+    load,
+  )
+  return {checks, load: figure}
+}
+
 export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
   return {
     id: 'migration',
@@ -114,230 +370,28 @@ export function makeMigrationCase(o: MigrationCaseOptions = {}): VmCase {
     boundMs: (p) => 150_000 + MIGRATION_BOUND_MS + p.durationMs,
     async run(ctx: CaseContext): Promise<CaseOutcome> {
       const n = ctx.params.queues
-      const migrationBoundMs = o.boundMs ?? MIGRATION_BOUND_MS
       const bed: VmBed = await ctx.boot()
-      const {guest} = bed
-      const checks: PlanCheck[] = []
-
-      ctx.phase(`ethtool -L ${GUEST_DEV} combined ${n} in the source`)
-      const rb = await bed.testbed.setQueueCount(n)
-      checks.push(
-        check(
-          'source-queues',
-          `multiqueue enabled in the source: ${n} queue pairs`,
-          true,
-          `combined ${rb.channels?.combined}, sysfs rx ${rb.sysfsQueues?.rx} / tx ${rb.sysfsQueues?.tx}, ` +
-            `tap ${bed.tap} ${rb.tapQueues?.attached} attached`,
-        ),
-      )
-
+      const checks: PlanCheck[] = [await sourceQueues(ctx, bed, n)]
       // Where the source's vCPUs run (pinned at boot with --vcpu-cpus): the destination's must match.
-      const sourcePlacement = guest.setup.vcpuCpus ? await guest.vcpuPlacement() : undefined
-
-      const destTap = `mqb-${bed.testbed.name}-m`
-      ctx.phase(`destination qemu on tap ${destTap}, -incoming`)
-      bed.own(addBridgedTap(bed, destTap, n, ctx.cleanup))
-      const inc = await guest.startIncoming({
-        tap: destTap,
-        dir: `${guest.dir.replace(/\.vm$/, '')}-mig.vm`,
-        undo: ctx.cleanup,
-        config: o.destination,
-      })
-
-      ctx.phase(`copy of ${mib(COPY_BYTES)} host->guest at ${mib(COPY_RATE)}/s`)
-      const copyT0 = performance.now()
-      const sinceCopy = () => Math.round(performance.now() - copyT0)
-      const copy = await startGuestCopy(guest.agent, {
-        guestAddress: bed.ipGuest,
-        netns: bed.ns,
-        bytes: COPY_BYTES,
-        seed: randomBytes(4).readUInt32BE(),
-        rateBytesPerSec: COPY_RATE,
-        timeoutMs: 120_000,
-      })
-      let copied: CopyOutcome | undefined
-      let copyError: string | undefined
-      let mig: MigrationOutcome
-      let atMigrate = 0
-      let onceAnswer: {status: number} | undefined
-      let onceError: string | undefined
-      let onceAfterMove = false
-      let onceAtMs: number | undefined
-      let copyDoneMs: number | undefined
-      const connsBefore = guest.agent.connections
-      try {
-        const t0 = performance.now()
-        while ((atMigrate = (await copy.received()).bytes) < COPY_STARTED_BYTES) {
-          if (performance.now() - t0 > 20_000)
-            throw new Error(`the copy did not start: ${atMigrate} B in 20 s`)
-          if (ctx.signal.aborted) throw new Error('aborted')
-          await sleep(20)
-        }
-        await guest.agent.exec(['rm', '-f', ONCE_FILE, GO_FILE])
-        const once = guest.agent
-          .exec(['sh', '-c', ONCE_SCRIPT], 70_000, {timeoutMs: 80_000, retries: 0})
-          .then(
-            (r) => {
-              onceAnswer = r
-              onceAtMs = sinceCopy()
-              onceAfterMove = guest.migrations > 0
-            },
-            (err: Error) => (onceError = err.message),
-          )
-        ctx.phase(`QMP migrate to ${inc.uri}`)
-        mig = await migrateGuest(guest, inc, {
-          boundMs: migrationBoundMs,
-          signal: ctx.signal,
-          maxBandwidthBytesPerSec: o.maxBandwidthBytesPerSec,
-        })
-        await guest.agent.writeFile(GO_FILE, 'go')
-        await once
-        ctx.phase('waiting for the copy to end')
-        copied = await copy.finish()
-        copyDoneMs = sinceCopy()
-      } catch (err) {
-        copyError = (err as Error).message
-        await copy.abort()
-        throw err
-      }
-
-      const f = mig.figures
-      checks.push(
-        check(
-          'migrate-completed',
-          `QMP migrate completed within ${migrationBoundMs / 1000} s and the destination runs`,
-          mig.moved,
-          `${describeMigration(f)}${mig.timedOut ? ` (cancelled at the bound after ${mig.polls} polls)` : ''}` +
-            `${mig.destStatus && mig.destStatus !== 'unknown' ? `; destination ${mig.destStatus}` : ''}${mig.destExit ? `; destination ${mig.destExit}` : ''}`,
-        ),
-      )
-      checks.push(copyCheck(copied, atMigrate, copyError))
-      // One timeline from the copy's start: the copy, the migration's steps, the request's answer.
-      const shift = Math.round(mig.startedAt - copyT0)
-      const events = [
-        {atMs: 0, label: `copy of ${mib(COPY_BYTES)} host->guest started`},
-        ...mig.events.map((e) => ({atMs: e.atMs + shift, label: e.label})),
-        ...(onceAtMs !== undefined ? [{atMs: onceAtMs, label: 'agent request in flight answered'}] : []),
-        ...(copyDoneMs !== undefined ? [{atMs: copyDoneMs, label: 'copy ended'}] : []),
-      ].sort((a, b) => a.atMs - b.atMs)
-      const figures: CaseFigures = {
-        timeline: {
-          label: 'live migration with a copy running',
-          events,
-          ...(f.totalMs !== undefined ? {totalMs: f.totalMs} : {}),
-          ...(f.downtimeMs !== undefined ? {downtimeMs: f.downtimeMs} : {}),
-          ...(f.transferredBytes !== undefined ? {transferredBytes: f.transferredBytes} : {}),
-        },
-        numbers: {
-          migrationStatus: f.status,
-          ...(f.setupMs !== undefined ? {setupMs: f.setupMs} : {}),
-          ...(f.dirtySyncCount !== undefined ? {dirtySyncCount: f.dirtySyncCount} : {}),
-          ...(f.ramTotalBytes !== undefined ? {ramTotalBytes: f.ramTotalBytes} : {}),
-          queryMigratePolls: mig.polls,
-          copyBytes: COPY_BYTES,
-          copyRateBytesPerSec: COPY_RATE,
-          copyBytesAtMigrate: atMigrate,
-          ...(copied
-            ? {copyChecksumSent: copied.sent.checksum, copyChecksumReceived: copied.received.checksum}
-            : {}),
-          agentConnections: guest.agent.connections,
-        },
-      }
-      const titles = {
-        gone: 'the source qemu is gone; the guest runs in the destination',
-        once: 'an agent request in flight across the switch-over was answered once and ran once',
-        pinned: PINNED_TITLE,
-        queues: `on the destination: ${n} queue pairs still enabled (guest channels, sysfs, destination tap)`,
-      }
-      if (!mig.moved) {
-        const why = `the migration did not complete (${f.status})`
-        for (const [id, t] of Object.entries(titles))
+      const sourcePlacement = bed.setup.vcpuCpus ? await bed.guest.vcpuPlacement() : undefined
+      const inc = await startDestination(ctx, bed, n, o)
+      const run = await migrateUnderCopy(ctx, bed, inc, o)
+      checks.push(...migrationChecks(run, o.boundMs ?? MIGRATION_BOUND_MS))
+      const figures = migrationFigures(run, bed.agent.connections)
+      if (!run.mig.moved) {
+        const why = `the migration did not complete (${run.mig.figures.status})`
+        for (const [id, t] of Object.entries(destinationTitles(n)))
           checks.push(notApplicable(`dest-${id}`, t, `not reached: ${why}`))
         const health = await guestKernelProblems(bed)
         checks.push(healthCheck(health))
         return {checks, figures: {...figures, kernelLog: health.problems}}
       }
-
-      const sourceAlive = sameProcess(mig.source)
-      checks.push(
-        check(
-          'dest-gone',
-          titles.gone,
-          !sourceAlive && guest.ref.pid === inc.ref.pid,
-          `source qemu pid ${mig.source.pid} ${sourceAlive ? 'still runs' : 'gone'}; the guest's qemu is pid ${guest.ref.pid}` +
-            ` (destination ${inc.ref.pid}), tap ${bed.tap}`,
-        ),
-      )
-      const lines = await guest.agent
-        .readFile(ONCE_FILE)
-        .then((r) => r.data.split('\n').filter(Boolean).length)
-        .catch(() => 0)
-      checks.push(
-        check(
-          'dest-once',
-          titles.once,
-          onceAnswer?.status === 0 && onceAfterMove && lines === 1,
-          `${onceAnswer ? `answered (status ${onceAnswer.status}) ${onceAfterMove ? 'after' : 'before'} the move` : `no answer (${onceError})`}, ` +
-            `${lines} line(s) in ${ONCE_FILE}; agent connections ${connsBefore} -> ${guest.agent.connections}`,
-        ),
-      )
-
-      const destPlacement = sourcePlacement && {pid: guest.ref.pid, placement: await guest.vcpuPlacement()}
-      checks.push(judgePinning(guest.setup.vcpuCpus, sourcePlacement, destPlacement))
-      if (sourcePlacement && destPlacement) {
-        figures.numbers!.vcpuPlacementSource = describePlacement(sourcePlacement)
-        figures.numbers!.vcpuPlacementDestination = describePlacement(destPlacement.placement)
-      }
-
-      ctx.phase('reading the destination')
-      const facts = await readGuestFacts(bed)
-      const sysfs = {rx: facts.snapshot.queueCounts.rx, tx: facts.snapshot.queueCounts.tx}
-      const mismatch = queueMismatch(n, bed.testbed.maxQueues, {
-        combined: facts.channels.combined,
-        sysfs,
-        tap: facts.tap,
-      })
-      checks.push(
-        check(
-          'dest-queues',
-          titles.queues,
-          mismatch === undefined,
-          mismatch ??
-            `combined ${facts.channels.combined}, sysfs rx ${sysfs.rx} / tx ${sysfs.tx}, ` +
-              `tap ${bed.tap} ${facts.tap.numqueues} attached, ${facts.tap.numdisabled} detached`,
-        ),
-      )
-
-      ctx.phase(`${ctx.params.sessions} TCP_RR sessions on the destination`)
-      const load = await rrLoad(bed, GUEST_DEV, {
-        sessions: ctx.params.sessions,
-        durationMs: ctx.params.durationMs,
-        signal: ctx.signal,
-      })
-      checks.push(
-        sessionsCheck(load.rr, ctx.params.sessions),
-        ...perQueueChecks(GUEST_DEV, n, guest.setup.vcpus, load).map((c) => ({
-          ...c,
-          title: `on the destination: ${c.title}`,
-        })),
-      )
+      checks.push(...(await destinationChecks(ctx, bed, inc, run, sourcePlacement, figures)))
+      const dest = await destinationLoad(ctx, bed)
+      checks.push(...dest.checks)
       const health = await guestKernelProblems(bed)
       checks.push(healthCheck(health))
-      figures.loads = [
-        loadFigure(
-          {
-            label: `${ctx.params.sessions} TCP_RR sessions at ${n} queues on the destination`,
-            workloads: ['tcp_rr'],
-            sessions: ctx.params.sessions,
-            queues: n,
-            durationMs: ctx.params.durationMs,
-            transactionsPerSecond: load.rr.transactionsPerSecond,
-          },
-          load,
-        ),
-      ]
-      figures.kernelLog = health.problems
-      return {checks, figures}
+      return {checks, figures: {...figures, loads: [dest.load], kernelLog: health.problems}}
     },
   }
 }

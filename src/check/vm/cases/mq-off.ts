@@ -51,7 +51,7 @@ export function makeMqOffCase(o: {mq?: boolean} = {}): VmCase {
       const queues = Math.max(2, ctx.params.queues)
       ctx.phase(`booting a guest with queues=${queues}, mq=${o.mq ? 'on' : 'off'}`)
       const bed = await ctx.boot({queues, mq: o.mq ?? false})
-      const set = await bed.guest.agent.exec(['ethtool', '-L', GUEST_DEV, 'combined', String(queues)])
+      const set = await bed.agent.exec(['ethtool', '-L', GUEST_DEV, 'combined', String(queues)])
       const facts = await readGuestFacts(bed)
       const checks = judgeMqOff(facts, queues, set.status)
       const loads: LoadFigure[] = []

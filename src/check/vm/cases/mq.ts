@@ -29,10 +29,10 @@ export async function queueWitnessChecks(
   n: number,
   prefix: string,
 ): Promise<{checks: PlanCheck[]; facts: GuestFacts}> {
-  const max = bed.testbed.maxQueues
+  const max = bed.maxQueues
   let setError: string | undefined
   try {
-    await bed.testbed.setQueueCount(n)
+    await bed.setQueueCount(n)
   } catch (err) {
     setError = message(err)
   }
@@ -67,7 +67,7 @@ function judged(bed: VmBed, queues: number, load: LoadRun, ids: string[]): PlanC
   const all = evaluateChecks({
     dev: GUEST_DEV,
     queues,
-    onlineCpus: Array.from({length: bed.guest.setup.vcpus}, (_, i) => i),
+    onlineCpus: Array.from({length: bed.setup.vcpus}, (_, i) => i),
     loadN: load,
   })
   return ids.map((id) => all.find((c) => c.id === id)!)
@@ -182,15 +182,15 @@ export function makeMqCase(o: MqOptions = {}): VmCase {
             a > 0 && b > 0,
             `${Math.round(a)} vs ${Math.round(b)} transactions/s` +
               (repeats > 1 ? ` (medians of ${repeats} repeats)` : '') +
-              (bed.guest.setup.accel === 'tcg' ? ' (TCG: functional only)' : ''),
+              (bed.setup.accel === 'tcg' ? ' (TCG: functional only)' : ''),
           ),
         )
         return {checks, figures: {loads}}
       } finally {
         // The shared guest goes back to N; a failure here throws, and the runner drops the guest.
-        if (bed.testbed.queueCount() !== n) {
+        if (bed.queueCount() !== n) {
           ctx.phase(`ethtool -L ${GUEST_DEV} combined ${n} (leaving the guest as found)`)
-          await bed.testbed.setQueueCount(n)
+          await bed.setQueueCount(n)
         }
       }
     },

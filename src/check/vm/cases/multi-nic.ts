@@ -3,8 +3,7 @@
 // combined 4, one interrupt line per queue, `ethtool -L combined 4` read back from the guest and
 // its tap, and frames from the host through its tap on every one of its RX queues.
 import {runVmGen} from '../../../gen/vm.js'
-import {tapQueues, type VmBed} from '../../../testbed/vm.js'
-import {runOk} from '../../../util/exec.js'
+import type {VmBed} from '../../../testbed/vm.js'
 import {guestInterfaces} from '../../../vm/hotplug.js'
 import {missingQueueLines, readGuestFacts} from '../guest-facts.js'
 import {guestKernelProblems, healthCheck} from '../health.js'
@@ -31,7 +30,7 @@ async function nicChecks(
   const missing = missingQueueLines(f.snapshot, q)
   await agent.channelsSet({dev: nic.dev, combined: q})
   const ch = await agent.channelsGet(nic.dev)
-  const tap = tapQueues(runOk('ip', ['-n', bed.ns, '-d', '-j', 'link', 'show', 'dev', nic.tap]))
+  const tap = bed.tapQueuesOf(nic.tap)
   ctx.phase(`gen into ${nic.dev} through ${nic.tap}`)
   const to = await runVmGen(
     {
@@ -79,8 +78,8 @@ export function makeMultiNicCase(o: MultiNicOptions = {}): VmCase {
     async run(ctx): Promise<CaseOutcome> {
       ctx.phase(`booting ${nics} NICs with ${q} queue pairs each`)
       const bed = await ctx.boot({queues: q, extraNics: nics - 1})
-      const ifs = await guestInterfaces(bed.guest.agent)
-      const wanted = [{tap: bed.tap, mac: bed.guest.setup.mac}, ...bed.extraNics]
+      const ifs = await guestInterfaces(bed.agent)
+      const wanted = [{tap: bed.tap, mac: bed.setup.mac}, ...bed.extraNics]
       const found = wanted.map((w) => ({...w, dev: ifs.find((i) => i.mac === w.mac)?.name}))
       const checks: PlanCheck[] = [
         {

@@ -50,9 +50,9 @@ export const negativeQemuCase: VmCase = {
       ],
     ] as const) {
       ctx.phase(`starting qemu with ${why}`)
-      const outcome = await ctx.boot({queues}).then(
+      const outcome = await ctx.boot({queues, uncheckedQueues: true}).then(
         async (bed) => {
-          await bed.testbed.close()
+          await bed.close()
           return {booted: true}
         },
         (error: unknown) => ({error}),

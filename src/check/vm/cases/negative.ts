@@ -46,13 +46,13 @@ export function judgeSameValue(a: Attempt): PlanCheck {
 }
 
 async function attempt(bed: VmBed, asked: number, inForce: number): Promise<Attempt> {
-  const r = await bed.guest.agent.exec(['ethtool', '-L', GUEST_DEV, 'combined', String(asked)])
+  const r = await bed.agent.exec(['ethtool', '-L', GUEST_DEV, 'combined', String(asked)])
   const f = await readGuestFacts(bed)
   return {
     asked,
     status: r.status,
     message: r.stderr.trim().split('\n')[0] ?? '',
-    changed: queueMismatch(inForce, bed.testbed.maxQueues, {
+    changed: queueMismatch(inForce, bed.maxQueues, {
       combined: f.channels.combined,
       sysfs: f.snapshot.queueCounts,
       tap: f.tap,
@@ -98,8 +98,7 @@ export function makeNegativeCase(o: NegativeOptions = {}): VmCase {
         }
       } finally {
         // An accepted change must not leave the shared guest altered.
-        if ((await readGuestFacts(bed)).channels.combined !== inForce)
-          await bed.testbed.setQueueCount(inForce)
+        if ((await readGuestFacts(bed)).channels.combined !== inForce) await bed.setQueueCount(inForce)
       }
     },
   }

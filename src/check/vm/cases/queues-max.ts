@@ -8,6 +8,7 @@
 //    this part boots at least 4. 257 is refused by tun (TUNSETIFF: E2BIG): case negative-qemu.
 import {LIMITS} from '../../../limits.js'
 import {GUEST_DEV} from '../../../testbed/vm.js'
+import {vectorsFor, vectorsInUse} from '../../../vm/qemu-args.js'
 import {vmGenTarget} from '../../../gen/testbed.js'
 import {runVmGen} from '../../../gen/vm.js'
 import {missingQueueLines, readGuestFacts} from '../guest-facts.js'
@@ -53,7 +54,7 @@ async function manyQueues(
   const to = await runVmGen(target, {direction: 'to-guest', frameSize: 64, durationMs}, {signal: ctx.signal})
   checks.push(...prefixed(`${n}q`, [...fromGuestChecks(from, n), toGuestCheck(to, n)]))
   checks.push({...healthCheck(await guestKernelProblems(bed)), id: `${n}q-kernel-log`})
-  await bed.testbed.close()
+  await bed.close()
   return {
     checks,
     numbers: {
@@ -69,11 +70,11 @@ async function largest(
   n: number,
 ): Promise<{checks: PlanCheck[]; numbers: Record<string, number>}> {
   const vcpus = Math.max(LARGEST_MIN_VCPUS, ctx.params.vcpus)
-  ctx.phase(`booting ${n} queue pairs (vectors ${2 * n + 2}) on ${vcpus} vCPUs`)
+  ctx.phase(`booting ${n} queue pairs (vectors ${vectorsFor(n)}) on ${vcpus} vCPUs`)
   const bed = await ctx.boot({
     queues: n,
     vcpus,
-    vectors: 2 * n + 2,
+    vectors: vectorsFor(n),
     memoryMiB: Math.max(1024, ctx.params.memoryMiB),
   })
   const f = await readGuestFacts(bed)
@@ -82,13 +83,13 @@ async function largest(
       id: 'largest-max',
       title: `qemu's virtio-net-pci took ${n} queue pairs and the guest shows max combined ${n}`,
       status: f.channels.maxCombined === n ? 'PASS' : 'FAIL',
-      evidence: `max combined ${f.channels.maxCombined}, ${f.channels.combined} enabled at probe; qemu ${bed.guest.setup.qemuVersion}, guest ${bed.guest.setup.kernel.release}`,
+      evidence: `max combined ${f.channels.maxCombined}, ${f.channels.combined} enabled at probe; qemu ${bed.setup.qemuVersion}, guest ${bed.setup.kernel.release}`,
     },
   ]
   const missing = missingQueueLines(f.snapshot, n)
   checks.push({
     id: 'largest-irq-lines',
-    title: `one interrupt line per queue and direction at ${n} (${2 * n + 1} vectors in use)`,
+    title: `one interrupt line per queue and direction at ${n} (${vectorsInUse(n)} vectors in use)`,
     status: missing.length === 0 ? 'PASS' : 'FAIL',
     evidence: missing.length
       ? `missing ${missing.length} lines (${missing.slice(0, 4).join(', ')}...)`
@@ -96,7 +97,7 @@ async function largest(
   })
   ctx.phase(`ethtool -L ${GUEST_DEV} combined ${n}`)
   try {
-    const rb = await bed.testbed.setQueueCount(n)
+    const rb = await bed.setQueueCount(n)
     checks.push({
       id: 'largest-set',
       title: `ethtool -L combined ${n}: guest channels, sysfs queues and the host tap agree`,
@@ -112,7 +113,7 @@ async function largest(
     })
   }
   checks.push({...healthCheck(await guestKernelProblems(bed)), id: 'largest-kernel-log'})
-  await bed.testbed.close()
+  await bed.close()
   return {checks, numbers: {'largest.queues': n, 'largest.vcpus': vcpus}}
 }
 

@@ -21,7 +21,7 @@ export interface LinkState {
 export async function readLink(bed: VmBed, dev = GUEST_DEV): Promise<LinkState> {
   const read = async (f: string) => {
     try {
-      const r = await bed.guest.agent.readFile(`/sys/class/net/${dev}/${f}`)
+      const r = await bed.agent.readFile(`/sys/class/net/${dev}/${f}`)
       return r.data.trim()
     } catch (err) {
       // carrier reads EINVAL while the interface is administratively down
@@ -123,7 +123,7 @@ export function makeSetLinkCase(o: SetLinkOptions = {}): VmCase {
       let down = false
       try {
         ctx.phase(`set_link ${nic} off`)
-        await bed.guest.qmp.execute('set_link', {name: nic, up: false})
+        await bed.qmp.execute('set_link', {name: nic, up: false})
         down = true
         at('set_link off')
         const off = await waitLink(bed, isDown, LINK_BOUND_MS)
@@ -135,7 +135,7 @@ export function makeSetLinkCase(o: SetLinkOptions = {}): VmCase {
         checks.push(trafficCheck('down', dead))
         if (!o.leaveDown) {
           ctx.phase(`set_link ${nic} on`)
-          await bed.guest.qmp.execute('set_link', {name: nic, up: true})
+          await bed.qmp.execute('set_link', {name: nic, up: true})
           down = false
           at('set_link on')
         }
@@ -148,7 +148,7 @@ export function makeSetLinkCase(o: SetLinkOptions = {}): VmCase {
         checks.push(trafficCheck('up', live))
         return {checks, figures: {timeline: {label: 'set_link off, then on', events}}}
       } finally {
-        if (down) await bed.guest.qmp.execute('set_link', {name: nic, up: true})
+        if (down) await bed.qmp.execute('set_link', {name: nic, up: true})
       }
     },
   }

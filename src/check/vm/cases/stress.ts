@@ -37,13 +37,13 @@ async function mixedLoad(bed: VmBed, p: PlanParams, signal: AbortSignal) {
   const rr = (type: 'tcp_rr' | 'tcp_crr', sessions: number) =>
     runRr({...common, type, sessions, requestSize: 1, responseSize: 1}, {signal})
   try {
-    const before = await guestSnapshot(bed.guest.agent, GUEST_DEV)
+    const before = await guestSnapshot(bed.agent, GUEST_DEV)
     const [r, s, c] = await Promise.allSettled([
       rr('tcp_rr', mix.rr),
       runStream({...common, type: 'tcp_stream', sessions: mix.stream, messageSize: 16384}, {signal}),
       rr('tcp_crr', mix.crr),
     ])
-    const after = await guestSnapshot(bed.guest.agent, GUEST_DEV)
+    const after = await guestSnapshot(bed.agent, GUEST_DEV)
     return {mix, before, after, interrupts: observeDelta(before, after).interrupts, r, s, c}
   } finally {
     await srv.stop()
@@ -155,12 +155,7 @@ export const stressCase: VmCase = {
     const numbers: Array<Record<string, number>> = []
     for (let i = 0; i < repeats; i++) {
       if (repeats > 1) ctx.phase(`mixed load ${i + 1}/${repeats}`)
-      const one = judgeMixed(
-        await mixedLoad(bed, ctx.params, ctx.signal),
-        n,
-        bed.guest.setup.vcpus,
-        ctx.params,
-      )
+      const one = judgeMixed(await mixedLoad(bed, ctx.params, ctx.signal), n, bed.setup.vcpus, ctx.params)
       judged.push(one.checks)
       loads.push(one.figure)
       numbers.push(one.numbers)

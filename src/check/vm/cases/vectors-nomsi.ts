@@ -18,8 +18,8 @@ export const vectorsNomsiCase: VmCase = {
     const n = ctx.params.queues
     ctx.phase('booting a guest with pci=nomsi')
     const bed = await ctx.boot({append: ['pci=nomsi']})
-    const queues = Math.min(n, bed.guest.setup.vcpus)
-    await bed.testbed.setQueueCount(queues)
+    const queues = Math.min(n, bed.setup.vcpus)
+    await bed.setQueueCount(queues)
     const facts = await readVectorFacts(bed, GUEST_DEV)
     const checks = [
       judgeIntx(facts, bed.virtio, 'nomsi-intx', 'pci=nomsi: no MSI vectors, the NIC on an IO-APIC line'),

@@ -4,7 +4,7 @@
 // (N+1) virtio falls back to one shared `virtioX-virtqueues` line, and mqbench's per-queue
 // interrupt check must FAIL on it: that FAIL is this case's PASS. vectors=0 gives INTx.
 import {GUEST_DEV, type VmBed} from '../../../testbed/vm.js'
-import {vectorsFor} from '../../../vm/qemu-args.js'
+import {vectorsFor, vectorsInUse} from '../../../vm/qemu-args.js'
 import {intxLines, readVectorFacts, type VectorFacts} from '../guest-irq.js'
 import {missingQueueLines, readGuestFacts} from '../guest-facts.js'
 import {loadFigure} from '../figures.js'
@@ -20,7 +20,7 @@ const msixText = (f: VectorFacts) =>
 /** The vectors a device was given against what its config space offers and the guest took. */
 export function judgeVectors(f: VectorFacts, given: number, n: number, prefix = ''): PlanCheck[] {
   const table = 'error' in f.msix ? undefined : f.msix.tableSize
-  const want = 2 * n + 1
+  const want = vectorsInUse(n)
   return [
     verdict(
       `${prefix}msix-table`,
