@@ -9,6 +9,7 @@ import type {ChartSpec} from './charts.js'
 import {fmt, signedPct} from '../util/format.js'
 import {escapeHtml as e} from './format.js'
 import type {ReportModel, RunReport} from './model.js'
+import {virtioSummary} from '../vm/virtio-features.js'
 import type {GuestRecord} from '../results/schema.js'
 import {KEY_OFFLOADS} from '../observe/ethtool.js'
 import {plural} from '../util/text.js'
@@ -117,6 +118,7 @@ function guestRows(g: GuestRecord): Array<[string, string]> {
       `${g.agent.agent} ${g.agent.version}, protocol ${g.agent.protocol}, build ${g.agent.build}`,
     ],
     [`qemu ${g.qemuVersion}`, g.commandLine],
+    ...(g.virtio ? [['virtio features', virtioSummary(g.virtio)] as [string, string]] : []),
   ]
 }
 

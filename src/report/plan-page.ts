@@ -19,6 +19,7 @@ import type {
 import {baselineHeadline, comparedLoads, FLOOR, MIN_SAMPLES} from '../check/vm/baseline.js'
 import {median} from '../results/estimate.js'
 import {planClosingLine, type PlanResultsFile} from '../results/plan.js'
+import {virtioSummary} from '../vm/virtio-features.js'
 import type {GuestRecord} from '../results/schema.js'
 import {fmt} from '../util/format.js'
 import {escapeHtml as e} from './format.js'
@@ -200,7 +201,7 @@ function guestsTable(guests: GuestRecord[]): string {
   const rows = guests
     .map(
       (g) =>
-        `<tr><td>${e(g.kernel.release)}</td><td>${e(g.accel)}</td><td>${g.vcpus}</td><td>${g.memoryMiB}</td><td>${g.queues}</td><td>${g.vectors}</td><td>${g.vhost ? 'on' : 'off'}</td><td>${e(g.qemuVersion)}</td><td>${fmt(g.bootMs)}</td></tr><tr><td colspan="9"><details><summary>qemu command line</summary><pre>${e(g.commandLine)}</pre></details></td></tr>`,
+        `<tr><td>${e(g.kernel.release)}</td><td>${e(g.accel)}</td><td>${g.vcpus}</td><td>${g.memoryMiB}</td><td>${g.queues}</td><td>${g.vectors}</td><td>${g.vhost ? 'on' : 'off'}</td><td>${e(g.qemuVersion)}</td><td>${fmt(g.bootMs)}</td></tr><tr><td colspan="9"><details><summary>qemu command line</summary><pre>${e(g.commandLine)}</pre></details>${g.virtio ? `<details class="virtio"><summary>virtio features</summary><p>${e(virtioSummary(g.virtio))}</p><p>negotiated: ${e(g.virtio.negotiated.join(' ') || 'none')}</p></details>` : ''}</td></tr>`,
     )
     .join('')
   return `<table class="guests"><caption>guests</caption><thead><tr>${[

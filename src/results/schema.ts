@@ -366,6 +366,28 @@ export interface GuestRecord {
   agent: {agent: string; version: string; protocol: number; kernel: string; cpus: number; build: string}
   bootMs: number
   bootMarks: Record<string, number>
+  /** the first NIC's virtio features from both sides (vm/virtio-features.ts); absent in older files */
+  virtio?: VirtioRecord
+}
+
+/**
+ * What the guest's NIC offered and negotiated, by feature name: qemu's x-query-virtio-status and
+ * the guest's own sysfs, the properties the command line asked for, and each one asked for whose
+ * feature is missing on a side (a finding, also among the run's warnings).
+ */
+export interface VirtioRecord {
+  /** virtio-net-pci's properties on the command line (mq, vectors, packed, rss, ...) */
+  properties: Record<string, string>
+  offered: string[]
+  negotiated: string[]
+  backend: string[]
+  /** /sys/bus/virtio/devices/virtioN/features in the guest */
+  guest: string[]
+  /** descriptors per ring (queue 0), from x-query-virtio-queue-status */
+  ringSize?: number
+  findings: string[]
+  /** why the features could not be read (a qemu without x-query-virtio-status); the rest is then empty */
+  unavailable?: string
 }
 
 export interface RunConfig {

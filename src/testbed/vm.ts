@@ -15,11 +15,20 @@ import type {DeviceSnapshot} from '../observe/index.js'
 import {run, runOk} from '../util/exec.js'
 import {Guest, type GuestSetup, type RebootObservation} from '../vm/guest.js'
 import type {AgentClient} from '../vm/agent-client.js'
-import type {QmpClient} from '../vm/qmp.js'
+import {QmpError, type QmpClient} from '../vm/qmp.js'
 import {guestSnapshot, guestSysfsQueues} from '../vm/guest-observe.js'
 import {guestVirtioName} from '../vm/hotplug.js'
 import {withGuestDefaults} from '../vm/defaults.js'
 import {guestMac, vectorsInUse} from '../vm/qemu-args.js'
+import {
+  describeFinding,
+  featureFindings,
+  fromQmpStatus,
+  nicProperties,
+  sysfsFeatureNames,
+  type QmpVirtioStatus,
+} from '../vm/virtio-features.js'
+import type {VirtioRecord} from '../results/schema.js'
 import {endpointAddresses, quietNamespace} from './common.js'
 import {stateDir} from './registry.js'
 import type {QueueReadback, Testbed, TestbedOptions, TestbedSpec} from './types.js'
@@ -155,6 +164,7 @@ export class VmBed {
       const warnings = guestWarnings(g, opts)
       undos.push(registerGuestAddress(spec.name, host.ipGuest, g.ref, opts.cleanup))
       const {virtio, combined} = await checkGuestNic(g, opts.maxQueues, vm)
+      warnings.push(...(await recordVirtioFeatures(g, virtio)))
       const bed = new VmBed(host, g, virtio, combined, opts.maxQueues, undos, warnings)
       // After a live migration the guest runs in the destination qemu on its own tap: the address
       // record names the new process (it counts as local only while that one runs), the tap
@@ -408,4 +418,30 @@ async function checkGuestNic(
       )
   }
   return {virtio, combined: (await g.agent.channelsGet(GUEST_DEV)).combined}
+}
+
+/**
+ * The first NIC's features from both sides, kept in the guest's setup (so in every scale and plan
+ * file); each property asked for whose feature a side lacks is returned as a warning, never
+ * silent. A qemu without x-query-virtio-status (before 7.2) is recorded as such.
+ */
+async function recordVirtioFeatures(g: Guest, virtio: string): Promise<string[]> {
+  const properties = nicProperties(g.setup.commandLine)
+  const path = `/machine/peripheral/${properties.id ?? 'nic0'}/virtio-backend`
+  let record: VirtioRecord
+  try {
+    const status = await g.qmp.execute<QmpVirtioStatus>('x-query-virtio-status', {path})
+    const ring = await g.qmp.execute<{'vring-num'?: number}>('x-query-virtio-queue-status', {path, queue: 0})
+    const features = await g.agent.readFile(`/sys/bus/virtio/devices/${virtio}/features`)
+    const sides = fromQmpStatus(status)
+    const guest = sysfsFeatureNames(features.data)
+    const findings = featureFindings(properties, sides, guest).map(describeFinding)
+    record = {properties, ...sides, guest, ringSize: ring['vring-num'], findings}
+  } catch (err) {
+    if (!(err instanceof QmpError)) throw err
+    const none = {offered: [], negotiated: [], backend: [], guest: [], findings: []}
+    record = {properties, ...none, unavailable: err.message}
+  }
+  g.setup.virtio = record
+  return record.findings
 }

@@ -186,3 +186,51 @@ export const describeFinding = (f: FeatureFinding) =>
     negotiated: `${f.property}=on asked for and ${f.feature} offered, but the guest's driver did not take it`,
     guest: `qemu says the driver took ${f.feature} (${f.property}=on), but the guest's sysfs does not show it`,
   })[f.missing]
+
+/**
+ * The properties of the virtio-net-pci device with this id on a qemu command line (as the
+ * results file records it): `mq=on,vectors=6,id=nic0,...` as a record; a bare key is "on".
+ */
+export function nicProperties(commandLine: string, id = 'nic0'): Record<string, string> {
+  for (const m of commandLine.matchAll(/virtio-net-pci,([^\s'"]+)/g)) {
+    const props = Object.fromEntries(
+      m[1].split(',').map((kv) => {
+        const i = kv.indexOf('=')
+        return i < 0 ? [kv, 'on'] : [kv.slice(0, i), kv.slice(i + 1)]
+      }),
+    )
+    if (props.id === id) return props
+  }
+  return {}
+}
+
+/** The features a multiqueue reader looks for first, in the order a summary names them. */
+const KEY_FEATURES = [
+  'VIRTIO_NET_F_MQ',
+  'VIRTIO_NET_F_RSS',
+  'VIRTIO_NET_F_HASH_REPORT',
+  'VIRTIO_F_RING_PACKED',
+  'VIRTIO_F_RING_RESET',
+  'VIRTIO_NET_F_NOTF_COAL',
+]
+
+/**
+ * One line for a report: each key feature negotiated, offered but not taken, or not offered,
+ * the ring size and the findings. Names lose their VIRTIO_*_F_ prefix.
+ */
+export function virtioSummary(v: {
+  offered: string[]
+  negotiated: string[]
+  ringSize?: number
+  findings: string[]
+  unavailable?: string
+}): string {
+  if (v.unavailable) return `not read: ${v.unavailable}`
+  const short = (f: string) => f.replace(/^VIRTIO_(NET_|RING_)?F_/, '')
+  const state = (f: string) =>
+    v.negotiated.includes(f) ? 'negotiated' : v.offered.includes(f) ? 'offered, not taken' : 'not offered'
+  const keys = KEY_FEATURES.map((f) => `${short(f)} ${state(f)}`).join(', ')
+  const ring = v.ringSize ? `; ${v.ringSize}-descriptor rings` : ''
+  const findings = v.findings.length ? `; findings: ${v.findings.join('; ')}` : ''
+  return `${v.negotiated.length} of ${v.offered.length} offered features negotiated: ${keys}${ring}${findings}`
+}

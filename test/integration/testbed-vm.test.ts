@@ -90,6 +90,16 @@ describeNet('vm testbed (one shared guest)', () => {
     if (g.accel === 'tcg') expect(tb.warnings!.join(' ')).toMatch(/TCG.*functional only/)
     expect(Object.keys(g.bootMarks)).toEqual(expect.arrayContaining(['init', 'modules', 'net', 'agent']))
     expect(tb.queueCount()).toBe(2)
+    // The NIC's features from both sides: mq=on was asked for, qemu offered MQ, the 6.1 driver
+    // took it and its sysfs shows it; qemu 7.2 offers queue_reset (bit 40) by default.
+    const v = g.virtio!
+    expect(v.properties).toMatchObject({id: 'nic0', mq: 'on', vectors: '6'})
+    expect(v.offered).toEqual(expect.arrayContaining(['VIRTIO_NET_F_MQ', 'VIRTIO_F_VERSION_1']))
+    expect(v.negotiated).toContain('VIRTIO_NET_F_MQ')
+    expect(v.guest).toContain('VIRTIO_NET_F_MQ')
+    expect(v.negotiated.every((f) => v.offered.includes(f))).toBe(true)
+    expect(v.ringSize).toBeGreaterThan(0)
+    expect(v.findings).toEqual([])
   })
 
   it('pins vCPU i to the i-th CPU of --vcpu-cpus', () => {
@@ -333,6 +343,7 @@ describeNet('vm testbed from the CLI', () => {
       expect(meta['guest agent']).toContain(g.agent.build)
       expect(meta[`qemu ${g.qemuVersion}`]).toBe(g.commandLine)
       expect(g.commandLine).toMatch(/mq=on,vectors=6/)
+      expect(meta['virtio features']).toMatch(/offered features negotiated: MQ negotiated/)
 
       // the share table's interrupt column: one row per step, every queue's rx and tx lines
       const rows = await page.evaluate(() => {

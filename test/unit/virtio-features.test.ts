@@ -4,8 +4,10 @@ import {
   describeFinding,
   featureFindings,
   fromQmpStatus,
+  nicProperties,
   type QmpVirtioStatus,
   sysfsFeatureNames,
+  virtioSummary,
 } from '../../src/vm/virtio-features.js'
 
 // Debian's qemu 7.2 answering x-query-virtio-status for
@@ -71,5 +73,41 @@ describe('virtio-net features from QMP', () => {
       {property: 'packed', feature: 'VIRTIO_F_RING_PACKED', missing: 'guest'},
     ])
     expect(() => sysfsFeatureNames('01x1')).toThrow(/not a virtio features string/)
+  })
+})
+
+describe('the command line and the summary', () => {
+  it("reads the NIC's properties from the recorded command line, by id", () => {
+    const cmd =
+      "qemu-system-x86_64 -device virtio-net-pci,netdev=net1,mac=52:54:00:00:00:02,id=nic1 -device 'virtio-net-pci,netdev=net0,mac=52:54:00:00:00:01,id=nic0,mq=on,vectors=6,packed=on' -m 256"
+    expect(nicProperties(cmd)).toEqual({
+      netdev: 'net0',
+      mac: '52:54:00:00:00:01',
+      id: 'nic0',
+      mq: 'on',
+      vectors: '6',
+      packed: 'on',
+    })
+    expect(nicProperties(cmd, 'nic1').netdev).toBe('net1')
+    expect(nicProperties('qemu-system-x86_64 -m 256')).toEqual({})
+  })
+
+  it('says per key feature whether it was negotiated, offered only, or not offered, with the findings', () => {
+    const sides = fromQmpStatus(status)
+    const line = virtioSummary({
+      ...sides,
+      negotiated: sides.offered.filter((f) => f !== 'VIRTIO_F_RING_PACKED'),
+      ringSize: 256,
+      findings: [
+        'packed=on asked for and VIRTIO_F_RING_PACKED offered, but the guest driver did not take it',
+      ],
+    })
+    expect(line).toMatch(
+      /^\d+ of \d+ offered features negotiated: MQ negotiated, RSS negotiated, HASH_REPORT not offered, RING_PACKED offered, not taken, RING_RESET negotiated/,
+    )
+    expect(line).toMatch(/256-descriptor rings; findings: packed=on/)
+    expect(virtioSummary({...sides, findings: [], unavailable: 'QMP x-query-virtio-status: not found'})).toBe(
+      'not read: QMP x-query-virtio-status: not found',
+    )
   })
 })
