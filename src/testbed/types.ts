@@ -7,6 +7,7 @@ import type {ConfigInForce, QueueTraffic} from '../results/schema.js'
 import type {AccelChoice} from '../vm/accel.js'
 import type {AgentFacade} from '../vm/agent-ops.js'
 import type {GuestSetup} from '../vm/guest.js'
+import type {NicFeature} from '../vm/qemu-args.js'
 
 export type TestbedKind = 'tap' | 'veth' | 'dev' | 'vm'
 
@@ -51,6 +52,8 @@ export interface VmOptions {
    */
   mq?: boolean
   vectors?: number
+  /** virtio features turned on on the NIC (packed rings, RSS, hash reports): the plan's variants */
+  nicFeatures?: NicFeature[]
   /** extra guest kernel parameters (e.g. pci=nomsi) */
   append?: string[]
   /** more multiqueue NICs like the first, each on its own tap on the bridge (no address in the guest) */

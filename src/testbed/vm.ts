@@ -376,6 +376,7 @@ function startGuest(name: string, host: HostSide, opts: TestbedOptions): Promise
       vcpuCpus: vm.vcpuCpus,
       mq: vm.mq,
       vectors: vm.vectors,
+      nicFeatures: vm.nicFeatures,
       append: vm.append,
       extraNics: host.extraNics,
     },

@@ -32,6 +32,7 @@ export interface GuestOptions {
   /** test-plan variants of the NIC (qemu-args.ts GuestConfig) and extra kernel parameters */
   mq?: boolean
   vectors?: number
+  nicFeatures?: GuestConfig['nicFeatures']
   append?: string[]
   /** more NICs like the first, each on its own tap (qemu-args.ts GuestConfig.extraNics) */
   extraNics?: GuestConfig['extraNics']
@@ -84,6 +85,7 @@ export function describeLaunch(opts: GuestOptions, inputs: LaunchInputs): Launch
     dir: opts.dir,
     mq: opts.mq,
     vectors: opts.vectors,
+    ...(opts.nicFeatures?.length ? {nicFeatures: opts.nicFeatures} : {}),
     ...(opts.extraNics?.length ? {extraNics: opts.extraNics} : {}),
   }
   const args = qemuArgs(cfg)

@@ -29,6 +29,8 @@ export interface GuestConfig {
    */
   mq?: boolean
   vectors?: number
+  /** virtio features turned on on every NIC (packed rings, RSS, hash reports): NIC_FEATURE_PROPERTIES */
+  nicFeatures?: NicFeature[]
   /** a migration destination: waits for the incoming migration on this URI (`unix:PATH`) */
   incoming?: string
   /**
@@ -37,6 +39,14 @@ export interface GuestConfig {
    */
   extraNics?: Array<{tap: string; mac: string}>
 }
+
+/**
+ * The virtio-net-pci property each plan variant turns on, and so the feature bit the guest record
+ * must show negotiated (virtio-features.ts PROPERTY_FEATURES). qemu 7.2 has all three; `hash` is
+ * only offered when the backend carries a vnet header (a tap does).
+ */
+export const NIC_FEATURE_PROPERTIES = {packed: 'packed', rss: 'rss', hash: 'hash'} as const
+export type NicFeature = keyof typeof NIC_FEATURE_PROPERTIES
 
 /** The mq and vectors the NIC is given: explicit ones, else mq=on with 2N+2 when N > 1. */
 export function nicQueueModel(c: Pick<GuestConfig, 'queues' | 'mq' | 'vectors'>): {
@@ -81,6 +91,7 @@ export function qemuArgs(c: GuestConfig): string[] {
     const d = ['virtio-net-pci', `netdev=net${k}`, `mac=${mac}`, `id=nic${k}`]
     if (c.mq !== undefined || model.mq) d.push(`mq=${model.mq ? 'on' : 'off'}`)
     if (model.vectors !== undefined) d.push(`vectors=${model.vectors}`)
+    for (const f of c.nicFeatures ?? []) d.push(`${NIC_FEATURE_PROPERTIES[f]}=on`)
     return d.join(',')
   }
   const nic = [nicOf(0, c.mac)]

@@ -1,10 +1,11 @@
 // The extended cases of check vm at small sizes, so that CI runs them too: hotplug
 // repeated (2 cycles with stop/cont); 8 queues on 8 vCPUs and the largest count; 3 NICs; then nothing of
-// their guests stays.
+// their guests stays; the Fedora mq case on packed rings, the feature confirmed on every side.
 import {afterAll, expect, it} from 'vitest'
 import {hotplugRepeatCase} from '../../src/check/vm/cases/hotplug-repeat.js'
 import {queuesMaxCase} from '../../src/check/vm/cases/queues-max.js'
 import {multiNicCase} from '../../src/check/vm/cases/multi-nic.js'
+import {mqPackedCase} from '../../src/check/vm/cases/mq.js'
 import {runVmPlan} from '../../src/check/vm/plan.js'
 import {cleanup} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
@@ -67,4 +68,20 @@ describeNet('check vm: extended cases, small', () => {
     expect(cleanup.failures).toEqual([])
     nothingLeft(plan.cases.flatMap(guestNames))
   }, 200_000)
+
+  it('runs the mq case on packed rings: VIRTIO_F_RING_PACKED offered, negotiated and in the guest, every queue loaded', async () => {
+    const plan = await runVmPlan(PLAN_2Q, [mqPackedCase], {cleanup})
+    const [p] = plan.cases
+    expect(p.id).toBe('mq_packed')
+    for (const c of p.checks) expect(c.status, `${c.id}: ${c.evidence}`).toBe('PASS')
+    const c = byId(p)
+    expect(c['packed-negotiated'].evidence).toBe('VIRTIO_F_RING_PACKED on all three sides')
+    expect(c['irq-per-queue'].evidence).toMatch(/input\.1 \+[1-9]/)
+    const g = p.guests[0]
+    expect(g.commandLine).toMatch(/id=nic0,mq=on,vectors=6,packed=on/)
+    expect(g.virtio!.negotiated).toContain('VIRTIO_F_RING_PACKED')
+    cleanup.runAll()
+    expect(cleanup.failures).toEqual([])
+    nothingLeft(plan.cases.flatMap(guestNames))
+  }, 120_000)
 })

@@ -1,4 +1,5 @@
 import {readFileSync} from 'node:fs'
+import {nicFeatureCheck} from '../../src/check/vm/nic-features.js'
 import {describe, expect, it} from 'vitest'
 import {
   describeFinding,
@@ -109,5 +110,37 @@ describe('the command line and the summary', () => {
     expect(virtioSummary({...sides, findings: [], unavailable: 'QMP x-query-virtio-status: not found'})).toBe(
       'not read: QMP x-query-virtio-status: not found',
     )
+  })
+})
+
+describe("the plan's judge of a variant's feature", () => {
+  const all = ['VIRTIO_NET_F_MQ', 'VIRTIO_F_RING_PACKED']
+  const record = {
+    properties: {packed: 'on'},
+    offered: all,
+    negotiated: all,
+    backend: [],
+    guest: all,
+    findings: [],
+  }
+  it('PASSes when the feature is offered, negotiated and in the guest, and FAILs naming each side that lacks it', () => {
+    expect(nicFeatureCheck(record, 'packed')).toMatchObject({
+      id: 'packed-negotiated',
+      status: 'PASS',
+      evidence: 'VIRTIO_F_RING_PACKED on all three sides',
+    })
+    const without = ['VIRTIO_NET_F_MQ']
+    expect(nicFeatureCheck({...record, negotiated: without, guest: without}, 'packed')).toMatchObject({
+      status: 'FAIL',
+      evidence: 'VIRTIO_F_RING_PACKED missing: negotiated, guest sysfs',
+    })
+    expect(nicFeatureCheck({...record, offered: without}, 'packed').evidence).toBe(
+      'VIRTIO_F_RING_PACKED missing: offered',
+    )
+    expect(nicFeatureCheck({...record, unavailable: 'QMP: no such command'}, 'packed')).toMatchObject({
+      status: 'FAIL',
+      evidence: 'not read: QMP: no such command',
+    })
+    expect(nicFeatureCheck(undefined, 'rss').title).toMatch(/^rss=on: VIRTIO_NET_F_RSS/)
   })
 })

@@ -31,6 +31,18 @@ describe('qemu arguments', () => {
     expect(vectorsFor(4)).toBe(10)
   })
 
+  it('turns on the variant features (packed rings, RSS, hash reports) on every NIC', () => {
+    const a = qemuArgs({
+      ...base,
+      nicFeatures: ['packed', 'rss'],
+      extraNics: [{tap: 'mqb-g1-t1', mac: '52:54:00:01:02:04'}],
+    })
+    const nics = after(a, '-device').filter((d) => d.startsWith('virtio-net-pci'))
+    expect(nics).toHaveLength(2)
+    for (const d of nics) expect(d).toMatch(/,mq=on,vectors=10,packed=on,rss=on$/)
+    expect(after(qemuArgs(base), '-device').join(' ')).not.toMatch(/packed|rss|hash/)
+  })
+
   it('gives extra NICs the same queue model, each on its own tap (netK, nicK)', () => {
     const a = qemuArgs({
       ...base,

@@ -80,6 +80,7 @@ class PlanGuests {
           accel: params.accel,
           mq: variant.mq,
           vectors: variant.vectors,
+          nicFeatures: variant.nicFeatures,
           append: variant.append,
           extraNics: variant.extraNics,
         },

@@ -37,7 +37,7 @@ export type CaseSet = 'default' | 'extended'
 /** A guest differing from the plan's default one (queues, vectors, mq=off, kernel parameters). */
 export type GuestVariant = Pick<
   VmOptions,
-  'vcpus' | 'mq' | 'vectors' | 'append' | 'memoryMiB' | 'extraNics'
+  'vcpus' | 'mq' | 'vectors' | 'nicFeatures' | 'append' | 'memoryMiB' | 'extraNics'
 > & {
   queues?: number
   /** the queue count goes to qemu as given, unchecked by mqbench (a case that judges qemu's refusal) */

@@ -13,6 +13,7 @@ import {acrossRepeats, loadRepeats, verdict as check} from '../judge.js'
 import {median} from '../../../results/estimate.js'
 import {readGuestFacts, type GuestFacts} from '../guest-facts.js'
 import {rrLoad, sessionsCheck} from '../rr-load.js'
+import {nicFeatureCheck} from '../nic-features.js'
 import type {CaseContext, CaseOutcome, GuestVariant, LoadFigure, PlanCheck, VmCase} from '../types.js'
 
 /** The page's "4 concurrent" sessions of the single-queue run. */
@@ -102,11 +103,15 @@ export interface MqOptions {
 }
 
 export function makeMqCase(o: MqOptions = {}): VmCase {
+  const features = o.guest?.nicFeatures ?? []
   return {
-    id: 'mq',
-    title: 'enable multiqueue: N queue pairs under concurrent TCP_RR, then 1',
+    id: ['mq', ...features].join('_'),
+    title:
+      'enable multiqueue: N queue pairs under concurrent TCP_RR, then 1' +
+      (features.length ? ` (${features.map((f) => `${f}=on`).join(', ')})` : ''),
     source: 'fedora',
-    set: 'default',
+    // A feature variant is the same plan on another device: the extended set, beside the default.
+    set: features.length ? 'extended' : 'default',
     // two loads per repeat, each its duration plus ~5 s of server start and snapshots under TCG
     boundMs: (p) => 90_000 + 2 * loadRepeats(p) * (p.durationMs + 5_000),
     async run(ctx: CaseContext): Promise<CaseOutcome> {
@@ -125,6 +130,7 @@ export function makeMqCase(o: MqOptions = {}): VmCase {
         durationMs: ctx.params.durationMs,
       })
       try {
+        checks.push(...features.map((f) => nicFeatureCheck(bed.setup.virtio, f)))
         ctx.phase(`ethtool -L ${GUEST_DEV} combined ${n}`)
         checks.push(...(await queueWitnessChecks(bed, n, '')).checks)
 
@@ -198,3 +204,5 @@ export function makeMqCase(o: MqOptions = {}): VmCase {
 }
 
 export const mqCase = makeMqCase()
+/** The Fedora mq case on packed rings (VIRTIO_F_RING_PACKED), the same per-queue judges. */
+export const mqPackedCase = makeMqCase({guest: {nicFeatures: ['packed']}})
