@@ -287,6 +287,46 @@ function baselineSection(b: BaselineComparison): string {
     .join('')}</tr></thead><tbody>${rows}</tbody></table></section>`
 }
 
+/** The Fedora mq case and its feature variants (mq_packed, mq_rss, ...): cases/mq.ts names them so. */
+const MQ_FAMILY = /^mq(_(packed|rss|hash))*$/
+
+/**
+ * The mq case's variants side by side: per case the ring layout and steering its guest negotiated
+ * (from the guest record, not the case name), the load at N queue pairs and at 1 (medians of the
+ * repeats) and the verdict. Shown when two or more of them ran.
+ */
+function variantsSection(p: PlanResultsFile): string {
+  const family = p.cases.filter((c) => MQ_FAMILY.test(c.id))
+  if (family.length < 2) return ''
+  const has = (c: CaseReport, f: string) => c.guests[0]?.virtio?.negotiated.includes(f) ?? false
+  const tps = (c: CaseReport, one: boolean) =>
+    (c.figures?.loads ?? [])
+      .filter((l) => (l.queues === 1) === one && l.transactionsPerSecond !== undefined)
+      .map((l) => l.transactionsPerSecond!)
+  const rows = family
+    .map((c) => {
+      const [n, one] = [tps(c, false), tps(c, true)]
+      const ratio = n.length && one.length && median(one) > 0 ? `${fmt(median(n) / median(one), 2)}x` : '–'
+      const v = caseVerdict(c)
+      return `<tr data-variant="${e(c.id)}"><td><a href="#case-${e(c.id)}">${e(c.id)}</a></td><td>${has(c, 'VIRTIO_F_RING_PACKED') ? 'packed' : 'split'}</td><td>${has(c, 'VIRTIO_NET_F_RSS') ? 'on' : 'off'}</td><td>${medianRange(n)}</td><td>${medianRange(one)}</td><td>${ratio}</td><td class="status ${v}">${v}</td></tr>`
+    })
+    .join('')
+  const note = p.functionalOnly
+    ? '<p class="note">Under TCG these rates show that each variant works, not which is faster.</p>'
+    : ''
+  return `<section id="variants"><h2>The mq case's variants side by side</h2>${note}<table class="variants"><thead><tr>${[
+    'case',
+    'rings',
+    'RSS',
+    `transactions/s at ${p.params.queues} queue pairs`,
+    'transactions/s at 1',
+    'ratio',
+    'verdict',
+  ]
+    .map((h) => `<th scope="col">${e(h)}</th>`)
+    .join('')}</tr></thead><tbody>${rows}</tbody></table></section>`
+}
+
 /** An interrupted plan: the cases it never started, so that a partial page is not read as a whole one. */
 function notRunSection(p: PlanResultsFile): string {
   if (!p.notRun?.length) return ''
@@ -341,7 +381,7 @@ export function renderPlanHtml(p: PlanResultsFile): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${e(title)}</title><style>${readFileSync(CSS, 'utf8')}${PLAN_CSS}</style></head>
-<body><h1>${e(title)}</h1>${banner}${meta}<section id="summary"><h2>Cases</h2>${overview}</section>${p.baseline ? baselineSection(p.baseline) : ''}${notRunSection(p)}${p.cases
+<body><h1>${e(title)}</h1>${banner}${meta}<section id="summary"><h2>Cases</h2>${overview}</section>${variantsSection(p)}${p.baseline ? baselineSection(p.baseline) : ''}${notRunSection(p)}${p.cases
     .map((c) => caseSection(c, p.functionalOnly))
     .join('')}</body></html>
 `

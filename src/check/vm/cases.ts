@@ -15,7 +15,7 @@ import {negativeQemuCase} from './cases/negative-qemu.js'
 import {hotplugRepeatCase} from './cases/hotplug-repeat.js'
 import {queuesMaxCase} from './cases/queues-max.js'
 import {multiNicCase} from './cases/multi-nic.js'
-import {mqCase, mqPackedCase} from './cases/mq.js'
+import {mqCase, mqPackedCase, mqPackedRssCase, mqRssCase} from './cases/mq.js'
 import {setLinkCase} from './cases/set-link.js'
 import {stressCase} from './cases/stress.js'
 import type {VmCase} from './types.js'
@@ -35,6 +35,8 @@ export const CASES: VmCase[] = [
   affinityCase,
   mqOffCase,
   mqPackedCase,
+  mqRssCase,
+  mqPackedRssCase,
   churnLongCase,
   vectorsNomsiCase,
   negativeQemuCase,

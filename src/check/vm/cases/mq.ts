@@ -204,5 +204,12 @@ export function makeMqCase(o: MqOptions = {}): VmCase {
 }
 
 export const mqCase = makeMqCase()
-/** The Fedora mq case on packed rings (VIRTIO_F_RING_PACKED), the same per-queue judges. */
+/**
+ * The Fedora mq case on the device's newer features, the same per-queue judges: packed rings
+ * (VIRTIO_F_RING_PACKED), device RSS (VIRTIO_NET_F_RSS: qemu steers with its eBPF program on the
+ * tap, or its own code), and both. With `mq` itself they are the variant matrix split/packed ×
+ * rss off/on, each at N queue pairs and at 1, that the plan page shows side by side.
+ */
 export const mqPackedCase = makeMqCase({guest: {nicFeatures: ['packed']}})
+export const mqRssCase = makeMqCase({guest: {nicFeatures: ['rss']}})
+export const mqPackedRssCase = makeMqCase({guest: {nicFeatures: ['packed', 'rss']}})
