@@ -5,6 +5,8 @@
 //   cpu          every CPU the workload may use was busy at the smallest queue count: no CPU was
 //                free to serve another queue
 //   one CPU      one CPU saturated while another had room: the queues' work all lands on it
+//   one queue    the sessions' own queues (rr with attribution) single one out: several sessions on
+//                it while another carried none, or its sessions' p99 several times the others'
 //   queue        flows hashed unevenly: more queues, but the traffic stayed on a few
 //   backend      drops (relay, device, queues) rose with load: the far end or the relay keeps up less
 //   none         scaling was good, or the limit is outside what mqbench observes (it says which)
@@ -24,7 +26,7 @@ export const LATER_GAIN = 0.1
 /** Drops above this share of the traffic, and growing with load, point at the backend. */
 export const DROP_SHARE = 0.01
 
-export type LimitKind = 'cpu' | 'one CPU' | 'queue imbalance' | 'backend' | 'none found'
+export type LimitKind = 'cpu' | 'one CPU' | 'one queue' | 'queue imbalance' | 'backend' | 'none found'
 
 export interface LimitVerdict {
   kind: LimitKind
@@ -120,6 +122,28 @@ export function limitedBy(results: ResultsFile, summary: ScalingSummary): LimitV
       headline: `scaling was good: ${q(last.queueCount)} gave ${last.speedup.value.toFixed(2)}x the ${summary.metric.label} of ${q(base.queueCount)} (efficiency ${pctText(100 * last.efficiency.value)})`,
       evidence: [scaling],
     }
+
+  // one queue: each session's recorded queue is direct evidence, stronger than CPU time: with the
+  // sessions crowded on one queue, no CPU or queue count can spread them.
+  const named = [...steps].reverse().find((s) => s.queueCount > 1 && s.sessionQueues?.finding)
+  if (named) {
+    const f = named.sessionQueues!.finding!
+    return {
+      kind: 'one queue',
+      headline: `queue ${f.queue} at ${q(named.queueCount)}: ${f.text}`,
+      evidence: [
+        ...named.sessionQueues!.queues.map(
+          (x) =>
+            `queue ${x.queue}: ${x.sessions.toFixed(1)} sessions, p99 ${x.latency.p99.toFixed(1)} us (attributed by ${named.sessionQueues!.methods.join(', ')})`,
+        ),
+        scaling,
+      ],
+      advice:
+        f.kind === 'crowded'
+          ? "spread the senders over the queues: XPS (`mqbench tune`), the senders' pinning (--client-cpus), or more sessions than queues"
+          : "look at what serves that queue: its interrupt's CPU (shared with the application?), its relay worker",
+    }
+  }
 
   // cpu: every usable CPU was saturated at the smallest queue count, or nearly so there and
   // saturated once more queues took the rest.

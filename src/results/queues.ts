@@ -2,7 +2,7 @@
 // src/sessions/attribution.ts), their transactions, merged latency and fairness, and what a report
 // and the limited-by verdict read from them. Pure: the merged histograms come finished from
 // native code (SessionEngineHandle.groupLatency); this module only groups and compares.
-import type {LatencySummaryUs, QueueGroup, RrSession} from './schema.js'
+import type {LatencySummaryUs, QueueGroup, RrResult, RrSession} from './schema.js'
 
 /**
  * Jain's fairness index, (sum x)^2 / (n * sum x^2): 1 when every session got the same share,
@@ -89,4 +89,93 @@ export function queueFinding(queues: QueueGroup[]): QueueFinding | undefined {
       }
   }
   return undefined
+}
+
+/** One queue at one step of a sweep: its iterations' groups together. */
+export interface StepQueue {
+  queue: number
+  /** attributed sessions per iteration, mean */
+  sessions: number
+  /** the queue's transactions per second per iteration, mean */
+  transactionsPerSecond: number
+  /** every iteration's merged histogram of the queue, merged again */
+  latency: LatencySummaryUs
+  jainIndex: number
+  rttMeanUs?: number
+  totalRetrans: number
+}
+
+/** Where one session ran over a step's iterations: iterations per queue, moved, not attributed. */
+export interface SessionPlacement {
+  session: number
+  perQueue: number[]
+  moved: number
+  unattributed: number
+}
+
+export interface StepQueues {
+  /** the methods its sessions were attributed by ("veth-xps", ...) */
+  methods: string[]
+  queues: StepQueue[]
+  placement: SessionPlacement[]
+  finding?: QueueFinding
+}
+
+/**
+ * A step's per-queue figures over its iterations (rr results with queue groups); undefined when no
+ * iteration attributed a session. `merge` merges encoded histograms (results/histogram.ts), passed
+ * in so this module stays free of the histogram library.
+ */
+export function stepQueues(
+  results: RrResult[],
+  queueCount: number,
+  merge: (encoded: string[]) => LatencySummaryUs,
+): StepQueues | undefined {
+  const withGroups = results.filter((r) => r.queues && r.queues.length > 0)
+  if (withGroups.length === 0) return undefined
+  const n = withGroups.length
+  const queues = Array.from({length: queueCount}, (_, q): StepQueue => {
+    const gs = withGroups.map((r) => r.queues![q]).filter((g): g is QueueGroup => g !== undefined)
+    const rtts = gs.flatMap((g) => (g.rttMeanUs === undefined ? [] : [g.rttMeanUs]))
+    return {
+      queue: q,
+      sessions: gs.reduce((a, g) => a + g.sessions.length, 0) / n,
+      transactionsPerSecond: gs.reduce((a, g) => a + g.transactionsPerSecond, 0) / n,
+      latency: merge(gs.map((g) => g.latencyHistogram)),
+      jainIndex: gs.reduce((a, g) => a + g.jainIndex, 0) / Math.max(1, gs.length),
+      ...(rtts.length ? {rttMeanUs: rtts.reduce((a, v) => a + v, 0) / rtts.length} : {}),
+      totalRetrans: gs.reduce((a, g) => a + (g.totalRetrans ?? 0), 0),
+    }
+  })
+  const placement = new Map<number, SessionPlacement>()
+  for (const r of withGroups)
+    for (const s of r.sessions) {
+      const p = placement.get(s.id) ?? {
+        session: s.id,
+        perQueue: Array(queueCount).fill(0),
+        moved: 0,
+        unattributed: 0,
+      }
+      if (s.queue.moved) p.moved++
+      else if (s.queue.queue === undefined || s.queue.queue >= queueCount) p.unattributed++
+      else p.perQueue[s.queue.queue]++
+      placement.set(s.id, p)
+    }
+  // The finding reads the step as one run: sessions per queue summed, latency merged.
+  const asGroups = queues.map((q): QueueGroup => ({
+    queue: q.queue,
+    sessions: Array.from({length: Math.round(q.sessions)}, (_, i) => i),
+    transactions: 0,
+    transactionsPerSecond: q.transactionsPerSecond,
+    latency: q.latency,
+    latencyHistogram: '',
+    jainIndex: q.jainIndex,
+  }))
+  const finding = queueFinding(asGroups)
+  return {
+    methods: [...new Set(withGroups.flatMap((r) => r.sessions.map((s) => s.queue.method)))].sort(),
+    queues,
+    placement: [...placement.values()].sort((a, b) => a.session - b.session),
+    ...(finding ? {finding} : {}),
+  }
 }
