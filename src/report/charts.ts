@@ -425,6 +425,52 @@ function serviceDemandCharts(runs: RunView[]): ChartSpec[] {
 /** Sessions shown in a placement chart; beyond, the table says how many were left out. */
 export const PLACEMENT_SESSIONS = 64
 
+/** Where each session ran at the run's largest attributed queue count: iterations per queue. */
+function placementChart(r: RunView, i: number, last: StepSummary): ChartSpec {
+  const shown = last.sessionQueues!.placement.slice(0, PLACEMENT_SESSIONS)
+  const sessionLabels = shown.map((p) => `s${p.session}`)
+  return {
+    id: `queue-placement-${i}`,
+    title: `Sessions × queues at ${last.queueCount} queues: ${r.label}`,
+    type: 'bar',
+    xLabel: 'session',
+    yLabel: 'iterations',
+    xScale: 'category',
+    categories: sessionLabels,
+    stacked: true,
+    yMin: 0,
+    datasets: [
+      ...Array.from({length: last.queueCount}, (_, q) => ({
+        label: `queue ${q}`,
+        color: q,
+        stack: 'placement',
+        data: shown.map((p, j) => ({x: sessionLabels[j], y: p.perQueue[q]})),
+      })),
+      {
+        label: 'moved',
+        color: GREY,
+        stack: 'placement',
+        data: shown.map((p, j) => ({x: sessionLabels[j], y: p.moved})),
+      },
+    ],
+    table: {
+      columns: [
+        'session',
+        ...Array.from({length: last.queueCount}, (_, q) => `queue ${q}`),
+        'moved',
+        'not attributed',
+      ],
+      rows: shown.map((p) => [
+        String(p.session),
+        ...p.perQueue.map(String),
+        String(p.moved),
+        String(p.unattributed),
+      ]),
+    },
+    note: `Iterations each session spent on each queue.${last.sessionQueues!.placement.length > shown.length ? ` The first ${shown.length} of ${last.sessionQueues!.placement.length} sessions are shown.` : ''}`,
+  }
+}
+
 /**
  * Per-queue latency (issue 30): for each run whose sessions were attributed to queues, p50/p99/p99.9
  * of each queue's sessions at each queue count, the sessions' placement at the largest such count
@@ -488,50 +534,7 @@ function queueCharts(runs: RunView[]): ChartSpec[] {
         ),
       ].join(' '),
     }
-    const last = steps.at(-1)!
-    const shown = last.sessionQueues!.placement.slice(0, PLACEMENT_SESSIONS)
-    const sessionLabels = shown.map((p) => `s${p.session}`)
-    const placement: ChartSpec = {
-      id: `queue-placement-${i}`,
-      title: `Sessions × queues at ${last.queueCount} queues: ${r.label}`,
-      type: 'bar',
-      xLabel: 'session',
-      yLabel: 'iterations',
-      xScale: 'category',
-      categories: sessionLabels,
-      stacked: true,
-      yMin: 0,
-      datasets: [
-        ...Array.from({length: last.queueCount}, (_, q) => ({
-          label: `queue ${q}`,
-          color: q,
-          stack: 'placement',
-          data: shown.map((p, j) => ({x: sessionLabels[j], y: p.perQueue[q]})),
-        })),
-        {
-          label: 'moved',
-          color: GREY,
-          stack: 'placement',
-          data: shown.map((p, j) => ({x: sessionLabels[j], y: p.moved})),
-        },
-      ],
-      table: {
-        columns: [
-          'session',
-          ...Array.from({length: last.queueCount}, (_, q) => `queue ${q}`),
-          'moved',
-          'not attributed',
-        ],
-        rows: shown.map((p) => [
-          String(p.session),
-          ...p.perQueue.map(String),
-          String(p.moved),
-          String(p.unattributed),
-        ]),
-      },
-      note: `Iterations each session spent on each queue.${last.sessionQueues!.placement.length > shown.length ? ` The first ${shown.length} of ${last.sessionQueues!.placement.length} sessions are shown.` : ''}`,
-    }
-    return [latency, placement]
+    return [latency, placementChart(r, i, steps.at(-1)!)]
   })
 }
 

@@ -93,6 +93,32 @@ function queueIrqsPerCpu(results: ResultsFile, queueCount: number): number[] {
   return per
 }
 
+/**
+ * one queue: each session's recorded queue is direct evidence, stronger than CPU time: with the
+ * sessions crowded on one queue, no CPU or queue count can spread them. The largest step with a
+ * finding names it.
+ */
+function oneQueue(steps: StepSummary[], scaling: string): LimitVerdict | undefined {
+  const named = [...steps].reverse().find((s) => s.queueCount > 1 && s.sessionQueues?.finding)
+  if (!named) return undefined
+  const f = named.sessionQueues!.finding!
+  return {
+    kind: 'one queue',
+    headline: `queue ${f.queue} at ${q(named.queueCount)}: ${f.text}`,
+    evidence: [
+      ...named.sessionQueues!.queues.map(
+        (x) =>
+          `queue ${x.queue}: ${x.sessions.toFixed(1)} sessions, p99 ${x.latency.p99.toFixed(1)} us (attributed by ${named.sessionQueues!.methods.join(', ')})`,
+      ),
+      scaling,
+    ],
+    advice:
+      f.kind === 'crowded'
+        ? "spread the senders over the queues: XPS (`mqbench tune`), the senders' pinning (--client-cpus), or more sessions than queues"
+        : "look at what serves that queue: its interrupt's CPU (shared with the application?), its relay worker",
+  }
+}
+
 export function limitedBy(results: ResultsFile, summary: ScalingSummary): LimitVerdict {
   const steps = summary.steps
   const base = steps[0]
@@ -123,27 +149,8 @@ export function limitedBy(results: ResultsFile, summary: ScalingSummary): LimitV
       evidence: [scaling],
     }
 
-  // one queue: each session's recorded queue is direct evidence, stronger than CPU time: with the
-  // sessions crowded on one queue, no CPU or queue count can spread them.
-  const named = [...steps].reverse().find((s) => s.queueCount > 1 && s.sessionQueues?.finding)
-  if (named) {
-    const f = named.sessionQueues!.finding!
-    return {
-      kind: 'one queue',
-      headline: `queue ${f.queue} at ${q(named.queueCount)}: ${f.text}`,
-      evidence: [
-        ...named.sessionQueues!.queues.map(
-          (x) =>
-            `queue ${x.queue}: ${x.sessions.toFixed(1)} sessions, p99 ${x.latency.p99.toFixed(1)} us (attributed by ${named.sessionQueues!.methods.join(', ')})`,
-        ),
-        scaling,
-      ],
-      advice:
-        f.kind === 'crowded'
-          ? "spread the senders over the queues: XPS (`mqbench tune`), the senders' pinning (--client-cpus), or more sessions than queues"
-          : "look at what serves that queue: its interrupt's CPU (shared with the application?), its relay worker",
-    }
-  }
+  const queue = oneQueue(steps, scaling)
+  if (queue) return queue
 
   // cpu: every usable CPU was saturated at the smallest queue count, or nearly so there and
   // saturated once more queues took the rest.
