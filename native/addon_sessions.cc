@@ -55,6 +55,7 @@ SessionConfig config_from(const Napi::Object& o) {
   c.message_size = static_cast<uint32_t>(opt_number(o, "messageSize", 16384));
   c.cookie = static_cast<uint32_t>(opt_number(o, "cookie", 0));
   for (int s : opt_int_array(o, "sends")) c.sends.push_back(s ? 1 : 0);
+  c.sample_ns = static_cast<uint64_t>(opt_number(o, "sampleMs", 0) * 1e6);
   return c;
 }
 
@@ -68,6 +69,49 @@ Napi::Object summary_object(Napi::Env env, const LatencySummary& l) {
   o.Set("p99", l.p99_us);
   o.Set("p999", l.p999_us);
   o.Set("max", l.max_us);
+  return o;
+}
+
+Napi::Array cpu_list(Napi::Env env, uint64_t mask) {
+  Napi::Array list = Napi::Array::New(env);
+  for (uint32_t cpu = 0, n = 0; cpu < 64; cpu++)
+    if (mask & (uint64_t{1} << cpu)) list.Set(n++, cpu);
+  return list;
+}
+
+// A session's SessionProbe as numbers (src/native.ts NativeSessionProbe); absent when never sampled.
+Napi::Object probe_object(Napi::Env env, const SessionProbe& p) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("samples", p.samples);
+  o.Set("rxCpuFirst", p.rx_cpu_first);
+  o.Set("rxCpuLast", p.rx_cpu_last);
+  o.Set("rxCpuChanges", p.rx_cpu_changes);
+  o.Set("rxCpusSeen", cpu_list(env, p.rx_cpus_seen));
+  o.Set("txCpusSeen", cpu_list(env, p.tx_cpus_seen));
+  o.Set("cpusBeyond", p.cpus_beyond);
+  o.Set("napiFirst", p.napi_first);
+  o.Set("napiLast", p.napi_last);
+  o.Set("napiChanges", p.napi_changes);
+  o.Set("txCpuFirst", p.tx_cpu_first);
+  o.Set("txCpuLast", p.tx_cpu_last);
+  o.Set("txCpuChanges", p.tx_cpu_changes);
+  if (p.tcp_samples) {
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("samples", p.tcp_samples);
+    t.Set("rttMinUs", p.rtt_min_us);
+    t.Set("rttMeanUs", static_cast<double>(p.rtt_sum_us) / p.tcp_samples);
+    t.Set("rttMaxUs", p.rtt_max_us);
+    t.Set("rttLastUs", p.rtt_last_us);
+    t.Set("rttvarMaxUs", p.rttvar_max_us);
+    t.Set("rttvarLastUs", p.rttvar_last_us);
+    t.Set("cwndMin", p.cwnd_min);
+    t.Set("cwndMax", p.cwnd_max);
+    t.Set("cwndLast", p.cwnd_last);
+    t.Set("totalRetrans", p.total_retrans);
+    t.Set("deliveryRateMaxBps", static_cast<double>(p.delivery_rate_max));
+    t.Set("deliveryRateLastBps", static_cast<double>(p.delivery_rate_last));
+    o.Set("tcp", t);
+  }
   return o;
 }
 
@@ -150,6 +194,7 @@ Napi::Value Result(Napi::Env env, SessionEngine& e) {
     s.Set("retransmits", static_cast<double>(st.retransmits));
     s.Set("connected", st.connected.get() != 0);
     s.Set("dead", st.dead);
+    if (st.probe.samples) s.Set("probe", probe_object(env, st.probe));
     if (st.hist) {
       s.Set("latency", summary_object(env, report.sessions[i]));
       s.Set("histogram", encoded_buffer(env, report.encoded[i]));
@@ -173,7 +218,8 @@ class SessionsHandle : public EngineWrap<SessionsHandle, SessionEngine> {
     define(env, {InstanceMethod<&SessionsHandle::Port>("port"),
                  InstanceMethod<&SessionsHandle::Measure>("measure"),
                  InstanceMethod<&SessionsHandle::Stop>("stop"), InstanceMethod<&SessionsHandle::Poll>("poll"),
-                 InstanceMethod<&SessionsHandle::Join>("join")});
+                 InstanceMethod<&SessionsHandle::Join>("join"),
+                 InstanceMethod<&SessionsHandle::GroupLatency>("groupLatency")});
   }
   Napi::Value Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), engine_->port()); }
   Napi::Value Measure(const Napi::CallbackInfo& info) {
@@ -201,6 +247,30 @@ class SessionsHandle : public EngineWrap<SessionsHandle, SessionEngine> {
     out.Set("ops", ops);
     out.Set("errors", errors);
     return out;
+  }
+  // After join(): the sessions' histograms merged per group (groups[i]: session i's group, -1 for
+  // none), each group's summary and encoding: a run's per-queue latency.
+  Napi::Value GroupLatency(const Napi::CallbackInfo& info) {
+    return guarded(info.Env(), [&]() -> Napi::Value {
+      SessionEngine& e = *engine_;
+      if (!e.finished()) throw std::logic_error("groupLatency before the engine's threads ended");
+      Napi::Env env = info.Env();
+      Napi::Int32Array g = info[0].As<Napi::Int32Array>();
+      int groups = info[1].As<Napi::Number>().Int32Value();
+      std::vector<int> group(g.ElementLength());
+      for (size_t i = 0; i < group.size(); i++) group[i] = g[i];
+      std::vector<const LatencyHistogram*> hists;
+      for (int i = 0; i < e.session_count(); i++) hists.push_back(e.stats(i).hist.get());
+      std::vector<mqb::GroupLatency> merged = group_latency(hists, group, groups);
+      Napi::Array out = Napi::Array::New(env, merged.size());
+      for (uint32_t i = 0; i < merged.size(); i++) {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("latency", summary_object(env, merged[i].summary));
+        o.Set("histogram", encoded_buffer(env, merged[i].encoded));
+        out.Set(i, o);
+      }
+      return out;
+    });
   }
   Napi::Value Join(const Napi::CallbackInfo& info) {
     auto e = engine_;

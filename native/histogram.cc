@@ -210,4 +210,18 @@ LatencyReport report_latency(const std::vector<const LatencyHistogram*>& session
   return r;
 }
 
+std::vector<GroupLatency> group_latency(const std::vector<const LatencyHistogram*>& sessions,
+                                        const std::vector<int>& group, int groups) {
+  std::vector<std::vector<uint64_t>> merged(static_cast<size_t>(std::max(groups, 0)));
+  for (size_t i = 0; i < sessions.size() && i < group.size(); i++)
+    if (sessions[i] && group[i] >= 0 && group[i] < groups) sessions[i]->add_to(merged[group[i]]);
+  std::vector<GroupLatency> out(merged.size());
+  for (size_t g = 0; g < merged.size(); g++) {
+    HistogramCounts c = nonzero_counts(merged[g]);
+    out[g].summary = summarize(c);
+    out[g].encoded = encode_hdr_v2(c);
+  }
+  return out;
+}
+
 }  // namespace mqb

@@ -120,6 +120,16 @@ struct LatencyReport {
 LatencyReport report_latency(const std::vector<const LatencyHistogram*>& sessions);
 HistogramCounts nonzero_counts(const std::vector<uint64_t>& dense);
 
+// The sessions of each group merged (a run's per-queue figures): group[i] is session i's group in
+// 0..groups-1, or -1 for none. One dense array per group, so a few groups cost a few hundred KiB
+// however many sessions they hold.
+struct GroupLatency {
+  LatencySummary summary;
+  std::vector<uint8_t> encoded;
+};
+std::vector<GroupLatency> group_latency(const std::vector<const LatencyHistogram*>& sessions,
+                                        const std::vector<int>& group, int groups);
+
 // HdrHistogram's V2 encoding (uncompressed) as hdr-histogram-js writes it: big-endian header
 // (cookie 0x1c849313, payload length, normalizing index offset, significant digits, lowest and
 // highest trackable value, conversion ratio), then the counts up to the highest non-empty index as

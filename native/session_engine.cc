@@ -344,6 +344,20 @@ void SessionEngine::close_window(Worker& w, uint64_t now) {
   w.window_open = false;
 }
 
+void SessionEngine::sample(Worker& w, uint64_t now, bool force) {
+  // Inside the measurement window only, and once more at the end (`force`).
+  if (!cfg_.sample_ns || (!force && (!w.window_open || now < w.next_sample_ns))) return;
+  w.next_sample_ns = now + cfg_.sample_ns;
+  bool tcp = wl_.socktype == SOCK_STREAM;
+  // Client sessions are the worker's conns; the server's are its accepted connections once their
+  // hello named them (TCP_CRR's short-lived ones are sampled while open).
+  const std::vector<Conn*>& conns = cfg_.side == Side::client ? w.conns : w.active;
+  for (Conn* c : conns) {
+    if (c->fd < 0 || c->listener || c->session < 0 || c->session >= session_count()) continue;
+    probe_socket(c->fd, tcp, stats_[c->session]->probe);
+  }
+}
+
 // Accepts one connection; false when there was none. The workload's accepted() may finish it at
 // once (TCP_CRR); otherwise it joins the worker's epoll set.
 static bool accept_one(SessionEngine& e, Worker& w, Conn& l) {
@@ -438,9 +452,11 @@ void SessionEngine::run_worker(Worker& w) {
     epoll_event evs[64];
     uint64_t last_tick = 0;
     Conn* solo = nullptr;
-    uint64_t turns = 0;
+    uint64_t turns = 0, probe_turns = 0;
     while (!stopping()) {
       if (!w.window_open && measuring_.load(std::memory_order_relaxed)) open_window(w, now_ns());
+      // The clock is read every 64th turn only: a solo turn is one transaction.
+      if (cfg_.sample_ns && (++probe_turns & 63) == 0) sample(w, now_ns(), false);
       if (solo) {
         if (!wl_.solo(*this, w, *solo)) solo = nullptr;
         continue;
@@ -470,6 +486,7 @@ void SessionEngine::run_worker(Worker& w) {
       }
     }
     close_window(w, now_ns());
+    sample(w, now_ns(), true);
     for (Conn* c : w.conns) {
       if (c->fd < 0 || c->listener || c->session < 0) continue;
       tcp_info ti{};

@@ -23,6 +23,7 @@
 #include "engine.h"
 #include "histogram.h"
 #include "session_limits.h"
+#include "session_probe.h"
 #include "stats.h"
 #include "sys.h"
 
@@ -42,6 +43,9 @@ struct SessionConfig {
   uint32_t request_size = 1, response_size = 1, burst = 1, message_size = 16384;
   std::vector<uint8_t> sends;  // per session: 1 when this side sends (stream)
   uint32_t cookie = 0;
+  // How often each thread samples its sessions' sockets (session_probe.h); 0: never, and no
+  // sample at the end either (the with/without switch of bench/attribution.sh).
+  uint64_t sample_ns = 0;
 };
 
 // The 8 bytes a client writes first on every TCP data connection (not on TCP_CRR's, where a
@@ -62,6 +66,7 @@ struct alignas(64) SessionStats {
   uint64_t max_gap_ns = 0, last_progress_ns = 0;
   uint64_t retransmits = 0;
   bool dead = false;
+  SessionProbe probe;
   std::unique_ptr<LatencyHistogram> hist;
 };
 
@@ -151,6 +156,7 @@ struct Worker {
   int solo_fd = -1;
   bool window_open = false;
   uint64_t window_start_ns = 0, window_end_ns = 0;
+  uint64_t next_sample_ns = 0;
 };
 
 class SessionEngine : public Engine {
@@ -210,6 +216,9 @@ class SessionEngine : public Engine {
   void adopt_handoffs(Worker& w);
   void open_window(Worker& w, uint64_t now);
   void close_window(Worker& w, uint64_t now);
+  // Samples every open session socket of the worker (SessionProbe) once `now` reaches its next
+  // sample time, or at once with `force` (the end of the run).
+  void sample(Worker& w, uint64_t now, bool force);
 
   SessionConfig cfg_;
   const Workload& wl_;

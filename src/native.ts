@@ -341,6 +341,8 @@ export interface SessionEngineOptions {
   sends?: number[]
   /** 32-bit token carried by every data connection's hello */
   cookie: number
+  /** how often each thread samples its sessions' sockets (native/session_probe.h); 0/absent: never */
+  sampleMs?: number
 }
 
 export interface SessionPoll {
@@ -370,6 +372,43 @@ export interface NativeSessionResult {
   /** rr clients: the session's latency summary and histogram, computed in native/histogram.cc */
   latency?: NativeLatencySummary
   histogram?: NativeHistogram
+  /** what sampling the session's socket found (native/session_probe.h); absent when never sampled */
+  probe?: NativeSessionProbe
+}
+
+/** SO_INCOMING_CPU / SO_INCOMING_NAPI_ID / sched_getcpu / TCP_INFO samples of one session, folded. */
+export interface NativeSessionProbe {
+  samples: number
+  /** CPUs that received the socket's packets (-1: none received yet) */
+  rxCpuFirst: number
+  rxCpuLast: number
+  rxCpuChanges: number
+  rxCpusSeen: number[]
+  /** the CPUs the session's thread sent from */
+  txCpuFirst: number
+  txCpuLast: number
+  txCpuChanges: number
+  txCpusSeen: number[]
+  /** samples on CPUs 64 and above, which the CPU lists leave out */
+  cpusBeyond: number
+  napiFirst: number
+  napiLast: number
+  napiChanges: number
+  tcp?: {
+    samples: number
+    rttMinUs: number
+    rttMeanUs: number
+    rttMaxUs: number
+    rttLastUs: number
+    rttvarMaxUs: number
+    rttvarLastUs: number
+    cwndMin: number
+    cwndMax: number
+    cwndLast: number
+    totalRetrans: number
+    deliveryRateMaxBps: number
+    deliveryRateLastBps: number
+  }
 }
 
 /** A latency summary in microseconds (the fields of the results file's LatencySummaryUs). */
@@ -417,6 +456,11 @@ export interface SessionEngineHandle {
   stop(): void
   poll(): SessionPoll
   join(): Promise<NativeSessionsResult>
+  /** after join(): histograms merged per group (groups[i]: session i's group, -1 none) */
+  groupLatency(
+    groups: Int32Array,
+    count: number,
+  ): Array<{latency: NativeLatencySummary; histogram: NativeHistogram}>
 }
 
 export const sessions = {
@@ -436,6 +480,8 @@ export const sessions = {
   poll: (e: SessionEngineHandle) => e.poll(),
   /** Resolves when the engine's threads have ended (call stop first); rejects with its error. */
   join: (e: SessionEngineHandle) => e.join(),
+  /** After join: every group's sessions' latency merged in native code (per-queue figures). */
+  groupLatency: (e: SessionEngineHandle, groups: Int32Array, count: number) => e.groupLatency(groups, count),
   /**
    * RLIMIT_NOFILE after raising its soft value to the hard one, and net.ipv4.ip_local_port_range
    * as seen in `netns`: the host limits on a test's session count.

@@ -73,6 +73,12 @@ export default class Rr extends MqbCommand {
       description: 'latency percentiles to print besides the summary',
       helpValue: '50,99,99.99',
     }),
+    probe: Flags.boolean({
+      default: true,
+      allowNo: true,
+      description:
+        "sample each session's socket at each interval and at the end (its queue's CPU, NAPI id, TCP_INFO); --no-probe only to measure what that costs (bench/attribution.sh)",
+    }),
   }
 
   async run(): Promise<RrResult & {iterations?: IterationSummary & {results: RrResult[]}}> {
@@ -107,6 +113,7 @@ export default class Rr extends MqbCommand {
       durationMs: flags.duration,
       cpus: flags.cpus,
       intervalMs: flags.interval,
+      probe: flags.probe,
     }
     try {
       const policy = {

@@ -27,6 +27,18 @@ export function formatCpuMask(cpus: number[]): string {
     .join(',')
 }
 
+/**
+ * XPS map: tx-K gets every local CPU i with i mod N == K, so each CPU sends on exactly one queue;
+ * with more queues than CPUs, tx-K gets CPU K mod n (a CPU then spreads its flows over its queues).
+ */
+export function xpsPlan(localCpus: number[], txQueues: number): number[][] {
+  if (txQueues > localCpus.length)
+    return Array.from({length: txQueues}, (_, k) => [localCpus[k % localCpus.length]])
+  const plan: number[][] = Array.from({length: txQueues}, () => [])
+  localCpus.forEach((cpu, i) => plan[i % txQueues].push(cpu))
+  return plan
+}
+
 export interface QueueCounts {
   rx: number
   tx: number

@@ -2,6 +2,7 @@
 // dashboards/charts.js turns a ChartSpec into a chart.js chart; the HTML renders the table. Only
 // summarised figures go in (percentile points, means, intervals), never an encoded histogram, so
 // a report of 8 steps x 5 iterations x 20 sessions stays small.
+import type {LatencySummaryUs} from '../results/schema.js'
 import type {QueueInterrupts, ScalingSummary, StepSummary} from '../results/stats.js'
 import {atLeastZero, fixed, fmt, interval, pct} from '../util/format.js'
 
@@ -421,6 +422,122 @@ function serviceDemandCharts(runs: RunView[]): ChartSpec[] {
   })
 }
 
+/** Sessions shown in a placement chart; beyond, the table says how many were left out. */
+export const PLACEMENT_SESSIONS = 64
+
+/** Where each session ran at the run's largest attributed queue count: iterations per queue. */
+function placementChart(r: RunView, i: number, last: StepSummary): ChartSpec {
+  const shown = last.sessionQueues!.placement.slice(0, PLACEMENT_SESSIONS)
+  const sessionLabels = shown.map((p) => `s${p.session}`)
+  return {
+    id: `queue-placement-${i}`,
+    title: `Sessions × queues at ${last.queueCount} queues: ${r.label}`,
+    type: 'bar',
+    xLabel: 'session',
+    yLabel: 'iterations',
+    xScale: 'category',
+    categories: sessionLabels,
+    stacked: true,
+    yMin: 0,
+    datasets: [
+      ...Array.from({length: last.queueCount}, (_, q) => ({
+        label: `queue ${q}`,
+        color: q,
+        stack: 'placement',
+        data: shown.map((p, j) => ({x: sessionLabels[j], y: p.perQueue[q]})),
+      })),
+      {
+        label: 'moved',
+        color: GREY,
+        stack: 'placement',
+        data: shown.map((p, j) => ({x: sessionLabels[j], y: p.moved})),
+      },
+    ],
+    table: {
+      columns: [
+        'session',
+        ...Array.from({length: last.queueCount}, (_, q) => `queue ${q}`),
+        'moved',
+        'not attributed',
+      ],
+      rows: shown.map((p) => [
+        String(p.session),
+        ...p.perQueue.map(String),
+        String(p.moved),
+        String(p.unattributed),
+      ]),
+    },
+    note: `Iterations each session spent on each queue.${last.sessionQueues!.placement.length > shown.length ? ` The first ${shown.length} of ${last.sessionQueues!.placement.length} sessions are shown.` : ''}`,
+  }
+}
+
+/**
+ * Per-queue latency (issue 30): for each run whose sessions were attributed to queues, p50/p99/p99.9
+ * of each queue's sessions at each queue count, the sessions' placement at the largest such count
+ * (iterations each session spent on each queue), and the finding that names a queue.
+ */
+function queueCharts(runs: RunView[]): ChartSpec[] {
+  return runs.flatMap((r, i) => {
+    const steps = r.summary.steps.filter((s) => s.sessionQueues)
+    if (steps.length === 0) return []
+    const categories = steps.flatMap((s) =>
+      s.sessionQueues!.queues.map((q) => `q${q.queue} of ${s.queueCount}`),
+    )
+    const marks = [
+      ['p50', (l: LatencySummaryUs) => l.p50],
+      ['p99', (l: LatencySummaryUs) => l.p99],
+      ['p99.9', (l: LatencySummaryUs) => l.p999],
+    ] as const
+    const all = steps.flatMap((s) => s.sessionQueues!.queues.map((q) => ({s, q})))
+    const latency: ChartSpec = {
+      id: `queue-latency-${i}`,
+      title: `Latency per queue: ${r.label}`,
+      type: 'bar',
+      xLabel: 'queue (of the step’s queue count)',
+      yLabel: 'µs',
+      xScale: 'category',
+      categories,
+      yMin: 0,
+      datasets: marks.map(([label, get], k) => ({
+        label,
+        color: k,
+        data: all.map(({q}, j) => ({x: categories[j], y: q.latency.count > 0 ? get(q.latency) : null})),
+      })),
+      table: {
+        columns: [
+          'queues',
+          'queue',
+          'sessions',
+          'trans/s',
+          'p50 µs',
+          'p99 µs',
+          'p99.9 µs',
+          'Jain',
+          'rtt µs',
+          'retrans',
+        ],
+        rows: all.map(({s, q}) => [
+          String(s.queueCount),
+          String(q.queue),
+          fixed(q.sessions, 1),
+          fmt(q.transactionsPerSecond),
+          ...marks.map(([, get]) => (q.latency.count > 0 ? fmt(get(q.latency)) : '–')),
+          q.latency.count > 0 ? fixed(q.jainIndex, 3) : '–',
+          q.rttMeanUs === undefined ? '–' : fmt(q.rttMeanUs),
+          fmt(q.totalRetrans),
+        ]),
+      },
+      note: [
+        `Sessions attributed by ${[...new Set(steps.flatMap((s) => s.sessionQueues!.methods))].join(', ')} (docs/sessions.md, Queues and TCP_INFO); sessions that moved between queues are in no queue.`,
+        ...steps.flatMap((s) =>
+          s.sessionQueues!.finding ? [`At ${s.queueCount} queues: ${s.sessionQueues!.finding.text}.`] : [],
+        ),
+      ].join(' '),
+    }
+    return [latency, placementChart(r, i, steps.at(-1)!)]
+  })
+}
+
 export function buildCharts(runs: RunView[]): ChartSpec[] {
   return [
     ...throughputCharts(runs),
@@ -428,6 +545,7 @@ export function buildCharts(runs: RunView[]): ChartSpec[] {
     latencyChart(runs),
     distributionChart(runs),
     ...shareCharts(runs),
+    ...queueCharts(runs),
     ...cpuCharts(runs),
     ...serviceDemandCharts(runs),
   ].filter((c): c is ChartSpec => c !== null)

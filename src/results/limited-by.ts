@@ -2,6 +2,8 @@
 // results file keeps (per-CPU time, per-queue traffic, device and queue drops), each verdict with
 // the numbers behind it. The checks run in a fixed order, strongest evidence first; the first
 // that holds is the verdict:
+//   one queue    the sessions' own queues (rr with attribution) single one out: several sessions on
+//                it while another carried none, or its sessions' p99 several times the others'
 //   cpu          every CPU the workload may use was busy at the smallest queue count: no CPU was
 //                free to serve another queue
 //   one CPU      one CPU saturated while another had room: the queues' work all lands on it
@@ -24,7 +26,7 @@ export const LATER_GAIN = 0.1
 /** Drops above this share of the traffic, and growing with load, point at the backend. */
 export const DROP_SHARE = 0.01
 
-export type LimitKind = 'cpu' | 'one CPU' | 'queue imbalance' | 'backend' | 'none found'
+export type LimitKind = 'cpu' | 'one CPU' | 'one queue' | 'queue imbalance' | 'backend' | 'none found'
 
 export interface LimitVerdict {
   kind: LimitKind
@@ -171,6 +173,32 @@ const scaledWell: Judge = ({summary, base, last, scaling}) =>
       }
     : undefined
 
+/**
+ * one queue: each session's recorded queue is direct evidence, stronger than CPU time: with the
+ * sessions crowded on one queue, no CPU or queue count can spread them. The largest step with a
+ * finding names it.
+ */
+const oneQueue: Judge = ({steps, scaling}) => {
+  const named = [...steps].reverse().find((s) => s.queueCount > 1 && s.sessionQueues?.finding)
+  if (!named) return undefined
+  const f = named.sessionQueues!.finding!
+  return {
+    kind: 'one queue',
+    headline: `queue ${f.queue} at ${q(named.queueCount)}: ${f.text}`,
+    evidence: [
+      ...named.sessionQueues!.queues.map(
+        (x) =>
+          `queue ${x.queue}: ${x.sessions.toFixed(1)} sessions, p99 ${x.latency.p99.toFixed(1)} us (attributed by ${named.sessionQueues!.methods.join(', ')})`,
+      ),
+      scaling,
+    ],
+    advice:
+      f.kind === 'crowded'
+        ? "spread the senders over the queues: XPS (`mqbench tune`), the senders' pinning (--client-cpus), or more sessions than queues"
+        : "look at what serves that queue: its interrupt's CPU (shared with the application?), its relay worker",
+  }
+}
+
 // cpu: every usable CPU was saturated at the smallest queue count, or nearly so there and
 // saturated once more queues took the rest.
 const cpuFromTheStart: Judge = ({base, baseBusy, usable, saturatedLater, all, range, scaling}) => {
@@ -296,7 +324,16 @@ const nothingSinglesOut = ({results, base, last, baseBusy, usable, scaling}: Swe
 }
 
 /** The judges in the order of the file's opening comment, strongest evidence first. */
-const JUDGES: Judge[] = [underTcg, scaledWell, cpuFromTheStart, cpuLater, oneCpu, queueImbalance, backend]
+const JUDGES: Judge[] = [
+  underTcg,
+  scaledWell,
+  oneQueue,
+  cpuFromTheStart,
+  cpuLater,
+  oneCpu,
+  queueImbalance,
+  backend,
+]
 
 export function limitedBy(results: ResultsFile, summary: ScalingSummary): LimitVerdict {
   if (summary.steps.length < 2)

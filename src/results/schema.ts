@@ -8,7 +8,8 @@ import type {HostInfo} from '../host/info.js'
 
 export const RESULTS_SCHEMA = 'mqbench/results'
 // 2: a UDP_STREAM result's gbps is the rate received (1: sent); see versions.ts.
-export const RESULTS_VERSION = 2
+// 3: every rr session says which queue carried it, and how that was known (`queue`); see versions.ts.
+export const RESULTS_VERSION = 3
 
 /** Latency figures in microseconds, summarised from a histogram. */
 export interface LatencySummaryUs {
@@ -66,6 +67,72 @@ export interface RrSession {
   latency: LatencySummaryUs
   /** HdrHistogram of per-transaction latency in nanoseconds, encodeIntoCompressedBase64 */
   latencyHistogram: string
+  /** which queue carried the session and how that was known (version 3; docs/sessions.md, Queues) */
+  queue: SessionQueue
+  /** TCP_INFO sampled at each interval and at the end (TCP workloads with sampling on) */
+  tcpInfo?: TcpInfoSummary
+}
+
+/**
+ * How a session's queue was known, per testbed (src/sessions/attribution.ts):
+ *   veth-xps   the client's sending thread is pinned and XPS maps its CPU to one tx queue of the
+ *              client's veth, whose packets arrive on the peer's rx queue of the same index
+ *   relay-cpu  tap testbed: the relay's worker of each queue pair is pinned to its own CPU, which
+ *              SO_INCOMING_CPU on the client's socket names (the queue that carried the responses)
+ *   none       not attributed; `reason` says why (loopback, unpinned, sampling off, older file)
+ */
+export type AttributionMethod = 'veth-xps' | 'relay-cpu' | 'none'
+
+export interface SessionQueue {
+  method: AttributionMethod
+  /** the one queue that carried the session; absent when it moved between queues or was not attributed */
+  queue?: number
+  /** every queue it was seen on, ascending; more than one: it moved mid-run (`moved`) */
+  queues: number[]
+  moved: boolean
+  /** method none: why */
+  reason?: string
+  /** SO_INCOMING_CPU values seen on the client's socket (the CPUs that received its packets) */
+  rxCpus: number[]
+  /** the CPUs the session's sends left from (sched_getcpu of its thread at each sample) */
+  txCpus: number[]
+  /** SO_INCOMING_NAPI_ID last seen, when the receive path has one (0 on loopback, tap, veth without GRO) */
+  napiId?: number
+  /** attribution samples taken */
+  samples: number
+}
+
+/** A session's TCP_INFO samples, folded (native/session_probe.h): never a per-sample list. */
+export interface TcpInfoSummary {
+  samples: number
+  rttMinUs: number
+  rttMeanUs: number
+  rttMaxUs: number
+  rttvarMaxUs: number
+  cwndMin: number
+  cwndMax: number
+  cwndLast: number
+  /** tcpi_total_retrans at the last sample (the end of the run) */
+  totalRetrans: number
+  deliveryRateMaxBps: number
+  deliveryRateLastBps: number
+}
+
+/** The sessions one queue carried, and their figures together (src/results/queues.ts). */
+export interface QueueGroup {
+  queue: number
+  /** ids of the sessions attributed to this queue alone (moved sessions are in no group) */
+  sessions: number[]
+  transactions: number
+  transactionsPerSecond: number
+  latency: LatencySummaryUs
+  /** the group's sessions' histograms merged */
+  latencyHistogram: string
+  /** Jain's index over the group's sessions' rates */
+  jainIndex: number
+  /** mean of the sessions' mean rtt and their retransmissions, when TCP_INFO was sampled */
+  rttMeanUs?: number
+  totalRetrans?: number
 }
 
 export interface RrResult {
@@ -99,6 +166,10 @@ export interface RrResult {
   latencyCovers?: string
   /** where both ends' engine threads ran; absent in files written before it */
   pinnedCpus?: SessionPinning
+  /** per queue: every queue the testbed had, including idle ones; absent when no session was attributed */
+  queues?: QueueGroup[]
+  /** sessions that moved between queues mid-run (in no group) */
+  movedSessions?: number[]
 }
 
 /**

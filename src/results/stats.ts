@@ -3,7 +3,14 @@
 // count, latency merged over every session's histogram, CPU split per CPU, service demand, and
 // the per-queue share of traffic with a verdict. Pure: a ResultsFile in, plain numbers out.
 import {ExitCode, MqbError} from '../errors.js'
-import {emptyHistogram, percentileDistribution, runHistogram, summarizeHistogram} from './histogram.js'
+import {
+  emptyHistogram,
+  mergeHistograms,
+  percentileDistribution,
+  runHistogram,
+  summarizeHistogram,
+} from './histogram.js'
+import {stepQueues, type StepQueues} from './queues.js'
 import {describe, ratioOfMeans, type Estimate, type RatioEstimate} from './estimate.js'
 import {runPlacement, type RunPlacement} from './placement.js'
 import type {
@@ -159,6 +166,8 @@ export interface StepSummary {
   /** rr: failed transactions; stream: retransmits; gen: send errors */
   errors: number
   stalledSessions: number
+  /** rr with attributed sessions: per-queue figures and where each session ran (results/queues.ts) */
+  sessionQueues?: StepQueues
 }
 
 /** One queue's interrupt counts at a step: `rx`/`tx` for split lines (virtioX-input.N/output.N), `combined` else. */
@@ -266,6 +275,12 @@ function latencyOf(
   }
 }
 
+function sessionQueuesOf(step: Step): Pick<StepSummary, 'sessionQueues'> {
+  const rr = step.iterations.flatMap((it) => (it.result.workload === 'rr' ? [it.result] : []))
+  const q = stepQueues(rr, step.queueCount, (encoded) => summarizeHistogram(mergeHistograms(encoded)))
+  return q ? {sessionQueues: q} : {}
+}
+
 /** Every derived figure of a sweep. `confidence` is the level of every interval (0.95 by default). */
 export function scalingSummary(r: ResultsFile, opts: {confidence?: number} = {}): ScalingSummary {
   const confidence = opts.confidence ?? 0.95
@@ -312,6 +327,7 @@ export function scalingSummary(r: ResultsFile, opts: {confidence?: number} = {})
       ),
       errors: errs.reduce((s, e) => s + e.errors, 0),
       stalledSessions: errs.reduce((s, e) => s + e.stalled, 0),
+      ...sessionQueuesOf(step),
     }
   })
   const best = summaries.reduce((a, b) => (b.metric.mean > a.metric.mean ? b : a))

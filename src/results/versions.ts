@@ -41,6 +41,28 @@ function v1toV2(file: Json): void {
 }
 
 /**
+ * 2 -> 3: every rr session says which queue carried it (`queue`). Files of version 2 sampled no
+ * socket, so their sessions were not attributed: method none, saying so, and no per-queue groups.
+ */
+function v2toV3(file: Json): void {
+  for (const step of objects(file.steps))
+    for (const it of objects(step.iterations)) {
+      const r = it.result as Json | undefined
+      if (!r || r.workload !== 'rr') continue
+      for (const s of objects(r.sessions))
+        s.queue = {
+          method: 'none',
+          queues: [],
+          moved: false,
+          reason: 'recorded before queue attribution (results version 2)',
+          rxCpus: [],
+          txCpus: [],
+          samples: 0,
+        }
+    }
+}
+
+/**
  * Test-plan files (check vm), 1 -> 2: a case stopped by Ctrl-C/SIGTERM was a FAIL of
  * its "completed" check; it is now `interrupted`, that check N/A, so that the totals count it as
  * neither passed nor failed. The cases that never started were not recorded: `notRun` stays absent.
@@ -86,7 +108,11 @@ function upgrade(file: Json, chain: VersionChain): string | undefined {
   return undefined
 }
 
-const RESULTS: VersionChain = {what: 'results schema', current: RESULTS_VERSION, upgrades: {1: v1toV2}}
+const RESULTS: VersionChain = {
+  what: 'results schema',
+  current: RESULTS_VERSION,
+  upgrades: {1: v1toV2, 2: v2toV3},
+}
 
 /** The scale results versions this mqbench reads: every one with a chain of upgrades to the current one. */
 export const READABLE_VERSIONS = readable(RESULTS)

@@ -111,6 +111,12 @@ const rrWorkload = (describe: string): Workload => ({
             responseSize: num(config, 'responseSize'),
             durationMs: w.durationMs,
             cpus: config.pinnedCpus?.client,
+            // read per iteration: the map follows the queue count the sweep set
+            attribution: tb.queueAttribution?.() ?? {
+              method: 'none',
+              reason: `the ${tb.kind} testbed names no queue for a session (docs/sessions.md, Queues and TCP_INFO)`,
+            },
+            queueCount: tb.queueCount(),
           },
           {signal: w.signal},
         ),

@@ -7,6 +7,8 @@ import {performance} from 'node:perf_hooks'
 import {ExitCode, MqbError, errnoCode, fromNative} from '../errors.js'
 import {
   sessions as nativeSessions,
+  type NativeHistogram,
+  type NativeLatencySummary,
   type NativeSessionResult,
   type NativeSessionsResult,
   type SessionEngineHandle,
@@ -14,7 +16,8 @@ import {
   type SessionWorkload,
 } from '../native.js'
 import {cpuWindow} from '../observe/cpu.js'
-import type {CpuUtilisation, SessionPinning} from '../results/schema.js'
+import type {CpuUtilisation, SessionPinning, SessionQueue} from '../results/schema.js'
+import {attributeSession, type AttributionContext} from './attribution.js'
 import {
   LineReader,
   PROTOCOL_VERSION,
@@ -50,6 +53,12 @@ export interface SessionPlan {
   clientSends: number[]
   durationMs: number
   intervalMs?: number
+  /** sample each session's socket (queue attribution, TCP_INFO); default on, false for the cost bench */
+  probe?: boolean
+  /** how the testbed names a session's queue (attribution.ts); absent: no per-queue figures */
+  attribution?: AttributionContext
+  /** the queues the testbed has now (per-queue groups list idle ones too) */
+  queueCount?: number
 }
 
 export interface SessionHooks {
@@ -74,6 +83,15 @@ export interface SessionRun {
   interrupted: boolean
   /** where both ends' engine threads ran: ours from the plan, the server's from its welcome */
   pinnedCpus: SessionPinning
+  /** each session's queue and each queue's merged latency, when the plan named a method */
+  queues?: RunQueues
+}
+
+export interface RunQueues {
+  queueCount: number
+  attribution: SessionQueue[]
+  /** per queue 0..queueCount-1: its sessions' latency merged; [] when no session had a queue */
+  merged: Array<{latency: NativeLatencySummary; histogram: NativeHistogram}>
 }
 
 /** A run that ended early with what it had measured: commands print and save `result`, then exit `partial`. */
@@ -306,18 +324,8 @@ export function sessionPinning(
   return {client: clientCpus ?? [], ...(welcome.cpus ? {server: welcome.cpus} : {})}
 }
 
-async function measure(
-  plan: SessionPlan,
-  hooks: SessionHooks,
-  ctl: Control,
-  host: string,
-  dataPort: number,
-  cookie: number,
-  /** the server counts over our window when told where it starts (cap `window`) */
-  sharedWindow: boolean,
-): Promise<Omit<SessionRun, 'pinnedCpus'>> {
-  const started = performance.now()
-  const {engine} = nativeSessions.start({
+function startEngine(plan: SessionPlan, host: string, dataPort: number, cookie: number): SessionEngineHandle {
+  return nativeSessions.start({
     side: 'client',
     workload: plan.workload,
     host,
@@ -332,7 +340,102 @@ async function measure(
     messageSize: plan.messageSize,
     sends: plan.clientSends,
     cookie,
-  })
+    sampleMs: sampleMs(plan),
+  }).engine
+}
+
+/** Sockets are sampled at each interval (1 s without one), unless sampling is off. */
+const sampleMs = (plan: Pick<SessionPlan, 'probe' | 'intervalMs'>) =>
+  plan.probe === false ? 0 : (plan.intervalMs ?? 1000)
+
+/**
+ * The window, from open to its end: interval lines on a fixed grid (1 s, 2 s, ...), not 1 s after
+ * the previous line, so that timer drift cannot push the last one past the end of the run and lose
+ * it; a grid line taken within the 1 ms slack of the end is the last line (the end adds none after
+ * it). Returns why it ended early, if it did.
+ */
+async function runWindow(
+  plan: SessionPlan,
+  hooks: SessionHooks,
+  ctl: Control,
+  engine: SessionEngineHandle,
+  t0: number,
+): Promise<{partial?: string; interrupted: boolean}> {
+  const step = Math.min(plan.intervalMs ?? 250, 250)
+  let lastOps = opsTotal(nativeSessions.poll(engine))
+  let lastReport = t0
+  let nextReport = t0 + (plan.intervalMs ?? 0)
+  const report = (ops: number, now: number) => {
+    hooks.onInterval!(now - t0, ((ops - lastOps) * 1000) / (now - lastReport))
+    lastOps = ops
+    lastReport = now
+  }
+  for (;;) {
+    const left = plan.durationMs - (performance.now() - t0)
+    if (left <= 0) return {interrupted: false}
+    await sleep(Math.min(step, left))
+    if (hooks.signal?.aborted) return {interrupted: true}
+    if (ctl.closedReason) return {partial: ctl.closedReason, interrupted: false}
+    const p = nativeSessions.poll(engine)
+    if (p.failed) return {interrupted: false}
+    const now = performance.now()
+    const ended = now - t0 >= plan.durationMs
+    if (
+      plan.intervalMs &&
+      hooks.onInterval &&
+      (now >= nextReport - 1 || (ended && lastReport - t0 < plan.durationMs - 1))
+    ) {
+      report(opsTotal(p), now)
+      while (nextReport <= now + 1) nextReport += plan.intervalMs
+    }
+  }
+}
+
+/** After our threads stopped: `done`, and the server's figures over the same window. */
+async function serverResult(
+  ctl: Control,
+  partial: string | undefined,
+): Promise<{remote?: ResultMessage; partial?: string}> {
+  if (partial || ctl.closedReason) return {partial}
+  ctl.send({type: 'done'})
+  try {
+    const m = await ctl.next(RESULT_TIMEOUT_MS)
+    return m.type === 'result' ? {remote: m} : {}
+  } catch (err) {
+    return {partial: (err as Error).message}
+  }
+}
+
+/**
+ * After join: each session's queue by the testbed's method, and the sessions of each queue merged
+ * in native code (sessions in no queue, moved or unattributed, in no group).
+ */
+function attributeRun(
+  engine: SessionEngineHandle,
+  sessions: NativeSessionResult[],
+  ctx: AttributionContext,
+  queueCount: number,
+): RunQueues {
+  const attribution = sessions.map((s) => attributeSession(s.probe, ctx))
+  const groups = Int32Array.from(attribution.map((a) => a.queue ?? -1))
+  const merged = attribution.some((a) => a.queue !== undefined)
+    ? nativeSessions.groupLatency(engine, groups, queueCount)
+    : []
+  return {queueCount, attribution, merged}
+}
+
+async function measure(
+  plan: SessionPlan,
+  hooks: SessionHooks,
+  ctl: Control,
+  host: string,
+  dataPort: number,
+  cookie: number,
+  /** the server counts over our window when told where it starts (cap `window`) */
+  sharedWindow: boolean,
+): Promise<Omit<SessionRun, 'pinnedCpus'>> {
+  const started = performance.now()
+  const engine = startEngine(plan, host, dataPort, cookie)
   let joined = false
   const join = async () => {
     nativeSessions.stop(engine)
@@ -354,58 +457,11 @@ async function measure(
     nativeSessions.measure(engine)
     // The server's window: from this message to `done`, sent once our threads have stopped.
     if (sharedWindow) ctl.send({type: 'measure'})
-    let partial: string | undefined
-    let interrupted = false
-    const step = Math.min(plan.intervalMs ?? 250, 250)
-    let lastOps = opsTotal(nativeSessions.poll(engine))
-    let lastReport = t0
-    // Interval lines fall on a fixed grid (1 s, 2 s, ...), not 1 s after the previous line, so
-    // that timer drift cannot push the last one past the end of the run and lose it. A grid line
-    // taken within the 1 ms slack of the end is the last line: the end adds none after it.
-    let nextReport = t0 + (plan.intervalMs ?? 0)
-    const report = (ops: number, now: number) => {
-      hooks.onInterval!(now - t0, ((ops - lastOps) * 1000) / (now - lastReport))
-      lastOps = ops
-      lastReport = now
-    }
-    for (;;) {
-      const left = plan.durationMs - (performance.now() - t0)
-      if (left <= 0) break
-      await sleep(Math.min(step, left))
-      if (hooks.signal?.aborted) {
-        interrupted = true
-        break
-      }
-      if (ctl.closedReason) {
-        partial = ctl.closedReason
-        break
-      }
-      const p = nativeSessions.poll(engine)
-      if (p.failed) break
-      const now = performance.now()
-      const ended = now - t0 >= plan.durationMs
-      if (
-        plan.intervalMs &&
-        hooks.onInterval &&
-        (now >= nextReport - 1 || (ended && lastReport - t0 < plan.durationMs - 1))
-      ) {
-        report(opsTotal(p), now)
-        while (nextReport <= now + 1) nextReport += plan.intervalMs
-      }
-    }
+    const ended = await runWindow(plan, hooks, ctl, engine, t0)
     const result = await join()
     const elapsedMs = performance.now() - t0
     const local = cpu.end()
-    let remote: ResultMessage | undefined
-    if (!partial && !ctl.closedReason) {
-      ctl.send({type: 'done'})
-      try {
-        const m = await ctl.next(RESULT_TIMEOUT_MS)
-        if (m.type === 'result') remote = m
-      } catch (err) {
-        partial = (err as Error).message
-      }
-    }
+    const {remote, partial} = await serverResult(ctl, ended.partial)
     const {sessions: perSession, ...total} = result
     return {
       host,
@@ -416,7 +472,10 @@ async function measure(
       local: {utilisation: local.utilisation, busyMs: local.busyMs},
       remote,
       partial,
-      interrupted,
+      interrupted: ended.interrupted,
+      ...(plan.attribution
+        ? {queues: attributeRun(engine, perSession, plan.attribution, plan.queueCount ?? 1)}
+        : {}),
     }
   } finally {
     if (!joined) {

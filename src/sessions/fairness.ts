@@ -1,15 +1,9 @@
 // Figures derived from per-session results: fairness across sessions and service demand.
 // Pure functions, so the report and the scale sweep compute them the same way.
 
-/**
- * Jain's fairness index, (sum x)^2 / (n * sum x^2): 1 when every session got the same share,
- * 1/n when one session got everything. 0 for no sessions or no throughput at all.
- */
-export function jainIndex(xs: number[]): number {
-  const sum = xs.reduce((s, x) => s + x, 0)
-  const sq = xs.reduce((s, x) => s + x * x, 0)
-  return xs.length === 0 || sq === 0 ? 0 : (sum * sum) / (xs.length * sq)
-}
+import {jainIndex} from '../results/queues.js'
+
+export {jainIndex}
 
 export function fairness(rates: number[]): {jainIndex: number; slowestTps: number; fastestTps: number} {
   return {

@@ -2,7 +2,9 @@
 import {badInput} from '../errors.js'
 import {onlineCpus} from '../host/cpus.js'
 import type {NativeSessionResult} from '../native.js'
-import type {RrResult, RrSession, RrType} from '../results/schema.js'
+import {queueGroups} from '../results/queues.js'
+import type {RrResult, RrSession, RrType, SessionQueue} from '../results/schema.js'
+import {attributeSession, tcpInfoSummary, type AttributionContext} from './attribution.js'
 import {PartialRunError, runSessions, type SessionRun} from './client.js'
 import {STALL_NS, fairness, serviceDemandUs} from './fairness.js'
 import {compressedBase64, emptyHistogramBase64, latencySummary} from './latency.js'
@@ -24,6 +26,11 @@ export interface RrOptions {
   durationMs: number
   cpus?: number[]
   intervalMs?: number
+  /** sample each session's socket (default on; off only to measure what it costs) */
+  probe?: boolean
+  /** how the testbed names each session's queue (sessions/attribution.ts), and its queue count */
+  attribution?: AttributionContext
+  queueCount?: number
 }
 
 export interface RrHooks {
@@ -69,7 +76,7 @@ const THREADS_PER_CPU: Record<RrType, number> = {tcp_rr: 1, udp_rr: 1, tcp_crr: 
 
 // Summaries and histograms come finished from native code (native/histogram.cc): per session
 // here is a handful of assignments and one compression of a few hundred bytes.
-function rrSession(id: number, s: NativeSessionResult, empty: string): RrSession {
+function rrSession(id: number, s: NativeSessionResult, empty: string, queue: SessionQueue): RrSession {
   const windowMs = s.windowNs / 1e6
   return {
     id,
@@ -82,7 +89,15 @@ function rrSession(id: number, s: NativeSessionResult, empty: string): RrSession
     stalled: s.dead || s.maxGapNs >= STALL_NS || s.windowOps === 0,
     latency: latencySummary(s.latency),
     latencyHistogram: s.histogram ? compressedBase64(s.histogram) : empty,
+    queue,
+    ...(s.probe?.tcp ? {tcpInfo: tcpInfoSummary(s.probe)} : {}),
   }
+}
+
+/** Where no testbed method applies (a plain `rr` on loopback or against a far server): why. */
+export const NO_ATTRIBUTION: AttributionContext = {
+  method: 'none',
+  reason: 'no testbed named the queues (loopback has one queue and no NAPI; give a veth or tap testbed)',
 }
 
 /**
@@ -99,10 +114,22 @@ export const LATENCY_COVERS: Record<RrType, string> = {
 export function rrResult(
   o: RrOptions,
   run: Pick<SessionRun, 'host' | 'sessions' | 'total' | 'elapsedMs' | 'local' | 'remote'> &
-    Partial<Pick<SessionRun, 'connectMs' | 'pinnedCpus'>>,
+    Partial<Pick<SessionRun, 'connectMs' | 'pinnedCpus' | 'queues'>>,
 ): RrResult {
   const empty = emptyHistogramBase64()
-  const sessions = run.sessions.map((s, i) => rrSession(i, s, empty))
+  const sessions = run.sessions.map((s, i) =>
+    rrSession(i, s, empty, run.queues?.attribution[i] ?? attributeSession(s.probe, NO_ATTRIBUTION)),
+  )
+  const groups =
+    run.queues &&
+    queueGroups(
+      sessions,
+      run.queues.queueCount,
+      run.queues.merged.map((m) => ({
+        latency: latencySummary(m.latency),
+        histogram: compressedBase64(m.histogram),
+      })),
+    )
   // The total is the sum of the sessions' own rates over their (common) window, never a
   // separately counted figure.
   const tps = sessions.reduce((s, x) => s + x.transactionsPerSecond, 0)
@@ -130,6 +157,7 @@ export function rrResult(
     fairness: fairness(sessions.map((s) => s.transactionsPerSecond)),
     connectMs: run.connectMs,
     pinnedCpus: run.pinnedCpus,
+    ...(groups ?? {}),
   }
 }
 
@@ -154,6 +182,9 @@ export async function runRr(opts: RrOptions, hooks: RrHooks = {}): Promise<RrRes
       clientSends: new Array(opts.sessions).fill(1),
       durationMs: opts.durationMs,
       intervalMs: opts.intervalMs,
+      probe: opts.probe,
+      attribution: opts.attribution,
+      queueCount: opts.queueCount,
     },
     {
       signal: hooks.signal,

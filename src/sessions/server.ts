@@ -16,6 +16,7 @@ import {
   ProtocolError,
   SERVER_CAPS,
   encodeMessage,
+  type ClientMessage,
   type ServerLimits,
   type ServerMessage,
   type ServerSessionFigures,
@@ -135,83 +136,127 @@ interface Ctx {
   running: Set<Promise<void>>
 }
 
+interface RunningTest {
+  engine: SessionEngineHandle
+  cpu: ReturnType<typeof cpuWindow>
+  sessions: number
+  timer: NodeJS.Timeout
+  /** per session: ops when the client opened its window (`measure`) */
+  windowStart?: Float64Array
+}
+
 function serveConnection(sock: Socket, ctx: Ctx): void {
-  const peer = (sock.remoteAddress ?? '?').replace(/^::ffff:/, '')
-  const who = `${peer}:${sock.remotePort ?? '?'}`
-  ctx.sockets.add(sock)
-  let state: 'hello' | 'test' | 'running' | 'closed' = 'hello'
-  let test:
-    | {
-        engine: SessionEngineHandle
-        cpu: ReturnType<typeof cpuWindow>
-        sessions: number
-        timer: NodeJS.Timeout
-        /** per session: ops when the client opened its window (`measure`) */
-        windowStart?: Float64Array
-      }
-    | undefined
-  let finishing: Promise<void> | undefined
+  new ControlConnection(sock, ctx)
+}
 
-  const send = (m: ServerMessage) => {
-    if (!sock.destroyed && sock.writable) sock.write(encodeMessage(m))
-  }
-  const refuse = (reason: string) => {
-    if (state === 'closed') return
-    ctx.log(`${who}: closing control connection: ${reason}`)
-    send({type: 'error', reason})
-    state = 'closed'
-    void finishTest(false)
-    sock.end()
-    setTimeout(() => sock.destroy(), 1000).unref()
-  }
-  const helloTimer = setTimeout(() => refuse(`no hello within ${HELLO_TIMEOUT_MS} ms`), HELLO_TIMEOUT_MS)
-  helloTimer.unref()
+/**
+ * One control connection's lifecycle, in phases: hello (version, token) -> welcome; test ->
+ * startTest (limits, the engine) -> ready; measure (the client's window opens); done or a lost
+ * connection -> finishTest (the engine's figures, the result). Any bad step is refuse(): one
+ * logged reason, an `error` message, and the connection closed.
+ */
+class ControlConnection {
+  private readonly who: string
+  private readonly peer: string
+  private state: 'hello' | 'test' | 'running' | 'closed' = 'hello'
+  private test?: RunningTest
+  private finishing?: Promise<void>
+  private readonly helloTimer: NodeJS.Timeout
+  private readonly messages: ReturnType<typeof clientMessageReader>
 
-  // Ends the test's engine (once) and, when asked and still possible, sends the result.
-  const finishTest = (reply: boolean): Promise<void> => {
-    if (!test) return Promise.resolve()
-    if (finishing) return finishing
-    const t = test
+  constructor(
+    private readonly sock: Socket,
+    private readonly ctx: Ctx,
+  ) {
+    this.peer = (sock.remoteAddress ?? '?').replace(/^::ffff:/, '')
+    this.who = `${this.peer}:${sock.remotePort ?? '?'}`
+    ctx.sockets.add(sock)
+    this.helloTimer = setTimeout(
+      () => this.refuse(`no hello within ${HELLO_TIMEOUT_MS} ms`),
+      HELLO_TIMEOUT_MS,
+    )
+    this.helloTimer.unref()
+    this.messages = clientMessageReader(ctx.limits)
+    const reader = new LineReader(
+      (line) => this.onLine(line),
+      () => this.refuse('message longer than the line limit'),
+    )
+    sock.on('data', (chunk) => reader.push(chunk))
+    sock.on('error', () => {})
+    sock.on('close', () => {
+      clearTimeout(this.helloTimer)
+      ctx.sockets.delete(sock)
+      this.state = 'closed'
+      void this.finishTest(false)
+    })
+  }
+
+  private send(m: ServerMessage): void {
+    if (!this.sock.destroyed && this.sock.writable) this.sock.write(encodeMessage(m))
+  }
+
+  private refuse(reason: string): void {
+    if (this.state === 'closed') return
+    this.ctx.log(`${this.who}: closing control connection: ${reason}`)
+    this.send({type: 'error', reason})
+    this.state = 'closed'
+    void this.finishTest(false)
+    this.sock.end()
+    setTimeout(() => this.sock.destroy(), 1000).unref()
+  }
+
+  /** Ends the test's engine (once) and, when asked and still possible, sends the result. */
+  private finishTest(reply: boolean): Promise<void> {
+    if (!this.test) return Promise.resolve()
+    if (this.finishing) return this.finishing
+    const t = this.test
     clearTimeout(t.timer)
-    finishing = (async () => {
+    const finishing = (async () => {
       nativeSessions.stop(t.engine)
-      let figures: ServerSessionFigures[] = []
-      try {
-        const r = await nativeSessions.join(t.engine)
-        figures = r.sessions.slice(0, t.sessions).map((s, i) => ({
-          ops: s.ops,
-          datagrams: s.datagrams,
-          retransmits: s.retransmits,
-          // over the client's window: from its `measure` to its `done`, which stopped the engine
-          ...(t.windowStart ? {windowOps: s.ops - (t.windowStart[i] ?? 0)} : {}),
-        }))
-      } catch (err) {
-        ctx.log(`${who}: test engine failed: ${(err as Error).message}`)
-      }
+      const figures = await this.figures(t)
       const cpu = t.cpu.end()
-      ctx.activeTests--
+      this.ctx.activeTests--
       if (reply) {
-        send({
+        this.send({
           type: 'result',
           cpu: cpu.utilisation,
           busyMs: cpu.busyMs,
           processUs: {user: cpu.process.userUs, sys: cpu.process.sysUs},
           sessions: figures,
         })
-        sock.end()
+        this.sock.end()
       }
-      ctx.log(`${who}: test finished (${t.sessions} sessions)`)
+      this.ctx.log(`${this.who}: test finished (${t.sessions} sessions)`)
     })()
-    ctx.running.add(finishing)
-    void finishing.finally(() => ctx.running.delete(finishing!))
+    this.finishing = finishing
+    this.ctx.running.add(finishing)
+    void finishing.finally(() => this.ctx.running.delete(finishing))
     return finishing
   }
 
-  const startTest = (m: TestMessage) => {
+  /** The engine's per-session figures once its threads ended; none when it failed (logged). */
+  private async figures(t: RunningTest): Promise<ServerSessionFigures[]> {
+    try {
+      const r = await nativeSessions.join(t.engine)
+      return r.sessions.slice(0, t.sessions).map((s, i) => ({
+        ops: s.ops,
+        datagrams: s.datagrams,
+        retransmits: s.retransmits,
+        // over the client's window: from its `measure` to its `done`, which stopped the engine
+        ...(t.windowStart ? {windowOps: s.ops - (t.windowStart[i] ?? 0)} : {}),
+      }))
+    } catch (err) {
+      this.ctx.log(`${this.who}: test engine failed: ${(err as Error).message}`)
+      return []
+    }
+  }
+
+  private startTest(m: TestMessage): void {
+    const ctx = this.ctx
     if (ctx.activeTests >= ctx.limits.maxTests)
-      return refuse(`busy: ${ctx.activeTests} tests are running (the limit is ${ctx.limits.maxTests})`)
+      return this.refuse(`busy: ${ctx.activeTests} tests are running (the limit is ${ctx.limits.maxTests})`)
     const files = openFilesShortfall(m.sessions, ctx.hostLimits, openFilesInUse())
-    if (files) return refuse(`this server cannot hold the test: ${files}`)
+    if (files) return this.refuse(`this server cannot hold the test: ${files}`)
     // Pinned, one thread per listed CPU at most: two threads of one test on one CPU only take turns.
     const threads = Math.max(1, Math.min(m.threads, m.sessions, (ctx.cpus ?? onlineCpus()).length))
     const cookie = randomInt(0, 0xffffffff)
@@ -223,7 +268,7 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
         host: ctx.bind,
         port: 0,
         netns: ctx.netns,
-        peer,
+        peer: this.peer,
         sessions: m.sessions,
         threads,
         cpus: ctx.cpus,
@@ -234,70 +279,65 @@ function serveConnection(sock: Socket, ctx: Ctx): void {
         cookie,
       })
     } catch (err) {
-      return refuse(`cannot start the test: ${(err as Error).message}`)
+      return this.refuse(`cannot start the test: ${(err as Error).message}`)
     }
     ctx.activeTests++
     const timer = setTimeout(() => {
-      ctx.log(`${who}: test ran ${OVERRUN_GRACE_MS} ms past its duration; ending it`)
-      void finishTest(true)
+      ctx.log(`${this.who}: test ran ${OVERRUN_GRACE_MS} ms past its duration; ending it`)
+      void this.finishTest(true)
     }, m.durationMs + OVERRUN_GRACE_MS)
     timer.unref()
-    test = {engine: started.engine, cpu: cpuWindow(), sessions: m.sessions, timer}
-    state = 'running'
-    ctx.log(`${who}: test ${m.workload} with ${m.sessions} sessions on data port ${started.port}`)
-    send({type: 'ready', port: started.port, cookie})
+    this.test = {engine: started.engine, cpu: cpuWindow(), sessions: m.sessions, timer}
+    this.state = 'running'
+    ctx.log(`${this.who}: test ${m.workload} with ${m.sessions} sessions on data port ${started.port}`)
+    this.send({type: 'ready', port: started.port, cookie})
   }
 
-  const messages = clientMessageReader(ctx.limits)
-  const onLine = (line: string) => {
-    if (state === 'closed') return
-    let m
-    try {
-      m = messages.push(line)
-    } catch (err) {
-      return refuse(err instanceof ProtocolError ? `bad message: ${err.message}` : String(err))
-    }
-    if (!m) return // a test's per-session list is still arriving
-    if (state === 'hello') {
-      if (m.type !== 'hello') return refuse(`expected hello, got ${m.type}`)
-      clearTimeout(helloTimer)
-      if (m.version !== PROTOCOL_VERSION)
-        return refuse(
-          `protocol version mismatch: server speaks ${PROTOCOL_VERSION}, client ${m.version}; use the same mqbench version on both ends`,
-        )
-      if (ctx.token && !tokenMatches(ctx.token, m.token)) return refuse('wrong or missing token')
-      state = 'test'
-      return send({
-        type: 'welcome',
-        version: PROTOCOL_VERSION,
-        caps: [...SERVER_CAPS],
-        limits: {maxSessions: ctx.limits.maxSessions, maxDurationMs: ctx.limits.maxDurationMs},
-        // so that the client records where this end ran (results: pinnedCpus.server)
-        cpus: ctx.cpus ?? [],
-      })
-    }
-    if (state === 'test') {
-      if (m.type !== 'test') return refuse(`expected test, got ${m.type}`)
-      return startTest(m)
-    }
-    if (m.type === 'measure' && test && !test.windowStart) {
+  private onHello(m: ClientMessage): void {
+    if (m.type !== 'hello') return this.refuse(`expected hello, got ${m.type}`)
+    clearTimeout(this.helloTimer)
+    if (m.version !== PROTOCOL_VERSION)
+      return this.refuse(
+        `protocol version mismatch: server speaks ${PROTOCOL_VERSION}, client ${m.version}; use the same mqbench version on both ends`,
+      )
+    if (this.ctx.token && !tokenMatches(this.ctx.token, m.token)) return this.refuse('wrong or missing token')
+    this.state = 'test'
+    this.send({
+      type: 'welcome',
+      version: PROTOCOL_VERSION,
+      caps: [...SERVER_CAPS],
+      limits: {maxSessions: this.ctx.limits.maxSessions, maxDurationMs: this.ctx.limits.maxDurationMs},
+      // so that the client records where this end ran (results: pinnedCpus.server)
+      cpus: this.ctx.cpus ?? [],
+    })
+  }
+
+  private onRunning(m: ClientMessage): void {
+    if (m.type === 'measure' && this.test && !this.test.windowStart) {
       // Counted here, per session, rather than by the engine's per-thread windows: a UDP server
       // session's datagrams land on whichever thread's socket the kernel picks.
-      test.windowStart = Float64Array.from(nativeSessions.poll(test.engine).ops)
+      this.test.windowStart = Float64Array.from(nativeSessions.poll(this.test.engine).ops)
       return
     }
-    if (m.type !== 'done') return refuse(`expected done, got ${m.type}`)
-    state = 'closed'
-    void finishTest(true)
+    if (m.type !== 'done') return this.refuse(`expected done, got ${m.type}`)
+    this.state = 'closed'
+    void this.finishTest(true)
   }
 
-  const reader = new LineReader(onLine, () => refuse('message longer than the line limit'))
-  sock.on('data', (chunk) => reader.push(chunk))
-  sock.on('error', () => {})
-  sock.on('close', () => {
-    clearTimeout(helloTimer)
-    ctx.sockets.delete(sock)
-    state = 'closed'
-    void finishTest(false)
-  })
+  private onLine(line: string): void {
+    if (this.state === 'closed') return
+    let m
+    try {
+      m = this.messages.push(line)
+    } catch (err) {
+      return this.refuse(err instanceof ProtocolError ? `bad message: ${err.message}` : String(err))
+    }
+    if (!m) return // a test's per-session list is still arriving
+    if (this.state === 'hello') return this.onHello(m)
+    if (this.state === 'test') {
+      if (m.type !== 'test') return this.refuse(`expected test, got ${m.type}`)
+      return this.startTest(m)
+    }
+    this.onRunning(m)
+  }
 }

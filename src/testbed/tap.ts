@@ -3,6 +3,7 @@
 // on one userspace backend. The live queue count changes with TUNSETQUEUE, as qemu does on a
 // guest's `ethtool -L`.
 import {ExitCode, MqbError, fromNative} from '../errors.js'
+import {cpuQueueMap, type AttributionContext} from '../sessions/attribution.js'
 import type {CleanupRegistry} from '../host/cleanup.js'
 import {ifctl, type TapHandle} from '../native.js'
 import type {QueueTraffic} from '../results/schema.js'
@@ -25,6 +26,23 @@ function openTap(
     return tap
   } catch (err) {
     throw fromNative(err, {capability: 'CAP_NET_ADMIN', dev: name})
+  }
+}
+
+/**
+ * The relay's worker for queue pair K runs on relayCpus[K mod n] and writes into the taps there,
+ * so the receiving socket's SO_INCOMING_CPU is that CPU: a CPU that serves one queue names it. An
+ * unpinned relay's workers move, and nothing names a queue.
+ */
+export function relayAttribution(relayCpus: number[], queues: number): AttributionContext {
+  if (relayCpus.length === 0)
+    return {
+      method: 'none',
+      reason: 'the relay workers are not pinned (give --relay-cpus): no CPU names a queue',
+    }
+  return {
+    method: 'relay-cpu',
+    cpuQueue: cpuQueueMap(Array.from({length: queues}, (_, q) => [relayCpus[q % relayCpus.length]])),
   }
 }
 
@@ -90,6 +108,7 @@ export function createTapTestbed(spec: TestbedSpec, opts: TestbedOptions): Testb
         return readA
       },
       queueCount: () => count,
+      queueAttribution: () => relayAttribution(opts.relayCpus ?? [], count),
       relayQueueTraffic: async (): Promise<QueueTraffic[]> => r.queueTraffic(),
       checkHealthy: async () => r.check(),
       async close() {

@@ -8,6 +8,7 @@ import type {AccelChoice} from '../vm/accel.js'
 import type {AgentFacade} from '../vm/agent-ops.js'
 import type {GuestSetup} from '../vm/guest.js'
 import type {NicFeature} from '../vm/qemu-args.js'
+import type {AttributionContext} from '../sessions/attribution.js'
 
 export type TestbedKind = 'tap' | 'veth' | 'dev' | 'vm'
 
@@ -95,6 +96,11 @@ export interface Testbed {
   setQueueCount(n: number): Promise<QueueReadback>
   /** the live queue count as last set (kept by the testbed: no kernel call) */
   queueCount(): number
+  /**
+   * how a session's queue is known on this testbed now (sessions/attribution.ts); absent where
+   * nothing names it (the vm guest's side, a remote dev server): sessions are then not attributed
+   */
+  queueAttribution?(): AttributionContext
   /** cumulative per-queue counters of the relay since the last queue-count change (tap only) */
   relayQueueTraffic?(): Promise<QueueTraffic[]>
   /** the device `gen` sends on when it is not devA (vm: the tap, not the bridge) */

@@ -5,6 +5,10 @@ import {ifctl} from '../native.js'
 import {runInNetns} from '../util/exec.js'
 import {endpointAddresses, endpointNames, quietNamespace, readBackQueues} from './common.js'
 import {createNetns, createVethPair} from '../host/netns.js'
+import {onlineCpus} from '../host/cpus.js'
+import {observeIO} from '../observe/io.js'
+import {formatCpuMask, parseCpuMask, xpsPlan} from '../observe/sysfs.js'
+import {cpuQueueMap, type AttributionContext} from '../sessions/attribution.js'
 import type {QueueReadback, Testbed, TestbedOptions, TestbedSpec} from './types.js'
 
 /**
@@ -21,6 +25,28 @@ function enablePerQueueNapi(dev: string, netns: string): void {
       ExitCode.unsupported,
     )
   }
+}
+
+/**
+ * XPS on one end: tx-K gets the CPUs i with i mod n == K, so that each CPU sends on one queue and a
+ * pinned sender's queue is known by construction (veth delivers tx-K to the peer's rx-K). A queue
+ * count change resets the maps of queues it removes, so this follows every change. One queue has
+ * no xps_cpus (the kernel hides it) and needs none.
+ */
+function setXps(dev: string, netns: string, n: number): void {
+  if (n < 2) return
+  const io = observeIO({netns})
+  xpsPlan(onlineCpus(), n).forEach((cpus, q) =>
+    io.writeDeviceFile(dev, `queues/tx-${q}/xps_cpus`, formatCpuMask(cpus)),
+  )
+}
+
+/** The client end's CPU -> tx queue map as the kernel holds it now (read back, not what was written). */
+export function vethAttribution(dev: string, netns: string, n: number): AttributionContext {
+  if (n < 2) return {method: 'veth-xps', cpuQueue: Object.fromEntries(onlineCpus().map((c) => [c, 0]))}
+  const files = observeIO({netns}).deviceFiles(dev).files
+  const masks = Array.from({length: n}, (_, q) => parseCpuMask(files[`queues/tx-${q}/xps_cpus`] ?? '0'))
+  return {method: 'veth-xps', cpuQueue: cpuQueueMap(masks)}
 }
 
 export function createVethTestbed(spec: TestbedSpec, opts: TestbedOptions): Testbed {
@@ -71,11 +97,14 @@ export function createVethTestbed(spec: TestbedSpec, opts: TestbedOptions): Test
           }
         }
         count = n
+        setXps(devA, nsA, n)
+        setXps(devB, nsB, n)
         const read = readBackQueues(devA, nsA, n, both)
         readBackQueues(devB, nsB, n, both)
         return read
       },
       queueCount: () => count,
+      queueAttribution: () => vethAttribution(devA, nsA, count),
       checkHealthy: async () => {},
       async close() {
         for (const u of undos.splice(0).reverse()) u()

@@ -3,7 +3,9 @@
 // the command that does it, and why.
 import type {DeviceConfig} from '../observe/config.js'
 import {formatCpus} from '../host/cpus.js'
-import {formatCpuMask} from '../observe/sysfs.js'
+import {formatCpuMask, xpsPlan} from '../observe/sysfs.js'
+
+export {xpsPlan}
 
 export type FindingLevel = 'ok' | 'info' | 'warn'
 
@@ -215,18 +217,6 @@ export function affinityCommands(c: DeviceConfig, queues: number[]): string[] {
       (q) =>
         `echo ${c.localCpus[queues.indexOf(q.queue!) % c.localCpus.length]} > /proc/irq/${q.irq}/smp_affinity_list`,
     )
-}
-
-/**
- * XPS map: tx-K gets every local CPU i with i mod N == K, so each CPU sends on exactly one queue;
- * with more queues than CPUs, tx-K gets CPU K mod n (a CPU then spreads its flows over its queues).
- */
-export function xpsPlan(localCpus: number[], txQueues: number): number[][] {
-  if (txQueues > localCpus.length)
-    return Array.from({length: txQueues}, (_, k) => [localCpus[k % localCpus.length]])
-  const plan: number[][] = Array.from({length: txQueues}, () => [])
-  localCpus.forEach((cpu, i) => plan[i % txQueues].push(cpu))
-  return plan
 }
 
 function xpsFindings(c: DeviceConfig): Finding[] {

@@ -3,6 +3,7 @@
 // time, per-queue traffic, drops, the metric), and the real-run fixtures.
 import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
+import {emptyHistogram, encodeHistogram} from '../../src/results/histogram.js'
 import {limitedBy, type LimitVerdict} from '../../src/results/limited-by.js'
 import {loadResults} from '../../src/results/load.js'
 import type {Iteration, PerCpuTime, ResultsFile} from '../../src/results/schema.js'
@@ -75,9 +76,55 @@ function shaped(shapes: StepShape[], edit?: (r: ResultsFile) => void): ResultsFi
   return r
 }
 
+const emptyEncoded = encodeHistogram(emptyHistogram())
 const verdict = (r: ResultsFile): LimitVerdict => limitedBy(r, scalingSummary(r))
 
 describe('limited by', () => {
+  // issue 30: each session's recorded queue is direct evidence, ahead of the CPU figures
+  it('one queue: every session on queue 0 at 4 queues while the others carried none', () => {
+    const crowd = (x: ResultsFile) => {
+      const last = x.steps.at(-1)!
+      for (const it of last.iterations) {
+        const res = it.result
+        if (res.workload !== 'rr') continue
+        res.sessions.forEach((ses) => {
+          ses.queue = {
+            method: 'veth-xps',
+            queue: 0,
+            queues: [0],
+            moved: false,
+            rxCpus: [0],
+            txCpus: [0],
+            samples: 3,
+          }
+        })
+        res.queues = Array.from({length: last.queueCount}, (_, queue) => ({
+          queue,
+          sessions: queue === 0 ? res.sessions.map((ses) => ses.id) : [],
+          transactions: 0,
+          transactionsPerSecond: queue === 0 ? res.transactionsPerSecond : 0,
+          latency: res.latency,
+          latencyHistogram: queue === 0 ? res.sessions[0].latencyHistogram : emptyEncoded,
+          jainIndex: queue === 0 ? 1 : 0,
+        }))
+      }
+    }
+    const shapes = [
+      {busy: [95, 87], speedup: 1},
+      {busy: [97, 96], speedup: 1.01},
+      {busy: [97, 97], speedup: 0.92},
+      {busy: [98, 97], speedup: 0.93},
+    ]
+    const v = verdict(shaped(shapes, crowd))
+    expect(v.kind).toBe('one queue')
+    expect(v.headline).toMatch(
+      /^queue 0 at 4 queues: queue 0 carried \d+ of \d+ attributed sessions while queue 1, 2, 3 carried none$/,
+    )
+    expect(v.evidence[0]).toMatch(/^queue 0: \d+\.\d sessions, p99 [\d.]+ us \(attributed by veth-xps\)$/)
+    // the same figures without the sessions' queues: the CPUs are the verdict
+    expect(verdict(shaped(shapes)).kind).toBe('cpu')
+  })
+
   it('cpu: both CPUs saturated at one queue, so more queues cannot help', () => {
     const v = verdict(
       shaped([

@@ -1,6 +1,7 @@
 import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {afterAll, describe, expect, it} from 'vitest'
 import {ExitCode, MqbError} from '../../src/errors.js'
 import {ResultsJournal} from '../../src/results/journal.js'
@@ -10,9 +11,10 @@ import {missingIterations, planRemaining} from '../../src/scale/plan.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'mqb-journal-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
-const full = JSON.parse(
-  readFileSync(new URL('../fixtures/results/tap-rr.json', import.meta.url), 'utf8'),
-) as ResultsFile
+// The committed fixture is version 1: read it as the current version, as a resumed run would.
+const full: ResultsFile = loadResults(
+  fileURLToPath(new URL('../fixtures/results/tap-rr.json', import.meta.url)),
+)
 const init = (): Omit<ResultsFile, 'steps'> => {
   const {steps: _steps, ...rest} = structuredClone(full)
   return {...rest, run: {...rest.run, status: 'running', finishedAt: undefined}}

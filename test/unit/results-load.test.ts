@@ -53,9 +53,9 @@ describe('loadResults', () => {
 
   it('refuses an unknown schema version and says to upgrade for a newer one', () => {
     const obj = fixtureObj()
-    obj.version = 3
-    expect(failure(() => loadResults(write('v3.json', JSON.stringify(obj)))).message).toBe(
-      `${join(dir, 'v3.json')}: results schema version 3 is not known to this mqbench (it reads versions 1, 2; the current is 2); upgrade mqbench to read it`,
+    obj.version = 4
+    expect(failure(() => loadResults(write('v4.json', JSON.stringify(obj)))).message).toBe(
+      `${join(dir, 'v4.json')}: results schema version 4 is not known to this mqbench (it reads versions 1, 2, 3; the current is 3); upgrade mqbench to read it`,
     )
     obj.version = '1'
     expect(failure(() => validateResults(obj)).message).toMatch(/version "1" is not known/)
@@ -155,10 +155,26 @@ describe('loadResults', () => {
     for (const f of ['tap-rr.json', 'veth-stream.json', 'veth-gen.json', 'real-tap-rr.json']) {
       const raw = JSON.parse(readFileSync(fixture(f), 'utf8'))
       expect(raw.version).toBe(1)
-      expect(loadResults(fixture(f)).version).toBe(2)
+      expect(loadResults(fixture(f)).version).toBe(3)
       validateResults(raw)
       expect(raw.version).toBe(1)
     }
+  })
+
+  it('upgrades a version 2 rr result: every session says it was not attributed, and no queue groups appear', () => {
+    const obj = fixtureObj()
+    obj.version = 2
+    const up = validateResults(obj).steps[0].iterations[0].result
+    if (up.workload !== 'rr') throw new Error('not an rr result')
+    expect(up.queues).toBeUndefined()
+    for (const s of up.sessions) {
+      expect(s.queue).toMatchObject({method: 'none', queues: [], moved: false, samples: 0})
+      expect(s.queue.reason).toMatch(/before queue attribution \(results version 2\)/)
+    }
+    // a version 3 file whose session lacks it is refused, naming the field
+    const bad = validateResults(fixtureObj())
+    delete (bad.steps[0].iterations[0].result as {sessions: Array<{queue?: unknown}>}).sessions[0].queue
+    expect(failure(() => validateResults(bad)).message).toMatch(/sessions\.0 lacks the field "queue"/)
   })
 
   it('upgrades a version 1 UDP_STREAM result: gbps was the rate sent, now the rate received', () => {

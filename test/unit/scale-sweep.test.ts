@@ -1,8 +1,10 @@
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {afterAll, describe, expect, it} from 'vitest'
 import {ResultsJournal, withIteration} from '../../src/results/journal.js'
+import {loadResults} from '../../src/results/load.js'
 import type {QueueTraffic, ResultsFile, Step, WorkloadResult} from '../../src/results/schema.js'
 import {runAlternating} from '../../src/scale/alternate.js'
 import {missingIterations, planRemaining, planScale, type ScalePlan} from '../../src/scale/plan.js'
@@ -202,8 +204,9 @@ describe('runSweep', () => {
 
 const dir = mkdtempSync(join(tmpdir(), 'mqb-alt-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
-const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/results/tap-rr.json', import.meta.url), 'utf8'),
+// The committed fixture is version 1: read it as the current version, as a resumed run would.
+const fixture: ResultsFile = loadResults(
+  fileURLToPath(new URL('../fixtures/results/tap-rr.json', import.meta.url)),
 ) as ResultsFile
 const alternate = planScale(
   {
