@@ -1,11 +1,12 @@
 // The extended cases of check vm at small sizes, so that CI runs them too: hotplug
 // repeated (2 cycles with stop/cont); 8 queues on 8 vCPUs and the largest count; 3 NICs; then nothing of
-// their guests stays; the Fedora mq case on packed rings, the feature confirmed on every side.
+// their guests stays; the Fedora mq case and the stress on packed rings, the feature confirmed on every side.
 import {afterAll, expect, it} from 'vitest'
 import {hotplugRepeatCase} from '../../src/check/vm/cases/hotplug-repeat.js'
 import {queuesMaxCase} from '../../src/check/vm/cases/queues-max.js'
 import {multiNicCase} from '../../src/check/vm/cases/multi-nic.js'
 import {mqPackedCase} from '../../src/check/vm/cases/mq.js'
+import {stressPackedCase} from '../../src/check/vm/cases/stress.js'
 import {runVmPlan} from '../../src/check/vm/plan.js'
 import {cleanup} from '../helpers/netpair.js'
 import {describeNet} from '../helpers/privileges.js'
@@ -69,9 +70,20 @@ describeNet('check vm: extended cases, small', () => {
     nothingLeft(plan.cases.flatMap(guestNames))
   }, 200_000)
 
-  it('runs the mq case on packed rings: VIRTIO_F_RING_PACKED offered, negotiated and in the guest, every queue loaded', async () => {
-    const plan = await runVmPlan(PLAN_2Q, [mqPackedCase], {cleanup})
-    const [p] = plan.cases
+  it('runs the mq case and the stress on packed rings: VIRTIO_F_RING_PACKED offered, negotiated and in the guest, every queue loaded', async () => {
+    const plan = await runVmPlan(PLAN_2Q, [mqPackedCase, stressPackedCase], {cleanup})
+    const [p, st] = plan.cases
+    expect(st.id).toBe('stress_packed')
+    for (const c of st.checks) expect(c.status, `${c.id}: ${c.evidence}`).toBe('PASS')
+    expect(Object.keys(byId(st))).toEqual([
+      'packed-negotiated',
+      'rr-ran',
+      'crr-ran',
+      'stream-ran',
+      'irq-per-queue',
+      'ethtool-per-queue',
+      'kernel-log',
+    ])
     expect(p.id).toBe('mq_packed')
     for (const c of p.checks) expect(c.status, `${c.id}: ${c.evidence}`).toBe('PASS')
     const c = byId(p)
@@ -83,5 +95,5 @@ describeNet('check vm: extended cases, small', () => {
     cleanup.runAll()
     expect(cleanup.failures).toEqual([])
     nothingLeft(plan.cases.flatMap(guestNames))
-  }, 120_000)
+  }, 180_000)
 })

@@ -17,7 +17,7 @@ import {queuesMaxCase} from './cases/queues-max.js'
 import {multiNicCase} from './cases/multi-nic.js'
 import {mqCase, mqPackedCase, mqPackedRssCase, mqRssCase} from './cases/mq.js'
 import {setLinkCase} from './cases/set-link.js'
-import {stressCase} from './cases/stress.js'
+import {stressCase, stressPackedCase} from './cases/stress.js'
 import type {VmCase} from './types.js'
 
 export const CASES: VmCase[] = [
@@ -37,6 +37,7 @@ export const CASES: VmCase[] = [
   mqPackedCase,
   mqRssCase,
   mqPackedRssCase,
+  stressPackedCase,
   churnLongCase,
   vectorsNomsiCase,
   negativeQemuCase,

@@ -11,7 +11,16 @@ import {loadFigure} from '../figures.js'
 import {guestKernelProblems, healthCheck, kernelLogMark} from '../health.js'
 import {guestServer, perQueueChecks} from '../rr-load.js'
 import {acrossRepeats, loadRepeats, numbersAcrossRepeats} from '../judge.js'
-import type {CaseContext, CaseOutcome, LoadFigure, PlanCheck, PlanParams, VmCase} from '../types.js'
+import {nicFeatureCheck} from '../nic-features.js'
+import type {
+  CaseContext,
+  CaseOutcome,
+  GuestVariant,
+  LoadFigure,
+  PlanCheck,
+  PlanParams,
+  VmCase,
+} from '../types.js'
 
 /** How many sessions of each workload the mixed load runs. */
 export function stressMix(p: Pick<PlanParams, 'sessions' | 'queues'>): {
@@ -133,42 +142,58 @@ function judgeMixed(load: Awaited<ReturnType<typeof mixedLoad>>, n: number, vcpu
   }
 }
 
-export const stressCase: VmCase = {
-  id: 'stress',
-  title: 'mixed stress (TCP_RR + TCP_STREAM + TCP_CRR at once); the guest stays healthy',
-  source: 'fedora',
-  set: 'default',
-  boundMs: (p) => 60_000 + loadRepeats(p) * (2 * p.durationMs + 10_000),
-  async run(ctx: CaseContext): Promise<CaseOutcome> {
-    const bed = await ctx.shared()
-    const n = ctx.params.queues
-    const mark = await kernelLogMark(bed)
-    const mix = stressMix(ctx.params)
-    ctx.phase(
-      `${mix.rr} TCP_RR + ${mix.stream} TCP_STREAM + ${mix.crr} TCP_CRR sessions for ${ctx.params.durationMs / 1000} s`,
-    )
-    // The mixed load repeats --repeats times (its rates are performance figures --baseline
-    // compares); each repeat is judged, the kernel log once over all of them.
-    const repeats = loadRepeats(ctx.params)
-    const judged: PlanCheck[][] = []
-    const loads: LoadFigure[] = []
-    const numbers: Array<Record<string, number>> = []
-    for (let i = 0; i < repeats; i++) {
-      if (repeats > 1) ctx.phase(`mixed load ${i + 1}/${repeats}`)
-      const one = judgeMixed(await mixedLoad(bed, ctx.params, ctx.signal), n, bed.setup.vcpus, ctx.params)
-      judged.push(one.checks)
-      loads.push(one.figure)
-      numbers.push(one.numbers)
-    }
-    const checks = acrossRepeats(judged)
-    ctx.phase("reading the guest's kernel log")
-    const found = await guestKernelProblems(bed, mark)
-    checks.push(healthCheck(found))
-    bed.guest.checkAlive()
-    // numbers: the median rates of the repeats (every repeat's rates are in its load)
-    return {
-      checks,
-      figures: {loads, kernelLog: found.problems, numbers: numbersAcrossRepeats(numbers, 'median')},
-    }
-  },
+/**
+ * The mixed stress on the plan's shared guest, or with `guest` on a NIC variant of its own
+ * (`stress_packed`: packed rings), the variant's feature judged first as in cases/mq.ts.
+ */
+export function makeStressCase(o: {guest?: GuestVariant} = {}): VmCase {
+  const features = o.guest?.nicFeatures ?? []
+  return {
+    id: ['stress', ...features].join('_'),
+    title:
+      'mixed stress (TCP_RR + TCP_STREAM + TCP_CRR at once); the guest stays healthy' +
+      (features.length ? ` (${features.map((f) => `${f}=on`).join(', ')})` : ''),
+    source: 'fedora',
+    set: features.length ? 'extended' : 'default',
+    boundMs: (p) => (features.length ? 90_000 : 60_000) + loadRepeats(p) * (2 * p.durationMs + 10_000),
+    run: (ctx) => runStress(ctx, o.guest),
+  }
 }
+
+async function runStress(ctx: CaseContext, variant: GuestVariant | undefined): Promise<CaseOutcome> {
+  const bed = variant ? await ctx.boot(variant) : await ctx.shared()
+  const featureChecks = (variant?.nicFeatures ?? []).map((f) => nicFeatureCheck(bed.setup.virtio, f))
+  const n = ctx.params.queues
+  const mark = await kernelLogMark(bed)
+  const mix = stressMix(ctx.params)
+  ctx.phase(
+    `${mix.rr} TCP_RR + ${mix.stream} TCP_STREAM + ${mix.crr} TCP_CRR sessions for ${ctx.params.durationMs / 1000} s`,
+  )
+  // The mixed load repeats --repeats times (its rates are performance figures --baseline
+  // compares); each repeat is judged, the kernel log once over all of them.
+  const repeats = loadRepeats(ctx.params)
+  const judged: PlanCheck[][] = []
+  const loads: LoadFigure[] = []
+  const numbers: Array<Record<string, number>> = []
+  for (let i = 0; i < repeats; i++) {
+    if (repeats > 1) ctx.phase(`mixed load ${i + 1}/${repeats}`)
+    const one = judgeMixed(await mixedLoad(bed, ctx.params, ctx.signal), n, bed.setup.vcpus, ctx.params)
+    judged.push(one.checks)
+    loads.push(one.figure)
+    numbers.push(one.numbers)
+  }
+  const checks = [...featureChecks, ...acrossRepeats(judged)]
+  ctx.phase("reading the guest's kernel log")
+  const found = await guestKernelProblems(bed, mark)
+  checks.push(healthCheck(found))
+  bed.guest.checkAlive()
+  // numbers: the median rates of the repeats (every repeat's rates are in its load)
+  return {
+    checks,
+    figures: {loads, kernelLog: found.problems, numbers: numbersAcrossRepeats(numbers, 'median')},
+  }
+}
+
+export const stressCase = makeStressCase()
+/** The mixed stress on packed rings (VIRTIO_F_RING_PACKED), beside the split-ring one. */
+export const stressPackedCase = makeStressCase({guest: {nicFeatures: ['packed']}})
