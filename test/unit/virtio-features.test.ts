@@ -1,5 +1,5 @@
 import {readFileSync} from 'node:fs'
-import {nicFeatureCheck} from '../../src/check/vm/nic-features.js'
+import {nicFeatureCheck, variantOf} from '../../src/check/vm/nic-features.js'
 import {describe, expect, it} from 'vitest'
 import {
   describeFinding,
@@ -142,5 +142,16 @@ describe("the plan's judge of a variant's feature", () => {
       evidence: 'not read: QMP: no such command',
     })
     expect(nicFeatureCheck(undefined, 'rss').title).toMatch(/^rss=on: VIRTIO_NET_F_RSS/)
+  })
+})
+
+describe('a case on a NIC variant', () => {
+  it('gains the features in its id and title and joins the extended set; without features it is the case itself', () => {
+    expect(variantOf({id: 'mq', title: 'T'}, ['packed', 'rss'])).toEqual({
+      id: 'mq_packed_rss',
+      title: 'T (packed=on, rss=on)',
+      set: 'extended',
+    })
+    expect(variantOf({id: 'stress', title: 'T'}, [])).toEqual({id: 'stress', title: 'T', set: 'default'})
   })
 })

@@ -27,3 +27,19 @@ export function nicFeatureCheck(v: VirtioRecord | undefined, f: NicFeature): Pla
     missing.length ? `${feature} missing: ${missing.join(', ')}` : `${feature} on all three sides`,
   )
 }
+
+/**
+ * A Fedora case on a NIC variant is the same case on another device: its id gains the features
+ * (mq_packed, stress_packed), its title says them, and it joins the extended set beside the default.
+ */
+export function variantOf(
+  base: {id: string; title: string},
+  features: readonly NicFeature[],
+): {id: string; title: string; set: 'default' | 'extended'} {
+  if (!features.length) return {...base, set: 'default'}
+  return {
+    id: [base.id, ...features].join('_'),
+    title: `${base.title} (${features.map((f) => `${NIC_FEATURE_PROPERTIES[f]}=on`).join(', ')})`,
+    set: 'extended',
+  }
+}

@@ -13,7 +13,7 @@ import {acrossRepeats, loadRepeats, verdict as check} from '../judge.js'
 import {median} from '../../../results/estimate.js'
 import {readGuestFacts, type GuestFacts} from '../guest-facts.js'
 import {rrLoad, sessionsCheck} from '../rr-load.js'
-import {nicFeatureCheck} from '../nic-features.js'
+import {nicFeatureCheck, variantOf} from '../nic-features.js'
 import type {CaseContext, CaseOutcome, GuestVariant, LoadFigure, PlanCheck, VmCase} from '../types.js'
 
 /** The page's "4 concurrent" sessions of the single-queue run. */
@@ -105,13 +105,11 @@ export interface MqOptions {
 export function makeMqCase(o: MqOptions = {}): VmCase {
   const features = o.guest?.nicFeatures ?? []
   return {
-    id: ['mq', ...features].join('_'),
-    title:
-      'enable multiqueue: N queue pairs under concurrent TCP_RR, then 1' +
-      (features.length ? ` (${features.map((f) => `${f}=on`).join(', ')})` : ''),
+    ...variantOf(
+      {id: 'mq', title: 'enable multiqueue: N queue pairs under concurrent TCP_RR, then 1'},
+      features,
+    ),
     source: 'fedora',
-    // A feature variant is the same plan on another device: the extended set, beside the default.
-    set: features.length ? 'extended' : 'default',
     // two loads per repeat, each its duration plus ~5 s of server start and snapshots under TCG
     boundMs: (p) => 90_000 + 2 * loadRepeats(p) * (p.durationMs + 5_000),
     async run(ctx: CaseContext): Promise<CaseOutcome> {

@@ -11,7 +11,7 @@ import {loadFigure} from '../figures.js'
 import {guestKernelProblems, healthCheck, kernelLogMark} from '../health.js'
 import {guestServer, perQueueChecks} from '../rr-load.js'
 import {acrossRepeats, loadRepeats, numbersAcrossRepeats} from '../judge.js'
-import {nicFeatureCheck} from '../nic-features.js'
+import {nicFeatureCheck, variantOf} from '../nic-features.js'
 import type {
   CaseContext,
   CaseOutcome,
@@ -149,12 +149,11 @@ function judgeMixed(load: Awaited<ReturnType<typeof mixedLoad>>, n: number, vcpu
 export function makeStressCase(o: {guest?: GuestVariant} = {}): VmCase {
   const features = o.guest?.nicFeatures ?? []
   return {
-    id: ['stress', ...features].join('_'),
-    title:
-      'mixed stress (TCP_RR + TCP_STREAM + TCP_CRR at once); the guest stays healthy' +
-      (features.length ? ` (${features.map((f) => `${f}=on`).join(', ')})` : ''),
+    ...variantOf(
+      {id: 'stress', title: 'mixed stress (TCP_RR + TCP_STREAM + TCP_CRR at once); the guest stays healthy'},
+      features,
+    ),
     source: 'fedora',
-    set: features.length ? 'extended' : 'default',
     boundMs: (p) => (features.length ? 90_000 : 60_000) + loadRepeats(p) * (2 * p.durationMs + 10_000),
     run: (ctx) => runStress(ctx, o.guest),
   }
